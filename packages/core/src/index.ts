@@ -1,0 +1,13 @@
+/**
+ * @packageDocumentation
+ * `@leadpipe/core`: the contracts every leadpipe adapter implements (the Lead
+ * model, `EnrichmentProvider`, errors) and the orchestration that runs them
+ * (the waterfall enrichment engine, limits, retries, caching).
+ */
+
+export * from './enrich/index.js';
+export * from './http/index.js';
+export * from './lead/index.js';
+export * from './limits/index.js';
+export * from './spec/index.js';
+export * from './webhooks/index.js';
