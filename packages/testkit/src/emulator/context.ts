@@ -1,0 +1,66 @@
+import type { Hono } from 'hono';
+
+/** Names of the vendors the testkit emulates. */
+export type VendorName = 'apollo' | 'clearbit' | 'hubspot' | 'salesforce';
+
+/**
+ * The emulator's clock. Vendor rate-limit windows, token lifetimes and job
+ * durations are measured on it. With `timeScale` 10, a 10-second window lasts
+ * 1 real second.
+ */
+export interface EmulatorClock {
+  /** Emulated epoch milliseconds (starts at real time, runs `timeScale` times faster). */
+  now(): number;
+  /** Real milliseconds that `emulatedMs` takes on this clock. */
+  toRealMs(emulatedMs: number): number;
+  /** Resolve after `emulatedMs` emulated milliseconds. */
+  sleep(emulatedMs: number): Promise<void>;
+  /** How many times faster than real time the clock runs. */
+  readonly timeScale: number;
+}
+
+/** Counters for assertions: per endpoint, per outcome, records, credits. */
+export interface EmulatorCounters {
+  /** Add `by` (default 1) to counter `name`, such as `hubspot.429` or `apollo.credits`. */
+  increment(name: string, by?: number): void;
+  /** Current value of counter `name` (0 when never incremented). */
+  get(name: string): number;
+  /** Every counter, for printing. */
+  snapshot(): Record<string, number>;
+  /** Zero every counter. */
+  reset(): void;
+}
+
+/** One request an emulator received, as recorded. */
+export interface RecordedRequest {
+  readonly vendor: VendorName;
+  readonly method: string;
+  readonly path: string;
+  readonly query: Record<string, string>;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+  readonly status: number;
+  /** Emulated time the request arrived. */
+  readonly at: number;
+}
+
+/** Shared facilities every vendor emulator is built with. */
+export interface EmulatorContext {
+  readonly clock: EmulatorClock;
+  readonly counters: EmulatorCounters;
+  /** Deterministic random numbers in [0, 1) seeded from the emulator seed. */
+  random(): number;
+  /** The seed everything deterministic derives from. */
+  readonly seed: number;
+}
+
+/** A vendor emulator: a Hono app answering on the vendor's real paths. */
+export interface VendorEmulator {
+  readonly vendor: VendorName;
+  /** The app; mount it at a base URL (server) or route msw requests to its `fetch`. */
+  readonly app: Hono;
+  /** Credentials the emulator accepts (API keys, client ids and secrets, tokens). */
+  readonly credentials: Readonly<Record<string, string>>;
+  /** Forget all state (records, tokens, jobs) and re-seed. */
+  reset(): void;
+}
