@@ -6,6 +6,7 @@
  */
 
 export * from './enrich/index.js';
+export * from './crm/index.js';
 export * from './http/index.js';
 export * from './lead/index.js';
 export * from './limits/index.js';
