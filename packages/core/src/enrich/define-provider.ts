@@ -1,0 +1,166 @@
+import type {
+  EnrichCallOptions,
+  EnrichmentProviderV1,
+  EnrichNotFound,
+  EnrichPending,
+  EnrichRequest,
+  EnrichResult,
+  ProviderCostModel,
+  ProviderLookup,
+  WebhookResolution,
+} from '../spec/enrichment-provider.js';
+import { ApiCallError, ConfigurationError } from '../spec/errors.js';
+import { isLeadField, type LeadFieldPatch } from '../spec/fields.js';
+import type { RateLimitPolicy } from '../spec/rate-limit.js';
+import type { InboundWebhookRequest } from '../spec/webhook.js';
+import { validateEnrichResult } from './validate-result.js';
+
+/**
+ * What a `defineProvider` enrich function may return: a full result, or the
+ * shorthand `null` for not found, or `{ fields, confidence? }` for a match.
+ */
+export type DefinedEnrichAnswer =
+  | EnrichResult
+  | null
+  | { readonly fields: LeadFieldPatch; readonly confidence?: number; readonly credits?: number; readonly raw?: unknown };
+
+/** Settings of {@link defineProvider}. */
+export interface DefineProviderSettings {
+  /** Stable provider id, such as `internal-crm`. */
+  readonly id: string;
+  /** The lookups the provider offers (what it needs, what it supplies). */
+  readonly lookups: readonly ProviderLookup[];
+  /** Limits to respect. Default: 10 requests in flight, no windows. */
+  readonly rateLimits?: RateLimitPolicy;
+  /** What calls cost. Default: free. */
+  readonly cost?: Partial<ProviderCostModel>;
+  /** Confidence of matches that do not say. Default 0.8. */
+  readonly defaultConfidence?: number;
+  /** Look one lead up. */
+  readonly enrich: (request: EnrichRequest, options: EnrichCallOptions) => Promise<DefinedEnrichAnswer>;
+  /** Look several leads up in one call (answers in request order). Enables batching. */
+  readonly enrichBatch?: (
+    requests: readonly EnrichRequest[],
+    options: EnrichCallOptions,
+  ) => Promise<readonly DefinedEnrichAnswer[]>;
+  /** Most requests per `enrichBatch` call. Required with `enrichBatch`. */
+  readonly maxBatchSize?: number;
+  /** Verify and parse webhooks that resolve pending lookups. */
+  readonly handleWebhook?: (request: InboundWebhookRequest) => Promise<readonly WebhookResolution[]>;
+  /** Identifies the credential in use, for per-key limits (never return the secret itself). */
+  readonly limiterKey?: () => string;
+}
+
+function toResult(
+  id: string,
+  answer: DefinedEnrichAnswer,
+  cost: ProviderCostModel,
+  defaultConfidence: number,
+): EnrichResult {
+  let result: EnrichResult;
+  if (answer === null) {
+    const notFound: EnrichNotFound = {
+      status: 'not_found',
+      credits: cost.perRequest + (cost.chargesMisses ? cost.perMatch : 0),
+    };
+    result = notFound;
+  } else if ('status' in answer) {
+    result = answer as EnrichResult | EnrichPending;
+  } else {
+    result = {
+      status: 'matched',
+      fields: answer.fields,
+      confidence: answer.confidence ?? defaultConfidence,
+      credits: answer.credits ?? cost.perRequest + cost.perMatch,
+      raw: answer.raw,
+    };
+  }
+  return validateEnrichResult(id, result).result;
+}
+
+/**
+ * Define an enrichment provider in a few lines, for a host app's own data
+ * source. Settings are checked at once; every answer is validated with zod
+ * before anything uses it (invalid field values are dropped).
+ *
+ * @example
+ * ```ts
+ * const internal = defineProvider({
+ *   id: 'internal-api',
+ *   lookups: [{ requires: ['email'], supplies: ['title', 'company.name'] }],
+ *   rateLimits: { perSecond: 20, maxConcurrent: 5 },
+ *   async enrich({ input }, { signal }) {
+ *     const res = await fetch(`https://people.internal/find?email=${input.email}`, { signal });
+ *     if (res.status === 404) return null;
+ *     const body = await res.json();
+ *     return { fields: { title: body.title, 'company.name': body.company }, confidence: 0.9 };
+ *   },
+ * });
+ * ```
+ */
+export function defineProvider(settings: DefineProviderSettings): EnrichmentProviderV1 {
+  const problems: string[] = [];
+  if (typeof settings.id !== 'string' || !/^[a-z0-9][a-z0-9._-]*$/i.test(settings.id)) {
+    problems.push('id: must be a non-empty string of letters, digits, ".", "_" or "-"');
+  }
+  if (!Array.isArray(settings.lookups) || settings.lookups.length === 0) {
+    problems.push('lookups: must list at least one lookup');
+  } else {
+    settings.lookups.forEach((lookup, index) => {
+      for (const field of [...lookup.requires, ...lookup.supplies]) {
+        if (!isLeadField(field)) problems.push(`lookups[${index}]: "${field}" is not a Lead field`);
+      }
+      if (lookup.supplies.length === 0) problems.push(`lookups[${index}].supplies: must not be empty`);
+    });
+  }
+  if (settings.enrichBatch && !(Number.isInteger(settings.maxBatchSize) && (settings.maxBatchSize ?? 0) > 1)) {
+    problems.push('maxBatchSize: must be an integer above 1 when enrichBatch is given');
+  }
+  if (typeof settings.enrich !== 'function') problems.push('enrich: must be a function');
+  if (problems.length > 0) {
+    throw new ConfigurationError('invalid_configuration', {
+      message: `defineProvider: ${problems.join('; ')}`,
+      providerId: typeof settings.id === 'string' ? settings.id : undefined,
+    });
+  }
+  const cost: ProviderCostModel = {
+    perRequest: settings.cost?.perRequest ?? 0,
+    perMatch: settings.cost?.perMatch ?? 0,
+    chargesMisses: settings.cost?.chargesMisses ?? false,
+  };
+  const defaultConfidence = settings.defaultConfidence ?? 0.8;
+  const enrichBatch = settings.enrichBatch;
+  const handleWebhook = settings.handleWebhook;
+  return {
+    specificationVersion: 'v1',
+    providerId: settings.id,
+    capabilities: {
+      lookups: settings.lookups,
+      maxBatchSize: enrichBatch ? (settings.maxBatchSize ?? 1) : 1,
+      rateLimits: settings.rateLimits ?? { maxConcurrent: 10 },
+      cost,
+    },
+    ...(settings.limiterKey ? { limiterKey: settings.limiterKey } : {}),
+    async doEnrich(request, options) {
+      return toResult(settings.id, await settings.enrich(request, options), cost, defaultConfidence);
+    },
+    ...(enrichBatch
+      ? {
+          async doEnrichBatch(requests: readonly EnrichRequest[], options: EnrichCallOptions) {
+            const answers = await enrichBatch(requests, options);
+            if (!Array.isArray(answers) || answers.length !== requests.length) {
+              throw new ApiCallError('invalid_response', {
+                message: `Provider "${settings.id}": enrichBatch must return one answer per request (${requests.length}), got ${Array.isArray(answers) ? answers.length : typeof answers}`,
+                providerId: settings.id,
+                isRetryable: false,
+              });
+            }
+            return answers.map((answer) => toResult(settings.id, answer, cost, defaultConfidence));
+          },
+        }
+      : {}),
+    ...(handleWebhook
+      ? { doHandleWebhook: (request: InboundWebhookRequest) => handleWebhook(request).then((list) => [...list]) }
+      : {}),
+  };
+}

@@ -1,0 +1,103 @@
+import type { EnrichMatched, EnrichNotFound } from '../spec/enrichment-provider.js';
+import { ApiCallError } from '../spec/errors.js';
+
+type FinalResult = EnrichMatched | EnrichNotFound;
+
+interface Waiter {
+  readonly resolve: (result: FinalResult | undefined) => void;
+  readonly timer: ReturnType<typeof setTimeout>;
+  readonly cleanup: () => void;
+}
+
+/**
+ * Lookups that a provider answered `pending`, waiting for their webhook.
+ * A webhook that arrives before anyone waits (a fast vendor) is kept for a
+ * while, bounded in number, so the waiter still finds it.
+ */
+export class PendingLookups {
+  readonly #waiters = new Map<string, Waiter>();
+  readonly #early = new Map<string, { result: FinalResult; expiresAt: number }>();
+  readonly #maxEarly: number;
+  readonly #earlyTtlMs: number;
+
+  /** @param maxEarly - most early resolutions kept; @param earlyTtlMs - how long they are kept. */
+  constructor(maxEarly = 10_000, earlyTtlMs = 10 * 60_000) {
+    this.#maxEarly = maxEarly;
+    this.#earlyTtlMs = earlyTtlMs;
+  }
+
+  /** How many lookups are waiting. */
+  get size(): number {
+    return this.#waiters.size;
+  }
+
+  /**
+   * Wait for the webhook resolving `correlationId`. Resolves `undefined`
+   * after `timeoutMs`; rejects with an `aborted` error if `signal` aborts.
+   */
+  wait(
+    providerId: string,
+    correlationId: string,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<FinalResult | undefined> {
+    const key = `${providerId}\u0000${correlationId}`;
+    const early = this.#early.get(key);
+    if (early) {
+      this.#early.delete(key);
+      if (early.expiresAt > Date.now()) return Promise.resolve(early.result);
+    }
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        waiter.cleanup();
+        reject(new ApiCallError('aborted', { message: 'Aborted while waiting for a webhook', providerId }));
+      };
+      const waiter: Waiter = {
+        resolve,
+        timer: setTimeout(() => {
+          waiter.cleanup();
+          resolve(undefined);
+        }, timeoutMs),
+        cleanup: () => {
+          clearTimeout(waiter.timer);
+          signal?.removeEventListener('abort', onAbort);
+          this.#waiters.delete(key);
+        },
+      };
+      if (signal?.aborted) {
+        clearTimeout(waiter.timer);
+        onAbort();
+        return;
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#waiters.set(key, waiter);
+    });
+  }
+
+  /** Deliver a webhook's result. Returns whether someone was waiting for it. */
+  resolve(providerId: string, correlationId: string, result: FinalResult): boolean {
+    const key = `${providerId}\u0000${correlationId}`;
+    const waiter = this.#waiters.get(key);
+    if (waiter) {
+      waiter.cleanup();
+      waiter.resolve(result);
+      return true;
+    }
+    const now = Date.now();
+    for (const [earlyKey, entry] of this.#early) {
+      if (entry.expiresAt <= now || this.#early.size >= this.#maxEarly) this.#early.delete(earlyKey);
+      else break;
+    }
+    this.#early.set(key, { result, expiresAt: now + this.#earlyTtlMs });
+    return false;
+  }
+
+  /** Stop every waiter (they resolve `undefined`). */
+  clear(): void {
+    for (const waiter of [...this.#waiters.values()]) {
+      waiter.cleanup();
+      waiter.resolve(undefined);
+    }
+    this.#early.clear();
+  }
+}

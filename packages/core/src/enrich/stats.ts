@@ -1,0 +1,120 @@
+/** Latency percentiles in milliseconds. */
+export interface LatencySummary {
+  readonly count: number;
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+/**
+ * A latency histogram with logarithmic buckets (about 4% wide) from 0.1 ms
+ * to about 10 minutes: constant memory whatever the number of samples,
+ * percentiles within one bucket's width.
+ */
+export class LatencyHistogram {
+  static readonly #base = 1.04;
+  static readonly #minMs = 0.1;
+  readonly #buckets = new Uint32Array(512);
+  #count = 0;
+  #max = 0;
+
+  /** Record one sample. */
+  record(ms: number): void {
+    const value = Math.max(0, ms);
+    const index =
+      value <= LatencyHistogram.#minMs
+        ? 0
+        : Math.min(
+            this.#buckets.length - 1,
+            1 + Math.floor(Math.log(value / LatencyHistogram.#minMs) / Math.log(LatencyHistogram.#base)),
+          );
+    this.#buckets[index] = (this.#buckets[index] ?? 0) + 1;
+    this.#count += 1;
+    if (value > this.#max) this.#max = value;
+  }
+
+  /** The value below which `quantile` (0..1) of the samples fall. */
+  percentile(quantile: number): number {
+    if (this.#count === 0) return 0;
+    const rank = Math.max(1, Math.ceil(quantile * this.#count));
+    let seen = 0;
+    for (let index = 0; index < this.#buckets.length; index++) {
+      seen += this.#buckets[index] ?? 0;
+      if (seen >= rank) {
+        const upper = index === 0 ? LatencyHistogram.#minMs : LatencyHistogram.#minMs * LatencyHistogram.#base ** index;
+        return Math.min(this.#max, Math.round(upper * 100) / 100);
+      }
+    }
+    return this.#max;
+  }
+
+  /** Count, p50, p95, p99 and max. */
+  summary(): LatencySummary {
+    return {
+      count: this.#count,
+      p50: this.percentile(0.5),
+      p95: this.percentile(0.95),
+      p99: this.percentile(0.99),
+      max: Math.round(this.#max * 100) / 100,
+    };
+  }
+}
+
+/** What the engine counted for one provider. */
+export interface ProviderStats {
+  /** Calls made to the provider (a batch call counts once). */
+  readonly calls: number;
+  /** Leads sent to the provider (a batch of 10 counts 10). */
+  readonly requests: number;
+  /** Answers served from the cache instead of a call. */
+  readonly cacheHits: number;
+  /** Leads the provider found. */
+  readonly matches: number;
+  /** Leads the provider did not find. */
+  readonly misses: number;
+  /** Lookups answered later by webhook. */
+  readonly pending: number;
+  /** Calls that failed after the limiter and retries gave up. */
+  readonly errors: number;
+  /** 429 answers received (each one waited out by the limiter). */
+  readonly rateLimited: number;
+  /** Calls not made because of a credit budget. */
+  readonly budgetSkips: number;
+  /** Credits spent. */
+  readonly credits: number;
+  /** Latency of calls, excluding time queued in the limiter. */
+  readonly latency: LatencySummary;
+}
+
+/** Mutable counters behind {@link ProviderStats}. */
+export class ProviderStatsCounter {
+  calls = 0;
+  requests = 0;
+  cacheHits = 0;
+  matches = 0;
+  misses = 0;
+  pending = 0;
+  errors = 0;
+  rateLimited = 0;
+  budgetSkips = 0;
+  credits = 0;
+  readonly latency = new LatencyHistogram();
+
+  /** A frozen copy. */
+  snapshot(): ProviderStats {
+    return {
+      calls: this.calls,
+      requests: this.requests,
+      cacheHits: this.cacheHits,
+      matches: this.matches,
+      misses: this.misses,
+      pending: this.pending,
+      errors: this.errors,
+      rateLimited: this.rateLimited,
+      budgetSkips: this.budgetSkips,
+      credits: Math.round(this.credits * 1e6) / 1e6,
+      latency: this.latency.summary(),
+    };
+  }
+}
