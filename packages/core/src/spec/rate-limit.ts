@@ -48,4 +48,6 @@ export interface RateLimitWindowState {
   readonly remaining?: number;
   /** Epoch milliseconds at which the window resets, when reported. */
   readonly resetAt?: number;
+  /** The window's length in ms, when the vendor reports it (HubSpot, IETF `w=`). */
+  readonly intervalMs?: number;
 }

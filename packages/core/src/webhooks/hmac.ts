@@ -1,0 +1,151 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { ConfigurationError, WebhookVerificationError } from '../spec/errors.js';
+import { registerSecret } from '../spec/secrets.js';
+
+/** Hash functions accepted for HMAC signatures. */
+export type HmacAlgorithm = 'sha1' | 'sha256' | 'sha512';
+
+/** How a signature is written as text. */
+export type SignatureEncoding = 'hex' | 'base64';
+
+/**
+ * What is signed: one string or byte sequence, or several parts signed one
+ * after the other (as HubSpot's `method + uri + body + timestamp`), so raw
+ * bytes never need decoding to be concatenated. Strings are encoded as UTF-8.
+ */
+export type HmacPayload = string | Uint8Array | readonly (string | Uint8Array)[];
+
+/** Options of {@link computeHmac}. */
+export interface ComputeHmacOptions {
+  /** The hash function. */
+  readonly algorithm: HmacAlgorithm;
+  /** The signing secret. Registered for redaction. Must not be empty. */
+  readonly secret: string | Uint8Array;
+  /** What is signed. */
+  readonly payload: HmacPayload;
+  /** How the digest is written. */
+  readonly encoding: SignatureEncoding;
+}
+
+/** Options of {@link verifyHmacSignature}. */
+export interface VerifyHmacSignatureOptions extends ComputeHmacOptions {
+  /** The signature received, such as a header value. Missing means not valid. */
+  readonly signature: string | null | undefined;
+  /**
+   * Text the signature starts with, such as `sha1=`, removed before the
+   * digest is compared. A signature without it is not valid.
+   */
+  readonly prefix?: string;
+}
+
+/** Options of {@link assertHmacSignature}. */
+export interface AssertHmacSignatureOptions extends VerifyHmacSignatureOptions {
+  /** The provider or CRM the webhook claims to come from, for the error. */
+  readonly providerId?: string;
+  /** Where the signature came from (such as a header name), for the error message. */
+  readonly signatureName?: string;
+}
+
+const ALGORITHMS: ReadonlySet<string> = new Set(['sha1', 'sha256', 'sha512']);
+const HEX = /^(?:[0-9a-fA-F]{2})*$/;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{2,3})?$/;
+
+function checkOptions(options: ComputeHmacOptions): void {
+  if (!ALGORITHMS.has(options.algorithm)) {
+    throw new ConfigurationError('invalid_configuration', {
+      message: `algorithm: must be one of sha1, sha256, sha512, got "${String(options.algorithm)}"`,
+    });
+  }
+  if (options.encoding !== 'hex' && options.encoding !== 'base64') {
+    throw new ConfigurationError('invalid_configuration', {
+      message: `encoding: must be "hex" or "base64", got "${String(options.encoding)}"`,
+    });
+  }
+  const secret: unknown = options.secret;
+  if (!(typeof secret === 'string' || secret instanceof Uint8Array) || secret.length === 0) {
+    throw new ConfigurationError('missing_credentials', {
+      message:
+        'secret: the webhook signing secret is missing or empty; an empty key would let anyone sign requests',
+    });
+  }
+  if (typeof secret === 'string') registerSecret(secret);
+}
+
+function digest(options: ComputeHmacOptions): Buffer {
+  const hmac = createHmac(options.algorithm, options.secret);
+  const parts =
+    typeof options.payload === 'string' || options.payload instanceof Uint8Array
+      ? [options.payload]
+      : options.payload;
+  for (const part of parts) {
+    if (typeof part === 'string') hmac.update(part, 'utf8');
+    else hmac.update(part);
+  }
+  return hmac.digest();
+}
+
+/**
+ * The HMAC of a payload, written in hex or base64.
+ *
+ * @throws ConfigurationError when the algorithm or encoding is unknown, or the secret is empty.
+ */
+export function computeHmac(options: ComputeHmacOptions): string {
+  checkOptions(options);
+  return digest(options).toString(options.encoding);
+}
+
+function decodeSignature(text: string, encoding: SignatureEncoding): Buffer | undefined {
+  const trimmed = text.trim();
+  if (encoding === 'hex') return HEX.test(trimmed) ? Buffer.from(trimmed, 'hex') : undefined;
+  return BASE64.test(trimmed) ? Buffer.from(trimmed, 'base64') : undefined;
+}
+
+/**
+ * Whether `signature` is the HMAC of `payload` under `secret`, compared in
+ * constant time (`crypto.timingSafeEqual`). Never throws on what the sender
+ * controls: a missing, malformed, wrongly prefixed or wrong-length signature
+ * is simply not valid. Hex digests match in either case.
+ *
+ * @throws ConfigurationError when the algorithm or encoding is unknown, or the secret is empty
+ * (a setup mistake, not a bad request).
+ */
+export function verifyHmacSignature(options: VerifyHmacSignatureOptions): boolean {
+  checkOptions(options);
+  const { signature, prefix } = options;
+  if (typeof signature !== 'string' || signature.length === 0) return false;
+  let encoded = signature.trim();
+  if (prefix !== undefined && prefix.length > 0) {
+    if (encoded.slice(0, prefix.length).toLowerCase() !== prefix.toLowerCase()) return false;
+    encoded = encoded.slice(prefix.length);
+  }
+  const received = decodeSignature(encoded, options.encoding);
+  if (received === undefined) return false;
+  const expected = digest(options);
+  if (received.length !== expected.length) return false;
+  return timingSafeEqual(received, expected);
+}
+
+/**
+ * Like {@link verifyHmacSignature}, but throws: `signature_missing` when no
+ * signature was sent, `signature_invalid` when it does not match. The error
+ * never contains the secret, the signature or the payload.
+ *
+ * @throws WebhookVerificationError when the signature is missing or wrong.
+ * @throws ConfigurationError when the algorithm or encoding is unknown, or the secret is empty.
+ */
+export function assertHmacSignature(options: AssertHmacSignatureOptions): void {
+  const name = options.signatureName ?? 'signature';
+  if (typeof options.signature !== 'string' || options.signature.trim().length === 0) {
+    checkOptions(options);
+    throw new WebhookVerificationError('signature_missing', {
+      message: `${name}: no webhook signature was sent`,
+      providerId: options.providerId,
+    });
+  }
+  if (!verifyHmacSignature(options)) {
+    throw new WebhookVerificationError('signature_invalid', {
+      message: `${name}: the webhook signature does not match the payload`,
+      providerId: options.providerId,
+    });
+  }
+}
