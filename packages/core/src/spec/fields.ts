@@ -77,7 +77,7 @@ export const leadFieldSchemas = {
   'company.domain': z
     .string()
     .regex(
-      /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+      /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$/,
       'must be a bare domain such as acme.com',
     ),
   'company.industry': z.string().min(1),
