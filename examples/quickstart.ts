@@ -11,7 +11,11 @@
 import { createEnrichmentEngine, createLead, defineProvider } from '@leadpipe/core';
 
 const people: Record<string, { title: string; seniority: 'c_suite' | 'vp' | 'manager'; company: string }> = {
-  'ada@analytical.io': { title: 'Chief Technology Officer', seniority: 'c_suite', company: 'Analytical Engines' },
+  'ada@analytical.io': {
+    title: 'Chief Technology Officer',
+    seniority: 'c_suite',
+    company: 'Analytical Engines',
+  },
   'grace@cobol.dev': { title: 'VP Engineering', seniority: 'vp', company: 'Cobol Systems' },
 };
 const companies: Record<string, { industry: string; headcount: number }> = {
@@ -42,7 +46,10 @@ const firmographics = defineProvider({
   async enrich({ input }) {
     const company = companies[input['company.domain'] ?? ''];
     if (!company) return null;
-    return { fields: { 'company.industry': company.industry, 'company.headcount': company.headcount }, confidence: 0.8 };
+    return {
+      fields: { 'company.industry': company.industry, 'company.headcount': company.headcount },
+      confidence: 0.8,
+    };
   },
 });
 
@@ -63,7 +70,9 @@ for await (const outcome of engine.enrichMany(leads)) {
     `${lead.email} -> ${outcome.status}: ${lead.title ?? '?'} at ${lead.company?.name ?? lead.company?.domain} ` +
       `(${lead.company?.industry ?? '?'}, ${lead.company?.headcountRange ?? '?'} people), ${outcome.credits} credits`,
   );
-  console.log(`  title from ${lead.provenance.title?.providerId ?? 'nobody'}, missing: ${outcome.missing.join(', ') || 'none'}`);
+  console.log(
+    `  title from ${lead.provenance.title?.providerId ?? 'nobody'}, missing: ${outcome.missing.join(', ') || 'none'}`,
+  );
 }
 console.log(JSON.stringify(engine.stats(), null, 2));
 await engine.close();

@@ -14,7 +14,9 @@ for (const dir of ['bench', ...readdirSync('packages').map((name) => join('packa
 let failed = 0;
 for (const file of files.sort()) {
   if (only && !file.includes(only)) continue;
-  const result = spawnSync('pnpm', ['exec', 'tsx', '--conditions=@leadpipe/source', file], { stdio: 'inherit' });
+  const result = spawnSync('pnpm', ['exec', 'tsx', '--conditions=@leadpipe/source', file], {
+    stdio: 'inherit',
+  });
   if (result.status !== 0) failed += 1;
 }
 process.exit(failed ? 1 : 0);

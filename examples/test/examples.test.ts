@@ -19,9 +19,15 @@ async function runExample(file: string): Promise<string> {
 describe('examples', () => {
   it('quickstart.ts enriches across both providers and prints stats', async () => {
     const out = await runExample('quickstart.ts');
-    expect(out).toContain('ada@analytical.io -> enriched: Chief Technology Officer at Analytical Engines (Computer Hardware, 51-200 people)');
-    expect(out).toContain('grace@cobol.dev -> enriched: VP Engineering at Cobol Systems (Software, 1001-5000 people)');
-    expect(out).toMatch(/someone@hopper\.ai -> partial: \? at hopper\.ai \(Artificial Intelligence, 11-50 people\)/);
+    expect(out).toContain(
+      'ada@analytical.io -> enriched: Chief Technology Officer at Analytical Engines (Computer Hardware, 51-200 people)',
+    );
+    expect(out).toContain(
+      'grace@cobol.dev -> enriched: VP Engineering at Cobol Systems (Software, 1001-5000 people)',
+    );
+    expect(out).toMatch(
+      /someone@hopper\.ai -> partial: \? at hopper\.ai \(Artificial Intelligence, 11-50 people\)/,
+    );
     const stats = JSON.parse(out.slice(out.indexOf('{')));
     expect(stats.providers.directory).toMatchObject({ calls: 3, matches: 2, misses: 1 });
     expect(stats.providers.firmographics).toMatchObject({ calls: 3, matches: 3 });

@@ -35,13 +35,18 @@ function instantProviders() {
     lookups: [{ requires: ['email'], supplies: ['title', 'company.name'] }],
     rateLimits: { maxConcurrent: CONCURRENCY },
     enrich: async ({ input }: EnrichRequest) =>
-      input.email?.charCodeAt(0) === 120 ? null : { fields: { title: 'Engineer', 'company.name': 'Acme' }, confidence: 0.9 },
+      input.email?.charCodeAt(0) === 120
+        ? null
+        : { fields: { title: 'Engineer', 'company.name': 'Acme' }, confidence: 0.9 },
   });
   const firms = defineProvider({
     id: 'firms',
     lookups: [{ requires: ['company.domain'], supplies: ['company.industry', 'company.headcount'] }],
     rateLimits: { maxConcurrent: CONCURRENCY },
-    enrich: async () => ({ fields: { 'company.industry': 'Software', 'company.headcount': 120 }, confidence: 0.8 }),
+    enrich: async () => ({
+      fields: { 'company.industry': 'Software', 'company.headcount': 120 },
+      confidence: 0.8,
+    }),
   });
   return [people, firms] as const;
 }
@@ -137,7 +142,11 @@ async function httpRate(): Promise<void> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  const http = createHttpClient({ providerId: 'http', baseUrl: `http://127.0.0.1:${port}`, headers: () => ({}) });
+  const http = createHttpClient({
+    providerId: 'http',
+    baseUrl: `http://127.0.0.1:${port}`,
+    headers: () => ({}),
+  });
   const provider = defineProvider({
     id: 'http',
     lookups: [{ requires: ['email'], supplies: ['title'] }],
@@ -157,7 +166,8 @@ async function httpRate(): Promise<void> {
   const leads = Array.from({ length: REQUESTS }, (_, index) => createLead({ email: `h${index}@acme.com` }));
   const started = performance.now();
   let done = 0;
-  for await (const outcome of engine.enrichMany(leads, { concurrency: 20 })) if (outcome.status === 'enriched') done += 1;
+  for await (const outcome of engine.enrichMany(leads, { concurrency: 20 }))
+    if (outcome.status === 'enriched') done += 1;
   const seconds = (performance.now() - started) / 1000;
   await engine.close();
   server.close();

@@ -5,8 +5,8 @@
  * (the waterfall enrichment engine, limits, retries, caching).
  */
 
-export * from './enrich/index.js';
 export * from './crm/index.js';
+export * from './enrich/index.js';
 export * from './http/index.js';
 export * from './lead/index.js';
 export * from './limits/index.js';

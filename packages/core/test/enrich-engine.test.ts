@@ -30,7 +30,9 @@ function fakeProvider(
   const batchCalls: EnrichRequest[][] = [];
   const provider = defineProvider({
     id,
-    lookups: options.lookups ?? [{ requires: ['email'], supplies: ['title', 'company.name', 'company.headcount'] }],
+    lookups: options.lookups ?? [
+      { requires: ['email'], supplies: ['title', 'company.name', 'company.headcount'] },
+    ],
     cost: options.cost ?? { perRequest: 0, perMatch: 1 },
     rateLimits: options.rateLimits ?? { maxConcurrent: 50 },
     enrich: async (request) => {
@@ -56,7 +58,10 @@ const fast: Partial<EnrichmentEngineOptions> = { retry: { retries: 2, minTimeout
 describe('waterfall', () => {
   it('tries providers in order and stops once the wanted fields are filled', async () => {
     const a = fakeProvider('a', () => ({ fields: { title: 'CTO' }, confidence: 0.9 }));
-    const b = fakeProvider('b', () => ({ fields: { title: 'Engineer', 'company.headcount': 120 }, confidence: 0.9 }));
+    const b = fakeProvider('b', () => ({
+      fields: { title: 'Engineer', 'company.headcount': 120 },
+      confidence: 0.9,
+    }));
     const c = fakeProvider('c', () => ({ fields: { 'company.headcount': 999 }, confidence: 0.9 }));
     const engine = createEnrichmentEngine({ providers: [a.provider, b.provider, c.provider], ...fast });
     const outcome = await engine.enrich(lead('ada@acme.com'), { fields: ['title', 'company.headcount'] });
@@ -79,7 +84,9 @@ describe('waterfall', () => {
       lookups: [{ requires: ['email'], supplies: ['phone'] }],
     });
     const titles = fakeProvider('titles', () => ({ fields: { title: 'VP Sales' } }));
-    const engine = createEnrichmentEngine({ providers: [byLinkedin.provider, phones.provider, titles.provider] });
+    const engine = createEnrichmentEngine({
+      providers: [byLinkedin.provider, phones.provider, titles.provider],
+    });
     const skipped: string[] = [];
     engine.on('provider.skipped', (event) => skipped.push(`${event.providerId}:${event.reason}`));
     const outcome = await engine.enrich(lead('bob@acme.com'), { fields: ['title'] });
@@ -95,9 +102,13 @@ describe('waterfall', () => {
     const people = fakeProvider('people', () => ({ fields: { 'company.domain': 'acme.io' } }), {
       lookups: [{ requires: ['linkedinUrl'], supplies: ['company.domain'] }],
     });
-    const companies = fakeProvider('companies', (request) => ({
-      fields: { 'company.industry': request.input['company.domain'] === 'acme.io' ? 'Software' : 'wrong' },
-    }), { lookups: [{ requires: ['company.domain'], supplies: ['company.industry'] }] });
+    const companies = fakeProvider(
+      'companies',
+      (request) => ({
+        fields: { 'company.industry': request.input['company.domain'] === 'acme.io' ? 'Software' : 'wrong' },
+      }),
+      { lookups: [{ requires: ['company.domain'], supplies: ['company.industry'] }] },
+    );
     const engine = createEnrichmentEngine({ providers: [companies.provider, people.provider] });
     const outcome = await engine.enrich(createLead({ linkedinUrl: 'https://linkedin.com/in/ada' }), {
       fields: ['company.domain', 'company.industry'],
@@ -109,7 +120,10 @@ describe('waterfall', () => {
   it('keeps looking while a field is below the confidence threshold', async () => {
     const weak = fakeProvider('weak', () => ({ fields: { title: 'Guess' }, confidence: 0.3 }));
     const strong = fakeProvider('strong', () => ({ fields: { title: 'CFO' }, confidence: 0.8 }));
-    const engine = createEnrichmentEngine({ providers: [weak.provider, strong.provider], minConfidence: 0.5 });
+    const engine = createEnrichmentEngine({
+      providers: [weak.provider, strong.provider],
+      minConfidence: 0.5,
+    });
     const outcome = await engine.enrich(lead('c@acme.com'), { fields: ['title'] });
     expect(strong.calls).toHaveLength(1);
     expect(outcome.lead.title).toBe('CFO');
@@ -120,11 +134,16 @@ describe('waterfall', () => {
   it('merges by highest confidence when asked, by order otherwise', async () => {
     const build = (mergePolicy: 'first' | 'highestConfidence') => {
       const a = fakeProvider('a', () => ({ fields: { title: 'From A' }, confidence: 0.6 }));
-      const b = fakeProvider('b', () => ({ fields: { title: 'From B', 'company.name': 'Acme' }, confidence: 0.95 }));
+      const b = fakeProvider('b', () => ({
+        fields: { title: 'From B', 'company.name': 'Acme' },
+        confidence: 0.95,
+      }));
       return createEnrichmentEngine({ providers: [a.provider, b.provider], mergePolicy });
     };
     const first = await build('first').enrich(lead('d@acme.com'), { fields: ['title', 'company.name'] });
-    const best = await build('highestConfidence').enrich(lead('d@acme.com'), { fields: ['title', 'company.name'] });
+    const best = await build('highestConfidence').enrich(lead('d@acme.com'), {
+      fields: ['title', 'company.name'],
+    });
     expect(first.lead.title).toBe('From A');
     expect(best.lead.title).toBe('From B');
     expect(best.lead.provenance.title?.confidence).toBe(0.95);
@@ -160,7 +179,9 @@ describe('waterfall', () => {
     const outcome = await engine.enrich(lead('f@acme.com'), { fields: ['title', 'company.headcount'] });
     expect(outcome.lead.title).toBe('CTO');
     expect(outcome.lead.company?.headcount).toBeUndefined();
-    expect(outcome.warnings).toEqual([expect.objectContaining({ providerId: 'a', field: 'company.headcount' })]);
+    expect(outcome.warnings).toEqual([
+      expect.objectContaining({ providerId: 'a', field: 'company.headcount' }),
+    ]);
   });
 
   it('rejects bad configuration with a typed error naming the option', () => {
@@ -178,7 +199,9 @@ describe('waterfall', () => {
 describe('budgets', () => {
   it('does not make a call that would pass the per-lead budget', async () => {
     const a = fakeProvider('a', () => ({ fields: { title: 'x' } }), { cost: { perRequest: 0, perMatch: 2 } });
-    const b = fakeProvider('b', () => ({ fields: { 'company.name': 'Acme' } }), { cost: { perRequest: 1, perMatch: 1 } });
+    const b = fakeProvider('b', () => ({ fields: { 'company.name': 'Acme' } }), {
+      cost: { perRequest: 1, perMatch: 1 },
+    });
     const engine = createEnrichmentEngine({ providers: [a.provider, b.provider], budgets: { perLead: 3 } });
     const events: unknown[] = [];
     engine.on('budget.reached', (event) => events.push(event));
@@ -188,7 +211,9 @@ describe('budgets', () => {
       outcome: 'skipped',
       reason: 'budget',
     });
-    expect(events).toEqual([expect.objectContaining({ scope: 'lead', providerId: 'b', spent: 2, budget: 3 })]);
+    expect(events).toEqual([
+      expect.objectContaining({ scope: 'lead', providerId: 'b', spent: 2, budget: 3 }),
+    ]);
     expect(engine.stats().budgetSkips).toBe(1);
   });
 
@@ -199,7 +224,9 @@ describe('budgets', () => {
     });
     const engine = createEnrichmentEngine({ providers: [a.provider], budgets: { perRun: 3 } });
     const outcomes = await Promise.all(
-      Array.from({ length: 8 }, (_, index) => engine.enrich(lead(`p${index}@acme.com`), { fields: ['title'] })),
+      Array.from({ length: 8 }, (_, index) =>
+        engine.enrich(lead(`p${index}@acme.com`), { fields: ['title'] }),
+      ),
     );
     expect(a.calls).toHaveLength(3);
     expect(engine.stats().credits).toBe(3);
@@ -225,7 +252,8 @@ describe('failures', () => {
     const times: number[] = [];
     const a = fakeProvider('a', (_request, call) => {
       times.push(Date.now());
-      if (call === 1) throw new ApiCallError('rate_limited', { message: 'slow down', status: 429, retryAfterMs: 120 });
+      if (call === 1)
+        throw new ApiCallError('rate_limited', { message: 'slow down', status: 429, retryAfterMs: 120 });
       return { fields: { title: 'x' } };
     });
     const engine = createEnrichmentEngine({ providers: [a.provider], retry: { retries: 0 } });
@@ -259,7 +287,12 @@ describe('failures', () => {
     vi.spyOn(Date, 'now').mockImplementation(() => now);
     try {
       const a = fakeProvider('a', (_request, call) => {
-        if (call === 1) throw new ApiCallError('quota_exceeded', { message: 'over quota', status: 402, retryAfterMs: 60_000 });
+        if (call === 1)
+          throw new ApiCallError('quota_exceeded', {
+            message: 'over quota',
+            status: 402,
+            retryAfterMs: 60_000,
+          });
         return { fields: { title: 'from a' } };
       });
       const b = fakeProvider('b', () => ({ fields: { title: 'from b' } }));
@@ -276,7 +309,8 @@ describe('failures', () => {
 
   it('moves the lead to the next provider on other 4xx but keeps the provider', async () => {
     const a = fakeProvider('a', (request) => {
-      if (request.input.email === 'bad@acme.com') throw new ApiCallError('invalid_request', { message: '422', status: 422 });
+      if (request.input.email === 'bad@acme.com')
+        throw new ApiCallError('invalid_request', { message: '422', status: 422 });
       return { fields: { title: 'from a' } };
     });
     const b = fakeProvider('b', () => ({ fields: { title: 'from b' } }));
@@ -315,7 +349,10 @@ describe('failures', () => {
   });
 
   it('rejects with an aborted error when the signal aborts', async () => {
-    const a = fakeProvider('a', () => new Promise((resolve) => setTimeout(() => resolve({ fields: { title: 'late' } }), 200)));
+    const a = fakeProvider(
+      'a',
+      () => new Promise((resolve) => setTimeout(() => resolve({ fields: { title: 'late' } }), 200)),
+    );
     const engine = createEnrichmentEngine({ providers: [a.provider] });
     const controller = new AbortController();
     const running = engine.enrich(lead('m@acme.com'), { fields: ['title'], signal: controller.signal });
@@ -327,7 +364,10 @@ describe('failures', () => {
     const apiKey = 'sk_live_SECRET_1234567890';
     registerSecret(apiKey);
     const a = fakeProvider('a', () => {
-      throw new ApiCallError('invalid_request', { message: `rejected key ${apiKey}`, url: `https://x.test/find?api_key=${apiKey}` });
+      throw new ApiCallError('invalid_request', {
+        message: `rejected key ${apiKey}`,
+        url: `https://x.test/find?api_key=${apiKey}`,
+      });
     });
     const b = fakeProvider('b', () => {
       throw new Error(`socket hang up with Authorization: Bearer ${apiKey}`);
@@ -347,7 +387,10 @@ describe('events', () => {
   it('a listener that throws does not break the run', async () => {
     const a = fakeProvider('a', () => ({ fields: { title: 'x' } }));
     const listenerErrors: unknown[] = [];
-    const engine = createEnrichmentEngine({ providers: [a.provider], onListenerError: (error) => listenerErrors.push(error) });
+    const engine = createEnrichmentEngine({
+      providers: [a.provider],
+      onListenerError: (error) => listenerErrors.push(error),
+    });
     engine.on('provider.matched', () => {
       throw new Error('listener bug');
     });
@@ -377,9 +420,13 @@ describe('cache and coalescing', () => {
   });
 
   it('does not pay twice for a lead within the TTL, misses included', async () => {
-    const a = fakeProvider('a', (request) => (request.input.email === 'miss@acme.com' ? null : { fields: { title: 'x' } }), {
-      cost: { perRequest: 1, perMatch: 0, chargesMisses: true },
-    });
+    const a = fakeProvider(
+      'a',
+      (request) => (request.input.email === 'miss@acme.com' ? null : { fields: { title: 'x' } }),
+      {
+        cost: { perRequest: 1, perMatch: 0, chargesMisses: true },
+      },
+    );
     const cache = createMemoryCache();
     const engine = createEnrichmentEngine({ providers: [a.provider], cache });
     await engine.enrich(lead('hit@acme.com'), { fields: ['title'] });
@@ -399,14 +446,24 @@ describe('cache and coalescing', () => {
     vi.spyOn(performance, 'now').mockImplementation(() => now);
     vi.spyOn(Date, 'now').mockImplementation(() => now);
     try {
-      const a = fakeProvider('a', (request) => (request.input.email === 'miss@acme.com' ? null : { fields: { title: 'x' } }));
-      const engine = createEnrichmentEngine({ providers: [a.provider], cacheTtlMs: 10_000, notFoundTtlMs: 1_000 });
+      const a = fakeProvider('a', (request) =>
+        request.input.email === 'miss@acme.com' ? null : { fields: { title: 'x' } },
+      );
+      const engine = createEnrichmentEngine({
+        providers: [a.provider],
+        cacheTtlMs: 10_000,
+        notFoundTtlMs: 1_000,
+      });
       await engine.enrich(lead('hit@acme.com'), { fields: ['title'] });
       await engine.enrich(lead('miss@acme.com'), { fields: ['title'] });
       now += 2_000;
       await engine.enrich(lead('hit@acme.com'), { fields: ['title'] });
       await engine.enrich(lead('miss@acme.com'), { fields: ['title'] });
-      expect(a.calls.map((call) => call.input.email)).toEqual(['hit@acme.com', 'miss@acme.com', 'miss@acme.com']);
+      expect(a.calls.map((call) => call.input.email)).toEqual([
+        'hit@acme.com',
+        'miss@acme.com',
+        'miss@acme.com',
+      ]);
     } finally {
       vi.restoreAllMocks();
     }
@@ -415,10 +472,14 @@ describe('cache and coalescing', () => {
 
 describe('batching', () => {
   it('groups leads waiting for a batch-capable provider up to its batch size', async () => {
-    const a = fakeProvider('a', (request) => ({ fields: { title: `t-${request.input.email}` } }), { batch: 10 });
+    const a = fakeProvider('a', (request) => ({ fields: { title: `t-${request.input.email}` } }), {
+      batch: 10,
+    });
     const engine = createEnrichmentEngine({ providers: [a.provider], batchLingerMs: 20 });
     const outcomes = await Promise.all(
-      Array.from({ length: 25 }, (_, index) => engine.enrich(lead(`b${index}@acme.com`), { fields: ['title'] })),
+      Array.from({ length: 25 }, (_, index) =>
+        engine.enrich(lead(`b${index}@acme.com`), { fields: ['title'] }),
+      ),
     );
     expect(a.batchCalls.map((batch) => batch.length)).toEqual([10, 10, 5]);
     expect(a.calls).toHaveLength(0);
@@ -477,7 +538,12 @@ describe('asynchronous providers', () => {
   it('answers 401 to a webhook that fails verification and 404 to an unknown provider', async () => {
     const { provider } = asyncProvider();
     const engine = createEnrichmentEngine({ providers: [provider] });
-    const request = { method: 'POST', url: '/', headers: {}, rawBody: JSON.stringify({ id: 'x', signature: 'forged' }) };
+    const request = {
+      method: 'POST',
+      url: '/',
+      headers: {},
+      rawBody: JSON.stringify({ id: 'x', signature: 'forged' }),
+    };
     expect((await engine.handleWebhook('async', request)).status).toBe(401);
     expect((await engine.handleWebhook('nobody', request)).status).toBe(404);
   });
@@ -494,14 +560,18 @@ describe('asynchronous providers', () => {
 
 describe('spill-over', () => {
   it('hands leads to the next capable provider when the first one would make them wait too long', async () => {
-    const slow = fakeProvider('slow', () => ({ fields: { title: 'slow' } }), { rateLimits: { perSecond: 2, maxConcurrent: 1 } });
+    const slow = fakeProvider('slow', () => ({ fields: { title: 'slow' } }), {
+      rateLimits: { perSecond: 2, maxConcurrent: 1 },
+    });
     const spare = fakeProvider('spare', () => ({ fields: { title: 'spare' } }));
     const engine = createEnrichmentEngine({
       providers: [slow.provider, spare.provider],
       spillOver: { maxQueueWaitMs: 200 },
     });
     const outcomes = await Promise.all(
-      Array.from({ length: 12 }, (_, index) => engine.enrich(lead(`s${index}@acme.com`), { fields: ['title'] })),
+      Array.from({ length: 12 }, (_, index) =>
+        engine.enrich(lead(`s${index}@acme.com`), { fields: ['title'] }),
+      ),
     );
     expect(slow.calls.length).toBeGreaterThanOrEqual(1);
     expect(slow.calls.length).toBeLessThan(6);

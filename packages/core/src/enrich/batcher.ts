@@ -76,7 +76,8 @@ export class MicroBatcher<Item, Result> {
         (results) => {
           batch.forEach((entry, index) => {
             if (index < results.length) entry.resolve(results[index] as Result);
-            else entry.reject(new Error(`batch returned ${results.length} results for ${batch.length} items`));
+            else
+              entry.reject(new Error(`batch returned ${results.length} results for ${batch.length} items`));
           });
         },
         (error: unknown) => {

@@ -22,7 +22,12 @@ import { validateEnrichResult } from './validate-result.js';
 export type DefinedEnrichAnswer =
   | EnrichResult
   | null
-  | { readonly fields: LeadFieldPatch; readonly confidence?: number; readonly credits?: number; readonly raw?: unknown };
+  | {
+      readonly fields: LeadFieldPatch;
+      readonly confidence?: number;
+      readonly credits?: number;
+      readonly raw?: unknown;
+    };
 
 /** Settings of {@link defineProvider}. */
 export interface DefineProviderSettings {
@@ -75,7 +80,10 @@ function toResult(
       raw: answer.raw,
     };
   }
-  return validateEnrichResult(id, result).result;
+  // Throws on a malformed envelope. Field values pass through untouched: the
+  // engine validates them again and reports each one it drops.
+  validateEnrichResult(id, result);
+  return result;
 }
 
 /**
@@ -113,7 +121,10 @@ export function defineProvider(settings: DefineProviderSettings): EnrichmentProv
       if (lookup.supplies.length === 0) problems.push(`lookups[${index}].supplies: must not be empty`);
     });
   }
-  if (settings.enrichBatch && !(Number.isInteger(settings.maxBatchSize) && (settings.maxBatchSize ?? 0) > 1)) {
+  if (
+    settings.enrichBatch &&
+    !(Number.isInteger(settings.maxBatchSize) && (settings.maxBatchSize ?? 0) > 1)
+  ) {
     problems.push('maxBatchSize: must be an integer above 1 when enrichBatch is given');
   }
   if (typeof settings.enrich !== 'function') problems.push('enrich: must be a function');
@@ -160,7 +171,10 @@ export function defineProvider(settings: DefineProviderSettings): EnrichmentProv
         }
       : {}),
     ...(handleWebhook
-      ? { doHandleWebhook: (request: InboundWebhookRequest) => handleWebhook(request).then((list) => [...list]) }
+      ? {
+          doHandleWebhook: (request: InboundWebhookRequest) =>
+            handleWebhook(request).then((list) => [...list]),
+        }
       : {}),
   };
 }

@@ -1,8 +1,8 @@
 import { applyLeadFields, flattenLead, getLeadField, leadIdentityKey } from '../lead/index.js';
 import {
+  type CircuitBreaker,
   createCircuitBreaker,
   createLimiterRegistry,
-  type CircuitBreaker,
   type LimiterRegistry,
   type LimiterRegistryOptions,
   type ProviderLimiter,
@@ -17,12 +17,18 @@ import type {
   EnrichRequest,
   EnrichResult,
 } from '../spec/enrichment-provider.js';
-import { ApiCallError, CircuitOpenError, ConfigurationError, LeadpipeError, type ValidationIssue } from '../spec/errors.js';
+import {
+  ApiCallError,
+  CircuitOpenError,
+  ConfigurationError,
+  LeadpipeError,
+  type ValidationIssue,
+  WebhookVerificationError,
+} from '../spec/errors.js';
 import { isLeadField, type LeadField, type LeadFieldPatch } from '../spec/fields.js';
 import type { FieldProvenance, Lead } from '../spec/lead.js';
 import type { RateLimitState } from '../spec/rate-limit.js';
 import type { InboundWebhookRequest, WebhookResponse } from '../spec/webhook.js';
-import { WebhookVerificationError } from '../spec/errors.js';
 import { MicroBatcher } from './batcher.js';
 import { createMemoryCache } from './cache.js';
 import {
@@ -80,7 +86,11 @@ export interface EnrichmentEngineOptions {
    */
   readonly limits?: Omit<LimiterRegistryOptions, 'onEvent'>;
   /** Retries of 5xx, timeouts and network errors (never 429: the limiter owns those). */
-  readonly retry?: { readonly retries?: number; readonly minTimeoutMs?: number; readonly maxTimeoutMs?: number };
+  readonly retry?: {
+    readonly retries?: number;
+    readonly minTimeoutMs?: number;
+    readonly maxTimeoutMs?: number;
+  };
   /** Circuit breaker per provider. Default: opens after 5 consecutive failures for 30 s. */
   readonly breaker?: { readonly failureThreshold?: number; readonly coolDownMs?: number };
   /**
@@ -173,7 +183,11 @@ export interface EnrichmentEngine {
    */
   enrichMany(
     leads: Iterable<Lead> | AsyncIterable<Lead>,
-    options?: { readonly concurrency?: number; readonly fields?: readonly LeadField[]; readonly signal?: AbortSignal },
+    options?: {
+      readonly concurrency?: number;
+      readonly fields?: readonly LeadField[];
+      readonly signal?: AbortSignal;
+    },
   ): AsyncIterable<EnrichmentOutcome>;
   /**
    * Take an inbound webhook for `providerId` (framework-agnostic): verify it,
@@ -196,6 +210,10 @@ interface ProviderState {
   batcher?: MicroBatcher<EnrichRequest, EnrichResult>;
   disabled?: { code: string };
   unavailableUntil?: number;
+  /** Calls decided on but not started yet (for spill-over estimates). */
+  waiting: number;
+  /** Smallest spacing between calls the declared windows allow, in ms. */
+  readonly paceMs: number;
 }
 
 interface CallAnswer {
@@ -207,7 +225,13 @@ interface CallAnswer {
 }
 
 const CACHE_PREFIX = 'leadpipe:enrich:v1:';
-const HEALTH_FAILURES = new Set(['server_error', 'timeout', 'network_error', 'invalid_response', 'rate_limited']);
+const HEALTH_FAILURES = new Set([
+  'server_error',
+  'timeout',
+  'network_error',
+  'invalid_response',
+  'rate_limited',
+]);
 
 function toLeadpipeError(error: unknown, providerId: string): LeadpipeError {
   if (LeadpipeError.isInstance(error)) return error;
@@ -262,6 +286,8 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
     const providerId = provider.providerId;
     states.set(providerId, {
       provider,
+      waiting: 0,
+      paceMs: paceOf(provider.capabilities.rateLimits),
       stats: new ProviderStatsCounter(),
       breaker: createCircuitBreaker({
         failureThreshold: options.breaker?.failureThreshold ?? 5,
@@ -288,9 +314,9 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
     },
   });
 
-  const defaultFields: readonly LeadField[] =
-    options.fields ??
-    [...new Set(options.providers.flatMap((p) => p.capabilities.lookups.flatMap((l) => l.supplies)))];
+  const defaultFields: readonly LeadField[] = options.fields ?? [
+    ...new Set(options.providers.flatMap((p) => p.capabilities.lookups.flatMap((l) => l.supplies))),
+  ];
 
   function limiterOf(state: ProviderState): ProviderLimiter {
     state.limiter ??= registry.get(
@@ -311,7 +337,13 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
   }
 
   /** One guarded call: breaker, then retry around the limiter around the provider. */
-  async function guarded<T>(state: ProviderState, requests: number, signal: AbortSignal | undefined, call: () => PromiseLike<T>): Promise<T> {
+  async function guarded<T>(
+    state: ProviderState,
+    requests: number,
+    signal: AbortSignal | undefined,
+    call: () => PromiseLike<T>,
+    onStart?: () => void,
+  ): Promise<T> {
     const providerId = state.provider.providerId;
     if (!state.breaker.canRequest()) throw new CircuitOpenError(providerId, state.breaker.retryAfterMs());
     const limiter = limiterOf(state);
@@ -320,6 +352,7 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
         () =>
           limiter.schedule(
             async () => {
+              onStart?.();
               state.stats.calls += 1;
               state.stats.requests += requests;
               const started = performance.now();
@@ -337,12 +370,16 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
       return value;
     } catch (error) {
       const failure = toLeadpipeError(error, providerId);
-      if (HEALTH_FAILURES.has(failure.code) || !LeadpipeError.isInstance(error)) state.breaker.recordFailure();
+      if (HEALTH_FAILURES.has(failure.code) || !LeadpipeError.isInstance(error))
+        state.breaker.recordFailure();
       throw failure;
     }
   }
 
-  function batcherOf(state: ProviderState, signal: AbortSignal | undefined): MicroBatcher<EnrichRequest, EnrichResult> {
+  function batcherOf(
+    state: ProviderState,
+    signal: AbortSignal | undefined,
+  ): MicroBatcher<EnrichRequest, EnrichResult> {
     state.batcher ??= new MicroBatcher<EnrichRequest, EnrichResult>({
       maxBatchSize: state.provider.capabilities.maxBatchSize,
       lingerMs: batchLingerMs,
@@ -350,9 +387,15 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
         const batch = state.provider.doEnrichBatch;
         if (!batch) throw new Error('unreachable: batcher without doEnrichBatch');
         if (requests.length === 1) {
-          return [await guarded(state, 1, signal, () => state.provider.doEnrich(requests[0]!, callOptions(state, signal)))];
+          return [
+            await guarded(state, 1, signal, () =>
+              state.provider.doEnrich(requests[0]!, callOptions(state, signal)),
+            ),
+          ];
         }
-        return guarded(state, requests.length, signal, () => batch.call(state.provider, requests, callOptions(state, signal)));
+        return guarded(state, requests.length, signal, () =>
+          batch.call(state.provider, requests, callOptions(state, signal)),
+        );
       },
     });
     return state.batcher;
@@ -367,19 +410,19 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
     state: ProviderState,
     request: EnrichRequest,
     signal: AbortSignal | undefined,
+    onStart: () => void,
   ): Promise<CallAnswer> {
     const providerId = state.provider.providerId;
-    const estimate = estimateCost(state);
-    reservedCredits += estimate;
-    let raw: EnrichResult;
-    try {
-      raw =
-        state.provider.doEnrichBatch && state.provider.capabilities.maxBatchSize > 1
-          ? await batcherOf(state, signal).submit(request, signal)
-          : await guarded(state, 1, signal, () => state.provider.doEnrich(request, callOptions(state, signal)));
-    } finally {
-      reservedCredits -= estimate;
-    }
+    const raw: EnrichResult =
+      state.provider.doEnrichBatch && state.provider.capabilities.maxBatchSize > 1
+        ? await batcherOf(state, signal).submit(request, signal)
+        : await guarded(
+            state,
+            1,
+            signal,
+            () => state.provider.doEnrich(request, callOptions(state, signal)),
+            onStart,
+          );
     const validated = validateEnrichResult(providerId, raw);
     const credits = validated.result.credits;
     state.stats.credits += credits;
@@ -389,7 +432,8 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
       const correlationId = validated.result.correlationId;
       bus.emit('provider.pending', { leadId: request.leadId, providerId, correlationId });
       const final = await pending.wait(providerId, correlationId, pendingTimeoutMs, signal);
-      if (!final) return { result: undefined, cached: false, credits, issues: validated.issues, timedOut: true };
+      if (!final)
+        return { result: undefined, cached: false, credits, issues: validated.issues, timedOut: true };
       const finalValidated = validateEnrichResult(providerId, final);
       const finalResult = finalValidated.result as EnrichMatched | EnrichNotFound;
       state.stats.credits += finalResult.credits;
@@ -409,6 +453,7 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
     state: ProviderState,
     request: EnrichRequest,
     signal: AbortSignal | undefined,
+    onStart: () => void,
   ): Promise<CallAnswer> {
     const providerId = state.provider.providerId;
     const identity = leadIdentityKey(request.input);
@@ -420,7 +465,13 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
           const validated = validateEnrichResult(providerId, hit);
           if (validated.result.status !== 'pending') {
             state.stats.cacheHits += 1;
-            return { result: validated.result, cached: true, credits: 0, issues: validated.issues, timedOut: false };
+            return {
+              result: validated.result,
+              cached: true,
+              credits: 0,
+              issues: validated.issues,
+              timedOut: false,
+            };
           }
         } catch {
           await cache.delete(key);
@@ -432,7 +483,7 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
       const answer = await shared;
       return { ...answer, cached: true, credits: 0 };
     }
-    const promise = fetchAnswer(state, request, signal).then(async (answer) => {
+    const promise = fetchAnswer(state, request, signal, onStart).then(async (answer) => {
       if (key !== undefined && cache && answer.result) {
         const { raw: _raw, ...stored } = answer.result;
         await cache.set(key, stored, answer.result.status === 'matched' ? cacheTtlMs : notFoundTtlMs);
@@ -452,7 +503,8 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
   function suppliable(provider: EnrichmentProviderV1, known: ReadonlySet<string>): Set<LeadField> {
     const fields = new Set<LeadField>();
     for (const lookup of provider.capabilities.lookups) {
-      if (lookup.requires.every((field) => known.has(field))) for (const field of lookup.supplies) fields.add(field);
+      if (lookup.requires.every((field) => known.has(field)))
+        for (const field of lookup.supplies) fields.add(field);
     }
     return fields;
   }
@@ -523,7 +575,9 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
     const wantedList = enrichOptions.fields ?? defaultFields;
     for (const field of wantedList) {
       if (!isLeadField(field)) {
-        throw new ConfigurationError('invalid_configuration', { message: `fields: "${field}" is not a Lead field` });
+        throw new ConfigurationError('invalid_configuration', {
+          message: `fields: "${field}" is not a Lead field`,
+        });
       }
     }
     const wanted = new Set(wantedList);
@@ -558,12 +612,20 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
 
     let current = lead;
     let leadCredits = 0;
+    const initiallyMissing = new Set(wantedList.filter((field) => !isFilled(lead, field)));
     const filledNow = new Set<LeadField>();
     const tried = new Set<string>();
     const attempts: EnrichmentAttempt[] = [];
     const warnings: (ValidationIssue & { providerId: string })[] = [];
     const skipAttempt = (state: ProviderState, reason: ProviderSkipReason) => {
-      attempts.push({ providerId: state.provider.providerId, outcome: 'skipped', cached: false, credits: 0, filled: [], reason });
+      attempts.push({
+        providerId: state.provider.providerId,
+        outcome: 'skipped',
+        cached: false,
+        credits: 0,
+        filled: [],
+        reason,
+      });
       bus.emit('provider.skipped', { leadId: lead.id, providerId: state.provider.providerId, reason });
     };
 
@@ -583,25 +645,33 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
         skipAttempt(state, unavailable);
         continue;
       }
-      const spillOver = options.spillOver;
-      if (spillOver && limiterOf(state).estimatedWaitMs() > spillOver.maxQueueWaitMs) {
-        const alternative = nextProvider(missing, known, new Set([...tried]));
-        if (alternative && !unavailability(alternative)) {
-          skipAttempt(state, 'spill_over');
-          continue;
-        }
-      }
-
       const estimate = estimateCost(state);
       const identity = leadIdentityKey(flat);
       const cacheKey = identity === undefined ? undefined : `${CACHE_PREFIX}${providerId}:${identity}`;
-      const mayBeFree = cacheKey !== undefined && (inFlight.has(cacheKey) || (cache !== undefined && (await cache.get(cacheKey)) !== undefined));
-      if (!mayBeFree && estimate > 0) {
+      const mayBeFree =
+        cacheKey !== undefined &&
+        (inFlight.has(cacheKey) || (cache !== undefined && (await cache.get(cacheKey)) !== undefined));
+      // From here to the call, nothing awaits: budget reservations and queue estimates stay exact under concurrency.
+      if (!mayBeFree) {
+        const spillOver = options.spillOver;
+        if (spillOver) {
+          const limiter = limiterOf(state);
+          const notQueued = Math.max(0, state.waiting - limiter.stats().queued);
+          const wait = limiter.estimatedWaitMs() + notQueued * state.paceMs;
+          if (wait > spillOver.maxQueueWaitMs) {
+            const alternative = nextProvider(missing, known, tried);
+            if (alternative && !unavailability(alternative)) {
+              skipAttempt(state, 'spill_over');
+              continue;
+            }
+          }
+        }
         const perLead = options.budgets?.perLead;
         const perRun = options.budgets?.perRun;
         let scope: 'lead' | 'run' | undefined;
-        if (perLead !== undefined && leadCredits + estimate > perLead) scope = 'lead';
-        else if (perRun !== undefined && runCredits + reservedCredits + estimate > perRun) scope = 'run';
+        if (estimate > 0 && perLead !== undefined && leadCredits + estimate > perLead) scope = 'lead';
+        else if (estimate > 0 && perRun !== undefined && runCredits + reservedCredits + estimate > perRun)
+          scope = 'run';
         if (scope) {
           budgetSkips += 1;
           state.stats.budgetSkips += 1;
@@ -616,12 +686,22 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
           continue;
         }
       }
+      const reserved = mayBeFree ? 0 : estimate;
+      reservedCredits += reserved;
+      state.waiting += 1;
+      let started = false;
+      const onStart = () => {
+        if (!started) {
+          started = true;
+          state.waiting -= 1;
+        }
+      };
 
       bus.emit('provider.attempted', { leadId: lead.id, providerId, cached: mayBeFree });
       const request: EnrichRequest = { leadId: lead.id, input: flat, fields: missing };
       let answer: CallAnswer;
       try {
-        answer = await answerFor(state, request, signal);
+        answer = await answerFor(state, request, signal, onStart);
       } catch (error) {
         if (signal?.aborted) throw abortError(signal);
         const failure = toLeadpipeError(error, providerId);
@@ -654,26 +734,53 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
           retryable: failure.isRetryable,
         });
         continue;
+      } finally {
+        reservedCredits -= reserved;
+        onStart();
       }
 
       leadCredits += answer.credits;
       for (const issue of answer.issues) warnings.push({ ...issue, providerId });
-      if (answer.issues.length > 0) bus.emit('provider.invalidOutput', { leadId: lead.id, providerId, issues: answer.issues });
+      if (answer.issues.length > 0)
+        bus.emit('provider.invalidOutput', { leadId: lead.id, providerId, issues: answer.issues });
       if (answer.timedOut || !answer.result) {
-        attempts.push({ providerId, outcome: 'pending_timeout', cached: false, credits: answer.credits, filled: [] });
+        attempts.push({
+          providerId,
+          outcome: 'pending_timeout',
+          cached: false,
+          credits: answer.credits,
+          filled: [],
+        });
         continue;
       }
       if (answer.result.status === 'not_found') {
         state.stats.misses += 1;
-        attempts.push({ providerId, outcome: 'not_found', cached: answer.cached, credits: answer.credits, filled: [] });
-        bus.emit('provider.notFound', { leadId: lead.id, providerId, credits: answer.credits, cached: answer.cached });
+        attempts.push({
+          providerId,
+          outcome: 'not_found',
+          cached: answer.cached,
+          credits: answer.credits,
+          filled: [],
+        });
+        bus.emit('provider.notFound', {
+          leadId: lead.id,
+          providerId,
+          credits: answer.credits,
+          cached: answer.cached,
+        });
         continue;
       }
       state.stats.matches += 1;
       const merged = merge(current, answer.result, providerId, answer.credits, wanted);
       current = merged.lead;
       for (const field of merged.filled) if (wanted.has(field)) filledNow.add(field);
-      attempts.push({ providerId, outcome: 'matched', cached: answer.cached, credits: answer.credits, filled: merged.filled });
+      attempts.push({
+        providerId,
+        outcome: 'matched',
+        cached: answer.cached,
+        credits: answer.credits,
+        filled: merged.filled,
+      });
       bus.emit('provider.matched', {
         leadId: lead.id,
         providerId,
@@ -686,15 +793,18 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
 
     if (bus.hasListeners('provider.skipped')) {
       const known = new Set(Object.keys(flattenLead(current)));
-      const missing = wantedList.filter((field) => !isFilled(current, field));
       for (const providerId of order) {
         if (tried.has(providerId)) continue;
-        const state = states.get(providerId)!;
-        const canSupply = state.provider.capabilities.lookups.some((l) => l.supplies.some((f) => missing.includes(f)));
+        const provider = states.get(providerId)!.provider;
+        const usable = suppliable(provider, known);
+        const wouldHelp = provider.capabilities.lookups.some((l) =>
+          l.supplies.some((f) => initiallyMissing.has(f)),
+        );
+        const couldHaveHelped = initiallyMissing.size > 0 && [...initiallyMissing].some((f) => usable.has(f));
         bus.emit('provider.skipped', {
           leadId: lead.id,
           providerId,
-          reason: canSupply ? 'missing_inputs' : 'no_missing_fields',
+          reason: wouldHelp && !couldHaveHelped ? 'missing_inputs' : 'no_missing_fields',
         });
       }
     }
@@ -741,7 +851,10 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
         const id = nextId++;
         running.set(
           id,
-          enrich(item.value, { fields: manyOptions.fields, signal: manyOptions.signal }).then((outcome) => ({ id, outcome })),
+          enrich(item.value, { fields: manyOptions.fields, signal: manyOptions.signal }).then((outcome) => ({
+            id,
+            outcome,
+          })),
         );
       }
       if (running.size === 0) break;
@@ -754,7 +867,10 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
   async function handleWebhook(providerId: string, request: InboundWebhookRequest): Promise<WebhookResponse> {
     const state = states.get(providerId);
     if (!state?.provider.doHandleWebhook) {
-      return { status: 404, body: JSON.stringify({ error: `no webhook handler for provider "${providerId}"` }) };
+      return {
+        status: 404,
+        body: JSON.stringify({ error: `no webhook handler for provider "${providerId}"` }),
+      };
     }
     let resolutions: Awaited<ReturnType<NonNullable<EnrichmentProviderV1['doHandleWebhook']>>>;
     try {
@@ -798,6 +914,18 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
   };
 }
 
+/** The smallest spacing between calls that a policy's windows allow, in ms (0 when unlimited). */
+function paceOf(policy: EnrichmentProviderV1['capabilities']['rateLimits']): number {
+  const windows = [
+    policy.perSecond === undefined ? undefined : 1_000 / policy.perSecond,
+    policy.perMinute === undefined ? undefined : 60_000 / policy.perMinute,
+    policy.perHour === undefined ? undefined : 3_600_000 / policy.perHour,
+    policy.perDay === undefined ? undefined : 86_400_000 / policy.perDay,
+    ...(policy.windows ?? []).map((window) => window.intervalMs / window.limit),
+  ].filter((value): value is number => value !== undefined && Number.isFinite(value));
+  return windows.length === 0 ? 0 : Math.max(...windows);
+}
+
 function validateOptions(options: EnrichmentEngineOptions): void {
   const problems: string[] = [];
   if (!options || !Array.isArray(options.providers) || options.providers.length === 0) {
@@ -811,12 +939,14 @@ function validateOptions(options: EnrichmentEngineOptions): void {
         );
         return;
       }
-      if (seen.has(provider.providerId)) problems.push(`providers[${index}]: duplicate id "${provider.providerId}"`);
+      if (seen.has(provider.providerId))
+        problems.push(`providers[${index}]: duplicate id "${provider.providerId}"`);
       seen.add(provider.providerId);
     });
     for (const [field, ids] of Object.entries(options.fieldOrder ?? {})) {
       if (!isLeadField(field)) problems.push(`fieldOrder: "${field}" is not a Lead field`);
-      for (const id of ids ?? []) if (!seen.has(id)) problems.push(`fieldOrder.${field}: unknown provider "${id}"`);
+      for (const id of ids ?? [])
+        if (!seen.has(id)) problems.push(`fieldOrder.${field}: unknown provider "${id}"`);
     }
   }
   for (const field of options?.fields ?? []) {
@@ -832,6 +962,8 @@ function validateOptions(options: EnrichmentEngineOptions): void {
     }
   }
   if (problems.length > 0) {
-    throw new ConfigurationError('invalid_configuration', { message: `createEnrichmentEngine: ${problems.join('; ')}` });
+    throw new ConfigurationError('invalid_configuration', {
+      message: `createEnrichmentEngine: ${problems.join('; ')}`,
+    });
   }
 }

@@ -45,7 +45,13 @@ export interface EnrichmentEvents {
   /** A provider accepted a lookup and will answer by webhook. */
   'provider.pending': { leadId: string; providerId: string; correlationId: string };
   /** A provider call failed after the limiter and retries gave up. */
-  'provider.failed': { leadId: string; providerId: string; code: string; message: string; retryable: boolean };
+  'provider.failed': {
+    leadId: string;
+    providerId: string;
+    code: string;
+    message: string;
+    retryable: boolean;
+  };
   /** The waterfall passed a provider over for a lead. */
   'provider.skipped': { leadId: string; providerId: string; reason: ProviderSkipReason };
   /** A provider answered 429; the limiter waits `waitMs` before trying again. */
@@ -65,7 +71,11 @@ export interface EnrichmentEvents {
   /** A provider's circuit breaker closed again after a successful probe. */
   'breaker.closed': { providerId: string };
   /** A provider returned field values that failed validation; they were dropped. */
-  'provider.invalidOutput': { leadId: string; providerId: string; issues: readonly { field: string; reason: string }[] };
+  'provider.invalidOutput': {
+    leadId: string;
+    providerId: string;
+    issues: readonly { field: string; reason: string }[];
+  };
 }
 
 /** How a lead's enrichment ended. */

@@ -42,7 +42,8 @@ export class LatencyHistogram {
     for (let index = 0; index < this.#buckets.length; index++) {
       seen += this.#buckets[index] ?? 0;
       if (seen >= rank) {
-        const upper = index === 0 ? LatencyHistogram.#minMs : LatencyHistogram.#minMs * LatencyHistogram.#base ** index;
+        const upper =
+          index === 0 ? LatencyHistogram.#minMs : LatencyHistogram.#minMs * LatencyHistogram.#base ** index;
         return Math.min(this.#max, Math.round(upper * 100) / 100);
       }
     }

@@ -37,13 +37,6 @@ function finishDomain(asciiHost: string, field: string): string {
   if (host.startsWith('www.') && host.indexOf('.', 4) !== -1) host = host.slice(4);
   if (!host.includes('.')) invalid(field, 'must be a domain with a top-level domain, such as acme.com');
   if (!leadFieldSchemas['company.domain'].safeParse(host).success) {
-    const tld = host.slice(host.lastIndexOf('.') + 1);
-    if (tld.startsWith('xn--')) {
-      invalid(
-        field,
-        'internationalized top-level domains are not supported (the domain contract needs a letter-only TLD)',
-      );
-    }
     invalid(field, 'must be a bare domain such as acme.com');
   }
   return host;

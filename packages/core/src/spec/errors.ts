@@ -5,6 +5,11 @@ function hasMarker(value: unknown, marker: symbol): boolean {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[marker] === true;
 }
 
+/** Brand an error with a class marker: non-enumerable, so it never shows in JSON or logs. */
+function mark(error: Error, marker: symbol): void {
+  Object.defineProperty(error, marker, { value: true, enumerable: false });
+}
+
 function sanitizeCause(cause: unknown): unknown {
   if (cause === undefined || LeadpipeError.isInstance(cause)) return cause;
   if (cause instanceof Error) {
@@ -38,7 +43,6 @@ const baseMarker = Symbol.for('leadpipe.error');
  * package, unlike `instanceof`) and branch on the stable {@link code}.
  */
 export class LeadpipeError extends Error {
-  private readonly [baseMarker] = true;
   /** Stable, machine-readable error code. */
   readonly code: string;
   /** Whether trying the same call again may succeed. */
@@ -52,6 +56,7 @@ export class LeadpipeError extends Error {
   constructor(code: string, options: LeadpipeErrorOptions) {
     super(redactSecrets(options.message), { cause: sanitizeCause(options.cause) });
     this.name = 'LeadpipeError';
+    mark(this, baseMarker);
     this.code = code;
     this.isRetryable = options.isRetryable ?? false;
     this.retryAfterMs = options.retryAfterMs;
@@ -97,7 +102,6 @@ const validationMarker = Symbol.for('leadpipe.error.ValidationError');
  * offending field with its reason. Never retryable.
  */
 export class ValidationError extends LeadpipeError {
-  private readonly [validationMarker] = true;
   /** Every field that failed, with the reason. */
   readonly issues: readonly ValidationIssue[];
 
@@ -114,6 +118,7 @@ export class ValidationError extends LeadpipeError {
       cause: options.cause,
     });
     this.name = 'ValidationError';
+    mark(this, validationMarker);
     this.issues = issues.map((issue) => ({ field: issue.field, reason: redactSecrets(issue.reason) }));
   }
 
@@ -134,8 +139,6 @@ const configurationMarker = Symbol.for('leadpipe.error.ConfigurationError');
  * option out of range. Code `missing_credentials` or `invalid_configuration`.
  */
 export class ConfigurationError extends LeadpipeError {
-  private readonly [configurationMarker] = true;
-
   /** @param code - `missing_credentials` or `invalid_configuration`. */
   constructor(
     code: 'missing_credentials' | 'invalid_configuration',
@@ -143,6 +146,7 @@ export class ConfigurationError extends LeadpipeError {
   ) {
     super(code, { ...options, isRetryable: false });
     this.name = 'ConfigurationError';
+    mark(this, configurationMarker);
   }
 
   /** Whether `error` is a {@link ConfigurationError}. */
@@ -202,7 +206,6 @@ const apiCallMarker = Symbol.for('leadpipe.error.ApiCallError');
 
 /** A call to a vendor API failed. The {@link code} says what the engine does next. */
 export class ApiCallError extends LeadpipeError {
-  private readonly [apiCallMarker] = true;
   declare readonly code: ApiErrorCode;
   /** HTTP status, when a response arrived. */
   readonly status: number | undefined;
@@ -221,6 +224,7 @@ export class ApiCallError extends LeadpipeError {
   constructor(code: ApiErrorCode, options: ApiCallErrorOptions) {
     super(code, { ...options, isRetryable: options.isRetryable ?? RETRYABLE_CODES.has(code) });
     this.name = 'ApiCallError';
+    mark(this, apiCallMarker);
     this.status = options.status;
     this.url = options.url === undefined ? undefined : redactSecrets(options.url.split('?')[0]!);
     this.method = options.method;
@@ -252,8 +256,6 @@ const webhookMarker = Symbol.for('leadpipe.error.WebhookVerificationError');
 
 /** An inbound webhook was unsigned, tampered with, too old, or malformed. Answer it with 401. */
 export class WebhookVerificationError extends LeadpipeError {
-  private readonly [webhookMarker] = true;
-
   /** @param code - why verification failed. */
   constructor(
     code: 'signature_missing' | 'signature_invalid' | 'timestamp_expired' | 'payload_invalid',
@@ -261,6 +263,7 @@ export class WebhookVerificationError extends LeadpipeError {
   ) {
     super(code, { ...options, isRetryable: false });
     this.name = 'WebhookVerificationError';
+    mark(this, webhookMarker);
   }
 
   /** Whether `error` is a {@link WebhookVerificationError}. */
@@ -273,8 +276,6 @@ const circuitMarker = Symbol.for('leadpipe.error.CircuitOpenError');
 
 /** A provider's circuit breaker is open: it failed too often and is cooling down. */
 export class CircuitOpenError extends LeadpipeError {
-  private readonly [circuitMarker] = true;
-
   /** @param providerId - the provider; @param retryAfterMs - time left in the cool-down. */
   constructor(providerId: string, retryAfterMs: number) {
     super('circuit_open', {
@@ -284,6 +285,7 @@ export class CircuitOpenError extends LeadpipeError {
       isRetryable: false,
     });
     this.name = 'CircuitOpenError';
+    mark(this, circuitMarker);
   }
 
   /** Whether `error` is a {@link CircuitOpenError}. */

@@ -1,4 +1,6 @@
 export * from './cache.js';
+export * from './crm-adapter.js';
+export * from './dead-letter-queue.js';
 export * from './enrichment-provider.js';
 export * from './errors.js';
 export * from './fields.js';

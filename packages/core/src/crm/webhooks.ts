@@ -1,0 +1,115 @@
+import { LRUCache } from 'lru-cache';
+import { z } from 'zod';
+import type { CrmAdapterV1, CrmEvent } from '../spec/crm-adapter.js';
+import { ConfigurationError, WebhookVerificationError } from '../spec/errors.js';
+import type { InboundWebhookRequest } from '../spec/webhook.js';
+
+/** Remembers CRM event ids already handled, so at-least-once deliveries are handled once. */
+export interface CrmEventDeduper {
+  /** Whether `eventId` of `adapterId` was seen before; records it as seen either way. */
+  seen(adapterId: string, eventId: string): boolean;
+}
+
+/** Options of {@link createCrmEventDeduper}. */
+export interface CrmEventDeduperOptions {
+  /** Most event ids remembered; the oldest are forgotten first. Default 10 000. */
+  readonly max?: number;
+  /** How long an id is remembered, in ms. Default 72 hours, the longest vendor replay window. */
+  readonly ttlMs?: number;
+}
+
+/**
+ * An in-memory {@link CrmEventDeduper} (an LRU). It only knows the events
+ * this process saw; behind a load balancer, implement the interface on a
+ * shared store (Redis `SET NX` with a TTL).
+ */
+export function createCrmEventDeduper(options: CrmEventDeduperOptions = {}): CrmEventDeduper {
+  const max = options.max ?? 10_000;
+  const ttl = options.ttlMs ?? 72 * 60 * 60 * 1000;
+  if (!Number.isInteger(max) || max < 1) {
+    throw new ConfigurationError('invalid_configuration', {
+      message: 'createCrmEventDeduper: max: must be a positive integer',
+    });
+  }
+  if (!Number.isFinite(ttl) || ttl <= 0) {
+    throw new ConfigurationError('invalid_configuration', {
+      message: 'createCrmEventDeduper: ttlMs: must be a positive number',
+    });
+  }
+  const cache = new LRUCache<string, true>({ max, ttl });
+  return {
+    seen(adapterId, eventId) {
+      const key = `${adapterId}\u0000${eventId}`;
+      if (cache.has(key)) return true;
+      cache.set(key, true);
+      return false;
+    },
+  };
+}
+
+const eventSchema = z.object({
+  eventId: z.string().min(1),
+  type: z.enum(['record.created', 'record.updated', 'record.deleted', 'record.merged', 'record.restored']),
+  object: z.string().min(1),
+  recordId: z.string().min(1),
+  occurredAt: z.iso.datetime({ offset: true }),
+  properties: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]).nullable()).optional(),
+  changeSource: z.string().optional(),
+  raw: z.unknown().optional(),
+});
+
+/** Options of {@link parseCrmWebhook}. */
+export interface ParseCrmWebhookOptions {
+  /** Drops events already seen (redeliveries). Default: only duplicates within this delivery are dropped. */
+  readonly deduper?: CrmEventDeduper;
+}
+
+/**
+ * Verify and parse an inbound CRM webhook through its adapter, then make the
+ * events safe to apply: each is checked, duplicates (by event id) are
+ * dropped, and the rest are sorted by `occurredAt`, since vendors deliver
+ * out of order. Rejects with the adapter's `WebhookVerificationError` when
+ * the signature is wrong (answer 401), or with code `payload_invalid` when
+ * the adapter produced an event that is not a valid {@link CrmEvent}.
+ */
+export async function parseCrmWebhook(
+  adapter: CrmAdapterV1,
+  request: InboundWebhookRequest,
+  options: ParseCrmWebhookOptions = {},
+): Promise<CrmEvent[]> {
+  if (!adapter.doParseWebhook) {
+    throw new ConfigurationError('invalid_configuration', {
+      message: `CRM adapter "${adapter.adapterId}" does not parse webhooks (capabilities.webhooks is false)`,
+      providerId: adapter.adapterId,
+    });
+  }
+  const events = await adapter.doParseWebhook(request);
+  if (!Array.isArray(events)) {
+    throw new WebhookVerificationError('payload_invalid', {
+      message: `${adapter.adapterId}: doParseWebhook must resolve with an array of events`,
+      providerId: adapter.adapterId,
+    });
+  }
+  const parsedEvents = events.map((candidate: unknown, index) => {
+    const parsed = eventSchema.safeParse(candidate);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new WebhookVerificationError('payload_invalid', {
+        message: `${adapter.adapterId}: event ${index}: ${issue?.path.join('.') || 'event'}: ${issue?.message ?? 'invalid'}`,
+        providerId: adapter.adapterId,
+      });
+    }
+    return parsed.data;
+  });
+  // Only a delivery that parsed whole marks its events as seen.
+  const inDelivery = new Set<string>();
+  const kept: { event: CrmEvent; at: number; index: number }[] = [];
+  parsedEvents.forEach((event, index) => {
+    if (inDelivery.has(event.eventId)) return;
+    inDelivery.add(event.eventId);
+    if (options.deduper?.seen(adapter.adapterId, event.eventId)) return;
+    kept.push({ event, at: Date.parse(event.occurredAt), index });
+  });
+  kept.sort((a, b) => a.at - b.at || a.index - b.index);
+  return kept.map((item) => item.event);
+}

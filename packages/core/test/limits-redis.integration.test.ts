@@ -1,0 +1,66 @@
+import Bottleneck from 'bottleneck';
+import { Redis } from 'ioredis';
+import { v4 as uuid } from 'uuid';
+import { describe, expect, it } from 'vitest';
+import { createLimiterRegistry, type LimiterRegistry } from '../src/index.js';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** One "process": its own Redis client, Bottleneck connection and registry. */
+function startProcess(): { registry: LimiterRegistry; close: () => Promise<void> } {
+  const client = new Redis(REDIS_URL);
+  const connection = new Bottleneck.IORedisConnection({ client, Redis });
+  const registry = createLimiterRegistry({ connection });
+  return {
+    registry,
+    close: async () => {
+      await registry.disconnect();
+      await connection.disconnect();
+    },
+  };
+}
+
+function openHandles(): string[] {
+  return process.getActiveResourcesInfo().filter((name) => name !== 'TTYWrap');
+}
+
+/** Waits (event-loop turns, not a timed assertion) until sockets have finished closing. */
+async function settleHandles(baseline: number): Promise<string[]> {
+  for (let turn = 0; turn < 100 && openHandles().length > baseline; turn += 1) {
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return openHandles();
+}
+
+describe('clustered limiter (Redis)', () => {
+  it('two registries sharing a per-second window of N never run more than N in any second', async () => {
+    const baseline = openHandles().length;
+    const id = `it-${uuid()}`;
+    const limit = 5;
+    const perProcess = 8;
+    const first = startProcess();
+    const second = startProcess();
+    const starts: { at: number; process: string }[] = [];
+    const run = (name: string, registry: LimiterRegistry) =>
+      Array.from({ length: perProcess }, () =>
+        registry.get(id, 'shared-key', { perSecond: limit }).schedule(async () => {
+          starts.push({ at: Date.now(), process: name });
+        }),
+      );
+    await Promise.all([...run('a', first.registry), ...run('b', second.registry)]);
+
+    expect(starts).toHaveLength(2 * perProcess);
+    expect(new Set(starts.map((start) => start.process))).toEqual(new Set(['a', 'b']));
+    const times = starts.map((start) => start.at).sort((a, b) => a - b);
+    for (const from of times) {
+      const inWindow = times.filter((at) => at >= from && at < from + 1000).length;
+      expect(inWindow).toBeLessThanOrEqual(limit);
+    }
+
+    await first.close();
+    await second.close();
+    const left = await settleHandles(baseline);
+    expect(left.length).toBeLessThanOrEqual(baseline);
+  });
+});

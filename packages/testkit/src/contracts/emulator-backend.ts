@@ -1,0 +1,185 @@
+import type { AddressInfo } from 'node:net';
+import { type ServerType, serve } from '@hono/node-server';
+import type { LeadFieldPatch } from '@leadpipe/core';
+import { Hono } from 'hono';
+import { type CreateEmulatorOptions, createEmulator, type EmulatorInstance } from '../emulator/registry.js';
+import type { NodeBindings } from '../emulator/wrap.js';
+import type { TruthPerson } from '../truth/index.js';
+import type {
+  ContractBackend,
+  ContractResponse,
+  EnrichmentProviderContractOptions,
+} from './enrichment-provider.js';
+
+/** The enrichment vendors the testkit emulates. */
+export type EnrichmentVendor = 'apollo' | 'clearbit';
+
+/** Options of {@link startEmulatorBackend}: those of `createEmulator`, plus where to listen. */
+export interface EmulatorBackendOptions<V extends EnrichmentVendor> extends CreateEmulatorOptions<V> {
+  /** Interface to bind. Default `127.0.0.1`. */
+  readonly host?: string;
+}
+
+/** The URLs a vendor is served on: `baseUrl` replaces the vendor's origin. */
+export interface EmulatorBackendUrls {
+  /** Origin of the server, such as `http://127.0.0.1:40123`. */
+  readonly baseUrl: string;
+  /** Apollo: `<baseUrl>/api/v1`. Clearbit: the person API origin. */
+  readonly apiUrl: string;
+  /** Clearbit: the company API origin (the same server). Apollo: `apiUrl`. */
+  readonly companyUrl: string;
+  /** Clearbit: the streaming origin. Apollo: `apiUrl`. */
+  readonly streamUrl: string;
+}
+
+/** What the contract suite needs from an emulator: leads, backend controls, secrets. */
+export type EmulatorContractOptions = Pick<
+  EnrichmentProviderContractOptions,
+  'knownLead' | 'unknownLead' | 'expectedFields' | 'backend' | 'secrets'
+>;
+
+/** A vendor emulator served over HTTP, with controls for the contract suite. */
+export interface EmulatorBackend<V extends EnrichmentVendor> {
+  /** The vendor. */
+  readonly vendor: V;
+  /** The wrapped emulator: requests, faults, counters, truth. */
+  readonly emulator: EmulatorInstance<V>;
+  /** Where it listens. */
+  readonly urls: EmulatorBackendUrls;
+  /** Credentials it accepts (Apollo: `apiKey`, `restrictedApiKey`; Clearbit: `apiKey`). */
+  readonly credentials: Readonly<Record<string, string>>;
+  /** Canned answers and a request count over the real emulator. */
+  readonly backend: ContractBackend;
+  /** A person the vendor knows (by email), one it does not, and what the vendor holds for the first. */
+  readonly contract: EmulatorContractOptions;
+  /** The truth person behind `contract.knownLead`. */
+  readonly knownPerson: TruthPerson;
+  /** Stop the server and the emulator's background work. */
+  close(): Promise<void>;
+}
+
+/** The email of a person the ground truth does not hold. */
+export const UNKNOWN_CONTRACT_EMAIL = 'nobody.contract@unknown-contract-domain.example';
+
+function cannedResponse(status: number, response: ContractResponse | undefined): Response {
+  const headers = new Headers(response?.headers);
+  const body = response?.body;
+  let text: string | null = null;
+  if (typeof body === 'string') text = body;
+  else if (body !== undefined) {
+    text = JSON.stringify(body);
+    if (!headers.has('content-type')) headers.set('content-type', 'application/json; charset=utf-8');
+  }
+  return new Response(status === 204 || status === 304 ? null : text, { status, headers });
+}
+
+function pickKnownPerson(emulator: EmulatorInstance<EnrichmentVendor>): {
+  person: TruthPerson;
+  fields: LeadFieldPatch;
+} {
+  const view = emulator.emulator.view;
+  for (const person of emulator.truth.people) {
+    const fields = view.person(person);
+    if (
+      fields !== null &&
+      fields.email === person.email &&
+      fields.firstName !== undefined &&
+      fields.lastName !== undefined &&
+      fields.title !== undefined &&
+      fields['company.domain'] !== undefined
+    ) {
+      return { person, fields };
+    }
+  }
+  throw new Error(`no person of the ground truth is fully known to ${emulator.vendor}`);
+}
+
+/**
+ * Serve one enrichment vendor's emulator on a free port of 127.0.0.1 behind a
+ * thin layer the contract suite drives: canned answers for the next requests
+ * (`backend.respondWith`) and a count of every request. Pair it with
+ * {@link enrichmentProviderContract}:
+ *
+ * @example
+ * ```ts
+ * const apolloBackend = await startEmulatorBackend('apollo');
+ * afterAll(() => apolloBackend.close());
+ * enrichmentProviderContract(it, expect, { ...apolloBackend.contract,
+ *   createProvider: () => createApollo({ apiKey: apolloBackend.credentials.apiKey, baseUrl: apolloBackend.urls.apiUrl }) });
+ * ```
+ * @throws ConfigurationError when an emulator option is invalid.
+ */
+export async function startEmulatorBackend<V extends EnrichmentVendor>(
+  vendor: V,
+  options: EmulatorBackendOptions<V> = {},
+): Promise<EmulatorBackend<V>> {
+  const defaults =
+    vendor === 'clearbit' && options.options === undefined
+      ? // Lookups queued (202) on first sight would make the known lead pending: off unless asked.
+        ({ options: { queuedShare: 0 } } as Partial<CreateEmulatorOptions<V>>)
+      : {};
+  const emulator = createEmulator(vendor, { ...defaults, ...options });
+  const queue: { status: number; response: ContractResponse | undefined }[] = [];
+  let count = 0;
+  const app = new Hono<{ Bindings: NodeBindings }>();
+  app.all('*', (c) => {
+    count++;
+    const canned = queue.shift();
+    if (canned !== undefined) return cannedResponse(canned.status, canned.response);
+    return emulator.fetch(c.req.raw, c.env);
+  });
+  const host = options.host ?? '127.0.0.1';
+  const server = await new Promise<ServerType>((resolve, reject) => {
+    const started = serve({ fetch: app.fetch, hostname: host, port: 0 }, () => resolve(started));
+    started.once('error', reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  const baseUrl = `http://${host}:${port}`;
+  const urls: EmulatorBackendUrls =
+    vendor === 'apollo'
+      ? {
+          baseUrl,
+          apiUrl: `${baseUrl}/api/v1`,
+          companyUrl: `${baseUrl}/api/v1`,
+          streamUrl: `${baseUrl}/api/v1`,
+        }
+      : { baseUrl, apiUrl: baseUrl, companyUrl: baseUrl, streamUrl: `${baseUrl}/stream` };
+  const backend: ContractBackend = {
+    respondWith: (status, response, times = 1) => {
+      for (let index = 0; index < times; index++) queue.push({ status, response });
+    },
+    requestCount: () => count,
+    reset: () => {
+      queue.length = 0;
+    },
+  };
+  const known = pickKnownPerson(emulator as EmulatorInstance<EnrichmentVendor>);
+  const expectedFields: LeadFieldPatch = {
+    firstName: known.fields.firstName,
+    lastName: known.fields.lastName,
+    title: known.fields.title,
+    'company.domain': known.fields['company.domain'],
+  };
+  return {
+    vendor,
+    emulator,
+    urls,
+    credentials: emulator.credentials,
+    backend,
+    knownPerson: known.person,
+    contract: {
+      knownLead: { email: known.person.email },
+      unknownLead: { email: UNKNOWN_CONTRACT_EMAIL },
+      expectedFields,
+      backend,
+      secrets: Object.values(emulator.credentials),
+    },
+    close: async () => {
+      await emulator.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        if ('closeAllConnections' in server) server.closeAllConnections();
+      });
+    },
+  };
+}

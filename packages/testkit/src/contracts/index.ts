@@ -1,0 +1,25 @@
+/**
+ * Contract suites: runner-agnostic checks any adapter runs in a few lines,
+ * and the helpers that point them at the testkit's emulators.
+ */
+export {
+  type EmulatorBackend,
+  type EmulatorBackendOptions,
+  type EmulatorBackendUrls,
+  type EmulatorContractOptions,
+  type EnrichmentVendor,
+  startEmulatorBackend,
+  UNKNOWN_CONTRACT_EMAIL,
+} from './emulator-backend.js';
+export {
+  type ContractAssertion,
+  type ContractBackend,
+  type ContractExpect,
+  type ContractResponse,
+  type ContractTestFunction,
+  DEFAULT_EXPECTED_ERRORS,
+  type EnrichmentContractCheck,
+  type EnrichmentProviderContractOptions,
+  type ExpectedApiError,
+  enrichmentProviderContract,
+} from './enrichment-provider.js';

@@ -1,0 +1,157 @@
+import { ConfigurationError } from '@leadpipe/core';
+
+/** A latency distribution, in emulated milliseconds. */
+export type LatencyDistribution =
+  | { readonly distribution: 'fixed'; readonly ms: number }
+  | { readonly distribution: 'uniform'; readonly minMs: number; readonly maxMs: number }
+  | { readonly distribution: 'normal'; readonly meanMs: number; readonly stdDevMs: number }
+  | { readonly distribution: 'exponential'; readonly meanMs: number }
+  | { readonly distribution: 'lognormal'; readonly medianMs: number; readonly sigma: number };
+
+/** Bursts of 429 answers. */
+export interface RateLimitBurst {
+  /** Chance that a request starts a burst. */
+  readonly rate: number;
+  /** Consecutive requests answered 429 in a burst (the first included). Default 5. */
+  readonly length?: number;
+  /** `Retry-After` seconds to send, when set. */
+  readonly retryAfterSeconds?: number;
+}
+
+/**
+ * Generic faults the wrapper injects in front of a vendor app, drawn from a
+ * seeded random stream so a run repeats. Every rate is a chance per request
+ * between 0 and 1.
+ */
+export interface FaultOptions {
+  /** Share of requests answered with a 5xx in the vendor's error shape. */
+  readonly serverErrorRate?: number;
+  /** Bursts of 429 in the vendor's rate-limit shape (Salesforce: 403 REQUEST_LIMIT_EXCEEDED). */
+  readonly rateLimitBurst?: RateLimitBurst;
+  /** Latency added before every answer: a fixed number of emulated ms or a distribution. */
+  readonly latencyMs?: number | LatencyDistribution;
+  /** Share of requests that never get an answer (until the client gives up or `hangMs` passes). */
+  readonly hangRate?: number;
+  /** How long a hang lasts before the connection is reset, emulated ms. Default 600,000. */
+  readonly hangMs?: number;
+  /** Share of requests whose connection is reset (server: socket destroyed; msw: network error). */
+  readonly connectionResetRate?: number;
+  /** Share of JSON answers whose body is cut short, so it no longer parses. */
+  readonly malformedJsonRate?: number;
+  /** Share of requests answered 401 as if the access token had expired. */
+  readonly expiredTokenRate?: number;
+}
+
+/** The kinds of fault that can be forced for the next requests with `faults.queue()`. */
+export type FaultKind =
+  | 'serverError'
+  | 'rateLimited'
+  | 'hang'
+  | 'connectionReset'
+  | 'malformedJson'
+  | 'expiredToken';
+
+/** Every {@link FaultKind}. */
+export const FAULT_KINDS: readonly FaultKind[] = [
+  'serverError',
+  'rateLimited',
+  'hang',
+  'connectionReset',
+  'malformedJson',
+  'expiredToken',
+];
+
+function invalid(field: string, reason: string): ConfigurationError {
+  return new ConfigurationError('invalid_configuration', { message: `faults.${field}: ${reason}` });
+}
+
+function checkRate(field: string, value: number | undefined): void {
+  if (value !== undefined && !(value >= 0 && value <= 1)) {
+    throw invalid(field, `must be a share between 0 and 1, got ${String(value)}`);
+  }
+}
+
+function checkNonNegative(field: string, value: number | undefined): void {
+  if (value !== undefined && !(value >= 0 && Number.isFinite(value))) {
+    throw invalid(field, `must be a non-negative number, got ${String(value)}`);
+  }
+}
+
+/**
+ * Check fault options, naming the offending field.
+ *
+ * @throws ConfigurationError when a rate is outside [0, 1] or a duration is negative.
+ */
+export function validateFaults(faults: FaultOptions): FaultOptions {
+  checkRate('serverErrorRate', faults.serverErrorRate);
+  checkRate('hangRate', faults.hangRate);
+  checkRate('connectionResetRate', faults.connectionResetRate);
+  checkRate('malformedJsonRate', faults.malformedJsonRate);
+  checkRate('expiredTokenRate', faults.expiredTokenRate);
+  checkNonNegative('hangMs', faults.hangMs);
+  if (faults.rateLimitBurst !== undefined) {
+    checkRate('rateLimitBurst.rate', faults.rateLimitBurst.rate);
+    const length = faults.rateLimitBurst.length;
+    if (length !== undefined && !(Number.isInteger(length) && length >= 1)) {
+      throw invalid('rateLimitBurst.length', `must be a positive integer, got ${String(length)}`);
+    }
+    checkNonNegative('rateLimitBurst.retryAfterSeconds', faults.rateLimitBurst.retryAfterSeconds);
+  }
+  const latency = faults.latencyMs;
+  if (typeof latency === 'number') checkNonNegative('latencyMs', latency);
+  else if (latency !== undefined) {
+    switch (latency.distribution) {
+      case 'fixed':
+        checkNonNegative('latencyMs.ms', latency.ms);
+        break;
+      case 'uniform':
+        checkNonNegative('latencyMs.minMs', latency.minMs);
+        checkNonNegative('latencyMs.maxMs', latency.maxMs);
+        if (latency.maxMs < latency.minMs) throw invalid('latencyMs.maxMs', 'must not be below minMs');
+        break;
+      case 'normal':
+        checkNonNegative('latencyMs.meanMs', latency.meanMs);
+        checkNonNegative('latencyMs.stdDevMs', latency.stdDevMs);
+        break;
+      case 'exponential':
+        checkNonNegative('latencyMs.meanMs', latency.meanMs);
+        break;
+      case 'lognormal':
+        checkNonNegative('latencyMs.medianMs', latency.medianMs);
+        checkNonNegative('latencyMs.sigma', latency.sigma);
+        break;
+      default:
+        throw invalid(
+          'latencyMs.distribution',
+          `must be one of fixed, uniform, normal, exponential, lognormal, got ${String((latency as { distribution: unknown }).distribution)}`,
+        );
+    }
+  }
+  return faults;
+}
+
+/** Draw one latency in emulated ms from a distribution, with `random` in [0, 1). */
+export function sampleLatency(
+  latency: number | LatencyDistribution | undefined,
+  random: () => number,
+): number {
+  if (latency === undefined) return 0;
+  if (typeof latency === 'number') return latency;
+  const gaussian = () => {
+    const u = Math.max(random(), Number.EPSILON);
+    const v = random();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  };
+  switch (latency.distribution) {
+    case 'fixed':
+      return latency.ms;
+    case 'uniform':
+      return latency.minMs + random() * (latency.maxMs - latency.minMs);
+    case 'normal':
+      return Math.max(0, latency.meanMs + gaussian() * latency.stdDevMs);
+    case 'exponential':
+      return -Math.log(1 - random()) * latency.meanMs;
+    case 'lognormal':
+      return latency.medianMs * Math.exp(gaussian() * latency.sigma);
+  }
+}

@@ -1,0 +1,144 @@
+import { ConfigurationError } from '@leadpipe/core';
+import { createGroundTruth, type GroundTruth, type GroundTruthOptions } from '../truth/index.js';
+import { hashString } from '../truth/random.js';
+import {
+  type ApolloEmulator,
+  type ApolloEmulatorOptions,
+  createApolloEmulator,
+} from '../vendors/apollo/index.js';
+import {
+  type ClearbitEmulator,
+  type ClearbitEmulatorOptions,
+  createClearbitEmulator,
+} from '../vendors/clearbit/index.js';
+import { createHubspotEmulator } from '../vendors/hubspot/index.js';
+import { createSalesforceEmulator } from '../vendors/salesforce/index.js';
+import type { EmulatorClock, EmulatorContext, EmulatorCounters, VendorName } from './context.js';
+import { createCounters, createEmulatorClock, seededRandom } from './create-context.js';
+import type { FaultOptions } from './faults.js';
+import { type WrappedEmulator, wrapEmulator } from './wrap.js';
+
+/** Every vendor the testkit emulates, in a stable order. */
+export const VENDOR_NAMES: readonly VendorName[] = ['hubspot', 'salesforce', 'apollo', 'clearbit'];
+
+/** Options of the HubSpot emulator (owned by `src/vendors/hubspot`). */
+export type HubspotOptions = NonNullable<Parameters<typeof createHubspotEmulator>[1]>;
+/** Options of the Salesforce emulator (owned by `src/vendors/salesforce`). */
+export type SalesforceOptions = NonNullable<Parameters<typeof createSalesforceEmulator>[1]>;
+
+/** Each vendor's own options. */
+export interface VendorOptionsMap {
+  /** Options of the Apollo emulator. */
+  readonly apollo: ApolloEmulatorOptions;
+  /** Options of the Clearbit emulator. */
+  readonly clearbit: ClearbitEmulatorOptions;
+  /** Options of the HubSpot emulator. */
+  readonly hubspot: HubspotOptions;
+  /** Options of the Salesforce emulator. */
+  readonly salesforce: SalesforceOptions;
+}
+
+/** Each vendor's emulator type. */
+export interface VendorEmulatorMap {
+  /** The Apollo emulator. */
+  readonly apollo: ApolloEmulator;
+  /** The Clearbit emulator. */
+  readonly clearbit: ClearbitEmulator;
+  /** The HubSpot emulator. */
+  readonly hubspot: ReturnType<typeof createHubspotEmulator>;
+  /** The Salesforce emulator. */
+  readonly salesforce: ReturnType<typeof createSalesforceEmulator>;
+}
+
+/** Options of {@link createEmulator}. */
+export interface CreateEmulatorOptions<V extends VendorName> {
+  /** Seed of every deterministic choice. Default 1. */
+  readonly seed?: number;
+  /** How many times faster than real time the emulated clock runs. Default 1. */
+  readonly timeScale?: number;
+  /** Share a clock between emulators (overrides `timeScale`). */
+  readonly clock?: EmulatorClock;
+  /** Share counters between emulators. */
+  readonly counters?: EmulatorCounters;
+  /** The ground truth, or options to create it. Default: 20,000 people from `seed`. */
+  readonly truth?: GroundTruth | GroundTruthOptions;
+  /** Generic faults applied by the wrapper. */
+  readonly faults?: FaultOptions;
+  /** The vendor's own options. */
+  readonly options?: VendorOptionsMap[V];
+  /** Most requests kept in `requests`; the oldest are dropped first. Default 10,000; 0 records nothing. */
+  readonly maxRecordedRequests?: number;
+}
+
+/** A wrapped emulator of vendor `V`, with the truth it answers from. */
+export interface EmulatorInstance<V extends VendorName = VendorName>
+  extends WrappedEmulator<VendorEmulatorMap[V]> {
+  /** The population enrichment vendors answer from (shared by every vendor of a run). */
+  readonly truth: GroundTruth;
+}
+
+function isGroundTruth(value: GroundTruth | GroundTruthOptions | undefined): value is GroundTruth {
+  return value !== undefined && 'score' in value;
+}
+
+/** Resolve a truth option to a {@link GroundTruth}. */
+export function resolveTruth(truth: GroundTruth | GroundTruthOptions | undefined, seed: number): GroundTruth {
+  if (isGroundTruth(truth)) return truth;
+  return createGroundTruth({ seed, ...truth });
+}
+
+/** A context for one vendor: shared clock and counters, a random stream of its own. */
+export function vendorContext(
+  vendor: VendorName,
+  seed: number,
+  clock: EmulatorClock,
+  counters: EmulatorCounters,
+): EmulatorContext {
+  return { seed, clock, counters, random: seededRandom(hashString(vendor, seed)) };
+}
+
+/**
+ * Create one vendor emulator, wrapped with request recording, seeded faults
+ * and counters. Route msw requests or a server to its `fetch`.
+ *
+ * @throws ConfigurationError when the vendor is unknown or an option is invalid.
+ */
+export function createEmulator<V extends VendorName>(
+  vendor: V,
+  options: CreateEmulatorOptions<V> = {},
+): EmulatorInstance<V> {
+  const seed = options.seed ?? 1;
+  const clock = options.clock ?? createEmulatorClock(options.timeScale ?? 1);
+  const counters = options.counters ?? createCounters();
+  const context = vendorContext(vendor, seed, clock, counters);
+  const truth = resolveTruth(options.truth, seed);
+  let emulator: VendorEmulatorMap[VendorName];
+  switch (vendor) {
+    case 'apollo':
+      emulator = createApolloEmulator(context, { truth, ...(options.options as ApolloEmulatorOptions) });
+      break;
+    case 'clearbit':
+      emulator = createClearbitEmulator(context, { truth, ...(options.options as ClearbitEmulatorOptions) });
+      break;
+    case 'hubspot':
+      emulator = createHubspotEmulator(context, options.options as HubspotOptions);
+      break;
+    case 'salesforce':
+      emulator = createSalesforceEmulator(context, options.options as SalesforceOptions);
+      break;
+    default:
+      throw new ConfigurationError('invalid_configuration', {
+        message: `vendor: unknown vendor "${String(vendor)}"; expected one of ${VENDOR_NAMES.join(', ')}`,
+      });
+  }
+  const webhooks =
+    vendor === 'apollo' || vendor === 'clearbit'
+      ? (emulator as ApolloEmulator | ClearbitEmulator).webhooks
+      : undefined;
+  const wrapped = wrapEmulator(emulator as VendorEmulatorMap[V], context, {
+    faults: options.faults,
+    maxRecordedRequests: options.maxRecordedRequests,
+    onClose: () => webhooks?.reset(),
+  });
+  return { ...wrapped, truth };
+}

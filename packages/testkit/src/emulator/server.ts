@@ -1,0 +1,204 @@
+import type { AddressInfo } from 'node:net';
+import { type ServerType, serve } from '@hono/node-server';
+import { ConfigurationError } from '@leadpipe/core';
+import type { GroundTruth, GroundTruthOptions } from '../truth/index.js';
+import type { ApolloRateLimits } from '../vendors/apollo/index.js';
+import type { EmulatorCounters, VendorName } from './context.js';
+import { createCounters, createEmulatorClock } from './create-context.js';
+import { type FaultOptions, validateFaults } from './faults.js';
+import {
+  createEmulator,
+  type EmulatorInstance,
+  type HubspotOptions,
+  resolveTruth,
+  type SalesforceOptions,
+  VENDOR_NAMES,
+  type VendorOptionsMap,
+} from './registry.js';
+
+/** Rate limits per vendor, merged into each vendor's own options. */
+export interface EmulatorLimits {
+  /** Apollo's per-endpoint minute, hour and day limits (bulk endpoints get a tenth). */
+  readonly apollo?: ApolloRateLimits;
+  /** Clearbit's requests per minute per API. */
+  readonly clearbit?: { readonly perMinute?: number };
+  /** HubSpot's ten-secondly and daily limits. */
+  readonly hubspot?: HubspotOptions['rateLimits'];
+  /** Salesforce's daily API request allocation. */
+  readonly salesforce?: { readonly dailyApiRequests?: number };
+}
+
+/** Options of {@link startEmulators}. */
+export interface StartEmulatorsOptions {
+  /** Vendors to serve. Default all four. */
+  readonly vendors?: readonly VendorName[];
+  /** First port; each vendor takes the next one. 0 (default) picks free ports. */
+  readonly port?: number;
+  /** Interface to bind. Default `127.0.0.1`. */
+  readonly host?: string;
+  /** Seed of every deterministic choice. Default 1. */
+  readonly seed?: number;
+  /** How many times faster than real time the emulated clock runs. Default 1. */
+  readonly timeScale?: number;
+  /** Rate limits per vendor. */
+  readonly limits?: EmulatorLimits;
+  /** Faults for every vendor. */
+  readonly faults?: FaultOptions;
+  /** Faults per vendor, replacing `faults` for that vendor. */
+  readonly vendorFaults?: Partial<Record<VendorName, FaultOptions>>;
+  /** The ground truth, or options to create it. */
+  readonly truth?: GroundTruth | GroundTruthOptions;
+  /** Most requests each vendor keeps in `requests`. Default 10,000; 0 records nothing. */
+  readonly maxRecordedRequests?: number;
+  /** Each vendor's own options. */
+  readonly vendorOptions?: { readonly [V in VendorName]?: VendorOptionsMap[V] };
+}
+
+/** The URLs one vendor is served on. `baseUrl` replaces the vendor's real origin. */
+export interface VendorUrls {
+  /** Origin replacing the vendor's API host. */
+  readonly baseUrl: string;
+  /** Further URLs: Apollo `apiUrl`; Clearbit `personUrl`, `companyUrl`, `streamUrl`; Salesforce `loginUrl`, `instanceUrl`. */
+  readonly [name: string]: string;
+}
+
+/** What {@link startEmulators} returns. */
+export interface RunningEmulators {
+  /** URLs per vendor served. */
+  readonly urls: Partial<Record<VendorName, VendorUrls>>;
+  /** Credentials each vendor accepts. */
+  readonly credentials: Partial<Record<VendorName, Readonly<Record<string, string>>>>;
+  /** Counters shared by every vendor (`<vendor>.…`). */
+  readonly counters: EmulatorCounters;
+  /** The ground truth enrichment vendors answer from. */
+  readonly truth: GroundTruth;
+  /** The wrapped emulators, for requests, faults and vendor state. */
+  readonly emulators: { readonly [V in VendorName]?: EmulatorInstance<V> };
+  /** Stop every server, drop open connections, cancel pending webhooks. */
+  close(): Promise<void>;
+}
+
+function vendorUrls(vendor: VendorName, baseUrl: string): VendorUrls {
+  switch (vendor) {
+    case 'apollo':
+      return { baseUrl, apiUrl: `${baseUrl}/api/v1` };
+    case 'clearbit':
+      return { baseUrl, personUrl: baseUrl, companyUrl: baseUrl, streamUrl: `${baseUrl}/stream` };
+    case 'salesforce':
+      return { baseUrl, loginUrl: baseUrl, instanceUrl: baseUrl };
+    case 'hubspot':
+      return { baseUrl };
+  }
+}
+
+function mergeOptions<V extends VendorName>(
+  vendor: V,
+  options: StartEmulatorsOptions,
+): VendorOptionsMap[V] | undefined {
+  const own = options.vendorOptions?.[vendor] as Record<string, unknown> | undefined;
+  const limits = options.limits;
+  switch (vendor) {
+    case 'apollo':
+      return (
+        limits?.apollo ? { ...own, rateLimits: { ...limits.apollo, ...(own?.rateLimits as object) } } : own
+      ) as VendorOptionsMap[V] | undefined;
+    case 'clearbit':
+      return (
+        limits?.clearbit?.perMinute !== undefined ? { perMinute: limits.clearbit.perMinute, ...own } : own
+      ) as VendorOptionsMap[V] | undefined;
+    case 'hubspot':
+      return (
+        limits?.hubspot ? { ...own, rateLimits: { ...limits.hubspot, ...(own?.rateLimits as object) } } : own
+      ) as VendorOptionsMap[V] | undefined;
+    case 'salesforce':
+      return (limits?.salesforce?.dailyApiRequests !== undefined
+        ? { dailyApiRequests: limits.salesforce.dailyApiRequests, ...own }
+        : own) as SalesforceOptions as VendorOptionsMap[V] | undefined;
+    default:
+      return undefined;
+  }
+}
+
+function listen(instance: EmulatorInstance, host: string, port: number): Promise<ServerType> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch: instance.app.fetch, hostname: host, port }, () => resolve(server));
+    server.once('error', reject);
+  });
+}
+
+/**
+ * Serve each vendor emulator on its own port of 127.0.0.1, from one shared
+ * clock, counter set and ground truth. Each vendor's `baseUrl` replaces its
+ * real origin (Salesforce's also serves as login host and `instance_url`;
+ * Clearbit's streaming variant is `streamUrl`).
+ *
+ * @throws ConfigurationError when a vendor, port or option is invalid.
+ */
+export async function startEmulators(options: StartEmulatorsOptions = {}): Promise<RunningEmulators> {
+  const vendors = options.vendors ?? VENDOR_NAMES;
+  for (const vendor of vendors) {
+    if (!VENDOR_NAMES.includes(vendor)) {
+      throw new ConfigurationError('invalid_configuration', {
+        message: `vendors: unknown vendor "${vendor}"; expected one of ${VENDOR_NAMES.join(', ')}`,
+      });
+    }
+  }
+  const port = options.port ?? 0;
+  if (!Number.isInteger(port) || port < 0 || port + vendors.length - 1 > 65535) {
+    throw new ConfigurationError('invalid_configuration', {
+      message: `port must be an integer from 0 to ${65536 - vendors.length}, got ${String(options.port)}`,
+    });
+  }
+  const seed = options.seed ?? 1;
+  const host = options.host ?? '127.0.0.1';
+  if (options.faults) validateFaults(options.faults);
+  const clock = createEmulatorClock(options.timeScale ?? 1);
+  const counters = createCounters();
+  const truth = resolveTruth(options.truth, seed);
+  const emulators: Partial<Record<VendorName, EmulatorInstance>> = {};
+  const servers: ServerType[] = [];
+  const urls: Partial<Record<VendorName, VendorUrls>> = {};
+  const credentials: Partial<Record<VendorName, Readonly<Record<string, string>>>> = {};
+  const close = async () => {
+    await Promise.all(Object.values(emulators).map((instance) => instance?.close()));
+    await Promise.all(
+      servers.map(
+        (server) =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            if ('closeAllConnections' in server) server.closeAllConnections();
+          }),
+      ),
+    );
+  };
+  try {
+    for (const [index, vendor] of [...new Set(vendors)].entries()) {
+      const instance = createEmulator(vendor, {
+        seed,
+        clock,
+        counters,
+        truth,
+        faults: options.vendorFaults?.[vendor] ?? options.faults,
+        options: mergeOptions(vendor, options),
+        maxRecordedRequests: options.maxRecordedRequests,
+      }) as EmulatorInstance;
+      emulators[vendor] = instance;
+      const server = await listen(instance, host, port === 0 ? 0 : port + index);
+      servers.push(server);
+      const address = server.address() as AddressInfo;
+      urls[vendor] = vendorUrls(vendor, `http://${host}:${address.port}`);
+      credentials[vendor] = instance.credentials;
+    }
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return {
+    urls,
+    credentials,
+    counters,
+    truth,
+    emulators: emulators as RunningEmulators['emulators'],
+    close,
+  };
+}

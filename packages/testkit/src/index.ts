@@ -1,0 +1,112 @@
+/**
+ * @packageDocumentation
+ * `@leadpipe/testkit`: emulators of the vendor APIs leadpipe talks to
+ * (Apollo, Clearbit, HubSpot, Salesforce), usable as msw handlers in unit
+ * tests or as real HTTP servers on 127.0.0.1, answering enrichment lookups
+ * from one seeded ground-truth population that runs can be scored against.
+ */
+
+export type {
+  EmulatorClock,
+  EmulatorContext,
+  EmulatorCounters,
+  RecordedRequest,
+  VendorEmulator,
+  VendorName,
+} from './emulator/context.js';
+export {
+  createCounters,
+  createEmulatorClock,
+  createEmulatorContext,
+  type EmulatorContextOptions,
+  seededRandom,
+} from './emulator/create-context.js';
+export {
+  FAULT_KINDS,
+  type FaultKind,
+  type FaultOptions,
+  type LatencyDistribution,
+  type RateLimitBurst,
+  sampleLatency,
+  validateFaults,
+} from './emulator/faults.js';
+export { DEFAULT_MSW_MOUNTS, type MswMount, toMswHandlers } from './emulator/msw.js';
+export {
+  createFixedWindowLimiter,
+  type FixedWindow,
+  type FixedWindowLimiter,
+  type LimitDecision,
+  type WindowUsage,
+} from './emulator/rate-limit.js';
+export {
+  type CreateEmulatorOptions,
+  createEmulator,
+  type EmulatorInstance,
+  type HubspotOptions,
+  type SalesforceOptions,
+  VENDOR_NAMES,
+  type VendorEmulatorMap,
+  type VendorOptionsMap,
+} from './emulator/registry.js';
+export {
+  type EmulatorLimits,
+  type RunningEmulators,
+  type StartEmulatorsOptions,
+  startEmulators,
+  type VendorUrls,
+} from './emulator/server.js';
+export { createWebhookDispatcher, type SentWebhook, type WebhookDispatcher } from './emulator/webhooks.js';
+export {
+  endpointOf,
+  type FaultController,
+  isConnectionReset,
+  type NodeBindings,
+  type RequestLog,
+  type WrapOptions,
+  type WrappedEmulator,
+  wrapEmulator,
+} from './emulator/wrap.js';
+export {
+  APOLLO_COVERAGE,
+  CLEARBIT_COVERAGE,
+  type CoverageOverrides,
+  type CoverageProfile,
+  createGroundTruth,
+  createProviderView,
+  type FieldScore,
+  flattenLead,
+  type GroundTruth,
+  type GroundTruthData,
+  type GroundTruthOptions,
+  headcountRangeOf,
+  normalizeDomain,
+  normalizeLinkedinUrl,
+  type ProviderView,
+  resolveCoverage,
+  type ScorableLead,
+  type ScoreReport,
+  type TruthCompany,
+  type TruthPerson,
+  valueMatches,
+} from './truth/index.js';
+export {
+  type ApolloCredits,
+  type ApolloEmulator,
+  type ApolloEmulatorOptions,
+  type ApolloRateLimits,
+  apolloOrganization,
+  apolloPerson,
+  createApolloEmulator,
+} from './vendors/apollo/index.js';
+export {
+  type ClearbitEmulator,
+  type ClearbitEmulatorOptions,
+  clearbitCompany,
+  clearbitEmployeesRange,
+  clearbitId,
+  clearbitPerson,
+  clearbitSignature,
+  createClearbitEmulator,
+} from './vendors/clearbit/index.js';
+export { createHubspotEmulator } from './vendors/hubspot/index.js';
+export { createSalesforceEmulator } from './vendors/salesforce/index.js';

@@ -1,0 +1,55 @@
+import type { LeadField } from '@leadpipe/core';
+import { type GroundTruthData, type GroundTruthOptions, generatePopulation } from './generate.js';
+import { type ScorableLead, type ScoreReport, scoreLeads } from './score.js';
+
+export {
+  APOLLO_COVERAGE,
+  CLEARBIT_COVERAGE,
+  type CoverageOverrides,
+  type CoverageProfile,
+  createProviderView,
+  type ProviderView,
+  resolveCoverage,
+} from './coverage.js';
+export {
+  type GroundTruthData,
+  type GroundTruthOptions,
+  headcountRangeOf,
+  normalizeDomain,
+  normalizeLinkedinUrl,
+  type TruthCompany,
+  type TruthPerson,
+} from './generate.js';
+export { type FieldScore, flattenLead, type ScorableLead, type ScoreReport, valueMatches } from './score.js';
+
+/** The ground truth: the population, its lookups, and scoring of enriched leads against it. */
+export interface GroundTruth extends GroundTruthData {
+  /**
+   * Coverage and accuracy of enriched leads (nested Lead shape or flat
+   * LeadField patches) for the wanted fields.
+   */
+  score(results: Iterable<ScorableLead>, wantedFields: readonly LeadField[]): ScoreReport;
+}
+
+const cache = new Map<string, GroundTruth>();
+
+/**
+ * Create (or reuse) the seeded ground-truth population: by default 20,000
+ * people across 3,000 companies. The same options always give the same
+ * population; populations are cached by options, so emulators and tests
+ * built with the same seed share one.
+ *
+ * @throws ConfigurationError when a size is not a positive integer or the seed is not an integer.
+ */
+export function createGroundTruth(options: GroundTruthOptions = {}): GroundTruth {
+  const key = `${options.seed ?? 1}|${options.people ?? 20_000}|${options.companies ?? 3_000}`;
+  const cached = cache.get(key);
+  if (cached !== undefined) return cached;
+  const data = generatePopulation(options);
+  const truth: GroundTruth = {
+    ...data,
+    score: (results, wantedFields) => scoreLeads(data, results, wantedFields),
+  };
+  cache.set(key, truth);
+  return truth;
+}
