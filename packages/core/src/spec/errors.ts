@@ -102,6 +102,7 @@ const validationMarker = Symbol.for('leadpipe.error.ValidationError');
  * offending field with its reason. Never retryable.
  */
 export class ValidationError extends LeadpipeError {
+  declare readonly code: 'validation_failed';
   /** Every field that failed, with the reason. */
   readonly issues: readonly ValidationIssue[];
 
@@ -139,6 +140,7 @@ const configurationMarker = Symbol.for('leadpipe.error.ConfigurationError');
  * option out of range. Code `missing_credentials` or `invalid_configuration`.
  */
 export class ConfigurationError extends LeadpipeError {
+  declare readonly code: 'missing_credentials' | 'invalid_configuration';
   /** @param code - `missing_credentials` or `invalid_configuration`. */
   constructor(
     code: 'missing_credentials' | 'invalid_configuration',
@@ -256,6 +258,7 @@ const webhookMarker = Symbol.for('leadpipe.error.WebhookVerificationError');
 
 /** An inbound webhook was unsigned, tampered with, too old, or malformed. Answer it with 401. */
 export class WebhookVerificationError extends LeadpipeError {
+  declare readonly code: 'signature_missing' | 'signature_invalid' | 'timestamp_expired' | 'payload_invalid';
   /** @param code - why verification failed. */
   constructor(
     code: 'signature_missing' | 'signature_invalid' | 'timestamp_expired' | 'payload_invalid',
@@ -276,6 +279,7 @@ const circuitMarker = Symbol.for('leadpipe.error.CircuitOpenError');
 
 /** A provider's circuit breaker is open: it failed too often and is cooling down. */
 export class CircuitOpenError extends LeadpipeError {
+  declare readonly code: 'circuit_open';
   /** @param providerId - the provider; @param retryAfterMs - time left in the cool-down. */
   constructor(providerId: string, retryAfterMs: number) {
     super('circuit_open', {
