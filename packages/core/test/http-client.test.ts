@@ -383,6 +383,11 @@ describe('transport failures', () => {
     expect(error.message).toBe(`vendor: GET ${BASE}/x failed with a network error (ECONNREFUSED)`);
   });
 
+  it('maps a network-error Response (status 0) from a fetch layer to network_error', async () => {
+    const error = await rejection(client({ fetch: async () => Response.error() }).request({ path: 'x' }));
+    expect(error).toMatchObject({ code: 'network_error', isRetryable: true });
+  });
+
   it('maps malformed JSON on a success to invalid_response', async () => {
     server.use(
       http.get(`${BASE}/broken`, () =>

@@ -448,6 +448,10 @@ async function send<T>(
     } catch (error) {
       throw transportError(error);
     }
+    // A network failure surfaced as a Response (`Response.error()`, type "error", status 0) by some fetch layers.
+    if (response.type === 'error' || response.status === 0) {
+      throw transportError(new TypeError('fetch failed: the connection was closed without a response'));
+    }
 
     const rateLimit = parseRateLimitHeaders(response.headers, client.rateLimitHeaders);
     if (rateLimit !== undefined) {
