@@ -349,6 +349,28 @@ describe('corrections from headers', () => {
   });
 });
 
+describe('adopted limits', () => {
+  it('never lets more than the (adopted) limit start in any rolling window, whatever the grid says', async () => {
+    registry = createLimiterRegistry({ safetyMargin: 0 });
+    const limiter = registry.get('p', 'k', { perSecond: 10 });
+    const starts: number[] = [];
+    const schedule = () =>
+      limiter.schedule(async () => {
+        starts.push(Date.now() - T0);
+      });
+    const early = Array.from({ length: 5 }, schedule);
+    await vi.advanceTimersByTimeAsync(450);
+    expectNear(starts, [0, 100, 200, 300, 400]);
+    // The vendor says the limit is 5 per second: five already started in this second.
+    limiter.update({ windows: [{ name: 'second', limit: 5 }] });
+    const late = Array.from({ length: 2 }, schedule);
+    await vi.advanceTimersByTimeAsync(3_000);
+    await Promise.all([...early, ...late]);
+    expect(starts[5]! - starts[0]!).toBeGreaterThanOrEqual(1_000);
+    expect(starts[6]! - starts[1]!).toBeGreaterThanOrEqual(1_000);
+  });
+});
+
 describe('pauses, aborts and estimates', () => {
   it('pauseUntil holds every task until then and never shortens a pause', async () => {
     registry = createLimiterRegistry();
