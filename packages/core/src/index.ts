@@ -10,5 +10,6 @@ export * from './enrich/index.js';
 export * from './http/index.js';
 export * from './lead/index.js';
 export * from './limits/index.js';
+export * from './pipeline/index.js';
 export * from './spec/index.js';
 export * from './webhooks/index.js';

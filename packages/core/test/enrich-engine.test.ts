@@ -184,6 +184,31 @@ describe('waterfall', () => {
     ]);
   });
 
+  it('drops values the lead model refuses (phone plan, headcount range conflict) and keeps the lead', async () => {
+    const a = fakeProvider('a', () => ({ fields: { 'company.headcount': 120 }, confidence: 0.9 }));
+    const b = fakeProvider(
+      'b',
+      () => ({
+        fields: { phone: '+6569417426', title: 'CTO', 'company.headcountRange': '1001-5000' },
+        confidence: 0.95,
+      }),
+      { lookups: [{ requires: ['email'], supplies: ['phone', 'title', 'company.headcountRange'] }] },
+    );
+    const engine = createEnrichmentEngine({
+      providers: [a.provider, b.provider],
+      mergePolicy: 'highestConfidence',
+    });
+    const outcome = await engine.enrich(lead('z@acme.com'), {
+      fields: ['company.headcount', 'phone', 'title', 'company.headcountRange'],
+    });
+    expect(outcome.lead.title).toBe('CTO');
+    expect(outcome.lead.phone).toBeUndefined();
+    expect(outcome.lead.company?.headcountRange).toBe('51-200');
+    expect(outcome.warnings.map((warning) => warning.field)).toEqual(
+      expect.arrayContaining(['phone', 'company.headcountRange']),
+    );
+  });
+
   it('rejects bad configuration with a typed error naming the option', () => {
     const a = fakeProvider('a', () => null);
     expect(() => createEnrichmentEngine({ providers: [a.provider, a.provider] })).toThrow(/duplicate id "a"/);

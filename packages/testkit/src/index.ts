@@ -6,6 +6,7 @@
  * from one seeded ground-truth population that runs can be scored against.
  */
 
+export * from './contracts/index.js';
 export type {
   EmulatorClock,
   EmulatorContext,
@@ -73,6 +74,7 @@ export {
   type CoverageProfile,
   createGroundTruth,
   createProviderView,
+  departmentKey,
   type FieldScore,
   flattenLead,
   type GroundTruth,
@@ -87,6 +89,7 @@ export {
   type ScoreReport,
   type TruthCompany,
   type TruthPerson,
+  technologyKey,
   valueMatches,
 } from './truth/index.js';
 export {
@@ -108,5 +111,18 @@ export {
   clearbitSignature,
   createClearbitEmulator,
 } from './vendors/clearbit/index.js';
-export { createHubspotEmulator } from './vendors/hubspot/index.js';
-export { createSalesforceEmulator } from './vendors/salesforce/index.js';
+export {
+  createHubspotEmulator,
+  type HubspotEmulator,
+  type HubspotEmulatorOptions,
+  hubspotSignatureV3,
+} from './vendors/hubspot/index.js';
+export {
+  createSalesforceEmulator,
+  type SalesforceCredentials,
+  type SalesforceEmulator,
+  type SalesforceEmulatorOptions,
+  type SalesforceIngestJobSummary,
+  type SalesforceLead,
+  type SalesforceOutboundMessageOptions,
+} from './vendors/salesforce/index.js';

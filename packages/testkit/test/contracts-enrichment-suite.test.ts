@@ -71,6 +71,8 @@ interface Sabotage {
   readonly ignoreAbort?: boolean;
   readonly alwaysMatch?: boolean;
   readonly oversizedBatches?: boolean;
+  /** Not a fault: a provider with single calls only. */
+  readonly singleCallsOnly?: boolean;
 }
 
 const apiKey = `host_${randomBytes(12).toString('hex')}`;
@@ -112,7 +114,7 @@ function hostProvider(key: string | undefined, sabotage: Sabotage = {}): Enrichm
       throw error;
     }
   };
-  return defineProvider({
+  const provider = defineProvider({
     id: 'host-people',
     lookups: [{ requires: ['email'], supplies: ['title', 'company.name'] }],
     maxBatchSize: 5,
@@ -144,6 +146,9 @@ function hostProvider(key: string | undefined, sabotage: Sabotage = {}): Enrichm
       );
     },
   });
+  if (!sabotage.singleCallsOnly) return provider;
+  const { doEnrichBatch: _batch, ...single } = provider;
+  return { ...single, capabilities: { ...provider.capabilities, maxBatchSize: 1 } };
 }
 
 const options = (sabotage?: Sabotage): EnrichmentProviderContractOptions => ({
@@ -159,6 +164,10 @@ const options = (sabotage?: Sabotage): EnrichmentProviderContractOptions => ({
 
 describe('a host app provider over its own HTTP API', () => {
   enrichmentProviderContract(it, expect, options());
+});
+
+describe('a host app provider with single calls only', () => {
+  enrichmentProviderContract(it, expect, { ...options({ singleCallsOnly: true }), name: 'host single' });
 });
 
 /** The suite's tests for one set of options, collected instead of registered. */

@@ -22,10 +22,11 @@ import {
   CircuitOpenError,
   ConfigurationError,
   LeadpipeError,
+  ValidationError,
   type ValidationIssue,
   WebhookVerificationError,
 } from '../spec/errors.js';
-import { isLeadField, type LeadField, type LeadFieldPatch } from '../spec/fields.js';
+import { isLeadField, LEAD_FIELDS, type LeadField, type LeadFieldPatch } from '../spec/fields.js';
 import type { FieldProvenance, Lead } from '../spec/lead.js';
 import type { RateLimitState } from '../spec/rate-limit.js';
 import type { InboundWebhookRequest, WebhookResponse } from '../spec/webhook.js';
@@ -546,7 +547,7 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
     providerId: string,
     credits: number,
     wanted: ReadonlySet<LeadField>,
-  ): { lead: Lead; filled: LeadField[] } {
+  ): { lead: Lead; filled: LeadField[]; issues: ValidationIssue[] } {
     const at = now();
     const patch: Record<string, unknown> = {};
     const provenance: Partial<Record<LeadField, FieldProvenance>> = {};
@@ -564,9 +565,33 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
       patch[key] = value;
       provenance[key] = { providerId, confidence, at: at.toISOString(), credits };
     }
-    const filled = Object.keys(patch) as LeadField[];
-    if (filled.length === 0) return { lead, filled };
-    return { lead: applyLeadFields(lead, patch as LeadFieldPatch, provenance, at), filled };
+    // Values passed the field schemas; the lead model also canonicalizes them (phone plans,
+    // free-mail domains, headcount ranges). A value it refuses is dropped with a warning, so one
+    // bad value never costs the others, and never the lead.
+    const issues: ValidationIssue[] = [];
+    for (let round = 0; round < 3; round++) {
+      const filled = Object.keys(patch) as LeadField[];
+      if (filled.length === 0) return { lead, filled, issues };
+      try {
+        return { lead: applyLeadFields(lead, patch as LeadFieldPatch, provenance, at), filled, issues };
+      } catch (error) {
+        if (!ValidationError.isInstance(error)) throw error;
+        let dropped = false;
+        for (const issue of error.issues) {
+          const field = LEAD_FIELDS.find(
+            (name) => issue.field === name || issue.field.startsWith(`${name}.`),
+          );
+          if (field !== undefined && field in patch) {
+            delete patch[field];
+            delete provenance[field];
+            dropped = true;
+          }
+          issues.push(issue);
+        }
+        if (!dropped) break;
+      }
+    }
+    return { lead, filled: [], issues };
   }
 
   async function enrich(lead: Lead, enrichOptions: EnrichOptions = {}): Promise<EnrichmentOutcome> {
@@ -773,6 +798,10 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
       state.stats.matches += 1;
       const merged = merge(current, answer.result, providerId, answer.credits, wanted);
       current = merged.lead;
+      if (merged.issues.length > 0) {
+        for (const issue of merged.issues) warnings.push({ ...issue, providerId });
+        bus.emit('provider.invalidOutput', { leadId: lead.id, providerId, issues: merged.issues });
+      }
       for (const field of merged.filled) if (wanted.has(field)) filledNow.add(field);
       attempts.push({
         providerId,

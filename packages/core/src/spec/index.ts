@@ -1,4 +1,5 @@
 export * from './cache.js';
+export * from './checkpoint-store.js';
 export * from './crm-adapter.js';
 export * from './dead-letter-queue.js';
 export * from './enrichment-provider.js';

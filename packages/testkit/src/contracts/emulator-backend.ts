@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
-import type { LeadFieldPatch } from '@leadpipe/core';
+import { ConfigurationError, type LeadFieldPatch } from '@leadpipe/core';
 import { Hono } from 'hono';
 import { type CreateEmulatorOptions, createEmulator, type EmulatorInstance } from '../emulator/registry.js';
 import type { NodeBindings } from '../emulator/wrap.js';
@@ -58,8 +58,11 @@ export interface EmulatorBackend<V extends EnrichmentVendor> {
   close(): Promise<void>;
 }
 
-/** The email of a person the ground truth does not hold. */
-export const UNKNOWN_CONTRACT_EMAIL = 'nobody.contract@unknown-contract-domain.example';
+/**
+ * The email of a person the ground truth does not hold, at a domain that
+ * looks real (Clearbit answers 422, not 404, for reserved TLDs such as `.example`).
+ */
+export const UNKNOWN_CONTRACT_EMAIL = 'nobody.contract@unknown-contract-domain.com';
 
 function cannedResponse(status: number, response: ContractResponse | undefined): Response {
   const headers = new Headers(response?.headers);
@@ -91,7 +94,9 @@ function pickKnownPerson(emulator: EmulatorInstance<EnrichmentVendor>): {
       return { person, fields };
     }
   }
-  throw new Error(`no person of the ground truth is fully known to ${emulator.vendor}`);
+  throw new ConfigurationError('invalid_configuration', {
+    message: `truth: no person of the ground truth is fully known to ${emulator.vendor}; use a larger population or more coverage`,
+  });
 }
 
 /**
@@ -119,6 +124,12 @@ export async function startEmulatorBackend<V extends EnrichmentVendor>(
         ({ options: { queuedShare: 0 } } as Partial<CreateEmulatorOptions<V>>)
       : {};
   const emulator = createEmulator(vendor, { ...defaults, ...options });
+  const known = pickKnownPerson(emulator as EmulatorInstance<EnrichmentVendor>);
+  if (emulator.truth.personByEmail(UNKNOWN_CONTRACT_EMAIL) !== undefined) {
+    throw new ConfigurationError('invalid_configuration', {
+      message: `truth: the ground truth holds ${UNKNOWN_CONTRACT_EMAIL}, which must stay unknown`,
+    });
+  }
   const queue: { status: number; response: ContractResponse | undefined }[] = [];
   let count = 0;
   const app = new Hono<{ Bindings: NodeBindings }>();
@@ -153,7 +164,6 @@ export async function startEmulatorBackend<V extends EnrichmentVendor>(
       queue.length = 0;
     },
   };
-  const known = pickKnownPerson(emulator as EmulatorInstance<EnrichmentVendor>);
   const expectedFields: LeadFieldPatch = {
     firstName: known.fields.firstName,
     lastName: known.fields.lastName,

@@ -22,12 +22,19 @@ export type ContractTestFunction = (name: string, fn: () => Promise<void>) => un
 
 /** The assertions the suite uses: a subset every Jest-compatible `expect` has. */
 export interface ContractAssertion {
+  /** Same value (`Object.is`). */
   toBe(expected: unknown): void;
+  /** Deep equality. */
   toEqual(expected: unknown): void;
+  /** A number above `expected`. */
   toBeGreaterThan(expected: number): void;
+  /** A number at or above `expected`. */
   toBeGreaterThanOrEqual(expected: number): void;
+  /** A number at or below `expected`. */
   toBeLessThanOrEqual(expected: number): void;
+  /** An array or string holding `expected`. */
   toContain(expected: unknown): void;
+  /** Not `undefined`. */
   toBeDefined(): void;
   /** The negated assertions. */
   readonly not: ContractAssertion;
@@ -335,7 +342,11 @@ export function enrichmentProviderContract(
   check('batch', 'answers a full batch in one request, one result per lead, in order', async () => {
     const provider = await options.createProvider();
     const size = provider.capabilities.maxBatchSize;
-    if (size <= 1 || provider.doEnrichBatch === undefined) return;
+    if (size <= 1) {
+      expect(provider.doEnrichBatch, 'with maxBatchSize 1, no doEnrichBatch').toBe(undefined);
+      return;
+    }
+    if (provider.doEnrichBatch === undefined) throw new Error('maxBatchSize > 1 needs doEnrichBatch');
     const known = Math.floor(size / 2);
     const batch = Array.from({ length: size }, (_, index) =>
       index === known
@@ -355,7 +366,11 @@ export function enrichmentProviderContract(
   check('batchLimit', 'never sends more than maxBatchSize records in one call', async () => {
     const provider = await options.createProvider();
     const size = provider.capabilities.maxBatchSize;
-    if (size <= 1 || provider.doEnrichBatch === undefined) return;
+    if (size <= 1) {
+      expect(provider.doEnrichBatch, 'with maxBatchSize 1, no doEnrichBatch').toBe(undefined);
+      return;
+    }
+    if (provider.doEnrichBatch === undefined) throw new Error('maxBatchSize > 1 needs doEnrichBatch');
     const batch = Array.from({ length: size + 1 }, (_, index) =>
       request(provider, `contract-over-${index}`, options.unknownLead),
     );
@@ -504,23 +519,34 @@ export function enrichmentProviderContract(
     );
   }
 
-  check('webhook', 'refuses a forged or garbage webhook', async () => {
-    const provider = await options.createProvider();
-    if (provider.doHandleWebhook === undefined) return;
-    const outcome = await settle(
-      provider.doHandleWebhook({
-        method: 'POST',
-        url: '/webhooks/contract',
-        headers: { 'content-type': 'application/json' },
-        rawBody: '{"not":"a vendor payload"',
-      }),
-    );
-    expect(outcome.ok, 'a garbage webhook must reject').toBe(false);
-    if (!outcome.ok) {
-      expect(
-        WebhookVerificationError.isInstance(outcome.error),
-        `a WebhookVerificationError, got ${describeError(outcome.error)}`,
-      ).toBe(true);
-    }
-  });
+  check(
+    'webhook',
+    'refuses a forged or garbage webhook; without a handler, never answers pending',
+    async () => {
+      const provider = await options.createProvider();
+      if (provider.doHandleWebhook === undefined) {
+        const result = await provider.doEnrich(
+          request(provider, 'contract-no-webhook', options.knownLead),
+          {},
+        );
+        expect(result.status, 'nothing could resolve a pending answer').not.toBe('pending');
+        return;
+      }
+      const outcome = await settle(
+        provider.doHandleWebhook({
+          method: 'POST',
+          url: '/webhooks/contract',
+          headers: { 'content-type': 'application/json' },
+          rawBody: '{"not":"a vendor payload"',
+        }),
+      );
+      expect(outcome.ok, 'a garbage webhook must reject').toBe(false);
+      if (!outcome.ok) {
+        expect(
+          WebhookVerificationError.isInstance(outcome.error),
+          `a WebhookVerificationError, got ${describeError(outcome.error)}`,
+        ).toBe(true);
+      }
+    },
+  );
 }

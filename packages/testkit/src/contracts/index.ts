@@ -2,6 +2,15 @@
  * Contract suites: runner-agnostic checks any adapter runs in a few lines,
  * and the helpers that point them at the testkit's emulators.
  */
+
+export {
+  type CrmAdapterContractOptions,
+  type CrmContractCheck,
+  type CrmContractDatabase,
+  type CrmStoredRecord,
+  crmAdapterContract,
+  DEFAULT_CRM_EXPECTED_ERRORS,
+} from './crm-adapter-contract.js';
 export {
   type EmulatorBackend,
   type EmulatorBackendOptions,

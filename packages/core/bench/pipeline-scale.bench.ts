@@ -1,0 +1,294 @@
+/**
+ * Pipeline scale benchmark. Prints one JSON line per case.
+ *
+ * Each case generates N leads into a CSV file (about 2% repeat an earlier
+ * email, 1% have a broken email), then runs CSV in -> validate -> dedupe ->
+ * enrich with an instant in-process provider -> sync to an in-process CRM
+ * adapter -> CSV out, in a child process of its own so that peak RSS
+ * (`resourceUsage().maxRSS`) is per case. Goal: peak RSS under 300 MB at a
+ * million leads, and about the same at 100,000 (memory does not grow with
+ * the input).
+ *
+ * Two enrichment engines:
+ * - `direct`: an in-process engine that calls the provider directly and
+ *   merges with `applyLeadFields` (no limiter): the pipeline's own cost.
+ * - `waterfall`: `createEnrichmentEngine` with the same provider: the cost
+ *   of the full engine (limiter, retry, breaker, cache) on top.
+ *
+ * Run: pnpm exec tsx --conditions=@leadpipe/source packages/core/bench/pipeline-scale.bench.ts
+ * Env: BENCH_CASES="direct:1000000,direct:100000,waterfall:20000" (engine:leads, comma-separated).
+ */
+import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  applyLeadFields,
+  type CrmAdapterV1,
+  type CrmUpsertResult,
+  createCsvWriter,
+  createLeadPipeline,
+  defineFieldMapping,
+  defineProvider,
+  type EnrichmentEngine,
+  type EnrichmentProviderV1,
+  type EnrichRequest,
+  flattenLead,
+  Hash64Map,
+  hash64,
+  type Lead,
+  type LeadField,
+  readCsv,
+} from '../src/index.js';
+
+const FIELDS: readonly LeadField[] = ['title', 'company.industry', 'company.headcount'];
+
+/** An instant provider: answers from the email, in-process. */
+export function instantProvider(): EnrichmentProviderV1 {
+  return defineProvider({
+    id: 'instant',
+    lookups: [{ requires: ['email'], supplies: [...FIELDS] }],
+    rateLimits: { maxConcurrent: 256 },
+    cost: { perRequest: 1, perMatch: 0, chargesMisses: false },
+    enrich: async ({ input }: EnrichRequest) =>
+      (input.email?.length ?? 0) % 7 === 0
+        ? null
+        : {
+            fields: { title: 'Engineer', 'company.industry': 'Software', 'company.headcount': 120 },
+            confidence: 0.9,
+          },
+  });
+}
+
+/** An in-process CRM: keyed upsert, remembers keys as 64-bit hashes, counts created and updated. */
+export function inProcessCrm(): CrmAdapterV1 & { created: number; updated: number } {
+  const keys = new Hash64Map();
+  let nextId = 1;
+  const crm = {
+    specificationVersion: 'v1' as const,
+    adapterId: 'memory-crm',
+    capabilities: {
+      maxBatchSize: 100,
+      objects: ['contacts'],
+      rateLimits: { maxConcurrent: 8 },
+      webhooks: false,
+    },
+    created: 0,
+    updated: 0,
+    async doUpsert(request: { records: readonly { key: string }[] }): Promise<CrmUpsertResult[]> {
+      return request.records.map((record) => {
+        const hashed = hash64(record.key);
+        const existing = keys.get(hashed);
+        if (existing === undefined) {
+          keys.set(hashed, nextId);
+          crm.created += 1;
+          return { key: record.key, status: 'created' as const, id: String(nextId++) };
+        }
+        crm.updated += 1;
+        return { key: record.key, status: 'updated' as const, id: String(existing) };
+      });
+    },
+    async doGet() {
+      return [];
+    },
+  };
+  return crm;
+}
+
+export const contacts = defineFieldMapping({
+  object: 'contacts',
+  idProperty: { from: 'email', to: 'email' },
+  fields: [
+    { from: 'firstName', to: 'firstname' },
+    { from: 'title', to: 'jobtitle' },
+    { from: 'company.name', to: 'company' },
+  ],
+});
+
+/** An enrichment engine that calls one provider directly (no limiter, retry or cache): the pipeline's own cost. */
+function directEngine(provider: EnrichmentProviderV1): EnrichmentEngine {
+  let calls = 0;
+  let matches = 0;
+  const latency = { count: 0, p50: 0, p95: 0, p99: 0, max: 0 };
+  return {
+    async enrich(lead: Lead, options) {
+      const wanted = options?.fields ?? FIELDS;
+      const result = await provider.doEnrich(
+        { leadId: lead.id, input: flattenLead(lead), fields: wanted },
+        {},
+      );
+      calls += 1;
+      let enriched = lead;
+      const filled: LeadField[] = [];
+      if (result.status === 'matched') {
+        matches += 1;
+        const at = new Date().toISOString();
+        const patch: Record<string, unknown> = {};
+        const provenance: Record<
+          string,
+          { providerId: string; confidence: number; at: string; credits: number }
+        > = {};
+        const known = flattenLead(lead);
+        for (const [field, value] of Object.entries(result.fields)) {
+          if (known[field as LeadField] !== undefined) continue;
+          patch[field] = value;
+          provenance[field] = {
+            providerId: provider.providerId,
+            confidence: result.confidence,
+            at,
+            credits: 0,
+          };
+          filled.push(field as LeadField);
+        }
+        enriched = applyLeadFields(lead, patch, provenance, new Date());
+      }
+      return {
+        lead: enriched,
+        status: filled.length > 0 ? 'enriched' : 'unchanged',
+        filled,
+        missing: [],
+        credits: 1,
+        attempts: [],
+        warnings: [],
+        durationMs: 0,
+      };
+    },
+    enrichMany: () => {
+      throw new Error('not used');
+    },
+    handleWebhook: async () => ({ status: 404, body: '' }),
+    on: () => () => undefined,
+    stats: () => ({
+      providers: {
+        [provider.providerId]: {
+          calls,
+          requests: calls,
+          cacheHits: 0,
+          matches,
+          misses: calls - matches,
+          pending: 0,
+          errors: 0,
+          rateLimited: 0,
+          budgetSkips: 0,
+          credits: calls,
+          latency,
+        },
+      },
+      leads: { enriched: matches, partial: 0, unchanged: calls - matches, skipped: 0 },
+      credits: calls,
+      budgetSkips: 0,
+    }),
+    close: async () => undefined,
+  };
+}
+
+/** Write `count` generated leads to a CSV file, streaming. */
+export async function generateCsv(path: string, count: number): Promise<void> {
+  const out = createWriteStream(path);
+  const write = (text: string) =>
+    new Promise<void>((resolve) => {
+      if (out.write(text)) resolve();
+      else out.once('drain', resolve);
+    });
+  await write('Email,First Name,Last Name,Company,Job Title,Website\r\n');
+  let chunk = '';
+  for (let index = 0; index < count; index++) {
+    const person = index % 50 === 49 ? index - 17 : index;
+    const email =
+      index % 100 === 42 ? `broken-${index}-at-nowhere` : `person${person}@company${person % 5000}.com`;
+    const title = index % 3 === 0 ? 'Head of Growth' : '';
+    chunk += `${email},First${person},Last${person},"Company ${person % 5000}, Inc.",${title},https://company${person % 5000}.com\r\n`;
+    if (chunk.length > 65_536) {
+      await write(chunk);
+      chunk = '';
+    }
+  }
+  await write(chunk);
+  await new Promise<void>((resolve) => out.end(resolve));
+}
+
+interface Case {
+  readonly engine: 'direct' | 'waterfall';
+  readonly leads: number;
+}
+
+async function child(benchCase: Case): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'leadpipe-bench-'));
+  const input = join(dir, 'in.csv');
+  const output = join(dir, 'out.csv');
+  try {
+    await generateCsv(input, benchCase.leads);
+    const provider = instantProvider();
+    const crm = inProcessCrm();
+    const pipeline = createLeadPipeline({
+      enrichment:
+        benchCase.engine === 'direct' ? directEngine(provider) : { providers: [provider], fields: FIELDS },
+      fields: FIELDS,
+      crms: [{ adapter: crm, mapping: contacts }],
+      concurrency: 64,
+    });
+    let peakRss = 0;
+    let peakHeap = 0;
+    const sample = () => {
+      const usage = process.memoryUsage();
+      peakRss = Math.max(peakRss, usage.rss);
+      peakHeap = Math.max(peakHeap, usage.heapUsed);
+    };
+    const timer = setInterval(sample, 250);
+    const started = performance.now();
+    const report = await pipeline.run(readCsv(input), { output: createCsvWriter(output) });
+    const seconds = (performance.now() - started) / 1000;
+    clearInterval(timer);
+    sample();
+    await pipeline.close();
+    console.log(
+      JSON.stringify({
+        bench: 'pipeline-scale',
+        engine: benchCase.engine,
+        leads: benchCase.leads,
+        seconds: Math.round(seconds * 10) / 10,
+        leadsPerSecond: Math.round(benchCase.leads / seconds),
+        peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+        sampledPeakRssMb: Math.round(peakRss / 2 ** 20),
+        sampledPeakHeapMb: Math.round(peakHeap / 2 ** 20),
+        goalRssMb: 300,
+        counts: report.counts,
+        providerCalls: report.providers.instant?.calls,
+        crmCreated: crm.created,
+        crmUpdated: crm.updated,
+        outputMb: Math.round((await stat(output)).size / 2 ** 20),
+        node: process.version,
+      }),
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const own = process.env.BENCH_CHILD;
+  if (own !== undefined) {
+    await child(JSON.parse(own) as Case);
+    return;
+  }
+  const cases: Case[] = (process.env.BENCH_CASES ?? 'direct:1000000,direct:100000,waterfall:20000')
+    .split(',')
+    .map((spec) => {
+      const [engine, leads] = spec.split(':');
+      return { engine: engine === 'waterfall' ? 'waterfall' : 'direct', leads: Number(leads) };
+    });
+  for (const benchCase of cases) {
+    const code = await new Promise<number | null>((resolve) => {
+      const proc = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], {
+        env: { ...process.env, BENCH_CHILD: JSON.stringify(benchCase) },
+        stdio: 'inherit',
+      });
+      proc.on('exit', resolve);
+    });
+    if (code !== 0) process.exitCode = 1;
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main();

@@ -1,0 +1,184 @@
+import type { CrmSyncTargetReport } from '../crm/index.js';
+import type { EnrichmentStatus, ProviderStats } from '../enrich/index.js';
+import type { ValidationIssue } from '../spec/errors.js';
+import type { Lead } from '../spec/lead.js';
+
+/** Where in the pipeline a row stopped. */
+export type PipelineStage = 'read' | 'validate' | 'enrich' | 'crm';
+
+/** A row that was rejected, with every reason. */
+export interface PipelineReject {
+  /** The row's 1-based number in the input. */
+  readonly rowNumber: number;
+  /** The file line the row ended on, when read from a file. */
+  readonly line?: number;
+  /** `read`: the row could not be read; `validate`: bad values; `crm`: a CRM mapping refused the lead. */
+  readonly stage: PipelineStage;
+  /** Every reason, naming the field (CRM reasons are named `crm.<adapterId>.<property>`). */
+  readonly issues: readonly ValidationIssue[];
+}
+
+/** A rejected row as the rejects sink receives it: the reject and the row's input values. */
+export interface RejectedRow extends PipelineReject {
+  /** The input row's values, by column. */
+  readonly values: Readonly<Record<string, unknown>>;
+  /** The input's columns, in order. */
+  readonly columns: readonly string[];
+}
+
+/** Where rejected rows go (a file writer, a queue). Awaited, so it can apply backpressure. */
+export type RejectSink = (row: RejectedRow) => void | Promise<void>;
+
+/** Why a row was dead-lettered, per target. */
+export interface PipelineDeadLetterError {
+  /** The CRM adapter id, or `leadpipe.pipeline` for a failure before the CRM stage. */
+  readonly target: string;
+  /** Stable error code. */
+  readonly code: string;
+  /** Message, scrubbed of secrets. */
+  readonly message: string;
+  /** Whether a redrive may succeed. */
+  readonly retryable: boolean;
+}
+
+/** A row that ended on the dead-letter queue. */
+export interface PipelineDeadLetter {
+  /** The row's 1-based number in the input. */
+  readonly rowNumber: number;
+  /** The lead's id (the dead-letter entries list it in `leadIds`). */
+  readonly leadId: string;
+  /** The stage that failed. */
+  readonly stage: PipelineStage;
+  /** One error per target that failed. */
+  readonly errors: readonly PipelineDeadLetterError[];
+}
+
+/**
+ * What happened to one row: each row read ends in exactly one of these.
+ * `skipped` only happens on resume, for rows an earlier run finished.
+ */
+export type PipelineResult =
+  | {
+      readonly status: 'done';
+      readonly rowNumber: number;
+      /** The lead as enriched (for a duplicate: as validated, not enriched). */
+      readonly lead: Lead;
+      /** For a duplicate: the row it was folded into (the first row with the same identity). */
+      readonly duplicateOf?: number;
+      /** How enrichment went, when the row was enriched. */
+      readonly enrichment?: EnrichmentStatus;
+    }
+  | ({ readonly status: 'rejected' } & PipelineReject)
+  | ({ readonly status: 'deadLettered'; readonly lead: Lead } & PipelineDeadLetter)
+  | { readonly status: 'skipped'; readonly rowNumber: number };
+
+/** Counts of a run. `read = skipped + done + rejected + deadLettered + unfinished`. */
+export interface PipelineCounts {
+  /** Rows taken from the source. */
+  readonly read: number;
+  /** Rows an earlier run finished (resume), not processed again. */
+  readonly skipped: number;
+  /** Rows that passed validation. */
+  readonly validated: number;
+  /** Rows folded into an earlier row with the same identity (counted in `done` too). */
+  readonly duplicates: number;
+  /** Rows that went through the enrichment engine. */
+  readonly enriched: number;
+  /** Rows written to every CRM. */
+  readonly synced: number;
+  /** Rows that ended done (duplicates included). */
+  readonly done: number;
+  /** Rows that ended rejected. */
+  readonly rejected: number;
+  /** Rows that ended on the dead-letter queue. */
+  readonly deadLettered: number;
+  /** Rows read but in no terminal state: only when a run was aborted or failed. */
+  readonly unfinished: number;
+}
+
+/** The report of a run, JSON-serializable. */
+export interface PipelineReport {
+  /** `completed`; `aborted` (the signal fired); `failed` (the source, a sink or the dead-letter queue failed). */
+  readonly status: 'completed' | 'aborted' | 'failed';
+  /** Whether the run resumed from a checkpoint. */
+  readonly resumed: boolean;
+  /** Whether CRM writes were skipped (`dryRun`). */
+  readonly dryRun: boolean;
+  /** Counts per state. */
+  readonly counts: PipelineCounts;
+  /** Per provider, for this run: calls, matches, credits... */
+  readonly providers: Readonly<Record<string, ProviderStats>>;
+  /** Credits spent in this run. */
+  readonly credits: number;
+  /** Per CRM and object, summed over the run's batches. */
+  readonly crms: readonly CrmSyncTargetReport[];
+  /** Wall time of the run, in ms. */
+  readonly durationMs: number;
+  /** Rows processed (read minus skipped) per second. */
+  readonly leadsPerSecond: number;
+  /** The first rejected rows (up to `maxReportedRows`); `counts.rejected` has the total. */
+  readonly rejects: readonly PipelineReject[];
+  /** The first dead-lettered rows (up to `maxReportedRows`); `counts.deadLettered` has the total. */
+  readonly deadLetters: readonly PipelineDeadLetter[];
+  /** ISO 8601 start time. */
+  readonly startedAt: string;
+  /** ISO 8601 end time (the time of the snapshot while running). */
+  readonly finishedAt: string;
+  /** Why the run did not complete. */
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+function number(value: number): string {
+  return value.toLocaleString('en-US', { maximumFractionDigits: 2 });
+}
+
+/** A readable, multi-line summary of a {@link PipelineReport}, for terminals and logs. */
+export function formatReport(report: PipelineReport): string {
+  const { counts } = report;
+  const lines: string[] = [];
+  const title = report.dryRun ? 'Pipeline run (dry run)' : 'Pipeline run';
+  lines.push(
+    `${title}: ${report.status}${report.resumed ? ' (resumed)' : ''} in ${number(report.durationMs / 1000)} s, ${number(report.leadsPerSecond)} leads/s`,
+  );
+  if (report.error) lines.push(`  error: ${report.error.code}: ${report.error.message}`);
+  lines.push(
+    `  rows: ${number(counts.read)} read, ${number(counts.done)} done (${number(counts.duplicates)} duplicates), ${number(counts.rejected)} rejected, ${number(counts.deadLettered)} dead-lettered${counts.skipped > 0 ? `, ${number(counts.skipped)} skipped (finished earlier)` : ''}${counts.unfinished > 0 ? `, ${number(counts.unfinished)} unfinished` : ''}`,
+  );
+  lines.push(
+    `  stages: ${number(counts.validated)} validated, ${number(counts.enriched)} enriched, ${number(counts.synced)} synced`,
+  );
+  const providers = Object.entries(report.providers);
+  if (providers.length > 0) {
+    lines.push(`  providers (${number(report.credits)} credits):`);
+    for (const [id, stats] of providers) {
+      lines.push(
+        `    ${id}: ${number(stats.calls)} calls, ${number(stats.matches)} matches, ${number(stats.misses)} misses, ${number(stats.cacheHits)} cache hits, ${number(stats.errors)} errors, ${number(stats.credits)} credits`,
+      );
+    }
+  }
+  if (report.crms.length > 0) {
+    lines.push('  CRMs:');
+    for (const crm of report.crms) {
+      lines.push(
+        `    ${crm.adapterId}/${crm.object} [${crm.status}]: ${number(crm.created)} created, ${number(crm.updated)} updated, ${number(crm.unchanged)} unchanged, ${number(crm.failed)} failed, ${number(crm.rejected)} rejected`,
+      );
+    }
+  }
+  if (report.rejects.length > 0) {
+    lines.push(`  first rejects:`);
+    for (const reject of report.rejects.slice(0, 10)) {
+      lines.push(
+        `    row ${reject.rowNumber}: ${reject.issues.map((issue) => `${issue.field}: ${issue.reason}`).join('; ')}`,
+      );
+    }
+  }
+  if (report.deadLetters.length > 0) {
+    lines.push(`  first dead letters:`);
+    for (const entry of report.deadLetters.slice(0, 10)) {
+      lines.push(
+        `    row ${entry.rowNumber}: ${entry.errors.map((error) => `${error.target}: ${error.code}: ${error.message}`).join('; ')}`,
+      );
+    }
+  }
+  return lines.join('\n');
+}

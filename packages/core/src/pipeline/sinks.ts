@@ -1,0 +1,284 @@
+import { createWriteStream, statSync } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { stringify } from 'csv-stringify/sync';
+import { getLeadField } from '../lead/index.js';
+import { ValidationError } from '../spec/errors.js';
+import type { LeadField } from '../spec/fields.js';
+import type { Lead } from '../spec/lead.js';
+
+/** One finished lead, as the pipeline hands it to a {@link LeadSink}. */
+export interface SinkEntry {
+  /** The row's 1-based number in the input. */
+  readonly rowNumber: number;
+  /** The input row's values, by column. */
+  readonly values: Readonly<Record<string, unknown>>;
+  /** The input's columns, in order. */
+  readonly columns: readonly string[];
+  /** The validated, normalized and enriched lead. */
+  readonly lead: Lead;
+  /** The fields the pipeline was asked to fill (the enriched columns to write). */
+  readonly fields: readonly LeadField[];
+}
+
+/**
+ * Where finished leads go, one call per lead that ends `done` (duplicates
+ * excepted: they are folded into their first row). The pipeline awaits
+ * every `write` (that is its backpressure), calls `flush` before it records
+ * a checkpoint (so a checkpointed row is in the output), and `close` once
+ * when the run ends, whether it completed or not.
+ */
+export interface LeadSink {
+  /** Write one lead. */
+  write(entry: SinkEntry): void | Promise<void>;
+  /** Make everything written so far reach the underlying file or stream. */
+  flush?(): Promise<void>;
+  /** Flush and release the file or stream. */
+  close?(): Promise<void>;
+}
+
+/** Options of {@link createCsvWriter} and {@link createNdjsonWriter}. */
+export interface LeadWriterOptions {
+  /** Enriched fields to add as columns. Default: the fields the pipeline fills. */
+  readonly fields?: readonly LeadField[];
+  /** Add `<field>__source` and `<field>__confidence` columns. Default `true`. */
+  readonly provenance?: boolean;
+  /**
+   * Append to an existing file instead of replacing it (for a resumed run).
+   * A CSV header is written only when the file is new or empty. Paths only.
+   */
+  readonly append?: boolean;
+}
+
+/** Options of {@link createCsvWriter}. */
+export interface CsvWriterOptions extends LeadWriterOptions {
+  /** Input columns to write, in order. Default: the columns of the first lead written. */
+  readonly inputColumns?: readonly string[];
+  /** Field delimiter. Default `,`. */
+  readonly delimiter?: string;
+}
+
+/** Rows buffered before they are turned into text and written in one go. */
+const CHUNK_ROWS = 256;
+
+function isWritable(value: unknown): value is Writable {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Writable).write === 'function' &&
+    typeof (value as Writable).end === 'function'
+  );
+}
+
+interface Output {
+  readonly stream: Writable;
+  readonly owned: boolean;
+  readonly empty: boolean;
+}
+
+function openOutput(output: string | Writable, append: boolean): Output {
+  if (typeof output === 'string') {
+    let empty = true;
+    if (append) {
+      try {
+        empty = statSync(output).size === 0;
+      } catch {
+        empty = true;
+      }
+    }
+    return { stream: createWriteStream(output, { flags: append ? 'a' : 'w' }), owned: true, empty };
+  }
+  if (isWritable(output)) return { stream: output, owned: false, empty: true };
+  throw new ValidationError([{ field: 'output', reason: 'must be a file path or a writable stream' }]);
+}
+
+/** Writes text to a stream, waiting for `drain`, and tells when everything is written. */
+class TextWriter {
+  readonly #stream: Writable;
+  #last: Promise<void> = Promise.resolve();
+  #failure: unknown;
+
+  constructor(stream: Writable) {
+    this.#stream = stream;
+    stream.on('error', (error) => {
+      this.#failure ??= error;
+    });
+  }
+
+  async write(text: string): Promise<void> {
+    if (this.#failure !== undefined) throw this.#failure;
+    if (text === '') return;
+    this.#last = new Promise<void>((resolve, reject) => {
+      this.#stream.write(text, (error) => (error ? reject(error) : resolve()));
+    });
+    this.#last.catch(() => undefined);
+    if (this.#stream.writableNeedDrain) {
+      await new Promise<void>((resolve) => this.#stream.once('drain', resolve));
+    }
+  }
+
+  async settle(): Promise<void> {
+    await this.#last;
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  async end(owned: boolean): Promise<void> {
+    await this.settle();
+    if (!owned) return;
+    await new Promise<void>((resolve, reject) => {
+      this.#stream.once('error', reject);
+      this.#stream.end(() => resolve());
+    });
+  }
+}
+
+function cellOf(value: unknown): string | number | boolean {
+  if (value === undefined || value === null) return '';
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
+  if (Array.isArray(value)) return value.map((item) => String(item)).join(', ');
+  if (typeof value === 'object') {
+    const location = value as Record<string, unknown>;
+    const parts = [location.city, location.region, location.country].filter(
+      (part): part is string => typeof part === 'string',
+    );
+    if (parts.length > 0) return parts.join(', ');
+    if (typeof location.countryCode === 'string') return location.countryCode;
+    return JSON.stringify(value);
+  }
+  return String(value);
+}
+
+/** The enriched values of a lead, flat: `<field>` and, with provenance, `<field>__source` and `<field>__confidence`. */
+function enrichedValues(
+  lead: Lead,
+  fields: readonly LeadField[],
+  provenance: boolean,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const field of fields) {
+    const value = getLeadField(lead, field);
+    out[field] = value;
+    if (provenance) {
+      const origin = value === undefined ? undefined : lead.provenance[field];
+      out[`${field}__source`] = origin?.providerId;
+      out[`${field}__confidence`] = origin?.confidence;
+    }
+  }
+  return out;
+}
+
+/**
+ * A {@link LeadSink} writing CSV with csv-stringify (quoting as needed):
+ * the input's columns first, as they came in, then one column per enriched
+ * field (`title`, `company.domain`) with its provenance (`title__source`: the
+ * provider id, or `input` for values the row had; `title__confidence`). An
+ * input column named exactly like a field path is updated in place with the
+ * lead's (normalized or enriched) value instead of being repeated.
+ * Locations are written as `City, Region, Country`, lists comma-separated.
+ *
+ * The header is fixed by the first lead written (or `inputColumns`): keys
+ * that only later rows have (possible with NDJSON input) are not written;
+ * use {@link createNdjsonWriter} for such input. Writes wait for the stream
+ * to drain, so memory stays bounded.
+ */
+export function createCsvWriter(output: string | Writable, options: CsvWriterOptions = {}): LeadSink {
+  const opened = openOutput(output, options.append === true);
+  const writer = new TextWriter(opened.stream);
+  const provenance = options.provenance ?? true;
+  const delimiter = options.delimiter ?? ',';
+  let header:
+    | { input: readonly string[]; enriched: readonly string[]; fields: readonly LeadField[] }
+    | undefined;
+  let pending: (string | number | boolean)[][] = [];
+  let closed = false;
+
+  function headerFor(entry: SinkEntry): NonNullable<typeof header> {
+    const input = options.inputColumns ?? entry.columns;
+    const fields = options.fields ?? entry.fields;
+    const inputSet = new Set(input);
+    const enriched: string[] = [];
+    for (const field of fields) {
+      if (!inputSet.has(field)) enriched.push(field);
+      if (provenance) enriched.push(`${field}__source`, `${field}__confidence`);
+    }
+    return { input, enriched: enriched.filter((name) => !inputSet.has(name)), fields };
+  }
+
+  async function writePending(): Promise<void> {
+    if (pending.length === 0) return;
+    const rows = pending;
+    pending = [];
+    await writer.write(
+      stringify(rows, { delimiter, record_delimiter: 'unix', cast: { boolean: (value) => String(value) } }),
+    );
+  }
+
+  return {
+    async write(entry) {
+      if (closed) throw new ValidationError([{ field: 'output', reason: 'is closed' }]);
+      if (header === undefined) {
+        header = headerFor(entry);
+        if (opened.empty) pending.push([...header.input, ...header.enriched]);
+      }
+      const values = enrichedValues(entry.lead, header.fields, provenance);
+      const row: (string | number | boolean)[] = [];
+      for (const column of header.input) {
+        row.push(cellOf(Object.hasOwn(values, column) ? values[column] : entry.values[column]));
+      }
+      for (const column of header.enriched) row.push(cellOf(values[column]));
+      pending.push(row);
+      if (pending.length >= CHUNK_ROWS) await writePending();
+    },
+    async flush() {
+      await writePending();
+      await writer.settle();
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await writePending();
+      await writer.end(opened.owned);
+    },
+  };
+}
+
+/**
+ * A {@link LeadSink} writing one JSON object per line: the input row's
+ * values, then each enriched field that has a value under its path
+ * (`company.headcount`) with native types (numbers, lists, location
+ * objects), and with provenance `<field>__source` / `<field>__confidence`.
+ */
+export function createNdjsonWriter(output: string | Writable, options: LeadWriterOptions = {}): LeadSink {
+  const opened = openOutput(output, options.append === true);
+  const writer = new TextWriter(opened.stream);
+  const provenance = options.provenance ?? true;
+  let pending: string[] = [];
+  let closed = false;
+
+  async function writePending(): Promise<void> {
+    if (pending.length === 0) return;
+    const text = `${pending.join('\n')}\n`;
+    pending = [];
+    await writer.write(text);
+  }
+
+  return {
+    async write(entry) {
+      if (closed) throw new ValidationError([{ field: 'output', reason: 'is closed' }]);
+      const object: Record<string, unknown> = { ...entry.values };
+      const values = enrichedValues(entry.lead, options.fields ?? entry.fields, provenance);
+      for (const [key, value] of Object.entries(values)) if (value !== undefined) object[key] = value;
+      pending.push(JSON.stringify(object));
+      if (pending.length >= CHUNK_ROWS) await writePending();
+    },
+    async flush() {
+      await writePending();
+      await writer.settle();
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await writePending();
+      await writer.end(opened.owned);
+    },
+  };
+}

@@ -1,0 +1,62 @@
+import type { Cache } from './cache.js';
+
+/** What the pipeline asks a {@link CheckpointStore} for when a run starts. */
+export interface CheckpointOpenRequest {
+  /**
+   * A fingerprint of the input (a hash of its first rows, or one the host
+   * computed). A resumed checkpoint must have been written for the same one.
+   */
+  readonly fingerprint: string;
+  /**
+   * `true`: load what an earlier run of the same input recorded (start
+   * fresh when there is nothing). `false`: discard any earlier state.
+   */
+  readonly resume: boolean;
+}
+
+/**
+ * The checkpoint of one run, open for reading and writing. Rows are named by
+ * their 1-based row number in the input.
+ *
+ * Implementations keep finished rows compactly (ranges, a watermark and the
+ * few rows finished out of order), so memory does not grow with the input.
+ */
+export interface Checkpoint {
+  /** Whether state from an earlier run of the same input was loaded. */
+  readonly resumed: boolean;
+  /** How many rows earlier runs finished. */
+  readonly finishedBefore: number;
+  /** Whether an earlier run finished this row (synchronous: checked for every row read). */
+  isFinished(rowNumber: number): boolean;
+  /**
+   * Record rows that reached a terminal state (done, rejected or
+   * dead-lettered). May be buffered; durable once {@link flush} resolves.
+   */
+  markFinished(rowNumbers: readonly number[]): Promise<void>;
+  /**
+   * Provider results kept across runs: a {@link Cache} the enrichment engine
+   * writes every answer to, so rows in flight when a run stopped are not paid
+   * again when it resumes. Entries expire with their TTL like any cache entry.
+   */
+  readonly results: Cache;
+  /** Make everything recorded so far durable (written and synced). */
+  flush(): Promise<void>;
+  /** Flush and release files or connections. The checkpoint stays for a later resume. */
+  close(): Promise<void>;
+}
+
+/**
+ * Where pipeline checkpoints live: the contract behind `resume`. The default
+ * is a pair of append-only files (`createFileCheckpointStore(path)`);
+ * implement this on a database to resume on another machine.
+ *
+ * `open` rejects with a `ValidationError` on the field `fingerprint` when
+ * `resume` is set and the stored checkpoint was written for another input,
+ * and with a `LeadpipeError` of code `checkpoint_corrupt` when stored state
+ * cannot be read (a torn last record, left by a crash, is not corruption: it
+ * is ignored).
+ */
+export interface CheckpointStore {
+  /** Open the checkpoint of a run. */
+  open(request: CheckpointOpenRequest): Promise<Checkpoint>;
+}

@@ -1,0 +1,317 @@
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { parse } from 'csv-parse/sync';
+import { describe, expect, it } from 'vitest';
+import {
+  createColumnResolver,
+  createCsvWriter,
+  createLead,
+  createLeadPipeline,
+  createNdjsonWriter,
+  defineProvider,
+  type Lead,
+  readCsv,
+  readNdjson,
+  recogniseColumn,
+  type SourceRow,
+  ValidationError,
+} from '../src/index.js';
+
+async function collect(rows: AsyncIterable<SourceRow>): Promise<SourceRow[]> {
+  const out: SourceRow[] = [];
+  for await (const row of rows) out.push(row);
+  return out;
+}
+
+const tempDir = () => mkdtemp(join(tmpdir(), 'leadpipe-pipeline-io-'));
+
+describe('readCsv', () => {
+  it('reads a BOM, CRLF, messy headers and quoted fields with delimiters, quotes and line breaks', async () => {
+    const text =
+      '\uFEFF E-mail ,First Name,Company,,Company\r\n' +
+      'ada@acme.com,Ada,"Acme, Inc.",x,dup\r\n' +
+      '\r\n' +
+      'grace@hopper.dev,"Grace ""Amazing""","Multi\r\nLine",y,z\r\n';
+    const rows = await collect(readCsv(Readable.from([text])));
+    expect(rows).toHaveLength(2);
+    expect(rows[0]?.columns).toEqual(['E-mail', 'First Name', 'Company', 'column_4', 'Company_2']);
+    expect(rows[0]?.values).toEqual({
+      'E-mail': 'ada@acme.com',
+      'First Name': 'Ada',
+      Company: 'Acme, Inc.',
+      column_4: 'x',
+      Company_2: 'dup',
+    });
+    expect(rows[1]?.values['First Name']).toBe('Grace "Amazing"');
+    expect(rows[1]?.values.Company).toBe('Multi\r\nLine');
+    expect(rows.map((row) => row.rowNumber)).toEqual([1, 2]);
+    expect(rows[0]?.line).toBe(2);
+  });
+
+  it('yields rows with the wrong number of fields with issues, and goes on', async () => {
+    const rows = await collect(readCsv(Readable.from(['email,name\na@x.com\nb@x.com,B,extra\nc@x.com,C\n'])));
+    expect(rows.map((row) => row.issues?.[0]?.reason)).toEqual([
+      'has 1 fields but the header has 2',
+      'has 3 fields but the header has 2',
+      undefined,
+    ]);
+  });
+
+  it('reads from a path, with another delimiter', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'in.csv');
+    await writeFile(path, 'email;company\nada@acme.com;Acme\n');
+    const rows = await collect(readCsv(path, { delimiter: ';' }));
+    expect(rows[0]?.values).toEqual({ email: 'ada@acme.com', company: 'Acme' });
+  });
+
+  it('throws a ValidationError naming the input for text that is not CSV at all', async () => {
+    const error = await collect(readCsv(Readable.from(['email\n"unclosed\n']))).catch(
+      (caught: unknown) => caught,
+    );
+    expect(ValidationError.isInstance(error)).toBe(true);
+    expect((error as ValidationError).issues[0]?.field).toBe('input');
+  });
+
+  it('refuses an input that is neither a path nor a stream', async () => {
+    await expect(collect(readCsv(42 as unknown as string))).rejects.toThrow(/input: must be a file path/);
+  });
+});
+
+describe('readNdjson', () => {
+  it('reads objects line by line, with a BOM and CRLF, rejecting lines that are not objects', async () => {
+    const text =
+      '\uFEFF{"email":"ada@acme.com","company":{"name":"Acme"}}\r\n\r\n[1,2]\r\n{oops\r\n{"email":"b@x.com"}\r\n';
+    const rows = await collect(readNdjson(Readable.from([text])));
+    expect(rows.map((row) => [row.rowNumber, row.line, row.issues?.[0]?.reason.slice(0, 20)])).toEqual([
+      [1, 1, undefined],
+      [2, 3, 'is not a JSON object'],
+      [3, 4, 'is not valid JSON: E'],
+      [4, 5, undefined],
+    ]);
+    expect(rows[0]?.values).toEqual({ email: 'ada@acme.com', company: { name: 'Acme' } });
+  });
+});
+
+describe('column mapping', () => {
+  it('recognises common headers whatever their case and punctuation', () => {
+    expect(
+      [
+        'Email',
+        'E-mail',
+        'Email Address',
+        'First Name',
+        'last_name',
+        'Company',
+        'Website',
+        'Job Title',
+        '# Employees',
+        'LinkedIn URL',
+        'Country',
+        'Phone Number',
+      ].map(recogniseColumn),
+    ).toEqual([
+      'email',
+      'email',
+      'email',
+      'firstName',
+      'lastName',
+      'company.name',
+      'company.website',
+      'title',
+      'company.headcount',
+      'linkedinUrl',
+      'location.country',
+      'phone',
+    ]);
+    expect(recogniseColumn('Favourite colour')).toBeUndefined();
+  });
+
+  it('builds a LeadInput: explicit mapping first, unknown columns under custom, blanks skipped', () => {
+    const resolver = createColumnResolver({ columns: { Mail: 'email', Notes: null } });
+    const mapped = resolver.toLeadInput({
+      Mail: 'ada@acme.com',
+      Company: 'Acme',
+      City: 'London',
+      Country: 'UK',
+      Plan: 'pro',
+      Notes: 'ignore me',
+      Title: '  ',
+    });
+    expect(mapped).toEqual({
+      input: {
+        email: 'ada@acme.com',
+        company: { name: 'Acme' },
+        location: { city: 'London', country: 'UK' },
+        custom: { Plan: 'pro' },
+      },
+    });
+    expect(createLead(mapped.issues ? {} : mapped.input).location).toMatchObject({
+      city: 'London',
+      countryCode: 'GB',
+    });
+  });
+
+  it('ignores unmapped columns when asked, and passes nested objects through', () => {
+    const resolver = createColumnResolver({ unmapped: 'ignore' });
+    const source = { email: 'a@x.com', company: { name: 'X' }, 'Company Domain': 'x.com', Plan: 'pro' };
+    expect(resolver.toLeadInput(source)).toEqual({
+      input: { email: 'a@x.com', company: { name: 'X', domain: 'x.com' } },
+    });
+    // The source object itself is not changed.
+    expect(source.company).toEqual({ name: 'X' });
+  });
+
+  it('reports a free-text location given together with its parts', () => {
+    const resolver = createColumnResolver();
+    const mapped = resolver.toLeadInput({ Location: 'Berlin, Germany', City: 'Berlin' });
+    expect(mapped.issues?.[0]?.field).toBe('location.city');
+  });
+});
+
+function enrichedLead(): Lead {
+  const lead = createLead({ email: 'ada@acme.com', companyName: 'Acme' });
+  return {
+    ...lead,
+    title: 'CTO, "Chief"',
+    provenance: {
+      ...lead.provenance,
+      title: { providerId: 'people', confidence: 0.9, at: lead.createdAt, credits: 1 },
+    },
+  };
+}
+
+describe('writers', () => {
+  it('CSV: keeps the input columns, adds enriched ones with provenance, quotes as needed', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'out.csv');
+    const writer = createCsvWriter(path, { fields: ['email', 'title', 'company.name'] });
+    await writer.write({
+      rowNumber: 1,
+      values: { 'E-mail': 'ADA@acme.com', email: 'ADA@acme.com', Notes: 'line\nbreak' },
+      columns: ['E-mail', 'email', 'Notes'],
+      lead: enrichedLead(),
+      fields: ['title'],
+    });
+    await writer.close?.();
+    const records = parse(await readFile(path, 'utf8')) as string[][];
+    expect(records[0]).toEqual([
+      'E-mail',
+      'email',
+      'Notes',
+      'email__source',
+      'email__confidence',
+      'title',
+      'title__source',
+      'title__confidence',
+      'company.name',
+      'company.name__source',
+      'company.name__confidence',
+    ]);
+    expect(records[1]).toEqual([
+      'ADA@acme.com',
+      'ada@acme.com',
+      'line\nbreak',
+      'input',
+      '1',
+      'CTO, "Chief"',
+      'people',
+      '0.9',
+      'Acme',
+      'input',
+      '1',
+    ]);
+  });
+
+  it('CSV: appends without a second header for a resumed run', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'out.csv');
+    for (const append of [false, true]) {
+      const writer = createCsvWriter(path, { append, fields: ['title'], provenance: false });
+      await writer.write({
+        rowNumber: 1,
+        values: { email: 'a@x.com' },
+        columns: ['email'],
+        lead: enrichedLead(),
+        fields: [],
+      });
+      await writer.close?.();
+    }
+    expect(await readFile(path, 'utf8')).toBe(
+      'email,title\na@x.com,"CTO, ""Chief"""\na@x.com,"CTO, ""Chief"""\n',
+    );
+  });
+
+  it('NDJSON: writes native values and skips empty fields', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'out.ndjson');
+    const writer = createNdjsonWriter(path, { fields: ['title', 'phone'] });
+    await writer.write({
+      rowNumber: 1,
+      values: { Email: 'a@x.com' },
+      columns: ['Email'],
+      lead: enrichedLead(),
+      fields: [],
+    });
+    await writer.close?.();
+    expect(JSON.parse(await readFile(path, 'utf8'))).toEqual({
+      Email: 'a@x.com',
+      title: 'CTO, "Chief"',
+      title__source: 'people',
+      title__confidence: 0.9,
+    });
+  });
+
+  it('refuses an output that is neither a path nor a stream', () => {
+    expect(() => createCsvWriter(7 as unknown as string)).toThrow(/output: must be a file path/);
+  });
+});
+
+describe('CSV in, CSV out through the pipeline', () => {
+  it('enriches a messy CSV file and writes the input columns plus the enriched ones', async () => {
+    const dir = await tempDir();
+    const input = join(dir, 'in.csv');
+    const output = join(dir, 'out.csv');
+    await writeFile(
+      input,
+      '\uFEFFE-mail,First Name,Job Title,Website,Plan\r\nada@acme.com,Ada,,https://acme.com,pro\r\nbroken,X,,,\r\n"grace@hopper.dev",Grace,Admiral,,free\r\n',
+    );
+    const provider = defineProvider({
+      id: 'people',
+      lookups: [{ requires: ['email'], supplies: ['title'] }],
+      enrich: async () => ({ fields: { title: 'Engineer' }, confidence: 0.7 }),
+    });
+    const pipeline = createLeadPipeline({ enrichment: { providers: [provider], fields: ['title'] } });
+    const report = await pipeline.run(readCsv(input), { output: createCsvWriter(output) });
+    expect(report.counts).toMatchObject({ read: 3, done: 2, rejected: 1 });
+    expect(report.rejects[0]).toMatchObject({ rowNumber: 2, line: 3, stage: 'validate' });
+    // Rows are written as they finish (not in input order).
+    const records = (
+      parse(await readFile(output, 'utf8'), { columns: true }) as Record<string, string>[]
+    ).sort((left, right) => (left['E-mail'] ?? '').localeCompare(right['E-mail'] ?? ''));
+    expect(records).toEqual([
+      {
+        'E-mail': 'ada@acme.com',
+        'First Name': 'Ada',
+        'Job Title': '',
+        Website: 'https://acme.com',
+        Plan: 'pro',
+        title: 'Engineer',
+        title__source: 'people',
+        title__confidence: '0.7',
+      },
+      {
+        'E-mail': 'grace@hopper.dev',
+        'First Name': 'Grace',
+        'Job Title': 'Admiral',
+        Website: '',
+        Plan: 'free',
+        title: 'Admiral',
+        title__source: 'input',
+        title__confidence: '1',
+      },
+    ]);
+  });
+});
