@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { EmulatorClock } from '../src/emulator/context.js';
 import { toMswHandlers } from '../src/emulator/msw.js';
 import { createEmulator, type EmulatorInstance } from '../src/emulator/registry.js';
 import { createGroundTruth, type TruthPerson } from '../src/truth/index.js';
@@ -14,9 +15,14 @@ const webhooks: { body: string; signature: string | null }[] = [];
 let clock = manualClock();
 let clearbit: EmulatorInstance<'clearbit'>;
 
-function setup(options: ClearbitEmulatorOptions = {}) {
+function setup(options: ClearbitEmulatorOptions = {}, customClock?: EmulatorClock) {
   clock = manualClock();
-  clearbit = createEmulator('clearbit', { seed: 5, clock, truth, options: { queuedShare: 0, ...options } });
+  clearbit = createEmulator('clearbit', {
+    seed: 5,
+    clock: customClock ?? clock,
+    truth,
+    options: { queuedShare: 0, ...options },
+  });
   webhooks.length = 0;
   server.resetHandlers(
     ...toMswHandlers([clearbit]),
@@ -210,5 +216,102 @@ describe('Clearbit queued lookups, streaming and webhooks', () => {
     const payload = JSON.parse(body) as { id: string; type: string; status: number; body: { email: string } };
     expect(payload).toMatchObject({ id: 'lead-1', type: 'person', status: 200 });
     expect(payload.body.email).toBe(target.email);
+  });
+
+  it('keeps holding a streaming call when its timer fires a moment early', async () => {
+    // At timeScale 1000 a timer one real millisecond early is a whole emulated second early.
+    const early = manualClock();
+    const earlyClock: EmulatorClock = {
+      ...early,
+      sleep: async (ms) => early.advance(ms > 1_000 ? ms - 1_000 : ms),
+    };
+    setup({ queuedShare: 1, indexDelayMs: 30_000 }, earlyClock);
+    const before = early.now();
+    const response = await fetch(`https://person-stream.clearbit.com/v2/people/find?email=${known().email}`, {
+      headers: bearer(),
+    });
+    expect(response.status).toBe(200);
+    expect(early.now() - before).toBe(30_000);
+    expect(clearbit.counters.get('clearbit.queued')).toBe(0);
+  });
+
+  it('answers 202 when the 60 s hold ends before the record is indexed', async () => {
+    setup({ queuedShare: 1, indexDelayMs: 90_000 });
+    const before = clock.now();
+    const response = await fetch(`https://person-stream.clearbit.com/v2/people/find?email=${known().email}`, {
+      headers: bearer(),
+    });
+    expect(response.status).toBe(202);
+    expect(clock.now() - before).toBe(60_000);
+    clock.advance(30_000);
+    expect((await person(`email=${known().email}`)).status).toBe(200);
+  });
+
+  it('keeps holding when one sleep returns before the clock has moved', async () => {
+    const lagging = manualClock();
+    let sleeps = 0;
+    setup(
+      { queuedShare: 1, indexDelayMs: 30_000 },
+      {
+        ...lagging,
+        sleep: async (ms) => {
+          if (sleeps++ > 0) lagging.advance(ms);
+        },
+      },
+    );
+    const response = await fetch(`https://person-stream.clearbit.com/v2/people/find?email=${known().email}`, {
+      headers: bearer(),
+    });
+    expect(response.status).toBe(200);
+    expect(sleeps).toBe(2);
+  });
+
+  it('does not spin on a clock whose sleep cannot move time', async () => {
+    const frozen = manualClock();
+    let sleeps = 0;
+    setup({ queuedShare: 1 }, { ...frozen, sleep: async () => void sleeps++ });
+    const response = await fetch(`https://person-stream.clearbit.com/v2/people/find?email=${known().email}`, {
+      headers: bearer(),
+    });
+    expect(response.status).toBe(202);
+    expect(sleeps).toBe(3);
+  });
+
+  it('sends a combined lookup\'s webhook with type "person" and the {person, company} body', async () => {
+    setup({ queuedShare: 1 });
+    const target = known();
+    const hook = encodeURIComponent('https://hooks.example.com/clearbit');
+    const response = await fetch(
+      `https://person.clearbit.com/v2/combined/find?email=${target.email}&webhook_url=${hook}&webhook_id=lead-2`,
+      { headers: bearer() },
+    );
+    expect(response.status).toBe(202);
+    await clearbit.emulator.webhooks.idle();
+    const payload = JSON.parse(webhooks[0]!.body) as {
+      type: string;
+      status: number;
+      body: { person: { email: string }; company: { domain: string } | null };
+    };
+    expect(payload.type).toBe('person');
+    expect(payload.status).toBe(200);
+    expect(Object.keys(payload.body).sort()).toEqual(['company', 'person']);
+    expect(payload.body.person.email).toBe(target.email);
+  });
+
+  it('can name a combined webhook "person_company" instead, and rejects other names', async () => {
+    setup({ queuedShare: 1, combinedWebhookType: 'person_company' });
+    const hook = encodeURIComponent('https://hooks.example.com/clearbit');
+    await fetch(`https://person.clearbit.com/v2/combined/find?email=${known().email}&webhook_url=${hook}`, {
+      headers: bearer(),
+    });
+    await person(`email=${truth.people[1]!.email}&webhook_url=${hook}`);
+    await clearbit.emulator.webhooks.idle();
+    const types = webhooks.map((item) => (JSON.parse(item.body) as { type: string }).type).sort();
+    expect(types).toEqual(['person', 'person_company']);
+    clearbit.close();
+    expect(() =>
+      setup({ combinedWebhookType: 'combined' as ClearbitEmulatorOptions['combinedWebhookType'] }),
+    ).toThrow(/combinedWebhookType/);
+    setup();
   });
 });

@@ -20,13 +20,25 @@ export {
   type TruthCompany,
   type TruthPerson,
 } from './generate.js';
-export { type FieldScore, flattenLead, type ScorableLead, type ScoreReport, valueMatches } from './score.js';
+export {
+  departmentKey,
+  type FieldScore,
+  flattenLead,
+  type ScorableLead,
+  type ScoreReport,
+  technologyKey,
+  valueMatches,
+} from './score.js';
 
 /** The ground truth: the population, its lookups, and scoring of enriched leads against it. */
 export interface GroundTruth extends GroundTruthData {
   /**
-   * Coverage and accuracy of enriched leads (nested Lead shape or flat
-   * LeadField patches) for the wanted fields.
+   * Coverage and accuracy of enriched leads for the wanted fields, per field
+   * and overall. Takes core `Lead` objects as they come out of `createLead`,
+   * `applyLeadFields` or the enrichment engine (or the engine's outcomes,
+   * which carry one as `lead`), or flat LeadField patches.
+   *
+   * @throws ConfigurationError naming the bad argument (`wantedFields[i]`, `leads`, `leads[i]`).
    */
   score(results: Iterable<ScorableLead>, wantedFields: readonly LeadField[]): ScoreReport;
 }

@@ -13,11 +13,13 @@ import {
   type TruthCompany,
   type TruthPerson,
 } from './generate.js';
+import { DEPARTMENTS } from './words.js';
 
 /**
- * An enriched lead to score: either the core's nested Lead shape
- * (`{ email, title, company: { domain, headcount } }`) or a flat
- * {@link LeadFieldPatch} keyed by LeadField path (`company.domain`).
+ * An enriched lead to score: the core's `Lead` (nested: `{ email, title,
+ * company: { domain, headcount }, provenance }`), an enrichment outcome that
+ * carries one as `lead`, or a flat {@link LeadFieldPatch} keyed by LeadField
+ * path (`company.domain`).
  */
 export type ScorableLead = Readonly<Record<string, unknown>>;
 
@@ -60,13 +62,32 @@ const COMPANY_KEYS: Readonly<Record<string, LeadField>> = {
   technologies: 'company.technologies',
 };
 
-/** Flatten a nested or flat lead into LeadField paths. Unknown keys are ignored. */
+const isRecord = (value: unknown): value is Readonly<Record<string, unknown>> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * The lead inside a scorable entry: the entry itself, or its `lead` when the
+ * entry is an enrichment outcome (`{ lead, status, ... }`) with no Lead field
+ * of its own.
+ */
+function leadOf(entry: ScorableLead): ScorableLead {
+  const inner = entry.lead;
+  if (!isRecord(inner)) return entry;
+  const ownFields = Object.keys(entry).some((key) => key === 'company' || isLeadField(key));
+  return ownFields ? entry : inner;
+}
+
+/**
+ * Flatten a nested or flat lead (or an enrichment outcome's `lead`) into
+ * LeadField paths. Keys that are not Lead fields (`id`, `provenance`,
+ * `custom`...) are ignored, and so are `null` and `undefined` values.
+ */
 export function flattenLead(lead: ScorableLead): LeadFieldPatch {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(lead)) {
+  for (const [key, value] of Object.entries(leadOf(lead))) {
     if (value === undefined || value === null) continue;
-    if (key === 'company' && typeof value === 'object') {
-      for (const [companyKey, companyValue] of Object.entries(value as Record<string, unknown>)) {
+    if (key === 'company' && isRecord(value)) {
+      for (const [companyKey, companyValue] of Object.entries(value)) {
         const field = COMPANY_KEYS[companyKey];
         if (field !== undefined && companyValue !== undefined && companyValue !== null)
           out[field] = companyValue;
@@ -76,6 +97,57 @@ export function flattenLead(lead: ScorableLead): LeadFieldPatch {
     }
   }
   return out as LeadFieldPatch;
+}
+
+/**
+ * The fields a core `Lead` came in with: those whose provenance names the
+ * `input` provider. `undefined` when the lead carries no provenance (a flat
+ * patch), so every field counts as an identifier.
+ */
+function inputFieldsOf(lead: ScorableLead, flat: LeadFieldPatch): LeadFieldPatch | undefined {
+  const provenance = leadOf(lead).provenance;
+  if (!isRecord(provenance)) return undefined;
+  const out: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(flat)) {
+    const origin = provenance[field];
+    if (isRecord(origin) && origin.providerId === 'input') out[field] = value;
+  }
+  return out as LeadFieldPatch;
+}
+
+/**
+ * The key a technology name is compared by: lower case, letters and digits
+ * only, so a vendor slug and the display name agree (`node_js`, `Node Js`
+ * and `Node.js` all give `nodejs`).
+ */
+export function technologyKey(name: string): string {
+  return name.toLowerCase().replace(/[^a-z0-9]/g, '');
+}
+
+const DEPARTMENT_NAMES = new Map<string, string>(
+  DEPARTMENTS.flatMap((department) =>
+    [department.name, ...department.aliases].map((name) => [departmentText(name), department.name] as const),
+  ),
+);
+
+function departmentText(name: string): string {
+  return name
+    .trim()
+    .toLowerCase()
+    .replace(/&/g, ' and ')
+    .replace(/[^a-z0-9]+/g, ' ')
+    .trim();
+}
+
+/**
+ * The key a department is compared by: the truth's department name for any
+ * of its names (Apollo's `Engineering & Technical` and Clearbit's
+ * `Engineering` both give `engineering`), else the name itself in lower case
+ * with punctuation dropped.
+ */
+export function departmentKey(name: string): string {
+  const text = departmentText(name);
+  return departmentText(DEPARTMENT_NAMES.get(text) ?? text);
 }
 
 const text = (value: unknown) =>
@@ -96,8 +168,11 @@ function sameLocation(truth: unknown, value: unknown): boolean {
  * Whether `value` is a correct value of `field` given the truth, after
  * normalization: case and spacing ignored for text, lower-case emails and
  * domains, digits only for phones, the same headcount range for headcounts,
- * revenue within 10 %, the same city and country for locations, and at
- * least half the technologies in common (names compared by letters and digits only).
+ * revenue within 10 %, the same city and country for locations, the same
+ * department under any of its vendor names ({@link departmentKey}), and at
+ * least half of the larger technology list in common (names compared by
+ * {@link technologyKey}, so Clearbit's `tech` slugs such as `node_js` match
+ * `Node.js`).
  */
 export function valueMatches(field: LeadField, truth: unknown, value: unknown): boolean {
   switch (field) {
@@ -114,11 +189,18 @@ export function valueMatches(field: LeadField, truth: unknown, value: unknown): 
     case 'location':
     case 'company.location':
       return sameLocation(truth, value);
+    case 'department':
+      return (
+        typeof value === 'string' &&
+        value.trim() !== '' &&
+        departmentKey(value) === departmentKey(String(truth))
+      );
     case 'company.technologies': {
-      if (!Array.isArray(value)) return false;
-      const key = (item: unknown) => text(item).replace(/[^a-z0-9]/g, '');
-      const expected = new Set((truth as string[]).map(key));
-      const actual = new Set(value.map(key));
+      if (!Array.isArray(value) || !Array.isArray(truth)) return false;
+      const key = (item: unknown) => (typeof item === 'string' ? technologyKey(item) : '');
+      const expected = new Set(truth.map(key).filter((item) => item !== ''));
+      const actual = new Set(value.map(key).filter((item) => item !== ''));
+      if (actual.size === 0) return false;
       const common = [...actual].filter((item) => expected.has(item)).length;
       return common * 2 >= Math.max(expected.size, actual.size);
     }
@@ -127,11 +209,10 @@ export function valueMatches(field: LeadField, truth: unknown, value: unknown): 
   }
 }
 
-/** The truth record a lead describes: a person (with company) or a company alone. */
-export function identifyLead(
-  truth: GroundTruthData,
-  lead: LeadFieldPatch,
-): { person?: TruthPerson; company?: TruthCompany } | undefined {
+type TruthRecord = { person?: TruthPerson; company?: TruthCompany };
+
+/** The truth record a set of fields describes: a person (with company) or a company alone. */
+export function identifyLead(truth: GroundTruthData, lead: LeadFieldPatch): TruthRecord | undefined {
   const person =
     (lead.email !== undefined ? truth.personByEmail(lead.email) : undefined) ??
     (lead.linkedinUrl !== undefined ? truth.personByLinkedin(lead.linkedinUrl) : undefined) ??
@@ -145,32 +226,74 @@ export function identifyLead(
 }
 
 /**
+ * Identify a lead by what it came in with before what providers added: a
+ * wrong email a provider filled must not turn the lead into someone else. A
+ * person found only through enriched fields is used when the input named no
+ * company, or the same company.
+ */
+function identifyScored(
+  truth: GroundTruthData,
+  lead: ScorableLead,
+  flat: LeadFieldPatch,
+): TruthRecord | undefined {
+  const input = inputFieldsOf(lead, flat);
+  if (input === undefined) return identifyLead(truth, flat);
+  const fromInput = identifyLead(truth, input);
+  if (fromInput?.person !== undefined) return fromInput;
+  const fromAll = identifyLead(truth, flat);
+  if (fromAll?.person !== undefined && (fromInput === undefined || fromInput.company === fromAll.company))
+    return fromAll;
+  return fromInput ?? fromAll;
+}
+
+/**
  * Score enriched leads against the truth: per wanted field, how many leads
  * got a value (coverage) and how many of those values are right (accuracy).
+ * Leads are core `Lead` objects (or enrichment outcomes carrying one) or flat
+ * patches; a `Lead` is identified by its `input` fields first (see
+ * {@link identifyLead}). Leads the truth does not know count in `leads` only.
  *
- * @throws ConfigurationError when a wanted field is not a LeadField path.
+ * @throws ConfigurationError naming `wantedFields[i]` when a wanted field is
+ * not a LeadField path, `leads` when it is not iterable, `leads[i]` when an
+ * entry is not an object.
  */
 export function scoreLeads(
   truth: GroundTruthData,
   leads: Iterable<ScorableLead>,
   wantedFields: readonly LeadField[],
 ): ScoreReport {
-  for (const field of wantedFields) {
-    if (!isLeadField(field)) {
+  const given: unknown = wantedFields;
+  if (!Array.isArray(given)) {
+    throw new ConfigurationError('invalid_configuration', {
+      message: 'wantedFields: must be an array of LeadField paths',
+    });
+  }
+  given.forEach((field: unknown, index) => {
+    if (typeof field !== 'string' || !isLeadField(field)) {
       throw new ConfigurationError('invalid_configuration', {
-        message: `wantedFields: "${String(field)}" is not a LeadField path`,
+        message: `wantedFields[${index}]: "${String(field)}" is not a LeadField path`,
       });
     }
+  });
+  if (leads === null || typeof leads !== 'object' || !(Symbol.iterator in leads)) {
+    throw new ConfigurationError('invalid_configuration', {
+      message: 'leads: must be an iterable of leads (core Lead objects, enrichment outcomes or flat patches)',
+    });
   }
   const tallies = new Map<LeadField, { wanted: number; filled: number; correct: number }>(
     wantedFields.map((field) => [field, { wanted: 0, filled: 0, correct: 0 }]),
   );
   let count = 0;
   let identified = 0;
-  for (const lead of leads) {
+  for (const lead of leads as Iterable<unknown>) {
+    if (!isRecord(lead)) {
+      throw new ConfigurationError('invalid_configuration', {
+        message: `leads[${count}]: must be an object (a Lead, an enrichment outcome or a flat patch), got ${lead === null ? 'null' : Array.isArray(lead) ? 'an array' : typeof lead}`,
+      });
+    }
     count++;
     const flat = flattenLead(lead);
-    const record = identifyLead(truth, flat);
+    const record = identifyScored(truth, lead, flat);
     if (record === undefined) continue;
     identified++;
     const expected: LeadFieldPatch =

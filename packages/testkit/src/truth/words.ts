@@ -719,12 +719,23 @@ export const CITIES: readonly {
   },
 ];
 
-/** Departments: the area name used in titles, individual-contributor roles and the chief title. */
+/**
+ * Departments of the ground truth. `name` is the truth's department: it is
+ * what the Clearbit adapter maps the `clearbitRole` slug back to, exactly.
+ * Apollo's taxonomy names three of them differently (`Engineering &
+ * Technical`, `Product Management`, `Support`): those names are listed in
+ * `aliases`, and scoring counts an alias as the same department (see
+ * `departmentKey`).
+ */
 export const DEPARTMENTS: readonly {
-  /** Department name used in titles. */
+  /** Department name used in titles, and the truth's `department` value. */
   readonly name: string;
-  /** Apollo-style department slug. */
+  /** Apollo department slug (sent as `master_<slug>`). */
   readonly slug: string;
+  /** Clearbit `employment.role` slug. */
+  readonly clearbitRole: string;
+  /** Other names vendors give the same department, such as Apollo's `Engineering & Technical`. */
+  readonly aliases: readonly string[];
   /** Individual-contributor roles. */
   readonly roles: readonly string[];
   /** C-level title of the department. */
@@ -733,60 +744,80 @@ export const DEPARTMENTS: readonly {
   {
     name: 'Engineering',
     slug: 'engineering_technical',
+    clearbitRole: 'engineering',
+    aliases: ['Engineering & Technical'],
     roles: ['Software Engineer', 'Platform Engineer', 'Backend Engineer', 'Frontend Engineer'],
     chief: 'Chief Technology Officer',
   },
   {
     name: 'Sales',
     slug: 'sales',
+    clearbitRole: 'sales',
+    aliases: [],
     roles: ['Account Executive', 'Sales Development Representative', 'Account Manager'],
     chief: 'Chief Revenue Officer',
   },
   {
     name: 'Marketing',
     slug: 'marketing',
+    clearbitRole: 'marketing',
+    aliases: [],
     roles: ['Marketing Specialist', 'Growth Marketer', 'Content Strategist'],
     chief: 'Chief Marketing Officer',
   },
   {
     name: 'Finance',
     slug: 'finance',
+    clearbitRole: 'finance',
+    aliases: [],
     roles: ['Financial Analyst', 'Accountant', 'Controller'],
     chief: 'Chief Financial Officer',
   },
   {
     name: 'Human Resources',
     slug: 'human_resources',
+    clearbitRole: 'human_resources',
+    aliases: [],
     roles: ['Recruiter', 'HR Generalist', 'Talent Partner'],
     chief: 'Chief People Officer',
   },
   {
     name: 'Operations',
     slug: 'operations',
+    clearbitRole: 'operations',
+    aliases: [],
     roles: ['Operations Analyst', 'Revenue Operations Specialist', 'Program Manager'],
     chief: 'Chief Operating Officer',
   },
   {
     name: 'Information Technology',
     slug: 'information_technology',
+    clearbitRole: 'information_technology',
+    aliases: [],
     roles: ['Systems Administrator', 'Security Analyst', 'IT Specialist'],
     chief: 'Chief Information Officer',
   },
   {
     name: 'Product',
     slug: 'product_management',
+    clearbitRole: 'product',
+    aliases: ['Product Management'],
     roles: ['Product Manager', 'Product Designer', 'UX Researcher'],
     chief: 'Chief Product Officer',
   },
   {
-    name: 'Customer Success',
+    name: 'Customer Service',
     slug: 'support',
+    clearbitRole: 'customer_service',
+    aliases: ['Support'],
     roles: ['Customer Success Manager', 'Support Engineer', 'Solutions Consultant'],
     chief: 'Chief Customer Officer',
   },
   {
     name: 'Legal',
     slug: 'legal',
+    clearbitRole: 'legal',
+    aliases: [],
     roles: ['Counsel', 'Paralegal', 'Compliance Analyst'],
     chief: 'General Counsel',
   },

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { ConfigurationError } from '@leadpipe/core';
 import { type Context, Hono } from 'hono';
-import type { EmulatorContext, VendorEmulator } from '../../emulator/context.js';
+import type { EmulatorClock, EmulatorContext, VendorEmulator } from '../../emulator/context.js';
 import { createFixedWindowLimiter, type LimitDecision } from '../../emulator/rate-limit.js';
 import { createWebhookDispatcher, type WebhookDispatcher } from '../../emulator/webhooks.js';
 import {
@@ -45,6 +45,13 @@ export interface ClearbitEmulatorOptions {
   readonly streamTimeoutMs?: number;
   /** Send the webhook for every lookup with `webhook_url`, not only queued ones. Default false. */
   readonly webhookOnEveryLookup?: boolean;
+  /**
+   * The webhook `type` of a combined lookup (whose `body` is `{person, company}`).
+   * The reference documents `type` as `"person"` and similar without naming the
+   * combined value (UNVERIFIED); Clearbit integrations such as Hull's also
+   * handle `"person_company"`. Default `person`.
+   */
+  readonly combinedWebhookType?: 'person' | 'person_company';
 }
 
 /** The Clearbit emulator: a {@link VendorEmulator} plus what tests inspect. */
@@ -100,6 +107,29 @@ function domainProblem(domain: string): string | undefined {
   return undefined;
 }
 
+/** Sleeps in a row that may leave the clock where it was before the hold gives up. */
+const MAX_STALLED_SLEEPS = 3;
+
+/**
+ * Hold a streaming call until `readyAt` or the end of the hold, whichever
+ * comes first. A timer may fire a moment before the emulated instant it was
+ * set for (at a high `timeScale`, one real millisecond early is a whole
+ * emulated second), so this sleeps again for what is left instead of trusting
+ * one sleep. A clock that does not move during a few sleeps in a row (one
+ * that cannot advance) ends the hold instead of spinning forever.
+ */
+async function holdUntil(clock: EmulatorClock, readyAt: number, holdEnd: number): Promise<void> {
+  const until = Math.min(readyAt, holdEnd);
+  let now = clock.now();
+  let stalled = 0;
+  while (now < until && stalled < MAX_STALLED_SLEEPS) {
+    await clock.sleep(until - now);
+    const after = clock.now();
+    stalled = after > now ? 0 : stalled + 1;
+    now = Math.max(now, after);
+  }
+}
+
 /** The `X-Request-Signature` value Clearbit sends: `sha1=` + hex HMAC-SHA1 of the raw body, keyed with the key minus its `sk_`/`pk_` prefix. */
 export function clearbitSignature(apiKey: string, rawBody: string): string {
   return `sha1=${createHmac('sha1', apiKey.replace(/^(sk|pk)_/, ''))
@@ -133,6 +163,7 @@ export function createClearbitEmulator(
   const indexDelayMs = options.indexDelayMs ?? 30_000;
   const streamTimeoutMs = options.streamTimeoutMs ?? 60_000;
   const quota = options.monthlyQuota ?? Number.POSITIVE_INFINITY;
+  const combinedWebhookType = options.combinedWebhookType ?? 'person';
   const fail = (field: string, reason: string) =>
     new ConfigurationError('invalid_configuration', {
       message: `clearbit.${field} ${reason}`,
@@ -143,6 +174,13 @@ export function createClearbitEmulator(
     throw fail('queuedShare', `must be between 0 and 1, got ${queuedShare}`);
   if (!(indexDelayMs >= 0)) throw fail('indexDelayMs', `must be non-negative, got ${indexDelayMs}`);
   if (!(quota >= 0)) throw fail('monthlyQuota', `must be non-negative, got ${quota}`);
+  if (!(streamTimeoutMs >= 0)) throw fail('streamTimeoutMs', `must be non-negative, got ${streamTimeoutMs}`);
+  if (combinedWebhookType !== 'person' && combinedWebhookType !== 'person_company') {
+    throw fail(
+      'combinedWebhookType',
+      `must be "person" or "person_company", got ${String(combinedWebhookType)}`,
+    );
+  }
   const { counters, clock } = context;
   const limiter = createFixedWindowLimiter(clock);
   const webhooks = createWebhookDispatcher(context, 'clearbit');
@@ -278,10 +316,7 @@ export function createClearbitEmulator(
       }
       readyAt = started + indexDelayMs;
     }
-    if (c.get('stream') && readyAt > now) {
-      const wait = Math.min(readyAt - now, streamTimeoutMs);
-      await clock.sleep(wait);
-    }
+    if (c.get('stream') && readyAt > now) await holdUntil(clock, readyAt, now + streamTimeoutMs);
     const indexedAt = new Date(Math.min(readyAt, clock.now())).toISOString();
     const answer = (): { status: 200 | 404; body: unknown } => {
       if (kind === 'company') {
@@ -326,7 +361,7 @@ export function createClearbitEmulator(
       const result = answer();
       const raw = JSON.stringify({
         id: webhookId,
-        type: kind,
+        type: kind === 'combined' ? combinedWebhookType : kind,
         body: result.status === 200 ? result.body : null,
         status: result.status,
       });

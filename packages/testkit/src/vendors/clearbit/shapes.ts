@@ -14,22 +14,9 @@ export function clearbitId(id: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-const ROLES: Readonly<Record<string, string>> = {
-  Engineering: 'engineering',
-  Sales: 'sales',
-  Marketing: 'marketing',
-  Finance: 'finance',
-  'Human Resources': 'human_resources',
-  Operations: 'operations',
-  'Information Technology': 'information_technology',
-  Product: 'product',
-  'Customer Success': 'customer_service',
-  Legal: 'legal',
-};
-
-/** Department name for a Clearbit `employment.role`. */
+/** Department name for a Clearbit `employment.role`, or undefined for a role the truth has no department for. */
 export function departmentOfRole(role: string): string | undefined {
-  return Object.entries(ROLES).find(([, value]) => value === role)?.[0];
+  return DEPARTMENTS.find((item) => item.clearbitRole === role)?.name;
 }
 
 function clearbitSeniority(seniority: Seniority | undefined): string | null {
@@ -98,7 +85,19 @@ function geoOf(
   };
 }
 
-const slug = (text: string) => text.toLowerCase().replace(/[^a-z0-9]+/g, '_');
+/**
+ * Clearbit's `tech` entries are slugs (`google_analytics`, `node_js`), so the
+ * emulator sends slugs too, and punctuation is lost on the way (`Node.js`
+ * becomes `node_js`). That is the vendor's behaviour, kept on purpose: the
+ * truth's `score()` compares technologies by `technologyKey` (letters and
+ * digits, lower case) on both sides, so a slug, the adapter's humanized
+ * `Node Js` and the truth's `Node.js` all count as the same technology.
+ */
+const slug = (text: string) =>
+  text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '');
 
 /** Clearbit's v2 company object, carrying only the fields the provider view supplied. */
 export function clearbitCompany(
@@ -203,7 +202,7 @@ export function clearbitPerson(
       domain: fields['company.domain'] ?? null,
       name: fields['company.name'] ?? null,
       title: fields.title ?? null,
-      role: department === undefined ? null : (ROLES[department.name] ?? null),
+      role: department?.clearbitRole ?? null,
       subRole: null,
       seniority: clearbitSeniority(fields.seniority),
     },
