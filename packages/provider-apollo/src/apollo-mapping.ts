@@ -68,18 +68,18 @@ export function emailConfidence(status: string | null | undefined, extrapolated?
   }
 }
 
-/** Apollo's department slugs (with or without `master_`) and the names they map to. */
+/** Apollo's department slugs (with or without `master_`) and the names they map to: the vocabulary every leadpipe adapter uses (`Engineering`, `Product`, `Customer Service`, ...). */
 export const APOLLO_DEPARTMENTS: Readonly<Record<string, string>> = {
   c_suite: 'C-Suite',
-  engineering_technical: 'Engineering & Technical',
+  engineering_technical: 'Engineering',
   sales: 'Sales',
   marketing: 'Marketing',
   finance: 'Finance',
   human_resources: 'Human Resources',
   information_technology: 'Information Technology',
   operations: 'Operations',
-  product_management: 'Product Management',
-  support: 'Support',
+  product_management: 'Product',
+  support: 'Customer Service',
   legal: 'Legal',
   consulting: 'Consulting',
   design: 'Design',

@@ -89,7 +89,7 @@ describe('mapPerson', () => {
       email: 'ada@acme-robotics.com',
       linkedinUrl: 'https://www.linkedin.com/in/ada-lovelace',
       seniority: 'vp',
-      department: 'Engineering & Technical',
+      department: 'Engineering',
       location: { city: 'London', region: 'England', country: 'United Kingdom', countryCode: 'GB' },
       'company.domain': 'acme-robotics.com',
       'company.headcount': 340,
