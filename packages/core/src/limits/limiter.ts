@@ -251,6 +251,13 @@ class ProviderLimiterImpl implements ProviderLimiter {
   private readonly recentStarts: number[] = [];
   private averageRunMs = 0;
   private counts = { scheduled: 0, running: 0, done: 0, rateLimited: 0, waitedMs: 0 };
+  /**
+   * No windows and no shared datastore: only concurrency (and pauses) to
+   * enforce, done in-process without Bottleneck, whose in-memory store yields
+   * a timer turn per job and caps throughput near 1,000 tasks per second.
+   */
+  private readonly direct: boolean;
+  private runningWeight = 0;
 
   constructor(id: string, key: string, policy: RateLimitPolicy, options: ResolvedOptions) {
     this.id = id;
@@ -268,6 +275,7 @@ class ProviderLimiterImpl implements ProviderLimiter {
       limiter: undefined,
       restoreTimer: undefined,
     }));
+    this.direct = options.connection === undefined && this.windows.length === 0;
     const pacing = selectPacingWindow(normalized.windows, options.paceWindowsUpToMs);
     this.pacingWindow =
       pacing === undefined ? undefined : this.windows.find((window) => window.name === pacing.name);
@@ -686,11 +694,32 @@ class ProviderLimiterImpl implements ProviderLimiter {
       if (this.pauseTimer === undefined && this.queue.length > 0) this.armPauseTimer(now);
       return;
     }
+    if (this.direct) {
+      this.pumpDirect(now);
+      return;
+    }
     while (this.tickets.size < Math.min(TICKETS_AHEAD, this.queue.length)) {
       const next = this.queue[this.tickets.size]!;
       const ticket: Ticket = { weight: next.weight, granted: false, acquired: [] };
       this.tickets.add(ticket);
       void this.acquire(ticket);
+    }
+  }
+
+  /** Starts waiting tasks while the concurrency cap allows (the Bottleneck-free path). */
+  private pumpDirect(now: number): void {
+    while (this.queue.length > 0) {
+      const head = this.queue[0]!;
+      const cap = this.maxConcurrent;
+      if (cap !== undefined && this.runningWeight > 0 && this.runningWeight + head.weight > cap) return;
+      this.queue.shift();
+      this.detach(head);
+      this.syncPauseTimerRef();
+      this.runningWeight += head.weight;
+      void this.run(head, now).finally(() => {
+        this.runningWeight -= head.weight;
+        this.pump();
+      });
     }
   }
 
