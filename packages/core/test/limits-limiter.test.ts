@@ -162,6 +162,18 @@ describe('windows', () => {
     expectNear(starts, [0, 120, 240]);
   });
 
+  it('counts but does not pace a policy with only long windows: a daily quota is spent as fast as allowed', async () => {
+    registry = createLimiterRegistry({ safetyMargin: 0 });
+    const limiter = registry.get('salesforce', 'k', { perDay: 3 });
+    const { starts, results } = startTimes(limiter, 4);
+    await vi.advanceTimersByTimeAsync(100);
+    expectNear(starts.slice(0, 3), [0, 0, 0], 30);
+    expect(starts).toHaveLength(3);
+    await vi.advanceTimersByTimeAsync(86_400_000);
+    await Promise.all(results);
+    expect(starts[3]).toBeGreaterThanOrEqual(86_400_000);
+  });
+
   it('caps concurrency at maxConcurrent', async () => {
     registry = createLimiterRegistry();
     const limiter = registry.get('p', 'k', { maxConcurrent: 2 });

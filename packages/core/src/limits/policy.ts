@@ -131,9 +131,10 @@ export function normalizePolicy(policy: RateLimitPolicy, field = 'policy'): Norm
 /**
  * Picks the window to pace evenly: among windows no longer than
  * `paceWindowsUpToMs`, the one whose even spacing (`intervalMs / limit`) is
- * the widest; when every window is longer, the shortest window. Longer
- * windows (hour, day) are counted, not paced, so their quota can be spent at
- * the paced rate and then waited for.
+ * the widest; none when every window is longer. Longer windows (hour, day)
+ * are counted, not paced, so their quota can be spent at the paced rate (or
+ * as fast as concurrency allows) and then waited for: spacing a daily quota
+ * evenly over the day would idle a pipeline for no benefit.
  */
 export function selectPacingWindow(
   windows: readonly NormalizedWindow[],
@@ -146,5 +147,5 @@ export function selectPacingWindow(
       chosen = window;
     }
   }
-  return chosen ?? windows[0];
+  return chosen;
 }
