@@ -135,8 +135,8 @@ describe('createCrmSync with the HubSpot adapter against the emulator', () => {
       );
       const dead = await allDeadLetters(sync);
       expect(dead.every((entry) => entry.error.code === 'quota_exceeded')).toBe(true);
-      // The batch whose call was refused keeps the call's error (not retryable); the 500 after it are retryable.
-      expect(dead.filter((entry) => entry.error.retryable)).toHaveLength(500);
+      // A quota resets: the refused batch and the 500 after it all wait, retryable, for a redrive.
+      expect(dead.filter((entry) => entry.error.retryable)).toHaveLength(600);
       expect(adapter.dailyLimitResetsAt()).toBeGreaterThan(hub.now());
       await expectAccounted(hub, input, sync, report);
       await sync.close();

@@ -299,7 +299,8 @@ function toRecordError(error: unknown): CrmRecordError {
     return {
       code,
       message: error.message,
-      retryable: error.isRetryable,
+      // A quota resets: such records wait in the dead-letter queue for a redrive, never dropped as permanent.
+      retryable: error.isRetryable || error.code === 'quota_exceeded',
       ...(ApiCallError.isInstance(error) && error.vendorCode !== undefined
         ? { vendorCode: error.vendorCode }
         : {}),

@@ -32,7 +32,12 @@ export interface CrmRecord {
 
 /** What a CRM adapter can do: static facts the sync engine plans with. */
 export interface CrmCapabilities {
-  /** Most records one `doUpsert` or `doGet` call accepts (HubSpot 100, Salesforce collections 200). */
+  /**
+   * Most records one `doUpsert` or `doGet` call accepts (HubSpot 100). The
+   * sync engine sends batches of this size; an adapter with a bulk mode
+   * declares `maxBatchSize >= bulkThreshold` and splits smaller batches into
+   * its regular calls itself (Salesforce: 10,000, split into collections of 200).
+   */
   readonly maxBatchSize: number;
   /**
    * From this many records in one call the adapter switches to the vendor's
