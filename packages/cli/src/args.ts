@@ -1,0 +1,285 @@
+import { extname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { isLeadField, type LeadField, ValidationError, type ValidationIssue } from '@leadpipe/core';
+
+/** Enrichment providers the command knows, in default waterfall order. */
+export const PROVIDER_NAMES = ['apollo', 'clearbit'] as const;
+/** An enrichment provider the command knows. */
+export type ProviderName = (typeof PROVIDER_NAMES)[number];
+
+/** CRMs the command can sync into. */
+export const CRM_NAMES = ['hubspot', 'salesforce'] as const;
+/** A CRM the command can sync into. */
+export type CrmName = (typeof CRM_NAMES)[number];
+
+/** Fields filled when `--fields` is not given. */
+export const DEFAULT_FIELDS: readonly LeadField[] = [
+  'title',
+  'seniority',
+  'department',
+  'linkedinUrl',
+  'location',
+  'company.name',
+  'company.domain',
+  'company.industry',
+  'company.headcount',
+];
+
+/** Input and output file formats, chosen by extension. */
+export type FileFormat = 'csv' | 'ndjson';
+
+/** The options of `leadpipe enrich`, checked, with paths resolved. */
+export interface EnrichCommandOptions {
+  /** Input file (absolute). */
+  readonly input: string;
+  /** Format of the input file. */
+  readonly inputFormat: FileFormat;
+  /** Output file (absolute). Default `<input name>.enriched.<ext>` next to the input. */
+  readonly out: string;
+  /** Format of the output file. */
+  readonly outFormat: FileFormat;
+  /** Providers, in waterfall order. */
+  readonly providers: readonly ProviderName[];
+  /** Fields to fill. */
+  readonly fields: readonly LeadField[];
+  /** CRM to sync into, if any. */
+  readonly crm: CrmName | undefined;
+  /** Skip rows an earlier run of the same input finished. */
+  readonly resume: boolean;
+  /** Enrich and write the output, but write nothing to the CRM. */
+  readonly dryRun: boolean;
+  /** Run against the testkit's emulators instead of the real vendors. */
+  readonly emulate: boolean;
+  /** Where the JSON report goes (absolute), if anywhere. */
+  readonly report: string | undefined;
+  /** Checkpoint file (absolute). Default `<out>.checkpoint`. */
+  readonly checkpoint: string;
+  /** Leads enriched at once. */
+  readonly concurrency: number | undefined;
+  /** No progress display or log lines; only the summary. */
+  readonly quiet: boolean;
+}
+
+/** What the command line asks for. */
+export type CliCommand =
+  | { readonly kind: 'help'; readonly topic: 'main' | 'enrich' }
+  | { readonly kind: 'version' }
+  | { readonly kind: 'enrich'; readonly options: EnrichCommandOptions };
+
+/** Usage of `leadpipe`. */
+export const MAIN_HELP = `Usage: leadpipe <command> [options]
+
+Commands:
+  enrich <file>   Enrich a CSV or NDJSON file of leads and sync it to a CRM
+
+Options:
+  -h, --help      Show help (leadpipe enrich --help for the command's options)
+  -v, --version   Show the version
+
+Try it with no keys and no network:
+  leadpipe enrich examples/data/leads.csv --emulate --crm hubspot
+`;
+
+/** Usage of `leadpipe enrich`. */
+export const ENRICH_HELP = `Usage: leadpipe enrich <file> [options]
+
+Enrich the leads of <file> (.csv, or .ndjson / .jsonl) across providers with a
+waterfall, write them out with where each value came from, and sync them to a CRM.
+
+Options:
+  --out <file>           Output file, .csv or .ndjson (default: <file name>.enriched.<ext>)
+  --providers <list>     Providers in waterfall order: apollo,clearbit (default: both)
+  --fields <list>        Fields to fill, such as title,company.headcount
+                         (default: ${DEFAULT_FIELDS.join(',')})
+  --crm <name>           Sync into hubspot or salesforce (default: no CRM)
+  --resume               Skip the rows an interrupted run of the same input finished
+  --dry-run              Enrich and write the output, but write nothing to the CRM
+  --emulate              Run against in-process vendor emulators: no keys, no network
+  --report <file>        Write the run's report as JSON
+  --checkpoint <file>    Checkpoint file for --resume (default: <out>.checkpoint)
+  --concurrency <n>      Leads enriched at once (default: 16)
+  -q, --quiet            No progress display; only the summary
+  -h, --help             Show this help
+
+Keys (read from the environment; not needed with --emulate):
+  APOLLO_API_KEY         --providers apollo
+  CLEARBIT_API_KEY       --providers clearbit
+  HUBSPOT_ACCESS_TOKEN   --crm hubspot (a private-app token)
+  SALESFORCE_ACCESS_TOKEN and SALESFORCE_INSTANCE_URL, or
+  SALESFORCE_REFRESH_TOKEN and SALESFORCE_CLIENT_ID (and SALESFORCE_CLIENT_SECRET)
+                         --crm salesforce (SALESFORCE_LOGIN_URL for a sandbox)
+
+Exit codes: 0 done, 1 failed or interrupted, 2 bad usage or missing key,
+3 finished, but some rows were rejected or dead-lettered.
+`;
+
+function formatOf(path: string, flag: string, issues: ValidationIssue[]): FileFormat {
+  const extension = extname(path).toLowerCase();
+  if (extension === '.csv') return 'csv';
+  if (extension === '.ndjson' || extension === '.jsonl') return 'ndjson';
+  issues.push({ field: flag, reason: `"${path}" must end in .csv, .ndjson or .jsonl` });
+  return 'csv';
+}
+
+function list(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+function isOneOf<T extends string>(names: readonly T[], value: string): value is T {
+  return (names as readonly string[]).includes(value);
+}
+
+function usage(issues: readonly ValidationIssue[]): ValidationError {
+  return new ValidationError(issues, {
+    message: issues.map((issue) => `${issue.field}: ${issue.reason}`).join('\n'),
+  });
+}
+
+function parseEnrich(argv: readonly string[], cwd: string): CliCommand {
+  let parsed: ReturnType<typeof parseEnrichArgs>;
+  try {
+    parsed = parseEnrichArgs(argv);
+  } catch (error) {
+    // node:util parseArgs names the option in its message ("Unknown option '--x'").
+    const message = error instanceof Error ? error.message : String(error);
+    const flag = /'(--?[A-Za-z][\w-]*)/.exec(message)?.[1] ?? 'arguments';
+    throw usage([{ field: flag, reason: message.replace(/\. To specify a positional.*$/s, '') }]);
+  }
+  const { values, positionals } = parsed;
+  if (values.help === true) return { kind: 'help', topic: 'enrich' };
+  const issues: ValidationIssue[] = [];
+  const [file, ...extra] = positionals;
+  if (file === undefined)
+    issues.push({ field: '<file>', reason: 'is required: the CSV or NDJSON file to enrich' });
+  if (extra.length > 0)
+    issues.push({ field: '<file>', reason: `only one file is taken, got also ${extra.join(' ')}` });
+  const input = resolve(cwd, file ?? '');
+  const inputFormat = file === undefined ? 'csv' : formatOf(file, '<file>', issues);
+
+  const providers: ProviderName[] = [];
+  for (const name of list(values.providers) ?? [...PROVIDER_NAMES]) {
+    if (!isOneOf(PROVIDER_NAMES, name)) {
+      issues.push({
+        field: '--providers',
+        reason: `"${name}" is not a provider; use ${PROVIDER_NAMES.join(', ')}`,
+      });
+    } else if (providers.includes(name)) {
+      issues.push({ field: '--providers', reason: `"${name}" is listed twice` });
+    } else providers.push(name);
+  }
+  if (values.providers !== undefined && providers.length === 0 && issues.length === 0) {
+    issues.push({ field: '--providers', reason: `must name at least one of ${PROVIDER_NAMES.join(', ')}` });
+  }
+
+  const fields: LeadField[] = [];
+  for (const name of list(values.fields) ?? [...DEFAULT_FIELDS]) {
+    if (!isLeadField(name)) issues.push({ field: '--fields', reason: `"${name}" is not a lead field` });
+    else if (!fields.includes(name)) fields.push(name);
+  }
+  if (values.fields !== undefined && fields.length === 0 && issues.length === 0) {
+    issues.push({ field: '--fields', reason: 'must name at least one lead field, such as title' });
+  }
+
+  let crm: CrmName | undefined;
+  if (values.crm !== undefined) {
+    if (isOneOf(CRM_NAMES, values.crm)) crm = values.crm;
+    else
+      issues.push({ field: '--crm', reason: `"${values.crm}" is not a CRM; use ${CRM_NAMES.join(' or ')}` });
+  }
+  let concurrency: number | undefined;
+  if (values.concurrency !== undefined) {
+    concurrency = Number(values.concurrency);
+    if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1000) {
+      issues.push({
+        field: '--concurrency',
+        reason: `must be a whole number from 1 to 1000, got "${values.concurrency}"`,
+      });
+    }
+  }
+
+  let out =
+    input.replace(/\.(csv|ndjson|jsonl)$/i, '') +
+    (inputFormat === 'csv' ? '.enriched.csv' : '.enriched.ndjson');
+  let outFormat: FileFormat = inputFormat;
+  if (values.out !== undefined) {
+    out = resolve(cwd, values.out);
+    outFormat = formatOf(values.out, '--out', issues);
+  }
+  if (file !== undefined && out === input)
+    issues.push({ field: '--out', reason: 'must not be the input file' });
+  const report = values.report === undefined ? undefined : resolve(cwd, values.report);
+  if (report !== undefined && (report === input || report === out)) {
+    issues.push({ field: '--report', reason: 'must not be the input or the output file' });
+  }
+  const checkpoint = values.checkpoint === undefined ? `${out}.checkpoint` : resolve(cwd, values.checkpoint);
+
+  if (issues.length > 0) throw usage(issues);
+  return {
+    kind: 'enrich',
+    options: {
+      input,
+      inputFormat,
+      out,
+      outFormat,
+      providers,
+      fields,
+      crm,
+      resume: values.resume === true,
+      dryRun: values['dry-run'] === true,
+      emulate: values.emulate === true,
+      report,
+      checkpoint,
+      concurrency,
+      quiet: values.quiet === true,
+    },
+  };
+}
+
+function parseEnrichArgs(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      out: { type: 'string' },
+      providers: { type: 'string' },
+      fields: { type: 'string' },
+      crm: { type: 'string' },
+      resume: { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
+      emulate: { type: 'boolean' },
+      report: { type: 'string' },
+      checkpoint: { type: 'string' },
+      concurrency: { type: 'string' },
+      quiet: { type: 'boolean', short: 'q' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+/**
+ * Parse the command line (without `node` and the script), resolving paths
+ * against `cwd`. Throws a `ValidationError` whose issues name each bad flag
+ * (`--providers`, `--fields`, `<file>`) and the reason.
+ */
+export function parseCommandLine(argv: readonly string[], cwd: string): CliCommand {
+  const [first, ...rest] = argv;
+  if (first === undefined) throw usage([{ field: '<command>', reason: 'is required; try leadpipe --help' }]);
+  if (first === '-h' || first === '--help' || first === 'help') {
+    return { kind: 'help', topic: rest[0] === 'enrich' ? 'enrich' : 'main' };
+  }
+  if (first === '-v' || first === '--version' || first === 'version') return { kind: 'version' };
+  if (first === 'enrich') return parseEnrich(rest, cwd);
+  throw usage([
+    {
+      field: '<command>',
+      reason: first.startsWith('-')
+        ? `unknown option "${first}"; try leadpipe --help`
+        : `unknown command "${first}"; the command is enrich (try leadpipe --help)`,
+    },
+  ]);
+}

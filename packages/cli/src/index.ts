@@ -1,0 +1,53 @@
+/**
+ * @packageDocumentation
+ * `@leadpipe/cli`: the `leadpipe` command. `leadpipe enrich <file>` reads a
+ * CSV or NDJSON file of leads, enriches them across providers (Apollo,
+ * Clearbit) with the waterfall, writes them out with provenance, and syncs
+ * them to HubSpot or Salesforce, with a live progress display, a JSON report,
+ * checkpoints for `--resume`, and `--emulate` to run it all against the
+ * testkit's vendor emulators with no keys and no network.
+ */
+export {
+  type CliCommand,
+  CRM_NAMES,
+  type CrmName,
+  DEFAULT_FIELDS,
+  ENRICH_HELP,
+  type EnrichCommandOptions,
+  type FileFormat,
+  MAIN_HELP,
+  PROVIDER_NAMES,
+  type ProviderName,
+  parseCommandLine,
+} from './args.js';
+export {
+  type Connections,
+  connect,
+  type EmulatedSettings,
+  type Environment,
+  emulatedSettings,
+  HUBSPOT_CONTACT_MAPPING,
+  type MissingKey,
+  missingKeys,
+  registerKeys,
+  SALESFORCE_LEAD_MAPPING,
+} from './connections.js';
+export {
+  EMULATE_LIMITS,
+  EMULATE_SEED,
+  EMULATE_TIME_SCALE,
+  type EmulateOptions,
+  emulatorOptions,
+  startEmulatedVendors,
+} from './emulate.js';
+export {
+  type CliOutput,
+  createProgressDisplay,
+  estimateRemainingMs,
+  type ProgressDisplay,
+  type ProgressExtras,
+  progressLines,
+  progressLogLine,
+} from './progress.js';
+export { createQuotaTracker, type QuotaTracker, type QuotaUse } from './quota.js';
+export { type CliIo, cliVersion, EXIT_CODES, type ExitCode, runCli } from './run.js';

@@ -1,0 +1,152 @@
+import type { PipelineProgress } from '@leadpipe/core';
+import type { QuotaUse } from './quota.js';
+
+/** Where the command writes: a terminal or a plain stream (`process.stderr`, a test buffer). */
+export interface CliOutput {
+  /** Write text. */
+  write(text: string): unknown;
+  /** Whether the stream is a terminal (live display) or not (log lines). */
+  readonly isTTY?: boolean;
+  /** Terminal width in columns, when a terminal. */
+  readonly columns?: number;
+}
+
+/** What the progress display shows besides the pipeline's own figures. */
+export interface ProgressExtras {
+  /** Rows in the input, once counted (for the percentage and the ETA). */
+  readonly total: number | undefined;
+  /** Per provider: calls and credits so far. */
+  readonly providers: Readonly<Record<string, { readonly calls: number; readonly credits: number }>>;
+  /** Per provider: the most used quota window, from its response headers. */
+  readonly quotas: Readonly<Record<string, QuotaUse>>;
+}
+
+/** Shows a run's progress: redrawn in place on a terminal, one log line per update otherwise. */
+export interface ProgressDisplay {
+  /** Show the latest figures. */
+  update(progress: PipelineProgress, extras: ProgressExtras): void;
+  /** On a terminal, draw the final figures and leave them on screen. */
+  finish(progress: PipelineProgress | undefined, extras: ProgressExtras): void;
+}
+
+function seconds(ms: number): string {
+  if (!Number.isFinite(ms)) return '?';
+  const total = Math.max(0, Math.round(ms / 1000));
+  if (total < 60) return `${total}s`;
+  const minutes = Math.floor(total / 60);
+  if (minutes < 60) return `${minutes}m${String(total % 60).padStart(2, '0')}s`;
+  return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}m`;
+}
+
+function finished(progress: PipelineProgress): number {
+  return progress.done + progress.rejected + progress.deadLettered + progress.skipped;
+}
+
+/**
+ * Time left, in ms: rows not finished yet over the rate so far, or
+ * `undefined` while the total or the rate is unknown.
+ */
+export function estimateRemainingMs(
+  progress: PipelineProgress,
+  total: number | undefined,
+): number | undefined {
+  if (total === undefined || progress.ratePerSecond <= 0) return undefined;
+  const left = Math.max(0, total - finished(progress));
+  return (left / progress.ratePerSecond) * 1000;
+}
+
+function percent(share: number): string {
+  return `${Math.round(share * 100)}%`;
+}
+
+function quotaText(providerId: string, extras: ProgressExtras): string {
+  const stats = extras.providers[providerId];
+  const quota = extras.quotas[providerId];
+  const parts = [
+    `${providerId}: ${stats?.calls ?? 0} calls, ${Math.round((stats?.credits ?? 0) * 100) / 100} credits`,
+  ];
+  if (quota) parts.push(`quota ${quota.used}/${quota.limit} per ${quota.window} (${percent(quota.share)})`);
+  return parts.join(', ');
+}
+
+function bar(share: number, width: number): string {
+  const filled = Math.round(Math.min(1, Math.max(0, share)) * width);
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
+}
+
+/** The lines of the live display (exported for tests). */
+export function progressLines(progress: PipelineProgress, extras: ProgressExtras): string[] {
+  const { total } = extras;
+  const done = finished(progress);
+  const eta = estimateRemainingMs(progress, total);
+  const share = total === undefined || total === 0 ? undefined : done / total;
+  const lines = [
+    `rows      ${progress.read} read${total === undefined ? '' : ` of ${total}`}${share === undefined ? '' : ` ${bar(share, 20)} ${percent(share)}`}`,
+    `          ${progress.enriched} enriched, ${progress.synced} synced, ${progress.rejected} rejected, ${progress.duplicates} duplicates, ${progress.deadLettered} dead-lettered${progress.skipped > 0 ? `, ${progress.skipped} skipped` : ''}`,
+    `rate      ${progress.ratePerSecond} rows/s, elapsed ${seconds(progress.elapsedMs)}, ETA ${eta === undefined ? '?' : seconds(eta)}`,
+  ];
+  const providerIds = [...new Set([...Object.keys(extras.providers), ...Object.keys(extras.quotas)])];
+  for (const [index, providerId] of providerIds.entries()) {
+    lines.push(`${index === 0 ? 'providers ' : '          '}${quotaText(providerId, extras)}`);
+  }
+  return lines;
+}
+
+/** The one-line form, for logs. */
+export function progressLogLine(progress: PipelineProgress, extras: ProgressExtras): string {
+  const { total } = extras;
+  const eta = estimateRemainingMs(progress, total);
+  const fields = [
+    `read=${progress.read}${total === undefined ? '' : `/${total}`}`,
+    `enriched=${progress.enriched}`,
+    `synced=${progress.synced}`,
+    `rejected=${progress.rejected}`,
+    `duplicates=${progress.duplicates}`,
+    `deadLettered=${progress.deadLettered}`,
+    `done=${progress.done}`,
+    ...(progress.skipped > 0 ? [`skipped=${progress.skipped}`] : []),
+    `rate=${progress.ratePerSecond}/s`,
+    `elapsed=${seconds(progress.elapsedMs)}`,
+    `eta=${eta === undefined ? '?' : seconds(eta)}`,
+  ];
+  for (const [providerId, quota] of Object.entries(extras.quotas)) {
+    fields.push(`quota.${providerId}=${quota.used}/${quota.limit}/${quota.window}`);
+  }
+  return `leadpipe: progress ${fields.join(' ')}\n`;
+}
+
+/**
+ * A progress display on `output`: on a terminal, a block of lines redrawn
+ * in place (ANSI cursor moves, each line cut to the terminal's width); on
+ * anything else, one `leadpipe: progress key=value ...` line per update.
+ */
+export function createProgressDisplay(output: CliOutput): ProgressDisplay {
+  const live = output.isTTY === true;
+  let drawn = 0;
+
+  function draw(lines: readonly string[]): void {
+    // Some terminals report 0 columns (no size known): assume 100 then.
+    const columns = output.columns !== undefined && output.columns > 0 ? output.columns : 100;
+    const width = Math.max(20, columns - 1);
+    let text = drawn > 0 ? `\x1b[${drawn}F` : '';
+    for (const line of lines)
+      text += `\x1b[2K${line.length > width ? `${line.slice(0, width - 1)}…` : line}\n`;
+    for (let extra = lines.length; extra < drawn; extra++) text += '\x1b[2K\n';
+    drawn = Math.max(drawn, lines.length);
+    output.write(text);
+  }
+
+  return {
+    update(progress, extras) {
+      if (live) draw(progressLines(progress, extras));
+      else output.write(progressLogLine(progress, extras));
+    },
+    finish(progress, extras) {
+      if (progress === undefined) return;
+      // Log lines already had the run's last figures (the pipeline's final progress event).
+      if (!live) return;
+      draw(progressLines(progress, extras));
+      drawn = 0;
+    },
+  };
+}

@@ -1,0 +1,303 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { access, mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import {
+  ConfigurationError,
+  createCsvWriter,
+  createFileCheckpointStore,
+  createLeadPipeline,
+  createNdjsonWriter,
+  formatReport,
+  LeadpipeError,
+  type LeadSink,
+  PipelineAbortedError,
+  type PipelineProgress,
+  type PipelineReport,
+  readCsv,
+  readNdjson,
+  redactSecrets,
+  type SourceRow,
+  ValidationError,
+} from '@leadpipe/core';
+import type { RunningEmulators } from '@leadpipe/testkit';
+import {
+  ENRICH_HELP,
+  type EnrichCommandOptions,
+  type FileFormat,
+  MAIN_HELP,
+  parseCommandLine,
+} from './args.js';
+import { type Connections, connect, type Environment, missingKeys, registerKeys } from './connections.js';
+import { startEmulatedVendors } from './emulate.js';
+import { type CliOutput, createProgressDisplay, type ProgressExtras } from './progress.js';
+import { createQuotaTracker, type QuotaUse } from './quota.js';
+
+/** Exit codes of the `leadpipe` command. */
+export const EXIT_CODES = {
+  /** Every row done. */
+  done: 0,
+  /** The run failed or was interrupted. */
+  failed: 1,
+  /** Bad usage: unknown flag, bad value, missing file or key. */
+  usage: 2,
+  /** The run finished, but some rows were rejected or dead-lettered. */
+  finishedWithProblems: 3,
+} as const;
+
+/** One of {@link EXIT_CODES}. */
+export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
+
+/** Where {@link runCli} reads and writes, so it runs the same in a process and in a test. */
+export interface CliIo {
+  /** The summary goes here. */
+  readonly stdout: CliOutput;
+  /** Progress (live on a terminal, log lines otherwise) and errors go here. */
+  readonly stderr: CliOutput;
+  /** Environment variables (keys). */
+  readonly env: Environment;
+  /** Directory relative paths are resolved against. */
+  readonly cwd: string;
+  /** Stops the run (Ctrl-C): finished rows stay checkpointed for `--resume`. */
+  readonly signal?: AbortSignal;
+  /**
+   * Emulators already running (started with `emulatorOptions()`), used by
+   * `--emulate` instead of starting (and stopping) its own: to look at their
+   * state afterwards, or to share them between runs.
+   */
+  readonly emulators?: RunningEmulators;
+  /** Shortest time between two progress updates, in ms. Default 100 on a terminal, 1,000 otherwise. */
+  readonly progressIntervalMs?: number;
+}
+
+/** The version of `@leadpipe/cli`, from its package.json. */
+export function cliVersion(): string {
+  const text = readFileSync(new URL('../package.json', import.meta.url), 'utf8');
+  const version = (JSON.parse(text) as { version?: unknown }).version;
+  return typeof version === 'string' ? version : '0.0.0';
+}
+
+function reader(path: string, format: FileFormat): AsyncGenerator<SourceRow, void, undefined> {
+  return format === 'csv' ? readCsv(path) : readNdjson(path);
+}
+
+function writer(path: string, format: FileFormat, append: boolean): LeadSink {
+  return format === 'csv' ? createCsvWriter(path, { append }) : createNdjsonWriter(path, { append });
+}
+
+/** Count the rows of the input in the background, for the ETA; `undefined` until done (or if it fails). */
+function countRows(path: string, format: FileFormat, signal: AbortSignal): { total(): number | undefined } {
+  let total: number | undefined;
+  (async () => {
+    let count = 0;
+    for await (const _row of reader(path, format)) {
+      if (signal.aborted) return;
+      count += 1;
+    }
+    total = count;
+  })().catch(() => undefined);
+  return { total: () => total };
+}
+
+function problemText(error: unknown): string {
+  if (ValidationError.isInstance(error)) {
+    return error.issues.map((issue) => `${issue.field}: ${issue.reason}`).join('\n');
+  }
+  if (LeadpipeError.isInstance(error)) return error.message;
+  return redactSecrets(error instanceof Error ? error.message : String(error));
+}
+
+function exitCodeOf(report: PipelineReport): ExitCode {
+  if (report.status !== 'completed') return EXIT_CODES.failed;
+  return report.counts.rejected > 0 || report.counts.deadLettered > 0
+    ? EXIT_CODES.finishedWithProblems
+    : EXIT_CODES.done;
+}
+
+async function writeReport(path: string, report: PipelineReport): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, `${JSON.stringify(report, null, 2)}\n`);
+}
+
+async function enrich(options: EnrichCommandOptions, io: CliIo): Promise<ExitCode> {
+  const { stderr } = io;
+  try {
+    await access(options.input);
+  } catch {
+    stderr.write(`leadpipe: <file>: ${options.input} does not exist or cannot be read\n`);
+    return EXIT_CODES.usage;
+  }
+  registerKeys(io.env);
+  if (!options.emulate) {
+    const missing = missingKeys(options.providers, options.crm, io.env);
+    if (missing.length > 0) {
+      for (const key of missing) {
+        stderr.write(`leadpipe: missing key: set ${key.variable} (needed by ${key.neededBy})\n`);
+      }
+      stderr.write('leadpipe: or try it with --emulate: no keys, no network\n');
+      return EXIT_CODES.usage;
+    }
+  }
+
+  const emulators = options.emulate ? (io.emulators ?? (await startEmulatedVendors())) : undefined;
+  try {
+    const connections = connect(options.providers, options.crm, io.env, emulators);
+    try {
+      return await runPipeline(options, io, connections);
+    } finally {
+      await connections.close();
+    }
+  } finally {
+    // Emulators the caller handed in are the caller's to stop.
+    if (emulators !== undefined && emulators !== io.emulators) await emulators.close();
+  }
+}
+
+function describeRun(options: EnrichCommandOptions): string {
+  const mode = [options.emulate ? 'emulated vendors' : undefined, options.dryRun ? 'dry run' : undefined]
+    .filter((part) => part !== undefined)
+    .join(', ');
+  return `leadpipe: enriching ${options.input} with ${options.providers.join(' > ')}${options.crm ? `, syncing to ${options.crm}` : ''}${mode === '' ? '' : ` (${mode})`}\n`;
+}
+
+function summarize(
+  report: PipelineReport,
+  options: EnrichCommandOptions,
+  quotas: Readonly<Record<string, QuotaUse>>,
+): string {
+  const lines = [formatReport(report)];
+  const used = Object.entries(quotas);
+  if (used.length > 0) {
+    lines.push(
+      `  quota use: ${used.map(([id, use]) => `${id} ${use.used}/${use.limit} per ${use.window}`).join(', ')}`,
+    );
+  }
+  lines.push(`  output: ${options.out}`);
+  if (options.report !== undefined) lines.push(`  report: ${options.report}`);
+  return `${lines.join('\n')}\n`;
+}
+
+async function runPipeline(
+  options: EnrichCommandOptions,
+  io: CliIo,
+  connections: Connections,
+): Promise<ExitCode> {
+  const { stdout, stderr } = io;
+  const quota = createQuotaTracker();
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(io.signal?.reason);
+  if (io.signal?.aborted) onAbort();
+  io.signal?.addEventListener('abort', onAbort, { once: true });
+  const live = !options.quiet && stderr.isTTY === true;
+  const pipeline = createLeadPipeline({
+    enrichment: {
+      providers: connections.providers.map((provider) => quota.track(provider)),
+      fields: options.fields,
+    },
+    ...(connections.crm ? { crms: [connections.crm] } : {}),
+    ...(connections.batchSize === undefined ? {} : { batchSize: connections.batchSize }),
+    checkpoints: createFileCheckpointStore(options.checkpoint),
+    dryRun: options.dryRun,
+    ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+    progressIntervalMs: io.progressIntervalMs ?? (live ? 100 : 1_000),
+  });
+  const counter = countRows(options.input, options.inputFormat, controller.signal);
+  const display = createProgressDisplay(stderr);
+  let last: PipelineProgress | undefined;
+  const extras = (): ProgressExtras => {
+    const providers: Record<string, { calls: number; credits: number }> = {};
+    for (const [id, entry] of Object.entries(pipeline.enrichment?.stats().providers ?? {})) {
+      providers[id] = { calls: entry.calls, credits: entry.credits };
+    }
+    return { total: counter.total(), providers, quotas: quota.snapshot() };
+  };
+  if (!options.quiet) {
+    pipeline.on('pipeline.progress', (progress) => {
+      last = progress;
+      display.update(progress, extras());
+    });
+    stderr.write(describeRun(options));
+  }
+
+  // Without a checkpoint there is nothing to resume: start over, replacing the output instead of appending to it.
+  const resume = options.resume && existsSync(options.checkpoint);
+  if (options.resume && !resume && !options.quiet) {
+    stderr.write(`leadpipe: no checkpoint at ${options.checkpoint}; starting from the first row\n`);
+  }
+  let report: PipelineReport;
+  try {
+    await mkdir(dirname(options.out), { recursive: true });
+    await mkdir(dirname(options.checkpoint), { recursive: true });
+    report = await pipeline.run(reader(options.input, options.inputFormat), {
+      signal: controller.signal,
+      resume,
+      output: writer(options.out, options.outFormat, resume),
+    });
+  } catch (error) {
+    if (!PipelineAbortedError.isInstance(error)) {
+      display.finish(last, extras());
+      stderr.write(`leadpipe: the run failed: ${problemText(error)}\n`);
+      return ValidationError.isInstance(error) || ConfigurationError.isInstance(error)
+        ? EXIT_CODES.usage
+        : EXIT_CODES.failed;
+    }
+    report = error.report;
+  } finally {
+    controller.abort();
+    io.signal?.removeEventListener('abort', onAbort);
+    await pipeline.close();
+  }
+  display.finish(last, extras());
+
+  if (options.report !== undefined) await writeReport(options.report, report);
+  stdout.write(summarize(report, options, quota.snapshot()));
+  const code = exitCodeOf(report);
+  if (report.status === 'aborted') {
+    stderr.write(
+      `leadpipe: interrupted; ${report.counts.done + report.counts.rejected + report.counts.deadLettered} rows are checkpointed. Run the same command with --resume to finish.\n`,
+    );
+  } else if (code === EXIT_CODES.finishedWithProblems) {
+    stderr.write(
+      `leadpipe: finished with ${report.counts.rejected} rejected and ${report.counts.deadLettered} dead-lettered rows (exit code 3)\n`,
+    );
+  }
+  return code;
+}
+
+/**
+ * Run the `leadpipe` command line (`argv` without `node` and the script)
+ * and resolve with its exit code; never throws and never calls
+ * `process.exit`. See {@link EXIT_CODES}.
+ *
+ * @example
+ * ```ts
+ * const code = await runCli(['enrich', 'leads.csv', '--emulate', '--crm', 'hubspot'], {
+ *   stdout: process.stdout,
+ *   stderr: process.stderr,
+ *   env: process.env,
+ *   cwd: process.cwd(),
+ * });
+ * ```
+ */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+  try {
+    const command = parseCommandLine(argv, io.cwd);
+    switch (command.kind) {
+      case 'help':
+        io.stdout.write(command.topic === 'enrich' ? ENRICH_HELP : MAIN_HELP);
+        return EXIT_CODES.done;
+      case 'version':
+        io.stdout.write(`${cliVersion()}\n`);
+        return EXIT_CODES.done;
+      case 'enrich':
+        return await enrich(command.options, io);
+    }
+  } catch (error) {
+    if (ValidationError.isInstance(error) || ConfigurationError.isInstance(error)) {
+      for (const line of problemText(error).split('\n')) io.stderr.write(`leadpipe: ${line}\n`);
+      io.stderr.write('Run leadpipe --help for usage.\n');
+      return EXIT_CODES.usage;
+    }
+    io.stderr.write(`leadpipe: ${problemText(error)}\n`);
+    return EXIT_CODES.failed;
+  }
+}

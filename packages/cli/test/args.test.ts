@@ -1,0 +1,170 @@
+import { ValidationError } from '@leadpipe/core';
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_FIELDS,
+  ENRICH_HELP,
+  EXIT_CODES,
+  MAIN_HELP,
+  parseCommandLine,
+  runCli,
+} from '../src/index.js';
+import { capture } from './support.js';
+
+function issuesOf(argv: string[]): { field: string; reason: string }[] {
+  try {
+    parseCommandLine(argv, '/work');
+  } catch (error) {
+    if (ValidationError.isInstance(error)) return [...error.issues];
+    throw error;
+  }
+  throw new Error('expected a ValidationError');
+}
+
+async function run(argv: string[]) {
+  const stdout = capture();
+  const stderr = capture();
+  const code = await runCli(argv, { stdout, stderr, env: {}, cwd: '/work' });
+  return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+describe('parseCommandLine', () => {
+  it('fills defaults and resolves paths against cwd', () => {
+    const command = parseCommandLine(['enrich', 'data/leads.csv'], '/work');
+    expect(command).toEqual({
+      kind: 'enrich',
+      options: {
+        input: '/work/data/leads.csv',
+        inputFormat: 'csv',
+        out: '/work/data/leads.enriched.csv',
+        outFormat: 'csv',
+        providers: ['apollo', 'clearbit'],
+        fields: DEFAULT_FIELDS,
+        crm: undefined,
+        resume: false,
+        dryRun: false,
+        emulate: false,
+        report: undefined,
+        checkpoint: '/work/data/leads.enriched.csv.checkpoint',
+        concurrency: undefined,
+        quiet: false,
+      },
+    });
+  });
+
+  it('reads every flag', () => {
+    const command = parseCommandLine(
+      [
+        'enrich',
+        'in.jsonl',
+        '--out=out/x.ndjson',
+        '--providers',
+        'clearbit, apollo',
+        '--fields',
+        'email,title,company.headcount,title',
+        '--crm',
+        'salesforce',
+        '--resume',
+        '--dry-run',
+        '--emulate',
+        '--report',
+        'r.json',
+        '--checkpoint',
+        '/tmp/c',
+        '--concurrency',
+        '4',
+        '-q',
+      ],
+      '/w',
+    );
+    expect(command).toMatchObject({
+      kind: 'enrich',
+      options: {
+        input: '/w/in.jsonl',
+        inputFormat: 'ndjson',
+        out: '/w/out/x.ndjson',
+        outFormat: 'ndjson',
+        providers: ['clearbit', 'apollo'],
+        fields: ['email', 'title', 'company.headcount'],
+        crm: 'salesforce',
+        resume: true,
+        dryRun: true,
+        emulate: true,
+        report: '/w/r.json',
+        checkpoint: '/tmp/c',
+        concurrency: 4,
+        quiet: true,
+      },
+    });
+  });
+
+  it('names every bad flag with its reason, all at once', () => {
+    const issues = issuesOf([
+      'enrich',
+      'leads.xlsx',
+      '--providers',
+      'apollo,zoominfo',
+      '--fields',
+      'title,shoeSize',
+      '--crm',
+      'pipedrive',
+      '--concurrency',
+      '0',
+    ]);
+    expect(issues).toEqual([
+      { field: '<file>', reason: '"leads.xlsx" must end in .csv, .ndjson or .jsonl' },
+      { field: '--providers', reason: '"zoominfo" is not a provider; use apollo, clearbit' },
+      { field: '--fields', reason: '"shoeSize" is not a lead field' },
+      { field: '--crm', reason: '"pipedrive" is not a CRM; use hubspot or salesforce' },
+      { field: '--concurrency', reason: 'must be a whole number from 1 to 1000, got "0"' },
+    ]);
+  });
+
+  it('refuses a missing file, a repeated provider, an output that is the input, unknown flags', () => {
+    expect(issuesOf(['enrich'])).toEqual([
+      { field: '<file>', reason: 'is required: the CSV or NDJSON file to enrich' },
+    ]);
+    expect(issuesOf(['enrich', 'a.csv', '--providers', 'apollo,apollo'])).toEqual([
+      { field: '--providers', reason: '"apollo" is listed twice' },
+    ]);
+    expect(issuesOf(['enrich', 'a.csv', '--out', 'a.csv'])).toEqual([
+      { field: '--out', reason: 'must not be the input file' },
+    ]);
+    expect(issuesOf(['enrich', 'a.csv', '--fields', ','])).toEqual([
+      { field: '--fields', reason: 'must name at least one lead field, such as title' },
+    ]);
+    const [unknown] = issuesOf(['enrich', 'a.csv', '--colour']);
+    expect(unknown?.field).toBe('--colour');
+    const [missingValue] = issuesOf(['enrich', 'a.csv', '--out']);
+    expect(missingValue?.field).toBe('--out');
+    expect(issuesOf(['frobnicate'])[0]?.field).toBe('<command>');
+  });
+});
+
+describe('runCli usage', () => {
+  it('--help and --version print and exit 0', async () => {
+    const help = await run(['--help']);
+    expect(help).toMatchObject({ code: EXIT_CODES.done, stdout: MAIN_HELP, stderr: '' });
+    const enrichHelp = await run(['enrich', '--help']);
+    expect(enrichHelp.stdout).toBe(ENRICH_HELP);
+    expect(enrichHelp.stdout).toContain('APOLLO_API_KEY');
+    const version = await run(['--version']);
+    expect(version.code).toBe(0);
+    expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+  });
+
+  it('bad usage exits 2 and names the flag on stderr', async () => {
+    const bad = await run(['enrich', 'leads.csv', '--crm', 'pipedrive']);
+    expect(bad.code).toBe(EXIT_CODES.usage);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr).toContain('leadpipe: --crm: "pipedrive" is not a CRM; use hubspot or salesforce');
+    expect(bad.stderr).toContain('Run leadpipe --help for usage.');
+    expect((await run([])).code).toBe(2);
+    expect((await run(['--nope'])).code).toBe(2);
+  });
+
+  it('a file that does not exist exits 2 naming it', async () => {
+    const missing = await run(['enrich', 'nowhere/leads.csv', '--emulate']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('<file>: /work/nowhere/leads.csv does not exist');
+  });
+});

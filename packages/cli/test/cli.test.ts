@@ -1,0 +1,257 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PipelineReport } from '@leadpipe/core';
+import { type RunningEmulators, startEmulators } from '@leadpipe/testkit';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type CliIo, EXIT_CODES, emulatorOptions, runCli } from '../src/index.js';
+import { type Captured, capture, demoSubset, readRows, tempDir } from './support.js';
+
+let running: RunningEmulators;
+
+beforeAll(async () => {
+  running = await startEmulators(emulatorOptions());
+});
+
+afterAll(async () => {
+  await running?.close();
+});
+
+beforeEach(() => {
+  running.emulators.hubspot?.emulator.reset();
+});
+
+interface Outcome {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+async function cli(
+  argv: string[],
+  io: Partial<CliIo> & { stderr?: Captured; stdout?: Captured } = {},
+): Promise<Outcome> {
+  const stdout = io.stdout ?? capture();
+  const stderr = io.stderr ?? capture();
+  const code = await runCli(argv, { env: {}, cwd: '/', emulators: running, ...io, stdout, stderr });
+  return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+function readReport(path: string): PipelineReport {
+  return JSON.parse(readFileSync(path, 'utf8')) as PipelineReport;
+}
+
+function expectedCode(report: PipelineReport): number {
+  return report.counts.rejected + report.counts.deadLettered > 0
+    ? EXIT_CODES.finishedWithProblems
+    : EXIT_CODES.done;
+}
+
+function secretsOf(emulators: RunningEmulators): string[] {
+  return Object.values(emulators.credentials)
+    .flatMap((credentials) => Object.values(credentials ?? {}))
+    .filter((secret) => secret.length >= 6);
+}
+
+describe('leadpipe enrich without --emulate', () => {
+  it('names each missing key variable, exits 2, and writes nothing', async () => {
+    const dir = tempDir();
+    const input = demoSubset(dir, 5);
+    const bare = await cli(['enrich', input, '--crm', 'hubspot'], { env: {} });
+    expect(bare.code).toBe(EXIT_CODES.usage);
+    expect(bare.stderr).toContain('leadpipe: missing key: set APOLLO_API_KEY (needed by --providers apollo)');
+    expect(bare.stderr).toContain(
+      'leadpipe: missing key: set CLEARBIT_API_KEY (needed by --providers clearbit)',
+    );
+    expect(bare.stderr).toContain(
+      'leadpipe: missing key: set HUBSPOT_ACCESS_TOKEN (needed by --crm hubspot)',
+    );
+    expect(existsSync(join(dir, 'leads.enriched.csv'))).toBe(false);
+
+    const env = { APOLLO_API_KEY: 'apl_live_0123456789abcdef', CLEARBIT_API_KEY: '   ' };
+    const partial = await cli(['enrich', input, '--crm', 'salesforce'], { env });
+    expect(partial.code).toBe(EXIT_CODES.usage);
+    expect(partial.stderr).not.toContain('APOLLO_API_KEY');
+    expect(partial.stderr).toContain('set CLEARBIT_API_KEY');
+    expect(partial.stderr).toContain(
+      'set SALESFORCE_ACCESS_TOKEN and SALESFORCE_INSTANCE_URL, or SALESFORCE_REFRESH_TOKEN and SALESFORCE_CLIENT_ID (needed by --crm salesforce)',
+    );
+    expect(partial.stderr + partial.stdout).not.toContain(env.APOLLO_API_KEY);
+  });
+});
+
+describe('leadpipe enrich --emulate', () => {
+  it('--dry-run enriches and writes the output, but writes nothing to the CRM', async () => {
+    const dir = tempDir();
+    const input = demoSubset(dir, 30);
+    const hubspot = running.emulators.hubspot;
+    const requestsBefore = hubspot?.requests.all().length ?? 0;
+    const result = await cli(
+      ['enrich', 'leads.csv', '--emulate', '--crm', 'hubspot', '--dry-run', '--report', 'report.json'],
+      { cwd: dir },
+    );
+    const report = readReport(join(dir, 'report.json'));
+    expect(result.code).toBe(expectedCode(report));
+    expect(report).toMatchObject({ status: 'completed', dryRun: true, crms: [] });
+    expect(report.counts.read).toBe(30);
+    expect(report.counts.synced).toBe(0);
+    expect(report.counts.enriched).toBeGreaterThan(20);
+    expect(hubspot?.emulator.contacts()).toEqual([]);
+    expect(hubspot?.requests.all().length).toBe(requestsBefore);
+    const rows = await readRows(join(dir, 'leads.enriched.csv'));
+    expect(rows).toHaveLength(report.counts.done - report.counts.duplicates);
+    expect(
+      rows.filter((row) => row.title__source === 'apollo' || row.title__source === 'clearbit').length,
+    ).toBeGreaterThan(10);
+    expect(result.stdout).toContain('Pipeline run (dry run): completed');
+    expect(result.stdout).toContain(`output: ${join(dir, 'leads.enriched.csv')}`);
+    expect(input).toBe(join(dir, 'leads.csv'));
+    // No credential the emulators accept shows up anywhere the run wrote.
+    const everything = [
+      result.stdout,
+      result.stderr,
+      readFileSync(join(dir, 'report.json'), 'utf8'),
+      readFileSync(join(dir, 'leads.enriched.csv'), 'utf8'),
+    ].join('\n');
+    for (const secret of secretsOf(running)) expect(everything).not.toContain(secret);
+  });
+
+  it('syncs Salesforce Leads keyed by email, writes NDJSON, and draws the live display on a terminal', async () => {
+    const dir = tempDir();
+    demoSubset(dir, 25);
+    const salesforce = running.emulators.salesforce?.emulator;
+    const before = salesforce?.leads().length ?? 0;
+    const stderr = capture({ isTTY: true });
+    const result = await cli(
+      [
+        'enrich',
+        'leads.csv',
+        '--emulate',
+        '--crm',
+        'salesforce',
+        '--out',
+        'out/leads.ndjson',
+        '--report',
+        'r.json',
+      ],
+      { cwd: dir, stderr, progressIntervalMs: 0 },
+    );
+    const report = readReport(join(dir, 'r.json'));
+    expect(result.code).toBe(expectedCode(report));
+    expect(report.crms).toMatchObject([{ adapterId: 'salesforce', object: 'Lead', status: 'ok' }]);
+    expect(report.counts.synced).toBeGreaterThan(15);
+    const leads = salesforce?.leads() ?? [];
+    expect(leads.length - before).toBe(report.counts.synced);
+    const lines = readFileSync(join(dir, 'out/leads.ndjson'), 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(report.counts.synced);
+    for (const line of lines) {
+      const email = String((JSON.parse(line) as { Email: string }).Email)
+        .trim()
+        .toLowerCase();
+      expect(salesforce?.findLeadByExternalId(email)).toBeDefined();
+    }
+    expect(result.stderr).toContain('\x1b[2Krows      ');
+    expect(result.stderr).toMatch(/providers apollo: \d+ calls/);
+    expect(result.stdout).toContain('salesforce/Lead [ok]');
+  });
+
+  it('--resume after an interrupted run finishes the rest: no row lost, none written or synced twice', async () => {
+    const total = 80;
+    const dir = tempDir();
+    demoSubset(dir, total);
+    const args = ['enrich', 'leads.csv', '--emulate', '--crm', 'hubspot', '--report', 'report.json'];
+    const credits = () => running.counters.get('apollo.credits');
+
+    // A clean run of the same rows, for the price of the whole file.
+    const clean = tempDir();
+    demoSubset(clean, total);
+    const creditsBefore = credits();
+    const cleanRun = await cli(args, { cwd: clean });
+    const fullPrice = credits() - creditsBefore;
+    expect(cleanRun.code).toBe(expectedCode(readReport(join(clean, 'report.json'))));
+    expect(fullPrice).toBeGreaterThan(20);
+    running.emulators.hubspot?.emulator.reset();
+
+    const controller = new AbortController();
+    const stderr = capture({
+      onWrite: (chunk) => {
+        const done = /done=(\d+)/.exec(chunk);
+        if (done && Number(done[1]) >= 25) controller.abort(new Error('Ctrl-C'));
+      },
+    });
+    const startCredits = credits();
+    const first = await cli(args, { cwd: dir, stderr, signal: controller.signal, progressIntervalMs: 0 });
+    const firstReport = readReport(join(dir, 'report.json'));
+    expect(first.code).toBe(EXIT_CODES.failed);
+    expect(first.stderr).toContain('Run the same command with --resume to finish.');
+    expect(firstReport.status).toBe('aborted');
+    const finishedFirst =
+      firstReport.counts.done + firstReport.counts.rejected + firstReport.counts.deadLettered;
+    expect(finishedFirst).toBeGreaterThanOrEqual(25);
+    expect(finishedFirst).toBeLessThan(total);
+
+    const second = await cli([...args, '--resume'], { cwd: dir });
+    const report = readReport(join(dir, 'report.json'));
+    expect(report).toMatchObject({ status: 'completed', resumed: true });
+    expect(second.code).toBe(expectedCode(report));
+    expect(report.counts.skipped).toBe(finishedFirst);
+    expect(report.counts.read).toBe(total);
+    expect(
+      report.counts.skipped + report.counts.done + report.counts.rejected + report.counts.deadLettered,
+    ).toBe(total);
+
+    // Every unique lead is in the output once, and in HubSpot once.
+    const rows = await readRows(join(dir, 'leads.enriched.csv'));
+    const emails = rows.map((row) => String(row.Email).trim().toLowerCase());
+    expect(new Set(emails).size).toBe(emails.length);
+    const cleanRows = await readRows(join(clean, 'leads.enriched.csv'));
+    expect(new Set(emails)).toEqual(new Set(cleanRows.map((row) => String(row.Email).trim().toLowerCase())));
+    const contacts = running.emulators.hubspot?.emulator.contacts() ?? [];
+    const contactEmails = contacts.map((contact) => String(contact.properties.email));
+    expect(new Set(contactEmails).size).toBe(contactEmails.length);
+    expect(new Set(contactEmails)).toEqual(new Set(emails));
+
+    // Only calls in flight when the run stopped can have been paid again.
+    expect(credits() - startCredits).toBeLessThanOrEqual(fullPrice + firstReport.counts.unfinished);
+  });
+
+  it('--resume with no checkpoint starts over and replaces the output instead of appending to it', async () => {
+    const dir = tempDir();
+    demoSubset(dir, 12);
+    writeFileSync(join(dir, 'leads.enriched.csv'), 'Email\nstale@old-run.example\n');
+    const result = await cli(['enrich', 'leads.csv', '--emulate', '--resume', '--report', 'r.json'], {
+      cwd: dir,
+    });
+    const report = readReport(join(dir, 'r.json'));
+    expect(result.code).toBe(expectedCode(report));
+    expect(result.stderr).toContain(
+      `no checkpoint at ${join(dir, 'leads.enriched.csv.checkpoint')}; starting from the first row`,
+    );
+    expect(report).toMatchObject({ resumed: false, crms: [] });
+    const rows = await readRows(join(dir, 'leads.enriched.csv'));
+    expect(rows).toHaveLength(report.counts.done - report.counts.duplicates);
+    expect(rows.map((row) => row.Email)).not.toContain('stale@old-run.example');
+  });
+
+  it('a run that cannot write its output fails with exit code 1 and says why', async () => {
+    const dir = tempDir();
+    demoSubset(dir, 5);
+    mkdirSync(join(dir, 'taken.csv'));
+    const result = await cli(['enrich', 'leads.csv', '--emulate', '--out', 'taken.csv'], { cwd: dir });
+    expect(result.code).toBe(EXIT_CODES.failed);
+    expect(result.stderr).toMatch(/leadpipe: the run failed: .*EISDIR/);
+    expect(result.stdout).toBe('');
+  });
+
+  it('--resume on a changed input is refused with exit code 2', async () => {
+    const dir = tempDir();
+    const input = demoSubset(dir, 6);
+    expect([0, 3]).toContain((await cli(['enrich', 'leads.csv', '--emulate', '-q'], { cwd: dir })).code);
+    writeFileSync(
+      input,
+      readFileSync(input, 'utf8').replace(/\n[^\n]*\n$/, '\nnew.person@example.org,New,Person,,,,,\n'),
+    );
+    const resumed = await cli(['enrich', 'leads.csv', '--emulate', '--resume', '-q'], { cwd: dir });
+    expect(resumed.code).toBe(EXIT_CODES.usage);
+    expect(resumed.stderr).toContain('leadpipe: the run failed: fingerprint:');
+  });
+});
