@@ -1,4 +1,4 @@
-import { ConfigurationError, type LeadField, leadFieldSchemas } from '@leadpipe/core';
+import { ConfigurationError, type LeadField, leadFieldSchemas, safeCreateLead } from '@leadpipe/core';
 import { describe, expect, it } from 'vitest';
 import {
   APOLLO_COVERAGE,
@@ -36,6 +36,17 @@ describe('ground truth population', () => {
       }
       expect(person.email.endsWith(`@${truth.companyOf(person).domain}`)).toBe(true);
     }
+  });
+
+  it('gives every person and company a phone the core accepts (valid in its country plan)', () => {
+    const refused: string[] = [];
+    for (const person of truth.people) {
+      if (!safeCreateLead({ email: person.email, phone: person.phone }).success) refused.push(person.phone);
+    }
+    for (const company of truth.companies) {
+      if (!safeCreateLead({ companyDomain: company.domain, phone: company.phone }).success) refused.push(company.phone);
+    }
+    expect(refused).toEqual([]);
   });
 
   it('keeps emails, domains and LinkedIn URLs unique', () => {

@@ -6,6 +6,7 @@ import {
   type LeadLocation,
   type Seniority,
 } from '@leadpipe/core';
+import { isValidPhoneNumber } from 'libphonenumber-js/max';
 import { createRng, hashString, type Rng } from './random.js';
 import {
   CITIES,
@@ -172,9 +173,23 @@ function hexId(rng: Rng): string {
   return out;
 }
 
+/**
+ * A phone number in the city's plan. Random digits are not always a valid
+ * number (London needs 3, 7 or 8 after 20; São Paulo landlines start 2-5), so
+ * an invalid draw is repaired deterministically, without drawing again: the
+ * rest of the population does not shift.
+ */
 function phoneFor(rng: Rng, city: (typeof CITIES)[number]): string {
   let digits = String(rng.int(2, 9));
   for (let index = 1; index < city.subscriberDigits; index++) digits += String(rng.int(0, 9));
+  for (let position = 0; position < Math.min(3, digits.length); position++) {
+    for (let offset = 0; offset < 10; offset++) {
+      const candidate = `${city.phonePrefix}${digits}`;
+      if (isValidPhoneNumber(candidate)) return candidate;
+      const next = (Number(digits[position]) + 1) % 10;
+      digits = `${digits.slice(0, position)}${position === 0 && next < 2 ? 2 : next}${digits.slice(position + 1)}`;
+    }
+  }
   return `${city.phonePrefix}${digits}`;
 }
 
