@@ -16,7 +16,9 @@
  *   of the full engine (limiter, retry, breaker, cache) on top.
  *
  * Run: pnpm exec tsx --conditions=@leadpipe/source packages/core/bench/pipeline-scale.bench.ts
- * Env: BENCH_CASES="direct:1000000,direct:100000,waterfall:20000" (engine:leads, comma-separated).
+ * Env: BENCH_CRM_KEYS=0 makes the in-process CRM keep no keys (the pipeline's memory alone).
+ * BENCH_CASES (engine:leads, comma-separated), default
+ * "waterfall:1000000,waterfall:100000,direct:1000000,direct:100000".
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -62,8 +64,13 @@ export function instantProvider(): EnrichmentProviderV1 {
   });
 }
 
-/** An in-process CRM: keyed upsert, remembers keys as 64-bit hashes, counts created and updated. */
-export function inProcessCrm(): CrmAdapterV1 & { created: number; updated: number } {
+/**
+ * An in-process CRM: keyed upsert, remembers keys as 64-bit hashes (about
+ * 32 MB per million records, counted in the process's RSS), counts created
+ * and updated. With `rememberKeys: false` it keeps nothing and answers
+ * `created` (to measure the pipeline alone).
+ */
+export function inProcessCrm(rememberKeys = true): CrmAdapterV1 & { created: number; updated: number } {
   const keys = new Hash64Map();
   let nextId = 1;
   const crm = {
@@ -80,9 +87,9 @@ export function inProcessCrm(): CrmAdapterV1 & { created: number; updated: numbe
     async doUpsert(request: { records: readonly { key: string }[] }): Promise<CrmUpsertResult[]> {
       return request.records.map((record) => {
         const hashed = hash64(record.key);
-        const existing = keys.get(hashed);
+        const existing = rememberKeys ? keys.get(hashed) : undefined;
         if (existing === undefined) {
-          keys.set(hashed, nextId);
+          if (rememberKeys) keys.set(hashed, nextId);
           crm.created += 1;
           return { key: record.key, status: 'created' as const, id: String(nextId++) };
         }
@@ -221,7 +228,7 @@ async function child(benchCase: Case): Promise<void> {
   try {
     await generateCsv(input, benchCase.leads);
     const provider = instantProvider();
-    const crm = inProcessCrm();
+    const crm = inProcessCrm(process.env.BENCH_CRM_KEYS !== '0');
     const pipeline = createLeadPipeline({
       enrichment:
         benchCase.engine === 'direct' ? directEngine(provider) : { providers: [provider], fields: FIELDS },
@@ -247,6 +254,7 @@ async function child(benchCase: Case): Promise<void> {
       JSON.stringify({
         bench: 'pipeline-scale',
         engine: benchCase.engine,
+        crmKeepsKeys: process.env.BENCH_CRM_KEYS !== '0',
         leads: benchCase.leads,
         seconds: Math.round(seconds * 10) / 10,
         leadsPerSecond: Math.round(benchCase.leads / seconds),
@@ -273,7 +281,9 @@ async function main(): Promise<void> {
     await child(JSON.parse(own) as Case);
     return;
   }
-  const cases: Case[] = (process.env.BENCH_CASES ?? 'direct:1000000,direct:100000,waterfall:20000')
+  const cases: Case[] = (
+    process.env.BENCH_CASES ?? 'waterfall:1000000,waterfall:100000,direct:1000000,direct:100000'
+  )
     .split(',')
     .map((spec) => {
       const [engine, leads] = spec.split(':');

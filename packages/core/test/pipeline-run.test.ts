@@ -330,7 +330,9 @@ describe('createLeadPipeline: backpressure', () => {
       yield { email: 'c@acme.com' };
     }
     const crm = new FakeCrm('crm');
-    const run = createLeadPipeline({ crms: [{ adapter: crm, mapping: contacts }], batchLingerMs: 5 }).run(source());
+    const run = createLeadPipeline({ crms: [{ adapter: crm, mapping: contacts }], batchLingerMs: 5 }).run(
+      source(),
+    );
     const report = run.then((value) => value);
     await vi.waitFor(() => expect(crm.records.size).toBe(2));
     release?.();

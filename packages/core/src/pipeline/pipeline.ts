@@ -77,8 +77,12 @@ export interface LeadPipelineOptions {
   readonly checkpoints?: CheckpointStore;
   /**
    * The enrichment result cache (when `enrichment` is given as options and
-   * has no `cache` of its own). Default: an in-memory LRU. With checkpoints,
-   * the checkpoint's result log is consulted after it and written with it.
+   * has no `cache` of its own). Default: an in-memory LRU of 10,000 entries,
+   * smaller than the engine's own default (50,000, about 95 MB) because the
+   * pipeline already enriches each identity once per run; pass a larger or
+   * shared cache (Redis) so later runs of other inputs do not pay again. With
+   * checkpoints, the checkpoint's result log is consulted after it and
+   * written with it.
    */
   readonly cache?: Cache;
   /** Leads enriched at once. Default 16. */
@@ -510,7 +514,7 @@ export function createLeadPipeline(options: LeadPipelineOptions = {}): LeadPipel
       const primary =
         engineOptions.cache === false
           ? undefined
-          : (engineOptions.cache ?? options.cache ?? createMemoryCache());
+          : (engineOptions.cache ?? options.cache ?? createMemoryCache({ maxEntries: 10_000 }));
       engine = createEnrichmentEngine({
         ...engineOptions,
         cache: primary === undefined ? false : layeredCache(primary, () => runResults),
