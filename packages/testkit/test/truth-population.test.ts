@@ -44,7 +44,8 @@ describe('ground truth population', () => {
       if (!safeCreateLead({ email: person.email, phone: person.phone }).success) refused.push(person.phone);
     }
     for (const company of truth.companies) {
-      if (!safeCreateLead({ companyDomain: company.domain, phone: company.phone }).success) refused.push(company.phone);
+      if (!safeCreateLead({ companyDomain: company.domain, phone: company.phone }).success)
+        refused.push(company.phone);
     }
     expect(refused).toEqual([]);
   });
