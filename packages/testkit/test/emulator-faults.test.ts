@@ -92,6 +92,34 @@ describe('faults seen by a plain fetch client (msw)', () => {
     expect(await response.text()).toMatch(/^Invalid API key/);
   });
 
+  it('never answers "token expired" from a token endpoint: refreshing still works', async () => {
+    const hubspot = createEmulator('hubspot', {
+      seed: 9,
+      clock: manualClock(),
+      truth,
+      faults: { expiredTokenRate: 1 },
+    });
+    server.use(...toMswHandlers([hubspot]));
+    const { clientId, clientSecret, refreshToken } = hubspot.credentials as Record<string, string>;
+    const refreshed = await fetch('https://api.hubapi.com/oauth/v1/token', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        client_id: clientId!,
+        client_secret: clientSecret!,
+        refresh_token: refreshToken!,
+      }),
+    });
+    expect(refreshed.status).toBe(200);
+    const { access_token: token } = (await refreshed.json()) as { access_token: string };
+    const api = await fetch('https://api.hubapi.com/crm/v3/objects/contacts', {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(api.status).toBe(401);
+    expect(hubspot.counters.get('hubspot.faults.expiredToken')).toBe(1);
+  });
+
   it('adds latency on the emulated clock', async () => {
     const clock = manualClock();
     apollo = createEmulator('apollo', { seed: 9, clock, truth, faults: { latencyMs: 250 } });

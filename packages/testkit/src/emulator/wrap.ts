@@ -81,6 +81,11 @@ export interface WrappedEmulator<E extends VendorEmulator = VendorEmulator> {
 const resets = new WeakSet<Response>();
 
 /** Whether `response` stands for a connection reset injected by the wrapper. */
+/** Whether a path is an OAuth token endpoint (HubSpot `/oauth/v1/token`, Salesforce `/services/oauth2/token`). */
+function isTokenEndpoint(pathname: string): boolean {
+  return /\/oauth2?\/(v\d+\/)?token$/.test(pathname);
+}
+
 export function isConnectionReset(response: Response): boolean {
   return resets.has(response);
 }
@@ -190,7 +195,7 @@ export function wrapEmulator<E extends VendorEmulator>(
     });
   };
 
-  const decide = (): FaultKind | undefined => {
+  const decide = (pathname: string): FaultKind | undefined => {
     const forced = queued.shift();
     if (forced !== undefined) return forced;
     if (burstLeft > 0) {
@@ -205,7 +210,10 @@ export function wrapEmulator<E extends VendorEmulator>(
       return 'rateLimited';
     }
     if (faults.serverErrorRate && roll() < faults.serverErrorRate) return 'serverError';
-    if (faults.expiredTokenRate && roll() < faults.expiredTokenRate) return 'expiredToken';
+    // Token endpoints issue tokens; they never answer "token expired" (HubSpot refuses a refresh with a 400).
+    if (faults.expiredTokenRate && !isTokenEndpoint(pathname) && roll() < faults.expiredTokenRate) {
+      return 'expiredToken';
+    }
     if (faults.malformedJsonRate && roll() < faults.malformedJsonRate) return 'malformedJson';
     return undefined;
   };
@@ -244,7 +252,7 @@ export function wrapEmulator<E extends VendorEmulator>(
     const latency = sampleLatency(faults.latencyMs, () => random());
     if (latency > 0) await clock.sleep(latency);
 
-    const kind = decide();
+    const kind = decide(url.pathname);
     let response: Response;
     if (kind !== undefined) counters.increment(`${vendor}.faults.${kind}`);
     if (kind === 'connectionReset' || kind === 'hang') {
