@@ -513,6 +513,28 @@ describe('batching', () => {
   });
 });
 
+describe('batching under a rate limit', () => {
+  it('fills batches while they wait for a limiter slot, so quota is spent on full batches', async () => {
+    const a = fakeProvider('a', (request) => ({ fields: { title: `t-${request.input.email}` } }), {
+      batch: 10,
+      rateLimits: { perSecond: 4, maxConcurrent: 1 },
+    });
+    const engine = createEnrichmentEngine({ providers: [a.provider], batchLingerMs: 5 });
+    const running: Promise<unknown>[] = [];
+    for (let index = 0; index < 32; index++) {
+      running.push(engine.enrich(lead(`w${index}@acme.com`), { fields: ['title'] }));
+      await new Promise((resolve) => setTimeout(resolve, 3));
+    }
+    await Promise.all(running);
+    const sizes = a.batchCalls.map((batch) => batch.length);
+    expect(sizes.reduce((sum, size) => sum + size, 0)).toBe(32);
+    // Sealing batches before the slot was granted made about one call per linger (10+ calls of 1-3 leads).
+    expect(sizes.length).toBeLessThanOrEqual(5);
+    expect(sizes.slice(1, -1).every((size) => size === 10)).toBe(true);
+    await engine.close();
+  });
+});
+
 describe('asynchronous providers', () => {
   const asyncProvider = () => {
     const calls: EnrichRequest[] = [];

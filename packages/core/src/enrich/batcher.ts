@@ -12,21 +12,31 @@ interface Waiting<Item, Result> {
 export interface MicroBatcherOptions<Item, Result> {
   /** Most items per batch. */
   readonly maxBatchSize: number;
-  /** How long the first item of a batch waits for company, in ms. */
+  /** How long the first item of a batch waits for company before its call is queued, in ms. */
   readonly lingerMs: number;
-  /** Process one batch; must resolve one result per item, in order. */
-  readonly run: (items: readonly Item[]) => Promise<readonly Result[]>;
+  /**
+   * Send one batch. `take()` hands over the items and must be called when
+   * the call is really about to go out (after the limiter granted its slot),
+   * so items that arrived while the call waited for quota ride along. Calling
+   * it again (a retry) returns the same items. Resolves one result per item,
+   * in order.
+   */
+  readonly run: (take: () => readonly Item[]) => Promise<readonly Result[]>;
 }
 
 /**
- * Groups items submitted close together into batches of at most
- * `maxBatchSize`, waiting at most `lingerMs` after the first item. A batch
- * that fails rejects each of its items with the same error.
+ * Groups items into batches of at most `maxBatchSize`. A batch's contents
+ * are fixed only when its call goes out, not when it is queued: while a call
+ * waits for a rate-limit slot, later items join it, so a limited provider's
+ * quota is spent on full batches. A batch that fails rejects each of its
+ * items with the same error.
  */
 export class MicroBatcher<Item, Result> {
   readonly #options: MicroBatcherOptions<Item, Result>;
-  #waiting: Waiting<Item, Result>[] = [];
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #waiting: Waiting<Item, Result>[] = [];
+  /** Calls queued whose batch has not been taken yet. */
+  #untaken = 0;
+  #lingering = false;
 
   /** @param options - see {@link MicroBatcherOptions}. */
   constructor(options: MicroBatcherOptions<Item, Result>) {
@@ -54,36 +64,70 @@ export class MicroBatcher<Item, Result> {
       };
       signal?.addEventListener('abort', entry.onAbort, { once: true });
       this.#waiting.push(entry);
-      if (this.#waiting.length >= this.#options.maxBatchSize) this.#flush();
-      else this.#timer ??= setTimeout(() => this.#flush(), this.#options.lingerMs);
+      this.#plan();
     });
   }
 
-  /** Send whatever is waiting now. */
+  /** Queue calls for whatever is waiting now, without lingering. */
   flush(): void {
-    this.#flush();
+    this.#lingering = false;
+    this.#plan(true);
   }
 
-  #flush(): void {
-    if (this.#timer !== undefined) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
+  /** Make sure enough calls are queued for the waiting items. */
+  #plan(now = false): void {
+    const needed = Math.ceil(this.#waiting.length / this.#options.maxBatchSize);
+    if (this.#untaken >= needed) return;
+    const full = this.#waiting.length >= (this.#untaken + 1) * this.#options.maxBatchSize;
+    if (now || full || this.#options.lingerMs <= 0) {
+      while (this.#untaken < needed) this.#dispatch();
+      return;
     }
-    while (this.#waiting.length > 0) {
-      const batch = this.#waiting.splice(0, this.#options.maxBatchSize);
-      for (const entry of batch) entry.signal?.removeEventListener('abort', entry.onAbort);
-      this.#options.run(batch.map((entry) => entry.item)).then(
-        (results) => {
-          batch.forEach((entry, index) => {
-            if (index < results.length) entry.resolve(results[index] as Result);
-            else
-              entry.reject(new Error(`batch returned ${results.length} results for ${batch.length} items`));
-          });
-        },
-        (error: unknown) => {
-          for (const entry of batch) entry.reject(error);
-        },
-      );
-    }
+    if (this.#lingering) return;
+    this.#lingering = true;
+    setTimeout(() => {
+      if (!this.#lingering) return;
+      this.#lingering = false;
+      this.#plan(true);
+    }, this.#options.lingerMs);
+  }
+
+  #dispatch(): void {
+    this.#untaken += 1;
+    let batch: Waiting<Item, Result>[] | undefined;
+    const take = (): readonly Item[] => {
+      if (batch === undefined) {
+        this.#untaken -= 1;
+        batch = this.#waiting.splice(0, this.#options.maxBatchSize);
+        for (const entry of batch) entry.signal?.removeEventListener('abort', entry.onAbort);
+        // Items beyond this batch still need a call of their own.
+        if (this.#waiting.length > 0) this.#plan();
+      }
+      return batch.map((entry) => entry.item);
+    };
+    this.#options.run(take).then(
+      (results) => {
+        if (batch === undefined) {
+          // The call never took its batch (it failed before going out): release the slot.
+          this.#untaken -= 1;
+          this.#plan(true);
+          return;
+        }
+        batch.forEach((entry, index) => {
+          if (index < results.length) entry.resolve(results[index] as Result);
+          else entry.reject(new Error(`batch returned ${results.length} results for ${batch?.length} items`));
+        });
+      },
+      (error: unknown) => {
+        if (batch === undefined) {
+          // Failed before taking items (breaker open, limiter closed): those items fail with it.
+          this.#untaken -= 1;
+          batch = this.#waiting.splice(0, this.#options.maxBatchSize);
+          for (const entry of batch) entry.signal?.removeEventListener('abort', entry.onAbort);
+        }
+        for (const entry of batch) entry.reject(error);
+        if (this.#waiting.length > 0) this.#plan();
+      },
+    );
   }
 }

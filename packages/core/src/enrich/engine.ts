@@ -377,27 +377,23 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
     }
   }
 
-  function batcherOf(
-    state: ProviderState,
-    signal: AbortSignal | undefined,
-  ): MicroBatcher<EnrichRequest, EnrichResult> {
+  function batcherOf(state: ProviderState): MicroBatcher<EnrichRequest, EnrichResult> {
+    const batch = state.provider.doEnrichBatch;
     state.batcher ??= new MicroBatcher<EnrichRequest, EnrichResult>({
       maxBatchSize: state.provider.capabilities.maxBatchSize,
       lingerMs: batchLingerMs,
-      run: async (requests) => {
-        const batch = state.provider.doEnrichBatch;
-        if (!batch) throw new Error('unreachable: batcher without doEnrichBatch');
-        if (requests.length === 1) {
-          return [
-            await guarded(state, 1, signal, () =>
-              state.provider.doEnrich(requests[0]!, callOptions(state, signal)),
-            ),
-          ];
-        }
-        return guarded(state, requests.length, signal, () =>
-          batch.call(state.provider, requests, callOptions(state, signal)),
-        );
-      },
+      // A batch is shared by several leads, so no single lead's signal aborts it; a lead
+      // aborted while still waiting simply leaves the batch before it goes out.
+      run: (take) =>
+        guarded(state, 0, undefined, async () => {
+          const requests = take();
+          state.stats.requests += requests.length;
+          if (requests.length === 0) return [];
+          if (requests.length === 1 || !batch) {
+            return [await state.provider.doEnrich(requests[0]!, callOptions(state, undefined))];
+          }
+          return batch.call(state.provider, requests, callOptions(state, undefined));
+        }),
     });
     return state.batcher;
   }
@@ -416,7 +412,7 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
     const providerId = state.provider.providerId;
     const raw: EnrichResult =
       state.provider.doEnrichBatch && state.provider.capabilities.maxBatchSize > 1
-        ? await batcherOf(state, signal).submit(request, signal)
+        ? await batcherOf(state).submit(request, signal)
         : await guarded(
             state,
             1,
