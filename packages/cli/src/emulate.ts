@@ -15,8 +15,20 @@ export const EMULATE_TIME_SCALE = 600;
  * limits.
  */
 export const EMULATE_LIMITS = {
-  apollo: { perMinute: 60_000, perHour: 600_000, perDay: 6_000_000 },
-  clearbit: { perMinute: 60_000 },
+  /** Apollo's quotas, per endpoint and API key. */
+  apollo: {
+    /** Requests per minute (Apollo's real default: 200). */
+    perMinute: 60_000,
+    /** Requests per hour (Apollo's real default: 600). */
+    perHour: 600_000,
+    /** Requests per day (Apollo's real default: 6,000). */
+    perDay: 6_000_000,
+  },
+  /** Clearbit's quota, per API (person, company) and key; streaming is exempt. */
+  clearbit: {
+    /** Requests per minute (Clearbit's real default: 600). */
+    perMinute: 60_000,
+  },
 } as const;
 
 /** Options of {@link emulatorOptions}. */

@@ -27,6 +27,7 @@ export {
   type SalesforceTokens,
 } from './salesforce-auth.js';
 export {
+  type BulkRow,
   bulkBatchId,
   createMemoryBulkJobStore,
   type SalesforceBulkJobRecord,

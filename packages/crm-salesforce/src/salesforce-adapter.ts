@@ -118,7 +118,14 @@ export interface SalesforceAdapter extends CrmAdapterV1 {
   /** Implemented: Outbound Messages and signed callouts. */
   doParseWebhook(request: InboundWebhookRequest): Promise<CrmEvent[]>;
   /** Counters of this adapter instance: REST requests, token requests, most requests in flight at once. */
-  stats(): { readonly requests: number; readonly tokenRequests: number; readonly peakConcurrency: number };
+  stats(): {
+    /** HTTP requests sent to the instance (token requests excluded). */
+    readonly requests: number;
+    /** OAuth token requests sent (refreshes and JWT bearer grants). */
+    readonly tokenRequests: number;
+    /** Most requests to the instance in flight at the same time. */
+    readonly peakConcurrency: number;
+  };
 }
 
 const versionPattern = /^\d{2}\.0$/;

@@ -40,4 +40,10 @@ export {
   type ApolloRevealSettings,
   WEBHOOK_TOKEN_PARAMETER,
 } from './apollo-reveal.js';
-export { type ApolloOrganization, type ApolloPerson, parseApolloJson } from './apollo-schemas.js';
+export {
+  type ApolloOrganization,
+  type ApolloPerson,
+  apolloOrganizationSchema,
+  apolloPersonSchema,
+  parseApolloJson,
+} from './apollo-schemas.js';

@@ -103,9 +103,13 @@ export interface ClearbitProvider extends EnrichmentProviderV1 {
 
 /** The real Clearbit hosts. */
 export const CLEARBIT_HOSTS = {
+  /** Person and combined lookups; a queued lookup answers 202. */
   person: 'https://person.clearbit.com',
+  /** Company lookups by domain; a queued lookup answers 202. */
   company: 'https://company.clearbit.com',
+  /** Streaming person lookups: the connection is held open (up to 60 s) until the answer is ready. */
   personStream: 'https://person-stream.clearbit.com',
+  /** Streaming company lookups: the connection is held open (up to 60 s) until the answer is ready. */
   companyStream: 'https://company-stream.clearbit.com',
 } as const;
 

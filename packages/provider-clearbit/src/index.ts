@@ -15,6 +15,8 @@ export {
   type ClearbitPerson,
   COARSE_SENIORITY_CONFIDENCE,
   COMPANY_CONFIDENCE,
+  clearbitCompanySchema,
+  clearbitPersonSchema,
   FUZZY_PERSON_CONFIDENCE,
   type MappedRecord,
   mapCompany,

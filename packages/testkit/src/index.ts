@@ -101,6 +101,7 @@ export {
   apolloPerson,
   createApolloEmulator,
 } from './vendors/apollo/index.js';
+export type { ApolloOrganization, ApolloPerson } from './vendors/apollo/shapes.js';
 export {
   type ClearbitEmulator,
   type ClearbitEmulatorOptions,
@@ -111,17 +112,37 @@ export {
   clearbitSignature,
   createClearbitEmulator,
 } from './vendors/clearbit/index.js';
+export type { ClearbitObject } from './vendors/clearbit/shapes.js';
 export {
   createHubspotEmulator,
+  type HubspotAssociationRecord,
+  type HubspotCredentials,
   type HubspotEmulator,
   type HubspotEmulatorOptions,
+  type HubspotFaults,
+  type HubspotObjectRecord,
+  type HubspotObjectType,
+  type HubspotPropertyDefinition,
+  type HubspotPropertyOption,
+  type HubspotPropertyType,
+  type HubspotRateLimitOptions,
+  type HubspotWebhookDelivery,
+  type HubspotWebhookEvent,
+  type HubspotWebhookOptions,
+  type HubspotWebhookSubscription,
   hubspotSignatureV3,
 } from './vendors/hubspot/index.js';
 export {
   createSalesforceEmulator,
+  type FieldValue,
+  type IngestJobState,
+  type IngestOperation,
+  type OutboundDelivery,
   type SalesforceCredentials,
   type SalesforceEmulator,
   type SalesforceEmulatorOptions,
+  type SalesforceFieldDefinition,
+  type SalesforceFieldType,
   type SalesforceIngestJobSummary,
   type SalesforceLead,
   type SalesforceOutboundMessageOptions,

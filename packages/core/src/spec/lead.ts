@@ -3,7 +3,7 @@ import { leadFieldSchemas, locationSchema } from './fields.js';
 
 /**
  * Where one field's value came from: which provider set it, how sure it was,
- * when, and what it cost. Kept per field on {@link Lead.provenance}.
+ * when, and what it cost. Kept per field in the `provenance` record of a {@link Lead}.
  */
 export const fieldProvenanceSchema = z
   .object({

@@ -33,12 +33,19 @@ export interface EmulatorCounters {
 
 /** One request an emulator received, as recorded. */
 export interface RecordedRequest {
+  /** The emulated vendor that received the request. */
   readonly vendor: VendorName;
+  /** HTTP method, as sent (such as `GET` or `POST`). */
   readonly method: string;
+  /** URL path, without the query string. */
   readonly path: string;
+  /** Query parameters by name; credentials in them are redacted. */
   readonly query: Record<string, string>;
+  /** Request headers by lower-case name; authorization headers and credentials are redacted. */
   readonly headers: Record<string, string>;
+  /** Raw request body (empty string when there was none), with credentials redacted. */
   readonly body: string;
+  /** HTTP status of the answer the emulator gave. */
   readonly status: number;
   /** Emulated time the request arrived. */
   readonly at: number;
@@ -46,7 +53,9 @@ export interface RecordedRequest {
 
 /** Shared facilities every vendor emulator is built with. */
 export interface EmulatorContext {
+  /** The emulated clock every time-based behaviour (limits, latency, token expiry) reads. */
   readonly clock: EmulatorClock;
+  /** Named counters of what the emulator did, such as `hubspot.429` or `apollo.credits`. */
   readonly counters: EmulatorCounters;
   /** Deterministic random numbers in [0, 1) seeded from the emulator seed. */
   random(): number;
@@ -56,6 +65,7 @@ export interface EmulatorContext {
 
 /** A vendor emulator: a Hono app answering on the vendor's real paths. */
 export interface VendorEmulator {
+  /** Which vendor this emulates. */
   readonly vendor: VendorName;
   /** The app; mount it at a base URL (server) or route msw requests to its `fetch`. */
   readonly app: Hono;

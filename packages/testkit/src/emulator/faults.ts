@@ -2,11 +2,42 @@ import { ConfigurationError } from '@leadpipe/core';
 
 /** A latency distribution, in emulated milliseconds. */
 export type LatencyDistribution =
-  | { readonly distribution: 'fixed'; readonly ms: number }
-  | { readonly distribution: 'uniform'; readonly minMs: number; readonly maxMs: number }
-  | { readonly distribution: 'normal'; readonly meanMs: number; readonly stdDevMs: number }
-  | { readonly distribution: 'exponential'; readonly meanMs: number }
-  | { readonly distribution: 'lognormal'; readonly medianMs: number; readonly sigma: number };
+  | {
+      /** Every answer waits the same time. */
+      readonly distribution: 'fixed';
+      /** The wait, ms. */
+      readonly ms: number;
+    }
+  | {
+      /** Waits drawn uniformly between `minMs` and `maxMs`. */
+      readonly distribution: 'uniform';
+      /** Shortest wait, ms. */
+      readonly minMs: number;
+      /** Longest wait, ms. */
+      readonly maxMs: number;
+    }
+  | {
+      /** Waits drawn from a normal distribution; negative draws become 0. */
+      readonly distribution: 'normal';
+      /** Mean wait, ms. */
+      readonly meanMs: number;
+      /** Standard deviation, ms. */
+      readonly stdDevMs: number;
+    }
+  | {
+      /** Waits drawn from an exponential distribution. */
+      readonly distribution: 'exponential';
+      /** Mean wait, ms. */
+      readonly meanMs: number;
+    }
+  | {
+      /** Waits drawn from a log-normal distribution (a long tail of slow answers). */
+      readonly distribution: 'lognormal';
+      /** Median wait, ms. */
+      readonly medianMs: number;
+      /** Standard deviation of the wait's natural logarithm (unitless); larger means a longer tail. */
+      readonly sigma: number;
+    };
 
 /** Bursts of 429 answers. */
 export interface RateLimitBurst {

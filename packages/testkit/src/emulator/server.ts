@@ -21,11 +21,17 @@ export interface EmulatorLimits {
   /** Apollo's per-endpoint minute, hour and day limits (bulk endpoints get a tenth). */
   readonly apollo?: ApolloRateLimits;
   /** Clearbit's requests per minute per API. */
-  readonly clearbit?: { readonly perMinute?: number };
+  readonly clearbit?: {
+    /** Requests per minute per API (person, company) and key. Default 600. */
+    readonly perMinute?: number;
+  };
   /** HubSpot's ten-secondly and daily limits. */
   readonly hubspot?: HubspotOptions['rateLimits'];
   /** Salesforce's daily API request allocation. */
-  readonly salesforce?: { readonly dailyApiRequests?: number };
+  readonly salesforce?: {
+    /** API requests allowed in a rolling 24 hours. Default 100,000. */
+    readonly dailyApiRequests?: number;
+  };
 }
 
 /** Options of {@link startEmulators}. */

@@ -37,7 +37,7 @@ export interface FieldScore {
   readonly accuracy: number;
 }
 
-/** What {@link scoreLeads} reports. */
+/** What {@link GroundTruth.score} reports. */
 export interface ScoreReport {
   /** Leads given. */
   readonly leads: number;

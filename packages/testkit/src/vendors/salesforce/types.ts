@@ -103,6 +103,7 @@ export type SalesforceCredentials = Readonly<{
 
 /** The Salesforce emulator: REST, SOQL, sObject Collections, Bulk API 2.0 ingest, OAuth and Outbound Messages. */
 export interface SalesforceEmulator extends VendorEmulator {
+  /** Always `salesforce`. */
   readonly vendor: 'salesforce';
   /** Credentials the emulator accepts; see {@link SalesforceCredentials}. */
   readonly credentials: SalesforceCredentials;
@@ -113,7 +114,12 @@ export interface SalesforceEmulator extends VendorEmulator {
   /** Every Bulk API 2.0 ingest job, advanced to the current emulated time. */
   jobs(): SalesforceIngestJobSummary[];
   /** API requests counted in the rolling 24 hours, and the allocation. */
-  apiUsage(): { readonly used: number; readonly limit: number };
+  apiUsage(): {
+    /** API requests counted in the rolling 24 hours. */
+    readonly used: number;
+    /** The daily allocation (`dailyApiRequests`). */
+    readonly limit: number;
+  };
   /** Fault: expire every access token now (refresh tokens keep working). */
   expireTokens(): void;
   /** Fault: make a share of collection records and bulk rows fail with UNABLE_TO_LOCK_ROW. */
