@@ -142,10 +142,11 @@ const HUBSPOT_WINDOWS: readonly QuotaWindow[] = [
 /** The windows on the real clock: each interval shortened by the time scale. */
 function realTimePolicy(windows: readonly QuotaWindow[], maxConcurrent?: number): RateLimitPolicy {
   return {
-    windows: windows.map(({ name, limit, intervalMs }) => ({
+    windows: windows.map(({ name, limit, intervalMs, rolling }) => ({
       name,
       limit,
       intervalMs: intervalMs / TIME_SCALE,
+      aligned: rolling !== true,
     })),
     ...(maxConcurrent === undefined ? {} : { maxConcurrent }),
   };
@@ -201,8 +202,14 @@ const clearbitKey = emulators.credentials.clearbit!.apiKey!;
 const hubspotToken = emulators.credentials.hubspot!.privateAppToken!;
 for (const secret of [apolloKey, clearbitKey, hubspotToken]) registerSecret(secret);
 
-/** Real epoch ms at which the emulated clock shows `emulatedMs`. */
-const realAt = (emulatedMs: number) => Date.now() + (emulatedMs - clock.now()) / TIME_SCALE;
+/**
+ * The limiters' clock: emulated time divided by the time scale. It runs at real speed, and its multiples of a
+ * shortened interval fall exactly on the emulator's boundaries, so aligned windows (Apollo's) refill when the
+ * emulator's do.
+ */
+const limiterNow = () => clock.now() / TIME_SCALE;
+/** When, on the limiters' clock, the emulated clock shows `emulatedMs`. */
+const realAt = (emulatedMs: number) => emulatedMs / TIME_SCALE;
 
 /**
  * A vendor's rate-limit report moved to the real clock: reset times (emulated epoch ms) become real ones,
@@ -210,7 +217,7 @@ const realAt = (emulatedMs: number) => Date.now() + (emulatedMs - clock.now()) /
  * again from the moved reset, as the HTTP helper derives it.
  */
 function toRealTime(state: RateLimitState): RateLimitState {
-  const now = Date.now();
+  const now = limiterNow();
   const windows = state.windows.map((window) => ({
     ...window,
     ...(window.resetAt === undefined ? {} : { resetAt: realAt(window.resetAt) }),
@@ -232,7 +239,7 @@ function toRealTime(state: RateLimitState): RateLimitState {
 function errorInRealTime(error: unknown): unknown {
   if (!ApiCallError.isInstance(error) || error.rateLimit === undefined) return error;
   const rateLimit = toRealTime(error.rateLimit);
-  const now = Date.now();
+  const now = limiterNow();
   const resets = rateLimit.windows.flatMap((window) =>
     window.resetAt !== undefined && window.resetAt > now ? [window.resetAt - now] : [],
   );
@@ -295,7 +302,11 @@ function onShortenedClock(provider: EnrichmentProviderV1, rateLimits: RateLimitP
 /** Real ms standing for `emulatedMs` of vendor time. */
 const shortened = (emulatedMs: number) => emulatedMs / TIME_SCALE;
 /** The limiters' settings on the shortened clock: windows up to an emulated minute are paced, as at real speed. */
-const limiterTiming = { paceWindowsUpToMs: shortened(MINUTE), rateLimitBackoffMs: shortened(SECOND) };
+const limiterTiming = {
+  paceWindowsUpToMs: shortened(MINUTE),
+  rateLimitBackoffMs: shortened(SECOND),
+  now: limiterNow,
+};
 
 const apollo = createApollo({ apiKey: apolloKey, baseUrl: apolloUrls.apiUrl });
 const clearbit = createClearbit({
@@ -355,7 +366,7 @@ pipeline.on('pipeline.progress', (progress) => {
 
 if (ALIGN) {
   const midnight = (Math.floor(clock.now() / DAY) + 1) * DAY;
-  await new Promise((resolve) => setTimeout(resolve, Math.max(0, realAt(midnight) - Date.now())));
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, realAt(midnight) - limiterNow())));
 }
 const report = await pipeline.run(rows);
 await pipeline.close();

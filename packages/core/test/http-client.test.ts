@@ -409,7 +409,7 @@ describe('transport failures', () => {
     );
     const controller = new AbortController();
     const pending = client().request({ path: 'slow', signal: controller.signal });
-    await vi.waitFor(() => expect(calls).toBe(1));
+    await vi.waitFor(() => expect(calls).toBe(1), { timeout: 10_000 });
     controller.abort();
     const error = await rejection(pending);
     expect(error).toMatchObject({ code: 'aborted', isRetryable: false });

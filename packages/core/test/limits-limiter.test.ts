@@ -174,6 +174,27 @@ describe('windows', () => {
     expect(starts[3]).toBeGreaterThanOrEqual(86_400_000);
   });
 
+  it('refills aligned windows on clock boundaries, not a full interval after first use', async () => {
+    registry = createLimiterRegistry({ safetyMargin: 0 });
+    vi.setSystemTime(T0 + 1_800_000); // half past the hour
+    const aligned = registry.get('fixed', 'k', { perHour: 2, alignedWindows: true });
+    const { starts, results } = startTimes(aligned, 3);
+    await vi.advanceTimersByTimeAsync(1_800_000 - 1);
+    expect(starts).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(60);
+    await Promise.all(results);
+    // The next whole hour (T0 + 1 h), where a window counted from first use would refill at T0 + 1.5 h.
+    expect(starts[2]).toBeGreaterThanOrEqual(3_600_000);
+    expect(starts[2]).toBeLessThan(3_600_000 + 60);
+  });
+
+  it('rejects a non-boolean alignedWindows with the field named', () => {
+    registry = createLimiterRegistry();
+    expect(() =>
+      registry!.get('x', 'k', { perMinute: 1, alignedWindows: 'yes' as unknown as boolean }),
+    ).toThrow(/alignedWindows: must be a boolean/);
+  });
+
   it('caps concurrency at maxConcurrent', async () => {
     registry = createLimiterRegistry();
     const limiter = registry.get('p', 'k', { maxConcurrent: 2 });

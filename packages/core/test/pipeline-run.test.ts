@@ -334,7 +334,7 @@ describe('createLeadPipeline: backpressure', () => {
       source(),
     );
     const report = run.then((value) => value);
-    await vi.waitFor(() => expect(crm.records.size).toBe(2));
+    await vi.waitFor(() => expect(crm.records.size).toBe(2), { timeout: 10_000 });
     release?.();
     expect((await report).counts).toMatchObject({ synced: 3, done: 3 });
   });

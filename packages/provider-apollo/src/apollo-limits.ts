@@ -49,6 +49,8 @@ export function apolloRateLimitPolicy(plan: ApolloPlanLimits = {}): RateLimitPol
     perHour: bulk(limits.perHour),
     perDay: bulk(limits.perDay),
     maxConcurrent: limits.maxConcurrent,
+    // Apollo counts fixed windows per clock minute, hour and day (reference: "fixed-window limits").
+    alignedWindows: true,
   };
 }
 

@@ -98,7 +98,13 @@ describe('createApollo settings', () => {
   it('declares the lookups, batch size, bulk limits and costs', () => {
     const { capabilities } = provider({ rateLimits: { perMinute: 400, perHour: 1200, perDay: 9000 } });
     expect(capabilities.maxBatchSize).toBe(10);
-    expect(capabilities.rateLimits).toEqual({ perMinute: 40, perHour: 120, perDay: 900, maxConcurrent: 4 });
+    expect(capabilities.rateLimits).toEqual({
+      perMinute: 40,
+      perHour: 120,
+      perDay: 900,
+      maxConcurrent: 4,
+      alignedWindows: true,
+    });
     expect(capabilities.cost).toEqual({ perRequest: 0, perMatch: 1, chargesMisses: false });
     const domainOnly = capabilities.lookups.find((lookup) => lookup.requires.join() === 'company.domain');
     expect(domainOnly?.supplies.every((field) => field.startsWith('company.'))).toBe(true);

@@ -159,7 +159,13 @@ describe('parseApolloJson', () => {
 
 describe('limits', () => {
   it('declares the bulk endpoints’ share of the plan, a tenth', () => {
-    expect(apolloRateLimitPolicy()).toEqual({ perMinute: 20, perHour: 60, perDay: 600, maxConcurrent: 4 });
+    expect(apolloRateLimitPolicy()).toEqual({
+      perMinute: 20,
+      perHour: 60,
+      perDay: 600,
+      maxConcurrent: 4,
+      alignedWindows: true,
+    });
     expect(apolloRateLimitPolicy({ perMinute: 5, perHour: 1000 })).toMatchObject({
       perMinute: 1,
       perHour: 100,

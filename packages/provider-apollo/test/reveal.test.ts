@@ -248,10 +248,14 @@ describe('polling webhook_result when the webhook does not come', () => {
       );
       engine = createEnrichmentEngine({ providers: [apollo], fields: ['phone'], pendingTimeoutMs: 20_000 });
       const outcome = engine.enrich(createLead({ email: person.email }));
-      await vi.waitFor(() => {
-        const polls = slow.emulator.requests.find('GET', '/api/v1/webhook_result');
-        expect(polls.some((poll) => poll.status === 404)).toBe(true);
-      });
+      // Generous: on a loaded machine the first poll can take more than vi.waitFor's default second.
+      await vi.waitFor(
+        () => {
+          const polls = slow.emulator.requests.find('GET', '/api/v1/webhook_result');
+          expect(polls.some((poll) => poll.status === 404)).toBe(true);
+        },
+        { timeout: 10_000 },
+      );
       now += 2e9;
       const done = await outcome;
       expect(done.lead.phone).toBe(view.person(person)!.phone);
@@ -288,9 +292,12 @@ describe('polling webhook_result when the webhook does not come', () => {
       );
       expect(result.status).toBe('pending');
       now += 31 * 24 * 3600 * 1000;
-      await vi.waitFor(() => {
-        expect(slow.emulator.requests.find('GET', '/api/v1/webhook_result').at(-1)?.status).toBe(410);
-      });
+      await vi.waitFor(
+        () => {
+          expect(slow.emulator.requests.find('GET', '/api/v1/webhook_result').at(-1)?.status).toBe(410);
+        },
+        { timeout: 10_000 },
+      );
       await new Promise((resolve) => setTimeout(resolve, 20));
       expect(slow.emulator.requests.find('GET', '/api/v1/webhook_result')).toHaveLength(1);
       expect(delivered).toHaveLength(0);

@@ -181,6 +181,10 @@ interface WindowState {
   limiter: Bottleneck | undefined;
   /** Gives the window its limit back at the vendor's reported reset. */
   restoreTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Whether the window starts on clock boundaries (then refilled by `boundaryTimer`, not Bottleneck). */
+  readonly aligned: boolean;
+  /** Refills an aligned window at its next clock boundary. */
+  boundaryTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
 interface Ticket {
@@ -274,6 +278,8 @@ class ProviderLimiterImpl implements ProviderLimiter {
       reportedRemaining: undefined,
       limiter: undefined,
       restoreTimer: undefined,
+      aligned: window.aligned,
+      boundaryTimer: undefined,
     }));
     this.direct = options.connection === undefined && this.windows.length === 0;
     const pacing = selectPacingWindow(normalized.windows, options.paceWindowsUpToMs);
@@ -415,6 +421,8 @@ class ProviderLimiterImpl implements ProviderLimiter {
     for (const window of this.windows) {
       if (window.restoreTimer !== undefined) clearTimeout(window.restoreTimer);
       window.restoreTimer = undefined;
+      if (window.boundaryTimer !== undefined) clearTimeout(window.boundaryTimer);
+      window.boundaryTimer = undefined;
     }
     for (const entry of this.queue.splice(0)) {
       this.detach(entry);
@@ -536,11 +544,14 @@ class ProviderLimiterImpl implements ProviderLimiter {
   }
 
   /** The pause timer keeps the process alive only while tasks wait on it. */
+  /** Timers keep the process alive only while tasks wait on them. */
   private syncPauseTimerRef(): void {
-    const timer = this.pauseTimer;
-    if (timer === undefined || typeof timer !== 'object') return;
-    if (this.queue.length > 0) timer.ref();
-    else timer.unref();
+    const waiting = this.queue.length > 0;
+    for (const timer of [this.pauseTimer, ...this.windows.map((window) => window.boundaryTimer)]) {
+      if (timer === undefined || typeof timer !== 'object') continue;
+      if (waiting) timer.ref();
+      else timer.unref();
+    }
   }
 
   private rollWindow(window: WindowState, now: number): void {
@@ -553,7 +564,9 @@ class ProviderLimiterImpl implements ProviderLimiter {
   private recordStart(weight: number, now: number): void {
     this.lastStartAt = now;
     for (const window of this.windows) {
-      if (window.windowStart === undefined) window.windowStart = now;
+      if (window.windowStart === undefined) {
+        window.windowStart = window.aligned ? now - (now % window.intervalMs) : now;
+      }
       this.rollWindow(window, now);
       window.used += weight;
     }
@@ -626,6 +639,34 @@ class ProviderLimiterImpl implements ProviderLimiter {
     if (typeof window.restoreTimer === 'object') window.restoreTimer.unref();
   }
 
+  /**
+   * Refills an aligned window to its full limit at each clock boundary
+   * (multiples of its interval since the epoch, on the registry's clock). The
+   * refill sets the reservoir outright, so several processes sharing it
+   * through Redis can all do it without overfilling.
+   */
+  private armBoundary(window: WindowState): void {
+    if (this.closed) return;
+    const now = this.options.now();
+    const next = now - (now % window.intervalMs) + window.intervalMs;
+    window.boundaryTimer = setTimeout(() => {
+      window.boundaryTimer = undefined;
+      if (this.closed) return;
+      window.used = 0;
+      window.windowStart = next;
+      window.reportedRemaining = undefined;
+      const limiter = window.limiter;
+      if (limiter !== undefined) {
+        this.background(async () => {
+          await updateSettings(limiter, { reservoir: window.limit });
+          this.pump();
+        });
+      }
+      this.armBoundary(window);
+    }, next - now);
+    this.syncPauseTimerRef();
+  }
+
   private background(work: () => Promise<void>): void {
     work().catch((error: unknown) => this.emit({ type: 'error', id: this.id, key: this.key, error }));
   }
@@ -644,10 +685,13 @@ class ProviderLimiterImpl implements ProviderLimiter {
       connection === undefined
         ? { heartbeatInterval }
         : { connection, clearDatastore: false, heartbeatInterval, timeout: Math.max(2 * longest, 300_000) };
+    // Aligned windows get no Bottleneck refresh interval (it would count from creation and drift by a
+    // heartbeat each period); `armBoundary` refills them on the clock's boundaries instead.
     const windowSettings = (window: WindowState): Bottleneck.ConstructorOptions => ({
       reservoir: Math.max(0, Math.min(window.limit, window.reportedRemaining ?? window.limit)),
-      reservoirRefreshInterval: window.intervalMs,
-      reservoirRefreshAmount: window.limit,
+      ...(window.aligned
+        ? {}
+        : { reservoirRefreshInterval: window.intervalMs, reservoirRefreshAmount: window.limit }),
     });
     const pacingWindow = this.pacingWindow;
     const pacer = new Bottleneck({
@@ -676,6 +720,7 @@ class ProviderLimiterImpl implements ProviderLimiter {
       );
     }
     this.engine = { pacer, counters };
+    for (const window of this.windows) if (window.aligned) this.armBoundary(window);
     return this.engine;
   }
 

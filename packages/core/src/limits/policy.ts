@@ -9,6 +9,8 @@ export interface NormalizedWindow {
   readonly limit: number;
   /** Interval length in milliseconds. */
   readonly intervalMs: number;
+  /** Whether the window starts on clock boundaries (multiples of `intervalMs` since the epoch). */
+  readonly aligned: boolean;
 }
 
 /** A validated {@link RateLimitPolicy}: every window in one list, shortest first. */
@@ -74,6 +76,10 @@ export function normalizePolicy(policy: RateLimitPolicy, field = 'policy'): Norm
     throw new ValidationError([{ field, reason: 'must be an object' }]);
   }
   const windows: NormalizedWindow[] = [];
+  if (policy.alignedWindows !== undefined && typeof policy.alignedWindows !== 'boolean') {
+    issues.push({ field: `${field}.alignedWindows`, reason: 'must be a boolean' });
+  }
+  const alignedByDefault = policy.alignedWindows === true;
   const fixed: ReadonlyArray<[keyof RateLimitPolicy, string, number]> = [
     ['perSecond', 'second', SECOND],
     ['perMinute', 'minute', MINUTE],
@@ -82,7 +88,9 @@ export function normalizePolicy(policy: RateLimitPolicy, field = 'policy'): Norm
   ];
   for (const [property, name, intervalMs] of fixed) {
     const value = policy[property];
-    if (checkLimit(issues, `${field}.${property}`, value)) windows.push({ name, limit: value, intervalMs });
+    if (checkLimit(issues, `${field}.${property}`, value)) {
+      windows.push({ name, limit: value, intervalMs, aligned: alignedByDefault });
+    }
   }
   if (policy.windows !== undefined) {
     if (!Array.isArray(policy.windows)) {
@@ -107,8 +115,16 @@ export function normalizePolicy(policy: RateLimitPolicy, field = 'policy'): Norm
             reason: `must be a positive number of milliseconds, got ${String(window.intervalMs)}`,
           });
         }
+        if (window.aligned !== undefined && typeof window.aligned !== 'boolean') {
+          issues.push({ field: `${path}.aligned`, reason: 'must be a boolean' });
+        }
         if (nameOk && limitOk && intervalOk) {
-          windows.push({ name: window.name, limit: window.limit, intervalMs: window.intervalMs });
+          windows.push({
+            name: window.name,
+            limit: window.limit,
+            intervalMs: window.intervalMs,
+            aligned: window.aligned === undefined ? alignedByDefault : window.aligned === true,
+          });
         }
       });
     }

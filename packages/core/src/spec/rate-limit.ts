@@ -15,6 +15,14 @@ export interface RateLimitPolicy {
   readonly windows?: readonly RateLimitWindow[];
   /** Requests allowed in flight at once. */
   readonly maxConcurrent?: number;
+  /**
+   * Whether the vendor counts its windows on clock boundaries (each UTC
+   * minute, hour and day, or multiples of a custom window's length since the
+   * Unix epoch) rather than from the first request. Fixed-window vendors
+   * such as Apollo work this way; declaring it lets the limiter refill when
+   * the vendor does, so quota is neither wasted nor overrun. Default `false`.
+   */
+  readonly alignedWindows?: boolean;
 }
 
 /** One fixed-length window: at most `limit` requests per `intervalMs`. */
@@ -25,6 +33,8 @@ export interface RateLimitWindow {
   readonly limit: number;
   /** Interval length in milliseconds. */
   readonly intervalMs: number;
+  /** Whether this window starts on clock boundaries; default the policy's `alignedWindows`. */
+  readonly aligned?: boolean;
 }
 
 /**

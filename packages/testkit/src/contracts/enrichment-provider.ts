@@ -282,8 +282,12 @@ export function enrichmentProviderContract(
       typeof provider.doEnrichBatch === 'function',
       'doEnrichBatch exists exactly when maxBatchSize > 1',
     ).toBe(maxBatchSize > 1);
+    expect(
+      rateLimits.alignedWindows === undefined || typeof rateLimits.alignedWindows === 'boolean',
+      'rateLimits.alignedWindows is a boolean when given',
+    ).toBe(true);
     for (const [name, value] of Object.entries(rateLimits)) {
-      if (name === 'windows' || value === undefined) continue;
+      if (name === 'windows' || name === 'alignedWindows' || value === undefined) continue;
       expect(
         Number.isInteger(value) && (value as number) >= 1,
         `rateLimits.${name} is a whole number >= 1`,
