@@ -188,6 +188,22 @@ describe('windows', () => {
     expect(starts[2]).toBeLessThan(3_600_000 + 60);
   });
 
+  it('counts calls still running at an aligned boundary in the new window (they may reach the vendor after it)', async () => {
+    registry = createLimiterRegistry({ safetyMargin: 0, paceWindowsUpToMs: 0 });
+    vi.setSystemTime(T0 + 59_000);
+    const limiter = registry.get('fixed', 'k', { perMinute: 2, alignedWindows: true });
+    const slow = limiter.schedule(
+      () => new Promise<string>((resolve) => setTimeout(() => resolve('slow'), 5_000)),
+    );
+    await vi.advanceTimersByTimeAsync(1_500); // past the boundary at T0 + 60 s, the slow call still running
+    const { starts, results } = startTimes(limiter, 2);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(starts).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(60_000);
+    await Promise.all([slow, ...results]);
+    expect(starts[1]).toBeGreaterThanOrEqual(120_000);
+  });
+
   it('rejects a non-boolean alignedWindows with the field named', () => {
     registry = createLimiterRegistry();
     expect(() =>

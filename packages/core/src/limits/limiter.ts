@@ -652,13 +652,16 @@ class ProviderLimiterImpl implements ProviderLimiter {
     window.boundaryTimer = setTimeout(() => {
       window.boundaryTimer = undefined;
       if (this.closed) return;
-      window.used = 0;
+      // Calls started just before the boundary may reach the vendor just after it, and count in
+      // the new window there: the new window starts with them already spent.
+      const straddling = Math.min(window.limit, this.counts.running);
+      window.used = straddling;
       window.windowStart = next;
       window.reportedRemaining = undefined;
       const limiter = window.limiter;
       if (limiter !== undefined) {
         this.background(async () => {
-          await updateSettings(limiter, { reservoir: window.limit });
+          await updateSettings(limiter, { reservoir: window.limit - straddling });
           this.pump();
         });
       }
