@@ -204,6 +204,20 @@ describe('windows', () => {
     expect(starts[1]).toBeGreaterThanOrEqual(120_000);
   });
 
+  it('charges the new aligned window for calls that held an old-window unit while waiting on the pace', async () => {
+    registry = createLimiterRegistry({ safetyMargin: 0 });
+    vi.setSystemTime(T0 + 3_600_000 - 1_000); // one second before the hour
+    const limiter = registry.get('fixed', 'k', { perMinute: 1, perHour: 3, alignedWindows: true });
+    const { starts, results } = startTimes(limiter, 6);
+    await vi.advanceTimersByTimeAsync(4 * 3_600_000);
+    await Promise.all(results);
+    // However the calls straddle the boundary, no clock hour holds more than 3 starts.
+    const perHour = new Map<number, number>();
+    for (const start of starts)
+      perHour.set(Math.floor(start / 3_600_000), (perHour.get(Math.floor(start / 3_600_000)) ?? 0) + 1);
+    expect(Math.max(...perHour.values())).toBeLessThanOrEqual(3);
+  });
+
   it('rejects a non-boolean alignedWindows with the field named', () => {
     registry = createLimiterRegistry();
     expect(() =>

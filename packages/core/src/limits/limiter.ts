@@ -254,6 +254,8 @@ class ProviderLimiterImpl implements ProviderLimiter {
   /** Planned start times within the paced window, oldest first (the rolling-window guard). */
   private readonly recentStarts: number[] = [];
   private averageRunMs = 0;
+  /** Start times (registry clock) of the latest calls, for aligned-window refills; bounded. */
+  private readonly startLog: number[] = [];
   private counts = { scheduled: 0, running: 0, done: 0, rateLimited: 0, waitedMs: 0 };
   /**
    * No windows and no shared datastore: only concurrency (and pauses) to
@@ -563,6 +565,10 @@ class ProviderLimiterImpl implements ProviderLimiter {
 
   private recordStart(weight: number, now: number): void {
     this.lastStartAt = now;
+    if (this.windows.some((window) => window.aligned)) {
+      for (let unit = 0; unit < weight; unit += 1) this.startLog.push(now);
+      if (this.startLog.length > 4096) this.startLog.splice(0, this.startLog.length - 4096);
+    }
     for (const window of this.windows) {
       if (window.windowStart === undefined) {
         window.windowStart = window.aligned ? now - (now % window.intervalMs) : now;
@@ -652,9 +658,22 @@ class ProviderLimiterImpl implements ProviderLimiter {
     window.boundaryTimer = setTimeout(() => {
       window.boundaryTimer = undefined;
       if (this.closed) return;
-      // Calls started just before the boundary may reach the vendor just after it, and count in
-      // the new window there: the new window starts with them already spent.
-      const straddling = Math.min(window.limit, this.counts.running);
+      // The vendor counts a call in the window it arrives in. Calls started after the boundary (this
+      // timer can fire late) and calls started within about one call's duration before it may arrive
+      // after it: the new window starts with them already spent, and with the calls still running.
+      const since = next - Math.max(this.averageRunMs, 1);
+      let recent = 0;
+      for (let index = this.startLog.length - 1; index >= 0 && this.startLog[index]! >= since; index -= 1)
+        recent += 1;
+      // Tickets already holding a unit of the old window but still waiting on another window (the
+      // pacer) will start in the new one: count them there too.
+      let held = 0;
+      for (const ticket of this.tickets) {
+        if (!ticket.granted && window.limiter !== undefined && ticket.acquired.includes(window.limiter)) {
+          held += ticket.weight;
+        }
+      }
+      const straddling = Math.min(window.limit, Math.max(recent, this.counts.running) + held);
       window.used = straddling;
       window.windowStart = next;
       window.reportedRemaining = undefined;
