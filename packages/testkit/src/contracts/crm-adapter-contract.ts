@@ -1,6 +1,5 @@
 import {
   ApiCallError,
-  type ApiErrorCode,
   ConfigurationError,
   type CrmAdapterV1,
   type CrmProperties,
@@ -16,6 +15,7 @@ import type {
   ContractTestFunction,
   ExpectedApiError,
 } from './enrichment-provider.js';
+import { describeError, errorTexts, RETRYABLE, settle } from './support.js';
 
 /** A record as it landed in the CRM, read straight from the backend (not through the adapter). */
 export interface CrmStoredRecord {
@@ -113,14 +113,6 @@ export const DEFAULT_CRM_EXPECTED_ERRORS: Readonly<Record<number, ExpectedApiErr
   503: { code: 'server_error' },
 };
 
-const RETRYABLE: ReadonlySet<ApiErrorCode> = new Set([
-  'rate_limited',
-  'server_error',
-  'timeout',
-  'network_error',
-  'invalid_response',
-]);
-
 /** Record error codes a CRM's rejection of a record's values may carry. */
 const REJECTION_CODES: ReadonlySet<CrmRecordErrorCode> = new Set<CrmRecordErrorCode>([
   'validation_failed',
@@ -130,40 +122,6 @@ const REJECTION_CODES: ReadonlySet<CrmRecordErrorCode> = new Set<CrmRecordErrorC
 ]);
 
 const DEFAULT_ERROR_BODY = { message: 'answer injected by the CRM contract suite' };
-
-async function settle<T>(
-  promise: PromiseLike<T>,
-): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
-  try {
-    return { ok: true, value: await promise };
-  } catch (error) {
-    return { ok: false, error };
-  }
-}
-
-function describeError(error: unknown): string {
-  if (LeadpipeError.isInstance(error)) return `${error.name}(${error.code}): ${error.message}`;
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}
-
-/** Every text of an error a secret could hide in: message, stack, JSON, causes. */
-function errorTexts(error: unknown): string[] {
-  const texts: string[] = [];
-  let current: unknown = error;
-  for (let depth = 0; depth < 5 && current !== undefined && current !== null; depth++) {
-    if (current instanceof Error) {
-      texts.push(current.message, current.stack ?? '', String(current));
-      const withJson = current as { toJSON?: () => unknown };
-      if (typeof withJson.toJSON === 'function') texts.push(JSON.stringify(withJson.toJSON()));
-      texts.push(JSON.stringify(current));
-      current = (current as { cause?: unknown }).cause;
-    } else {
-      texts.push(typeof current === 'string' ? current : JSON.stringify(current));
-      break;
-    }
-  }
-  return texts;
-}
 
 function asText(value: unknown): string | undefined {
   return value === undefined || value === null ? undefined : String(value);

@@ -13,6 +13,7 @@ import {
   validateEnrichResult,
   WebhookVerificationError,
 } from '@leadpipe/core';
+import { describeError, errorTexts, RETRYABLE, settle } from './support.js';
 
 /**
  * The test-registering function of any runner (`it` or `test` of Vitest,
@@ -125,14 +126,6 @@ export interface EnrichmentProviderContractOptions {
   readonly skip?: readonly EnrichmentContractCheck[];
 }
 
-const RETRYABLE: ReadonlySet<ApiErrorCode> = new Set([
-  'rate_limited',
-  'server_error',
-  'timeout',
-  'network_error',
-  'invalid_response',
-]);
-
 /** The statuses checked by default and the error each must become. */
 export const DEFAULT_EXPECTED_ERRORS: Readonly<Record<number, ExpectedApiError>> = {
   400: { code: 'invalid_request' },
@@ -148,40 +141,6 @@ export const DEFAULT_EXPECTED_ERRORS: Readonly<Record<number, ExpectedApiError>>
 const DEFAULT_ERROR_BODY = {
   error: { type: 'contract_test', message: 'answer injected by the contract suite' },
 };
-
-async function settle<T>(
-  promise: PromiseLike<T>,
-): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
-  try {
-    return { ok: true, value: await promise };
-  } catch (error) {
-    return { ok: false, error };
-  }
-}
-
-function describeError(error: unknown): string {
-  if (LeadpipeError.isInstance(error)) return `${error.name}(${error.code}): ${error.message}`;
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}
-
-/** Every text of an error a secret could hide in: message, stack, JSON, causes. */
-function errorTexts(error: unknown): string[] {
-  const texts: string[] = [];
-  let current: unknown = error;
-  for (let depth = 0; depth < 5 && current !== undefined && current !== null; depth++) {
-    if (current instanceof Error) {
-      texts.push(current.message, current.stack ?? '', String(current));
-      const withJson = current as { toJSON?: () => unknown };
-      if (typeof withJson.toJSON === 'function') texts.push(JSON.stringify(withJson.toJSON()));
-      texts.push(JSON.stringify(current));
-      current = (current as { cause?: unknown }).cause;
-    } else {
-      texts.push(typeof current === 'string' ? current : JSON.stringify(current));
-      break;
-    }
-  }
-  return texts;
-}
 
 function suppliedFields(provider: EnrichmentProviderV1): LeadField[] {
   return [...new Set(provider.capabilities.lookups.flatMap((lookup) => lookup.supplies))];
