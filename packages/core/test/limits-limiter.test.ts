@@ -218,6 +218,40 @@ describe('windows', () => {
     expect(Math.max(...perHour.values())).toBeLessThanOrEqual(3);
   });
 
+  it('refills an aligned window only once the registry clock shows the boundary, even when timers run ahead of it', async () => {
+    // The registry's clock falls 5 ms behind the timers once they are armed (an emulated clock can, and
+    // Node's timers count from the event loop's cached time): the boundary timer fires while `now()`
+    // still shows the old window.
+    let lagMs = 0;
+    const now = () => Date.now() - lagMs;
+    registry = createLimiterRegistry({ safetyMargin: 0, now });
+    vi.setSystemTime(T0 + 1_800_000);
+    const limiter = registry.get('fixed', 'k', { perHour: 3, alignedWindows: true });
+    const starts: number[] = [];
+    const results = Array.from({ length: 9 }, () =>
+      limiter.schedule(async () => {
+        starts.push(now() - T0);
+      }),
+    );
+    await vi.advanceTimersByTimeAsync(100);
+    expect(starts).toHaveLength(3);
+    lagMs = 5;
+    await vi.advanceTimersByTimeAsync(3 * 3_600_000);
+    await Promise.all(results);
+    expect(starts).toHaveLength(9);
+    // On the registry's clock (the vendor's), no hour holds more than 3 starts.
+    const perHour = new Map<number, number>();
+    for (const start of starts) {
+      const hour = Math.floor(start / 3_600_000);
+      perHour.set(hour, (perHour.get(hour) ?? 0) + 1);
+    }
+    expect([...perHour.entries()].sort(([a], [b]) => a - b)).toEqual([
+      [0, 3],
+      [1, 3],
+      [2, 3],
+    ]);
+  });
+
   it('rejects a non-boolean alignedWindows with the field named', () => {
     registry = createLimiterRegistry();
     expect(() =>

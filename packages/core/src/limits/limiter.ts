@@ -650,42 +650,56 @@ class ProviderLimiterImpl implements ProviderLimiter {
    * (multiples of its interval since the epoch, on the registry's clock). The
    * refill sets the reservoir outright, so several processes sharing it
    * through Redis can all do it without overfilling.
+   *
+   * A timer can fire before the registry's clock shows the boundary (Node
+   * rounds timer delays to whole milliseconds, and a custom `now` need not
+   * tick with the timers): the refill then waits for the boundary itself.
+   * Refilling early would hand out the new window's units while the vendor
+   * still counts the old one, and re-arming from a clock short of the
+   * boundary would refill the same window twice.
    */
-  private armBoundary(window: WindowState): void {
+  private armBoundary(window: WindowState, boundary?: number): void {
     if (this.closed) return;
     const now = this.options.now();
-    const next = now - (now % window.intervalMs) + window.intervalMs;
-    window.boundaryTimer = setTimeout(() => {
-      window.boundaryTimer = undefined;
-      if (this.closed) return;
-      // The vendor counts a call in the window it arrives in. Calls started after the boundary (this
-      // timer can fire late) and calls started within about one call's duration before it may arrive
-      // after it: the new window starts with them already spent, and with the calls still running.
-      const since = next - Math.max(this.averageRunMs, 1);
-      let recent = 0;
-      for (let index = this.startLog.length - 1; index >= 0 && this.startLog[index]! >= since; index -= 1)
-        recent += 1;
-      // Tickets already holding a unit of the old window but still waiting on another window (the
-      // pacer) will start in the new one: count them there too.
-      let held = 0;
-      for (const ticket of this.tickets) {
-        if (!ticket.granted && window.limiter !== undefined && ticket.acquired.includes(window.limiter)) {
-          held += ticket.weight;
+    const next = boundary ?? now - (now % window.intervalMs) + window.intervalMs;
+    window.boundaryTimer = setTimeout(
+      () => {
+        window.boundaryTimer = undefined;
+        if (this.closed) return;
+        if (this.options.now() < next) {
+          this.armBoundary(window, next);
+          return;
         }
-      }
-      const straddling = Math.min(window.limit, Math.max(recent, this.counts.running) + held);
-      window.used = straddling;
-      window.windowStart = next;
-      window.reportedRemaining = undefined;
-      const limiter = window.limiter;
-      if (limiter !== undefined) {
-        this.background(async () => {
-          await updateSettings(limiter, { reservoir: window.limit - straddling });
-          this.pump();
-        });
-      }
-      this.armBoundary(window);
-    }, next - now);
+        // The vendor counts a call in the window it arrives in. Calls started after the boundary (this
+        // timer can fire late) and calls started within about one call's duration before it may arrive
+        // after it: the new window starts with them already spent, and with the calls still running.
+        const since = next - Math.max(this.averageRunMs, 1);
+        let recent = 0;
+        for (let index = this.startLog.length - 1; index >= 0 && this.startLog[index]! >= since; index -= 1)
+          recent += 1;
+        // Tickets already holding a unit of the old window but still waiting on another window (the
+        // pacer) will start in the new one: count them there too.
+        let held = 0;
+        for (const ticket of this.tickets) {
+          if (!ticket.granted && window.limiter !== undefined && ticket.acquired.includes(window.limiter)) {
+            held += ticket.weight;
+          }
+        }
+        const straddling = Math.min(window.limit, Math.max(recent, this.counts.running) + held);
+        window.used = straddling;
+        window.windowStart = next;
+        window.reportedRemaining = undefined;
+        const limiter = window.limiter;
+        if (limiter !== undefined) {
+          this.background(async () => {
+            await updateSettings(limiter, { reservoir: window.limit - straddling });
+            this.pump();
+          });
+        }
+        this.armBoundary(window);
+      },
+      Math.max(1, Math.ceil(next - now)),
+    );
     this.syncPauseTimerRef();
   }
 
