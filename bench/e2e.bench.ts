@@ -45,8 +45,9 @@
  * midnight), as Apollo's do. Apollo's policy declares `alignedWindows`, and the limiters run on `limiterNow`
  * (emulated time divided by the scale), so their windows refill on the emulator's boundaries. `ratioFromFirstCall`
  * counts windows started at the first call instead, so it can pass 1. `BENCH_ALIGN=1` also starts the run at an
- * emulated midnight. The 429s left are under investigation (`BENCH_VERBOSE=1` prints each with the emulator's
- * window counts); at the default scale an emulated minute is 48 real ms, so timer jitter is seconds of vendor time.
+ * emulated midnight. A boundary is refilled only once the limiters' clock shows it: a timer firing a moment early
+ * used to refill the hour twice, one 429 an hour. `BENCH_VERBOSE=1` prints any 429 with the emulator's window
+ * counts; at the default scale an emulated minute is 48 real ms, so timer jitter is seconds of vendor time.
  *
  * Concurrency 1,000 (default 16): when an Apollo hour opens, 60 full batches (600 leads) must be waiting.
  *
