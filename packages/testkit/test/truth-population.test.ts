@@ -185,6 +185,49 @@ describe('provider coverage', () => {
     expect(combined).toBeGreaterThan(single(clearbit));
   });
 
+  it('keeps every field share whatever fieldCorrelation, and at 1 makes a record either rich or sparse as a whole', () => {
+    const companyFields: LeadField[] = [
+      'company.industry',
+      'company.headcount',
+      'company.annualRevenue',
+      'company.technologies',
+    ];
+    const shares = APOLLO_COVERAGE.fields;
+    const count = (view: ReturnType<typeof createProviderView>) => {
+      const present = new Map<LeadField, number>();
+      let known = 0;
+      let nested = 0;
+      for (const company of truth.companies) {
+        const fields = view.company(company);
+        if (fields === null) continue;
+        known++;
+        for (const field of companyFields) {
+          if (fields[field] !== undefined) present.set(field, (present.get(field) ?? 0) + 1);
+        }
+        // Nested: a company with its rarest field (revenue, 45%) has every more common one.
+        if (
+          fields['company.annualRevenue'] === undefined ||
+          companyFields.every((f) => fields[f] !== undefined)
+        )
+          nested++;
+      }
+      return { known, present, nested };
+    };
+    const independent = count(createProviderView(truth, 'apollo', APOLLO_COVERAGE));
+    const correlated = count(
+      createProviderView(truth, 'apollo', resolveCoverage(APOLLO_COVERAGE, { fieldCorrelation: 1 })),
+    );
+    for (const result of [independent, correlated]) {
+      for (const field of companyFields) {
+        expect((result.present.get(field) ?? 0) / result.known).toBeGreaterThan((shares[field] ?? 0) - 0.04);
+        expect((result.present.get(field) ?? 0) / result.known).toBeLessThan((shares[field] ?? 0) + 0.04);
+      }
+    }
+    expect(correlated.nested).toBe(correlated.known);
+    expect(independent.nested / independent.known).toBeLessThan(0.9);
+    expect(() => resolveCoverage(APOLLO_COVERAGE, { fieldCorrelation: 2 })).toThrow(/fieldCorrelation/);
+  });
+
   it('rejects a share outside [0, 1]', () => {
     expect(() => resolveCoverage(APOLLO_COVERAGE, { fields: { title: 1.5 } })).toThrow(/fields\.title/);
   });

@@ -30,6 +30,12 @@ export interface CoverageProfile {
   readonly errorRates?: Partial<Record<LeadField, number>>;
   /** Error rate of fields not listed in `errorRates`. Default 0. */
   readonly defaultErrorRate?: number;
+  /**
+   * How much a record's fields come and go together, between 0 (each field drawn on its own) and 1 (a record
+   * that has its rarest field has every field). Each field's share in `fields` holds whatever the value: a field
+   * follows the record's one draw with this probability and its own draw otherwise. Default 0.
+   */
+  readonly fieldCorrelation?: number;
 }
 
 /** Partial overrides of a {@link CoverageProfile}; field maps are merged with the defaults. */
@@ -44,6 +50,8 @@ export interface CoverageOverrides {
   readonly errorRates?: Partial<Record<LeadField, number>>;
   /** Error rate of fields without their own. */
   readonly defaultErrorRate?: number;
+  /** How much a record's fields come and go together (see {@link CoverageProfile.fieldCorrelation}). */
+  readonly fieldCorrelation?: number;
 }
 
 /** Apollo's default coverage: strong on people (titles, emails, phones), weaker on company metrics. */
@@ -123,6 +131,7 @@ export function resolveCoverage(base: CoverageProfile, overrides: CoverageOverri
     fields: { ...base.fields, ...overrides.fields },
     errorRates: { ...base.errorRates, ...overrides.errorRates },
     defaultErrorRate: overrides.defaultErrorRate ?? base.defaultErrorRate ?? 0,
+    fieldCorrelation: overrides.fieldCorrelation ?? base.fieldCorrelation ?? 0,
   };
   const check = (field: string, value: number | undefined) => {
     if (value === undefined) return;
@@ -135,6 +144,7 @@ export function resolveCoverage(base: CoverageProfile, overrides: CoverageOverri
   check('personShare', profile.personShare);
   check('companyShare', profile.companyShare);
   check('defaultErrorRate', profile.defaultErrorRate);
+  check('fieldCorrelation', profile.fieldCorrelation);
   for (const [field, value] of Object.entries(profile.fields)) check(`fields.${field}`, value);
   for (const [field, value] of Object.entries(profile.errorRates ?? {})) check(`errorRates.${field}`, value);
   return profile;
@@ -270,11 +280,18 @@ function applyProfile(
   person?: TruthPerson,
 ): LeadFieldPatch {
   const out: Record<string, unknown> = {};
+  const correlation = profile.fieldCorrelation ?? 0;
+  // One draw for the whole record; each field follows it with probability `correlation`. Both draws are uniform,
+  // so a field's share is the same whatever the correlation.
+  const recordDraw = unitHash(seed, `${provider}|record|${recordId}`);
   for (const field of fields) {
     const value = values[field];
     if (value === undefined) continue;
     const share = profile.fields[field] ?? 0;
-    if (unitHash(seed, `${provider}|field|${recordId}|${field}`) >= share) continue;
+    const follows =
+      correlation > 0 && unitHash(seed, `${provider}|follows|${recordId}|${field}`) < correlation;
+    const draw = follows ? recordDraw : unitHash(seed, `${provider}|field|${recordId}|${field}`);
+    if (draw >= share) continue;
     const errorRate = profile.errorRates?.[field] ?? profile.defaultErrorRate ?? 0;
     const roll = unitHash(seed, `${provider}|error|${recordId}|${field}`);
     out[field] = roll < errorRate ? corrupt(field, value, roll / Math.max(errorRate, 1e-9), person) : value;
