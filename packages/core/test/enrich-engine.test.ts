@@ -117,6 +117,81 @@ describe('waterfall', () => {
     await engine.close();
   });
 
+  it('asks by a preferWhenSufficient lookup when it covers what is missing, and shares that answer by its inputs', async () => {
+    const people = fakeProvider('people', () => ({ fields: { title: 'CTO' } }), {
+      lookups: [{ requires: ['email'], supplies: ['title'] }],
+    });
+    const firmo = fakeProvider(
+      'firmo',
+      (request) => ({
+        fields: {
+          ...(request.input.email === undefined ? {} : { title: 'Engineer' }),
+          'company.industry': request.input['company.domain'] === 'acme.io' ? 'Software' : 'wrong',
+        },
+      }),
+      {
+        lookups: [
+          { requires: ['email'], supplies: ['title', 'company.industry'] },
+          { requires: ['company.domain'], supplies: ['company.industry'], preferWhenSufficient: true },
+        ],
+        cost: { perRequest: 0, perMatch: 1, chargesMisses: true },
+      },
+    );
+    const engine = createEnrichmentEngine({
+      providers: [people.provider, firmo.provider],
+      fields: ['title', 'company.industry'],
+    });
+    const first = await engine.enrich(lead('ada@acme.io'));
+    const second = await engine.enrich(lead('grace@acme.io'));
+    // Only the company field was missing when firmo's turn came: asked by domain alone, once for both leads.
+    expect(firmo.calls.map((call) => call.input)).toEqual([{ 'company.domain': 'acme.io' }]);
+    expect(first.lead.company?.industry).toBe('Software');
+    expect(second.lead.company?.industry).toBe('Software');
+    expect(second.attempts.find((attempt) => attempt.providerId === 'firmo')).toMatchObject({
+      cached: true,
+      credits: 0,
+    });
+    expect(engine.stats().providers.firmo?.credits).toBe(1);
+    await engine.close();
+  });
+
+  it('sends the whole lead when a person field is still missing, even with a preferWhenSufficient lookup', async () => {
+    const firmo = fakeProvider(
+      'firmo',
+      () => ({ fields: { title: 'Engineer', 'company.industry': 'Software' } }),
+      {
+        lookups: [
+          { requires: ['email'], supplies: ['title', 'company.industry'] },
+          { requires: ['company.domain'], supplies: ['company.industry'], preferWhenSufficient: true },
+        ],
+      },
+    );
+    const engine = createEnrichmentEngine({
+      providers: [firmo.provider],
+      fields: ['title', 'company.industry'],
+    });
+    const outcome = await engine.enrich(lead('ada@acme.io'));
+    expect(firmo.calls[0]?.input).toMatchObject({ email: 'ada@acme.io', 'company.domain': 'acme.io' });
+    expect(outcome.lead.title).toBe('Engineer');
+    await engine.close();
+  });
+
+  it('rejects a non-boolean preferWhenSufficient with the lookup named', () => {
+    expect(() =>
+      defineProvider({
+        id: 'bad',
+        lookups: [
+          {
+            requires: ['company.domain'],
+            supplies: ['company.name'],
+            preferWhenSufficient: 'yes' as unknown as boolean,
+          },
+        ],
+        enrich: async () => null,
+      }),
+    ).toThrow(/lookups\[0\]\.preferWhenSufficient: must be a boolean/);
+  });
+
   it('keeps looking while a field is below the confidence threshold', async () => {
     const weak = fakeProvider('weak', () => ({ fields: { title: 'Guess' }, confidence: 0.3 }));
     const strong = fakeProvider('strong', () => ({ fields: { title: 'CFO' }, confidence: 0.8 }));

@@ -470,7 +470,8 @@ export function createClearbit(settings: ClearbitProviderSettings = {}): Clearbi
   const capabilities: ProviderCapabilities = {
     lookups: [
       { requires: ['email'], supplies: [...CLEARBIT_PERSON_FIELDS, ...CLEARBIT_COMPANY_FIELDS] },
-      { requires: ['company.domain'], supplies: [...CLEARBIT_COMPANY_FIELDS] },
+      // Company fields alone are asked by domain: one lookup (and one billed domain) per company.
+      { requires: ['company.domain'], supplies: [...CLEARBIT_COMPANY_FIELDS], preferWhenSufficient: true },
     ],
     maxBatchSize: 1,
     rateLimits: settings.rateLimits ?? DEFAULTS.rateLimits,

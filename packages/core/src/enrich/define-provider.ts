@@ -119,6 +119,9 @@ export function defineProvider(settings: DefineProviderSettings): EnrichmentProv
         if (!isLeadField(field)) problems.push(`lookups[${index}]: "${field}" is not a Lead field`);
       }
       if (lookup.supplies.length === 0) problems.push(`lookups[${index}].supplies: must not be empty`);
+      if (lookup.preferWhenSufficient !== undefined && typeof lookup.preferWhenSufficient !== 'boolean') {
+        problems.push(`lookups[${index}].preferWhenSufficient: must be a boolean`);
+      }
     });
   }
   if (

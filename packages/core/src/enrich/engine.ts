@@ -506,6 +506,35 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
     return fields;
   }
 
+  /**
+   * What to send `provider` for the `missing` fields: the whole lead, unless
+   * a lookup marked `preferWhenSufficient` that the lead can use supplies
+   * every missing field the provider can. Then only that lookup's required
+   * fields are sent, so the request, its cache entry and its credits are
+   * shared by every lead with the same values: a company's fields asked by
+   * domain cost one lookup per company, not one per person.
+   */
+  function requestInput(
+    provider: EnrichmentProviderV1,
+    missing: readonly LeadField[],
+    known: ReadonlySet<string>,
+    flat: LeadFieldPatch,
+  ): LeadFieldPatch {
+    const usable = provider.capabilities.lookups.filter((lookup) =>
+      lookup.requires.every((field) => known.has(field)),
+    );
+    if (!usable.some((lookup) => lookup.preferWhenSufficient === true)) return flat;
+    const sought = missing.filter((field) => usable.some((lookup) => lookup.supplies.includes(field)));
+    const sufficient = usable.find(
+      (lookup) =>
+        lookup.preferWhenSufficient === true && sought.every((field) => lookup.supplies.includes(field)),
+    );
+    if (sufficient === undefined) return flat;
+    const input: Record<string, unknown> = {};
+    for (const field of sufficient.requires) input[field] = flat[field as keyof LeadFieldPatch];
+    return input as LeadFieldPatch;
+  }
+
   function isFilled(lead: Lead, field: LeadField): boolean {
     if (getLeadField(lead, field) === undefined) return false;
     return (lead.provenance[field]?.confidence ?? 1) >= minConfidence;
@@ -667,7 +696,8 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
         continue;
       }
       const estimate = estimateCost(state);
-      const identity = leadIdentityKey(flat);
+      const input = requestInput(state.provider, missing, known, flat);
+      const identity = leadIdentityKey(input);
       const cacheKey = identity === undefined ? undefined : `${CACHE_PREFIX}${providerId}:${identity}`;
       const mayBeFree =
         cacheKey !== undefined &&
@@ -719,7 +749,7 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
       };
 
       bus.emit('provider.attempted', { leadId: lead.id, providerId, cached: mayBeFree });
-      const request: EnrichRequest = { leadId: lead.id, input: flat, fields: missing };
+      const request: EnrichRequest = { leadId: lead.id, input, fields: missing };
       let answer: CallAnswer;
       try {
         answer = await answerFor(state, request, signal, onStart);

@@ -12,6 +12,15 @@ export interface ProviderLookup {
   readonly requires: readonly LeadField[];
   /** Fields this lookup can supply. */
   readonly supplies: readonly LeadField[];
+  /**
+   * The lookup answers from its `requires` fields alone, and is the one to use
+   * whenever it supplies every field still missing that the provider can
+   * supply. The engine then sends only those fields, and caches and shares
+   * the answer by them: a company lookup by domain is paid once per company,
+   * not once per person who works there. Default false: the engine sends the
+   * whole lead and the provider picks its endpoint.
+   */
+  readonly preferWhenSufficient?: boolean;
 }
 
 /** How a provider charges. Credits are the provider's own unit; fractions allowed. */
