@@ -4,11 +4,7 @@
  * and streams. The first Ctrl-C stops the run cleanly (finished rows stay
  * checkpointed for `--resume`); a second one exits at once.
  */
-import { setMaxListeners } from 'node:events';
 import { runCli } from './run.js';
-
-// Every in-flight call listens to the run's abort signal; more than 10 at once is expected, not a leak.
-setMaxListeners(0);
 
 // Output piped into a command that stopped reading (\`| head\`): stop quietly.
 for (const stream of [process.stdout, process.stderr]) {

@@ -704,6 +704,57 @@ describe('spill-over', () => {
 });
 
 describe('enrichMany and stats', () => {
+  it('keeps the caller signal to one listener however many leads are in flight (no max-listeners warning)', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const slow = fakeProvider(
+        'slow',
+        async () => {
+          await new Promise((resolve) => setTimeout(resolve, 2));
+          return { fields: { title: 'CTO' } };
+        },
+        { rateLimits: { maxConcurrent: 4 } },
+      );
+      const engine = createEnrichmentEngine({ providers: [slow.provider], fields: ['title'] });
+      const controller = new AbortController();
+      let outcomes = 0;
+      for await (const _outcome of engine.enrichMany(
+        Array.from({ length: 80 }, (_, index) => lead(`person${index}@acme.io`)),
+        { concurrency: 64, signal: controller.signal },
+      )) {
+        outcomes += 1;
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(outcomes).toBe(80);
+      expect(warnings.filter((warning) => warning.name === 'MaxListenersExceededWarning')).toEqual([]);
+      await engine.close();
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('stops enrichMany when the caller aborts, with the caller reason', async () => {
+    const slow = fakeProvider('slow', async () => {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return { fields: { title: 'CTO' } };
+    });
+    const engine = createEnrichmentEngine({ providers: [slow.provider], fields: ['title'] });
+    const controller = new AbortController();
+    const run = (async () => {
+      for await (const _outcome of engine.enrichMany(
+        Array.from({ length: 10 }, (_, index) => lead(`person${index}@acme.io`)),
+        { concurrency: 4, signal: controller.signal },
+      )) {
+        // drain
+      }
+    })();
+    setTimeout(() => controller.abort(new Error('stop now')), 10);
+    await expect(run).rejects.toMatchObject({ code: 'aborted' });
+    await engine.close();
+  });
+
   it('streams outcomes with bounded concurrency and counts per provider', async () => {
     let active = 0;
     let peak = 0;

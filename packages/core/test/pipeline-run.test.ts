@@ -392,6 +392,38 @@ describe('createLeadPipeline: abort, events and report', () => {
     ).toBe(report.counts.read);
   });
 
+  it('runs many leads in flight on one signal without a max-listeners warning', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      const provider = defineProvider({
+        id: 'slow',
+        lookups: [{ requires: ['email'], supplies: ['title'] }],
+        rateLimits: { maxConcurrent: 4 },
+        enrich: async () => {
+          await new Promise((resolve) => setTimeout(resolve, 2));
+          return { fields: { title: 'T' } };
+        },
+      });
+      const crm = new FakeCrm('crm');
+      const pipeline = createLeadPipeline({
+        enrichment: { providers: [provider], fields: ['title'] },
+        crms: [{ adapter: crm, mapping: contacts }],
+        crmOptions: { retry: FAST_RETRY },
+        concurrency: 64,
+      });
+      const source = Array.from({ length: 120 }, (_, index) => ({ email: `p${index}@acme.com` }));
+      const report = await pipeline.run(source, { signal: new AbortController().signal });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(report.counts.done).toBe(120);
+      expect(warnings.filter((warning) => warning.name === 'MaxListenersExceededWarning')).toEqual([]);
+      await pipeline.close();
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('finishes the rows already read when the source fails, then rejects with its error', async () => {
     async function* source() {
       yield { email: 'a@acme.com' };
