@@ -20,10 +20,10 @@
  * leads holds 29 MB), but with Node's default heap V8 lets garbage pile up before a major collection, so
  * peak RSS then measures the collector's slack more than the pipeline: about 250 MB at 100,000 leads and
  * 320 MB at a million. A capped heap is what a memory-bound deployment sets, and it shows that the run
- * fits: were the heap growing with the input, a million leads would run out of it. What does grow is
- * outside the heap and counted in RSS: the dedupe table and the in-process CRM's keys, typed arrays of
- * about 23 MB per million unique leads each. `BENCH_HEAP_MB=0` runs with Node's defaults. Each line prints
- * `heapCapMb`.
+ * fits: were the heap growing with the input, a million leads would run out of it. The dedupe table
+ * and the in-process CRM's key store are `SpillingHash64Index`es: 8 MB of keys in memory each, the rest
+ * in sorted files on disk behind a fixed 8 MB Bloom filter. `BENCH_HEAP_MB=0` runs with Node's defaults.
+ * Each line prints `heapCapMb`.
  *
  * Run: pnpm exec tsx --conditions=@leadpipe/source packages/core/bench/pipeline-scale.bench.ts
  * Env: BENCH_CRM_KEYS=0 makes the in-process CRM keep no keys (the pipeline's memory alone);
@@ -49,11 +49,11 @@ import {
   type EnrichmentProviderV1,
   type EnrichRequest,
   flattenLead,
-  Hash64Map,
   hash64,
   type Lead,
   type LeadField,
   readCsv,
+  SpillingHash64Index,
 } from '../src/index.js';
 
 /** Old-space cap of each child, MB (0: Node's default). */
@@ -81,13 +81,15 @@ export function instantProvider(): EnrichmentProviderV1 {
 }
 
 /**
- * An in-process CRM: keyed upsert, remembers keys as 64-bit hashes (about
- * 32 MB per million records, counted in the process's RSS), counts created
- * and updated. With `rememberKeys: false` it keeps nothing and answers
- * `created` (to measure the pipeline alone).
+ * An in-process CRM: keyed upsert, remembers keys as 64-bit hashes in a
+ * {@link SpillingHash64Index} (the pipeline's dedupe table: 8 MB in memory,
+ * the rest on disk, exact), counts created and updated. With
+ * `rememberKeys: false` it keeps nothing and answers `created`.
  */
-export function inProcessCrm(rememberKeys = true): CrmAdapterV1 & { created: number; updated: number } {
-  const keys = new Hash64Map();
+export function inProcessCrm(
+  rememberKeys = true,
+): CrmAdapterV1 & { created: number; updated: number; close(): void } {
+  const keys = new SpillingHash64Index();
   let nextId = 1;
   const crm = {
     specificationVersion: 'v1' as const,
@@ -102,10 +104,8 @@ export function inProcessCrm(rememberKeys = true): CrmAdapterV1 & { created: num
     updated: 0,
     async doUpsert(request: { records: readonly { key: string }[] }): Promise<CrmUpsertResult[]> {
       return request.records.map((record) => {
-        const hashed = hash64(record.key);
-        const existing = rememberKeys ? keys.get(hashed) : undefined;
+        const existing = rememberKeys ? keys.setIfAbsent(hash64(record.key), nextId) : undefined;
         if (existing === undefined) {
-          if (rememberKeys) keys.set(hashed, nextId);
           crm.created += 1;
           return { key: record.key, status: 'created' as const, id: String(nextId++) };
         }
@@ -116,6 +116,7 @@ export function inProcessCrm(rememberKeys = true): CrmAdapterV1 & { created: num
     async doGet() {
       return [];
     },
+    close: () => keys.close(),
   };
   return crm;
 }
@@ -266,6 +267,7 @@ async function child(benchCase: Case): Promise<void> {
     clearInterval(timer);
     sample();
     await pipeline.close();
+    crm.close();
     console.log(
       JSON.stringify({
         bench: 'pipeline-scale',

@@ -1,3 +1,6 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
 import {
@@ -167,6 +170,43 @@ describe('createLeadPipeline: terminal states', () => {
       duplicateOf: 5,
     });
     expect(report.counts).toMatchObject({ read: 7, done: 6, rejected: 1, duplicates: 2 });
+  });
+
+  it('folds duplicates whose first row was spilled to disk by a small dedupe table, and cleans up after', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'leadpipe-dedupe-test-'));
+    try {
+      const pipeline = createLeadPipeline({ dedupe: { maxMemoryEntries: 1024, directory } });
+      // 5,000 people, then every 10th of them again: the first rows are long spilled when the repeats come.
+      const source = [
+        ...Array.from({ length: 5000 }, (_, index) => ({ email: `p${index}@acme.com` })),
+        ...Array.from({ length: 500 }, (_, index) => ({ email: `P${index * 10}@ACME.com` })),
+      ];
+      const results: PipelineResult[] = [];
+      const run = pipeline.run(source);
+      let spilledDuringRun = 0;
+      for await (const result of run) {
+        results.push(result);
+        spilledDuringRun = Math.max(spilledDuringRun, readdirSync(directory).length);
+      }
+      const report = await run;
+      expect(spilledDuringRun).toBe(1);
+      expect(report.counts).toMatchObject({ read: 5500, done: 5500, duplicates: 500 });
+      for (let repeat = 0; repeat < 500; repeat++) {
+        expect(results.find((result) => result.rowNumber === 5001 + repeat)).toMatchObject({
+          duplicateOf: repeat * 10 + 1,
+        });
+      }
+      expect(readdirSync(directory)).toEqual([]);
+      await pipeline.close();
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a dedupe table smaller than 1,024 entries, naming the option', () => {
+    expect(() => createLeadPipeline({ dedupe: { maxMemoryEntries: 10 } })).toThrow(
+      /dedupe\.maxMemoryEntries/,
+    );
   });
 
   it('dead-letters leads a CRM refuses for good, and counts them', async () => {

@@ -100,6 +100,16 @@ export class Hash64Map {
     return undefined;
   }
 
+  /** Calls `visit` with every key and its value, in slot order. */
+  forEach(visit: (key: Hash64, value: number) => void): void {
+    for (let index = 0; index < this.#high.length; index++) {
+      const high = this.#high[index] ?? 0;
+      const low = this.#low[index] ?? 0;
+      if (high === 0 && low === 0) continue;
+      visit({ high, low }, this.#values[index] ?? 0);
+    }
+  }
+
   #grow(): void {
     const high = this.#high;
     const low = this.#low;

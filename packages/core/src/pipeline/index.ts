@@ -49,3 +49,4 @@ export {
   readNdjson,
   type SourceRow,
 } from './source.js';
+export { SpillingHash64Index, type SpillingHash64IndexOptions } from './spilling-index.js';

@@ -24,13 +24,13 @@ import type { Cache } from '../spec/cache.js';
 import type { Checkpoint, CheckpointStore } from '../spec/checkpoint-store.js';
 import type { CrmProperties, CrmRecordErrorCode } from '../spec/crm-adapter.js';
 import type { DeadLetterQueue } from '../spec/dead-letter-queue.js';
-import { ConfigurationError, LeadpipeError, type ValidationIssue } from '../spec/errors.js';
+import { ConfigurationError, LeadpipeError, ValidationError, type ValidationIssue } from '../spec/errors.js';
 import { LEAD_FIELDS, type LeadField } from '../spec/fields.js';
 import type { Lead } from '../spec/lead.js';
 import { redactSecrets } from '../spec/secrets.js';
 import { type ColumnMapping, createColumnResolver } from './columns.js';
 import type { PipelineEventName, PipelineEvents, PipelineProgress } from './events.js';
-import { Hash64Map, hash64 } from './hash-map.js';
+import { hash64 } from './hash-map.js';
 import type {
   PipelineCounts,
   PipelineDeadLetter,
@@ -44,6 +44,7 @@ import type {
 } from './report.js';
 import type { LeadSink } from './sinks.js';
 import { isSourceRow, type SourceRow } from './source.js';
+import { SpillingHash64Index, type SpillingHash64IndexOptions } from './spilling-index.js';
 
 /**
  * What a pipeline reads: plain row objects (`{ Email: ..., Company: ... }`
@@ -107,6 +108,13 @@ export interface LeadPipelineOptions {
   readonly maxReportedRows?: number;
   /** Rows finished between two checkpoint flushes. Default 1,000. */
   readonly checkpointEvery?: number;
+  /**
+   * The dedupe table. Up to `maxMemoryEntries` unique identities (default
+   * 262,144, an 8 MB table) are kept in memory; beyond that they are
+   * written to sorted files in `directory` (default: the OS temp folder),
+   * removed when the run ends, so memory stays flat however many rows come.
+   */
+  readonly dedupe?: SpillingHash64IndexOptions;
   /** Shortest time between two `pipeline.progress` events, in ms. Default 1,000. */
   readonly progressIntervalMs?: number;
   /** Rows hashed into the input fingerprint when no `fingerprint` is given to `run`. Default 100. */
@@ -431,10 +439,12 @@ function fingerprintOf(rows: readonly unknown[]): string {
  * Backpressure: the source is pulled one row at a time, only while fewer
  * than `concurrency` leads are enriching and fewer than `concurrency +
  * batchSize × (batchConcurrency + 1)` rows are in flight; sinks are awaited.
- * Memory is that window, plus 16 bytes × load factor per unique identity for
- * dedupe (about 23 MB per million unique leads; 64-bit hashes, so two
- * identities colliding, about 3 in 10^8 for a million, would be taken for
- * one).
+ * Memory is that window plus the dedupe table, which keeps up to
+ * `dedupe.maxMemoryEntries` identities (64-bit hashes) in memory and writes
+ * the rest to sorted files on disk with a fixed 8 MB Bloom filter in front
+ * (see `SpillingHash64Index`): flat however many rows come. Two identities
+ * with the same 64-bit hash (about 3 in 10^8 for a million) are taken for
+ * one.
  *
  * CRM writes go through `createCrmSync` one batch at a time so that every
  * lead's outcome is known when its batch ends; the trade-off is that a CRM
@@ -482,6 +492,13 @@ export function createLeadPipeline(options: LeadPipelineOptions = {}): LeadPipel
   }
   if (options.rejects !== undefined && typeof options.rejects !== 'function') {
     problems.push('rejects: must be a function');
+  }
+  let dedupeTable: SpillingHash64Index | undefined;
+  try {
+    dedupeTable = new SpillingHash64Index(options.dedupe);
+  } catch (error) {
+    if (!ValidationError.isInstance(error)) throw error;
+    for (const issue of error.issues) problems.push(`dedupe.${issue.field}: ${issue.reason}`);
   }
   if (problems.length > 0) {
     throw new ConfigurationError('invalid_configuration', {
@@ -558,7 +575,7 @@ export function createLeadPipeline(options: LeadPipelineOptions = {}): LeadPipel
   const batchSize =
     options.batchSize ??
     Math.max(1, ...(options.crms ?? []).map((target) => target.adapter?.capabilities?.maxBatchSize ?? 1));
-  const dedupe = { table: new Hash64Map() };
+  const dedupe = { table: dedupeTable! };
   let running = false;
 
   function run(source: PipelineSource, runOptions: PipelineRunOptions = {}): PipelineRun {
@@ -660,7 +677,7 @@ export function createLeadPipeline(options: LeadPipelineOptions = {}): LeadPipel
       let checkpoint: Checkpoint | undefined;
       try {
         statsBefore = engine?.stats();
-        dedupe.table = new Hash64Map();
+        dedupe.table.close();
         const preRead: unknown[] = [];
         if (options.checkpoints) {
           let fingerprint = runOptions.fingerprint;
@@ -689,6 +706,11 @@ export function createLeadPipeline(options: LeadPipelineOptions = {}): LeadPipel
         }
         try {
           await checkpoint?.close();
+        } catch (error) {
+          failure ??= error;
+        }
+        try {
+          dedupe.table.close();
         } catch (error) {
           failure ??= error;
         }

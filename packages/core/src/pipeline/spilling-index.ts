@@ -1,0 +1,237 @@
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ValidationError } from '../spec/errors.js';
+import { type Hash64, Hash64Map } from './hash-map.js';
+
+/** Options of {@link SpillingHash64Index}. */
+export interface SpillingHash64IndexOptions {
+  /**
+   * Keys kept in memory before they are written to disk as a sorted run.
+   * Default 262,144 (an 8 MB table). At least 1,024.
+   */
+  readonly maxMemoryEntries?: number;
+  /** Where runs are written, in a folder of their own removed by `close`. Default: the OS temp folder. */
+  readonly directory?: string;
+}
+
+/** Bytes per entry in a run file: the two hash halves and the value, big-endian. */
+const ENTRY_BYTES = 16;
+/** Entries per block: one fence key in memory per block, one block read per lookup in a run. */
+const BLOCK_ENTRIES = 256;
+/** Bloom filter over every spilled key: 2^26 bits (8 MB), allocated at the first spill. */
+const BLOOM_BITS = 2 ** 26;
+const BLOOM_HASHES = 5;
+const MAX_LOAD = 0.7;
+
+interface Run {
+  readonly fd: number;
+  readonly count: number;
+  /** The first key of each block. */
+  readonly fenceHigh: Uint32Array;
+  readonly fenceLow: Uint32Array;
+}
+
+/** -1, 0 or 1 as (aHigh, aLow) sorts before, with or after (bHigh, bLow). */
+function compare(aHigh: number, aLow: number, bHigh: number, bLow: number): number {
+  if (aHigh !== bHigh) return aHigh < bHigh ? -1 : 1;
+  if (aLow !== bLow) return aLow < bLow ? -1 : 1;
+  return 0;
+}
+
+/**
+ * A set of 64-bit key hashes, each with a number, whose memory does not grow
+ * with the number of keys: up to `maxMemoryEntries` keys live in a
+ * {@link Hash64Map}; when it is full they are written to disk as a sorted
+ * run, remembered by one fence key per 256 entries and a fixed-size Bloom
+ * filter (8 MB for every run together). A key not in memory is looked for on
+ * disk only when the filter says it may be there, one 4 KB block read per
+ * run, newest first. Answers are exact: the filter only saves reads.
+ *
+ * Memory: the table (8 MB by default), the filter once anything is spilled,
+ * and 8 bytes per 256 spilled keys. Disk: 16 bytes per spilled key.
+ *
+ * The pipeline dedupes with it. Reads and writes are synchronous and small;
+ * a lookup that reaches the disk is served from the OS page cache when the
+ * runs fit in it.
+ */
+export class SpillingHash64Index {
+  readonly #maxMemoryEntries: number;
+  readonly #baseDirectory: string;
+  #memory = new Hash64Map();
+  #directory: string | undefined;
+  readonly #runs: Run[] = [];
+  #bloom: Uint32Array | undefined;
+  #size = 0;
+  #diskReads = 0;
+  readonly #block = Buffer.alloc(BLOCK_ENTRIES * ENTRY_BYTES);
+
+  /** @throws ValidationError when `maxMemoryEntries` is not a whole number of at least 1,024. */
+  constructor(options: SpillingHash64IndexOptions = {}) {
+    const max = options.maxMemoryEntries ?? 262_144;
+    if (!Number.isInteger(max) || max < 1024) {
+      throw new ValidationError([
+        {
+          field: 'maxMemoryEntries',
+          reason: `must be a whole number of at least 1,024, got ${String(options.maxMemoryEntries)}`,
+        },
+      ]);
+    }
+    if (
+      options.directory !== undefined &&
+      (typeof options.directory !== 'string' || options.directory === '')
+    ) {
+      throw new ValidationError([{ field: 'directory', reason: 'must be a non-empty path' }]);
+    }
+    this.#maxMemoryEntries = max;
+    this.#baseDirectory = options.directory ?? tmpdir();
+  }
+
+  /** How many keys are stored, in memory and on disk. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** How many sorted runs have been written to disk. */
+  get runs(): number {
+    return this.#runs.length;
+  }
+
+  /** How many block reads lookups have made (the filter's misses cost none). */
+  get diskReads(): number {
+    return this.#diskReads;
+  }
+
+  /**
+   * Store `value` for `key` unless the key is there already. Returns the
+   * value already stored, or `undefined` when `value` was stored.
+   */
+  setIfAbsent(key: Hash64, value: number): number | undefined {
+    const inMemory = this.#memory.get(key);
+    if (inMemory !== undefined) return inMemory;
+    if (this.#bloom !== undefined && this.#mayHave(key)) {
+      for (let index = this.#runs.length - 1; index >= 0; index -= 1) {
+        const found = this.#find(this.#runs[index]!, key);
+        if (found !== undefined) return found;
+      }
+    }
+    this.#memory.set(key, value);
+    this.#size += 1;
+    if (this.#memory.size >= this.#maxMemoryEntries) this.#spill();
+    return undefined;
+  }
+
+  /** Close the run files and remove their folder. The index is empty afterwards and can be used again. */
+  close(): void {
+    for (const run of this.#runs.splice(0)) closeSync(run.fd);
+    if (this.#directory !== undefined) rmSync(this.#directory, { recursive: true, force: true });
+    this.#directory = undefined;
+    this.#bloom = undefined;
+    this.#memory = new Hash64Map();
+    this.#size = 0;
+  }
+
+  #bloomSlots(key: Hash64, visit: (word: number, bit: number) => boolean): boolean {
+    const step = key.low | 1;
+    for (let round = 0; round < BLOOM_HASHES; round += 1) {
+      const position = (key.high + Math.imul(round, step)) & (BLOOM_BITS - 1);
+      if (!visit(position >>> 5, 1 << (position & 31))) return false;
+    }
+    return true;
+  }
+
+  #mayHave(key: Hash64): boolean {
+    const bloom = this.#bloom!;
+    return this.#bloomSlots(key, (word, bit) => (bloom[word]! & bit) !== 0);
+  }
+
+  #spill(): void {
+    const count = this.#memory.size;
+    const high = new Uint32Array(count);
+    const low = new Uint32Array(count);
+    const values = new Float64Array(count);
+    let filled = 0;
+    this.#memory.forEach((key, value) => {
+      high[filled] = key.high;
+      low[filled] = key.low;
+      values[filled] = value;
+      filled += 1;
+    });
+    const order = new Uint32Array(count);
+    for (let index = 0; index < count; index += 1) order[index] = index;
+    order.sort((a, b) => compare(high[a]!, low[a]!, high[b]!, low[b]!));
+
+    const buffer = Buffer.allocUnsafe(count * ENTRY_BYTES);
+    const blocks = Math.ceil(count / BLOCK_ENTRIES);
+    const fenceHigh = new Uint32Array(blocks);
+    const fenceLow = new Uint32Array(blocks);
+    this.#bloom ??= new Uint32Array(BLOOM_BITS / 32);
+    const bloom = this.#bloom;
+    for (let rank = 0; rank < count; rank += 1) {
+      const index = order[rank]!;
+      const offset = rank * ENTRY_BYTES;
+      buffer.writeUInt32BE(high[index]!, offset);
+      buffer.writeUInt32BE(low[index]!, offset + 4);
+      buffer.writeDoubleBE(values[index]!, offset + 8);
+      if (rank % BLOCK_ENTRIES === 0) {
+        fenceHigh[rank / BLOCK_ENTRIES] = high[index]!;
+        fenceLow[rank / BLOCK_ENTRIES] = low[index]!;
+      }
+      this.#bloomSlots({ high: high[index]!, low: low[index]! }, (word, bit) => {
+        bloom[word] = bloom[word]! | bit;
+        return true;
+      });
+    }
+
+    this.#directory ??= mkdtempSync(join(this.#baseDirectory, 'leadpipe-dedupe-'));
+    const fd = openSync(join(this.#directory, `run-${this.#runs.length}.bin`), 'w+');
+    let written = 0;
+    while (written < buffer.length)
+      written += writeSync(fd, buffer, written, buffer.length - written, written);
+    this.#runs.push({ fd, count, fenceHigh, fenceLow });
+    this.#memory = new Hash64Map(Math.ceil(this.#maxMemoryEntries / MAX_LOAD));
+  }
+
+  #find(run: Run, key: Hash64): number | undefined {
+    // The last block whose first key is at or before `key`.
+    let lowest = 0;
+    let highest = run.fenceHigh.length - 1;
+    let block = -1;
+    while (lowest <= highest) {
+      const middle = (lowest + highest) >>> 1;
+      if (compare(run.fenceHigh[middle]!, run.fenceLow[middle]!, key.high, key.low) <= 0) {
+        block = middle;
+        lowest = middle + 1;
+      } else {
+        highest = middle - 1;
+      }
+    }
+    if (block < 0) return undefined;
+    const first = block * BLOCK_ENTRIES;
+    const entries = Math.min(BLOCK_ENTRIES, run.count - first);
+    const bytes = entries * ENTRY_BYTES;
+    let read = 0;
+    while (read < bytes) {
+      const got = readSync(run.fd, this.#block, read, bytes - read, first * ENTRY_BYTES + read);
+      if (got === 0) break;
+      read += got;
+    }
+    this.#diskReads += 1;
+    lowest = 0;
+    highest = entries - 1;
+    while (lowest <= highest) {
+      const middle = (lowest + highest) >>> 1;
+      const offset = middle * ENTRY_BYTES;
+      const order = compare(
+        this.#block.readUInt32BE(offset),
+        this.#block.readUInt32BE(offset + 4),
+        key.high,
+        key.low,
+      );
+      if (order === 0) return this.#block.readDoubleBE(offset + 8);
+      if (order < 0) lowest = middle + 1;
+      else highest = middle - 1;
+    }
+    return undefined;
+  }
+}
