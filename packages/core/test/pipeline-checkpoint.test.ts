@@ -1,4 +1,4 @@
-import { appendFile, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -108,6 +108,30 @@ describe('createFileCheckpointStore', () => {
     expect(await second.results.get('short')).toBeUndefined();
     expect(await second.results.get('nope')).toBeUndefined();
     await second.close();
+  });
+
+  it('finds every result again on resume when its index spills to disk, the newest value of a key winning', async () => {
+    const folder = await tempDir();
+    const path = join(folder, 'run.checkpoint');
+    const indexFolder = join(folder, 'index');
+    await mkdir(indexFolder);
+    const options = { index: { maxMemoryEntries: 1024, directory: indexFolder } };
+    const first = await createFileCheckpointStore(path, options).open({ fingerprint: 'f1', resume: true });
+    for (let key = 0; key < 3000; key++) await first.results.set(`k${key}`, { n: key }, 60_000);
+    // Keys written again after their first copy was spilled: the newer value must win.
+    for (let key = 0; key < 100; key++) await first.results.set(`k${key}`, { n: key + 100_000 }, 60_000);
+    expect(await first.results.get('k5')).toEqual({ n: 100_005 });
+    await first.close();
+    expect(await readdir(indexFolder)).toEqual([]);
+
+    const second = await createFileCheckpointStore(path, options).open({ fingerprint: 'f1', resume: true });
+    for (let key = 0; key < 3000; key++) {
+      expect(await second.results.get(`k${key}`)).toEqual({ n: key < 100 ? key + 100_000 : key });
+    }
+    expect(await second.results.get('k3000')).toBeUndefined();
+    expect((await readdir(indexFolder)).length).toBe(1);
+    await second.close();
+    expect(await readdir(indexFolder)).toEqual([]);
   });
 
   it('ignores a torn last line left by a crash, in both files', async () => {

@@ -38,6 +38,18 @@ describe('SpillingHash64Index', () => {
     index.close();
   });
 
+  it('set and get: the newest value wins over copies spilled earlier, and size counts keys once', () => {
+    const index = new SpillingHash64Index({ maxMemoryEntries: 1024, directory: scratch() });
+    for (let key = 0; key < 5000; key++) index.set(keyOf(key), key);
+    for (let key = 0; key < 5000; key += 2) index.set(keyOf(key), -key);
+    expect(index.runs).toBeGreaterThan(4);
+    expect(index.size).toBe(5000);
+    for (let key = 0; key < 5000; key++) expect(index.get(keyOf(key))).toBe(key % 2 === 0 ? -key : key);
+    expect(index.get(keyOf(99_999))).toBeUndefined();
+    expect(index.setIfAbsent(keyOf(4), 1)).toBe(-4);
+    index.close();
+  });
+
   it('reaches the disk only when the Bloom filter lets a key through', () => {
     const index = new SpillingHash64Index({ maxMemoryEntries: 1024, directory: scratch() });
     for (let key = 0; key < 4096; key++) index.setIfAbsent(keyOf(key), key);

@@ -4,8 +4,9 @@ import { dirname } from 'node:path';
 import type { Cache } from '../spec/cache.js';
 import type { Checkpoint, CheckpointOpenRequest, CheckpointStore } from '../spec/checkpoint-store.js';
 import { LeadpipeError, ValidationError } from '../spec/errors.js';
-import { Hash64Map, hash64 } from './hash-map.js';
+import { hash64 } from './hash-map.js';
 import { compressRows, RowRanges } from './row-ranges.js';
+import { SpillingHash64Index, type SpillingHash64IndexOptions } from './spilling-index.js';
 
 /** Options of {@link createFileCheckpointStore}. */
 export interface FileCheckpointStoreOptions {
@@ -13,6 +14,8 @@ export interface FileCheckpointStoreOptions {
   readonly now?: () => number;
   /** Write buffered results to the file (without syncing) once this many bytes wait. Default 1 MiB. */
   readonly resultBufferBytes?: number;
+  /** The result log's index: entries kept in memory before spilling to disk, and where (see `SpillingHash64Index`). */
+  readonly index?: SpillingHash64IndexOptions;
 }
 
 const FORMAT_VERSION = 1;
@@ -88,7 +91,7 @@ async function loadRows(path: string): Promise<LoadedRows | undefined> {
 }
 
 /** Index the result log: key hash to byte offset. A torn last line is cut off. */
-async function indexResults(path: string, index: Hash64Map): Promise<number> {
+async function indexResults(path: string, index: SpillingHash64Index): Promise<number> {
   let offset = 0;
   let carry = Buffer.alloc(0);
   try {
@@ -127,8 +130,10 @@ async function indexResults(path: string, index: Hash64Map): Promise<number> {
  *   memory stays small however many rows the input has.
  * - `<path>.results`: every provider answer the enrichment engine cached
  *   (`{"k": key, "v": value, "x": expiresAt}` per line), served back as a
- *   {@link Cache}. Only a 64-bit hash and a file offset per entry are kept
- *   in memory (about 23 bytes each); a hit reads its line from the file.
+ *   {@link Cache}. It is indexed by a {@link SpillingHash64Index} (64-bit
+ *   key hash to file offset): 8 MB in memory, the rest in sorted files in
+ *   the OS temp folder, removed on `close()`; a hit reads its line from the
+ *   file.
  *
  * Writes are buffered and both files are written and `fdatasync`ed on
  * `flush()` (the pipeline flushes every `checkpointEvery` rows and at the
@@ -167,7 +172,7 @@ export function createFileCheckpointStore(
           },
         ]);
       }
-      const index = new Hash64Map();
+      const index = new SpillingHash64Index(options.index);
       let resultsSize = 0;
       if (loaded !== undefined) resultsSize = await indexResults(resultsPath, index);
       else loaded = { fingerprint: request.fingerprint, rows: new RowRanges() };
@@ -282,6 +287,7 @@ export function createFileCheckpointStore(
           if (closed) return;
           await flush();
           closed = true;
+          index.close();
           await rowsFile.close();
           await resultsFile.close();
         },

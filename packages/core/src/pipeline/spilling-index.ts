@@ -40,8 +40,8 @@ function compare(aHigh: number, aLow: number, bHigh: number, bLow: number): numb
 }
 
 /**
- * A set of 64-bit key hashes, each with a number, whose memory does not grow
- * with the number of keys: up to `maxMemoryEntries` keys live in a
+ * A map from 64-bit key hashes to numbers whose memory does not grow with
+ * the number of keys: up to `maxMemoryEntries` keys live in a
  * {@link Hash64Map}; when it is full they are written to disk as a sorted
  * run, remembered by one fence key per 256 entries and a fixed-size Bloom
  * filter (8 MB for every run together). A key not in memory is looked for on
@@ -51,7 +51,9 @@ function compare(aHigh: number, aLow: number, bHigh: number, bLow: number): numb
  * Memory: the table (8 MB by default), the filter once anything is spilled,
  * and 8 bytes per 256 spilled keys. Disk: 16 bytes per spilled key.
  *
- * The pipeline dedupes with it. Reads and writes are synchronous and small;
+ * The pipeline dedupes with it (`setIfAbsent`); the file checkpoint store
+ * indexes its result log with it (`set`, `get`: the newest value wins).
+ * Keys are never removed. Reads and writes are synchronous and small;
  * a lookup that reaches the disk is served from the OS page cache when the
  * runs fit in it.
  */
@@ -102,22 +104,29 @@ export class SpillingHash64Index {
     return this.#diskReads;
   }
 
+  /** The value stored for `key` (the latest `set` wins), or `undefined`. */
+  get(key: Hash64): number | undefined {
+    return this.#memory.get(key) ?? this.#onDisk(key);
+  }
+
+  /**
+   * Store `value` for `key`, replacing any earlier value: a copy spilled
+   * earlier stays on disk, shadowed by the newer one.
+   */
+  set(key: Hash64, value: number): void {
+    if (this.#memory.get(key) === undefined && this.#onDisk(key) === undefined) this.#size += 1;
+    this.#store(key, value);
+  }
+
   /**
    * Store `value` for `key` unless the key is there already. Returns the
    * value already stored, or `undefined` when `value` was stored.
    */
   setIfAbsent(key: Hash64, value: number): number | undefined {
-    const inMemory = this.#memory.get(key);
-    if (inMemory !== undefined) return inMemory;
-    if (this.#bloom !== undefined && this.#mayHave(key)) {
-      for (let index = this.#runs.length - 1; index >= 0; index -= 1) {
-        const found = this.#find(this.#runs[index]!, key);
-        if (found !== undefined) return found;
-      }
-    }
-    this.#memory.set(key, value);
+    const existing = this.get(key);
+    if (existing !== undefined) return existing;
     this.#size += 1;
-    if (this.#memory.size >= this.#maxMemoryEntries) this.#spill();
+    this.#store(key, value);
     return undefined;
   }
 
@@ -129,6 +138,22 @@ export class SpillingHash64Index {
     this.#bloom = undefined;
     this.#memory = new Hash64Map();
     this.#size = 0;
+  }
+
+  #store(key: Hash64, value: number): void {
+    const fresh = this.#memory.get(key) === undefined;
+    this.#memory.set(key, value);
+    if (fresh && this.#memory.size >= this.#maxMemoryEntries) this.#spill();
+  }
+
+  /** The newest value of `key` in the runs on disk, when the filter lets it through. */
+  #onDisk(key: Hash64): number | undefined {
+    if (this.#bloom === undefined || !this.#mayHave(key)) return undefined;
+    for (let index = this.#runs.length - 1; index >= 0; index -= 1) {
+      const found = this.#find(this.#runs[index]!, key);
+      if (found !== undefined) return found;
+    }
+    return undefined;
   }
 
   #bloomSlots(key: Hash64, visit: (word: number, bit: number) => boolean): boolean {
