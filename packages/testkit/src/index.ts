@@ -52,6 +52,7 @@ export {
 export {
   type EmulatorLimits,
   type RunningEmulators,
+  type RunningVendorEmulators,
   type StartEmulatorsOptions,
   startEmulators,
   type VendorUrls,

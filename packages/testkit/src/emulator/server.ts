@@ -57,7 +57,19 @@ export interface StartEmulatorsOptions {
   /** Most requests each vendor keeps in `requests`. Default 10,000; 0 records nothing. */
   readonly maxRecordedRequests?: number;
   /** Each vendor's own options. */
-  readonly vendorOptions?: { readonly [V in VendorName]?: VendorOptionsMap[V] };
+  readonly vendorOptions?: Partial<VendorOptionsMap>;
+}
+
+/** The wrapped emulators of a run, per vendor served. */
+export interface RunningVendorEmulators {
+  /** Apollo, when served. */
+  readonly apollo?: EmulatorInstance<'apollo'>;
+  /** Clearbit, when served. */
+  readonly clearbit?: EmulatorInstance<'clearbit'>;
+  /** HubSpot, when served. */
+  readonly hubspot?: EmulatorInstance<'hubspot'>;
+  /** Salesforce, when served. */
+  readonly salesforce?: EmulatorInstance<'salesforce'>;
 }
 
 /** The URLs one vendor is served on. `baseUrl` replaces the vendor's real origin. */
@@ -79,7 +91,7 @@ export interface RunningEmulators {
   /** The ground truth enrichment vendors answer from. */
   readonly truth: GroundTruth;
   /** The wrapped emulators, for requests, faults and vendor state. */
-  readonly emulators: { readonly [V in VendorName]?: EmulatorInstance<V> };
+  readonly emulators: RunningVendorEmulators;
   /** Stop every server, drop open connections, cancel pending webhooks. */
   close(): Promise<void>;
 }
