@@ -601,6 +601,114 @@ describe('HubSpot emulator over plain HTTP', () => {
       });
     });
 
+    it('serves every v4 association route: labelled and default PUT, GET, DELETE, batch read, default and archive', async () => {
+      const [company] = emulator.seed('companies', [{ name: 'Acme', domain: 'acme.com' }]);
+      const [ada, grace] = emulator.seed('contacts', [
+        { email: 'ada@acme.com' },
+        { email: 'grace@acme.com' },
+      ]);
+      const ids = { company: company!.id, ada: ada!.id, grace: grace!.id };
+
+      const labelled = await api(
+        'PUT',
+        `/crm/v4/objects/contacts/${ids.ada}/associations/companies/${ids.company}`,
+        [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: 1 }],
+      );
+      expect(labelled.status).toBe(201);
+      expect(labelled.body).toMatchObject({ fromObjectId: Number(ids.ada), toObjectId: Number(ids.company) });
+      expect(labelled.body.labels).toEqual(['Primary']);
+      const badType = await api(
+        'PUT',
+        `/crm/v4/objects/contacts/${ids.ada}/associations/companies/${ids.company}`,
+        [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: 280 }],
+      );
+      expect(badType.status).toBe(400);
+      const noSuch = await api(
+        'PUT',
+        `/crm/v4/objects/contacts/999999/associations/companies/${ids.company}`,
+        [{ associationCategory: 'HUBSPOT_DEFINED', associationTypeId: 1 }],
+      );
+      expect(noSuch.status).toBe(404);
+      expect(noSuch.body).toMatchObject({ category: 'OBJECT_NOT_FOUND' });
+
+      const byDefault = await api(
+        'PUT',
+        `/crm/v4/objects/companies/${ids.company}/associations/default/contacts/${ids.grace}`,
+      );
+      expect(byDefault.status).toBe(200);
+      expect(results(byDefault as ApiReply).length).toBe(2);
+      const fromCompany = await api('GET', `/crm/v4/objects/companies/${ids.company}/associations/contacts`);
+      expect(
+        (fromCompany.body.results as { toObjectId: number }[]).map((item) => String(item.toObjectId)).sort(),
+      ).toEqual([ids.ada, ids.grace].sort());
+
+      const read = await api('POST', '/crm/v4/associations/contacts/companies/batch/read', {
+        inputs: [{ id: ids.ada }, { id: '999999' }],
+      });
+      expect(read.status).toBe(207);
+      expect(read.body).toMatchObject({ status: 'COMPLETE', numErrors: 1 });
+      expect(errors(read)[0]).toMatchObject({
+        category: 'OBJECT_NOT_FOUND',
+        context: { fromObjectId: ['999999'] },
+      });
+      expect((read.body.results as { from: { id: string } }[]).map((item) => item.from.id)).toEqual([
+        ids.ada,
+      ]);
+
+      const archived = await api('POST', '/crm/v4/associations/contacts/companies/batch/archive', {
+        inputs: [{ from: { id: ids.ada }, to: [{ id: ids.company }] }],
+      });
+      expect(archived.status).toBe(204);
+      const deleted = await api(
+        'DELETE',
+        `/crm/v4/objects/contacts/${ids.grace}/associations/companies/${ids.company}`,
+      );
+      expect(deleted.status).toBe(204);
+      expect(emulator.associations()).toEqual([]);
+
+      const defaults = await api('POST', '/crm/v4/associations/contacts/companies/batch/associate/default', {
+        inputs: [{ from: { id: ids.ada }, to: { id: ids.company } }],
+      });
+      expect(defaults.status).toBe(200);
+      expect(results(defaults).length).toBe(2);
+      expect(emulator.associations()).toEqual([
+        { contactId: ids.ada, companyId: ids.company, typeIds: [279] },
+      ]);
+      const defaultsMissing = await api(
+        'POST',
+        '/crm/v4/associations/contacts/companies/batch/associate/default',
+        {
+          inputs: [{ from: { id: '999999' }, to: { id: ids.company } }],
+        },
+      );
+      expect(defaultsMissing.status).toBe(400);
+    });
+
+    it('answers a batch create with 207 and one error per bad input, and 400 for a pair it does not serve', async () => {
+      const [company] = emulator.seed('companies', [{ name: 'Acme', domain: 'acme.com' }]);
+      const [contact] = emulator.seed('contacts', [{ email: 'x@acme.com' }]);
+      const type = (associationTypeId: number) => [
+        { associationCategory: 'HUBSPOT_DEFINED', associationTypeId },
+      ];
+      const reply = await api('POST', '/crm/v4/associations/contacts/companies/batch/create', {
+        inputs: [
+          { from: { id: contact?.id }, to: { id: company?.id }, types: type(279) },
+          { from: { id: contact?.id }, to: { id: company?.id }, types: type(280) },
+          { from: { id: '999999' }, to: { id: company?.id }, types: type(279) },
+        ],
+      });
+      expect(reply.status).toBe(207);
+      expect(reply.body).toMatchObject({ status: 'COMPLETE', numErrors: 2 });
+      expect(results(reply)).toHaveLength(1);
+      expect(errors(reply).map((error) => error.category)).toEqual(['VALIDATION_ERROR', 'VALIDATION_ERROR']);
+      expect(reply.body.completedAt).toMatch(ISO);
+      const sameType = await api('POST', '/crm/v4/associations/contacts/contacts/batch/read', {
+        inputs: [{ id: contact?.id }],
+      });
+      expect(sameType.status).toBe(400);
+      expect(sameType.body).toMatchObject({ category: 'VALIDATION_ERROR' });
+    });
+
     it('answers association batch create with 201 when configured for the older behaviour', async () => {
       const older = createHubspotEmulator(createEmulatorContext(), { associationBatchCreateStatus: 201 });
       const [company] = older.seed('companies', [{ name: 'Acme' }]);

@@ -1,3 +1,4 @@
+import type { Context } from 'hono';
 import { z } from 'zod';
 import { invalidInput } from './errors.js';
 import type { RouteDeps } from './http.js';
@@ -93,25 +94,61 @@ export function registerAssociationRoutes(deps: RouteDeps): void {
       typeId,
       label: ASSOCIATION_LABELS.get(typeId) ?? null,
     }));
-
-  apiRoute(
-    deps,
-    'PUT',
-    ['/crm/v4/objects/:fromType/:fromId/associations/default/:toType/:toId'],
-    'PUT /crm/v4/objects/{from}/{id}/associations/default/{to}/{toId}',
-    {},
-    (c) => {
+  const notFound = (pair: Pair, fromId: string, toId: string) =>
+    errorResponse(deps, 404, {
+      status: 'error',
+      category: 'OBJECT_NOT_FOUND',
+      message: missingMessage(pair, fromId, toId),
+    });
+  /** A batch answer: 207 with the errors when there are any, else `okStatus`. */
+  const batchAnswer = (
+    okStatus: number,
+    results: readonly unknown[],
+    errors: readonly unknown[],
+    startedAt: number,
+  ) =>
+    json(errors.length > 0 ? 207 : okStatus, {
+      status: 'COMPLETE',
+      results,
+      ...(errors.length > 0 ? { numErrors: errors.length, errors } : {}),
+      ...batchTimes(startedAt, now()),
+    });
+  /** A route between two object types named in its path (`:fromType`, `:toType`); other pairs get a 400. */
+  const pairRoute = (
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    path: string,
+    endpoint: string,
+    handler: (c: Context, pair: Pair) => Promise<Response> | Response,
+  ) =>
+    apiRoute(deps, method, [path], endpoint, {}, (c) => {
       const pair = pairOf(c.req.param('fromType'), c.req.param('toType'));
-      if (pair === undefined) return unsupported();
+      return pair === undefined ? unsupported() : handler(c, pair);
+    });
+  /** A v4 batch route (`/crm/v4/associations/{from}/{to}/batch/<action>`) whose body `schema` parses. */
+  const batchRoute = <Schema extends z.ZodType>(
+    action: string,
+    schema: Schema,
+    handler: (pair: Pair, body: z.infer<Schema>, startedAt: number) => Response,
+  ) =>
+    pairRoute(
+      'POST',
+      `/crm/v4/associations/:fromType/:toType/batch/${action}`,
+      `POST /crm/v4/associations/{from}/{to}/batch/${action}`,
+      async (c, pair) => {
+        const startedAt = now();
+        const body = await readBody(deps, c, schema);
+        return body.ok ? handler(pair, body.value, startedAt) : body.response;
+      },
+    );
+
+  pairRoute(
+    'PUT',
+    '/crm/v4/objects/:fromType/:fromId/associations/default/:toType/:toId',
+    'PUT /crm/v4/objects/{from}/{id}/associations/default/{to}/{toId}',
+    (c, pair) => {
       const fromId = c.req.param('fromId') ?? '';
       const toId = c.req.param('toId') ?? '';
-      if (!exists(pair, fromId, toId)) {
-        return errorResponse(deps, 404, {
-          status: 'error',
-          category: 'OBJECT_NOT_FOUND',
-          message: missingMessage(pair, fromId, toId),
-        });
-      }
+      if (!exists(pair, fromId, toId)) return notFound(pair, fromId, toId);
       const startedAt = now();
       link(pair, fromId, toId, [defaultType(pair)]);
       context.counters.increment('hubspot.associations.created');
@@ -123,15 +160,11 @@ export function registerAssociationRoutes(deps: RouteDeps): void {
     },
   );
 
-  apiRoute(
-    deps,
+  pairRoute(
     'PUT',
-    ['/crm/v4/objects/:fromType/:fromId/associations/:toType/:toId'],
+    '/crm/v4/objects/:fromType/:fromId/associations/:toType/:toId',
     'PUT /crm/v4/objects/{from}/{id}/associations/{to}/{toId}',
-    {},
-    async (c) => {
-      const pair = pairOf(c.req.param('fromType'), c.req.param('toType'));
-      if (pair === undefined) return unsupported();
+    async (c, pair) => {
       const fromId = c.req.param('fromId') ?? '';
       const toId = c.req.param('toId') ?? '';
       const body = await readBody(deps, c, z.array(typeSchema).min(1));
@@ -143,13 +176,7 @@ export function registerAssociationRoutes(deps: RouteDeps): void {
           invalidInput(`associationTypeId ${bad.associationTypeId} is not valid between these object types`),
         );
       }
-      if (!exists(pair, fromId, toId)) {
-        return errorResponse(deps, 404, {
-          status: 'error',
-          category: 'OBJECT_NOT_FOUND',
-          message: missingMessage(pair, fromId, toId),
-        });
-      }
+      if (!exists(pair, fromId, toId)) return notFound(pair, fromId, toId);
       link(
         pair,
         fromId,
@@ -161,15 +188,11 @@ export function registerAssociationRoutes(deps: RouteDeps): void {
     },
   );
 
-  apiRoute(
-    deps,
+  pairRoute(
     'GET',
-    ['/crm/v4/objects/:fromType/:fromId/associations/:toType'],
+    '/crm/v4/objects/:fromType/:fromId/associations/:toType',
     'GET /crm/v4/objects/{from}/{id}/associations/{to}',
-    {},
-    (c) => {
-      const pair = pairOf(c.req.param('fromType'), c.req.param('toType'));
-      if (pair === undefined) return unsupported();
+    (c, pair) => {
       const results = store
         .associationsOf(pair.from, c.req.param('fromId') ?? '')
         .map((item) => ({ toObjectId: Number(item.id), associationTypes: associationTypes(item.typeIds) }));
@@ -177,155 +200,94 @@ export function registerAssociationRoutes(deps: RouteDeps): void {
     },
   );
 
-  apiRoute(
-    deps,
+  pairRoute(
     'DELETE',
-    ['/crm/v4/objects/:fromType/:fromId/associations/:toType/:toId'],
+    '/crm/v4/objects/:fromType/:fromId/associations/:toType/:toId',
     'DELETE /crm/v4/objects/{from}/{id}/associations/{to}/{toId}',
-    {},
-    (c) => {
-      const pair = pairOf(c.req.param('fromType'), c.req.param('toType'));
-      if (pair === undefined) return unsupported();
+    (c, pair) => {
       unlink(pair, c.req.param('fromId') ?? '', c.req.param('toId') ?? '');
       return noContent();
     },
   );
 
-  apiRoute(
-    deps,
-    'POST',
-    ['/crm/v4/associations/:fromType/:toType/batch/create'],
-    'POST /crm/v4/associations/{from}/{to}/batch/create',
-    {},
-    async (c) => {
-      const pair = pairOf(c.req.param('fromType'), c.req.param('toType'));
-      if (pair === undefined) return unsupported();
-      const startedAt = now();
-      const body = await readBody(deps, c, batchCreateSchema);
-      if (!body.ok) return body.response;
-      const results: Record<string, unknown>[] = [];
-      const errors: Record<string, unknown>[] = [];
-      for (const input of body.value.inputs) {
-        const bad = input.types.find((type) => !allowed(pair).has(type.associationTypeId));
-        if (bad !== undefined) {
-          errors.push({
-            status: 'error',
-            category: 'VALIDATION_ERROR',
-            message: `associationTypeId ${bad.associationTypeId} is not valid between these object types`,
-            context: { fromObjectId: [input.from.id], toObjectId: [input.to.id] },
-          });
-        } else if (!exists(pair, input.from.id, input.to.id)) {
-          errors.push({
-            status: 'error',
-            category: 'VALIDATION_ERROR',
-            message: missingMessage(pair, input.from.id, input.to.id),
-            context: { fromObjectId: [input.from.id], toObjectId: [input.to.id] },
-          });
-        } else {
-          link(
-            pair,
-            input.from.id,
-            input.to.id,
-            input.types.map((type) => type.associationTypeId),
-          );
-          context.counters.increment('hubspot.associations.created');
-          results.push(labelsBetween(pair, input.from.id, input.to.id));
-        }
-      }
-      return json(errors.length > 0 ? 207 : deps.associationBatchCreateStatus, {
-        status: 'COMPLETE',
-        results,
-        ...(errors.length > 0 ? { numErrors: errors.length, errors } : {}),
-        ...batchTimes(startedAt, now()),
-      });
-    },
-  );
-
-  apiRoute(
-    deps,
-    'POST',
-    ['/crm/v4/associations/:fromType/:toType/batch/associate/default'],
-    'POST /crm/v4/associations/{from}/{to}/batch/associate/default',
-    {},
-    async (c) => {
-      const pair = pairOf(c.req.param('fromType'), c.req.param('toType'));
-      if (pair === undefined) return unsupported();
-      const startedAt = now();
-      const body = await readBody(deps, c, batchDefaultSchema);
-      if (!body.ok) return body.response;
-      const missing = body.value.inputs.find((input) => !exists(pair, input.from.id, input.to.id));
-      if (missing !== undefined) {
-        return failureResponse(deps, invalidInput(missingMessage(pair, missing.from.id, missing.to.id)));
-      }
-      const results = body.value.inputs.flatMap((input) => {
-        link(pair, input.from.id, input.to.id, [defaultType(pair)]);
-        context.counters.increment('hubspot.associations.created');
-        return defaultResults(pair, input.from.id, input.to.id);
-      });
-      return json(200, { status: 'COMPLETE', results, ...batchTimes(startedAt, now()) });
-    },
-  );
-
-  apiRoute(
-    deps,
-    'POST',
-    ['/crm/v4/associations/:fromType/:toType/batch/read'],
-    'POST /crm/v4/associations/{from}/{to}/batch/read',
-    {},
-    async (c) => {
-      const pair = pairOf(c.req.param('fromType'), c.req.param('toType'));
-      if (pair === undefined) return unsupported();
-      const startedAt = now();
-      const body = await readBody(deps, c, batchReadSchema);
-      if (!body.ok) return body.response;
-      const results: Record<string, unknown>[] = [];
-      const missing: string[] = [];
-      for (const input of body.value.inputs) {
-        if (store.find(pair.from, input.id) === undefined) {
-          missing.push(input.id);
-          continue;
-        }
-        results.push({
-          from: { id: input.id },
-          to: store.associationsOf(pair.from, input.id).map((item) => ({
-            toObjectId: Number(item.id),
-            associationTypes: associationTypes(item.typeIds),
-          })),
+  batchRoute('create', batchCreateSchema, (pair, body, startedAt) => {
+    const results: Record<string, unknown>[] = [];
+    const errors: Record<string, unknown>[] = [];
+    for (const input of body.inputs) {
+      const bad = input.types.find((type) => !allowed(pair).has(type.associationTypeId));
+      if (bad !== undefined) {
+        errors.push({
+          status: 'error',
+          category: 'VALIDATION_ERROR',
+          message: `associationTypeId ${bad.associationTypeId} is not valid between these object types`,
+          context: { fromObjectId: [input.from.id], toObjectId: [input.to.id] },
         });
+      } else if (!exists(pair, input.from.id, input.to.id)) {
+        errors.push({
+          status: 'error',
+          category: 'VALIDATION_ERROR',
+          message: missingMessage(pair, input.from.id, input.to.id),
+          context: { fromObjectId: [input.from.id], toObjectId: [input.to.id] },
+        });
+      } else {
+        link(
+          pair,
+          input.from.id,
+          input.to.id,
+          input.types.map((type) => type.associationTypeId),
+        );
+        context.counters.increment('hubspot.associations.created');
+        results.push(labelsBetween(pair, input.from.id, input.to.id));
       }
-      const errors =
-        missing.length === 0
-          ? []
-          : [
-              {
-                status: 'error',
-                category: 'OBJECT_NOT_FOUND',
-                message: 'No associations found',
-                context: { fromObjectId: missing },
-              },
-            ];
-      return json(errors.length > 0 ? 207 : 200, {
-        status: 'COMPLETE',
-        results,
-        ...(errors.length > 0 ? { numErrors: errors.length, errors } : {}),
-        ...batchTimes(startedAt, now()),
-      });
-    },
-  );
+    }
+    return batchAnswer(deps.associationBatchCreateStatus, results, errors, startedAt);
+  });
 
-  apiRoute(
-    deps,
-    'POST',
-    ['/crm/v4/associations/:fromType/:toType/batch/archive'],
-    'POST /crm/v4/associations/{from}/{to}/batch/archive',
-    {},
-    async (c) => {
-      const pair = pairOf(c.req.param('fromType'), c.req.param('toType'));
-      if (pair === undefined) return unsupported();
-      const body = await readBody(deps, c, batchArchiveSchema);
-      if (!body.ok) return body.response;
-      for (const input of body.value.inputs) for (const to of input.to) unlink(pair, input.from.id, to.id);
-      return noContent();
-    },
-  );
+  batchRoute('associate/default', batchDefaultSchema, (pair, body, startedAt) => {
+    const missing = body.inputs.find((input) => !exists(pair, input.from.id, input.to.id));
+    if (missing !== undefined) {
+      return failureResponse(deps, invalidInput(missingMessage(pair, missing.from.id, missing.to.id)));
+    }
+    const results = body.inputs.flatMap((input) => {
+      link(pair, input.from.id, input.to.id, [defaultType(pair)]);
+      context.counters.increment('hubspot.associations.created');
+      return defaultResults(pair, input.from.id, input.to.id);
+    });
+    return json(200, { status: 'COMPLETE', results, ...batchTimes(startedAt, now()) });
+  });
+
+  batchRoute('read', batchReadSchema, (pair, body, startedAt) => {
+    const results: Record<string, unknown>[] = [];
+    const missing: string[] = [];
+    for (const input of body.inputs) {
+      if (store.find(pair.from, input.id) === undefined) {
+        missing.push(input.id);
+        continue;
+      }
+      results.push({
+        from: { id: input.id },
+        to: store.associationsOf(pair.from, input.id).map((item) => ({
+          toObjectId: Number(item.id),
+          associationTypes: associationTypes(item.typeIds),
+        })),
+      });
+    }
+    const errors =
+      missing.length === 0
+        ? []
+        : [
+            {
+              status: 'error',
+              category: 'OBJECT_NOT_FOUND',
+              message: 'No associations found',
+              context: { fromObjectId: missing },
+            },
+          ];
+    return batchAnswer(200, results, errors, startedAt);
+  });
+
+  batchRoute('archive', batchArchiveSchema, (pair, body) => {
+    for (const input of body.inputs) for (const to of input.to) unlink(pair, input.from.id, to.id);
+    return noContent();
+  });
 }
