@@ -1,5 +1,5 @@
 import {
-  ApiCallError,
+  type ApiCallError,
   ConfigurationError,
   type CrmAdapterV1,
   type CrmProperties,
@@ -15,7 +15,7 @@ import type {
   ContractTestFunction,
   ExpectedApiError,
 } from './enrichment-provider.js';
-import { describeError, errorTexts, RETRYABLE, settle } from './support.js';
+import { describeError, errorTexts, expectApiError as expectSharedApiError, settle } from './support.js';
 
 /** A record as it landed in the CRM, read straight from the backend (not through the adapter). */
 export interface CrmStoredRecord {
@@ -199,23 +199,8 @@ export function crmAdapterContract(
   };
   const byKey = (results: readonly CrmUpsertResult[]) =>
     new Map(results.map((result) => [result.key, result]));
-  const expectApiError = (
-    adapter: CrmAdapterV1,
-    error: unknown,
-    expected: ExpectedApiError,
-    label: string,
-  ) => {
-    expect(
-      ApiCallError.isInstance(error),
-      `${label}: must reject with an ApiCallError, got ${describeError(error)}`,
-    ).toBe(true);
-    const failure = error as ApiCallError;
-    expect(failure.code, `${label}: code`).toBe(expected.code);
-    expect(failure.isRetryable, `${label}: isRetryable`).toBe(
-      expected.isRetryable ?? RETRYABLE.has(expected.code),
-    );
-    expect(failure.providerId, `${label}: providerId`).toBe(adapter.adapterId);
-  };
+  const expectApiError = (adapter: CrmAdapterV1, error: unknown, expected: ExpectedApiError, label: string) =>
+    expectSharedApiError(expect, error, expected, adapter.adapterId, label);
 
   check('capabilities', 'declares a v1 contract with consistent capabilities', async () => {
     const adapter = await options.createAdapter();

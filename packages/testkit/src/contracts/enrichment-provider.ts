@@ -1,5 +1,5 @@
 import {
-  ApiCallError,
+  type ApiCallError,
   type ApiErrorCode,
   ConfigurationError,
   type EnrichmentProviderV1,
@@ -13,7 +13,7 @@ import {
   validateEnrichResult,
   WebhookVerificationError,
 } from '@leadpipe/core';
-import { describeError, errorTexts, RETRYABLE, settle } from './support.js';
+import { describeError, errorTexts, expectApiError as expectSharedApiError, settle } from './support.js';
 
 /**
  * The test-registering function of any runner (`it` or `test` of Vitest,
@@ -207,18 +207,7 @@ export function enrichmentProviderContract(
     error: unknown,
     expected: ExpectedApiError,
     label: string,
-  ) => {
-    expect(
-      ApiCallError.isInstance(error),
-      `${label}: must reject with an ApiCallError, got ${describeError(error)}`,
-    ).toBe(true);
-    const failure = error as ApiCallError;
-    expect(failure.code, `${label}: code`).toBe(expected.code);
-    expect(failure.isRetryable, `${label}: isRetryable`).toBe(
-      expected.isRetryable ?? RETRYABLE.has(expected.code),
-    );
-    expect(failure.providerId, `${label}: providerId`).toBe(provider.providerId);
-  };
+  ) => expectSharedApiError(expect, error, expected, provider.providerId, label);
 
   check('capabilities', 'declares a v1 contract with consistent capabilities', async () => {
     const provider = await options.createProvider();

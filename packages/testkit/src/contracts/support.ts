@@ -1,4 +1,5 @@
-import { type ApiErrorCode, LeadpipeError } from '@leadpipe/core';
+import { ApiCallError, type ApiErrorCode, LeadpipeError } from '@leadpipe/core';
+import type { ContractExpect, ExpectedApiError } from './enrichment-provider.js';
 
 /** Error codes the contract expects to be retryable (by the limiter or by retries, never the adapter). */
 export const RETRYABLE: ReadonlySet<ApiErrorCode> = new Set([
@@ -43,4 +44,27 @@ export function errorTexts(error: unknown): string[] {
     }
   }
   return texts;
+}
+
+/**
+ * Assert that `error` is an `ApiCallError` with the expected code and
+ * retryability, raised on behalf of `ownerId` (the provider or adapter id).
+ */
+export function expectApiError(
+  expect: ContractExpect,
+  error: unknown,
+  expected: ExpectedApiError,
+  ownerId: string,
+  label: string,
+): void {
+  expect(
+    ApiCallError.isInstance(error),
+    `${label}: must reject with an ApiCallError, got ${describeError(error)}`,
+  ).toBe(true);
+  const failure = error as ApiCallError;
+  expect(failure.code, `${label}: code`).toBe(expected.code);
+  expect(failure.isRetryable, `${label}: isRetryable`).toBe(
+    expected.isRetryable ?? RETRYABLE.has(expected.code),
+  );
+  expect(failure.providerId, `${label}: providerId`).toBe(ownerId);
 }
