@@ -53,7 +53,8 @@ function compare(aHigh: number, aLow: number, bHigh: number, bLow: number): numb
  *
  * The pipeline dedupes with it (`setIfAbsent`); the file checkpoint store
  * indexes its result log with it (`set`, `get`: the newest value wins).
- * Keys are never removed. Reads and writes are synchronous and small;
+ * Keys are never removed. A process that dies before `close` leaves its
+ * folder (`leadpipe-dedupe-*`) behind. Reads and writes are synchronous and small;
  * a lookup that reaches the disk is served from the OS page cache when the
  * runs fit in it.
  */
