@@ -26,7 +26,8 @@ describe('SpillingHash64Index', () => {
       expect(index.setIfAbsent(keyOf(key), key * 10)).toBeUndefined();
       oracle.set(key, key * 10);
     }
-    expect(index.runs).toBe(Math.floor(20_000 / 1024));
+    // 19 spills; runs of one size merge like a binary counter: 19 = 10011b leaves 3 runs.
+    expect(index.runs).toBe(3);
     expect(index.size).toBe(20_000);
     // Every key again, old and recent, on disk and in memory: the first value comes back, nothing is replaced.
     for (let key = 0; key < 20_000; key += 7) expect(index.setIfAbsent(keyOf(key), -1)).toBe(oracle.get(key));
@@ -38,15 +39,20 @@ describe('SpillingHash64Index', () => {
     index.close();
   });
 
-  it('set and get: the newest value wins over copies spilled earlier, and size counts keys once', () => {
+  it('set and get: the newest value wins over copies spilled earlier, through merges, and size counts keys once', () => {
     const index = new SpillingHash64Index({ maxMemoryEntries: 1024, directory: scratch() });
     for (let key = 0; key < 5000; key++) index.set(keyOf(key), key);
-    for (let key = 0; key < 5000; key += 2) index.set(keyOf(key), -key);
-    expect(index.runs).toBeGreaterThan(4);
-    expect(index.size).toBe(5000);
-    for (let key = 0; key < 5000; key++) expect(index.get(keyOf(key))).toBe(key % 2 === 0 ? -key : key);
+    for (let key = 0; key < 5000; key += 2) index.set(keyOf(key), -key - 1);
+    for (let key = 5000; key < 6000; key++) index.set(keyOf(key), key);
+    // 8,500 entries went to memory (6,000 keys, 2,500 set again after they were spilled): 8 spills, merged
+    // into one run that held both copies of the keys set twice.
+    expect(index.runs).toBe(1);
+    expect(index.size).toBe(6000);
+    for (let key = 0; key < 6000; key++) {
+      expect(index.get(keyOf(key))).toBe(key < 5000 && key % 2 === 0 ? -key - 1 : key);
+    }
     expect(index.get(keyOf(99_999))).toBeUndefined();
-    expect(index.setIfAbsent(keyOf(4), 1)).toBe(-4);
+    expect(index.setIfAbsent(keyOf(4), 1)).toBe(-5);
     index.close();
   });
 
@@ -66,7 +72,8 @@ describe('SpillingHash64Index', () => {
     for (let key = 0; key < 3000; key++) index.setIfAbsent(keyOf(key), key);
     const folders = readdirSync(directory);
     expect(folders).toHaveLength(1);
-    expect(readdirSync(join(directory, folders[0]!))).toEqual(['run-0.bin', 'run-1.bin']);
+    // Two spills (run-0, run-1) of the same size merged into run-2.
+    expect(readdirSync(join(directory, folders[0]!))).toEqual(['run-2.bin']);
     index.close();
     expect(existsSync(join(directory, folders[0]!))).toBe(false);
     expect(index.size).toBe(0);

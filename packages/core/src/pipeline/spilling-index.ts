@@ -1,4 +1,4 @@
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ValidationError } from '../spec/errors.js';
@@ -25,11 +25,125 @@ const BLOOM_HASHES = 5;
 const MAX_LOAD = 0.7;
 
 interface Run {
+  readonly path: string;
   readonly fd: number;
   readonly count: number;
   /** The first key of each block. */
   readonly fenceHigh: Uint32Array;
   readonly fenceLow: Uint32Array;
+  /** 0 for a spilled table; two runs of level n merge into one of level n + 1. */
+  readonly level: number;
+}
+
+/** Entries read or written per system call while merging runs (64 KB). */
+const MERGE_CHUNK_ENTRIES = 4096;
+
+/** Read `bytes` bytes at `position` of `fd` into the start of `buffer`. */
+function readFully(fd: number, buffer: Buffer, bytes: number, position: number): void {
+  let read = 0;
+  while (read < bytes) {
+    const got = readSync(fd, buffer, read, bytes - read, position + read);
+    if (got === 0) throw new Error(`run file ended ${bytes - read} bytes early`);
+    read += got;
+  }
+}
+
+/** Write the first `bytes` bytes of `buffer` at `position` of `fd`. */
+function writeFully(fd: number, buffer: Buffer, bytes: number, position: number): void {
+  let written = 0;
+  while (written < bytes) written += writeSync(fd, buffer, written, bytes - written, position + written);
+}
+
+/** Reads a run from start to end, a chunk at a time. */
+class RunReader {
+  readonly #run: Run;
+  readonly #buffer = Buffer.alloc(MERGE_CHUNK_ENTRIES * ENTRY_BYTES);
+  #loaded = 0;
+  #position = 0;
+  #next = 0;
+  high = 0;
+  low = 0;
+  value = 0;
+  done = false;
+
+  constructor(run: Run) {
+    this.#run = run;
+    this.advance();
+  }
+
+  /** Move to the next entry; `done` once past the last. */
+  advance(): void {
+    if (this.#next >= this.#run.count) {
+      this.done = true;
+      return;
+    }
+    if (this.#position >= this.#loaded) {
+      const entries = Math.min(MERGE_CHUNK_ENTRIES, this.#run.count - this.#next);
+      readFully(this.#run.fd, this.#buffer, entries * ENTRY_BYTES, this.#next * ENTRY_BYTES);
+      this.#loaded = entries;
+      this.#position = 0;
+    }
+    const offset = this.#position * ENTRY_BYTES;
+    this.high = this.#buffer.readUInt32BE(offset);
+    this.low = this.#buffer.readUInt32BE(offset + 4);
+    this.value = this.#buffer.readDoubleBE(offset + 8);
+    this.#position += 1;
+    this.#next += 1;
+  }
+}
+
+/** Writes sorted entries to a new run file, keeping its fences. */
+class RunWriter {
+  readonly #fd: number;
+  readonly #path: string;
+  readonly #buffer = Buffer.alloc(MERGE_CHUNK_ENTRIES * ENTRY_BYTES);
+  readonly #fenceHigh: number[] = [];
+  readonly #fenceLow: number[] = [];
+  #buffered = 0;
+  #count = 0;
+
+  constructor(path: string) {
+    this.#path = path;
+    this.#fd = openSync(path, 'w+');
+  }
+
+  /** Append one entry (entries come in sorted order). */
+  add(high: number, low: number, value: number): void {
+    if (this.#count % BLOCK_ENTRIES === 0) {
+      this.#fenceHigh.push(high);
+      this.#fenceLow.push(low);
+    }
+    const offset = this.#buffered * ENTRY_BYTES;
+    this.#buffer.writeUInt32BE(high, offset);
+    this.#buffer.writeUInt32BE(low, offset + 4);
+    this.#buffer.writeDoubleBE(value, offset + 8);
+    this.#buffered += 1;
+    this.#count += 1;
+    if (this.#buffered === MERGE_CHUNK_ENTRIES) this.#flush();
+  }
+
+  /** Write what is buffered and describe the finished run. */
+  finish(level: number): Run {
+    this.#flush();
+    return {
+      path: this.#path,
+      fd: this.#fd,
+      count: this.#count,
+      fenceHigh: Uint32Array.from(this.#fenceHigh),
+      fenceLow: Uint32Array.from(this.#fenceLow),
+      level,
+    };
+  }
+
+  #flush(): void {
+    writeFully(
+      this.#fd,
+      this.#buffer,
+      this.#buffered * ENTRY_BYTES,
+      (this.#count - this.#buffered) * ENTRY_BYTES,
+    );
+    this.#buffered = 0;
+  }
 }
 
 /** -1, 0 or 1 as (aHigh, aLow) sorts before, with or after (bHigh, bLow). */
@@ -44,9 +158,10 @@ function compare(aHigh: number, aLow: number, bHigh: number, bLow: number): numb
  * the number of keys: up to `maxMemoryEntries` keys live in a
  * {@link Hash64Map}; when it is full they are written to disk as a sorted
  * run, remembered by one fence key per 256 entries and a fixed-size Bloom
- * filter (8 MB for every run together). A key not in memory is looked for on
- * disk only when the filter says it may be there, one 4 KB block read per
- * run, newest first. Answers are exact: the filter only saves reads.
+ * filter (8 MB for every run together). Two runs of the same size merge into
+ * one, so there are about log2(spills) of them. A key not in memory is looked
+ * for on disk only when the filter says it may be there, one 4 KB block read
+ * per run, newest first. Answers are exact: the filter only saves reads.
  *
  * Memory: the table (8 MB by default), the filter once anything is spilled,
  * and 8 bytes per 256 spilled keys. Disk: 16 bytes per spilled key.
@@ -67,6 +182,7 @@ export class SpillingHash64Index {
   #bloom: Uint32Array | undefined;
   #size = 0;
   #diskReads = 0;
+  #files = 0;
   readonly #block = Buffer.alloc(BLOCK_ENTRIES * ENTRY_BYTES);
 
   /** @throws ValidationError when `maxMemoryEntries` is not a whole number of at least 1,024. */
@@ -95,7 +211,7 @@ export class SpillingHash64Index {
     return this.#size;
   }
 
-  /** How many sorted runs have been written to disk. */
+  /** How many sorted runs are on disk (runs of the same size are merged). */
   get runs(): number {
     return this.#runs.length;
   }
@@ -136,6 +252,7 @@ export class SpillingHash64Index {
     for (const run of this.#runs.splice(0)) closeSync(run.fd);
     if (this.#directory !== undefined) rmSync(this.#directory, { recursive: true, force: true });
     this.#directory = undefined;
+    this.#files = 0;
     this.#bloom = undefined;
     this.#memory = new Hash64Map();
     this.#size = 0;
@@ -209,13 +326,49 @@ export class SpillingHash64Index {
       });
     }
 
-    this.#directory ??= mkdtempSync(join(this.#baseDirectory, 'leadpipe-dedupe-'));
-    const fd = openSync(join(this.#directory, `run-${this.#runs.length}.bin`), 'w+');
-    let written = 0;
-    while (written < buffer.length)
-      written += writeSync(fd, buffer, written, buffer.length - written, written);
-    this.#runs.push({ fd, count, fenceHigh, fenceLow });
+    const path = this.#nextPath();
+    const fd = openSync(path, 'w+');
+    writeFully(fd, buffer, buffer.length, 0);
+    this.#runs.push({ path, fd, count, fenceHigh, fenceLow, level: 0 });
     this.#memory = new Hash64Map(Math.ceil(this.#maxMemoryEntries / MAX_LOAD));
+    // Like a binary counter: two runs of one level merge into one of the next, so a million spilled
+    // tables leave about 20 runs to search, and every entry is rewritten about log2(runs) times.
+    while (this.#runs.length >= 2 && this.#runs.at(-1)!.level === this.#runs.at(-2)!.level) {
+      const newer = this.#runs.pop()!;
+      const older = this.#runs.pop()!;
+      this.#runs.push(this.#merge(older, newer));
+    }
+  }
+
+  #nextPath(): string {
+    this.#directory ??= mkdtempSync(join(this.#baseDirectory, 'leadpipe-dedupe-'));
+    const path = join(this.#directory, `run-${this.#files}.bin`);
+    this.#files += 1;
+    return path;
+  }
+
+  /** One sorted run from two; where both hold a key, the newer run's value wins. */
+  #merge(older: Run, newer: Run): Run {
+    const writer = new RunWriter(this.#nextPath());
+    const a = new RunReader(older);
+    const b = new RunReader(newer);
+    while (!a.done || !b.done) {
+      const order = a.done ? 1 : b.done ? -1 : compare(a.high, a.low, b.high, b.low);
+      if (order < 0) {
+        writer.add(a.high, a.low, a.value);
+        a.advance();
+      } else {
+        writer.add(b.high, b.low, b.value);
+        if (order === 0) a.advance();
+        b.advance();
+      }
+    }
+    const merged = writer.finish(Math.max(older.level, newer.level) + 1);
+    for (const run of [older, newer]) {
+      closeSync(run.fd);
+      unlinkSync(run.path);
+    }
+    return merged;
   }
 
   #find(run: Run, key: Hash64): number | undefined {
@@ -235,13 +388,7 @@ export class SpillingHash64Index {
     if (block < 0) return undefined;
     const first = block * BLOCK_ENTRIES;
     const entries = Math.min(BLOCK_ENTRIES, run.count - first);
-    const bytes = entries * ENTRY_BYTES;
-    let read = 0;
-    while (read < bytes) {
-      const got = readSync(run.fd, this.#block, read, bytes - read, first * ENTRY_BYTES + read);
-      if (got === 0) break;
-      read += got;
-    }
+    readFully(run.fd, this.#block, entries * ENTRY_BYTES, first * ENTRY_BYTES);
     this.#diskReads += 1;
     lowest = 0;
     highest = entries - 1;
