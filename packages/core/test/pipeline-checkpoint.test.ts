@@ -110,7 +110,7 @@ describe('createFileCheckpointStore', () => {
     await second.close();
   });
 
-  it('finds every result again on resume when its index spills to disk, the newest value of a key winning', async () => {
+  it('finds every result again on resume when its index spills to disk: newest value wins, deleted stays deleted', async () => {
     const folder = await tempDir();
     const path = join(folder, 'run.checkpoint');
     const indexFolder = join(folder, 'index');
@@ -121,13 +121,17 @@ describe('createFileCheckpointStore', () => {
     // Keys written again after their first copy was spilled: the newer value must win.
     for (let key = 0; key < 100; key++) await first.results.set(`k${key}`, { n: key + 100_000 }, 60_000);
     expect(await first.results.get('k5')).toEqual({ n: 100_005 });
+    // A deleted answer stays deleted after a restart.
+    await first.results.delete('k2999');
+    expect(await first.results.get('k2999')).toBeUndefined();
     await first.close();
     expect(await readdir(indexFolder)).toEqual([]);
 
     const second = await createFileCheckpointStore(path, options).open({ fingerprint: 'f1', resume: true });
-    for (let key = 0; key < 3000; key++) {
+    for (let key = 0; key < 2999; key++) {
       expect(await second.results.get(`k${key}`)).toEqual({ n: key < 100 ? key + 100_000 : key });
     }
+    expect(await second.results.get('k2999')).toBeUndefined();
     expect(await second.results.get('k3000')).toBeUndefined();
     expect((await readdir(indexFolder)).length).toBe(1);
     await second.close();

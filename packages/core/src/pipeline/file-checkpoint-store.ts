@@ -102,8 +102,9 @@ async function indexResults(path: string, index: SpillingHash64Index): Promise<n
         const end = buffer.indexOf(10, start);
         if (end < 0) break;
         try {
-          const record = JSON.parse(buffer.toString('utf8', start, end)) as { k?: unknown };
-          if (typeof record.k === 'string') index.set(hash64(record.k), offset + start);
+          const record = JSON.parse(buffer.toString('utf8', start, end)) as { k?: unknown; d?: unknown };
+          // A tombstone (`d`) hides the key's earlier lines, as `delete` did before the restart.
+          if (typeof record.k === 'string') index.set(hash64(record.k), record.d === 1 ? -1 : offset + start);
         } catch {
           // An unreadable result line only costs a cache miss.
         }
@@ -247,9 +248,15 @@ export function createFileCheckpointStore(
         },
         async delete(key) {
           pendingByKey.delete(key);
-          // An entry already in the file stays there; a later `set` of the key points the index at the new one.
+          // Earlier lines stay in the file: a tombstone line hides them on resume too, and a later `set`
+          // of the key points the index at its new line.
           const hashed = hash64(key);
-          if (index.get(hashed) !== undefined) index.set(hashed, -1);
+          if (index.get(hashed) === undefined || closed) return;
+          index.set(hashed, -1);
+          const line = `${JSON.stringify({ k: key, d: 1 })}\n`;
+          pendingResults.push(line);
+          pendingBytes += Buffer.byteLength(line);
+          if (pendingBytes >= resultBufferBytes) await serial.run(writeResults);
         },
       };
 
