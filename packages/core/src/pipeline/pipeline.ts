@@ -575,7 +575,7 @@ export function createLeadPipeline(options: LeadPipelineOptions = {}): LeadPipel
   const batchSize =
     options.batchSize ??
     Math.max(1, ...(options.crms ?? []).map((target) => target.adapter?.capabilities?.maxBatchSize ?? 1));
-  const dedupe = { table: dedupeTable! };
+  const dedupe = dedupeTable!;
   let running = false;
 
   function run(source: PipelineSource, runOptions: PipelineRunOptions = {}): PipelineRun {
@@ -677,7 +677,6 @@ export function createLeadPipeline(options: LeadPipelineOptions = {}): LeadPipel
       let checkpoint: Checkpoint | undefined;
       try {
         statsBefore = engine?.stats();
-        dedupe.table.close();
         const preRead: unknown[] = [];
         if (options.checkpoints) {
           let fingerprint = runOptions.fingerprint;
@@ -710,7 +709,7 @@ export function createLeadPipeline(options: LeadPipelineOptions = {}): LeadPipel
           failure ??= error;
         }
         try {
-          dedupe.table.close();
+          dedupe.close();
         } catch (error) {
           failure ??= error;
         }
@@ -1088,7 +1087,7 @@ export function createLeadPipeline(options: LeadPipelineOptions = {}): LeadPipel
         const lead = created.lead;
         const identity = leadIdentityKey(lead);
         const first =
-          identity === undefined ? undefined : dedupe.table.setIfAbsent(hash64(identity), row.rowNumber);
+          identity === undefined ? undefined : dedupe.setIfAbsent(hash64(identity), row.rowNumber);
         if (skip) {
           // Finished earlier: only its identity is remembered, so later duplicates of it are still folded.
           finish({ status: 'skipped', rowNumber: row.rowNumber }, undefined, row);

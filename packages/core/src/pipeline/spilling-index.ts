@@ -304,32 +304,18 @@ export class SpillingHash64Index {
     for (let index = 0; index < count; index += 1) order[index] = index;
     order.sort((a, b) => compare(high[a]!, low[a]!, high[b]!, low[b]!));
 
-    const buffer = Buffer.allocUnsafe(count * ENTRY_BYTES);
-    const blocks = Math.ceil(count / BLOCK_ENTRIES);
-    const fenceHigh = new Uint32Array(blocks);
-    const fenceLow = new Uint32Array(blocks);
     this.#bloom ??= new Uint32Array(BLOOM_BITS / 32);
     const bloom = this.#bloom;
+    const writer = new RunWriter(this.#nextPath());
     for (let rank = 0; rank < count; rank += 1) {
       const index = order[rank]!;
-      const offset = rank * ENTRY_BYTES;
-      buffer.writeUInt32BE(high[index]!, offset);
-      buffer.writeUInt32BE(low[index]!, offset + 4);
-      buffer.writeDoubleBE(values[index]!, offset + 8);
-      if (rank % BLOCK_ENTRIES === 0) {
-        fenceHigh[rank / BLOCK_ENTRIES] = high[index]!;
-        fenceLow[rank / BLOCK_ENTRIES] = low[index]!;
-      }
+      writer.add(high[index]!, low[index]!, values[index]!);
       this.#bloomSlots({ high: high[index]!, low: low[index]! }, (word, bit) => {
         bloom[word] = bloom[word]! | bit;
         return true;
       });
     }
-
-    const path = this.#nextPath();
-    const fd = openSync(path, 'w+');
-    writeFully(fd, buffer, buffer.length, 0);
-    this.#runs.push({ path, fd, count, fenceHigh, fenceLow, level: 0 });
+    this.#runs.push(writer.finish(0));
     this.#memory = new Hash64Map(Math.ceil(this.#maxMemoryEntries / MAX_LOAD));
     // Like a binary counter: two runs of one level merge into one of the next, so a million spilled
     // tables leave about 20 runs to search, and every entry is rewritten about log2(runs) times.
