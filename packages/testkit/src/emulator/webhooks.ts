@@ -28,7 +28,10 @@ export interface WebhookDispatcher {
   pending(): number;
   /** Resolves once nothing is waiting or in flight. */
   idle(): Promise<void>;
-  /** Cancel everything waiting and forget what was sent. */
+  /**
+   * Cancel everything waiting, abort deliveries in flight (they are neither
+   * logged nor retried), and forget what was sent.
+   */
   reset(): void;
 }
 
@@ -40,6 +43,9 @@ const DELIVERY_TIMEOUT_MS = 10_000;
 export function createWebhookDispatcher(context: EmulatorContext, vendor: VendorName): WebhookDispatcher {
   const timers = new Set<ReturnType<typeof setTimeout>>();
   const log: SentWebhook[] = [];
+  // Deliveries in flight, so reset() can abort them: a delivery started before a reset
+  // must not land (or retry into) whatever runs after it.
+  const controllers = new Set<AbortController>();
   let inFlight = 0;
   let waiters: (() => void)[] = [];
   const settle = () => {
@@ -61,8 +67,16 @@ export function createWebhookDispatcher(context: EmulatorContext, vendor: Vendor
   };
   const deliver = (url: string, body: string, headers: Readonly<Record<string, string>>, attempt: number) => {
     inFlight++;
+    const controller = new AbortController();
+    controllers.add(controller);
     const finish = (status: number) => {
+      controllers.delete(controller);
       inFlight--;
+      if (controller.signal.aborted) {
+        // Cancelled by reset(): forgotten, not logged, not retried.
+        settle();
+        return;
+      }
       const ok = status >= 200 && status < 300;
       if (!ok && attempt < MAX_ATTEMPTS) {
         later(RETRY_DELAY_MS * attempt, () => deliver(url, body, headers, attempt + 1));
@@ -80,7 +94,7 @@ export function createWebhookDispatcher(context: EmulatorContext, vendor: Vendor
         ...headers,
       },
       body,
-      signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
+      signal: AbortSignal.any([controller.signal, AbortSignal.timeout(DELIVERY_TIMEOUT_MS)]),
     })
       .then(async (response) => {
         await response.arrayBuffer().catch(() => undefined);
@@ -100,6 +114,7 @@ export function createWebhookDispatcher(context: EmulatorContext, vendor: Vendor
     reset: () => {
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
+      for (const controller of controllers) controller.abort();
       log.length = 0;
       settle();
     },
