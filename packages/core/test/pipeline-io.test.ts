@@ -10,8 +10,10 @@ import {
   createLead,
   createLeadPipeline,
   createNdjsonWriter,
+  createRejectsWriter,
   defineProvider,
   type Lead,
+  type RejectedRow,
   readCsv,
   readNdjson,
   recogniseColumn,
@@ -313,5 +315,152 @@ describe('CSV in, CSV out through the pipeline', () => {
         title__confidence: '1',
       },
     ]);
+  });
+});
+
+describe('createRejectsWriter', () => {
+  const rejected = (rowNumber: number, values: Record<string, unknown>, line?: number): RejectedRow => ({
+    rowNumber,
+    ...(line === undefined ? {} : { line }),
+    stage: 'validate',
+    issues: [
+      { field: 'email', reason: 'must be an email address' },
+      { field: 'company.domain', reason: 'has an invalid domain, "x"' },
+    ],
+    values,
+    columns: Object.keys(values),
+  });
+
+  it('CSV: the input columns as they came, then where and why, quoted as needed', async () => {
+    const path = join(await tempDir(), 'rejects.csv');
+    const writer = createRejectsWriter(path);
+    await writer.write(rejected(2, { 'E-mail': 'broken', Company: 'Acme, Inc.' }, 3));
+    await writer.write(rejected(9, { 'E-mail': 'also broken', Company: '' }));
+    expect(writer.written).toBe(2);
+    await writer.close();
+    const records = parse(await readFile(path, 'utf8'), { columns: true }) as Record<string, string>[];
+    expect(records).toEqual([
+      {
+        'E-mail': 'broken',
+        Company: 'Acme, Inc.',
+        leadpipe_row: '2',
+        leadpipe_line: '3',
+        leadpipe_stage: 'validate',
+        leadpipe_reasons: 'email: must be an email address; company.domain: has an invalid domain, "x"',
+        leadpipe_extra: '',
+      },
+      {
+        'E-mail': 'also broken',
+        Company: '',
+        leadpipe_row: '9',
+        leadpipe_line: '',
+        leadpipe_stage: 'validate',
+        leadpipe_reasons: 'email: must be an email address; company.domain: has an invalid domain, "x"',
+        leadpipe_extra: '',
+      },
+    ]);
+  });
+
+  it('CSV: keeps values under columns the first row lacked, and replaces the columns of an earlier rejects file', async () => {
+    const path = join(await tempDir(), 'rejects.csv');
+    const writer = createRejectsWriter(path);
+    await writer.write(rejected(1, { email: 'x', leadpipe_row: '7', leadpipe_reasons: 'old' }));
+    await writer.write(rejected(2, { email: 'y', plan: 'pro', seats: 3 }));
+    await writer.close();
+    const records = parse(await readFile(path, 'utf8'), { columns: true }) as Record<string, string>[];
+    expect(Object.keys(records[0]!)).toEqual([
+      'email',
+      'leadpipe_row',
+      'leadpipe_line',
+      'leadpipe_stage',
+      'leadpipe_reasons',
+      'leadpipe_extra',
+    ]);
+    expect(records[0]).toMatchObject({ leadpipe_row: '1', leadpipe_extra: '' });
+    expect(records[0]?.leadpipe_reasons).toMatch(/^email: /);
+    expect(JSON.parse(records[1]!.leadpipe_extra!)).toEqual({ plan: 'pro', seats: 3 });
+  });
+
+  it('CSV: appends without a second header; a fresh writer replaces the file', async () => {
+    const path = join(await tempDir(), 'rejects.csv');
+    for (const append of [false, true]) {
+      const writer = createRejectsWriter(path, { append });
+      await writer.write(rejected(append ? 2 : 1, { email: 'x' }));
+      await writer.close();
+    }
+    const appended = await readFile(path, 'utf8');
+    expect(appended.split('\n').filter((line) => line.startsWith('email,'))).toHaveLength(1);
+    expect((parse(appended, { columns: true }) as unknown[]).length).toBe(2);
+    const fresh = createRejectsWriter(path);
+    await fresh.write(rejected(5, { email: 'z' }));
+    await fresh.close();
+    expect(parse(await readFile(path, 'utf8'), { columns: true })).toMatchObject([{ leadpipe_row: '5' }]);
+  });
+
+  it('NDJSON: the input values with native types and the same keys', async () => {
+    const path = join(await tempDir(), 'rejects.ndjson');
+    const writer = createRejectsWriter(path, { format: 'ndjson' });
+    await writer.write(rejected(4, { email: 'x', seats: 3, tags: ['a'], leadpipe_line: 99 }));
+    await writer.close();
+    expect(JSON.parse(await readFile(path, 'utf8'))).toEqual({
+      email: 'x',
+      seats: 3,
+      tags: ['a'],
+      leadpipe_row: 4,
+      leadpipe_stage: 'validate',
+      leadpipe_reasons: 'email: must be an email address; company.domain: has an invalid domain, "x"',
+    });
+  });
+
+  it('hands each row to the file before it resolves, and refuses writes after close', async () => {
+    const path = join(await tempDir(), 'rejects.csv');
+    const writer = createRejectsWriter(path);
+    await writer.write(rejected(1, { email: 'x' }));
+    // Not closed, not flushed: the row is in the file already.
+    expect(await readFile(path, 'utf8')).toContain('x,1,,validate,');
+    await writer.close();
+    await expect(writer.write(rejected(2, { email: 'y' }))).rejects.toThrow(/rejects: is closed/);
+    expect(() => createRejectsWriter(path, { format: 'xml' as 'csv' })).toThrow(/format: must be/);
+  });
+
+  it('through the pipeline: every rejected row, and a fixed rejects file runs clean', async () => {
+    const dir = await tempDir();
+    const input = join(dir, 'in.csv');
+    const rejectsPath = join(dir, 'rejects.csv');
+    await writeFile(
+      input,
+      'Email,First Name,Plan\nada@acme.com,Ada,pro\nnot-an-email,Bob,free\ngrace@hopper.dev,Grace,pro\n@nope,"Multi\nLine",team\n',
+    );
+    const provider = defineProvider({
+      id: 'people',
+      lookups: [{ requires: ['email'], supplies: ['title'] }],
+      enrich: async () => ({ fields: { title: 'Engineer' }, confidence: 0.7 }),
+    });
+    const rejects = createRejectsWriter(rejectsPath);
+    const pipeline = createLeadPipeline({
+      enrichment: { providers: [provider], fields: ['title'] },
+      rejects: rejects.write,
+    });
+    const report = await pipeline.run(readCsv(input), { output: createCsvWriter(join(dir, 'out.csv')) });
+    await rejects.close();
+    expect(report.counts).toMatchObject({ read: 4, done: 2, rejected: 2 });
+    const records = parse(await readFile(rejectsPath, 'utf8'), { columns: true }) as Record<string, string>[];
+    expect(records.map((record) => [record.Email, record['First Name'], record.leadpipe_row])).toEqual([
+      ['not-an-email', 'Bob', '2'],
+      ['@nope', 'Multi\nLine', '4'],
+    ]);
+    expect(records.every((record) => record.leadpipe_reasons?.startsWith('email: '))).toBe(true);
+
+    // Fix the emails and run the rejects file itself: the leadpipe_* columns are carried, not refused.
+    const fixed = join(dir, 'fixed.csv');
+    await writeFile(
+      fixed,
+      (await readFile(rejectsPath, 'utf8'))
+        .replace('not-an-email', 'bob@acme.com')
+        .replace('@nope', 'm@acme.com'),
+    );
+    const again = createLeadPipeline({ enrichment: { providers: [provider], fields: ['title'] } });
+    const second = await again.run(readCsv(fixed), { output: createCsvWriter(join(dir, 'fixed.out.csv')) });
+    expect(second.counts).toMatchObject({ read: 2, done: 2, rejected: 0 });
   });
 });

@@ -36,8 +36,12 @@ export {
   type CsvWriterOptions,
   createCsvWriter,
   createNdjsonWriter,
+  createRejectsWriter,
   type LeadSink,
   type LeadWriterOptions,
+  REJECT_COLUMNS,
+  type RejectsWriter,
+  type RejectsWriterOptions,
   type SinkEntry,
 } from './sinks.js';
 export {

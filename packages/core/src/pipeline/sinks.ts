@@ -5,6 +5,7 @@ import { getLeadField } from '../lead/index.js';
 import { ValidationError } from '../spec/errors.js';
 import type { LeadField } from '../spec/fields.js';
 import type { Lead } from '../spec/lead.js';
+import type { RejectedRow, RejectSink } from './report.js';
 
 /** One finished lead, as the pipeline hands it to a {@link LeadSink}. */
 export interface SinkEntry {
@@ -278,6 +279,150 @@ export function createNdjsonWriter(output: string | Writable, options: LeadWrite
       if (closed) return;
       closed = true;
       await writePending();
+      await writer.end(opened.owned);
+    },
+  };
+}
+
+/**
+ * Columns a rejects file adds after the input's own (CSV also adds
+ * `leadpipe_extra`). Input columns of these names, from a rejects file run
+ * again, are replaced.
+ */
+export const REJECT_COLUMNS = [
+  'leadpipe_row',
+  'leadpipe_line',
+  'leadpipe_stage',
+  'leadpipe_reasons',
+  'leadpipe_extra',
+] as const;
+
+const REJECT_COLUMN_SET: ReadonlySet<string> = new Set(REJECT_COLUMNS);
+
+/** Options of {@link createRejectsWriter}. */
+export interface RejectsWriterOptions {
+  /** `csv` (default) or `ndjson`: write rejects in the input's format so they can be fixed and fed back. */
+  readonly format?: 'csv' | 'ndjson';
+  /**
+   * Append to an existing file instead of replacing it (for a resumed run).
+   * A CSV header is written only when the file is new or empty. Paths only.
+   */
+  readonly append?: boolean;
+  /** CSV field delimiter. Default `,`. */
+  readonly delimiter?: string;
+}
+
+/** A file of rejected rows; pass `write` as the pipeline's `rejects` option. */
+export interface RejectsWriter {
+  /** The {@link RejectSink}: writes one rejected row, resolving once it is handed to the file. */
+  readonly write: RejectSink;
+  /** Rows written by this writer. */
+  readonly written: number;
+  /** Resolves once everything written has reached the file or stream. */
+  flush(): Promise<void>;
+  /** Flush and release the file (a stream passed in is left open). */
+  close(): Promise<void>;
+}
+
+function reasonsOf(row: RejectedRow): string {
+  return row.issues.map((issue) => `${issue.field}: ${issue.reason}`).join('; ');
+}
+
+/**
+ * A rejects file: every rejected row with its input values, as they came
+ * in, so it can be fixed and run again, and why it was rejected.
+ *
+ * - CSV: the input's columns, then `leadpipe_row` (1-based row number),
+ *   `leadpipe_line` (file line, when known), `leadpipe_stage` (`read`,
+ *   `validate` or `crm`), `leadpipe_reasons` (`field: reason; ...`) and
+ *   `leadpipe_extra`. The header is fixed by the first rejected row: values
+ *   under columns it did not have (possible with NDJSON input) go to
+ *   `leadpipe_extra` as a JSON object, so nothing is dropped.
+ * - NDJSON: one object per row, the input's values and the same keys but
+ *   `leadpipe_extra`.
+ *
+ * Each row is handed to the file before the pipeline goes on (and so before
+ * it is checkpointed): a crash of the process loses no reject. Rejected
+ * rows are not buffered, so memory does not grow with their number.
+ *
+ * @example
+ * ```ts
+ * const rejects = createRejectsWriter('leads.rejects.csv');
+ * const pipeline = createLeadPipeline({ enrichment, rejects: rejects.write });
+ * try {
+ *   await pipeline.run(readCsv('leads.csv'), { output: createCsvWriter('leads.enriched.csv') });
+ * } finally {
+ *   await rejects.close();
+ * }
+ * ```
+ */
+export function createRejectsWriter(
+  output: string | Writable,
+  options: RejectsWriterOptions = {},
+): RejectsWriter {
+  const format = options.format ?? 'csv';
+  if (format !== 'csv' && format !== 'ndjson') {
+    throw new ValidationError([{ field: 'format', reason: 'must be "csv" or "ndjson"' }]);
+  }
+  const opened = openOutput(output, options.append === true);
+  const writer = new TextWriter(opened.stream);
+  const delimiter = options.delimiter ?? ',';
+  let header: { readonly input: readonly string[]; readonly known: ReadonlySet<string> } | undefined;
+  let written = 0;
+  let closed = false;
+
+  function csvLine(row: RejectedRow): string {
+    let text = '';
+    if (header === undefined) {
+      const input = row.columns.filter((column) => !REJECT_COLUMN_SET.has(column));
+      header = { input, known: new Set(input) };
+      if (opened.empty) text += stringify([[...input, ...REJECT_COLUMNS]], { delimiter });
+    }
+    // Values under columns the header lacks (later NDJSON rows can have other keys) are kept as JSON.
+    const extra: Record<string, unknown> = {};
+    for (const [column, value] of Object.entries(row.values)) {
+      if (header.known.has(column) || REJECT_COLUMN_SET.has(column)) continue;
+      if (value !== undefined && value !== null && value !== '') extra[column] = value;
+    }
+    const cells = header.input.map((column) => cellOf(row.values[column]));
+    cells.push(
+      row.rowNumber,
+      row.line ?? '',
+      row.stage,
+      reasonsOf(row),
+      Object.keys(extra).length > 0 ? JSON.stringify(extra) : '',
+    );
+    return text + stringify([cells], { delimiter });
+  }
+
+  function ndjsonLine(row: RejectedRow): string {
+    const values: Record<string, unknown> = {};
+    for (const [column, value] of Object.entries(row.values)) {
+      if (!REJECT_COLUMN_SET.has(column)) values[column] = value;
+    }
+    return `${JSON.stringify({
+      ...values,
+      leadpipe_row: row.rowNumber,
+      ...(row.line === undefined ? {} : { leadpipe_line: row.line }),
+      leadpipe_stage: row.stage,
+      leadpipe_reasons: reasonsOf(row),
+    })}\n`;
+  }
+
+  return {
+    write: async (row) => {
+      if (closed) throw new ValidationError([{ field: 'rejects', reason: 'is closed' }]);
+      await writer.write(format === 'csv' ? csvLine(row) : ndjsonLine(row));
+      await writer.settle();
+      written += 1;
+    },
+    get written() {
+      return written;
+    },
+    flush: () => writer.settle(),
+    async close() {
+      if (closed) return;
+      closed = true;
       await writer.end(opened.owned);
     },
   };
