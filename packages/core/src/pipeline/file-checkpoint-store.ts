@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import type { Cache } from '../spec/cache.js';
 import type { Checkpoint, CheckpointOpenRequest, CheckpointStore } from '../spec/checkpoint-store.js';
 import { LeadpipeError, ValidationError } from '../spec/errors.js';
+import { readLineAt, Serial } from './file-lines.js';
 import { hash64 } from './hash-map.js';
 import { compressRows, RowRanges } from './row-ranges.js';
 import { SpillingHash64Index, type SpillingHash64IndexOptions } from './spilling-index.js';
@@ -32,17 +33,6 @@ async function readOrEmpty(path: string): Promise<string | undefined> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
-  }
-}
-
-/** Runs file operations one at a time. */
-class Serial {
-  #tail: Promise<unknown> = Promise.resolve();
-
-  run<T>(task: () => Promise<T>): Promise<T> {
-    const next = this.#tail.then(task, task);
-    this.#tail = next.catch(() => undefined);
-    return next;
   }
 }
 
@@ -205,20 +195,6 @@ export function createFileCheckpointStore(
         pendingByKey.clear();
       }
 
-      async function readResult(offset: number): Promise<string | undefined> {
-        let text = '';
-        let position = offset;
-        const chunk = Buffer.alloc(4096);
-        for (;;) {
-          const { bytesRead } = await resultsFile.read(chunk, 0, chunk.length, position);
-          if (bytesRead === 0) return undefined;
-          const end = chunk.subarray(0, bytesRead).indexOf(10);
-          if (end >= 0) return text + chunk.toString('utf8', 0, end);
-          text += chunk.toString('utf8', 0, bytesRead);
-          position += bytesRead;
-        }
-      }
-
       const results: Cache = {
         async get(key) {
           const buffered = pendingByKey.get(key);
@@ -226,7 +202,7 @@ export function createFileCheckpointStore(
           const offset = index.get(hash64(key));
           // A deleted entry has offset -1.
           if (offset === undefined || offset < 0) return undefined;
-          const line = await serial.run(() => readResult(offset));
+          const line = await serial.run(() => readLineAt(resultsFile, offset));
           if (line === undefined) return undefined;
           try {
             const record = JSON.parse(line) as { k: unknown; v: unknown; x: unknown };

@@ -9,6 +9,11 @@ export {
 } from './columns.js';
 export type { PipelineEventName, PipelineEvents, PipelineProgress } from './events.js';
 export { createFileCheckpointStore, type FileCheckpointStoreOptions } from './file-checkpoint-store.js';
+export {
+  createFileDeadLetterQueue,
+  type FileDeadLetterQueue,
+  type FileDeadLetterQueueOptions,
+} from './file-dead-letter-queue.js';
 export { type Hash64, Hash64Map, hash64 } from './hash-map.js';
 export {
   createLeadPipeline,

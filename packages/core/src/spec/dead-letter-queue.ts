@@ -47,8 +47,10 @@ export interface DeadLetterPage {
 
 /**
  * Where permanently failed records are kept for inspection and redrive. The
- * default is in memory (`createMemoryDeadLetterQueue()`); implement this on a
- * database or a queue to keep them across restarts.
+ * default is in memory (`createMemoryDeadLetterQueue()`);
+ * `createFileDeadLetterQueue(path)` keeps them in a file across restarts, for
+ * one process at a time; implement this on a database or a queue to share
+ * them between processes.
  */
 export interface DeadLetterQueue {
   /**
