@@ -54,6 +54,12 @@ export interface EnrichCommandOptions {
   readonly report: string | undefined;
   /** Checkpoint file (absolute). Default `<out>.checkpoint`. */
   readonly checkpoint: string;
+  /** Rejected rows file (absolute). Default `<input name>.rejects.<input ext>` next to the output. */
+  readonly rejects: string;
+  /** Format of the rejects file. */
+  readonly rejectsFormat: FileFormat;
+  /** Dead-letter file (absolute, NDJSON). Default `<input name>.dead-letters.ndjson` next to the output. */
+  readonly deadLetters: string;
   /** Leads enriched at once. */
   readonly concurrency: number | undefined;
   /** No progress display or log lines; only the summary. */
@@ -97,6 +103,10 @@ Options:
   --emulate              Run against in-process vendor emulators: no keys, no network
   --report <file>        Write the run's report as JSON
   --checkpoint <file>    Checkpoint file for --resume (default: <out>.checkpoint)
+  --rejects <file>       Rejected rows with their reasons, .csv or .ndjson
+                         (default: <file name>.rejects.<ext>, next to the output)
+  --dead-letters <file>  Records a CRM refused for good, .ndjson, kept across runs
+                         with --resume (default: <file name>.dead-letters.ndjson)
   --concurrency <n>      Leads enriched at once (default: 16)
   -q, --quiet            No progress display; only the summary
   -h, --help             Show this help
@@ -216,6 +226,41 @@ function parseEnrich(argv: readonly string[], cwd: string): CliCommand {
     issues.push({ field: '--report', reason: 'must not be the input or the output file' });
   }
   const checkpoint = values.checkpoint === undefined ? `${out}.checkpoint` : resolve(cwd, values.checkpoint);
+  // Side files sit next to the output, named after it without its `.enriched.<ext>`.
+  const base = out.replace(/(\.enriched)?\.(csv|ndjson|jsonl)$/i, '');
+  let rejects = `${base}.rejects.${inputFormat === 'csv' ? 'csv' : 'ndjson'}`;
+  let rejectsFormat: FileFormat = inputFormat;
+  if (values.rejects !== undefined) {
+    rejects = resolve(cwd, values.rejects);
+    rejectsFormat = formatOf(values.rejects, '--rejects', issues);
+  }
+  let deadLetters = `${base}.dead-letters.ndjson`;
+  if (values['dead-letters'] !== undefined) {
+    deadLetters = resolve(cwd, values['dead-letters']);
+    if (!/\.(ndjson|jsonl)$/i.test(values['dead-letters'])) {
+      issues.push({
+        field: '--dead-letters',
+        reason: `"${values['dead-letters']}" must end in .ndjson or .jsonl`,
+      });
+    }
+  }
+  const taken = new Map<string, string>([
+    [input, '<file>'],
+    [out, '--out'],
+    [checkpoint, '--checkpoint'],
+    [`${checkpoint}.results`, '--checkpoint'],
+  ]);
+  if (report !== undefined) taken.set(report, '--report');
+  for (const [flag, path] of [
+    ['--rejects', rejects],
+    ['--dead-letters', deadLetters],
+  ] as const) {
+    const owner = taken.get(path);
+    if (file !== undefined && owner !== undefined) {
+      issues.push({ field: flag, reason: `must not be the same file as ${owner}` });
+    }
+    taken.set(path, flag);
+  }
 
   if (issues.length > 0) throw usage(issues);
   return {
@@ -233,6 +278,9 @@ function parseEnrich(argv: readonly string[], cwd: string): CliCommand {
       emulate: values.emulate === true,
       report,
       checkpoint,
+      rejects,
+      rejectsFormat,
+      deadLetters,
       concurrency,
       quiet: values.quiet === true,
     },
@@ -254,6 +302,8 @@ function parseEnrichArgs(argv: readonly string[]) {
       emulate: { type: 'boolean' },
       report: { type: 'string' },
       checkpoint: { type: 'string' },
+      rejects: { type: 'string' },
+      'dead-letters': { type: 'string' },
       concurrency: { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
       help: { type: 'boolean', short: 'h' },

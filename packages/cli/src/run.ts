@@ -1,18 +1,22 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { access, mkdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
   ConfigurationError,
   createCsvWriter,
   createFileCheckpointStore,
+  createFileDeadLetterQueue,
   createLeadPipeline,
   createNdjsonWriter,
+  createRejectsWriter,
+  type FileDeadLetterQueue,
   formatReport,
   LeadpipeError,
   type LeadSink,
   PipelineAbortedError,
   type PipelineProgress,
   type PipelineReport,
+  type RejectsWriter,
   readCsv,
   readNdjson,
   redactSecrets,
@@ -113,6 +117,15 @@ function exitCodeOf(report: PipelineReport): ExitCode {
     : EXIT_CODES.done;
 }
 
+/** Remove a side file nothing was written to, so an empty rejects file does not suggest there were rejects. */
+async function removeIfEmpty(path: string): Promise<void> {
+  try {
+    if ((await stat(path)).size === 0) await rm(path, { force: true });
+  } catch {
+    // Gone already, or not ours to remove.
+  }
+}
+
 async function writeReport(path: string, report: PipelineReport): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, `${JSON.stringify(report, null, 2)}\n`);
@@ -163,6 +176,7 @@ function summarize(
   report: PipelineReport,
   options: EnrichCommandOptions,
   quotas: Readonly<Record<string, QuotaUse>>,
+  deadLetters: number,
 ): string {
   const lines = [formatReport(report)];
   const used = Object.entries(quotas);
@@ -172,8 +186,17 @@ function summarize(
     );
   }
   lines.push(`  output: ${options.out}`);
+  if (report.counts.rejected > 0) lines.push(`  rejects: ${options.rejects}`);
+  if (deadLetters > 0) lines.push(`  dead letters: ${options.deadLetters} (${deadLetters} records)`);
   if (options.report !== undefined) lines.push(`  report: ${options.report}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** The files a run writes besides its output, opened for it. */
+interface SideFiles {
+  readonly resume: boolean;
+  readonly rejects: RejectsWriter;
+  readonly deadLetters: FileDeadLetterQueue;
 }
 
 async function runPipeline(
@@ -181,12 +204,37 @@ async function runPipeline(
   io: CliIo,
   connections: Connections,
 ): Promise<ExitCode> {
+  // Without a checkpoint there is nothing to resume: start over, replacing the output instead of appending to it.
+  const resume = options.resume && existsSync(options.checkpoint);
+  if (options.resume && !resume && !options.quiet) {
+    io.stderr.write(`leadpipe: no checkpoint at ${options.checkpoint}; starting from the first row\n`);
+  }
+  for (const path of [options.out, options.checkpoint, options.rejects, options.deadLetters]) {
+    await mkdir(dirname(path), { recursive: true });
+  }
+  // A resumed run adds to the rejects and dead letters of the run it finishes; a fresh run starts new files.
+  const rejects = createRejectsWriter(options.rejects, { format: options.rejectsFormat, append: resume });
+  const deadLetters = createFileDeadLetterQueue(options.deadLetters, { fresh: !resume });
+  try {
+    return await runWith(options, io, connections, { resume, rejects, deadLetters });
+  } finally {
+    await rejects.close();
+    await removeIfEmpty(options.rejects);
+    const empty = (await deadLetters.size().catch(() => 1)) === 0;
+    await deadLetters.close();
+    if (empty) await rm(options.deadLetters, { force: true });
+  }
+}
+
+async function runWith(
+  options: EnrichCommandOptions,
+  io: CliIo,
+  connections: Connections,
+  files: SideFiles,
+): Promise<ExitCode> {
   const { stdout, stderr } = io;
+  const { resume } = files;
   const quota = createQuotaTracker();
-  const controller = new AbortController();
-  const onAbort = () => controller.abort(io.signal?.reason);
-  if (io.signal?.aborted) onAbort();
-  io.signal?.addEventListener('abort', onAbort, { once: true });
   const live = !options.quiet && stderr.isTTY === true;
   const pipeline = createLeadPipeline({
     enrichment: {
@@ -196,10 +244,16 @@ async function runPipeline(
     ...(connections.crm ? { crms: [connections.crm] } : {}),
     ...(connections.batchSize === undefined ? {} : { batchSize: connections.batchSize }),
     checkpoints: createFileCheckpointStore(options.checkpoint),
+    rejects: files.rejects.write,
+    deadLetters: files.deadLetters,
     dryRun: options.dryRun,
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     progressIntervalMs: io.progressIntervalMs ?? (live ? 100 : 1_000),
   });
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(io.signal?.reason);
+  if (io.signal?.aborted) onAbort();
+  io.signal?.addEventListener('abort', onAbort, { once: true });
   const counter = countRows(options.input, options.inputFormat, controller.signal);
   const display = createProgressDisplay(stderr);
   let last: PipelineProgress | undefined;
@@ -218,15 +272,8 @@ async function runPipeline(
     stderr.write(describeRun(options));
   }
 
-  // Without a checkpoint there is nothing to resume: start over, replacing the output instead of appending to it.
-  const resume = options.resume && existsSync(options.checkpoint);
-  if (options.resume && !resume && !options.quiet) {
-    stderr.write(`leadpipe: no checkpoint at ${options.checkpoint}; starting from the first row\n`);
-  }
   let report: PipelineReport;
   try {
-    await mkdir(dirname(options.out), { recursive: true });
-    await mkdir(dirname(options.checkpoint), { recursive: true });
     report = await pipeline.run(reader(options.input, options.inputFormat), {
       signal: controller.signal,
       resume,
@@ -249,7 +296,7 @@ async function runPipeline(
   display.finish(last, extras());
 
   if (options.report !== undefined) await writeReport(options.report, report);
-  stdout.write(summarize(report, options, quota.snapshot()));
+  stdout.write(summarize(report, options, quota.snapshot(), await files.deadLetters.size()));
   const code = exitCodeOf(report);
   if (report.status === 'aborted') {
     stderr.write(

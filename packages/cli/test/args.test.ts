@@ -45,6 +45,9 @@ describe('parseCommandLine', () => {
         emulate: false,
         report: undefined,
         checkpoint: '/work/data/leads.enriched.csv.checkpoint',
+        rejects: '/work/data/leads.rejects.csv',
+        rejectsFormat: 'csv',
+        deadLetters: '/work/data/leads.dead-letters.ndjson',
         concurrency: undefined,
         quiet: false,
       },
@@ -70,6 +73,9 @@ describe('parseCommandLine', () => {
         'r.json',
         '--checkpoint',
         '/tmp/c',
+        '--rejects',
+        'bad/rows.csv',
+        '--dead-letters=dl.jsonl',
         '--concurrency',
         '4',
         '-q',
@@ -91,6 +97,9 @@ describe('parseCommandLine', () => {
         emulate: true,
         report: '/w/r.json',
         checkpoint: '/tmp/c',
+        rejects: '/w/bad/rows.csv',
+        rejectsFormat: 'csv',
+        deadLetters: '/w/dl.jsonl',
         concurrency: 4,
         quiet: true,
       },
@@ -137,6 +146,31 @@ describe('parseCommandLine', () => {
     const [missingValue] = issuesOf(['enrich', 'a.csv', '--out']);
     expect(missingValue?.field).toBe('--out');
     expect(issuesOf(['frobnicate'])[0]?.field).toBe('<command>');
+  });
+
+  it('puts the rejects and dead letters next to the output, in the input format, and keeps them apart', () => {
+    const ndjson = parseCommandLine(['enrich', 'in/leads.jsonl', '--out', 'out/x.csv'], '/w');
+    expect(ndjson).toMatchObject({
+      options: {
+        rejects: '/w/out/x.rejects.ndjson',
+        rejectsFormat: 'ndjson',
+        deadLetters: '/w/out/x.dead-letters.ndjson',
+      },
+    });
+    expect(
+      issuesOf(['enrich', 'a.csv', '--rejects', 'a.csv', '--dead-letters', 'a.enriched.csv.checkpoint']),
+    ).toEqual([
+      { field: '--dead-letters', reason: '"a.enriched.csv.checkpoint" must end in .ndjson or .jsonl' },
+      { field: '--rejects', reason: 'must not be the same file as <file>' },
+      { field: '--dead-letters', reason: 'must not be the same file as --checkpoint' },
+    ]);
+    expect(issuesOf(['enrich', 'a.csv', '--rejects', 'r.xlsx', '--dead-letters', 'r.csv'])).toEqual([
+      { field: '--rejects', reason: '"r.xlsx" must end in .csv, .ndjson or .jsonl' },
+      { field: '--dead-letters', reason: '"r.csv" must end in .ndjson or .jsonl' },
+    ]);
+    expect(issuesOf(['enrich', 'a.csv', '--rejects', 'x.ndjson', '--dead-letters', 'x.ndjson'])).toEqual([
+      { field: '--dead-letters', reason: 'must not be the same file as --rejects' },
+    ]);
   });
 });
 

@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { PipelineReport } from '@leadpipe/core';
+import { createFileDeadLetterQueue, type DeadLetterEntry, type PipelineReport } from '@leadpipe/core';
 import { type RunningEmulators, startEmulators } from '@leadpipe/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type CliIo, EXIT_CODES, emulatorOptions, runCli } from '../src/index.js';
@@ -18,7 +18,24 @@ afterAll(async () => {
 
 beforeEach(() => {
   running.emulators.hubspot?.emulator.reset();
+  running.emulators.hubspot?.emulator.setFaults({});
 });
+
+async function deadLettersIn(path: string): Promise<DeadLetterEntry[]> {
+  const queue = createFileDeadLetterQueue(path);
+  const entries: DeadLetterEntry[] = [];
+  try {
+    let cursor: string | undefined;
+    do {
+      const page = await queue.list(cursor === undefined ? {} : { cursor });
+      entries.push(...page.entries);
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+  } finally {
+    await queue.close();
+  }
+  return entries;
+}
 
 interface Outcome {
   readonly code: number;
@@ -210,6 +227,12 @@ describe('leadpipe enrich --emulate', () => {
     expect(new Set(contactEmails).size).toBe(contactEmails.length);
     expect(new Set(contactEmails)).toEqual(new Set(emails));
 
+    // The rejects file holds the rejects of both runs, each row once.
+    const rejected = (await readRows(join(dir, 'leads.rejects.csv'))).map((row) => Number(row.leadpipe_row));
+    expect(rejected.length).toBeGreaterThan(0);
+    expect(new Set(rejected).size).toBe(rejected.length);
+    expect(rejected).toHaveLength(firstReport.counts.rejected + report.counts.rejected);
+
     // Only calls in flight when the run stopped can have been paid again.
     expect(credits() - startCredits).toBeLessThanOrEqual(fullPrice + firstReport.counts.unfinished);
   });
@@ -240,6 +263,60 @@ describe('leadpipe enrich --emulate', () => {
     expect(result.code).toBe(EXIT_CODES.failed);
     expect(result.stderr).toMatch(/leadpipe: the run failed: .*EISDIR/);
     expect(result.stdout).toBe('');
+  });
+
+  it('writes every rejected row and every dead letter to files that outlive the run', async () => {
+    const dir = tempDir();
+    const input = demoSubset(dir, 60);
+    // One row whose email is not one, with a quote and a comma to survive the round trip.
+    appendFileSync(input, 'not-an-email,"Ann ""Q""","Smith, Jr.",,,,,\n');
+    // HubSpot refuses about a third of the records for good (a per-record VALIDATION_ERROR in a 207).
+    running.emulators.hubspot?.emulator.setFaults({ partialFailureRate: 0.3 });
+    const result = await cli(['enrich', 'leads.csv', '--emulate', '--crm', 'hubspot', '--report', 'r.json'], {
+      cwd: dir,
+    });
+    const report = readReport(join(dir, 'r.json'));
+    expect(result.code).toBe(EXIT_CODES.finishedWithProblems);
+    expect(report.counts.rejected).toBeGreaterThan(0);
+    expect(report.counts.deadLettered).toBeGreaterThan(0);
+
+    // Rejects: each rejected row once, with its input values as they were and why.
+    const rejectsPath = join(dir, 'leads.rejects.csv');
+    const rejects = await readRows(rejectsPath);
+    expect(rejects.map((row) => Number(row.leadpipe_row))).toEqual(
+      report.rejects.map((reject) => reject.rowNumber).sort((a, b) => a - b),
+    );
+    const ann = rejects.find((row) => row.Email === 'not-an-email');
+    expect(ann).toMatchObject({
+      'First Name': 'Ann "Q"',
+      'Last Name': 'Smith, Jr.',
+      leadpipe_stage: 'validate',
+    });
+    expect(ann?.leadpipe_reasons).toMatch(/^email: /);
+
+    // Dead letters: every dead-lettered lead is in the file, with HubSpot's error, and no secret.
+    const deadLettersPath = join(dir, 'leads.dead-letters.ndjson');
+    const entries = await deadLettersIn(deadLettersPath);
+    const leadIds = new Set(entries.flatMap((entry) => entry.leadIds));
+    for (const row of report.deadLetters) expect(leadIds).toContain(row.leadId);
+    expect(entries.every((entry) => entry.target === 'hubspot' && entry.object === 'contacts')).toBe(true);
+    expect(entries[0]?.error.code).toBeDefined();
+    const file = readFileSync(deadLettersPath, 'utf8');
+    for (const secret of secretsOf(running)) expect(file).not.toContain(secret);
+    expect(result.stdout).toContain(`rejects: ${rejectsPath}`);
+    expect(result.stdout).toContain(`dead letters: ${deadLettersPath} (${entries.length} records)`);
+
+    // A clean run of the same input replaces both: no stale file suggests problems it did not have.
+    writeFileSync(
+      input,
+      `${readFileSync(input, 'utf8').split('\n')[0]}\nada@acme-example.com,Ada,Lovelace,,,,,\n`,
+    );
+    running.emulators.hubspot?.emulator.setFaults({});
+    const clean = await cli(['enrich', 'leads.csv', '--emulate', '--crm', 'hubspot', '-q'], { cwd: dir });
+    expect(clean.code).toBe(EXIT_CODES.done);
+    expect(existsSync(rejectsPath)).toBe(false);
+    expect(existsSync(deadLettersPath)).toBe(false);
+    expect(clean.stdout).not.toContain('rejects:');
   });
 
   it('--resume on a changed input is refused with exit code 2', async () => {
