@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,6 +89,18 @@ describe('leadpipe enrich examples/data/leads.csv --emulate --crm hubspot', () =
     expect(report.crms).toMatchObject([
       { adapterId: 'hubspot', object: 'contacts', status: 'ok', created: counts.synced, failed: 0 },
     ]);
+
+    // The rejected rows, untouched, in the rejects file; no dead letters, so no dead-letters file.
+    const rejected = await readRows(join(out, 'leads.rejects.csv'));
+    expect(rejected.map((row) => Number(row.leadpipe_row))).toEqual(
+      report.rejects.map((reject) => reject.rowNumber).sort((a, b) => a - b),
+    );
+    const input = await readRows(demoCsv);
+    for (const row of rejected) {
+      expect(row.Email).toBe(input[Number(row.leadpipe_row) - 1]?.Email);
+      expect(row.leadpipe_reasons).toMatch(/^email: /);
+    }
+    expect(existsSync(join(out, 'leads.dead-letters.ndjson'))).toBe(false);
 
     const rows = await readRows(join(out, 'leads.enriched.csv'));
     expect(rows).toHaveLength(counts.synced);
