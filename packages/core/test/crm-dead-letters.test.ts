@@ -1,40 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createMemoryDeadLetterQueue, type DeadLetterEntry, ValidationError } from '../src/index.js';
-
-function entry(id: string, overrides: Partial<DeadLetterEntry> = {}): DeadLetterEntry {
-  return {
-    id,
-    target: 'crm-a',
-    object: 'contacts',
-    idProperty: 'email',
-    record: { key: `${id}@acme.com`, properties: { firstname: id } },
-    leadIds: [`lead-${id}`],
-    error: {
-      code: 'validation_failed',
-      message: 'bad',
-      retryable: false,
-      raw: { category: 'VALIDATION_ERROR' },
-    },
-    attempts: 1,
-    firstFailedAt: '2026-11-25T08:00:00.000Z',
-    lastFailedAt: '2026-11-25T08:00:00.000Z',
-    ...overrides,
-  };
-}
-
-async function listAll(
-  queue: ReturnType<typeof createMemoryDeadLetterQueue>,
-  limit: number,
-): Promise<string[]> {
-  const ids: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await queue.list({ cursor, limit });
-    ids.push(...page.entries.map((item) => item.id));
-    cursor = page.nextCursor;
-  } while (cursor !== undefined);
-  return ids;
-}
+import { createMemoryDeadLetterQueue, ValidationError } from '../src/index.js';
+import { deadLetterEntry as entry, listAllDeadLetters } from './crm-fixtures.js';
 
 describe('createMemoryDeadLetterQueue', () => {
   it('lists oldest first, in pages, and counts', async () => {
@@ -44,7 +10,7 @@ describe('createMemoryDeadLetterQueue', () => {
     const first = await queue.list({ limit: 2 });
     expect(first.entries.map((item) => item.id)).toEqual(['a', 'b']);
     expect(first.nextCursor).toBeDefined();
-    expect(await listAll(queue, 2)).toEqual(['a', 'b', 'c', 'd', 'e']);
+    expect((await listAllDeadLetters(queue, 2)).map((item) => item.id)).toEqual(['a', 'b', 'c', 'd', 'e']);
     const whole = await queue.list();
     expect(whole.nextCursor).toBeUndefined();
     expect(whole.entries).toHaveLength(5);

@@ -8,6 +8,8 @@ import type {
   CrmRecordSnapshot,
   CrmUpsertRequest,
   CrmUpsertResult,
+  DeadLetterEntry,
+  DeadLetterQueue,
   Lead,
 } from '../src/index.js';
 
@@ -17,6 +19,40 @@ export function lead(
 ): Lead {
   const at = '2026-11-25T08:00:00.000Z';
   return { id: uuidv7(), createdAt: at, updatedAt: at, provenance: {}, ...fields };
+}
+
+/** A dead-letter entry with the given id (a validation failure of `crm-a`), with overrides. */
+export function deadLetterEntry(id: string, overrides: Partial<DeadLetterEntry> = {}): DeadLetterEntry {
+  return {
+    id,
+    target: 'crm-a',
+    object: 'contacts',
+    idProperty: 'email',
+    record: { key: `${id}@acme.com`, properties: { firstname: id } },
+    leadIds: [`lead-${id}`],
+    error: {
+      code: 'validation_failed',
+      message: 'bad',
+      retryable: false,
+      raw: { category: 'VALIDATION_ERROR' },
+    },
+    attempts: 1,
+    firstFailedAt: '2026-11-25T08:00:00.000Z',
+    lastFailedAt: '2026-11-25T08:00:00.000Z',
+    ...overrides,
+  };
+}
+
+/** Every entry of a dead-letter queue, paging `limit` at a time. */
+export async function listAllDeadLetters(queue: DeadLetterQueue, limit = 100): Promise<DeadLetterEntry[]> {
+  const entries: DeadLetterEntry[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await queue.list({ cursor, limit });
+    entries.push(...page.entries);
+    cursor = page.nextCursor;
+  } while (cursor !== undefined);
+  return entries;
 }
 
 /** What a fake CRM call looked like. */

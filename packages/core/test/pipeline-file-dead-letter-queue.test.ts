@@ -15,7 +15,7 @@ import {
   ValidationError,
 } from '../src/index.js';
 import { readLineAt } from '../src/pipeline/file-lines.js';
-import { FAST_RETRY, FakeCrm, lead } from './crm-fixtures.js';
+import { deadLetterEntry as entry, FAST_RETRY, FakeCrm, lead, listAllDeadLetters } from './crm-fixtures.js';
 
 // Ids starting with `collide-` share one 64-bit hash, to exercise the collision path.
 vi.mock('../src/pipeline/hash-map.js', async (importOriginal) => {
@@ -25,38 +25,6 @@ vi.mock('../src/pipeline/hash-map.js', async (importOriginal) => {
     hash64: (key: string) => (key.startsWith('collide-') ? { high: 7, low: 7 } : actual.hash64(key)),
   };
 });
-
-function entry(id: string, overrides: Partial<DeadLetterEntry> = {}): DeadLetterEntry {
-  return {
-    id,
-    target: 'crm-a',
-    object: 'contacts',
-    idProperty: 'email',
-    record: { key: `${id}@acme.com`, properties: { firstname: id } },
-    leadIds: [`lead-${id}`],
-    error: {
-      code: 'validation_failed',
-      message: 'bad',
-      retryable: false,
-      raw: { category: 'VALIDATION_ERROR' },
-    },
-    attempts: 1,
-    firstFailedAt: '2026-11-25T08:00:00.000Z',
-    lastFailedAt: '2026-11-25T08:00:00.000Z',
-    ...overrides,
-  };
-}
-
-async function listAll(queue: DeadLetterQueue, limit = 100): Promise<DeadLetterEntry[]> {
-  const entries: DeadLetterEntry[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await queue.list({ cursor, limit });
-    entries.push(...page.entries);
-    cursor = page.nextCursor;
-  } while (cursor !== undefined);
-  return entries;
-}
 
 const ids = (entries: readonly DeadLetterEntry[]) => entries.map((item) => item.id);
 
@@ -228,14 +196,14 @@ describe('createFileDeadLetterQueue', () => {
     expect(created).toBeGreaterThan(1_000);
     expect(listingsChecked).toBeGreaterThan(3);
     expect(await file.size()).toBe(live.length);
-    expect(await listAll(file, 13)).toEqual(await listAll(memory, 13));
-    expect(ids(await listAll(file, 1_000))).toEqual(ids(await listAll(memory, 1_000)));
+    expect(await listAllDeadLetters(file, 13)).toEqual(await listAllDeadLetters(memory, 13));
+    expect(ids(await listAllDeadLetters(file, 1_000))).toEqual(ids(await listAllDeadLetters(memory, 1_000)));
 
     // And after a restart.
     await file.close();
     const reopened = queueAt(path);
     expect(await reopened.size()).toBe(live.length);
-    expect(await listAll(reopened, 7)).toEqual(await listAll(memory, 7));
+    expect(await listAllDeadLetters(reopened, 7)).toEqual(await listAllDeadLetters(memory, 7));
   });
 
   it('does not repeat or skip entries when the next one is removed, replaced or moved between pages', async () => {
@@ -264,20 +232,20 @@ describe('createFileDeadLetterQueue', () => {
     await queue.put(entry('e3', { attempts: 3 }));
     await queue.remove(['e10', 'e11']);
     await queue.put(entry('e10', { attempts: 10 }));
-    const before = await listAll(queue, 9);
+    const before = await listAllDeadLetters(queue, 9);
     await queue.close();
     await queue.close();
 
     const reopened = queueAt(path);
     expect(await reopened.size()).toBe(49);
-    expect(await listAll(reopened, 9)).toEqual(before);
+    expect(await listAllDeadLetters(reopened, 9)).toEqual(before);
     expect(ids(before).slice(-1)).toEqual(['e10']);
     expect(before.find((item) => item.id === 'e3')?.attempts).toBe(3);
     await reopened.put(entry('late'));
     await reopened.close();
 
     const again = queueAt(path);
-    expect(ids(await listAll(again)).slice(-2)).toEqual(['e10', 'late']);
+    expect(ids(await listAllDeadLetters(again)).slice(-2)).toEqual(['e10', 'late']);
     await again.close();
 
     const fresh = queueAt(path, { fresh: true });
@@ -285,7 +253,7 @@ describe('createFileDeadLetterQueue', () => {
     expect((await fresh.list()).entries).toEqual([]);
     await fresh.put(entry('only'));
     await fresh.close();
-    expect(ids(await listAll(queueAt(path)))).toEqual(['only']);
+    expect(ids(await listAllDeadLetters(queueAt(path)))).toEqual(['only']);
   });
 
   it('spills its index to disk and stays exact past it, after a reopen too', async () => {
@@ -307,7 +275,7 @@ describe('createFileDeadLetterQueue', () => {
 
     const check = async (target: DeadLetterQueue) => {
       expect(await target.size()).toBe(expected.size);
-      const listed = await listAll(target, 500);
+      const listed = await listAllDeadLetters(target, 500);
       expect(listed.map((item) => [item.id, item.attempts])).toEqual([...expected]);
     };
     await check(queue);
@@ -330,7 +298,7 @@ describe('createFileDeadLetterQueue', () => {
     expect((await stat(path)).size).toBe(whole);
     await reopened.put(entry('c'));
     await reopened.close();
-    expect(ids(await listAll(queueAt(path)))).toEqual(['a', 'b', 'c']);
+    expect(ids(await listAllDeadLetters(queueAt(path)))).toEqual(['a', 'b', 'c']);
   });
 
   it('starts over when only part of the header was written', async () => {
@@ -340,7 +308,7 @@ describe('createFileDeadLetterQueue', () => {
     await queue.put(entry('a'));
     await queue.close();
     expect((await readFile(path, 'utf8')).split('\n')[0]).toBe('{"v":1,"kind":"leadpipe.dead-letters"}');
-    expect(ids(await listAll(queueAt(path)))).toEqual(['a']);
+    expect(ids(await listAllDeadLetters(queueAt(path)))).toEqual(['a']);
   });
 
   it('refuses a corrupt line or a foreign file without leaking its contents or changing it', async () => {
@@ -394,7 +362,7 @@ describe('createFileDeadLetterQueue', () => {
     );
     await queue.put(entry('a', { attempts: 2, error: { ...entry('a').error, message: 'Bearer zyxwvu987' } }));
     await queue.flush();
-    const text = JSON.stringify(await listAll(queue));
+    const text = JSON.stringify(await listAllDeadLetters(queue));
     const onDisk = await readFile(path, 'utf8');
     for (const secret of ['abcdefgh123', 'dXNlcjpwYXNz', 'k3y-s3cr3t', 's3cr3t-value', 'zyxwvu987']) {
       expect(text).not.toContain(secret);
@@ -410,7 +378,7 @@ describe('createFileDeadLetterQueue', () => {
     await queue.put(entry('first', { record: { key: 'k', properties: { note: long('1') } } }));
     await queue.put(entry('second', { record: { key: 'k', properties: { note: long('2') } } }));
     await queue.put(entry('first', { record: { key: 'k', properties: { note: long('3') } } }));
-    const listed = await listAll(queue, 1);
+    const listed = await listAllDeadLetters(queue, 1);
     expect(listed.map((item) => item.record.properties.note)).toEqual([long('3'), long('2')]);
 
     const handle = await open(path, 'r');
@@ -515,7 +483,7 @@ describe('createFileDeadLetterQueue', () => {
 
     // A new process: the dead letters are still there, in the same order.
     const queue = queueAt(path);
-    const before = await listAll(queue);
+    const before = await listAllDeadLetters(queue);
     expect(before.map((item) => item.record.key)).toEqual([...broken]);
     broken = new Set(['p2@acme.com', 'p5@acme.com', 'p8@acme.com']);
     const second = createCrmSync({
@@ -530,7 +498,7 @@ describe('createFileDeadLetterQueue', () => {
     } finally {
       await second.close();
     }
-    const after = await listAll(queue);
+    const after = await listAllDeadLetters(queue);
     expect(after.map((item) => [item.record.key, item.attempts, item.id])).toEqual(
       [...broken].map((key) => [key, 2, before.find((item) => item.record.key === key)?.id]),
     );
@@ -556,6 +524,6 @@ describe('createFileDeadLetterQueue', () => {
     const error = await queue.size().catch((caught: unknown) => caught);
     expect((error as Error).message).toContain(path);
     // The put made before close was written.
-    expect(ids(await listAll(queueAt(path)))).toEqual(['a']);
+    expect(ids(await listAllDeadLetters(queueAt(path)))).toEqual(['a']);
   });
 });

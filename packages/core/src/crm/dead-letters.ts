@@ -9,7 +9,8 @@ import { redactValue } from '../spec/secrets.js';
 
 const DEFAULT_PAGE = 100;
 
-function checkLimit(limit: number | undefined): number {
+/** A `list` page size: `limit`, or the default of 100; a `ValidationError` on `limit` unless a positive integer. */
+export function checkDeadLetterLimit(limit: number | undefined): number {
   if (limit === undefined) return DEFAULT_PAGE;
   if (!Number.isInteger(limit) || limit < 1) {
     throw new ValidationError([{ field: 'limit', reason: 'must be a positive integer' }]);
@@ -51,7 +52,7 @@ export function createMemoryDeadLetterQueue(): DeadLetterQueue {
       }
     },
     async list(options: DeadLetterListOptions = {}): Promise<DeadLetterPage> {
-      const limit = checkLimit(options.limit);
+      const limit = checkDeadLetterLimit(options.limit);
       const after = checkCursor(options.cursor);
       const page: DeadLetterEntry[] = [];
       let lastSeq = after;

@@ -1,5 +1,6 @@
 import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { checkDeadLetterLimit } from '../crm/dead-letters.js';
 import type {
   DeadLetterEntry,
   DeadLetterListOptions,
@@ -39,20 +40,11 @@ export interface FileDeadLetterQueue extends DeadLetterQueue {
 }
 
 const HEADER = Buffer.from(`${JSON.stringify({ v: 1, kind: 'leadpipe.dead-letters' })}\n`);
-const DEFAULT_PAGE = 100;
 
 /** A put line: the scrubbed entry and the byte offset of the line that holds its place in the listing. */
 interface PutRecord {
   readonly p: DeadLetterEntry;
   readonly at: number;
-}
-
-function checkLimit(limit: number | undefined): number {
-  if (limit === undefined) return DEFAULT_PAGE;
-  if (!Number.isInteger(limit) || limit < 1) {
-    throw new ValidationError([{ field: 'limit', reason: 'must be a positive integer' }]);
-  }
-  return limit;
 }
 
 function badCursor(): ValidationError {
@@ -265,7 +257,7 @@ export function createFileDeadLetterQueue(
     },
 
     async list(listOptions: DeadLetterListOptions = {}): Promise<DeadLetterPage> {
-      const limit = checkLimit(listOptions.limit);
+      const limit = checkDeadLetterLimit(listOptions.limit);
       const from = checkCursor(listOptions.cursor);
       return run(async (handle) => {
         if (from >= end) return { entries: [] };
