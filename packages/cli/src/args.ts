@@ -68,9 +68,22 @@ export interface EnrichCommandOptions {
 
 /** What the command line asks for. */
 export type CliCommand =
-  | { readonly kind: 'help'; readonly topic: 'main' | 'enrich' }
-  | { readonly kind: 'version' }
-  | { readonly kind: 'enrich'; readonly options: EnrichCommandOptions };
+  | {
+      /** Show usage (`-h`, `--help` or `help`). */
+      readonly kind: 'help';
+      /** Which usage: `enrich` for `leadpipe enrich --help` or `leadpipe help enrich`; `main` otherwise. */
+      readonly topic: 'main' | 'enrich';
+    }
+  | {
+      /** Print the version: `-v`, `--version` or `version`. */
+      readonly kind: 'version';
+    }
+  | {
+      /** Run `leadpipe enrich <file>`. */
+      readonly kind: 'enrich';
+      /** The enrich flags, checked, with defaults filled and paths resolved. */
+      readonly options: EnrichCommandOptions;
+    };
 
 /** Usage of `leadpipe`. */
 export const MAIN_HELP = `Usage: leadpipe <command> [options]

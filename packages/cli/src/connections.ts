@@ -29,7 +29,14 @@ export interface Connections {
   /** Enrichment providers, in waterfall order. */
   readonly providers: readonly EnrichmentProviderV1[];
   /** The CRM target, when `--crm` was given. */
-  readonly crm: { readonly adapter: CrmAdapterV1; readonly mapping: CrmFieldMappingDefinition } | undefined;
+  readonly crm:
+    | {
+        /** The HubSpot or Salesforce adapter, built from the environment's keys or against an emulator. */
+        readonly adapter: CrmAdapterV1;
+        /** How leads become CRM records: {@link HUBSPOT_CONTACT_MAPPING} or {@link SALESFORCE_LEAD_MAPPING}. */
+        readonly mapping: CrmFieldMappingDefinition;
+      }
+    | undefined;
   /** Leads per CRM batch. */
   readonly batchSize: number | undefined;
   /** Release what the adapters hold (limiters, pending webhooks). */

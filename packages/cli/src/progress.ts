@@ -16,7 +16,17 @@ export interface ProgressExtras {
   /** Rows in the input, once counted (for the percentage and the ETA). */
   readonly total: number | undefined;
   /** Per provider: calls and credits so far. */
-  readonly providers: Readonly<Record<string, { readonly calls: number; readonly credits: number }>>;
+  readonly providers: Readonly<
+    Record<
+      string,
+      {
+        /** Calls made to the provider (a batch call counts once, each retry again); cache hits are not calls. */
+        readonly calls: number;
+        /** Credits spent, in the provider's own unit (Apollo credits, Clearbit lookups); may be fractional. */
+        readonly credits: number;
+      }
+    >
+  >;
   /** Per provider: the most used quota window, from its response headers. */
   readonly quotas: Readonly<Record<string, QuotaUse>>;
 }

@@ -39,7 +39,10 @@ export interface SalesforceBulkJobStore {
 }
 
 /** An in-memory {@link SalesforceBulkJobStore}: lost when the process ends. */
-export function createMemoryBulkJobStore(): SalesforceBulkJobStore & { readonly size: number } {
+export function createMemoryBulkJobStore(): SalesforceBulkJobStore & {
+  /** How many jobs are remembered now (jobs whose results were read are gone). */
+  readonly size: number;
+} {
   const jobs = new Map<string, SalesforceBulkJobRecord>();
   return {
     get size() {

@@ -156,7 +156,15 @@ function describeValue(value: CrmPropertyValue): string {
 export function convertValue(
   field: SalesforceField,
   value: CrmPropertyValue,
-): { value: string | number | boolean } | { reason: string } {
+):
+  | {
+      /** The value to send: a number, a boolean, the picklist's own spelling, or text (epoch ms become ISO 8601). */
+      value: string | number | boolean;
+    }
+  | {
+      /** Why the value does not fit (`must be a number, got "abc"`); shown after the field name. */
+      reason: string;
+    } {
   if (NUMBER_TYPES.has(field.type)) {
     const number = toNumber(value);
     if (number === undefined) return { reason: `must be a number, got ${describeValue(value)}` };

@@ -22,24 +22,73 @@ const text = z.string().trim().min(1).nullish().catch(undefined);
 const count = z.number().finite().nonnegative().nullish().catch(undefined);
 const flag = z.boolean().nullish().catch(undefined);
 
+/** Clearbit's `geo`: a person's or a company's location, in parts. */
 const geoSchema = z
-  .object({ city: text, state: text, stateCode: text, country: text, countryCode: text })
+  .object({
+    /** City name. */
+    city: text,
+    /** State or region, spelled out (`California`). */
+    state: text,
+    /** Short code of the state (`CA`); not read by the mapping. */
+    stateCode: text,
+    /** Country, spelled out (`United States`). */
+    country: text,
+    /** ISO 3166-1 alpha-2 code (`US`); kept only when it is two letters. */
+    countryCode: text,
+  })
   .nullish()
   .catch(undefined);
 
-const handleSchema = z.object({ handle: text }).nullish().catch(undefined);
+/** Clearbit's `linkedin` object. */
+const handleSchema = z
+  .object({
+    /** LinkedIn profile path without the host (`in/jdoe`); anything but `in/...` or `company/...` is dropped. */
+    handle: text,
+  })
+  .nullish()
+  .catch(undefined);
 
 /** The parts of a Clearbit v2 person object the adapter reads. */
 export const clearbitPersonSchema = z.object({
+  /** Clearbit's id of the person (a UUID). */
   id: text,
-  name: z.object({ fullName: text, givenName: text, familyName: text }).nullish().catch(undefined),
-  email: text,
-  geo: geoSchema,
-  employment: z
-    .object({ domain: text, name: text, title: text, role: text, subRole: text, seniority: text })
+  /** The person's name, in parts. */
+  name: z
+    .object({
+      /** Full name as Clearbit displays it; built from the two parts when missing. */
+      fullName: text,
+      /** Given name. */
+      givenName: text,
+      /** Family name. */
+      familyName: text,
+    })
     .nullish()
     .catch(undefined),
+  /** The email the person was found by; not mapped (the lead already has it). */
+  email: text,
+  /** Where the person is based. */
+  geo: geoSchema,
+  /** The person's current job. */
+  employment: z
+    .object({
+      /** Employer's domain (`acme.com`); a company object's `domain` wins over it. */
+      domain: text,
+      /** Employer's name; a company object's `name` wins over it. */
+      name: text,
+      /** Job title, free text; also used to refine a coarse `seniority`. */
+      title: text,
+      /** Department slug (`engineering`, `human_resources`); unknown slugs are title-cased. */
+      role: text,
+      /** Finer slug within `role` (`software_engineer`); UNVERIFIED upstream, not read by the mapping. */
+      subRole: text,
+      /** Coarse bucket: `executive`, `director` or `manager`; `null` below manager. */
+      seniority: text,
+    })
+    .nullish()
+    .catch(undefined),
+  /** The person's LinkedIn profile. */
   linkedin: handleSchema,
+  /** `true` when Clearbit matched on weaker signals than the email (lower confidence); UNVERIFIED. */
   fuzzy: flag,
 });
 
@@ -48,23 +97,43 @@ export type ClearbitPerson = z.infer<typeof clearbitPersonSchema>;
 
 /** The parts of a Clearbit v2 company object the adapter reads. */
 export const clearbitCompanySchema = z.object({
+  /** Clearbit's id of the company (a UUID). */
   id: text,
+  /** Common name of the company (`legalName` holds the registered one). */
   name: text,
+  /** Bare domain (`acme.com`); normalized and dropped when not a valid domain. */
   domain: text,
+  /** Clearbit's industry classification, broadest level first. */
   category: z
-    .object({ sector: text, industryGroup: text, industry: text, subIndustry: text })
+    .object({
+      /** Broadest level (`Information Technology`); the last fallback for the industry. */
+      sector: text,
+      /** Second level (`Software & Services`); the fallback when `industry` is missing. */
+      industryGroup: text,
+      /** Third level (`Internet Software & Services`); the one mapped to the industry. */
+      industry: text,
+      /** Finest level; not read by the mapping. */
+      subIndustry: text,
+    })
     .nullish()
     .catch(undefined),
+  /** Where the headquarters are. */
   geo: geoSchema,
+  /** Size and money figures. */
   metrics: z
     .object({
+      /** Headcount as a whole number; preferred over `employeesRange`. */
       employees: count,
+      /** Headcount bucket, `1-10` to `100K+`, read without `employees`; `51-250` and `251-1K` span two ranges. */
       employeesRange: text,
+      /** Annual revenue in USD, as a number; mostly `null` for private companies. */
       annualRevenue: count,
+      /** Revenue bucket as text (`$10M-$50M`); not read by the mapping. */
       estimatedAnnualRevenue: text,
     })
     .nullish()
     .catch(undefined),
+  /** Technologies detected on the company's site, as slugs (`google_analytics`); non-strings are skipped. */
   tech: z.array(z.unknown()).nullish().catch(undefined),
 });
 
@@ -219,7 +288,14 @@ function tryLevel(title: string): Seniority | undefined {
 export function mapSeniority(
   bucket: string | null | undefined,
   title: string | null | undefined,
-): { readonly level: Seniority; readonly coarse: boolean } | undefined {
+):
+  | {
+      /** The core level. */
+      readonly level: Seniority;
+      /** Whether the level is a multi-level bucket's default, which the title did not confirm. */
+      readonly coarse: boolean;
+    }
+  | undefined {
   if (!bucket) return undefined;
   const key = bucket.toLowerCase();
   const levels = SENIORITY_BUCKETS[key];
@@ -308,7 +384,9 @@ export function mapCompany(company: ClearbitCompany): LeadFieldPatch {
 
 /** Map a Clearbit v2 person to Lead fields; `employment` fills `company.name` / `company.domain`. */
 export function mapPerson(person: ClearbitPerson): {
+  /** Lead field values, each already valid for its schema. */
   readonly fields: LeadFieldPatch;
+  /** Per-field confidence where it differs from the overall one (a coarse seniority). */
   readonly fieldConfidence: Partial<Record<LeadField, number>>;
 } {
   const fields: MutablePatch = {};

@@ -77,8 +77,18 @@ export interface CrmFieldMapping extends CrmFieldMappingDefinition {
 
 /** What {@link mapLead} returns: the record, or why the lead cannot be mapped. */
 export type MapLeadResult =
-  | { readonly record: CrmRecord; readonly issues?: undefined }
-  | { readonly record?: undefined; readonly issues: readonly ValidationIssue[] };
+  | {
+      /** The record to upsert: its normalized key and every non-empty mapped property. */
+      readonly record: CrmRecord;
+      /** Absent: the lead was mapped. */
+      readonly issues?: undefined;
+    }
+  | {
+      /** Absent: the lead was not mapped. */
+      readonly record?: undefined;
+      /** Every reason the lead cannot be mapped, each naming the CRM property. */
+      readonly issues: readonly ValidationIssue[];
+    };
 
 const NON_SCALAR_FIELDS: ReadonlySet<string> = new Set([
   'location',

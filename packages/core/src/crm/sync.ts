@@ -68,7 +68,12 @@ export interface CrmSyncReject {
   /** The lead's id (`unknown` when the input was not a lead). */
   readonly leadId: string;
   /** Every reason, naming the CRM property. */
-  readonly issues: readonly { readonly field: string; readonly reason: string }[];
+  readonly issues: readonly {
+    /** The CRM property refused, such as `jobtitle` (`lead` when the input was not a lead). */
+    readonly field: string;
+    /** Why, such as a missing required value or a transform that threw (scrubbed of secrets). */
+    readonly reason: string;
+  }[];
 }
 
 /** Options of {@link createCrmSync}. */
@@ -142,7 +147,12 @@ export interface CrmSyncTargetReport {
   /** Adapter calls made (`doUpsert` and `doGet`), retries included. */
   readonly calls: number;
   /** Why the CRM went down, when it did. */
-  readonly error?: { readonly code: string; readonly message: string };
+  readonly error?: {
+    /** Code of the failure that took the CRM down, such as `unauthorized` or `server_error`. */
+    readonly code: string;
+    /** `<adapterId> is down for this run: ` and that failure's message, scrubbed of secrets. */
+    readonly message: string;
+  };
 }
 
 /** The result of a run: one report per CRM. */

@@ -23,9 +23,13 @@ export type DefinedEnrichAnswer =
   | EnrichResult
   | null
   | {
+      /** Field values found. Validated by the engine before use. */
       readonly fields: LeadFieldPatch;
+      /** Overall confidence of the match, 0..1. Default the provider's `defaultConfidence`. */
       readonly confidence?: number;
+      /** Credits this call cost. Default `cost.perRequest + cost.perMatch`. */
       readonly credits?: number;
+      /** The vendor's payload, for audit and debugging. */
       readonly raw?: unknown;
     };
 

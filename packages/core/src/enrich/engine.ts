@@ -89,17 +89,34 @@ export interface EnrichmentEngineOptions {
   readonly limits?: Omit<LimiterRegistryOptions, 'onEvent'>;
   /** Retries of 5xx, timeouts and network errors (never 429: the limiter owns those). */
   readonly retry?: {
+    /** Retries after the first attempt. Default 3. */
     readonly retries?: number;
+    /** Backoff before the first retry, in ms (doubles each retry, with jitter). Default 1 000. */
     readonly minTimeoutMs?: number;
+    /** Longest backoff, in ms. Default 30 000. */
     readonly maxTimeoutMs?: number;
   };
   /** Circuit breaker per provider. Default: opens after 5 consecutive failures for 30 s. */
-  readonly breaker?: { readonly failureThreshold?: number; readonly coolDownMs?: number };
+  readonly breaker?: {
+    /**
+     * Consecutive failed calls that open a provider's circuit. Counted: 5xx,
+     * timeouts, network errors, invalid responses, 429s the limiter gave up on,
+     * and errors that are not leadpipe errors. Default 5.
+     */
+    readonly failureThreshold?: number;
+    /** How long an open circuit stays open before one probe call, in ms. Default 30 000. */
+    readonly coolDownMs?: number;
+  };
   /**
    * Spill-over (off by default): when a provider's queue would make a lead
    * wait longer than `maxQueueWaitMs`, the next capable provider takes it.
    */
-  readonly spillOver?: { readonly maxQueueWaitMs: number } | false;
+  readonly spillOver?:
+    | {
+        /** Longest estimated wait for a provider's limiter, in ms, before another provider takes the lead. */
+        readonly maxQueueWaitMs: number;
+      }
+    | false;
   /** How long a lead waits for company before a batch call goes out, in ms. Default 10. */
   readonly batchLingerMs?: number;
   /** How long to wait for a webhook after a `pending` answer, in ms. Default 120 s. */
@@ -137,7 +154,12 @@ export interface EnrichmentAttempt {
   /** Why the provider was skipped. */
   readonly reason?: ProviderSkipReason;
   /** The failure, for `failed`. */
-  readonly error?: { readonly code: string; readonly message: string };
+  readonly error?: {
+    /** The error's stable code, such as `server_error`, `timeout` or `unauthorized`. */
+    readonly code: string;
+    /** The error's message, scrubbed of secrets. */
+    readonly message: string;
+  };
 }
 
 /** The result of enriching one lead. */
@@ -155,7 +177,10 @@ export interface EnrichmentOutcome {
   /** One entry per provider considered, in order. */
   readonly attempts: readonly EnrichmentAttempt[];
   /** Provider values dropped because they failed validation. */
-  readonly warnings: readonly (ValidationIssue & { readonly providerId: string })[];
+  readonly warnings: readonly (ValidationIssue & {
+    /** Id of the provider whose value was dropped. */
+    readonly providerId: string;
+  })[];
   /** Why the lead was skipped, for `skipped`. */
   readonly skipReason?: string;
   /** Wall time spent on the lead, in ms. */

@@ -1,9 +1,17 @@
-/** Latency percentiles in milliseconds. */
+/**
+ * Latency percentiles in milliseconds. Percentiles are the upper edge of a
+ * histogram bucket (about 4% wide), never above `max`; all are 0 with no samples.
+ */
 export interface LatencySummary {
+  /** Samples recorded (for a provider: calls timed, failed ones and re-runs after a 429 included). */
   readonly count: number;
+  /** Median, in ms. */
   readonly p50: number;
+  /** 95th percentile, in ms. */
   readonly p95: number;
+  /** 99th percentile, in ms. */
   readonly p99: number;
+  /** Largest sample, in ms (rounded to 0.01). */
   readonly max: number;
 }
 

@@ -33,8 +33,18 @@ export interface CreateLeadOptions {
 
 /** The result of {@link safeCreateLead}. */
 export type SafeCreateLeadResult =
-  | { readonly success: true; readonly lead: Lead }
-  | { readonly success: false; readonly error: ValidationError };
+  | {
+      /** The input was valid; `lead` holds the result. */
+      readonly success: true;
+      /** The normalized, validated lead, as {@link createLead} returns it. */
+      readonly lead: Lead;
+    }
+  | {
+      /** The input was refused; `error` says why. */
+      readonly success: false;
+      /** Lists every bad field with its reason, as {@link createLead} would throw it. */
+      readonly error: ValidationError;
+    };
 
 const isoDateTime = leadSchema.shape.createdAt;
 const uuidV7 = leadSchema.shape.id;

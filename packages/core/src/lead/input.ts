@@ -6,7 +6,27 @@ const numberOrText = () =>
 
 /** A location as hosts hand it in: an object of parts or free text such as `Berlin, Germany`. */
 export const locationInputSchema = z.union(
-  [z.string(), z.object({ city: text(), region: text(), country: text(), countryCode: text() }).strict()],
+  [
+    z.string(),
+    z
+      .object({
+        /** City, such as `Berlin`. */
+        city: text(),
+        /** Region, state or province, such as `CA` or `Bavaria`. */
+        region: text(),
+        /**
+         * Country name, such as `Germany`; a name known in English, German, French,
+         * Spanish, Italian, Dutch or Portuguese also sets `countryCode`.
+         */
+        country: text(),
+        /**
+         * ISO 3166-1 alpha-2 code in any case, such as `de` (`uk` reads as `GB`);
+         * must agree with `country` when both are given.
+         */
+        countryCode: text(),
+      })
+      .strict(),
+  ],
   { error: 'must be a string or an object with city, region, country and countryCode' },
 );
 

@@ -9,25 +9,59 @@ import { normalizePolicy, selectPacingWindow, windowNameToIntervalMs } from './p
  * - `rateLimited`: a task got a 429; it runs again after `waitMs` (`attempt` is the re-run number, from 1).
  * - `paused`: nothing starts until `untilMs` (epoch ms), for `reason`.
  * - `resumed`: the pause is over.
- * - `error`: the limiter's datastore failed in the background (such as a Redis heartbeat).
+ * - `error`: something failed in the background (such as a Redis heartbeat, or applying a 429's headers).
  */
 export type LimiterEvent =
   | {
+      /** A task got a 429 and will run again. */
       readonly type: 'rateLimited';
+      /** Id of the provider or CRM the limiter belongs to. */
       readonly id: string;
+      /** Credential key of the limiter (never the secret itself). */
       readonly key: string;
+      /**
+       * How long the whole limiter pauses before the task runs again, in ms:
+       * the error's Retry-After, else its latest reported reset, else
+       * `rateLimitBackoffMs` doubled per re-run (at most 60 s).
+       */
       readonly waitMs: number;
+      /** The re-run number, from 1 to `maxRateLimitRetries` (a 429 past that rejects, unreported). */
       readonly attempt: number;
     }
   | {
+      /** The limiter paused: nothing starts until `untilMs`. */
       readonly type: 'paused';
+      /** Id of the provider or CRM the limiter belongs to. */
       readonly id: string;
+      /** Credential key of the limiter. */
       readonly key: string;
+      /** End of the pause, in epoch ms (by the registry's clock). */
       readonly untilMs: number;
+      /**
+       * Why: `rate_limited` after a 429, `window "<name>" exhausted` when
+       * response headers report a window at 0 remaining, or the reason given to
+       * {@link ProviderLimiter.pauseUntil}.
+       */
       readonly reason: string;
     }
-  | { readonly type: 'resumed'; readonly id: string; readonly key: string }
-  | { readonly type: 'error'; readonly id: string; readonly key: string; readonly error: unknown };
+  | {
+      /** The pause is over. */
+      readonly type: 'resumed';
+      /** Id of the provider or CRM the limiter belongs to. */
+      readonly id: string;
+      /** Credential key of the limiter. */
+      readonly key: string;
+    }
+  | {
+      /** Something failed in the background, such as the Redis datastore or applying a 429's headers. */
+      readonly type: 'error';
+      /** Id of the provider or CRM the limiter belongs to. */
+      readonly id: string;
+      /** Credential key of the limiter. */
+      readonly key: string;
+      /** What was thrown, passed on as is (not scrubbed of secrets). */
+      readonly error: unknown;
+    };
 
 /** Options of {@link createLimiterRegistry}. */
 export interface LimiterRegistryOptions {

@@ -188,11 +188,17 @@ export interface ColumnResolver {
    * The `LeadInput` of a row, or the issues that stop it from being built
    * (two columns giving different values for one field).
    */
-  toLeadInput(
-    values: Readonly<Record<string, unknown>>,
-  ):
-    | { readonly input: Record<string, unknown>; readonly issues?: undefined }
-    | { readonly issues: ValidationIssue[] };
+  toLeadInput(values: Readonly<Record<string, unknown>>):
+    | {
+        /** The row's non-blank values, nested by their targets (`{ company: { name } }`). */
+        readonly input: Record<string, unknown>;
+        /** Absent: the row's input was built. */
+        readonly issues?: undefined;
+      }
+    | {
+        /** Every conflict, named by the target path the columns disagree on. */
+        readonly issues: ValidationIssue[];
+      };
 }
 
 function isBlank(value: unknown): boolean {

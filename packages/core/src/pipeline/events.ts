@@ -2,18 +2,27 @@ import type { CrmSyncEvent } from '../crm/index.js';
 import type { ValidationIssue } from '../spec/errors.js';
 import type { PipelineCounts, PipelineDeadLetterError, PipelineStage } from './report.js';
 
-/** The figures of a `pipeline.progress` event. */
+/** The figures of a `pipeline.progress` event: the run's counts so far (see {@link PipelineCounts}). */
 export interface PipelineProgress {
+  /** Rows taken from the source so far. */
   readonly read: number;
+  /** Rows an earlier run finished (resume), not processed again. */
   readonly skipped: number;
+  /** Rows that passed validation. */
   readonly validated: number;
+  /** Rows that ended rejected. */
   readonly rejected: number;
+  /** Rows folded into an earlier row with the same identity (counted in `done` too). */
   readonly duplicates: number;
+  /** Rows that went through the enrichment engine. */
   readonly enriched: number;
+  /** Rows written to every CRM. */
   readonly synced: number;
+  /** Rows that ended on the dead-letter queue. */
   readonly deadLettered: number;
+  /** Rows that ended done (duplicates included). */
   readonly done: number;
-  /** Rows finished per second since the run started. */
+  /** Rows finished (done, rejected or dead-lettered; not skipped) per second since the run started. */
   readonly ratePerSecond: number;
   /** Time since the run started, in ms. */
   readonly elapsedMs: number;
@@ -26,29 +35,50 @@ export interface PipelineProgress {
  */
 export interface PipelineEvents {
   /** A run started (after its checkpoint, if any, was opened). */
-  'pipeline.started': { readonly resumed: boolean; readonly finishedBefore: number };
+  'pipeline.started': {
+    /** Whether the checkpoint store loaded the state of an earlier run of the same input. */
+    readonly resumed: boolean;
+    /** Rows earlier runs finished, which this run skips (0 unless resumed). */
+    readonly finishedBefore: number;
+  };
   /** Figures so far; at most once per `progressIntervalMs`, and once at the end. */
   'pipeline.progress': PipelineProgress;
   /** A row ended done. */
-  'row.done': { readonly rowNumber: number; readonly leadId: string; readonly duplicateOf?: number };
+  'row.done': {
+    /** The row's 1-based number in the input. */
+    readonly rowNumber: number;
+    /** Id of the row's lead. */
+    readonly leadId: string;
+    /** For a duplicate: the number of the first row with the same identity. Absent otherwise. */
+    readonly duplicateOf?: number;
+  };
   /** A row was rejected. */
   'row.rejected': {
+    /** The row's 1-based number in the input. */
     readonly rowNumber: number;
+    /** Where it was rejected: `read`, `validate` or `crm` (a CRM mapping refused the lead). */
     readonly stage: PipelineStage;
+    /** Every reason, naming the field (CRM reasons are named `crm.<adapterId>.<property>`). */
     readonly issues: readonly ValidationIssue[];
   };
   /** A row ended on the dead-letter queue. */
   'row.deadLettered': {
+    /** The row's 1-based number in the input. */
     readonly rowNumber: number;
+    /** Id of the row's lead. */
     readonly leadId: string;
+    /** The stage that failed: `enrich` or `crm`. */
     readonly stage: PipelineStage;
+    /** One error per target that failed, messages scrubbed of secrets. */
     readonly errors: readonly PipelineDeadLetterError[];
   };
   /** A CRM sync event, passed through. */
   'crm.event': CrmSyncEvent;
-  /** A run ended. */
+  /** A run ended, however it ended (emitted before an aborted or failed run rejects). */
   'pipeline.finished': {
+    /** How the run ended, as in the report's `status`. */
     readonly status: 'completed' | 'aborted' | 'failed';
+    /** The run's final counts, as in the report. */
     readonly counts: PipelineCounts;
   };
 }

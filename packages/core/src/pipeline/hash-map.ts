@@ -2,7 +2,9 @@ import { hash } from 'node:crypto';
 
 /** A 64-bit hash of a string, as two unsigned 32-bit halves (never both zero). */
 export interface Hash64 {
+  /** The high 32 bits: bytes 0 to 3 of the digest, big-endian. */
   readonly high: number;
+  /** The low 32 bits: bytes 4 to 7 of the digest, big-endian (1 when both halves would be 0). */
   readonly low: number;
 }
 

@@ -59,7 +59,9 @@ export interface PipelineDeadLetter {
  */
 export type PipelineResult =
   | {
+      /** The row ended done: synced to every CRM, or not sent (no CRM, `dryRun`, or a duplicate). */
       readonly status: 'done';
+      /** The row's 1-based number in the input. */
       readonly rowNumber: number;
       /** The lead as enriched (for a duplicate: as validated, not enriched). */
       readonly lead: Lead;
@@ -68,9 +70,22 @@ export type PipelineResult =
       /** How enrichment went, when the row was enriched. */
       readonly enrichment?: EnrichmentStatus;
     }
-  | ({ readonly status: 'rejected' } & PipelineReject)
-  | ({ readonly status: 'deadLettered'; readonly lead: Lead } & PipelineDeadLetter)
-  | { readonly status: 'skipped'; readonly rowNumber: number };
+  | ({
+      /** The row was rejected; see {@link PipelineReject}. */
+      readonly status: 'rejected';
+    } & PipelineReject)
+  | ({
+      /** The row ended on the dead-letter queue; see {@link PipelineDeadLetter}. */
+      readonly status: 'deadLettered';
+      /** The lead as far as it got: as validated when enrichment failed, as enriched when a CRM failed. */
+      readonly lead: Lead;
+    } & PipelineDeadLetter)
+  | {
+      /** An earlier run finished the row (resume); it was not processed again. */
+      readonly status: 'skipped';
+      /** The row's 1-based number in the input. */
+      readonly rowNumber: number;
+    };
 
 /** Counts of a run. `read = skipped + done + rejected + deadLettered + unfinished`. */
 export interface PipelineCounts {
@@ -124,8 +139,13 @@ export interface PipelineReport {
   readonly startedAt: string;
   /** ISO 8601 end time (the time of the snapshot while running). */
   readonly finishedAt: string;
-  /** Why the run did not complete. */
-  readonly error?: { readonly code: string; readonly message: string };
+  /** Why the run did not complete. Absent when it completed, and when it was aborted with nothing failing. */
+  readonly error?: {
+    /** The error's stable code (`adapter_error` for an error that is not a leadpipe error). */
+    readonly code: string;
+    /** The error's message, scrubbed of secrets. */
+    readonly message: string;
+  };
 }
 
 function number(value: number): string {

@@ -73,6 +73,7 @@ export interface EnrichCallOptions {
 
 /** A provider found the lead. */
 export interface EnrichMatched {
+  /** Tells a match from a miss or a pending lookup. */
   readonly status: 'matched';
   /** Field values found. Validated with zod by the engine before use. */
   readonly fields: LeadFieldPatch;
@@ -88,6 +89,7 @@ export interface EnrichMatched {
 
 /** A provider looked and did not find the lead. */
 export interface EnrichNotFound {
+  /** Tells a miss from a match or a pending lookup. */
   readonly status: 'not_found';
   /** Credits this call cost (non-zero where misses are billed). */
   readonly credits: number;
@@ -100,6 +102,7 @@ export interface EnrichNotFound {
  * carrying `correlationId`.
  */
 export interface EnrichPending {
+  /** Tells a lookup to be answered by webhook from a match or a miss. */
   readonly status: 'pending';
   /** Id the later webhook will carry, to resolve this request. */
   readonly correlationId: string;

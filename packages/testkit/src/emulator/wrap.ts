@@ -55,7 +55,10 @@ export interface WrappedEmulator<E extends VendorEmulator = VendorEmulator> {
   /** The vendor emulator itself (its app answers without faults or recording). */
   readonly emulator: E;
   /** The wrapped app: recording, faults and counters around the vendor app. */
-  readonly app: Hono<{ Bindings: NodeBindings }>;
+  readonly app: Hono<{
+    /** What the app reads as `c.env`: the Node request and response under a server, nothing under msw. */
+    Bindings: NodeBindings;
+  }>;
   /** The context the vendor emulator was built with. */
   readonly context: EmulatorContext;
   /** Counters (shared when several emulators share a context). */
@@ -80,12 +83,12 @@ export interface WrappedEmulator<E extends VendorEmulator = VendorEmulator> {
 
 const resets = new WeakSet<Response>();
 
-/** Whether `response` stands for a connection reset injected by the wrapper. */
 /** Whether a path is an OAuth token endpoint (HubSpot `/oauth/v1/token`, Salesforce `/services/oauth2/token`). */
 function isTokenEndpoint(pathname: string): boolean {
   return /\/oauth2?\/(v\d+\/)?token$/.test(pathname);
 }
 
+/** Whether `response` stands for a connection reset injected by the wrapper. */
 export function isConnectionReset(response: Response): boolean {
   return resets.has(response);
 }

@@ -26,6 +26,7 @@ export interface SalesforceFieldDefinition {
   readonly name: string;
   /** Label shown in the UI and used in error messages. */
   readonly label: string;
+  /** Field type, as `describe` names it; sets how values are checked and converted. */
   readonly type: SalesforceFieldType;
   /** Maximum length of text values. */
   readonly length?: number;
