@@ -1,6 +1,13 @@
 import { extname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { isLeadField, type LeadField, ValidationError, type ValidationIssue } from '@leadpipe/core';
+import {
+  type ColumnMapping,
+  isColumnTarget,
+  isLeadField,
+  type LeadField,
+  ValidationError,
+  type ValidationIssue,
+} from '@leadpipe/core';
 
 /** Enrichment providers the command knows, in default waterfall order. */
 export const PROVIDER_NAMES = ['apollo', 'clearbit'] as const;
@@ -60,6 +67,8 @@ export interface EnrichCommandOptions {
   readonly rejectsFormat: FileFormat;
   /** Dead-letter file (absolute, NDJSON). Default `<input name>.dead-letters.ndjson` next to the output. */
   readonly deadLetters: string;
+  /** Explicit input header to lead path mapping (`--map`); other headers are recognised by name. */
+  readonly columns: ColumnMapping | undefined;
   /** Leads enriched at once. */
   readonly concurrency: number | undefined;
   /** No progress display or log lines; only the summary. */
@@ -120,6 +129,9 @@ Options:
                          (default: <file name>.rejects.<ext>, next to the output)
   --dead-letters <file>  Records a CRM refused for good, .ndjson, kept across runs
                          with --resume (default: <file name>.dead-letters.ndjson)
+  --map <header=path>    Where a column goes when its header is not recognised, such as
+                         --map "Work Email=email,Org=company.name"; path - drops a column.
+                         Repeat it for a header with a comma (default: recognise headers)
   --concurrency <n>      Leads enriched at once (default: 16)
   -q, --quiet            No progress display; only the summary
   -h, --help             Show this help
@@ -150,6 +162,47 @@ function list(value: string | undefined): string[] | undefined {
     .split(',')
     .map((item) => item.trim())
     .filter((item) => item !== '');
+}
+
+/**
+ * `--map` values: `header=path` pairs, comma-separated; a piece without `=`
+ * belongs to the header of the next piece (`Company, Inc=company.name`).
+ * Path `-` (or nothing) drops the column.
+ */
+function parseColumnMapping(values: readonly string[], issues: ValidationIssue[]): ColumnMapping | undefined {
+  const mapping: Record<string, string | null> = {};
+  for (const value of values) {
+    let carried = '';
+    for (const piece of value.split(',')) {
+      const pair = carried === '' ? piece : `${carried},${piece}`;
+      const equals = pair.lastIndexOf('=');
+      if (equals < 0) {
+        carried = pair;
+        continue;
+      }
+      carried = '';
+      const header = pair.slice(0, equals).trim();
+      const path = pair.slice(equals + 1).trim();
+      const target = path === '' || path === '-' ? null : path;
+      if (header === '') {
+        issues.push({ field: '--map', reason: `"${pair.trim()}" names no header before "="` });
+      } else if (!isColumnTarget(target)) {
+        issues.push({
+          field: '--map',
+          reason: `"${path}" (for "${header}") is not a lead path; use one such as email, firstName, title, company.name, company.domain, location.country or custom.<name>, or - to drop the column`,
+        });
+      } else if (Object.hasOwn(mapping, header) && mapping[header] !== target) {
+        issues.push({ field: '--map', reason: `"${header}" is mapped twice` });
+      } else mapping[header] = target;
+    }
+    if (carried.trim() !== '') {
+      issues.push({
+        field: '--map',
+        reason: `"${carried.trim()}" must be header=path, such as "Work Email=email"`,
+      });
+    }
+  }
+  return Object.keys(mapping).length > 0 ? mapping : undefined;
 }
 
 function isOneOf<T extends string>(names: readonly T[], value: string): value is T {
@@ -224,6 +277,8 @@ function parseEnrich(argv: readonly string[], cwd: string): CliCommand {
     }
   }
 
+  const columns = parseColumnMapping(values.map ?? [], issues);
+
   let out =
     input.replace(/\.(csv|ndjson|jsonl)$/i, '') +
     (inputFormat === 'csv' ? '.enriched.csv' : '.enriched.ndjson');
@@ -294,6 +349,7 @@ function parseEnrich(argv: readonly string[], cwd: string): CliCommand {
       rejects,
       rejectsFormat,
       deadLetters,
+      columns,
       concurrency,
       quiet: values.quiet === true,
     },
@@ -317,6 +373,7 @@ function parseEnrichArgs(argv: readonly string[]) {
       checkpoint: { type: 'string' },
       rejects: { type: 'string' },
       'dead-letters': { type: 'string' },
+      map: { type: 'string', multiple: true },
       concurrency: { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
       help: { type: 'boolean', short: 'h' },

@@ -102,6 +102,29 @@ function countRows(path: string, format: FileFormat, signal: AbortSignal): { tot
   return { total: () => total };
 }
 
+/**
+ * `--map` headers a CSV input does not have (a typo would otherwise map
+ * nothing, silently). NDJSON rows can each have other keys, so they are not checked.
+ */
+async function unknownMappedHeaders(
+  options: EnrichCommandOptions,
+): Promise<{ readonly headers: readonly string[]; readonly columns: readonly string[] } | undefined> {
+  if (options.columns === undefined || options.inputFormat !== 'csv') return undefined;
+  let columns: readonly string[] | undefined;
+  try {
+    for await (const row of reader(options.input, options.inputFormat)) {
+      columns = row.columns;
+      break;
+    }
+  } catch {
+    return undefined; // An unreadable file is the run's to report.
+  }
+  if (columns === undefined) return undefined;
+  const present = new Set(columns);
+  const headers = Object.keys(options.columns).filter((header) => !present.has(header));
+  return headers.length > 0 ? { headers, columns } : undefined;
+}
+
 function problemText(error: unknown): string {
   if (ValidationError.isInstance(error)) {
     return error.issues.map((issue) => `${issue.field}: ${issue.reason}`).join('\n');
@@ -137,6 +160,14 @@ async function enrich(options: EnrichCommandOptions, io: CliIo): Promise<ExitCod
     await access(options.input);
   } catch {
     stderr.write(`leadpipe: <file>: ${options.input} does not exist or cannot be read\n`);
+    return EXIT_CODES.usage;
+  }
+  const unknown = await unknownMappedHeaders(options);
+  if (unknown !== undefined) {
+    for (const header of unknown.headers) {
+      stderr.write(`leadpipe: --map: "${header}" is not a column of ${options.input}\n`);
+    }
+    stderr.write(`leadpipe: its columns are ${unknown.columns.map((column) => `"${column}"`).join(', ')}\n`);
     return EXIT_CODES.usage;
   }
   registerKeys(io.env);
@@ -244,6 +275,7 @@ async function runWith(
     ...(connections.crm ? { crms: [connections.crm] } : {}),
     ...(connections.batchSize === undefined ? {} : { batchSize: connections.batchSize }),
     checkpoints: createFileCheckpointStore(options.checkpoint),
+    ...(options.columns === undefined ? {} : { columns: options.columns }),
     rejects: files.rejects.write,
     deadLetters: files.deadLetters,
     dryRun: options.dryRun,

@@ -202,3 +202,52 @@ describe('runCli usage', () => {
     expect(missing.stderr).toContain('<file>: /work/nowhere/leads.csv does not exist');
   });
 });
+
+describe('--map', () => {
+  const columnsOf = (...maps: string[]) => {
+    const command = parseCommandLine(['enrich', 'a.csv', ...maps.flatMap((map) => ['--map', map])], '/w');
+    return command.kind === 'enrich' ? command.options.columns : undefined;
+  };
+
+  it('takes header=path pairs, comma-separated or repeated, with - to drop a column', () => {
+    expect(columnsOf()).toBeUndefined();
+    expect(
+      columnsOf('Primary Contact=email, Org = company.name', 'Notes=-', 'Team=custom.team', 'Old='),
+    ).toEqual({
+      'Primary Contact': 'email',
+      Org: 'company.name',
+      Notes: null,
+      Team: 'custom.team',
+      Old: null,
+    });
+  });
+
+  it('keeps a comma inside a header, and an = inside a header', () => {
+    expect(columnsOf('Company, Inc=company.name,a=b=title')).toEqual({
+      'Company, Inc': 'company.name',
+      'a=b': 'title',
+    });
+  });
+
+  it('names every bad pair with its reason', () => {
+    const issues = issuesOf([
+      'enrich',
+      'a.csv',
+      '--map',
+      'Org=company.nme',
+      '--map',
+      '=email',
+      '--map',
+      'Mail=email,Mail=phone',
+      '--map',
+      'justaheader',
+    ]);
+    expect(issues.map((issue) => issue.field)).toEqual(['--map', '--map', '--map', '--map']);
+    expect(issues[0]?.reason).toMatch(
+      /^"company.nme" \(for "Org"\) is not a lead path; use one such as email/,
+    );
+    expect(issues[1]?.reason).toBe('"=email" names no header before "="');
+    expect(issues[2]?.reason).toBe('"Mail" is mapped twice');
+    expect(issues[3]?.reason).toBe('"justaheader" must be header=path, such as "Work Email=email"');
+  });
+});

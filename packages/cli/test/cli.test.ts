@@ -319,6 +319,57 @@ describe('leadpipe enrich --emulate', () => {
     expect(clean.stdout).not.toContain('rejects:');
   });
 
+  it('--map sends columns with unusual headers where they belong, and refuses a header the file lacks', async () => {
+    const dir = tempDir();
+    const original = demoSubset(dir, 20, 'original.csv');
+    const [header, ...rest] = readFileSync(original, 'utf8').split('\n');
+    expect(header).toBe('Email,First Name,Last Name,Company,Website,Job Title,Phone,Country');
+    writeFileSync(
+      join(dir, 'odd.csv'),
+      [`Primary Contact,Given,Family,Org,Site,Role,Tel,Nation`, ...rest].join('\n'),
+    );
+    const map = [
+      '--map',
+      'Primary Contact=email,Given=firstName,Family=lastName,Org=company.name',
+      '--map',
+      'Site=website,Role=title,Tel=phone,Nation=location.country',
+    ];
+    const base = ['--emulate', '--crm', 'hubspot', '-q'];
+    const reference = await cli(['enrich', 'original.csv', ...base, '--report', 'original.json'], {
+      cwd: dir,
+    });
+    const expected = readReport(join(dir, 'original.json'));
+    expect(reference.code).toBe(expectedCode(expected));
+    expect(expected.counts.done).toBeGreaterThan(10);
+
+    // Unmapped, the odd headers leave the leads with no email: HubSpot's mapping (keyed by email) rejects every row.
+    const unmapped = await cli(['enrich', 'odd.csv', ...base, '--report', 'unmapped.json'], {
+      cwd: dir,
+    });
+    expect(unmapped.code).toBe(EXIT_CODES.finishedWithProblems);
+    expect(readReport(join(dir, 'unmapped.json')).counts.done).toBe(0);
+
+    running.emulators.hubspot?.emulator.reset();
+    const mapped = await cli(['enrich', 'odd.csv', ...base, ...map, '--report', 'odd.json'], { cwd: dir });
+    const report = readReport(join(dir, 'odd.json'));
+    expect(mapped.code).toBe(expectedCode(report));
+    expect(report.counts).toEqual(expected.counts);
+    const rows = await readRows(join(dir, 'odd.enriched.csv'));
+    expect(Object.keys(rows[0] ?? {}).slice(0, 3)).toEqual(['Primary Contact', 'Given', 'Family']);
+    const first = rows.find((row) => row.Given !== '');
+    const contact = running.emulators.hubspot?.emulator.findContactByEmail(
+      String(first?.['Primary Contact']).trim().toLowerCase(),
+    );
+    expect(contact?.properties.firstname).toBe(first?.Given);
+
+    const typo = await cli(['enrich', 'odd.csv', ...base, '--map', 'Primary Contakt=email'], { cwd: dir });
+    expect(typo.code).toBe(EXIT_CODES.usage);
+    expect(typo.stderr).toContain(
+      `leadpipe: --map: "Primary Contakt" is not a column of ${join(dir, 'odd.csv')}`,
+    );
+    expect(typo.stderr).toContain('its columns are "Primary Contact", "Given", "Family"');
+  });
+
   it('--resume on a changed input is refused with exit code 2', async () => {
     const dir = tempDir();
     const input = demoSubset(dir, 6);
