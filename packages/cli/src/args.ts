@@ -75,13 +75,29 @@ export interface EnrichCommandOptions {
   readonly quiet: boolean;
 }
 
+/** The options of `leadpipe redrive`, checked, with paths resolved. */
+export interface RedriveCommandOptions {
+  /** The dead-letters file (absolute), as `leadpipe enrich` writes it. */
+  readonly input: string;
+  /** The CRM to send to; `undefined`: the one the entries were meant for. */
+  readonly crm: CrmName | undefined;
+  /** Send only entries whose last error was retryable (a 5xx, a timeout, a rate limit). */
+  readonly retryableOnly: boolean;
+  /** Run against the testkit's emulators instead of the real vendors. */
+  readonly emulate: boolean;
+  /** Where the JSON report (`CrmSyncReport`) goes (absolute), if anywhere. */
+  readonly report: string | undefined;
+  /** No log lines; only the summary. */
+  readonly quiet: boolean;
+}
+
 /** What the command line asks for. */
 export type CliCommand =
   | {
       /** Show usage (`-h`, `--help` or `help`). */
       readonly kind: 'help';
-      /** Which usage: `enrich` for `leadpipe enrich --help` or `leadpipe help enrich`; `main` otherwise. */
-      readonly topic: 'main' | 'enrich';
+      /** Which usage: `enrich` or `redrive` for `leadpipe <command> --help` or `leadpipe help <command>`; `main` otherwise. */
+      readonly topic: 'main' | 'enrich' | 'redrive';
     }
   | {
       /** Print the version: `-v`, `--version` or `version`. */
@@ -92,6 +108,12 @@ export type CliCommand =
       readonly kind: 'enrich';
       /** The enrich flags, checked, with defaults filled and paths resolved. */
       readonly options: EnrichCommandOptions;
+    }
+  | {
+      /** Run `leadpipe redrive <file>`. */
+      readonly kind: 'redrive';
+      /** The command's options. */
+      readonly options: RedriveCommandOptions;
     };
 
 /** Usage of `leadpipe`. */
@@ -99,9 +121,10 @@ export const MAIN_HELP = `Usage: leadpipe <command> [options]
 
 Commands:
   enrich <file>   Enrich a CSV or NDJSON file of leads and sync it to a CRM
+  redrive <file>  Send the records of a dead-letters file to the CRM again
 
 Options:
-  -h, --help      Show help (leadpipe enrich --help for the command's options)
+  -h, --help      Show help (leadpipe <command> --help for a command's options)
   -v, --version   Show the version
 
 Try it with no keys and no network:
@@ -146,6 +169,28 @@ Keys (read from the environment; not needed with --emulate):
 
 Exit codes: 0 done, 1 failed or interrupted, 2 bad usage or missing key,
 3 finished, but some rows were rejected or dead-lettered.
+`;
+
+/** Usage of `leadpipe redrive`. */
+export const REDRIVE_HELP = `Usage: leadpipe redrive <file> [options]
+
+Send the records of a dead-letters file (.ndjson, as leadpipe enrich writes it)
+to the CRM again, once what refused them is fixed. Records the CRM takes now
+leave the file; records it refuses again stay, with the new error.
+
+Options:
+  --crm <name>           Send to hubspot or salesforce (default: the CRM the records were meant for)
+  --retryable-only       Send only records whose last error was retryable (5xx, timeout, rate limit)
+  --emulate              Run against in-process vendor emulators: no keys, no network
+  --report <file>        Write the run's report as JSON
+  -q, --quiet            No log lines; only the summary
+  -h, --help             Show this help
+
+Keys: as for leadpipe enrich (HUBSPOT_ACCESS_TOKEN, or the SALESFORCE_* variables).
+
+Exit codes: 0 every record sent was written (records left alone stay in the file),
+1 failed or the CRM went down, 2 bad usage or missing key,
+3 finished, but some records were refused again (they stay in the file).
 `;
 
 function formatOf(path: string, flag: string, issues: ValidationIssue[]): FileFormat {
@@ -381,6 +426,70 @@ function parseEnrichArgs(argv: readonly string[]) {
   });
 }
 
+function parseRedrive(argv: readonly string[], cwd: string): CliCommand {
+  let parsed: ReturnType<typeof parseRedriveArgs>;
+  try {
+    parsed = parseRedriveArgs(argv);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    const flag = /'(--?[A-Za-z][\w-]*)/.exec(message)?.[1] ?? 'arguments';
+    throw usage([{ field: flag, reason: message.replace(/\. To specify a positional.*$/s, '') }]);
+  }
+  const { values, positionals } = parsed;
+  if (values.help === true) return { kind: 'help', topic: 'redrive' };
+  const issues: ValidationIssue[] = [];
+  const [file, ...extra] = positionals;
+  if (file === undefined) {
+    issues.push({
+      field: '<file>',
+      reason: 'is required: the dead-letters file, such as leads.dead-letters.ndjson',
+    });
+  } else if (!/\.(ndjson|jsonl)$/i.test(file)) {
+    issues.push({ field: '<file>', reason: `"${file}" must end in .ndjson or .jsonl` });
+  }
+  if (extra.length > 0)
+    issues.push({ field: '<file>', reason: `only one file is taken, got also ${extra.join(' ')}` });
+  let crm: CrmName | undefined;
+  if (values.crm !== undefined) {
+    if (isOneOf(CRM_NAMES, values.crm)) crm = values.crm;
+    else
+      issues.push({ field: '--crm', reason: `"${values.crm}" is not a CRM; use ${CRM_NAMES.join(' or ')}` });
+  }
+  const input = resolve(cwd, file ?? '');
+  const report = values.report === undefined ? undefined : resolve(cwd, values.report);
+  if (file !== undefined && report === input) {
+    issues.push({ field: '--report', reason: 'must not be the dead-letters file' });
+  }
+  if (issues.length > 0) throw usage(issues);
+  return {
+    kind: 'redrive',
+    options: {
+      input,
+      crm,
+      retryableOnly: values['retryable-only'] === true,
+      emulate: values.emulate === true,
+      report,
+      quiet: values.quiet === true,
+    },
+  };
+}
+
+function parseRedriveArgs(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    strict: true,
+    options: {
+      crm: { type: 'string' },
+      'retryable-only': { type: 'boolean' },
+      emulate: { type: 'boolean' },
+      report: { type: 'string' },
+      quiet: { type: 'boolean', short: 'q' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
 /**
  * Parse the command line (without `node` and the script), resolving paths
  * against `cwd`. Throws a `ValidationError` whose issues name each bad flag
@@ -390,16 +499,17 @@ export function parseCommandLine(argv: readonly string[], cwd: string): CliComma
   const [first, ...rest] = argv;
   if (first === undefined) throw usage([{ field: '<command>', reason: 'is required; try leadpipe --help' }]);
   if (first === '-h' || first === '--help' || first === 'help') {
-    return { kind: 'help', topic: rest[0] === 'enrich' ? 'enrich' : 'main' };
+    return { kind: 'help', topic: rest[0] === 'enrich' || rest[0] === 'redrive' ? rest[0] : 'main' };
   }
   if (first === '-v' || first === '--version' || first === 'version') return { kind: 'version' };
   if (first === 'enrich') return parseEnrich(rest, cwd);
+  if (first === 'redrive') return parseRedrive(rest, cwd);
   throw usage([
     {
       field: '<command>',
       reason: first.startsWith('-')
         ? `unknown option "${first}"; try leadpipe --help`
-        : `unknown command "${first}"; the command is enrich (try leadpipe --help)`,
+        : `unknown command "${first}"; the commands are enrich and redrive (try leadpipe --help)`,
     },
   ]);
 }

@@ -5,7 +5,8 @@
  * Clearbit) with the waterfall, writes them out with provenance, and syncs
  * them to HubSpot or Salesforce, with a live progress display, a JSON report,
  * checkpoints for `--resume`, and `--emulate` to run it all against the
- * testkit's vendor emulators with no keys and no network.
+ * testkit's vendor emulators with no keys and no network. `leadpipe redrive
+ * <file>` sends the records of a dead-letters file to the CRM again.
  */
 export {
   type CliCommand,
@@ -19,6 +20,8 @@ export {
   PROVIDER_NAMES,
   type ProviderName,
   parseCommandLine,
+  REDRIVE_HELP,
+  type RedriveCommandOptions,
 } from './args.js';
 export {
   type Connections,
@@ -40,6 +43,7 @@ export {
   emulatorOptions,
   startEmulatedVendors,
 } from './emulate.js';
+export { type CliIo, EXIT_CODES, type ExitCode } from './io.js';
 export {
   type CliOutput,
   createProgressDisplay,
@@ -50,4 +54,5 @@ export {
   progressLogLine,
 } from './progress.js';
 export { createQuotaTracker, type QuotaTracker, type QuotaUse } from './quota.js';
-export { type CliIo, cliVersion, EXIT_CODES, type ExitCode, runCli } from './run.js';
+export { runRedrive } from './redrive.js';
+export { cliVersion, runCli } from './run.js';

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { access, mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
   ConfigurationError,
@@ -11,7 +11,6 @@ import {
   createRejectsWriter,
   type FileDeadLetterQueue,
   formatReport,
-  LeadpipeError,
   type LeadSink,
   PipelineAbortedError,
   type PipelineProgress,
@@ -19,59 +18,23 @@ import {
   type RejectsWriter,
   readCsv,
   readNdjson,
-  redactSecrets,
   type SourceRow,
   ValidationError,
 } from '@leadpipe/core';
-import type { RunningEmulators } from '@leadpipe/testkit';
 import {
   ENRICH_HELP,
   type EnrichCommandOptions,
   type FileFormat,
   MAIN_HELP,
   parseCommandLine,
+  REDRIVE_HELP,
 } from './args.js';
-import { type Connections, connect, type Environment, missingKeys, registerKeys } from './connections.js';
+import { type Connections, connect, missingKeys, registerKeys } from './connections.js';
 import { startEmulatedVendors } from './emulate.js';
-import { type CliOutput, createProgressDisplay, type ProgressExtras } from './progress.js';
+import { type CliIo, EXIT_CODES, type ExitCode, problemText, removeIfEmpty, writeJsonReport } from './io.js';
+import { createProgressDisplay, type ProgressExtras } from './progress.js';
 import { createQuotaTracker, type QuotaUse } from './quota.js';
-
-/** Exit codes of the `leadpipe` command. */
-export const EXIT_CODES = {
-  /** Every row done. */
-  done: 0,
-  /** The run failed or was interrupted. */
-  failed: 1,
-  /** Bad usage: unknown flag, bad value, missing file or key. */
-  usage: 2,
-  /** The run finished, but some rows were rejected or dead-lettered. */
-  finishedWithProblems: 3,
-} as const;
-
-/** One of {@link EXIT_CODES}. */
-export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
-
-/** Where {@link runCli} reads and writes, so it runs the same in a process and in a test. */
-export interface CliIo {
-  /** The summary goes here. */
-  readonly stdout: CliOutput;
-  /** Progress (live on a terminal, log lines otherwise) and errors go here. */
-  readonly stderr: CliOutput;
-  /** Environment variables (keys). */
-  readonly env: Environment;
-  /** Directory relative paths are resolved against. */
-  readonly cwd: string;
-  /** Stops the run (Ctrl-C): finished rows stay checkpointed for `--resume`. */
-  readonly signal?: AbortSignal;
-  /**
-   * Emulators already running (started with `emulatorOptions()`), used by
-   * `--emulate` instead of starting (and stopping) its own: to look at their
-   * state afterwards, or to share them between runs.
-   */
-  readonly emulators?: RunningEmulators;
-  /** Shortest time between two progress updates, in ms. Default 100 on a terminal, 1,000 otherwise. */
-  readonly progressIntervalMs?: number;
-}
+import { runRedrive } from './redrive.js';
 
 /** The version of `@leadpipe/cli`, from its package.json. */
 export function cliVersion(): string {
@@ -125,33 +88,11 @@ async function unknownMappedHeaders(
   return headers.length > 0 ? { headers, columns } : undefined;
 }
 
-function problemText(error: unknown): string {
-  if (ValidationError.isInstance(error)) {
-    return error.issues.map((issue) => `${issue.field}: ${issue.reason}`).join('\n');
-  }
-  if (LeadpipeError.isInstance(error)) return error.message;
-  return redactSecrets(error instanceof Error ? error.message : String(error));
-}
-
 function exitCodeOf(report: PipelineReport): ExitCode {
   if (report.status !== 'completed') return EXIT_CODES.failed;
   return report.counts.rejected > 0 || report.counts.deadLettered > 0
     ? EXIT_CODES.finishedWithProblems
     : EXIT_CODES.done;
-}
-
-/** Remove a side file nothing was written to, so an empty rejects file does not suggest there were rejects. */
-async function removeIfEmpty(path: string): Promise<void> {
-  try {
-    if ((await stat(path)).size === 0) await rm(path, { force: true });
-  } catch {
-    // Gone already, or not ours to remove.
-  }
-}
-
-async function writeReport(path: string, report: PipelineReport): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, `${JSON.stringify(report, null, 2)}\n`);
 }
 
 async function enrich(options: EnrichCommandOptions, io: CliIo): Promise<ExitCode> {
@@ -327,7 +268,7 @@ async function runWith(
   }
   display.finish(last, extras());
 
-  if (options.report !== undefined) await writeReport(options.report, report);
+  if (options.report !== undefined) await writeJsonReport(options.report, report);
   stdout.write(summarize(report, options, quota.snapshot(), await files.deadLetters.size()));
   const code = exitCodeOf(report);
   if (report.status === 'aborted') {
@@ -362,13 +303,17 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     const command = parseCommandLine(argv, io.cwd);
     switch (command.kind) {
       case 'help':
-        io.stdout.write(command.topic === 'enrich' ? ENRICH_HELP : MAIN_HELP);
+        io.stdout.write(
+          command.topic === 'enrich' ? ENRICH_HELP : command.topic === 'redrive' ? REDRIVE_HELP : MAIN_HELP,
+        );
         return EXIT_CODES.done;
       case 'version':
         io.stdout.write(`${cliVersion()}\n`);
         return EXIT_CODES.done;
       case 'enrich':
         return await enrich(command.options, io);
+      case 'redrive':
+        return await runRedrive(command.options, io);
     }
   } catch (error) {
     if (ValidationError.isInstance(error) || ConfigurationError.isInstance(error)) {

@@ -6,6 +6,7 @@ import {
   EXIT_CODES,
   MAIN_HELP,
   parseCommandLine,
+  REDRIVE_HELP,
   runCli,
 } from '../src/index.js';
 import { capture } from './support.js';
@@ -249,5 +250,67 @@ describe('--map', () => {
     expect(issues[1]?.reason).toBe('"=email" names no header before "="');
     expect(issues[2]?.reason).toBe('"Mail" is mapped twice');
     expect(issues[3]?.reason).toBe('"justaheader" must be header=path, such as "Work Email=email"');
+  });
+});
+
+describe('leadpipe redrive', () => {
+  it('reads its file and flags, and names what is wrong', () => {
+    expect(parseCommandLine(['redrive', 'out/leads.dead-letters.ndjson'], '/w')).toEqual({
+      kind: 'redrive',
+      options: {
+        input: '/w/out/leads.dead-letters.ndjson',
+        crm: undefined,
+        retryableOnly: false,
+        emulate: false,
+        report: undefined,
+        quiet: false,
+      },
+    });
+    expect(
+      parseCommandLine(
+        [
+          'redrive',
+          'd.jsonl',
+          '--crm',
+          'salesforce',
+          '--retryable-only',
+          '--emulate',
+          '--report',
+          'r.json',
+          '-q',
+        ],
+        '/w',
+      ),
+    ).toEqual({
+      kind: 'redrive',
+      options: {
+        input: '/w/d.jsonl',
+        crm: 'salesforce',
+        retryableOnly: true,
+        emulate: true,
+        report: '/w/r.json',
+        quiet: true,
+      },
+    });
+    expect(issuesOf(['redrive'])[0]).toEqual({
+      field: '<file>',
+      reason: 'is required: the dead-letters file, such as leads.dead-letters.ndjson',
+    });
+    expect(issuesOf(['redrive', 'leads.csv', '--crm', 'pipedrive'])).toEqual([
+      { field: '<file>', reason: '"leads.csv" must end in .ndjson or .jsonl' },
+      { field: '--crm', reason: '"pipedrive" is not a CRM; use hubspot or salesforce' },
+    ]);
+    expect(issuesOf(['redrive', 'd.ndjson', '--report', 'd.ndjson'])).toEqual([
+      { field: '--report', reason: 'must not be the dead-letters file' },
+    ]);
+    expect(issuesOf(['redrive', 'd.ndjson', '--providers', 'apollo'])[0]?.field).toBe('--providers');
+  });
+
+  it('has its own help', async () => {
+    expect(parseCommandLine(['redrive', '--help'], '/w')).toEqual({ kind: 'help', topic: 'redrive' });
+    expect(parseCommandLine(['help', 'redrive'], '/w')).toEqual({ kind: 'help', topic: 'redrive' });
+    const help = await run(['redrive', '-h']);
+    expect(help).toMatchObject({ code: 0, stdout: REDRIVE_HELP });
+    expect((await run(['--help'])).stdout).toContain('redrive <file>');
   });
 });

@@ -383,3 +383,94 @@ describe('leadpipe enrich --emulate', () => {
     expect(resumed.stderr).toContain('leadpipe: the run failed: fingerprint:');
   });
 });
+
+describe('leadpipe redrive --emulate', () => {
+  /** Run enrich while HubSpot refuses a share of the records; returns the folder and the dead-letters file. */
+  async function deadLettered(rows: number, failureRate: number) {
+    const dir = tempDir();
+    demoSubset(dir, rows);
+    running.emulators.hubspot?.emulator.setFaults({ partialFailureRate: failureRate });
+    await cli(['enrich', 'leads.csv', '--emulate', '--crm', 'hubspot', '-q', '--report', 'enrich.json'], {
+      cwd: dir,
+    });
+    running.emulators.hubspot?.emulator.setFaults({});
+    const path = join(dir, 'leads.dead-letters.ndjson');
+    return { dir, path, report: readReport(join(dir, 'enrich.json')), entries: await deadLettersIn(path) };
+  }
+
+  it('sends every dead letter again once HubSpot takes them, and removes the emptied file', async () => {
+    const { dir, path, report, entries } = await deadLettered(40, 0.4);
+    expect(entries.length).toBeGreaterThan(3);
+    const contacts = () => running.emulators.hubspot?.emulator.contacts() ?? [];
+    const before = contacts().length;
+    expect(before).toBe(report.crms[0]?.created);
+
+    const result = await cli(
+      ['redrive', 'leads.dead-letters.ndjson', '--emulate', '--report', 'redrive.json'],
+      {
+        cwd: dir,
+      },
+    );
+    expect(result.code).toBe(EXIT_CODES.done);
+    expect(result.stderr).toContain(`sending ${entries.length} of ${entries.length} dead letters`);
+    const redriven = JSON.parse(readFileSync(join(dir, 'redrive.json'), 'utf8')) as {
+      crms: { created: number; failed: number }[];
+    };
+    expect(redriven.crms[0]).toMatchObject({ created: entries.length, failed: 0 });
+    expect(contacts()).toHaveLength(before + entries.length);
+    // Every lead the enrich run finished is now in HubSpot, each once.
+    const emails = contacts().map((contact) => String(contact.properties.email));
+    expect(new Set(emails).size).toBe(emails.length);
+    for (const entry of entries) expect(emails).toContain(entry.record.key);
+    expect(existsSync(path)).toBe(false);
+    expect(result.stdout).toContain('dead letters: none left (file removed)');
+
+    const again = await cli(['redrive', 'leads.dead-letters.ndjson', '--emulate'], { cwd: dir });
+    expect(again.code).toBe(EXIT_CODES.usage);
+    expect(again.stderr).toContain('does not exist');
+  });
+
+  it('keeps what HubSpot refuses again, with one more attempt, and exits 3', async () => {
+    const { dir, entries } = await deadLettered(20, 0.5);
+    expect(entries.length).toBeGreaterThan(0);
+    running.emulators.hubspot?.emulator.setFaults({ partialFailureRate: 1 });
+    const result = await cli(['redrive', 'leads.dead-letters.ndjson', '--emulate', '--crm', 'hubspot'], {
+      cwd: dir,
+    });
+    expect(result.code).toBe(EXIT_CODES.finishedWithProblems);
+    expect(result.stdout).toContain(`refused again: ${entries.length}, still in the file`);
+    const after = await deadLettersIn(join(dir, 'leads.dead-letters.ndjson'));
+    expect(after.map((entry) => entry.id)).toEqual(entries.map((entry) => entry.id));
+    for (const [index, entry] of after.entries()) expect(entry.attempts).toBe(entries[index]!.attempts + 1);
+  });
+
+  it('--retryable-only leaves records refused for good alone', async () => {
+    const { dir, path, entries } = await deadLettered(20, 0.5);
+    expect(entries.every((entry) => !entry.error.retryable)).toBe(true);
+    const result = await cli(['redrive', 'leads.dead-letters.ndjson', '--emulate', '--retryable-only'], {
+      cwd: dir,
+    });
+    expect(result.code).toBe(EXIT_CODES.done);
+    expect(result.stdout).toContain(`0 records sent`);
+    expect(result.stdout).toContain(`left alone: ${entries.length}`);
+    expect(await deadLettersIn(path)).toEqual(entries);
+  });
+
+  it('refuses a file that is not a dead-letters file, and says when there is nothing to send', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'other.ndjson'), '{"email":"a@b.co"}\n');
+    const foreign = await cli(['redrive', 'other.ndjson', '--emulate'], { cwd: dir });
+    expect(foreign.code).toBe(EXIT_CODES.usage);
+    expect(foreign.stderr).toMatch(/leadpipe: <file>: Dead-letter file .*other\.ndjson cannot be read/);
+    expect(readFileSync(join(dir, 'other.ndjson'), 'utf8')).toBe('{"email":"a@b.co"}\n');
+
+    const queue = createFileDeadLetterQueue(join(dir, 'empty.ndjson'));
+    expect(await queue.size()).toBe(0);
+    await queue.close();
+    const empty = await cli(['redrive', 'empty.ndjson', '--emulate'], { cwd: dir });
+    expect(empty).toMatchObject({
+      code: EXIT_CODES.done,
+      stdout: expect.stringContaining('no dead letters to send'),
+    });
+  });
+});

@@ -1,0 +1,186 @@
+import { access, rm } from 'node:fs/promises';
+import {
+  type CrmSyncReport,
+  createCrmSync,
+  createFileDeadLetterQueue,
+  type DeadLetterEntry,
+  type FileDeadLetterQueue,
+  LeadpipeError,
+  redrive,
+  ValidationError,
+} from '@leadpipe/core';
+import { CRM_NAMES, type CrmName, type RedriveCommandOptions } from './args.js';
+import { connect, missingKeys, registerKeys } from './connections.js';
+import { startEmulatedVendors } from './emulate.js';
+import { type CliIo, EXIT_CODES, type ExitCode, problemText, writeJsonReport } from './io.js';
+
+/** Entries of the queue, counted by target; the queue is read a page at a time. */
+async function countByTarget(queue: FileDeadLetterQueue): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  let cursor: string | undefined;
+  do {
+    const page = await queue.list(cursor === undefined ? { limit: 500 } : { cursor, limit: 500 });
+    for (const entry of page.entries) counts.set(entry.target, (counts.get(entry.target) ?? 0) + 1);
+    cursor = page.nextCursor;
+  } while (cursor !== undefined);
+  return counts;
+}
+
+function isCrmName(value: string): value is CrmName {
+  return (CRM_NAMES as readonly string[]).includes(value);
+}
+
+/** The CRM to send to: the one asked for, or the only one the entries were meant for. */
+function chooseCrm(
+  asked: CrmName | undefined,
+  targets: ReadonlyMap<string, number>,
+): CrmName | ValidationError {
+  if (asked !== undefined) return asked;
+  const names = [...targets.keys()];
+  if (names.length === 1 && isCrmName(names[0]!)) return names[0];
+  return new ValidationError([
+    {
+      field: '--crm',
+      reason:
+        names.length === 1
+          ? `the records are for "${names[0]}", which is not a CRM this command knows; use ${CRM_NAMES.join(' or ')}`
+          : `the records are for ${names.map((name) => `"${name}"`).join(', ')}: name the one to send to`,
+    },
+  ]);
+}
+
+function summarize(
+  options: RedriveCommandOptions,
+  crm: CrmName,
+  report: CrmSyncReport,
+  selected: number,
+  skipped: number,
+  left: number,
+): string {
+  const target = report.crms[0];
+  const lines = [`Redrive of ${options.input} to ${crm}: ${selected} records sent`];
+  if (target !== undefined) {
+    const written = target.created + target.updated + target.unchanged;
+    lines.push(
+      `  written: ${written} (${target.created} created, ${target.updated} updated, ${target.unchanged} unchanged)`,
+      `  refused again: ${target.failed}${target.failed > 0 ? ', still in the file with the new error' : ''}`,
+    );
+    if (target.error !== undefined) lines.push(`  ${target.adapterId} went down: ${target.error.message}`);
+  }
+  if (skipped > 0) {
+    lines.push(
+      `  left alone: ${skipped} (${options.retryableOnly ? 'not retryable, or ' : ''}for another CRM)`,
+    );
+  }
+  lines.push(
+    left > 0
+      ? `  dead letters: ${options.input} (${left} records)`
+      : `  dead letters: none left (file removed)`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * `leadpipe redrive <file>`: send the records of a dead-letters file (a
+ * `createFileDeadLetterQueue` file, as `leadpipe enrich` writes it) to the
+ * CRM again through `redrive` from `@leadpipe/core`. Records the CRM takes
+ * leave the file; records it refuses again stay, with the new error and one
+ * more attempt. The file is removed once it is empty.
+ */
+export async function runRedrive(options: RedriveCommandOptions, io: CliIo): Promise<ExitCode> {
+  const { stdout, stderr } = io;
+  try {
+    await access(options.input);
+  } catch {
+    stderr.write(`leadpipe: <file>: ${options.input} does not exist or cannot be read\n`);
+    return EXIT_CODES.usage;
+  }
+  registerKeys(io.env);
+  const queue = createFileDeadLetterQueue(options.input);
+  let empty = false;
+  try {
+    let targets: Map<string, number>;
+    try {
+      targets = await countByTarget(queue);
+    } catch (error) {
+      if (!LeadpipeError.isInstance(error)) throw error;
+      stderr.write(`leadpipe: <file>: ${problemText(error)}\n`);
+      return EXIT_CODES.usage;
+    }
+    const total = [...targets.values()].reduce((sum, count) => sum + count, 0);
+    if (total === 0) {
+      empty = true;
+      stdout.write(`Redrive of ${options.input}: no dead letters to send\n`);
+      return EXIT_CODES.done;
+    }
+    const crm = chooseCrm(options.crm, targets);
+    if (crm instanceof ValidationError) {
+      for (const issue of crm.issues) stderr.write(`leadpipe: ${issue.field}: ${issue.reason}\n`);
+      return EXIT_CODES.usage;
+    }
+    if (!options.emulate) {
+      const missing = missingKeys([], crm, io.env);
+      if (missing.length > 0) {
+        for (const key of missing) {
+          stderr.write(`leadpipe: missing key: set ${key.variable} (needed by ${key.neededBy})\n`);
+        }
+        return EXIT_CODES.usage;
+      }
+    }
+
+    const emulators = options.emulate ? (io.emulators ?? (await startEmulatedVendors())) : undefined;
+    try {
+      const connections = connect([], crm, io.env, emulators);
+      try {
+        const target = connections.crm!;
+        const adapterId = target.adapter.adapterId;
+        const wanted = (entry: DeadLetterEntry) =>
+          entry.target === adapterId && (!options.retryableOnly || entry.error.retryable);
+        const selected = await countSelected(queue, wanted);
+        if (!options.quiet) {
+          stderr.write(
+            `leadpipe: sending ${selected} of ${total} dead letters in ${options.input} to ${crm}${options.emulate ? ' (emulated vendors)' : ''}\n`,
+          );
+        }
+        const sync = createCrmSync({ crms: [target], deadLetters: queue });
+        let report: CrmSyncReport;
+        try {
+          report = await redrive(queue, sync, wanted, io.signal ? { signal: io.signal } : {});
+        } finally {
+          await sync.close();
+        }
+        const left = await queue.size();
+        empty = left === 0;
+        if (options.report !== undefined) await writeJsonReport(options.report, report);
+        stdout.write(summarize(options, crm, report, selected, total - selected, left));
+        const outcome = report.crms[0];
+        if (outcome?.status === 'down') return EXIT_CODES.failed;
+        return (outcome?.failed ?? 0) > 0 ? EXIT_CODES.finishedWithProblems : EXIT_CODES.done;
+      } finally {
+        await connections.close();
+      }
+    } finally {
+      if (emulators !== undefined && emulators !== io.emulators) await emulators.close();
+    }
+  } catch (error) {
+    stderr.write(`leadpipe: the redrive failed: ${problemText(error)}\n`);
+    return ValidationError.isInstance(error) ? EXIT_CODES.usage : EXIT_CODES.failed;
+  } finally {
+    await queue.close();
+    if (empty) await rm(options.input, { force: true });
+  }
+}
+
+async function countSelected(
+  queue: FileDeadLetterQueue,
+  wanted: (entry: DeadLetterEntry) => boolean,
+): Promise<number> {
+  let count = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await queue.list(cursor === undefined ? { limit: 500 } : { cursor, limit: 500 });
+    for (const entry of page.entries) if (wanted(entry)) count += 1;
+    cursor = page.nextCursor;
+  } while (cursor !== undefined);
+  return count;
+}
