@@ -46,8 +46,9 @@ export const APOLLO_FIELD_CONFIDENCE: Readonly<Partial<Record<LeadField, number>
 
 /**
  * Confidence of an email by Apollo's `email_status`: `verified` 0.95,
- * `unverified` 0.6, `extrapolated` / `guessed` Apollo's
- * `extrapolated_email_confidence` (0..1 or 0..100) or 0.5, anything else 0.5.
+ * `unverified` 0.6, `extrapolated` / `guessed` / `likely to engage` Apollo's
+ * `extrapolated_email_confidence` (read as 0..1, or as a percentage when
+ * above 1; capped at 0.9) or 0.5, anything else 0.5.
  * `unavailable` emails are not returned at all.
  */
 export function emailConfidence(status: string | null | undefined, extrapolated?: number | null): number {
@@ -224,7 +225,7 @@ export function pickPhone(
 /**
  * Map an Apollo person (and their nested organization) to Lead fields:
  * names, `title`, `email` (unless `unavailable` or locked), `linkedin_url`,
- * `seniority`, `departments[0]`, `city`/`state`/`country`, phones already
+ * `seniority`, the first non-empty `departments` slug, `city`/`state`/`country`, phones already
  * revealed, and the organization's `company.*` fields.
  */
 export function mapPerson(person: ApolloPerson): MappedFields {
