@@ -64,7 +64,11 @@ export const apolloOrganizationSchema = z.looseObject({
   country: text,
 });
 
-/** An Apollo organization, as parsed. */
+/**
+ * An Apollo organization, as parsed.
+ *
+ * @interface
+ */
 export type ApolloOrganization = z.infer<typeof apolloOrganizationSchema>;
 
 /** Apollo's person object (the fields the adapter maps). */
@@ -105,7 +109,11 @@ export const apolloPersonSchema = z.looseObject({
   organization: apolloOrganizationSchema.nullish(),
 });
 
-/** An Apollo person, as parsed. */
+/**
+ * An Apollo person, as parsed.
+ *
+ * @interface
+ */
 export type ApolloPerson = z.infer<typeof apolloPersonSchema>;
 
 /** `request_id` after the adapter rewrote it into a string (it does not fit a JS number). */

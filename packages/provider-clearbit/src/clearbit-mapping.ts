@@ -92,7 +92,11 @@ export const clearbitPersonSchema = z.object({
   fuzzy: flag,
 });
 
-/** A Clearbit v2 person, as far as the adapter reads it. */
+/**
+ * A Clearbit v2 person, as far as the adapter reads it.
+ *
+ * @interface
+ */
 export type ClearbitPerson = z.infer<typeof clearbitPersonSchema>;
 
 /** The parts of a Clearbit v2 company object the adapter reads. */
@@ -137,7 +141,11 @@ export const clearbitCompanySchema = z.object({
   tech: z.array(z.unknown()).nullish().catch(undefined),
 });
 
-/** A Clearbit v2 company, as far as the adapter reads it. */
+/**
+ * A Clearbit v2 company, as far as the adapter reads it.
+ *
+ * @interface
+ */
 export type ClearbitCompany = z.infer<typeof clearbitCompanySchema>;
 
 /** The body of `GET /v2/combined/find`: `{ person, company }`, either may be `null`. */

@@ -108,7 +108,11 @@ export const leadInputSchema = z
   })
   .strict();
 
-/** A lead as hosts hand it in; see {@link leadInputSchema}. */
+/**
+ * A lead as hosts hand it in; see {@link leadInputSchema}.
+ *
+ * @interface
+ */
 export type LeadInput = z.input<typeof leadInputSchema>;
 
 /** The company part of a {@link LeadInput}. */

@@ -50,7 +50,11 @@ export const leadCompanySchema = z
   })
   .strict();
 
-/** See {@link leadCompanySchema}. */
+/**
+ * The company part of a {@link Lead}. See {@link leadCompanySchema}.
+ *
+ * @interface
+ */
 export type LeadCompany = z.infer<typeof leadCompanySchema>;
 
 const uuidV7 = z
@@ -106,5 +110,9 @@ export const leadSchema = z
   })
   .strict();
 
-/** A validated, normalized lead. See {@link leadSchema}. */
+/**
+ * A validated, normalized lead. See {@link leadSchema}.
+ *
+ * @interface
+ */
 export type Lead = z.infer<typeof leadSchema>;
