@@ -2,9 +2,9 @@
  * Pipeline scale benchmark. Prints one JSON line per case.
  *
  * Each case generates N leads into a CSV file (about 2% repeat an earlier
- * email, 1% have a broken email), then runs CSV in -> validate -> dedupe ->
- * enrich with an instant in-process provider -> sync to an in-process CRM
- * adapter -> CSV out, in a child process of its own so that peak RSS
+ * email, 1% have a broken email), then runs CSV in -> validate (rejects to
+ * a rejects file, as the CLI does) -> dedupe -> enrich with an instant
+ * in-process provider -> sync to an in-process CRM adapter -> CSV out, in a child process of its own so that peak RSS
  * (`resourceUsage().maxRSS`) is per case. Goal: peak RSS under 300 MB at a
  * million leads, and about the same at 100,000 (memory does not grow with
  * the input).
@@ -43,6 +43,7 @@ import {
   type CrmUpsertResult,
   createCsvWriter,
   createLeadPipeline,
+  createRejectsWriter,
   defineFieldMapping,
   defineProvider,
   type EnrichmentEngine,
@@ -246,11 +247,13 @@ async function child(benchCase: Case): Promise<void> {
     await generateCsv(input, benchCase.leads);
     const provider = instantProvider();
     const crm = inProcessCrm(process.env.BENCH_CRM_KEYS !== '0');
+    const rejects = createRejectsWriter(join(dir, 'rejects.csv'));
     const pipeline = createLeadPipeline({
       enrichment:
         benchCase.engine === 'direct' ? directEngine(provider) : { providers: [provider], fields: FIELDS },
       fields: FIELDS,
       crms: [{ adapter: crm, mapping: contacts }],
+      rejects: rejects.write,
       concurrency: 64,
     });
     let peakRss = 0;
@@ -267,6 +270,7 @@ async function child(benchCase: Case): Promise<void> {
     clearInterval(timer);
     sample();
     await pipeline.close();
+    await rejects.close();
     crm.close();
     console.log(
       JSON.stringify({
@@ -285,6 +289,7 @@ async function child(benchCase: Case): Promise<void> {
         providerCalls: report.providers.instant?.calls,
         crmCreated: crm.created,
         crmUpdated: crm.updated,
+        rejectsWritten: rejects.written,
         outputMb: Math.round((await stat(output)).size / 2 ** 20),
         node: process.version,
       }),
