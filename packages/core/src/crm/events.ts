@@ -113,7 +113,7 @@ export type CrmSyncEvent =
        * Code of the failure that took it down: `unauthorized`, `forbidden` or
        * `quota_exceeded` at once, any other once `downAfter` batches in a row failed as a whole.
        */
-      readonly code: string;
+      readonly code: CrmRecordErrorCode;
       /** Message of that failure, scrubbed of secrets. */
       readonly message: string;
     };

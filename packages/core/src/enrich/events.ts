@@ -138,7 +138,7 @@ export interface EnrichmentEvents {
      * Why: `unauthorized` or `forbidden` (out for the engine's lifetime) or
      * `quota_exceeded` (out until `untilMs`).
      */
-    code: string;
+    code: 'unauthorized' | 'forbidden' | 'quota_exceeded';
     /**
      * When the provider may be called again, in epoch ms: now plus the error's
      * `retryAfterMs`, else plus `quotaCoolDownMs`. Absent for auth failures.
