@@ -260,17 +260,20 @@ function usage(issues: readonly ValidationIssue[]): ValidationError {
   });
 }
 
-function parseEnrich(argv: readonly string[], cwd: string): CliCommand {
-  let parsed: ReturnType<typeof parseEnrichArgs>;
+/** Run a `node:util` `parseArgs` call; its errors become a usage error naming the flag. */
+function parsedOrUsage<T>(parse: () => T): T {
   try {
-    parsed = parseEnrichArgs(argv);
+    return parse();
   } catch (error) {
     // node:util parseArgs names the option in its message ("Unknown option '--x'").
     const message = error instanceof Error ? error.message : String(error);
     const flag = /'(--?[A-Za-z][\w-]*)/.exec(message)?.[1] ?? 'arguments';
     throw usage([{ field: flag, reason: message.replace(/\. To specify a positional.*$/s, '') }]);
   }
-  const { values, positionals } = parsed;
+}
+
+function parseEnrich(argv: readonly string[], cwd: string): CliCommand {
+  const { values, positionals } = parsedOrUsage(() => parseEnrichArgs(argv));
   if (values.help === true) return { kind: 'help', topic: 'enrich' };
   const issues: ValidationIssue[] = [];
   const [file, ...extra] = positionals;
@@ -427,15 +430,7 @@ function parseEnrichArgs(argv: readonly string[]) {
 }
 
 function parseRedrive(argv: readonly string[], cwd: string): CliCommand {
-  let parsed: ReturnType<typeof parseRedriveArgs>;
-  try {
-    parsed = parseRedriveArgs(argv);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    const flag = /'(--?[A-Za-z][\w-]*)/.exec(message)?.[1] ?? 'arguments';
-    throw usage([{ field: flag, reason: message.replace(/\. To specify a positional.*$/s, '') }]);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parsedOrUsage(() => parseRedriveArgs(argv));
   if (values.help === true) return { kind: 'help', topic: 'redrive' };
   const issues: ValidationIssue[] = [];
   const [file, ...extra] = positionals;
