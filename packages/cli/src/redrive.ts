@@ -14,16 +14,17 @@ import { connect, missingKeys, registerKeys } from './connections.js';
 import { startEmulatedVendors } from './emulate.js';
 import { type CliIo, EXIT_CODES, type ExitCode, problemText, writeJsonReport } from './io.js';
 
-/** Entries of the queue, counted by target; the queue is read a page at a time. */
-async function countByTarget(queue: FileDeadLetterQueue): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
+/** Visit every entry of the queue, oldest first, reading it a page at a time. */
+async function forEachEntry(
+  queue: FileDeadLetterQueue,
+  visit: (entry: DeadLetterEntry) => void,
+): Promise<void> {
   let cursor: string | undefined;
   do {
     const page = await queue.list(cursor === undefined ? { limit: 500 } : { cursor, limit: 500 });
-    for (const entry of page.entries) counts.set(entry.target, (counts.get(entry.target) ?? 0) + 1);
+    for (const entry of page.entries) visit(entry);
     cursor = page.nextCursor;
   } while (cursor !== undefined);
-  return counts;
 }
 
 function isCrmName(value: string): value is CrmName {
@@ -101,7 +102,8 @@ export async function runRedrive(options: RedriveCommandOptions, io: CliIo): Pro
   try {
     let targets: Map<string, number>;
     try {
-      targets = await countByTarget(queue);
+      targets = new Map();
+      await forEachEntry(queue, (entry) => targets.set(entry.target, (targets.get(entry.target) ?? 0) + 1));
     } catch (error) {
       if (!LeadpipeError.isInstance(error)) throw error;
       stderr.write(`leadpipe: <file>: ${problemText(error)}\n`);
@@ -136,7 +138,10 @@ export async function runRedrive(options: RedriveCommandOptions, io: CliIo): Pro
         const adapterId = target.adapter.adapterId;
         const wanted = (entry: DeadLetterEntry) =>
           entry.target === adapterId && (!options.retryableOnly || entry.error.retryable);
-        const selected = await countSelected(queue, wanted);
+        let selected = 0;
+        await forEachEntry(queue, (entry) => {
+          if (wanted(entry)) selected += 1;
+        });
         if (!options.quiet) {
           stderr.write(
             `leadpipe: sending ${selected} of ${total} dead letters in ${options.input} to ${crm}${options.emulate ? ' (emulated vendors)' : ''}\n`,
@@ -169,18 +174,4 @@ export async function runRedrive(options: RedriveCommandOptions, io: CliIo): Pro
     await queue.close();
     if (empty) await rm(options.input, { force: true });
   }
-}
-
-async function countSelected(
-  queue: FileDeadLetterQueue,
-  wanted: (entry: DeadLetterEntry) => boolean,
-): Promise<number> {
-  let count = 0;
-  let cursor: string | undefined;
-  do {
-    const page = await queue.list(cursor === undefined ? { limit: 500 } : { cursor, limit: 500 });
-    for (const entry of page.entries) if (wanted(entry)) count += 1;
-    cursor = page.nextCursor;
-  } while (cursor !== undefined);
-  return count;
 }
