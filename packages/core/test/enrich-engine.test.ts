@@ -7,6 +7,7 @@ import {
   type DefinedEnrichAnswer,
   defineProvider,
   type EnrichmentEngineOptions,
+  type EnrichmentEvents,
   type EnrichRequest,
   type LeadField,
   type ProviderLookup,
@@ -312,7 +313,7 @@ describe('budgets', () => {
       reason: 'budget',
     });
     expect(events).toEqual([
-      expect.objectContaining({ scope: 'lead', providerId: 'b', spent: 2, budget: 3 }),
+      expect.objectContaining({ scope: 'lead', providerId: 'b', spent: 2, reserved: 0, cost: 2, budget: 3 }),
     ]);
     expect(engine.stats().budgetSkips).toBe(1);
   });
@@ -323,6 +324,8 @@ describe('budgets', () => {
       return { fields: { title: 'x' }, credits: 1 };
     });
     const engine = createEnrichmentEngine({ providers: [a.provider], budgets: { perRun: 3 } });
+    const reached: EnrichmentEvents['budget.reached'][] = [];
+    engine.on('budget.reached', (event) => reached.push(event));
     const outcomes = await Promise.all(
       Array.from({ length: 8 }, (_, index) =>
         engine.enrich(lead(`p${index}@acme.com`), { fields: ['title'] }),
@@ -331,6 +334,12 @@ describe('budgets', () => {
     expect(a.calls).toHaveLength(3);
     expect(engine.stats().credits).toBe(3);
     expect(outcomes.filter((outcome) => outcome.status === 'unchanged')).toHaveLength(5);
+    // Each refusal counts the three credits spent or still held by calls in flight, plus the one it would cost.
+    expect(reached).toHaveLength(5);
+    for (const event of reached) {
+      expect(event).toMatchObject({ scope: 'run', cost: 1, budget: 3 });
+      expect(event.spent + event.reserved).toBe(3);
+    }
   });
 });
 

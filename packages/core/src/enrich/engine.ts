@@ -757,6 +757,8 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
             leadId: lead.id,
             providerId,
             spent: scope === 'lead' ? leadCredits : runCredits,
+            reserved: scope === 'lead' ? 0 : reservedCredits,
+            cost: estimate,
             budget: (scope === 'lead' ? perLead : perRun) ?? 0,
           });
           skipAttempt(state, 'budget');

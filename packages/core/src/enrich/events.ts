@@ -153,11 +153,15 @@ export interface EnrichmentEvents {
     leadId: string;
     /** Id of the provider that was not called. */
     providerId: string;
-    /**
-     * Credits already spent against that budget: on this lead, or by the
-     * engine (not counting calls in flight, which the check does count).
-     */
+    /** Credits already spent against that budget: on this lead, or by the engine. */
     spent: number;
+    /**
+     * Credits held for calls in flight (`run` scope; 0 for `lead`): the check
+     * counts them, so a call is refused when `spent + reserved + cost > budget`.
+     */
+    reserved: number;
+    /** What the refused call could cost: the provider's `perRequest` plus `perMatch` price. */
+    cost: number;
     /** The budget, in credits. */
     budget: number;
   };
