@@ -34,6 +34,7 @@ export {
   type SalesforceBulkJobStore,
 } from './salesforce-bulk.js';
 export { convertValue, type SalesforceField } from './salesforce-fields.js';
+export { createFileBulkJobStore } from './salesforce-job-store.js';
 export {
   mapSalesforceError,
   parseSforceLimitInfo,
