@@ -7,16 +7,11 @@
  * without errors, what comes back must score as the truth, so a faithful
  * answer counts as correct when runs are scored.
  */
-import {
-  type EnrichRequest,
-  type EnrichResult,
-  type LeadField,
-  type LeadFieldPatch,
-  SENIORITY_LEVELS,
-} from '@leadpipe/core';
+import { type EnrichRequest, type EnrichResult, type LeadFieldPatch, SENIORITY_LEVELS } from '@leadpipe/core';
 import {
   APOLLO_COVERAGE,
   departmentKey,
+  fullCoverage,
   type RunningEmulators,
   startEmulators,
   type TruthCompany,
@@ -27,10 +22,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APOLLO_MAX_BATCH_SIZE, createApollo } from '../src/index.js';
 
 const TRUTH = { seed: 11, people: 800, companies: 150 } as const;
-
-/** The same share for every field Apollo's profile lists. */
-const everyListedField = (share: number): Partial<Record<LeadField, number>> =>
-  Object.fromEntries(Object.keys(APOLLO_COVERAGE.fields).map((field) => [field, share]));
 
 /** `items` in chunks of `size`. */
 function chunks<T>(items: readonly T[], size: number): T[][] {
@@ -71,13 +62,7 @@ beforeAll(async () => {
     limits: { apollo: { perMinute: 100_000, perHour: 100_000, perDay: 100_000 } },
     vendorOptions: {
       apollo: {
-        coverage: {
-          personShare: 1,
-          companyShare: 1,
-          fields: everyListedField(1),
-          errorRates: everyListedField(0),
-          defaultErrorRate: 0,
-        },
+        coverage: fullCoverage(APOLLO_COVERAGE),
       },
     },
   });

@@ -6,9 +6,10 @@
  * every field without errors, what comes back must score as the truth, so a
  * faithful answer counts as correct when runs are scored.
  */
-import type { EnrichResult, LeadField, LeadFieldPatch } from '@leadpipe/core';
+import type { EnrichResult, LeadFieldPatch } from '@leadpipe/core';
 import {
   CLEARBIT_COVERAGE,
+  fullCoverage,
   type RunningEmulators,
   startEmulators,
   type TruthCompany,
@@ -22,10 +23,6 @@ import { createClearbit } from '../src/index.js';
 const TRUTH = { seed: 11, people: 800, companies: 150 } as const;
 /** Levels Clearbit does not grade: `employment.seniority` is `null` below manager. */
 const UNGRADED = ['senior', 'entry', 'intern'];
-
-/** The same share for every field Clearbit's profile lists (it lists no phone). */
-const everyListedField = (share: number): Partial<Record<LeadField, number>> =>
-  Object.fromEntries(Object.keys(CLEARBIT_COVERAGE.fields).map((field) => [field, share]));
 
 /** Run `work` over `items`, at most `limit` at a time, keeping the order. */
 async function inPool<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
@@ -60,13 +57,8 @@ beforeAll(async () => {
       clearbit: {
         // Every record indexed already: no 202 to wait out.
         queuedShare: 0,
-        coverage: {
-          personShare: 1,
-          companyShare: 1,
-          fields: everyListedField(1),
-          errorRates: everyListedField(0),
-          defaultErrorRate: 0,
-        },
+        // Every field Clearbit's profile lists (it lists no phone), never wrong.
+        coverage: fullCoverage(CLEARBIT_COVERAGE),
       },
     },
   });

@@ -78,6 +78,7 @@ export {
   departmentKey,
   type FieldScore,
   flattenLead,
+  fullCoverage,
   type GroundTruth,
   type GroundTruthData,
   type GroundTruthOptions,

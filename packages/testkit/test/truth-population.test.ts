@@ -5,6 +5,7 @@ import {
   CLEARBIT_COVERAGE,
   createGroundTruth,
   createProviderView,
+  fullCoverage,
   resolveCoverage,
   valueMatches,
 } from '../src/truth/index.js';
@@ -138,6 +139,23 @@ describe('provider coverage', () => {
     }
     return { covered: covered / people.length, wrong: wrong / Math.max(1, covered) };
   }
+
+  it('fullCoverage knows every person and every listed field, never wrong, and nothing unlisted', () => {
+    const view = createProviderView(
+      truth,
+      'clearbit',
+      resolveCoverage(CLEARBIT_COVERAGE, fullCoverage(CLEARBIT_COVERAGE)),
+    );
+    for (const field of ['title', 'seniority', 'department'] as const) {
+      expect(Object.hasOwn(CLEARBIT_COVERAGE.fields, field)).toBe(true);
+      const known =
+        people.filter((person) => truth.personFields(person)[field] !== undefined).length / people.length;
+      expect(share(view, field)).toEqual({ covered: known, wrong: 0 });
+    }
+    // Clearbit's profile lists no phone: full coverage does not invent one.
+    expect(Object.hasOwn(CLEARBIT_COVERAGE.fields, 'phone')).toBe(false);
+    expect(share(view, 'phone').covered).toBe(0);
+  });
 
   it('covers roughly the configured share per field with the configured error rate', () => {
     const view = createProviderView(

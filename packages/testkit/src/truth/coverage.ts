@@ -150,6 +150,28 @@ export function resolveCoverage(base: CoverageProfile, overrides: CoverageOverri
   return profile;
 }
 
+/**
+ * Overrides under which a provider knows every record and every field its
+ * `profile` lists, with no wrong values: what round-trip tests use, so that a
+ * faithful adapter must score as the truth. Fields the profile does not list
+ * stay unknown.
+ *
+ * @example
+ * ```ts
+ * await startEmulators({ vendorOptions: { apollo: { coverage: fullCoverage(APOLLO_COVERAGE) } } });
+ * ```
+ */
+export function fullCoverage(profile: CoverageProfile): CoverageOverrides {
+  const listed = Object.keys(profile.fields) as LeadField[];
+  return {
+    personShare: 1,
+    companyShare: 1,
+    fields: Object.fromEntries(listed.map((field) => [field, 1])),
+    errorRates: Object.fromEntries(listed.map((field) => [field, 0])),
+    defaultErrorRate: 0,
+  };
+}
+
 /** What one provider knows about the ground truth. Same record, same answer, always. */
 export interface ProviderView {
   /** The provider name the view was built for. */

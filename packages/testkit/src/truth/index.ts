@@ -8,6 +8,7 @@ export {
   type CoverageOverrides,
   type CoverageProfile,
   createProviderView,
+  fullCoverage,
   type ProviderView,
   resolveCoverage,
 } from './coverage.js';
