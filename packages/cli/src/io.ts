@@ -65,3 +65,8 @@ export async function writeJsonReport(path: string, report: unknown): Promise<vo
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, `${JSON.stringify(report, null, 2)}\n`);
 }
+
+/** `1 record`, `2 records`. */
+export function records(count: number): string {
+  return `${count} ${count === 1 ? 'record' : 'records'}`;
+}

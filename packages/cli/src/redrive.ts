@@ -12,7 +12,7 @@ import {
 import { CRM_NAMES, type CrmName, type RedriveCommandOptions } from './args.js';
 import { connect, missingKeys, registerKeys } from './connections.js';
 import { startEmulatedVendors } from './emulate.js';
-import { type CliIo, EXIT_CODES, type ExitCode, problemText, writeJsonReport } from './io.js';
+import { type CliIo, EXIT_CODES, type ExitCode, problemText, records, writeJsonReport } from './io.js';
 
 /** Visit every entry of the queue, oldest first, reading it a page at a time. */
 async function forEachEntry(
@@ -59,7 +59,7 @@ function summarize(
   left: number,
 ): string {
   const target = report.crms[0];
-  const lines = [`Redrive of ${options.input} to ${crm}: ${selected} records sent`];
+  const lines = [`Redrive of ${options.input} to ${crm}: ${records(selected)} sent`];
   if (target !== undefined) {
     const written = target.created + target.updated + target.unchanged;
     lines.push(
@@ -75,7 +75,7 @@ function summarize(
   }
   lines.push(
     left > 0
-      ? `  dead letters: ${options.input} (${left} records)`
+      ? `  dead letters: ${options.input} (${records(left)})`
       : `  dead letters: none left (file removed)`,
   );
   return `${lines.join('\n')}\n`;

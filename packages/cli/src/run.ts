@@ -31,7 +31,15 @@ import {
 } from './args.js';
 import { type Connections, connect, missingKeys, registerKeys } from './connections.js';
 import { startEmulatedVendors } from './emulate.js';
-import { type CliIo, EXIT_CODES, type ExitCode, problemText, removeIfEmpty, writeJsonReport } from './io.js';
+import {
+  type CliIo,
+  EXIT_CODES,
+  type ExitCode,
+  problemText,
+  records,
+  removeIfEmpty,
+  writeJsonReport,
+} from './io.js';
 import { createProgressDisplay, type ProgressExtras } from './progress.js';
 import { createQuotaTracker, type QuotaUse } from './quota.js';
 import { runRedrive } from './redrive.js';
@@ -159,7 +167,7 @@ function summarize(
   }
   lines.push(`  output: ${options.out}`);
   if (report.counts.rejected > 0) lines.push(`  rejects: ${options.rejects}`);
-  if (deadLetters > 0) lines.push(`  dead letters: ${options.deadLetters} (${deadLetters} records)`);
+  if (deadLetters > 0) lines.push(`  dead letters: ${options.deadLetters} (${records(deadLetters)})`);
   if (options.report !== undefined) lines.push(`  report: ${options.report}`);
   return `${lines.join('\n')}\n`;
 }

@@ -456,6 +456,48 @@ describe('leadpipe redrive --emulate', () => {
     expect(await deadLettersIn(path)).toEqual(entries);
   });
 
+  it('asks which CRM when the records name several, and refuses a CRM it does not know', async () => {
+    const dir = tempDir();
+    const entry = (id: string, target: string): DeadLetterEntry => ({
+      id,
+      target,
+      object: 'contacts',
+      idProperty: 'email',
+      record: { key: `${id}@acme.com`, properties: {} },
+      leadIds: [id],
+      error: { code: 'validation_failed', message: 'bad', retryable: false },
+      attempts: 1,
+      firstFailedAt: '2026-11-25T08:00:00.000Z',
+      lastFailedAt: '2026-11-25T08:00:00.000Z',
+    });
+    const write = async (name: string, entries: DeadLetterEntry[]) => {
+      const queue = createFileDeadLetterQueue(join(dir, name));
+      for (const item of entries) await queue.put(item);
+      await queue.close();
+    };
+    await write('mixed.ndjson', [entry('a', 'hubspot'), entry('b', 'salesforce')]);
+    await write('other.ndjson', [entry('c', 'pipedrive')]);
+
+    const mixed = await cli(['redrive', 'mixed.ndjson', '--emulate'], { cwd: dir });
+    expect(mixed.code).toBe(EXIT_CODES.usage);
+    expect(mixed.stderr).toContain(
+      'leadpipe: --crm: the records are for "hubspot", "salesforce": name the one to send to',
+    );
+    const other = await cli(['redrive', 'other.ndjson', '--emulate'], { cwd: dir });
+    expect(other.code).toBe(EXIT_CODES.usage);
+    expect(other.stderr).toContain('the records are for "pipedrive", which is not a CRM this command knows');
+    // Nothing was sent, and both files are as they were.
+    expect(await deadLettersIn(join(dir, 'mixed.ndjson'))).toHaveLength(2);
+    expect(await deadLettersIn(join(dir, 'other.ndjson'))).toHaveLength(1);
+
+    // Naming the CRM sends only its records; the other CRM's stay in the file, left alone.
+    const hubspot = await cli(['redrive', 'mixed.ndjson', '--emulate', '--crm', 'hubspot'], { cwd: dir });
+    expect(hubspot.code).toBe(EXIT_CODES.done);
+    expect(hubspot.stdout).toContain('1 record sent');
+    expect(hubspot.stdout).toContain('left alone: 1');
+    expect((await deadLettersIn(join(dir, 'mixed.ndjson'))).map((item) => item.id)).toEqual(['b']);
+  });
+
   it('refuses a file that is not a dead-letters file, and says when there is nothing to send', async () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'other.ndjson'), '{"email":"a@b.co"}\n');
