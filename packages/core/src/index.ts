@@ -5,11 +5,12 @@
  * (the waterfall enrichment engine, limits, retries, caching).
  */
 
+export * from './contracts/index.js';
 export * from './crm/index.js';
 export * from './enrich/index.js';
 export * from './http/index.js';
 export * from './lead/index.js';
 export * from './limits/index.js';
 export * from './pipeline/index.js';
-export * from './spec/index.js';
+export * from './stores/index.js';
 export * from './webhooks/index.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { ValidationError } from '../src/contracts/errors.js';
+import { leadSchema } from '../src/contracts/lead.js';
 import { createLead, leadInputSchema, safeCreateLead } from '../src/lead/index.js';
-import { ValidationError } from '../src/spec/errors.js';
-import { leadSchema } from '../src/spec/lead.js';
 
 const NOW = new Date('2026-03-04T05:06:07.000Z');
 const now = () => NOW;

@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { ValidationError } from '../src/contracts/errors.js';
+import type { LeadField } from '../src/contracts/fields.js';
+import { type FieldProvenance, type Lead, leadSchema } from '../src/contracts/lead.js';
 import {
   applyLeadFields,
   createLead,
@@ -7,9 +10,6 @@ import {
   leadIdentityKey,
   missingFields,
 } from '../src/lead/index.js';
-import { ValidationError } from '../src/spec/errors.js';
-import type { LeadField } from '../src/spec/fields.js';
-import { type FieldProvenance, type Lead, leadSchema } from '../src/spec/lead.js';
 
 const CREATED = new Date('2026-01-01T00:00:00.000Z');
 const LATER = new Date('2026-01-02T12:00:00.000Z');

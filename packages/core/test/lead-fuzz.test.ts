@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { ValidationError } from '../src/contracts/errors.js';
+import { leadSchema } from '../src/contracts/lead.js';
 import { createLead, type LeadInput, leadInputSchema, safeCreateLead } from '../src/lead/index.js';
-import { ValidationError } from '../src/spec/errors.js';
-import { leadSchema } from '../src/spec/lead.js';
 
 /** mulberry32: a small seeded PRNG, so every run throws the same junk. */
 function seeded(seed: number): () => number {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ValidationError } from '../src/contracts/errors.js';
 import {
   countryCodeFromName,
   domainFromEmail,
@@ -19,7 +20,6 @@ import {
   parseRevenue,
   splitFullName,
 } from '../src/lead/index.js';
-import { ValidationError } from '../src/spec/errors.js';
 
 /** Call `run` and return the ValidationError it throws (fails the test when it does not throw one). */
 function rejection(run: () => unknown): ValidationError {

@@ -14,12 +14,12 @@ import {
   redrive,
   ValidationError,
 } from '../src/index.js';
-import { readLineAt } from '../src/pipeline/file-lines.js';
+import { readLineAt } from '../src/stores/file-lines.js';
 import { deadLetterEntry as entry, FAST_RETRY, FakeCrm, lead, listAllDeadLetters } from './crm-fixtures.js';
 
 // Ids starting with `collide-` share one 64-bit hash, to exercise the collision path.
-vi.mock('../src/pipeline/hash-map.js', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('../src/pipeline/hash-map.js')>();
+vi.mock('../src/stores/hash-map.js', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('../src/stores/hash-map.js')>();
   return {
     ...actual,
     hash64: (key: string) => (key.startsWith('collide-') ? { high: 7, low: 7 } : actual.hash64(key)),

@@ -1,6 +1,6 @@
-import type { CrmRecordErrorCode } from '../spec/crm-adapter.js';
-import type { ValidationIssue } from '../spec/errors.js';
-import { redactValue } from '../spec/secrets.js';
+import type { CrmRecordErrorCode } from '../contracts/crm-adapter.js';
+import type { ValidationIssue } from '../contracts/errors.js';
+import { redactValue } from '../contracts/secrets.js';
 
 /**
  * Every event the CRM sync engine emits. Payloads carry ids, counts and

@@ -1,4 +1,3 @@
-export { createMemoryDeadLetterQueue } from './dead-letters.js';
 export type { CrmSyncEvent, CrmSyncEventType } from './events.js';
 export {
   type CrmConflictPolicy,

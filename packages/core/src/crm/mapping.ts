@@ -1,10 +1,10 @@
 import { z } from 'zod';
+import type { CrmProperties, CrmPropertyValue, CrmRecord } from '../contracts/crm-adapter.js';
+import { ValidationError, type ValidationIssue } from '../contracts/errors.js';
+import { isLeadField, type LeadField } from '../contracts/fields.js';
+import type { Lead } from '../contracts/lead.js';
+import { redactSecrets } from '../contracts/secrets.js';
 import { getLeadField } from '../lead/index.js';
-import type { CrmProperties, CrmPropertyValue, CrmRecord } from '../spec/crm-adapter.js';
-import { ValidationError, type ValidationIssue } from '../spec/errors.js';
-import { isLeadField, type LeadField } from '../spec/fields.js';
-import type { Lead } from '../spec/lead.js';
-import { redactSecrets } from '../spec/secrets.js';
 
 /**
  * How a mapped property treats a value already in the CRM:

@@ -1,12 +1,5 @@
 import { v7 as uuidv7 } from 'uuid';
 import { z } from 'zod';
-import {
-  createLimiterRegistry,
-  type LimiterRegistry,
-  type LimiterRegistryOptions,
-  type ProviderLimiter,
-  withRetry,
-} from '../limits/index.js';
 import type {
   CrmAdapterV1,
   CrmCallOptions,
@@ -19,12 +12,19 @@ import type {
   CrmRecordErrorCode,
   CrmRecordSnapshot,
   CrmUpsertResult,
-} from '../spec/crm-adapter.js';
-import type { DeadLetterEntry, DeadLetterQueue } from '../spec/dead-letter-queue.js';
-import { ApiCallError, ConfigurationError, LeadpipeError, ValidationError } from '../spec/errors.js';
-import type { Lead } from '../spec/lead.js';
-import { redactSecrets, redactValue } from '../spec/secrets.js';
-import { createMemoryDeadLetterQueue } from './dead-letters.js';
+} from '../contracts/crm-adapter.js';
+import type { DeadLetterEntry, DeadLetterQueue } from '../contracts/dead-letter-queue.js';
+import { ApiCallError, ConfigurationError, LeadpipeError, ValidationError } from '../contracts/errors.js';
+import type { Lead } from '../contracts/lead.js';
+import { redactSecrets, redactValue } from '../contracts/secrets.js';
+import {
+  createLimiterRegistry,
+  type LimiterRegistry,
+  type LimiterRegistryOptions,
+  type ProviderLimiter,
+  withRetry,
+} from '../limits/index.js';
+import { createMemoryDeadLetterQueue } from '../stores/memory-dead-letter-queue.js';
 import { type CrmSyncEvent, emitCrmEvent } from './events.js';
 import {
   type CrmFieldMapping,

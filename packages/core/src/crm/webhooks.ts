@@ -1,8 +1,8 @@
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
-import type { CrmAdapterV1, CrmEvent } from '../spec/crm-adapter.js';
-import { ConfigurationError, WebhookVerificationError } from '../spec/errors.js';
-import type { InboundWebhookRequest } from '../spec/webhook.js';
+import type { CrmAdapterV1, CrmEvent } from '../contracts/crm-adapter.js';
+import { ConfigurationError, WebhookVerificationError } from '../contracts/errors.js';
+import type { InboundWebhookRequest } from '../contracts/webhook.js';
 
 /** Remembers CRM event ids already handled, so at-least-once deliveries are handled once. */
 export interface CrmEventDeduper {

@@ -1,4 +1,4 @@
-import { ApiCallError } from '../spec/errors.js';
+import { ApiCallError } from '../contracts/errors.js';
 
 interface Waiting<Item, Result> {
   readonly item: Item;

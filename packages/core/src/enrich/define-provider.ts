@@ -8,11 +8,11 @@ import type {
   ProviderCostModel,
   ProviderLookup,
   WebhookResolution,
-} from '../spec/enrichment-provider.js';
-import { ApiCallError, ConfigurationError } from '../spec/errors.js';
-import { isLeadField, type LeadFieldPatch } from '../spec/fields.js';
-import type { RateLimitPolicy } from '../spec/rate-limit.js';
-import type { InboundWebhookRequest } from '../spec/webhook.js';
+} from '../contracts/enrichment-provider.js';
+import { ApiCallError, ConfigurationError } from '../contracts/errors.js';
+import { isLeadField, type LeadFieldPatch } from '../contracts/fields.js';
+import type { RateLimitPolicy } from '../contracts/rate-limit.js';
+import type { InboundWebhookRequest } from '../contracts/webhook.js';
 import { validateEnrichResult } from './validate-result.js';
 
 /**

@@ -1,4 +1,27 @@
 import { setMaxListeners } from 'node:events';
+import type { Cache } from '../contracts/cache.js';
+import type {
+  EnrichCallOptions,
+  EnrichMatched,
+  EnrichmentProviderV1,
+  EnrichNotFound,
+  EnrichRequest,
+  EnrichResult,
+} from '../contracts/enrichment-provider.js';
+import {
+  ApiCallError,
+  CircuitOpenError,
+  ConfigurationError,
+  LeadpipeError,
+  ValidationError,
+  type ValidationIssue,
+  WebhookVerificationError,
+} from '../contracts/errors.js';
+import { isLeadField, LEAD_FIELDS, type LeadField, type LeadFieldPatch } from '../contracts/fields.js';
+import type { FieldProvenance, Lead } from '../contracts/lead.js';
+import type { RateLimitState } from '../contracts/rate-limit.js';
+import type { InboundWebhookRequest, WebhookResponse } from '../contracts/webhook.js';
+import { SafeEventBus } from '../events/safe-event-bus.js';
 import { applyLeadFields, flattenLead, getLeadField, leadIdentityKey } from '../lead/index.js';
 import {
   type CircuitBreaker,
@@ -9,36 +32,13 @@ import {
   type ProviderLimiter,
   withRetry,
 } from '../limits/index.js';
-import type { Cache } from '../spec/cache.js';
-import type {
-  EnrichCallOptions,
-  EnrichMatched,
-  EnrichmentProviderV1,
-  EnrichNotFound,
-  EnrichRequest,
-  EnrichResult,
-} from '../spec/enrichment-provider.js';
-import {
-  ApiCallError,
-  CircuitOpenError,
-  ConfigurationError,
-  LeadpipeError,
-  ValidationError,
-  type ValidationIssue,
-  WebhookVerificationError,
-} from '../spec/errors.js';
-import { isLeadField, LEAD_FIELDS, type LeadField, type LeadFieldPatch } from '../spec/fields.js';
-import type { FieldProvenance, Lead } from '../spec/lead.js';
-import type { RateLimitState } from '../spec/rate-limit.js';
-import type { InboundWebhookRequest, WebhookResponse } from '../spec/webhook.js';
+import { createMemoryCache } from '../stores/memory-cache.js';
 import { MicroBatcher } from './batcher.js';
-import { createMemoryCache } from './cache.js';
-import {
-  type EnrichmentEventName,
-  type EnrichmentEvents,
-  type EnrichmentStatus,
-  type ProviderSkipReason,
-  SafeEventBus,
+import type {
+  EnrichmentEventName,
+  EnrichmentEvents,
+  EnrichmentStatus,
+  ProviderSkipReason,
 } from './events.js';
 import { PendingLookups } from './pending.js';
 import { type ProviderStats, ProviderStatsCounter } from './stats.js';

@@ -1,6 +1,4 @@
-import EventEmitter from 'eventemitter3';
-import type { LeadField } from '../spec/fields.js';
-import { redactValue } from '../spec/secrets.js';
+import type { LeadField } from '../contracts/fields.js';
 
 /** Why the waterfall did not call a provider for a lead. */
 export type ProviderSkipReason =
@@ -201,61 +199,3 @@ export type EnrichmentEventName = keyof EnrichmentEvents;
 
 /** A listener for event `E`. */
 export type EnrichmentListener<E extends EnrichmentEventName> = (payload: EnrichmentEvents[E]) => void;
-
-/**
- * A typed event bus on eventemitter3 whose `emit` isolates listeners: a
- * listener that throws (or returns a rejected promise) is reported to
- * `onListenerError` and the others still run.
- */
-export class SafeEventBus<Events extends object> {
-  readonly #emitter = new EventEmitter();
-  readonly #onListenerError: ((error: unknown, event: string) => void) | undefined;
-
-  /** @param onListenerError - told about listeners that throw; default: ignore. */
-  constructor(onListenerError?: (error: unknown, event: string) => void) {
-    this.#onListenerError = onListenerError;
-  }
-
-  /** Add a listener. Returns a function that removes it. */
-  on<E extends keyof Events & string>(event: E, listener: (payload: Events[E]) => void): () => void {
-    this.#emitter.on(event, listener);
-    return () => {
-      this.#emitter.off(event, listener);
-    };
-  }
-
-  /** Remove a listener. */
-  off<E extends keyof Events & string>(event: E, listener: (payload: Events[E]) => void): void {
-    this.#emitter.off(event, listener);
-  }
-
-  /** Whether anyone listens to `event`. */
-  hasListeners(event: keyof Events & string): boolean {
-    return this.#emitter.listenerCount(event) > 0;
-  }
-
-  /** Emit to every listener; payloads are scrubbed of secrets first. Never throws. */
-  emit<E extends keyof Events & string>(event: E, payload: Events[E]): void {
-    const listeners = this.#emitter.listeners(event);
-    if (listeners.length === 0) return;
-    const safePayload = redactValue(payload);
-    for (const listener of listeners) {
-      try {
-        const returned: unknown = listener(safePayload);
-        if (returned instanceof Promise) {
-          returned.catch((error: unknown) => this.#report(error, event));
-        }
-      } catch (error) {
-        this.#report(error, event);
-      }
-    }
-  }
-
-  #report(error: unknown, event: string): void {
-    try {
-      this.#onListenerError?.(error, event);
-    } catch {
-      // The error reporter itself failed: nothing more can be done without breaking the run.
-    }
-  }
-}

@@ -1,4 +1,3 @@
-export { createMemoryCache, type MemoryCacheOptions } from './cache.js';
 export { type DefinedEnrichAnswer, type DefineProviderSettings, defineProvider } from './define-provider.js';
 export {
   createEnrichmentEngine,
@@ -10,13 +9,12 @@ export {
   type EnrichOptions,
   type MergePolicy,
 } from './engine.js';
-export {
-  type EnrichmentEventName,
-  type EnrichmentEvents,
-  type EnrichmentListener,
-  type EnrichmentStatus,
-  type ProviderSkipReason,
-  SafeEventBus,
+export type {
+  EnrichmentEventName,
+  EnrichmentEvents,
+  EnrichmentListener,
+  EnrichmentStatus,
+  ProviderSkipReason,
 } from './events.js';
 export { LatencyHistogram, type LatencySummary, type ProviderStats } from './stats.js';
 export { type ValidatedResult, validateEnrichResult } from './validate-result.js';

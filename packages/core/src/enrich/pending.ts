@@ -1,5 +1,5 @@
-import type { EnrichMatched, EnrichNotFound } from '../spec/enrichment-provider.js';
-import { ApiCallError } from '../spec/errors.js';
+import type { EnrichMatched, EnrichNotFound } from '../contracts/enrichment-provider.js';
+import { ApiCallError } from '../contracts/errors.js';
 
 type FinalResult = EnrichMatched | EnrichNotFound;
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import type { EnrichMatched, EnrichNotFound, EnrichResult } from '../spec/enrichment-provider.js';
-import { ApiCallError, type ValidationIssue } from '../spec/errors.js';
-import { isLeadField, type LeadField, type LeadFieldPatch, leadFieldSchemas } from '../spec/fields.js';
+import type { EnrichMatched, EnrichNotFound, EnrichResult } from '../contracts/enrichment-provider.js';
+import { ApiCallError, type ValidationIssue } from '../contracts/errors.js';
+import { isLeadField, type LeadField, type LeadFieldPatch, leadFieldSchemas } from '../contracts/fields.js';
 
 const credits = z.number().finite().nonnegative();
 const confidence = z.number().min(0).max(1);

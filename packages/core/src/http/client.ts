@@ -1,8 +1,8 @@
 import ky from 'ky';
 import type { ZodType } from 'zod';
-import { ApiCallError, type ApiErrorCode, ConfigurationError, LeadpipeError } from '../spec/errors.js';
-import type { RateLimitState } from '../spec/rate-limit.js';
-import { REDACTED } from '../spec/secrets.js';
+import { ApiCallError, type ApiErrorCode, ConfigurationError, LeadpipeError } from '../contracts/errors.js';
+import type { RateLimitState } from '../contracts/rate-limit.js';
+import { REDACTED } from '../contracts/secrets.js';
 import {
   type ParsedRateLimitState,
   parseRateLimitHeaders,

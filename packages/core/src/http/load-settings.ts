@@ -1,5 +1,5 @@
-import { ConfigurationError } from '../spec/errors.js';
-import { registerSecret } from '../spec/secrets.js';
+import { ConfigurationError } from '../contracts/errors.js';
+import { registerSecret } from '../contracts/secrets.js';
 
 /** Options of {@link loadApiKey}. */
 export interface LoadApiKeyOptions {

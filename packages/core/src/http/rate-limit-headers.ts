@@ -1,4 +1,4 @@
-import type { RateLimitState, RateLimitWindowState } from '../spec/rate-limit.js';
+import type { RateLimitState, RateLimitWindowState } from '../contracts/rate-limit.js';
 import { getHeader, type HeadersInput } from '../webhooks/headers.js';
 import { parseHttpDate, parseRetryAfter } from './retry-after.js';
 

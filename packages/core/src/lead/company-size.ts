@@ -1,4 +1,4 @@
-import { HEADCOUNT_RANGES, type HeadcountRange } from '../spec/fields.js';
+import { HEADCOUNT_RANGES, type HeadcountRange } from '../contracts/fields.js';
 import { invalid } from './issues.js';
 
 const HEADCOUNT_FIELD = 'company.headcount';

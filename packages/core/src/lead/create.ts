@@ -1,8 +1,8 @@
 import { v7 as uuidv7 } from 'uuid';
 import type { z } from 'zod';
-import { ValidationError } from '../spec/errors.js';
-import type { HeadcountRange, LeadLocation } from '../spec/fields.js';
-import { type FieldProvenance, type Lead, type LeadCompany, leadSchema } from '../spec/lead.js';
+import { ValidationError } from '../contracts/errors.js';
+import type { HeadcountRange, LeadLocation } from '../contracts/fields.js';
+import { type FieldProvenance, type Lead, type LeadCompany, leadSchema } from '../contracts/lead.js';
 import { normalizeHeadcountRange, parseHeadcount, parseRevenue } from './company-size.js';
 import { domainFromUrl } from './domain.js';
 import { domainFromEmail, normalizeEmail } from './email.js';

@@ -1,4 +1,4 @@
-import { leadFieldSchemas } from '../spec/fields.js';
+import { leadFieldSchemas } from '../contracts/fields.js';
 import { invalid } from './issues.js';
 
 const DOMAIN_FIELD = 'company.domain';

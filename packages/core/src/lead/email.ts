@@ -1,4 +1,4 @@
-import { leadFieldSchemas } from '../spec/fields.js';
+import { leadFieldSchemas } from '../contracts/fields.js';
 import { asciiEmailDomain, normalizeDomain } from './domain.js';
 import { invalid } from './issues.js';
 

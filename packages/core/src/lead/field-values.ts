@@ -1,4 +1,4 @@
-import type { LeadField } from '../spec/fields.js';
+import type { LeadField } from '../contracts/fields.js';
 import { normalizeDomain } from './domain.js';
 import { normalizeEmail } from './email.js';
 import { isFreeMailDomain } from './free-mail-domains.js';

@@ -1,5 +1,5 @@
-import type { LeadFieldPatch } from '../spec/fields.js';
-import type { Lead } from '../spec/lead.js';
+import type { LeadFieldPatch } from '../contracts/fields.js';
+import type { Lead } from '../contracts/lead.js';
 import { normalizeDomain } from './domain.js';
 import { normalizeEmail } from './email.js';
 import { isLinkedinProfileUrl, normalizeLinkedinUrl } from './linkedin.js';

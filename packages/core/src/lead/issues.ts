@@ -1,4 +1,4 @@
-import { ValidationError, type ValidationIssue } from '../spec/errors.js';
+import { ValidationError, type ValidationIssue } from '../contracts/errors.js';
 
 /** Throw a {@link ValidationError} with one issue. Internal helper of the lead normalizers. */
 export function invalid(field: string, reason: string): never {

@@ -1,5 +1,5 @@
-import { ValidationError } from '../spec/errors.js';
-import type { LeadLocation } from '../spec/fields.js';
+import { ValidationError } from '../contracts/errors.js';
+import type { LeadLocation } from '../contracts/fields.js';
 import { cleanText, IssueCollector, invalid, isPlainObject, normalizeShortText } from './issues.js';
 
 /** A location as hosts hand it in: every part optional, `null` meaning absent. */

@@ -1,4 +1,4 @@
-import { ValidationError } from '../spec/errors.js';
+import { ValidationError } from '../contracts/errors.js';
 import {
   isLeadField,
   LEAD_FIELDS,
@@ -6,14 +6,14 @@ import {
   type LeadFieldPatch,
   type LeadFieldValues,
   leadFieldSchemas,
-} from '../spec/fields.js';
+} from '../contracts/fields.js';
 import {
   type FieldProvenance,
   fieldProvenanceSchema,
   type Lead,
   type LeadCompany,
   leadSchema,
-} from '../spec/lead.js';
+} from '../contracts/lead.js';
 import { headcountToRange } from './company-size.js';
 import { canonicalFieldValue } from './field-values.js';
 import { IssueCollector, isPlainObject } from './issues.js';

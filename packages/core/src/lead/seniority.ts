@@ -1,4 +1,4 @@
-import { SENIORITY_LEVELS, type Seniority } from '../spec/fields.js';
+import { SENIORITY_LEVELS, type Seniority } from '../contracts/fields.js';
 import { invalid } from './issues.js';
 
 const SENIORITY_FIELD = 'seniority';

@@ -1,4 +1,4 @@
-import { ValidationError } from '../spec/errors.js';
+import { ValidationError } from '../contracts/errors.js';
 
 /** State of a {@link CircuitBreaker}. */
 export type CircuitState = 'open' | 'half_open' | 'closed';

@@ -1,6 +1,6 @@
 import Bottleneck from 'bottleneck';
-import { ApiCallError, ConfigurationError, LeadpipeError, ValidationError } from '../spec/errors.js';
-import type { RateLimitPolicy, RateLimitState } from '../spec/rate-limit.js';
+import { ApiCallError, ConfigurationError, LeadpipeError, ValidationError } from '../contracts/errors.js';
+import type { RateLimitPolicy, RateLimitState } from '../contracts/rate-limit.js';
 import { normalizePolicy, selectPacingWindow, windowNameToIntervalMs } from './policy.js';
 
 /**

@@ -1,5 +1,5 @@
-import { ValidationError, type ValidationIssue } from '../spec/errors.js';
-import type { RateLimitPolicy } from '../spec/rate-limit.js';
+import { ValidationError, type ValidationIssue } from '../contracts/errors.js';
+import type { RateLimitPolicy } from '../contracts/rate-limit.js';
 
 /** One window of a policy after validation, with where it came from. */
 export interface NormalizedWindow {

@@ -1,5 +1,5 @@
 import pRetry from 'p-retry';
-import { ApiCallError, LeadpipeError, ValidationError } from '../spec/errors.js';
+import { ApiCallError, LeadpipeError, ValidationError } from '../contracts/errors.js';
 
 /** Options of {@link withRetry}. */
 export interface RetryOptions {

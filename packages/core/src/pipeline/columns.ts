@@ -1,4 +1,4 @@
-import { ConfigurationError, type ValidationIssue } from '../spec/errors.js';
+import { ConfigurationError, type ValidationIssue } from '../contracts/errors.js';
 
 /**
  * Where an input column goes in a `LeadInput` (what `createLead` reads): a

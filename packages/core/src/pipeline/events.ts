@@ -1,5 +1,5 @@
+import type { ValidationIssue } from '../contracts/errors.js';
 import type { CrmSyncEvent } from '../crm/index.js';
-import type { ValidationIssue } from '../spec/errors.js';
 import type { PipelineCounts, PipelineDeadLetterError, PipelineStage } from './report.js';
 
 /** The figures of a `pipeline.progress` event: the run's counts so far (see {@link PipelineCounts}). */

@@ -8,13 +8,6 @@ export {
   recogniseColumn,
 } from './columns.js';
 export type { PipelineEventName, PipelineEvents, PipelineProgress } from './events.js';
-export { createFileCheckpointStore, type FileCheckpointStoreOptions } from './file-checkpoint-store.js';
-export {
-  createFileDeadLetterQueue,
-  type FileDeadLetterQueue,
-  type FileDeadLetterQueueOptions,
-} from './file-dead-letter-queue.js';
-export { type Hash64, Hash64Map, hash64 } from './hash-map.js';
 export {
   createLeadPipeline,
   type LeadPipeline,
@@ -36,7 +29,6 @@ export {
   type RejectedRow,
   type RejectSink,
 } from './report.js';
-export { compressRows, RowRanges } from './row-ranges.js';
 export {
   type CsvWriterOptions,
   createCsvWriter,
@@ -58,4 +50,3 @@ export {
   readNdjson,
   type SourceRow,
 } from './source.js';
-export { SpillingHash64Index, type SpillingHash64IndexOptions } from './spilling-index.js';

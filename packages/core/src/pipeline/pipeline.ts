@@ -1,36 +1,42 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { v7 as uuidv7 } from 'uuid';
+import type { Cache } from '../contracts/cache.js';
+import type { Checkpoint, CheckpointStore } from '../contracts/checkpoint-store.js';
+import type { CrmProperties, CrmRecordErrorCode } from '../contracts/crm-adapter.js';
+import type { DeadLetterQueue } from '../contracts/dead-letter-queue.js';
+import {
+  ConfigurationError,
+  LeadpipeError,
+  ValidationError,
+  type ValidationIssue,
+} from '../contracts/errors.js';
+import { LEAD_FIELDS, type LeadField } from '../contracts/fields.js';
+import type { Lead } from '../contracts/lead.js';
+import { redactSecrets } from '../contracts/secrets.js';
 import {
   type CrmSync,
   type CrmSyncEvent,
   type CrmSyncOptions,
   type CrmSyncTargetReport,
   createCrmSync,
-  createMemoryDeadLetterQueue,
 } from '../crm/index.js';
 import {
   createEnrichmentEngine,
-  createMemoryCache,
   type EnrichmentEngine,
   type EnrichmentEngineOptions,
   type EnrichmentStats,
   type EnrichmentStatus,
   type ProviderStats,
-  SafeEventBus,
 } from '../enrich/index.js';
+import { SafeEventBus } from '../events/safe-event-bus.js';
 import { type CountryCode, flattenLead, leadIdentityKey, safeCreateLead } from '../lead/index.js';
-import type { Cache } from '../spec/cache.js';
-import type { Checkpoint, CheckpointStore } from '../spec/checkpoint-store.js';
-import type { CrmProperties, CrmRecordErrorCode } from '../spec/crm-adapter.js';
-import type { DeadLetterQueue } from '../spec/dead-letter-queue.js';
-import { ConfigurationError, LeadpipeError, ValidationError, type ValidationIssue } from '../spec/errors.js';
-import { LEAD_FIELDS, type LeadField } from '../spec/fields.js';
-import type { Lead } from '../spec/lead.js';
-import { redactSecrets } from '../spec/secrets.js';
+import { hash64 } from '../stores/hash-map.js';
+import { createMemoryCache } from '../stores/memory-cache.js';
+import { createMemoryDeadLetterQueue } from '../stores/memory-dead-letter-queue.js';
+import { SpillingHash64Index, type SpillingHash64IndexOptions } from '../stores/spilling-index.js';
 import { type ColumnMapping, createColumnResolver } from './columns.js';
 import type { PipelineEventName, PipelineEvents, PipelineProgress } from './events.js';
-import { hash64 } from './hash-map.js';
 import type {
   PipelineCounts,
   PipelineDeadLetter,
@@ -44,7 +50,6 @@ import type {
 } from './report.js';
 import type { LeadSink } from './sinks.js';
 import { isSourceRow, type SourceRow } from './source.js';
-import { SpillingHash64Index, type SpillingHash64IndexOptions } from './spilling-index.js';
 
 /**
  * What a pipeline reads: plain row objects (`{ Email: ..., Company: ... }`

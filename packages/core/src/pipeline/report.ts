@@ -1,7 +1,7 @@
+import type { ValidationIssue } from '../contracts/errors.js';
+import type { Lead } from '../contracts/lead.js';
 import type { CrmSyncTargetReport } from '../crm/index.js';
 import type { EnrichmentStatus, ProviderStats } from '../enrich/index.js';
-import type { ValidationIssue } from '../spec/errors.js';
-import type { Lead } from '../spec/lead.js';
 
 /** Where in the pipeline a row stopped. */
 export type PipelineStage = 'read' | 'validate' | 'enrich' | 'crm';

@@ -1,10 +1,10 @@
 import { createWriteStream, statSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
+import { ValidationError } from '../contracts/errors.js';
+import type { LeadField } from '../contracts/fields.js';
+import type { Lead } from '../contracts/lead.js';
 import { getLeadField } from '../lead/index.js';
-import { ValidationError } from '../spec/errors.js';
-import type { LeadField } from '../spec/fields.js';
-import type { Lead } from '../spec/lead.js';
 import type { RejectedRow, RejectSink } from './report.js';
 
 /** One finished lead, as the pipeline hands it to a {@link LeadSink}. */

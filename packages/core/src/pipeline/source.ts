@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
-import { ValidationError, type ValidationIssue } from '../spec/errors.js';
+import { ValidationError, type ValidationIssue } from '../contracts/errors.js';
 
 const sourceRowMarker = Symbol.for('leadpipe.pipeline.SourceRow');
 

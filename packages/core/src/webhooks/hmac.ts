@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { ConfigurationError, WebhookVerificationError } from '../spec/errors.js';
-import { registerSecret } from '../spec/secrets.js';
+import { ConfigurationError, WebhookVerificationError } from '../contracts/errors.js';
+import { registerSecret } from '../contracts/secrets.js';
 
 /** Hash functions accepted for HMAC signatures. */
 export type HmacAlgorithm = 'sha1' | 'sha256' | 'sha512';

@@ -1,4 +1,4 @@
-import { WebhookVerificationError } from '../spec/errors.js';
+import { WebhookVerificationError } from '../contracts/errors.js';
 
 /**
  * The exact bytes of a request body as a `Buffer`, without copying when the

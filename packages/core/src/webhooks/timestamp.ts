@@ -1,4 +1,4 @@
-import { WebhookVerificationError } from '../spec/errors.js';
+import { WebhookVerificationError } from '../contracts/errors.js';
 
 /** Options of {@link assertFreshTimestamp}. */
 export interface FreshTimestampOptions {

@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import type { Cache } from '../spec/cache.js';
+import type { Cache } from '../contracts/cache.js';
 
 /** Options of {@link createMemoryCache}. */
 export interface MemoryCacheOptions {

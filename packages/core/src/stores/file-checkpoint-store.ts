@@ -1,9 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { type FileHandle, mkdir, open, readFile, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Cache } from '../spec/cache.js';
-import type { Checkpoint, CheckpointOpenRequest, CheckpointStore } from '../spec/checkpoint-store.js';
-import { LeadpipeError, ValidationError } from '../spec/errors.js';
+import type { Cache } from '../contracts/cache.js';
+import type { Checkpoint, CheckpointOpenRequest, CheckpointStore } from '../contracts/checkpoint-store.js';
+import { LeadpipeError, ValidationError } from '../contracts/errors.js';
 import { readLineAt, Serial } from './file-lines.js';
 import { hash64 } from './hash-map.js';
 import { compressRows, RowRanges } from './row-ranges.js';

@@ -35,6 +35,26 @@ export interface LeadpipeErrorOptions {
   readonly cause?: unknown;
 }
 
+/**
+ * Every code a {@link LeadpipeError} can carry: a closed set, so a `switch`
+ * over `error.code` is checked by the compiler.
+ */
+export type LeadpipeErrorCode =
+  | ApiErrorCode
+  | 'validation_failed'
+  | 'missing_credentials'
+  | 'invalid_configuration'
+  | WebhookVerificationErrorCode
+  | 'circuit_open'
+  | 'limiter_closed'
+  | 'limiter_failed'
+  | 'checkpoint_corrupt'
+  | 'dead_letters_closed'
+  | 'dead_letters_corrupt'
+  | 'dead_letter_failed'
+  | 'job_store_corrupt'
+  | 'crm_down';
+
 const baseMarker = Symbol.for('leadpipe.error');
 
 /**
@@ -44,7 +64,7 @@ const baseMarker = Symbol.for('leadpipe.error');
  */
 export class LeadpipeError extends Error {
   /** Stable, machine-readable error code. */
-  readonly code: string;
+  readonly code: LeadpipeErrorCode;
   /** Whether trying the same call again may succeed. */
   readonly isRetryable: boolean;
   /** How long to wait before trying again, when known. */
@@ -53,7 +73,7 @@ export class LeadpipeError extends Error {
   readonly providerId: string | undefined;
 
   /** @param code - stable error code; @param options - see {@link LeadpipeErrorOptions}. */
-  constructor(code: string, options: LeadpipeErrorOptions) {
+  constructor(code: LeadpipeErrorCode, options: LeadpipeErrorOptions) {
     super(redactSecrets(options.message), { cause: sanitizeCause(options.cause) });
     this.name = 'LeadpipeError';
     mark(this, baseMarker);
@@ -141,19 +161,43 @@ const configurationMarker = Symbol.for('leadpipe.error.ConfigurationError');
  */
 export class ConfigurationError extends LeadpipeError {
   declare readonly code: 'missing_credentials' | 'invalid_configuration';
-  /** @param code - `missing_credentials` or `invalid_configuration`. */
+  /** Every option that was wrong, with the reason (empty for a missing credential). */
+  readonly issues: readonly ValidationIssue[];
+
+  /**
+   * @param code - `missing_credentials` or `invalid_configuration`.
+   * @param options - `issues` names each wrong option and why; the message, when not given, lists them.
+   */
   constructor(
     code: 'missing_credentials' | 'invalid_configuration',
-    options: { message: string; providerId?: string; cause?: unknown },
+    options: {
+      message?: string;
+      issues?: readonly ValidationIssue[];
+      providerId?: string;
+      cause?: unknown;
+    },
   ) {
-    super(code, { ...options, isRetryable: false });
+    const issues = options.issues ?? [];
+    super(code, {
+      message:
+        options.message ??
+        `Invalid options: ${issues.map((issue) => `${issue.field}: ${issue.reason}`).join('; ')}`,
+      providerId: options.providerId,
+      cause: options.cause,
+      isRetryable: false,
+    });
     this.name = 'ConfigurationError';
     mark(this, configurationMarker);
+    this.issues = issues.map((issue) => ({ field: issue.field, reason: redactSecrets(issue.reason) }));
   }
 
   /** Whether `error` is a {@link ConfigurationError}. */
   static override isInstance(error: unknown): error is ConfigurationError {
     return hasMarker(error, configurationMarker);
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), issues: this.issues };
   }
 }
 
@@ -254,14 +298,21 @@ export class ApiCallError extends LeadpipeError {
   }
 }
 
+/** Why an inbound webhook was refused. */
+export type WebhookVerificationErrorCode =
+  | 'signature_missing'
+  | 'signature_invalid'
+  | 'timestamp_expired'
+  | 'payload_invalid';
+
 const webhookMarker = Symbol.for('leadpipe.error.WebhookVerificationError');
 
 /** An inbound webhook was unsigned, tampered with, too old, or malformed. Answer it with 401. */
 export class WebhookVerificationError extends LeadpipeError {
-  declare readonly code: 'signature_missing' | 'signature_invalid' | 'timestamp_expired' | 'payload_invalid';
+  declare readonly code: WebhookVerificationErrorCode;
   /** @param code - why verification failed. */
   constructor(
-    code: 'signature_missing' | 'signature_invalid' | 'timestamp_expired' | 'payload_invalid',
+    code: WebhookVerificationErrorCode,
     options: { message: string; providerId?: string; cause?: unknown },
   ) {
     super(code, { ...options, isRetryable: false });

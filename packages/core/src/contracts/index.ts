@@ -1,5 +1,6 @@
 export * from './cache.js';
 export * from './checkpoint-store.js';
+export * from './clock.js';
 export * from './crm-adapter.js';
 export * from './dead-letter-queue.js';
 export * from './enrichment-provider.js';

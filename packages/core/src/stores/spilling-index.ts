@@ -1,7 +1,7 @@
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ValidationError } from '../spec/errors.js';
+import { ValidationError } from '../contracts/errors.js';
 import { type Hash64, Hash64Map } from './hash-map.js';
 
 /** Options of {@link SpillingHash64Index}. */

@@ -3,9 +3,9 @@ import type {
   DeadLetterListOptions,
   DeadLetterPage,
   DeadLetterQueue,
-} from '../spec/dead-letter-queue.js';
-import { ValidationError } from '../spec/errors.js';
-import { redactValue } from '../spec/secrets.js';
+} from '../contracts/dead-letter-queue.js';
+import { ValidationError } from '../contracts/errors.js';
+import { redactValue } from '../contracts/secrets.js';
 
 const DEFAULT_PAGE = 100;
 

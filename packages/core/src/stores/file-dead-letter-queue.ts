@@ -1,16 +1,16 @@
 import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { checkDeadLetterLimit } from '../crm/dead-letters.js';
 import type {
   DeadLetterEntry,
   DeadLetterListOptions,
   DeadLetterPage,
   DeadLetterQueue,
-} from '../spec/dead-letter-queue.js';
-import { LeadpipeError, ValidationError } from '../spec/errors.js';
-import { redactValue } from '../spec/secrets.js';
+} from '../contracts/dead-letter-queue.js';
+import { LeadpipeError, ValidationError } from '../contracts/errors.js';
+import { redactValue } from '../contracts/secrets.js';
 import { readLineAt, readLines, Serial } from './file-lines.js';
 import { hash64 } from './hash-map.js';
+import { checkDeadLetterLimit } from './memory-dead-letter-queue.js';
 import { SpillingHash64Index, type SpillingHash64IndexOptions } from './spilling-index.js';
 
 /** Options of {@link createFileDeadLetterQueue}. */
