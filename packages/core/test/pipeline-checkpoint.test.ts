@@ -103,7 +103,9 @@ describe('createFileCheckpointStore', () => {
     });
     expect(second.resumed).toBe(true);
     expect(second.finishedBefore).toBe(4);
-    expect([1, 2, 3, 4, 5].map((row) => second.isFinished(row))).toEqual([true, true, true, false, true]);
+    expect(await second.finishedIn({ from: 1, to: 5 })).toEqual([1, 2, 3, 5]);
+    expect(await second.finishedIn({ from: 4, to: 4 })).toEqual([]);
+    await expect(second.finishedIn({ from: 3, to: 2 })).rejects.toThrow(/window/);
     expect(await second.results.get('k1')).toEqual({ status: 'matched', n: 1 });
     expect(await second.results.get('short')).toBeUndefined();
     expect(await second.results.get('nope')).toBeUndefined();
@@ -148,14 +150,13 @@ describe('createFileCheckpointStore', () => {
     await appendFile(path, '{"f":[3,');
     await appendFile(`${path}.results`, '{"k":"k2","v":');
     const second = await store.open({ fingerprint: 'f1', resume: true });
-    expect(second.isFinished(2)).toBe(true);
-    expect(second.isFinished(3)).toBe(false);
+    expect(await second.finishedIn({ from: 2, to: 3 })).toEqual([2]);
     expect(await second.results.get('k1')).toBe('v1');
     await second.markFinished([3]);
     await second.results.set('k2', 'v2', 60_000);
     await second.close();
     const third = await store.open({ fingerprint: 'f1', resume: true });
-    expect(third.isFinished(3)).toBe(true);
+    expect(await third.finishedIn({ from: 3, to: 3 })).toEqual([3]);
     expect(await third.results.get('k2')).toBe('v2');
     await third.close();
   });
@@ -170,7 +171,7 @@ describe('createFileCheckpointStore', () => {
     expect(ValidationError.isInstance(error)).toBe(true);
     expect((error as ValidationError).issues[0]?.field).toBe('fingerprint');
     const fresh = await store.open({ fingerprint: 'other', resume: false });
-    expect(fresh.isFinished(1)).toBe(false);
+    expect(await fresh.finishedIn({ from: 1, to: 1 })).toEqual([]);
     await fresh.close();
   });
 

@@ -20,6 +20,7 @@ import {
   type RejectedRow,
   type SinkEntry,
 } from '../src/index.js';
+import { createLeadPipelineAround } from '../src/pipeline/pipeline.js';
 import { FAST_RETRY, FakeCrm } from './crm-fixtures.js';
 
 const contacts = defineFieldMapping({
@@ -237,22 +238,39 @@ describe('createLeadPipeline: terminal states', () => {
     expect(await pipeline.deadLetters.size()).toBe(1);
   });
 
-  it('dead-letters a lead whose enrichment throws, on the pipeline target', async () => {
-    const pipeline = createLeadPipeline({
-      enrichment: fakeEngine(async (lead) => {
+  it('ends a lead whose enrichment throws as an enrichment dead letter: its error in the report, nothing on the CRM queue', async () => {
+    const crm = new FakeCrm('crm');
+    const pipeline = createLeadPipelineAround(
+      fakeEngine(async (lead) => {
         if (lead.email === 'boom@acme.com') throw new Error('engine exploded');
         return lead;
       }),
+      { crms: [{ adapter: crm, mapping: contacts }] },
+    );
+    const events: PipelineEvents['row.deadLettered'][] = [];
+    pipeline.on('row.deadLettered', (event) => events.push(event));
+    const results: PipelineResult[] = [];
+    const run = pipeline.run([{ email: 'ok@acme.com' }, { email: 'boom@acme.com' }]);
+    for await (const result of run) results.push(result);
+    const report = await run;
+    expect(report.counts).toMatchObject({ done: 1, deadLettered: 1, synced: 1 });
+    const expected = {
+      rowNumber: 2,
+      leadId: expect.any(String),
+      stage: 'enrich',
+      error: { code: 'adapter_error', message: 'engine exploded', retryable: false },
+    };
+    expect(report.deadLetters).toEqual([expected]);
+    expect(events).toEqual([expected]);
+    expect(results.find((result) => result.rowNumber === 2)).toMatchObject({
+      status: 'deadLettered',
+      ...expected,
+      lead: { email: 'boom@acme.com' },
     });
-    const report = await pipeline.run([{ email: 'ok@acme.com' }, { email: 'boom@acme.com' }]);
-    expect(report.counts).toMatchObject({ done: 1, deadLettered: 1 });
-    const page = await pipeline.deadLetters.list();
-    expect(page.entries[0]).toMatchObject({
-      target: 'leadpipe.pipeline',
-      object: 'enrichment',
-      record: { key: 'email:boom@acme.com' },
-    });
-    expect(page.entries[0]?.error.message).toContain('engine exploded');
+    // No forged CRM dead letter: the CRM queue holds CRM records only, and the lead was never sent.
+    expect(await pipeline.deadLetters.size()).toBe(0);
+    expect(crm.upsertCalls().flatMap((call) => call.keys)).toEqual(['ok@acme.com']);
+    expect(formatReport(report)).toContain('row 2: enrichment: adapter_error: engine exploded');
   });
 
   it('writes nothing to CRMs on a dry run', async () => {
@@ -311,18 +329,20 @@ describe('createLeadPipeline: backpressure', () => {
     const crm = new FakeCrm('crm', { maxBatchSize: 10 });
     let enrichingNow = 0;
     let maxEnriching = 0;
-    const pipeline = createLeadPipeline({
-      enrichment: fakeEngine(async (lead) => {
+    const pipeline = createLeadPipelineAround(
+      fakeEngine(async (lead) => {
         enrichingNow += 1;
         maxEnriching = Math.max(maxEnriching, enrichingNow);
         await new Promise((resolve) => setImmediate(resolve));
         enrichingNow -= 1;
         return lead;
       }),
-      crms: [{ adapter: crm, mapping: contacts }],
-      concurrency: 4,
-      batchConcurrency: 1,
-    });
+      {
+        crms: [{ adapter: crm, mapping: contacts }],
+        concurrency: 4,
+        batchConcurrency: 1,
+      },
+    );
     pipeline.on('row.done', () => {
       finished += 1;
     });

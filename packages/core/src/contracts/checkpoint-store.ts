@@ -14,20 +14,39 @@ export interface CheckpointOpenRequest {
   readonly resume: boolean;
 }
 
+/** A closed range of row numbers, `from` to `to` inclusive (`from <= to`). */
+export interface RowWindow {
+  /** The first row number of the window (1-based). */
+  readonly from: number;
+  /** The last row number of the window, included. */
+  readonly to: number;
+}
+
 /**
  * The checkpoint of one run, open for reading and writing. Rows are named by
  * their 1-based row number in the input.
  *
- * Implementations keep finished rows compactly (ranges, a watermark and the
- * few rows finished out of order), so memory does not grow with the input.
+ * Nothing forces an implementation to hold every finished row in memory:
+ * the pipeline asks about finished rows one window at a time
+ * ({@link Checkpoint.finishedIn}), just before it reads them, so a database
+ * answers each window with one range query; a file store may keep the rows
+ * compactly in memory (ranges, a watermark and the few rows finished out of
+ * order) and answer at once.
  */
 export interface Checkpoint {
   /** Whether state from an earlier run of the same input was loaded. */
   readonly resumed: boolean;
   /** How many rows earlier runs finished. */
   readonly finishedBefore: number;
-  /** Whether an earlier run finished this row (synchronous: checked for every row read). */
-  isFinished(rowNumber: number): boolean;
+  /**
+   * The rows of `window` that an earlier run finished, in ascending order
+   * (empty when none). The pipeline asks once per window of rows it is about
+   * to read (a few thousand rows), never once per row. Rows marked finished
+   * in this run may or may not be listed: the pipeline does not ask about
+   * them. Rejects with a `ValidationError` when the window is not two
+   * positive integers with `from <= to`.
+   */
+  finishedIn(window: RowWindow): Promise<readonly number[]>;
   /**
    * Record rows that reached a terminal state (done, rejected or
    * dead-lettered). May be buffered; durable once {@link flush} resolves.

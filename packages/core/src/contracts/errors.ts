@@ -348,3 +348,48 @@ export class CircuitOpenError extends LeadpipeError {
     return hasMarker(error, circuitMarker);
   }
 }
+
+const pipelineAbortedMarker = Symbol.for('leadpipe.error.PipelineAbortedError');
+
+/**
+ * Where the pipeline states the type of the report a {@link PipelineAbortedError}
+ * carries, by declaration merging (`@leadpipe/core`'s pipeline adds
+ * `readonly report: PipelineReport`), so contracts name no pipeline type.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by declaration merging in pipeline/report.ts.
+export interface PipelineAbortedReportType {}
+
+/** The report type registered in {@link PipelineAbortedReportType}, else `unknown`. */
+export type PipelineAbortedReport = PipelineAbortedReportType extends { readonly report: infer Report }
+  ? Report
+  : unknown;
+
+/**
+ * A pipeline run was aborted by its signal (or by breaking out of iteration).
+ * Carries the run's partial report: with `@leadpipe/core`'s pipeline it is a
+ * `PipelineReport`, in which rows in flight are counted `unfinished`. The
+ * report type is a parameter, defaulted through {@link PipelineAbortedReportType},
+ * so that contracts do not depend on the pipeline.
+ */
+export class PipelineAbortedError<Report = PipelineAbortedReport> extends LeadpipeError {
+  /** The report at the time the run stopped. */
+  readonly report: Report;
+
+  /** @param report - the partial report; @param cause - the abort reason. */
+  constructor(report: Report, cause?: unknown) {
+    super('aborted', { message: 'The pipeline run was aborted', cause, isRetryable: false });
+    this.name = 'PipelineAbortedError';
+    mark(this, pipelineAbortedMarker);
+    this.report = report;
+  }
+
+  /**
+   * Whether `error` is a {@link PipelineAbortedError} (its report typed as
+   * the pipeline's, unless the caller names another type).
+   */
+  static override isInstance<Report = PipelineAbortedReport>(
+    error: unknown,
+  ): error is PipelineAbortedError<Report> {
+    return hasMarker(error, pipelineAbortedMarker);
+  }
+}

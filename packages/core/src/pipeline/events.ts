@@ -1,6 +1,7 @@
 import type { ValidationIssue } from '../contracts/errors.js';
 import type { CrmSyncEvent } from '../crm/index.js';
-import type { PipelineCounts, PipelineDeadLetterError, PipelineStage } from './report.js';
+import type { EnrichmentEvents } from '../enrich/index.js';
+import type { PipelineCounts, PipelineDeadLetter, PipelineStage } from './report.js';
 
 /** The figures of a `pipeline.progress` event: the run's counts so far (see {@link PipelineCounts}). */
 export interface PipelineProgress {
@@ -29,11 +30,10 @@ export interface PipelineProgress {
 }
 
 /**
- * Every event a pipeline emits, with its payload. Payloads carry row
+ * The pipeline's own events, with their payloads. Payloads carry row
  * numbers, lead ids, counts and reasons, never lead values or secrets.
- * Listeners only observe: one that throws never breaks a run.
  */
-export interface PipelineEvents {
+export interface PipelineRunEvents {
   /** A run started (after its checkpoint, if any, was opened). */
   'pipeline.started': {
     /** Whether the checkpoint store loaded the state of an earlier run of the same input. */
@@ -61,19 +61,11 @@ export interface PipelineEvents {
     /** Every reason, naming the field (CRM reasons are named `crm.<adapterId>.<property>`). */
     readonly issues: readonly ValidationIssue[];
   };
-  /** A row ended on the dead-letter queue. */
-  'row.deadLettered': {
-    /** The row's 1-based number in the input. */
-    readonly rowNumber: number;
-    /** Id of the row's lead. */
-    readonly leadId: string;
-    /** The stage that failed: `enrich` or `crm`. */
-    readonly stage: PipelineStage;
-    /** One error per target that failed, messages scrubbed of secrets. */
-    readonly errors: readonly PipelineDeadLetterError[];
-  };
-  /** A CRM sync event, passed through. */
-  'crm.event': CrmSyncEvent;
+  /**
+   * A row failed for good: a CRM dead-lettered it (`stage: 'crm'`, one error
+   * per CRM) or its enrichment failed (`stage: 'enrich'`, the engine's error).
+   */
+  'row.deadLettered': PipelineDeadLetter;
   /** A run ended, however it ended (emitted before an aborted or failed run rejects). */
   'pipeline.finished': {
     /** How the run ended, as in the report's `status`. */
@@ -82,6 +74,21 @@ export interface PipelineEvents {
     readonly counts: PipelineCounts;
   };
 }
+
+/**
+ * The CRM sync's events, each under its own name (`crm.batchSent`,
+ * `crm.recordDeadLettered`, `crm.down`...), its payload the event itself.
+ */
+export type PipelineCrmEvents = { [Event in CrmSyncEvent as Event['type']]: Event };
+
+/**
+ * Every event a pipeline emits, with its payload: its own
+ * ({@link PipelineRunEvents}), the CRM sync's ({@link PipelineCrmEvents}) and
+ * the enrichment engine's (`enrichment.finished`, `provider.rateLimited`...,
+ * see {@link EnrichmentEvents}), each under its own name. Listeners only
+ * observe: one that throws never breaks a run.
+ */
+export interface PipelineEvents extends PipelineRunEvents, PipelineCrmEvents, EnrichmentEvents {}
 
 /** Name of a pipeline event. */
 export type PipelineEventName = keyof PipelineEvents;

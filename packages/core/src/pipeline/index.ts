@@ -7,12 +7,17 @@ export {
   isColumnTarget,
   recogniseColumn,
 } from './columns.js';
-export type { PipelineEventName, PipelineEvents, PipelineProgress } from './events.js';
+export type {
+  PipelineCrmEvents,
+  PipelineEventName,
+  PipelineEvents,
+  PipelineProgress,
+  PipelineRunEvents,
+} from './events.js';
 export {
   createLeadPipeline,
   type LeadPipeline,
   type LeadPipelineOptions,
-  PipelineAbortedError,
   type PipelineRun,
   type PipelineRunOptions,
   type PipelineSource,
@@ -20,8 +25,11 @@ export {
 export {
   formatReport,
   type PipelineCounts,
+  type PipelineCrmDeadLetter,
   type PipelineDeadLetter,
   type PipelineDeadLetterError,
+  type PipelineEnrichmentDeadLetter,
+  type PipelineEnrichmentError,
   type PipelineReject,
   type PipelineReport,
   type PipelineResult,

@@ -29,9 +29,9 @@ export interface RejectedRow extends PipelineReject {
 /** Where rejected rows go (a file writer, a queue). Awaited, so it can apply backpressure. */
 export type RejectSink = (row: RejectedRow) => void | Promise<void>;
 
-/** Why a row was dead-lettered, per target. */
+/** Why a row was dead-lettered by a CRM, per CRM. */
 export interface PipelineDeadLetterError {
-  /** The CRM adapter id, or `leadpipe.pipeline` for a failure before the CRM stage. */
+  /** The CRM adapter id whose dead-letter entry holds the record. */
   readonly target: string;
   /** Stable error code. */
   readonly code: string;
@@ -41,17 +41,51 @@ export interface PipelineDeadLetterError {
   readonly retryable: boolean;
 }
 
-/** A row that ended on the dead-letter queue. */
-export interface PipelineDeadLetter {
+/** Why the enrichment engine failed a lead (it threw, for a reason other than the run's abort). */
+export interface PipelineEnrichmentError {
+  /** Stable error code (`adapter_error` for an error that is not a leadpipe error). */
+  readonly code: string;
+  /** Message, scrubbed of secrets. */
+  readonly message: string;
+  /** Whether running the row again may succeed. */
+  readonly retryable: boolean;
+}
+
+/**
+ * A row a CRM failed for good: each failing CRM put the record on the
+ * dead-letter queue (`redrive` sends it again).
+ */
+export interface PipelineCrmDeadLetter {
   /** The row's 1-based number in the input. */
   readonly rowNumber: number;
   /** The lead's id (the dead-letter entries list it in `leadIds`). */
   readonly leadId: string;
-  /** The stage that failed. */
-  readonly stage: PipelineStage;
-  /** One error per target that failed. */
+  /** The CRM stage failed. */
+  readonly stage: 'crm';
+  /** One error per CRM that failed. */
   readonly errors: readonly PipelineDeadLetterError[];
 }
+
+/**
+ * A row whose enrichment failed. Nothing goes on the CRM dead-letter queue
+ * (there is no CRM record to redrive): the row's record is this entry, its
+ * `row.deadLettered` event and its result, and the checkpoint leaves the row
+ * unfinished, so a run with `resume` enriches it again (the way to redrive
+ * it).
+ */
+export interface PipelineEnrichmentDeadLetter {
+  /** The row's 1-based number in the input. */
+  readonly rowNumber: number;
+  /** The lead's id. */
+  readonly leadId: string;
+  /** The enrichment stage failed. */
+  readonly stage: 'enrich';
+  /** What the engine threw. */
+  readonly error: PipelineEnrichmentError;
+}
+
+/** A row that failed for good: by a CRM ({@link PipelineCrmDeadLetter}) or in enrichment ({@link PipelineEnrichmentDeadLetter}). */
+export type PipelineDeadLetter = PipelineCrmDeadLetter | PipelineEnrichmentDeadLetter;
 
 /**
  * What happened to one row: each row read ends in exactly one of these.
@@ -75,7 +109,7 @@ export type PipelineResult =
       readonly status: 'rejected';
     } & PipelineReject)
   | ({
-      /** The row ended on the dead-letter queue; see {@link PipelineDeadLetter}. */
+      /** The row failed for good, by a CRM or in enrichment; see {@link PipelineDeadLetter}. */
       readonly status: 'deadLettered';
       /** The lead as far as it got: as validated when enrichment failed, as enriched when a CRM failed. */
       readonly lead: Lead;
@@ -105,7 +139,7 @@ export interface PipelineCounts {
   readonly done: number;
   /** Rows that ended rejected. */
   readonly rejected: number;
-  /** Rows that ended on the dead-letter queue. */
+  /** Rows that failed for good: dead-lettered by a CRM, or failed in enrichment. */
   readonly deadLettered: number;
   /** Rows read but in no terminal state: only when a run was aborted or failed. */
   readonly unfinished: number;
@@ -195,10 +229,20 @@ export function formatReport(report: PipelineReport): string {
   if (report.deadLetters.length > 0) {
     lines.push(`  first dead letters:`);
     for (const entry of report.deadLetters.slice(0, 10)) {
-      lines.push(
-        `    row ${entry.rowNumber}: ${entry.errors.map((error) => `${error.target}: ${error.code}: ${error.message}`).join('; ')}`,
-      );
+      const reasons =
+        entry.stage === 'enrich'
+          ? `enrichment: ${entry.error.code}: ${entry.error.message}`
+          : entry.errors.map((error) => `${error.target}: ${error.code}: ${error.message}`).join('; ');
+      lines.push(`    row ${entry.rowNumber}: ${reasons}`);
     }
   }
   return lines.join('\n');
+}
+
+declare module '../contracts/errors.js' {
+  /** The pipeline's report is what a `PipelineAbortedError` carries. */
+  interface PipelineAbortedReportType {
+    /** The partial report of the aborted run. */
+    readonly report: PipelineReport;
+  }
 }

@@ -113,7 +113,9 @@ async function indexResults(path: string, index: SpillingHash64Index): Promise<n
 }
 
 /**
- * The default {@link CheckpointStore}: two append-only files.
+ * The default {@link CheckpointStore}: two append-only files. Finished rows
+ * are held in memory as ranges, so `finishedIn` answers without reading the
+ * file.
  *
  * - `<path>`: a header line with the input's fingerprint, then one line per
  *   flush listing the rows finished since, as `[from, to]` ranges. Loaded
@@ -252,7 +254,18 @@ export function createFileCheckpointStore(
       return {
         resumed,
         finishedBefore,
-        isFinished: (row) => finished.has(row),
+        async finishedIn(window) {
+          const { from, to } = window ?? {};
+          if (!Number.isInteger(from) || !Number.isInteger(to) || from < 1 || to < from) {
+            throw new ValidationError([
+              { field: 'window', reason: `must be positive integers with from <= to, got ${from}..${to}` },
+            ]);
+          }
+          // Answered from the ranges in memory: below the watermark every row is finished.
+          const rows: number[] = [];
+          for (let row = from; row <= to; row++) if (finished.has(row)) rows.push(row);
+          return rows;
+        },
         async markFinished(rows) {
           for (const row of rows) {
             if (!Number.isInteger(row) || row < 1) {
