@@ -5,6 +5,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
 import {
   ApiCallError,
+  ConfigurationError,
   createLeadPipeline,
   createNdjsonWriter,
   defineFieldMapping,
@@ -310,6 +311,34 @@ describe('createLeadPipeline: terminal states', () => {
     expect(() => createLeadPipeline({}).run([], { resume: true })).toThrow(
       /resume needs the pipeline option checkpoints/,
     );
+    let caught: unknown;
+    try {
+      createLeadPipeline({ batchLingerMs: -1, fields: ['nope' as 'title'], rejects: 'file.csv' as never });
+    } catch (error) {
+      caught = error;
+    }
+    expect(ConfigurationError.isInstance(caught)).toBe(true);
+    expect((caught as ConfigurationError).issues).toEqual([
+      { field: 'fields.0', reason: '"nope" is not a Lead field' },
+      { field: 'batchLingerMs', reason: 'must be a non-negative integer, got -1' },
+      { field: 'rejects', reason: 'must be a function' },
+    ]);
+  });
+
+  it('takes engine options only: an engine built elsewhere is refused, since resume could not reach its cache', () => {
+    const engine = fakeEngine(async (lead) => lead);
+    let caught: unknown;
+    try {
+      createLeadPipeline({ enrichment: engine as never });
+    } catch (error) {
+      caught = error;
+    }
+    expect(ConfigurationError.isInstance(caught)).toBe(true);
+    expect((caught as ConfigurationError).issues).toEqual([
+      { field: 'enrichment', reason: expect.stringMatching(/must be the engine options .*not an engine/) },
+    ]);
+    const { provider } = countingProvider();
+    expect(createLeadPipeline({ enrichment: { providers: [provider] } }).enrichment).toBeDefined();
   });
 });
 
@@ -512,6 +541,72 @@ describe('createLeadPipeline: abort, events and report', () => {
     const { counts } = run.snapshot();
     expect(counts.rejected).toBe(0);
     expect(counts.done + counts.rejected + counts.deadLettered + counts.unfinished).toBe(counts.read);
+  });
+
+  it('aborts enrichments that never answer once the grace is over, counting their rows unfinished', async () => {
+    const started: string[] = [];
+    const hanging = defineProvider({
+      id: 'hanging',
+      lookups: [{ requires: ['email'], supplies: ['title'] }],
+      rateLimits: { maxConcurrent: 64 },
+      // Never answers, and ignores its signal: only the pipeline's abort can end the wait.
+      enrich: ({ input }: EnrichRequest) => {
+        started.push(input.email ?? '');
+        return new Promise<never>(() => undefined);
+      },
+    });
+    const pipeline = createLeadPipeline({
+      enrichment: { providers: [hanging], fields: ['title'], retry: { retries: 0 } },
+      concurrency: 4,
+      abortGraceMs: 20,
+    });
+    const controller = new AbortController();
+    const source = Array.from({ length: 10 }, (_, index) => ({ email: `p${index}@acme.com` }));
+    const run = pipeline.run(source, { signal: controller.signal });
+    const outcome = run.then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    await vi.waitFor(() => expect(started).toHaveLength(4));
+    controller.abort(new Error('Ctrl-C'));
+    const error = await outcome;
+    expect(PipelineAbortedError.isInstance(error)).toBe(true);
+    const report = (error as PipelineAbortedError).report;
+    expect(report.status).toBe('aborted');
+    expect(report.counts).toMatchObject({ read: 4, unfinished: 4, done: 0, deadLettered: 0, enriched: 0 });
+    await pipeline.close();
+  });
+
+  it('re-emits CRM and engine events under their own names', async () => {
+    const crm = new FakeCrm('crm', { maxBatchSize: 10 });
+    const { provider } = countingProvider();
+    const pipeline = createLeadPipeline({
+      enrichment: { providers: [provider], fields: ['title'] },
+      crms: [{ adapter: crm, mapping: contacts }],
+    });
+    const seen: string[] = [];
+    const batches: PipelineEvents['crm.batchCompleted'][] = [];
+    pipeline.on('crm.batchSent', (event) => seen.push(`${event.type} ${event.records}`));
+    pipeline.on('crm.batchCompleted', (event) => batches.push(event));
+    pipeline.on('enrichment.finished', (event) => seen.push(`enrichment.finished ${event.status}`));
+    pipeline.on('provider.matched', (event) => seen.push(`provider.matched ${event.providerId}`));
+    const report = await pipeline.run([{ email: 'a@acme.com' }, { email: 'b@acme.com' }]);
+    expect(report.counts.done).toBe(2);
+    expect(seen.filter((name) => name === 'crm.batchSent 2')).toHaveLength(1);
+    expect(seen.filter((name) => name === 'enrichment.finished enriched')).toHaveLength(2);
+    expect(seen.filter((name) => name === 'provider.matched people')).toHaveLength(2);
+    expect(batches).toEqual([
+      {
+        type: 'crm.batchCompleted',
+        adapterId: 'crm',
+        object: 'contacts',
+        created: 2,
+        updated: 0,
+        unchanged: 0,
+        deadLettered: 0,
+      },
+    ]);
+    await pipeline.close();
   });
 
   it('emits progress and never lets a throwing listener break the run', async () => {
