@@ -4,21 +4,29 @@ import { ConfigurationError } from '../contracts/errors.js';
 import type { PipelineSource } from './pipeline.js';
 import { isSourceRow } from './source.js';
 
+function notASource(): ConfigurationError {
+  return new ConfigurationError('invalid_configuration', {
+    issues: [
+      {
+        field: 'source',
+        reason: 'must be an array, an iterable, an async iterable or a readable stream of rows',
+      },
+    ],
+    message: 'run: source must be an array, an iterable, an async iterable or a readable stream of rows',
+  });
+}
+
 /** An iterator over any {@link PipelineSource}; a `ConfigurationError` for anything else. */
 export function iteratorOf(source: PipelineSource): AsyncIterator<unknown> | Iterator<unknown> {
   if (typeof source !== 'object' || source === null) {
-    throw new ConfigurationError('invalid_configuration', {
-      message: 'run: source must be an array, an iterable, an async iterable or a readable stream of rows',
-    });
+    throw notASource();
   }
   if (Symbol.asyncIterator in source) return (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
   if (Symbol.iterator in source) return (source as Iterable<unknown>)[Symbol.iterator]();
   if (typeof (source as NodeJS.ReadableStream).pipe === 'function') {
     return new Readable({ objectMode: true }).wrap(source as NodeJS.ReadableStream)[Symbol.asyncIterator]();
   }
-  throw new ConfigurationError('invalid_configuration', {
-    message: 'run: source must be an array, an iterable, an async iterable or a readable stream of rows',
-  });
+  throw notASource();
 }
 
 /** The default input fingerprint: a SHA-256 of the given first rows' values. */
