@@ -261,7 +261,7 @@ async function runWith(
       output: writer(options.out, options.outFormat, resume),
     });
   } catch (error) {
-    if (!PipelineAbortedError.isInstance(error)) {
+    if (!PipelineAbortedError.isInstance<PipelineReport>(error)) {
       display.finish(last, extras());
       stderr.write(`leadpipe: the run failed: ${problemText(error)}\n`);
       return ValidationError.isInstance(error) || ConfigurationError.isInstance(error)

@@ -100,7 +100,7 @@ async function main(): Promise<void> {
         output: createCsvWriter(output),
       });
     } catch (error) {
-      if (!PipelineAbortedError.isInstance(error)) throw error;
+      if (!PipelineAbortedError.isInstance<PipelineReport>(error)) throw error;
       stopped = error.report;
     }
     await first.close();

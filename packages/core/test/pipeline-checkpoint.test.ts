@@ -15,6 +15,7 @@ import {
   hash64,
   LeadpipeError,
   PipelineAbortedError,
+  type PipelineReport,
   RowRanges,
   ValidationError,
 } from '../src/index.js';
@@ -244,7 +245,7 @@ describe('resume', () => {
         (caught: unknown) => caught,
       );
     if (!PipelineAbortedError.isInstance(error)) throw error;
-    const stopped = (error as PipelineAbortedError).report;
+    const stopped = (error as PipelineAbortedError<PipelineReport>).report;
     expect(stopped.counts.unfinished).toBeGreaterThan(0);
     const finishedFirst = stopped.counts.done + stopped.counts.rejected + stopped.counts.deadLettered;
     expect(finishedFirst).toBeGreaterThan(0);

@@ -17,6 +17,7 @@ import {
   type LeadSink,
   PipelineAbortedError,
   type PipelineEvents,
+  type PipelineReport,
   type PipelineResult,
   type RejectedRow,
   type SinkEntry,
@@ -472,7 +473,7 @@ describe('createLeadPipeline: abort, events and report', () => {
     );
     expect(enrichedAfterAbort).toBe(0);
     expect(PipelineAbortedError.isInstance(error)).toBe(true);
-    const report = (error as PipelineAbortedError).report;
+    const report = (error as PipelineAbortedError<PipelineReport>).report;
     expect(report.status).toBe('aborted');
     expect(report.counts.read).toBeLessThan(50);
     expect(report.counts.unfinished).toBeGreaterThan(0);
@@ -571,7 +572,7 @@ describe('createLeadPipeline: abort, events and report', () => {
     controller.abort(new Error('Ctrl-C'));
     const error = await outcome;
     expect(PipelineAbortedError.isInstance(error)).toBe(true);
-    const report = (error as PipelineAbortedError).report;
+    const report = (error as PipelineAbortedError<PipelineReport>).report;
     expect(report.status).toBe('aborted');
     expect(report.counts).toMatchObject({ read: 4, unfinished: 4, done: 0, deadLettered: 0, enriched: 0 });
     await pipeline.close();

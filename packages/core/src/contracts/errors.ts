@@ -352,26 +352,13 @@ export class CircuitOpenError extends LeadpipeError {
 const pipelineAbortedMarker = Symbol.for('leadpipe.error.PipelineAbortedError');
 
 /**
- * Where the pipeline states the type of the report a {@link PipelineAbortedError}
- * carries, by declaration merging (`@leadpipe/core`'s pipeline adds
- * `readonly report: PipelineReport`), so contracts name no pipeline type.
- */
-// biome-ignore lint/suspicious/noEmptyInterface: filled by declaration merging in pipeline/report.ts.
-export interface PipelineAbortedReportType {}
-
-/** The report type registered in {@link PipelineAbortedReportType}, else `unknown`. */
-export type PipelineAbortedReport = PipelineAbortedReportType extends { readonly report: infer Report }
-  ? Report
-  : unknown;
-
-/**
  * A pipeline run was aborted by its signal (or by breaking out of iteration).
  * Carries the run's partial report: with `@leadpipe/core`'s pipeline it is a
  * `PipelineReport`, in which rows in flight are counted `unfinished`. The
- * report type is a parameter, defaulted through {@link PipelineAbortedReportType},
- * so that contracts do not depend on the pipeline.
+ * report type is a parameter so that contracts name no pipeline type: state
+ * it where you check, `PipelineAbortedError.isInstance<PipelineReport>(error)`.
  */
-export class PipelineAbortedError<Report = PipelineAbortedReport> extends LeadpipeError {
+export class PipelineAbortedError<Report = unknown> extends LeadpipeError {
   /** The report at the time the run stopped. */
   readonly report: Report;
 
@@ -384,12 +371,11 @@ export class PipelineAbortedError<Report = PipelineAbortedReport> extends Leadpi
   }
 
   /**
-   * Whether `error` is a {@link PipelineAbortedError} (its report typed as
-   * the pipeline's, unless the caller names another type).
+   * Whether `error` is a {@link PipelineAbortedError}. The report's type is
+   * the caller's to state (`isInstance<PipelineReport>(error)`); it is not
+   * checked at run time.
    */
-  static override isInstance<Report = PipelineAbortedReport>(
-    error: unknown,
-  ): error is PipelineAbortedError<Report> {
+  static override isInstance<Report = unknown>(error: unknown): error is PipelineAbortedError<Report> {
     return hasMarker(error, pipelineAbortedMarker);
   }
 }

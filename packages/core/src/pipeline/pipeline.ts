@@ -4,6 +4,7 @@ import type { Clock } from '../contracts/clock.js';
 import type { DeadLetterQueue } from '../contracts/dead-letter-queue.js';
 import { ConfigurationError, PipelineAbortedError } from '../contracts/errors.js';
 import type { LeadField } from '../contracts/fields.js';
+import type { Lead } from '../contracts/lead.js';
 import type { CrmSync, CrmSyncEvent, CrmSyncOptions } from '../crm/index.js';
 import type {
   EnrichmentEngine,
@@ -11,6 +12,7 @@ import type {
   EnrichmentEventName,
   EnrichmentEvents,
   EnrichmentStats,
+  EnrichmentStatus,
 } from '../enrich/index.js';
 import { SafeEventBus } from '../events/safe-event-bus.js';
 import type { CountryCode } from '../lead/index.js';
@@ -272,13 +274,12 @@ const RUN_EVENTS: ReadonlySet<string> = new Set<keyof PipelineRunEvents>([
   'pipeline.finished',
 ]);
 
+/** A lead on its way through the stages, with the row it came from. */
 interface Task {
   readonly row: Row;
-  readonly lead: PipelineResultLead;
-  readonly enrichment?: Extract<PipelineResult, { status: 'done' }>['enrichment'];
+  readonly lead: Lead;
+  readonly enrichment?: EnrichmentStatus;
 }
-
-type PipelineResultLead = Extract<PipelineResult, { status: 'done' }>['lead'];
 
 function assemblePipeline(
   options: LeadPipelineOptions,

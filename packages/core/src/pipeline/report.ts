@@ -238,11 +238,3 @@ export function formatReport(report: PipelineReport): string {
   }
   return lines.join('\n');
 }
-
-declare module '../contracts/errors.js' {
-  /** The pipeline's report is what a `PipelineAbortedError` carries. */
-  interface PipelineAbortedReportType {
-    /** The partial report of the aborted run. */
-    readonly report: PipelineReport;
-  }
-}
