@@ -29,6 +29,15 @@ export class CrmHealth {
     return this.#down;
   }
 
+  /**
+   * Whether the last batch to end failed as a whole and the CRM is not down
+   * (yet): new batches then wait for those in flight, so that at most
+   * `concurrency` batches fail before the CRM is taken down.
+   */
+  get suspect(): boolean {
+    return this.#consecutiveFailures > 0 && this.#down === undefined;
+  }
+
   /** A call reached the CRM and it answered: the run of failures is broken. */
   succeeded(): void {
     this.#consecutiveFailures = 0;

@@ -161,6 +161,10 @@ export class CrmTargetRun {
   #buffer = new Map<string, Item>();
   #limiter: ProviderLimiter | undefined;
   #fatal: { readonly error: unknown } | undefined;
+  /** Batches between their first call and their end. */
+  #calling = 0;
+  /** Batches waiting for {@link #calling} to drop while the CRM is suspect. */
+  #waiting: (() => void)[] = [];
 
   /** @param ctx - the run's dependencies. */
   constructor(ctx: CrmTargetRunContext) {
@@ -361,7 +365,33 @@ export class CrmTargetRun {
     this.#emit({ type: 'crm.batchCompleted', adapterId: this.#adapterId, object: this.#object, ...batch });
   }
 
+  /**
+   * While the CRM is suspect (the last batch failed as a whole), a batch
+   * waits for those already calling: one probe at a time, so a CRM that is
+   * down is not hit by batches started before the verdict.
+   */
+  async #startCalling(): Promise<void> {
+    while (this.#health.suspect && this.#calling > 0) {
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    }
+    this.#calling += 1;
+  }
+
+  #stopCalling(): void {
+    this.#calling -= 1;
+    for (const wake of this.#waiting.splice(0)) wake();
+  }
+
   async #writeBatch(items: Item[], batch: BatchCounts): Promise<void> {
+    await this.#startCalling();
+    try {
+      await this.#writeBatchNow(items, batch);
+    } finally {
+      this.#stopCalling();
+    }
+  }
+
+  async #writeBatchNow(items: Item[], batch: BatchCounts): Promise<void> {
     const down = this.#health.down;
     if (down) {
       for (const item of items) await this.#deadLetter(item, down, 0, batch);

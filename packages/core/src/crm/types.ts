@@ -81,7 +81,11 @@ export interface CrmSyncOptions {
    * is considered down for the rest of the run: its remaining records go
    * straight to the dead-letter queue, marked retryable, to be redriven
    * later. Auth failures (`unauthorized`, `forbidden`) and `quota_exceeded`
-   * take a CRM down at once. Default 3.
+   * take a CRM down at once. Down lasts for the whole run (a session, or
+   * one `sync` call): later batches dead-letter without calling, and
+   * `crm.down` is emitted once. After a batch failed as a whole, new batches
+   * wait for those in flight (one probe at a time) until one succeeds.
+   * Default 3.
    */
   readonly downAfter?: number;
   /** Clock, in epoch ms, for dead-letter times and durations. Default `systemClock`. */
