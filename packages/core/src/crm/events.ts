@@ -121,7 +121,7 @@ export type CrmSyncEvent =
 /** Name of a CRM sync event. */
 export type CrmSyncEventType = CrmSyncEvent['type'];
 
-/** Every CRM sync event by name, for {@link SafeEventBus} and `CrmSync.on`. */
+/** Every CRM sync event by name, as `CrmSync.on` takes them. */
 export type CrmSyncEventMap = { readonly [E in CrmSyncEvent as E['type']]: E };
 
 /** Every event name, in no particular order (to subscribe one listener to all). */
