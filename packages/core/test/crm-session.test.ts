@@ -353,3 +353,21 @@ describe('CRM sync session: one batcher', () => {
     expect(LeadpipeError.isInstance(closed) && closed.code).toBe('aborted');
   });
 });
+
+describe('CRM sync session: cancelled before it starts', () => {
+  it('rejects writes, close and sync with aborted, without a call and without throwing synchronously', async () => {
+    const crm = new FakeCrm('crm-a');
+    const sync = engine({ crms: [{ adapter: crm, mapping: contacts }] });
+    const controller = new AbortController();
+    controller.abort();
+    const session = sync.open({ signal: controller.signal });
+    const written = await session.write(leads(2)).catch((caught: unknown) => caught);
+    expect(LeadpipeError.isInstance(written) && written.code).toBe('aborted');
+    const closed = await session.close().catch((caught: unknown) => caught);
+    expect(LeadpipeError.isInstance(closed) && closed.code).toBe('aborted');
+    const synced = sync.sync(leads(2), { signal: controller.signal });
+    const error = await synced.catch((caught: unknown) => caught);
+    expect(LeadpipeError.isInstance(error) && error.code).toBe('aborted');
+    expect(crm.upsertCalls()).toHaveLength(0);
+  });
+});

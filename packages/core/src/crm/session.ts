@@ -49,12 +49,12 @@ export class CrmSyncRun {
   #unmatched = 0;
   #error: { readonly error: unknown } | undefined;
 
-  /** @param ctx - the run's dependencies. Throws `aborted` when its signal already is. */
+  /** @param ctx - the run's dependencies. A signal already aborted makes every input and the end reject. */
   constructor(ctx: CrmSyncRunContext) {
-    if (ctx.signal?.aborted) throw syncAbortedError(ctx.signal);
     this.#ctx = ctx;
     this.#started = ctx.now();
-    ctx.signal?.addEventListener('abort', this.#onAbort, { once: true });
+    if (ctx.signal?.aborted) this.#controller.abort(ctx.signal.reason);
+    else ctx.signal?.addEventListener('abort', this.#onAbort, { once: true });
     const { options } = ctx;
     this.#runs = options.targets.map(
       (target) =>

@@ -392,6 +392,8 @@ export class CrmTargetRun {
   }
 
   async #writeBatchNow(items: Item[], batch: BatchCounts): Promise<void> {
+    const { signal } = this.#ctx;
+    if (signal.aborted) throw syncAbortedError(signal);
     const down = this.#health.down;
     if (down) {
       for (const item of items) await this.#deadLetter(item, down, 0, batch);
