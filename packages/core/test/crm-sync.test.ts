@@ -702,7 +702,7 @@ describe('createCrmSync: safety', () => {
           { adapter: crm, mapping: contacts },
         ],
       }),
-    ).toThrow(/crms\[1\]: crm-a \/ contacts is listed twice/);
+    ).toThrow(/crms\.1: crm-a \/ contacts is listed twice/);
     expect(
       attempt({
         crms: [
@@ -712,7 +712,7 @@ describe('createCrmSync: safety', () => {
           },
         ],
       }),
-    ).toThrow(/crms\[0\]\.mapping\.object: "deals" is not one of crm-a's objects/);
+    ).toThrow(/crms\.0\.mapping\.object: "deals" is not one of crm-a's objects/);
     expect(
       attempt({
         crms: [
@@ -726,9 +726,29 @@ describe('createCrmSync: safety', () => {
           },
         ],
       }),
-    ).toThrow(/crms\[0\]\.mapping\.fields\[0\]\.conflict/);
+    ).toThrow(/crms\.0\.mapping\.fields\[0\]\.conflict/);
     expect(attempt({ crms: [{ adapter: crm, mapping: contacts }], concurrency: 0 })).toThrow(
       /concurrency: must be an integer of at least 1/,
+    );
+    // The error carries each problem as an issue (field and reason), checked by one zod schema.
+    const caught = (() => {
+      try {
+        createCrmSync({
+          crms: [{ adapter: crm, mapping: contacts }],
+          downAfter: 1.5,
+          retry: { retries: -1 },
+        });
+      } catch (error) {
+        return error;
+      }
+      return undefined;
+    })();
+    expect(ConfigurationError.isInstance(caught)).toBe(true);
+    expect((caught as ConfigurationError).issues).toEqual(
+      expect.arrayContaining([
+        { field: 'downAfter', reason: 'must be an integer of at least 1' },
+        { field: 'retry.retries', reason: 'must be an integer of at least 0' },
+      ]),
     );
   });
 });

@@ -1,6 +1,6 @@
 import type { CrmRecordErrorCode } from '../contracts/crm-adapter.js';
 import type { ValidationIssue } from '../contracts/errors.js';
-import { redactValue } from '../contracts/secrets.js';
+import type { SafeEventBus } from '../events/safe-event-bus.js';
 
 /**
  * Every event the CRM sync engine emits. Payloads carry ids, counts and
@@ -121,16 +121,21 @@ export type CrmSyncEvent =
 /** Name of a CRM sync event. */
 export type CrmSyncEventType = CrmSyncEvent['type'];
 
-/** Call `listener` with a scrubbed copy of `event`, isolating any failure of the listener. */
-export function emitCrmEvent(
-  listener: ((event: CrmSyncEvent) => void) | undefined,
-  event: CrmSyncEvent,
-): void {
-  if (!listener) return;
-  try {
-    const returned: unknown = listener(redactValue(event));
-    if (returned instanceof Promise) returned.catch(() => undefined);
-  } catch {
-    // Listeners only observe; a failing one must not break the run.
-  }
+/** Every CRM sync event by name, as `CrmSync.on` takes them. */
+export type CrmSyncEventMap = { readonly [E in CrmSyncEvent as E['type']]: E };
+
+/** Every event name, in no particular order (to subscribe one listener to all). */
+export const CRM_SYNC_EVENT_TYPES: readonly CrmSyncEventType[] = [
+  'crm.batchSent',
+  'crm.batchCompleted',
+  'crm.recordsRetrying',
+  'crm.recordRejected',
+  'crm.recordDeadLettered',
+  'crm.rateLimited',
+  'crm.down',
+];
+
+/** Emit `event` on `bus` under its own name. The bus isolates listeners and scrubs the payload. */
+export function emitCrmEvent(bus: SafeEventBus<CrmSyncEventMap>, event: CrmSyncEvent): void {
+  bus.emit(event.type, event as never);
 }

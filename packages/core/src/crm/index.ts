@@ -1,4 +1,4 @@
-export type { CrmSyncEvent, CrmSyncEventType } from './events.js';
+export type { CrmSyncEvent, CrmSyncEventMap, CrmSyncEventType } from './events.js';
 export {
   type CrmConflictPolicy,
   type CrmFieldMapping,
@@ -12,19 +12,22 @@ export {
   mapLead,
   normalizeCrmKey,
 } from './mapping.js';
-export {
-  type CrmRedeliverOptions,
-  type CrmSync,
-  type CrmSyncOptions,
-  type CrmSyncReject,
-  type CrmSyncReport,
-  type CrmSyncRetryOptions,
-  type CrmSyncRunOptions,
-  type CrmSyncTarget,
-  type CrmSyncTargetReport,
-  createCrmSync,
-  redrive,
-} from './sync.js';
+export { redrive } from './redrive.js';
+export { createCrmSync } from './sync.js';
+export type {
+  CrmLeadOutcome,
+  CrmRedeliverOptions,
+  CrmSync,
+  CrmSyncOptions,
+  CrmSyncReject,
+  CrmSyncReport,
+  CrmSyncRetryOptions,
+  CrmSyncRunOptions,
+  CrmSyncSession,
+  CrmSyncTarget,
+  CrmSyncTargetReport,
+  CrmTargetOutcome,
+} from './types.js';
 export {
   type CrmEventDeduper,
   type CrmEventDeduperOptions,
