@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ApiCallError } from '../src/contracts/errors.js';
 import type { CrmSyncTargetReport } from '../src/crm/index.js';
 import type { EnrichmentStats, ProviderStats } from '../src/enrich/index.js';
-import { errorInfo, mergeCrmReport, RunLedger, subtractStats } from '../src/pipeline/ledger.js';
+import { errorInfo, RunLedger, subtractStats } from '../src/pipeline/ledger.js';
 
 const START = Date.parse('2026-01-01T00:00:00Z');
 
@@ -97,14 +97,14 @@ describe('RunLedger', () => {
     expect(report.counts).toMatchObject({ rejected: 5, deadLettered: 5 });
   });
 
-  it('reports times, throughput, credits, CRM totals and the error, scrubbed', () => {
+  it('reports times, throughput, credits, the CRM session report and the error, scrubbed', () => {
     const books = ledger();
     for (let row = 0; row < 30; row++) books.read();
     for (let row = 0; row < 10; row++) books.skipped();
-    books.crm(crmReport({ created: 2, calls: 1 }));
-    books.crm(
-      crmReport({ created: 3, calls: 2, status: 'down', error: { code: 'crm_down', message: 'down' } }),
-    );
+    books.crmReports([
+      crmReport({ created: 5, calls: 3, status: 'down', error: { code: 'crm_down', message: 'down' } }),
+      crmReport({ object: 'companies', created: 1, calls: 1 }),
+    ]);
     const report = books.report({
       now: START + 4_000,
       status: 'failed',
@@ -121,7 +121,17 @@ describe('RunLedger', () => {
       credits: 0.3,
       startedAt: '2026-01-01T00:00:00.000Z',
       finishedAt: '2026-01-01T00:00:04.000Z',
-      crms: [{ adapterId: 'hubspot', created: 5, calls: 3, status: 'down', error: { code: 'crm_down' } }],
+      crms: [
+        {
+          adapterId: 'hubspot',
+          object: 'contacts',
+          created: 5,
+          calls: 3,
+          status: 'down',
+          error: { code: 'crm_down' },
+        },
+        { adapterId: 'hubspot', object: 'companies', created: 1, status: 'ok' },
+      ],
     });
     expect(report.error?.code).toBe('adapter_error');
     expect(report.error?.message).not.toContain('sk_live_123456789012345678901234');
@@ -172,20 +182,6 @@ describe('ledger arithmetic helpers', () => {
     expect(delta.a).toMatchObject({ calls: 3, credits: 0.1, cacheHits: 3 });
     expect(delta.b).toMatchObject({ calls: 1, credits: 1 });
     expect(subtractStats(after, undefined).a?.calls).toBe(5);
-  });
-
-  it('merges CRM reports per CRM and object: counts add up, the worse status and the first error stay', () => {
-    const into = new Map<string, CrmSyncTargetReport>();
-    mergeCrmReport(
-      into,
-      crmReport({ status: 'degraded', created: 1, error: { code: 'a', message: 'first' } }),
-    );
-    mergeCrmReport(into, crmReport({ status: 'ok', updated: 2 }));
-    mergeCrmReport(into, crmReport({ object: 'companies', created: 4 }));
-    expect([...into.values()]).toEqual([
-      crmReport({ status: 'degraded', created: 1, updated: 2, error: { code: 'a', message: 'first' } }),
-      crmReport({ object: 'companies', created: 4 }),
-    ]);
   });
 
   it('describes an error by its code, or as an adapter error', () => {

@@ -275,6 +275,63 @@ describe('createLeadPipeline: terminal states', () => {
     expect(formatReport(report)).toContain('row 2: enrichment: adapter_error: engine exploded');
   });
 
+  it("reproduces issue 10's experiment: a CRM that is down costs at most 6 upserts and one crm.down for the run", async () => {
+    const crm = new FakeCrm('crm', {
+      maxBatchSize: 10,
+      faults: { wholeCall: () => new ApiCallError('server_error', { message: 'CRM unavailable' }) },
+    });
+    const pipeline = createLeadPipeline({
+      crms: [{ adapter: crm, mapping: contacts }],
+      crmOptions: { retry: FAST_RETRY, downAfter: 2 },
+      batchSize: 10,
+    });
+    const downs: PipelineEvents['crm.down'][] = [];
+    pipeline.on('crm.down', (event) => downs.push(event));
+    const source = Array.from({ length: 100 }, (_, index) => ({ email: `p${index}@acme.com` }));
+    const report = await pipeline.run(source);
+    // Two batches of 3 attempts (1 + 2 retries) take it down for the run; later batches never call it.
+    expect(crm.upsertCalls().length).toBeLessThanOrEqual(6);
+    expect(downs).toHaveLength(1);
+    expect(downs[0]).toMatchObject({ type: 'crm.down', adapterId: 'crm' });
+    // Nothing is dropped: every row is dead-lettered by the CRM, retryable, with its entry on the queue.
+    expect(report.counts).toMatchObject({ read: 100, deadLettered: 100, done: 0, unfinished: 0 });
+    expect(await pipeline.deadLetters.size()).toBe(100);
+    expect(report.deadLetters.every((entry) => entry.stage === 'crm' && entry.errors[0]?.retryable)).toBe(
+      true,
+    );
+    expect(report.crms).toEqual([
+      expect.objectContaining({ adapterId: 'crm', status: 'down', received: 100, deadLettered: 100 }),
+    ]);
+    await pipeline.close();
+  });
+
+  it("takes each row's CRM outcome from the session, whatever an event listener does", async () => {
+    const crm = new FakeCrm('crm', {
+      faults: {
+        record: (key) =>
+          key === 'bad@acme.com'
+            ? { code: 'validation_failed', message: 'bad', retryable: false }
+            : undefined,
+      },
+    });
+    const pipeline = createLeadPipeline({
+      crms: [{ adapter: crm, mapping: contacts }],
+      crmOptions: { retry: FAST_RETRY },
+    });
+    pipeline.on('crm.recordDeadLettered', () => {
+      throw new Error('a listener bug');
+    });
+    const report = await pipeline.run([{ email: 'ok@acme.com' }, { email: 'bad@acme.com' }]);
+    expect(report.counts).toMatchObject({ done: 1, synced: 1, deadLettered: 1 });
+    expect(report.deadLetters).toEqual([
+      expect.objectContaining({
+        rowNumber: 2,
+        stage: 'crm',
+        errors: [expect.objectContaining({ target: 'crm' })],
+      }),
+    ]);
+  });
+
   it('writes nothing to CRMs on a dry run', async () => {
     const crm = new FakeCrm('crm');
     const pipeline = createLeadPipeline({ crms: [{ adapter: crm, mapping: contacts }], dryRun: true });

@@ -7,7 +7,7 @@ import { SafeEventBus } from '../src/events/safe-event-bus.js';
 import { createLead } from '../src/lead/index.js';
 import { toRow } from '../src/pipeline/admission.js';
 import { createRunAnswerCache } from '../src/pipeline/answer-cache.js';
-import { CrmBatchBuffer } from '../src/pipeline/crm-stage.js';
+import { CrmBatchBuffer, toStageOutcome } from '../src/pipeline/crm-stage.js';
 import { enrichLead, enrichmentSignal } from '../src/pipeline/enrichment-stage.js';
 import type { PipelineEvents } from '../src/pipeline/events.js';
 import { FinishedRows } from '../src/pipeline/finished-rows.js';
@@ -127,6 +127,59 @@ describe('enrichmentSignal', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+describe('toStageOutcome', () => {
+  const written = { adapterId: 'hubspot', object: 'contacts', status: 'created', id: 'h1' } as const;
+  const rejected = {
+    adapterId: 'salesforce',
+    object: 'Lead',
+    status: 'rejected',
+    issues: [{ field: 'Company', reason: 'is required' }],
+  } as const;
+  const deadLettered = {
+    adapterId: 'salesforce',
+    object: 'Lead',
+    status: 'deadLettered',
+    entryId: 'e1',
+    error: { code: 'server_error', message: 'down', retryable: true },
+  } as const;
+
+  it('says written when every CRM took the lead', () => {
+    expect(toStageOutcome({ index: 0, leadId: 'l', status: 'written', targets: [written] })).toEqual({
+      kind: 'written',
+    });
+  });
+
+  it('names each refusing CRM in the issues of a reject', () => {
+    expect(
+      toStageOutcome({ index: 0, leadId: 'l', status: 'rejected', targets: [written, rejected] }),
+    ).toEqual({
+      kind: 'rejected',
+      issues: [{ field: 'crm.salesforce.Company', reason: 'is required' }],
+    });
+  });
+
+  it('gives a dead letter one error per dead-lettering CRM, naming its entry; it wins over a reject', () => {
+    expect(
+      toStageOutcome({
+        index: 0,
+        leadId: 'l',
+        status: 'deadLettered',
+        targets: [rejected, deadLettered],
+      }),
+    ).toEqual({
+      kind: 'deadLettered',
+      errors: [
+        {
+          target: 'salesforce',
+          code: 'server_error',
+          message: 'salesforce/Lead: record dead-lettered (entry e1)',
+          retryable: true,
+        },
+      ],
+    });
   });
 });
 

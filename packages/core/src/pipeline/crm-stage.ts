@@ -2,6 +2,7 @@ import type { DeadLetterQueue } from '../contracts/dead-letter-queue.js';
 import type { ValidationIssue } from '../contracts/errors.js';
 import type { Lead } from '../contracts/lead.js';
 import {
+  type CrmLeadOutcome,
   type CrmSync,
   type CrmSyncEvent,
   type CrmSyncOptions,
@@ -29,24 +30,24 @@ export type CrmStageOutcome =
       readonly errors: readonly PipelineDeadLetterError[];
     };
 
-/** What a CRM stage write resolves to. */
-export interface CrmStageResult {
-  /** One outcome per lead, in the order given. */
-  readonly outcomes: readonly CrmStageOutcome[];
-  /** The CRM sync's reports of this write, per CRM and object. */
-  readonly reports: readonly CrmSyncTargetReport[];
-}
-
-/** The CRM stage of a pipeline: writes leads to every CRM and says how each one ended. */
+/** The CRM stage of a pipeline: the CRM sync engine, and a session of it per run. */
 export interface CrmStage {
   /** The CRM sync engine (for `redrive` through the pipeline). */
   readonly sync: CrmSync;
+  /** Open the session of one run: "down" spans every write of it. */
+  open(signal: AbortSignal): CrmStageSession;
+}
+
+/** The CRM session of one run, as the pipeline uses it. */
+export interface CrmStageSession {
   /**
    * Write leads to every CRM. Resolves once each lead is in a terminal state
-   * in every CRM; rejects when the sync itself fails (aborted, or the
-   * dead-letter queue failed).
+   * in every CRM, with one outcome per lead in the order given; rejects when
+   * the session is aborted or the dead-letter queue failed.
    */
-  write(leads: readonly Lead[], signal: AbortSignal): Promise<CrmStageResult>;
+  write(leads: readonly Lead[]): Promise<readonly CrmStageOutcome[]>;
+  /** Wait for writes in progress and end the session: the run's report per CRM and object. */
+  close(): Promise<readonly CrmSyncTargetReport[]>;
 }
 
 /** Options of {@link createCrmStage}. */
@@ -57,73 +58,78 @@ export interface CrmStageOptions {
   readonly crmOptions?: Omit<CrmSyncOptions, 'crms' | 'deadLetters' | 'onEvent'> | undefined;
   /** Where dead-lettered records go. */
   readonly deadLetters: DeadLetterQueue;
-  /** Told every CRM sync event (to re-emit it). */
+  /** Told every CRM sync event (to re-emit it); it only observes. */
   readonly onEvent: (event: CrmSyncEvent) => void;
 }
 
-interface Collector {
-  readonly errors: PipelineDeadLetterError[];
-  readonly issues: ValidationIssue[];
+/**
+ * A lead's CRM outcome as the pipeline counts it: a dead letter in any CRM
+ * (one error per CRM that dead-lettered it, naming its queue entry) wins
+ * over a reject by any mapping (issues named `crm.<adapterId>.<property>`);
+ * else it was written everywhere.
+ */
+export function toStageOutcome(outcome: CrmLeadOutcome): CrmStageOutcome {
+  if (outcome.status === 'deadLettered') {
+    const errors: PipelineDeadLetterError[] = [];
+    for (const target of outcome.targets) {
+      if (target.status !== 'deadLettered') continue;
+      errors.push({
+        target: target.adapterId,
+        code: target.error.code,
+        message: `${target.adapterId}/${target.object}: record dead-lettered (entry ${target.entryId})`,
+        retryable: target.error.retryable,
+      });
+    }
+    return { kind: 'deadLettered', errors };
+  }
+  if (outcome.status === 'rejected') {
+    const issues: ValidationIssue[] = [];
+    for (const target of outcome.targets) {
+      if (target.status !== 'rejected') continue;
+      for (const issue of target.issues) {
+        issues.push({ field: `crm.${target.adapterId}.${issue.field}`, reason: issue.reason });
+      }
+    }
+    return { kind: 'rejected', issues };
+  }
+  return { kind: 'written' };
 }
 
 /**
- * The CRM stage over `createCrmSync`, one sync call per batch. The sync
- * reports a lead's reject or dead letter only as an event, so each write
- * collects those events by lead id for the leads it sent.
+ * The CRM stage over `createCrmSync`: one session per run, so a CRM that is
+ * down is found out once for the run, not once per batch. Each lead's
+ * terminal state is the session's return value, never an event.
  */
 export function createCrmStage(options: CrmStageOptions): CrmStage {
-  const collectors = new Map<string, Collector>();
   const sync = createCrmSync({
     ...options.crmOptions,
     crms: options.crms,
     deadLetters: options.deadLetters,
-    onEvent: (event: CrmSyncEvent) => {
-      if (event.type === 'crm.recordDeadLettered') {
-        for (const leadId of event.leadIds) {
-          collectors.get(leadId)?.errors.push({
-            target: event.adapterId,
-            code: event.code,
-            message: `${event.adapterId}/${event.object}: record dead-lettered (entry ${event.entryId})`,
-            retryable: event.retryable,
-          });
-        }
-      } else if (event.type === 'crm.recordRejected') {
-        const collector = collectors.get(event.leadId);
-        for (const issue of event.issues) {
-          collector?.issues.push({ field: `crm.${event.adapterId}.${issue.field}`, reason: issue.reason });
-        }
-      }
-      options.onEvent(event);
-    },
+    onEvent: options.onEvent,
   });
-
   return {
     sync,
-    async write(leads, signal) {
-      const mine = leads.map((lead) => {
-        const collector: Collector = { errors: [], issues: [] };
-        collectors.set(lead.id, collector);
-        return collector;
-      });
-      try {
-        const report = await sync.sync(leads, { signal });
-        const outcomes = mine.map((collector): CrmStageOutcome => {
-          if (collector.errors.length > 0) return { kind: 'deadLettered', errors: collector.errors };
-          if (collector.issues.length > 0) return { kind: 'rejected', issues: collector.issues };
-          return { kind: 'written' };
-        });
-        return { outcomes, reports: report.crms };
-      } finally {
-        for (const lead of leads) collectors.delete(lead.id);
-      }
+    open(signal) {
+      const session = sync.open({ signal });
+      return {
+        async write(leads) {
+          const outcomes = await session.write(leads);
+          return outcomes.map(toStageOutcome);
+        },
+        async close() {
+          return (await session.close()).crms;
+        },
+      };
     },
   };
 }
 
 /**
- * The leads waiting for a CRM batch, and the linger timer of a partial one:
+ * The leads waiting for a CRM write, and the linger timer of a partial batch:
  * the first lead of an empty buffer starts the timer; when it fires, the
- * batch is due even if not full.
+ * batch is due even if not full. This is the pipeline's one batcher: the
+ * session sends each write as it comes (split only above an adapter's
+ * `maxBatchSize`), so writing leads one by one would make batches of one.
  */
 export class CrmBatchBuffer<Item> {
   readonly #lingerMs: number;

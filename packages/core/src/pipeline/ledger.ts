@@ -52,34 +52,6 @@ export function subtractStats(
   return out;
 }
 
-/** Add one CRM report into the run's, per CRM and object: counts add up, the worse status wins. */
-export function mergeCrmReport(into: Map<string, CrmSyncTargetReport>, report: CrmSyncTargetReport): void {
-  const id = `${report.adapterId}\u0000${report.object}`;
-  const earlier = into.get(id);
-  if (!earlier) {
-    into.set(id, { ...report });
-    return;
-  }
-  const rank = { ok: 0, degraded: 1, down: 2 } as const;
-  const error = report.error ?? earlier.error;
-  into.set(id, {
-    adapterId: report.adapterId,
-    object: report.object,
-    status: rank[report.status] > rank[earlier.status] ? report.status : earlier.status,
-    received: earlier.received + report.received,
-    rejected: earlier.rejected + report.rejected,
-    merged: earlier.merged + report.merged,
-    created: earlier.created + report.created,
-    updated: earlier.updated + report.updated,
-    unchanged: earlier.unchanged + report.unchanged,
-    failed: earlier.failed + report.failed,
-    deadLettered: earlier.deadLettered + report.deadLettered,
-    retried: earlier.retried + report.retried,
-    calls: earlier.calls + report.calls,
-    ...(error ? { error } : {}),
-  });
-}
-
 /** Options of a {@link RunLedger}. */
 export interface RunLedgerOptions {
   /** When the run started, epoch ms. */
@@ -108,7 +80,7 @@ export interface RunReportInputs {
 
 /**
  * The run's books: counts per state, the first rejects and dead letters, the
- * CRM reports summed over batches; and from them, the report and progress
+ * CRM session's report; and from them, the report and progress
  * figures. Pure arithmetic, no clock of its own: times are passed in.
  */
 export class RunLedger {
@@ -127,7 +99,7 @@ export class RunLedger {
   };
   readonly #rejects: PipelineReject[] = [];
   readonly #deadLetters: PipelineDeadLetter[] = [];
-  readonly #crms = new Map<string, CrmSyncTargetReport>();
+  #crms: readonly CrmSyncTargetReport[] = [];
   #lastProgress: number;
 
   constructor(options: RunLedgerOptions) {
@@ -188,9 +160,9 @@ export class RunLedger {
     this.#counts.unfinished += 1;
   }
 
-  /** Add a CRM report (one per CRM and object) into the run's. */
-  crm(report: CrmSyncTargetReport): void {
-    mergeCrmReport(this.#crms, report);
+  /** The CRM session's report, per CRM and object (known when the session closes). */
+  crmReports(reports: readonly CrmSyncTargetReport[]): void {
+    this.#crms = [...reports];
   }
 
   /** The report as of `inputs.now`. */
@@ -208,7 +180,7 @@ export class RunLedger {
       counts,
       providers: inputs.providers,
       credits: Math.round(credits * 1e6) / 1e6,
-      crms: [...this.#crms.values()],
+      crms: [...this.#crms],
       durationMs,
       leadsPerSecond: durationMs === 0 ? 0 : Math.round((processed / durationMs) * 1000 * 100) / 100,
       rejects: [...this.#rejects],

@@ -22,7 +22,7 @@ import type { SpillingHash64Index, SpillingHash64IndexOptions } from '../stores/
 import { admitRow, type Row, toRow } from './admission.js';
 import type { RunAnswerCache } from './answer-cache.js';
 import { type ColumnMapping, createColumnResolver } from './columns.js';
-import { CrmBatchBuffer, type CrmStage, createCrmStage } from './crm-stage.js';
+import { CrmBatchBuffer, type CrmStage, type CrmStageSession, createCrmStage } from './crm-stage.js';
 import { createPipelineEngine, enrichLead, enrichmentSignal } from './enrichment-stage.js';
 import type { PipelineEventName, PipelineEvents, PipelineRunEvents } from './events.js';
 import { FinishedRows } from './finished-rows.js';
@@ -209,10 +209,11 @@ export interface LeadPipeline {
  * with the same 64-bit hash (about 3 in 10^8 for a million) are taken for
  * one.
  *
- * CRM writes go through `createCrmSync` one batch at a time so that every
- * lead's outcome is known when its batch ends; the trade-off is that a CRM
- * that is down is tried (with retries) once per batch rather than once per
- * run.
+ * CRM writes go through one session of `createCrmSync` for the whole run,
+ * a batch (`batchSize` leads, or fewer after `batchLingerMs`) per write;
+ * each lead's terminal state is the write's outcome for it. A CRM that is
+ * down (`crmOptions.downAfter`) is found out once for the run: later
+ * batches are dead-lettered (retryable) without calling it.
  *
  * Modules: options (`options.ts`), row admission (`admission.ts`), the
  * enrichment stage, the CRM stage, the serial terminal writer, the run
@@ -483,8 +484,9 @@ function assemblePipeline(
           wake();
         },
       });
-      const batches =
-        crm && !settings.dryRun ? new CrmBatchBuffer<Task>(settings.batchLingerMs, wake) : undefined;
+      // One CRM session for the run: a CRM found down stays down for every later batch.
+      const session = crm && !settings.dryRun ? crm.open(signal) : undefined;
+      const batches = session ? new CrmBatchBuffer<Task>(settings.batchLingerMs, wake) : undefined;
 
       function done(task: Task): void {
         writer.finish(
@@ -503,16 +505,12 @@ function assemblePipeline(
         else done(task);
       }
 
-      function startBatch(tasks: Task[], stage: CrmStage): void {
+      function startBatch(tasks: Task[], crmSession: CrmStageSession): void {
         syncing += 1;
-        stage
-          .write(
-            tasks.map((task) => task.lead),
-            signal,
-          )
+        crmSession
+          .write(tasks.map((task) => task.lead))
           .then(
-            ({ outcomes, reports }) => {
-              for (const report of reports) ledger.crm(report);
+            (outcomes) => {
               tasks.forEach((task, index) => {
                 const outcome = outcomes[index] ?? { kind: 'written' };
                 const { row } = task;
@@ -667,17 +665,17 @@ function assemblePipeline(
               wake();
             });
         }
-        if (batches && crm) {
+        if (batches && session) {
           if (stopping) {
             for (const _task of batches.clear()) writer.unfinished();
           } else {
             while (batches.length >= batchSize && syncing < batchConcurrency) {
-              startBatch(batches.take(batchSize), crm);
+              startBatch(batches.take(batchSize), session);
             }
             const cannotFill =
               enriching === 0 && (sourceDone || inFlight >= maxInFlight || batches.lingerExpired);
             if (batches.length > 0 && syncing < batchConcurrency && (cannotFill || batches.lingerExpired)) {
-              startBatch(batches.take(batchSize), crm);
+              startBatch(batches.take(batchSize), session);
             }
           }
         }
@@ -686,6 +684,14 @@ function assemblePipeline(
       }
       batches?.clear();
       engineSignal.dispose();
+      if (session) {
+        try {
+          ledger.crmReports(await session.close());
+        } catch (error) {
+          // A session that was aborted or failed rejects with that cause, which the run already has.
+          if (!signal.aborted) fail(error);
+        }
+      }
       await writer.idle();
       if (!sourceDone) {
         try {
