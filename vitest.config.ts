@@ -8,6 +8,12 @@ export default defineConfig({
   test: {
     testTimeout: 20_000,
     hookTimeout: 30_000,
+    coverage: {
+      provider: 'v8',
+      include: ['packages/*/src/**/*.ts'],
+      reporter: ['json-summary', 'text-summary'],
+      reportsDirectory: 'coverage',
+    },
     projects: [
       {
         extends: true,
