@@ -4,9 +4,11 @@
 // `packages/core/src/...` sees through `@leadpipe/core` and `@leadpipe/core/adapter-kit`.
 
 /** Orchestration inside core: what adapters must never load, directly or through another module. */
-const ORCHESTRATION = '^packages/core/src/crm/(?!mapping|webhooks)|^packages/core/src/(limits|pipeline|events|stores)/|^packages/core/src/enrich/(?!define-provider|validate-result)|^packages/core/src/index\\.ts$';
+const ORCHESTRATION =
+  '^packages/core/src/crm/(?!mapping|webhooks)|^packages/core/src/(limits|pipeline|events|stores)/|^packages/core/src/enrich/(?!define-provider|validate-result)|^packages/core/src/index\\.ts$';
 /** What an adapter author may use: contracts and the kit. */
-const ADAPTER_KIT = '^packages/core/src/(contracts|http|webhooks|lead|kit|options)/|^packages/core/src/enrich/(define-provider|validate-result)\\.ts$|^packages/core/src/crm/(mapping|webhooks)\\.ts$|^packages/core/src/adapter-kit\\.ts$';
+const ADAPTER_KIT =
+  '^packages/core/src/(contracts|http|webhooks|lead|kit|options)/|^packages/core/src/enrich/(define-provider|validate-result)\\.ts$|^packages/core/src/crm/(mapping|webhooks)\\.ts$|^packages/core/src/adapter-kit\\.ts$';
 const ADAPTERS = '^packages/(provider|crm|email|store|cache|events)-[^/]+/src/';
 
 /** @type {import('dependency-cruiser').IConfiguration} */

@@ -18,7 +18,8 @@ for (const [file, figures] of Object.entries(summary)) {
   const match = /^packages\/([^/]+)\/src\//.exec(relative(process.cwd(), file));
   if (!match) continue;
   const name = match[1];
-  const sums = totals.get(name) ?? Object.fromEntries(METRICS.map((metric) => [metric, { covered: 0, total: 0 }]));
+  const sums =
+    totals.get(name) ?? Object.fromEntries(METRICS.map((metric) => [metric, { covered: 0, total: 0 }]));
   for (const metric of METRICS) {
     sums[metric].covered += figures[metric].covered;
     sums[metric].total += figures[metric].total;
@@ -29,7 +30,9 @@ for (const [file, figures] of Object.entries(summary)) {
 const percent = (sum) => (sum.total === 0 ? 100 : (100 * sum.covered) / sum.total);
 const failures = [];
 const raised = { ...floors };
-console.log(`${'package'.padEnd(20)}${METRICS.map((metric) => metric.padStart(12)).join('')}   floor (lines/branches)`);
+console.log(
+  `${'package'.padEnd(20)}${METRICS.map((metric) => metric.padStart(12)).join('')}   floor (lines/branches)`,
+);
 for (const name of [...totals.keys()].sort()) {
   const sums = totals.get(name);
   const floor = floors[name];
@@ -40,7 +43,9 @@ for (const name of [...totals.keys()].sort()) {
   } else {
     for (const metric of ['lines', 'branches']) {
       if (percent(sums[metric]) < floor[metric]) {
-        failures.push(`${name}: ${metric} ${percent(sums[metric]).toFixed(2)}% is below its floor of ${floor[metric]}%`);
+        failures.push(
+          `${name}: ${metric} ${percent(sums[metric]).toFixed(2)}% is below its floor of ${floor[metric]}%`,
+        );
       }
     }
   }
