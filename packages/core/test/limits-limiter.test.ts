@@ -94,9 +94,10 @@ describe('limiter registry', () => {
     } catch (error) {
       caught = error;
     }
-    expect(ValidationError.isInstance(caught)).toBe(true);
-    const fields = (caught as ValidationError).issues.map((issue) => issue.field);
-    expect(fields).toEqual(['policy.perSecond', 'policy.windows[0].intervalMs']);
+    expect(ConfigurationError.isInstance(caught)).toBe(true);
+    expect((caught as ConfigurationError).code).toBe('invalid_configuration');
+    const fields = (caught as ConfigurationError).issues.map((issue) => issue.field);
+    expect(fields).toEqual(['policy.perSecond', 'policy.windows.0.intervalMs']);
     expect(() => registry?.get('', 'k', {})).toThrow(/id/);
   });
 
