@@ -25,7 +25,7 @@ function task(name: string, priority = 5, options: { weight?: number; signal?: A
 }
 
 const names = (entries: (QueuedTask | undefined)[]) =>
-  entries.map((entry) => (entry as { name: string }).name);
+  entries.map((entry) => (entry as unknown as { name: string }).name);
 
 describe('abortable task queue', () => {
   it('orders by priority, then by scheduling order, even for a task queued again', () => {
@@ -55,7 +55,7 @@ describe('abortable task queue', () => {
   it('removes a task whose signal aborts and hands it over, once', () => {
     const aborted: string[] = [];
     const queue = new AbortableTaskQueue((entry, signal) => {
-      aborted.push(`${(entry as { name: string }).name}:${String(signal.reason)}`);
+      aborted.push(`${(entry as unknown as { name: string }).name}:${String(signal.reason)}`);
     });
     const controller = new AbortController();
     queue.push(task('a').entry);
