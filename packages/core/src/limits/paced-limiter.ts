@@ -1,7 +1,7 @@
 import type Bottleneck from 'bottleneck';
 import { LeadpipeError } from '../contracts/errors.js';
 import { BaseLimiter, type LimiterSettings } from './base-limiter.js';
-import { BottleneckPacer } from './pacer.js';
+import { BottleneckPacer, timerClock } from './pacer.js';
 import { type NormalizedPolicy, selectPacingWindow } from './policy.js';
 import { RollingWindowGuard } from './rolling-window-guard.js';
 import type { QueuedTask } from './task-queue.js';
@@ -197,7 +197,7 @@ export class PacedLimiter extends BaseLimiter {
     }
     this.syncTimerRefs();
     // The guard works in timer time, like Bottleneck's pace: the delay below is a timer's.
-    const clock = Date.now();
+    const clock = timerClock();
     const startAt = this.#guard.plan(this.#pacingWindow, clock, entry.weight);
     this.pump();
     if (startAt <= clock) return this.run(entry, now);

@@ -1,7 +1,15 @@
 import Bottleneck from 'bottleneck';
+import { type Clock, systemClock } from '../contracts/clock.js';
 import type { WindowState } from './windows.js';
 
 type Timer = ReturnType<typeof setTimeout>;
+
+/**
+ * The clock of pacing: the one timers and Bottleneck count in (the system
+ * clock), not the registry's `now`, which is the vendor's clock for pauses,
+ * resets and aligned boundaries. Spacing and refill delays are timer delays.
+ */
+export const timerClock: Clock = systemClock;
 
 /** What a {@link BottleneckPacer} enforces and where it reports. */
 export interface PacerOptions {
@@ -94,7 +102,7 @@ export class BottleneckPacer {
       limiter.on('error', (error: unknown) => options.onError(error));
     }
     if (connection === undefined) {
-      const createdAt = Date.now();
+      const createdAt = timerClock();
       for (const window of windows) if (!window.aligned) this.#armRefill(window, createdAt);
     }
   }
@@ -203,7 +211,7 @@ export class BottleneckPacer {
       () => {
         this.#refillTimers.delete(window);
         if (this.#closed) return;
-        const now = Date.now();
+        const now = timerClock();
         if (now < lastRefill + window.intervalMs) {
           this.#armRefill(window, lastRefill);
           return;
@@ -211,7 +219,7 @@ export class BottleneckPacer {
         this.setReservoir(window, window.limit, noop);
         this.#armRefill(window, now);
       },
-      Math.max(1, lastRefill + window.intervalMs - Date.now()),
+      Math.max(1, lastRefill + window.intervalMs - timerClock()),
     );
     // Like Bottleneck's heartbeat, a refill never keeps the process alive by itself.
     if (typeof timer === 'object') timer.unref();
