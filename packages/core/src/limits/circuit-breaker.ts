@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { type Clock, systemClock } from '../contracts/clock.js';
+import type { Clock } from '../contracts/clock.js';
 import { parseOptions } from '../options/parse-options.js';
+import { clockSchema, functionSchema, numberAtLeastSchema, wholeNumberSchema } from './option-schemas.js';
 
 /** State of a {@link CircuitBreaker}. */
 export type CircuitState = 'open' | 'half_open' | 'closed';
@@ -37,29 +38,13 @@ export interface CircuitBreaker {
   recordFailure(): void;
 }
 
-const wholeAtLeastOne = {
-  error: (issue: { input?: unknown }) => `must be a whole number of at least 1, got ${String(issue.input)}`,
-};
-const millisecondsAtLeastZero = {
-  error: (issue: { input?: unknown }) =>
-    `must be a number of milliseconds of at least 0, got ${String(issue.input)}`,
-};
-
 /** The options of {@link createCircuitBreaker}, with their defaults. */
 const breakerOptionsSchema = z.object(
   {
-    failureThreshold: z.number(wholeAtLeastOne).int(wholeAtLeastOne).min(1, wholeAtLeastOne),
-    coolDownMs: z.number(millisecondsAtLeastZero).min(0, millisecondsAtLeastZero),
-    now: z
-      .custom<Clock>((value) => typeof value === 'function', {
-        error: 'must be a function returning epoch ms',
-      })
-      .default(() => systemClock),
-    onStateChange: z
-      .custom<(state: CircuitState) => void>((value) => typeof value === 'function', {
-        error: 'must be a function',
-      })
-      .optional(),
+    failureThreshold: wholeNumberSchema(1),
+    coolDownMs: numberAtLeastSchema(0, 'milliseconds'),
+    now: clockSchema,
+    onStateChange: functionSchema<(state: CircuitState) => void>().optional(),
   },
   { error: 'must be an object' },
 );

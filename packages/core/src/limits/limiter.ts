@@ -1,11 +1,17 @@
 import type Bottleneck from 'bottleneck';
 import { z } from 'zod';
-import { type Clock, systemClock } from '../contracts/clock.js';
 import { ConfigurationError, LeadpipeError } from '../contracts/errors.js';
 import { SafeEventBus } from '../events/safe-event-bus.js';
 import { parseOptions } from '../options/parse-options.js';
 import type { BaseLimiter, LimiterSettings } from './base-limiter.js';
 import { DirectLimiter } from './direct-limiter.js';
+import {
+  clockSchema,
+  functionSchema,
+  nonEmptyTextSchema,
+  numberAtLeastSchema,
+  wholeNumberSchema,
+} from './option-schemas.js';
 import { PacedLimiter } from './paced-limiter.js';
 import { normalizePolicy } from './policy.js';
 import type { LimiterEvent, LimiterEvents, LimiterRegistry, LimiterRegistryOptions } from './types.js';
@@ -21,13 +27,7 @@ export type {
   ScheduleOptions,
 } from './types.js';
 
-const nonNegative = {
-  error: (issue: { input?: unknown }) => `must be a number of at least 0, got ${String(issue.input)}`,
-};
-const wholeNonNegative = {
-  error: (issue: { input?: unknown }) => `must be a whole number of at least 0, got ${String(issue.input)}`,
-};
-const nonNegativeNumber = z.number(nonNegative).min(0, nonNegative);
+const nonNegativeNumber = numberAtLeastSchema(0);
 
 /** The options of {@link createLimiterRegistry}, with their defaults. */
 const registryOptionsSchema = z.object(
@@ -38,17 +38,9 @@ const registryOptionsSchema = z.object(
         { error: 'must be a Bottleneck RedisConnection or IORedisConnection' },
       )
       .optional(),
-    now: z
-      .custom<Clock>((value) => typeof value === 'function', {
-        error: 'must be a function returning epoch ms',
-      })
-      .default(() => systemClock),
-    maxRateLimitRetries: z.number(wholeNonNegative).int(wholeNonNegative).min(0, wholeNonNegative).default(5),
-    onEvent: z
-      .custom<(event: LimiterEvent) => void>((value) => typeof value === 'function', {
-        error: 'must be a function',
-      })
-      .optional(),
+    now: clockSchema,
+    maxRateLimitRetries: wholeNumberSchema(0).default(5),
+    onEvent: functionSchema<(event: LimiterEvent) => void>().optional(),
     safetyMargin: nonNegativeNumber.default(0.04),
     paceWindowsUpToMs: nonNegativeNumber.default(60_000),
     rateLimitBackoffMs: nonNegativeNumber.default(1000),
@@ -57,10 +49,7 @@ const registryOptionsSchema = z.object(
   { error: 'must be an object' },
 );
 
-const text = z
-  .string({ error: 'must be a non-empty string' })
-  .refine((value) => value.trim() !== '', { error: 'must be a non-empty string' });
-const limiterKeySchema = z.object({ id: text, key: text });
+const limiterKeySchema = z.object({ id: nonEmptyTextSchema, key: nonEmptyTextSchema });
 
 const EVENT_NAMES = [
   'limiter.rateLimited',

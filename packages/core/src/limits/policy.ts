@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { RateLimitPolicy } from '../contracts/rate-limit.js';
 import { parseOptions } from '../options/parse-options.js';
+import { nonEmptyTextSchema, positiveMillisecondsSchema, wholeNumberSchema } from './option-schemas.js';
 
 /** One window of a policy after validation, with where it came from. */
 export interface NormalizedWindow {
@@ -58,23 +59,14 @@ export function windowNameToIntervalMs(name: string): number | undefined {
   return unit === undefined || !(count > 0) ? undefined : count * unit;
 }
 
-/** A zod message that echoes the value it rejects: `must be ..., got 0`. */
-function got(reason: string): { error: (issue: { input?: unknown }) => string } {
-  return { error: (issue) => `${reason}, got ${String(issue.input)}` };
-}
-
-const wholeAtLeastOne = got('must be a whole number of at least 1');
-const limitSchema = z.number(wholeAtLeastOne).int(wholeAtLeastOne).min(1, wholeAtLeastOne);
+const limitSchema = wholeNumberSchema(1);
 const booleanSchema = z.boolean({ error: 'must be a boolean' });
-const positiveMs = got('must be a positive number of milliseconds');
 
 const windowSchema = z.object(
   {
-    name: z
-      .string({ error: 'must be a non-empty string' })
-      .refine((name) => name.trim() !== '', { error: 'must be a non-empty string' }),
+    name: nonEmptyTextSchema,
     limit: limitSchema,
-    intervalMs: z.number(positiveMs).positive(positiveMs),
+    intervalMs: positiveMillisecondsSchema(),
     aligned: booleanSchema.optional(),
   },
   { error: 'must be an object' },

@@ -2,6 +2,7 @@ import pRetry from 'p-retry';
 import { z } from 'zod';
 import { ApiCallError, LeadpipeError, ValidationError } from '../contracts/errors.js';
 import { parseOptions } from '../options/parse-options.js';
+import { functionSchema, numberAtLeastSchema, wholeNumberSchema } from './option-schemas.js';
 
 /** Options of {@link withRetry}. */
 export interface RetryOptions {
@@ -51,29 +52,19 @@ function attachAttempts(error: unknown, attempts: number): void {
   Object.defineProperty(error, attemptsKey, { value: attempts, enumerable: false, configurable: true });
 }
 
-const wholeNonNegative = {
-  error: (issue: { input?: unknown }) => `must be a whole number of at least 0, got ${String(issue.input)}`,
-};
-const nonNegative = {
-  error: (issue: { input?: unknown }) => `must be a number of at least 0, got ${String(issue.input)}`,
-};
-const isFunction = (value: unknown): boolean => typeof value === 'function';
-
 /** The options of {@link withRetry}, with their defaults. */
 const retryOptionsSchema = z.object(
   {
-    retries: z.number(wholeNonNegative).int(wholeNonNegative).min(0, wholeNonNegative).default(3),
-    minTimeoutMs: z.number(nonNegative).min(0, nonNegative).default(1000),
-    maxTimeoutMs: z.number(nonNegative).min(0, nonNegative).default(30_000),
+    retries: wholeNumberSchema(0).default(3),
+    minTimeoutMs: numberAtLeastSchema(0).default(1000),
+    maxTimeoutMs: numberAtLeastSchema(0).default(30_000),
     signal: z
       .custom<AbortSignal>((value) => typeof value === 'object' && value !== null && 'aborted' in value, {
         error: 'must be an AbortSignal',
       })
       .optional(),
-    onFailedAttempt: z
-      .custom<(error: unknown, attempt: number) => void>(isFunction, { error: 'must be a function' })
-      .optional(),
-    random: z.custom<() => number>(isFunction, { error: 'must be a function' }).default(() => Math.random),
+    onFailedAttempt: functionSchema<(error: unknown, attempt: number) => void>().optional(),
+    random: functionSchema<() => number>().default(() => Math.random),
   },
   { error: 'must be an object' },
 );
