@@ -58,7 +58,7 @@ export type LimiterEvent =
       readonly id: string;
       /** Credential key of the limiter. */
       readonly key: string;
-      /** What was thrown, passed on as is (not scrubbed of secrets). */
+      /** What was thrown: an `Error` as is; a thrown string or plain object scrubbed of secrets by the event bus. */
       readonly error: unknown;
     };
 
