@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type CircuitState, createCircuitBreaker, ValidationError } from '../src/index.js';
+import { type CircuitState, ConfigurationError, createCircuitBreaker } from '../src/index.js';
 
 function setup(failureThreshold = 3, coolDownMs = 10_000) {
   let now = 1_000_000;
@@ -88,7 +88,10 @@ describe('circuit breaker', () => {
   });
 
   it('rejects bad options with the field named', () => {
-    expect(() => createCircuitBreaker({ failureThreshold: 0, coolDownMs: 1 })).toThrow(ValidationError);
+    expect(() => createCircuitBreaker({ failureThreshold: 0, coolDownMs: 1 })).toThrow(ConfigurationError);
     expect(() => createCircuitBreaker({ failureThreshold: 1, coolDownMs: -5 })).toThrow(/coolDownMs/);
+    expect(() => createCircuitBreaker({ failureThreshold: 1.5, coolDownMs: 1 })).toThrow(
+      /failureThreshold: must be a whole number of at least 1, got 1.5/,
+    );
   });
 });

@@ -7,6 +7,8 @@ import {
   type LimiterRegistry,
   ValidationError,
 } from '../src/index.js';
+import { DirectLimiter } from '../src/limits/direct-limiter.js';
+import { PacedLimiter } from '../src/limits/paced-limiter.js';
 
 const T0 = Date.UTC(2026, 0, 1, 0, 0, 0);
 
@@ -94,10 +96,33 @@ describe('limiter registry', () => {
     } catch (error) {
       caught = error;
     }
-    expect(ValidationError.isInstance(caught)).toBe(true);
-    const fields = (caught as ValidationError).issues.map((issue) => issue.field);
-    expect(fields).toEqual(['policy.perSecond', 'policy.windows[0].intervalMs']);
+    expect(ConfigurationError.isInstance(caught)).toBe(true);
+    expect((caught as ConfigurationError).code).toBe('invalid_configuration');
+    const fields = (caught as ConfigurationError).issues.map((issue) => issue.field);
+    expect(fields).toEqual(['policy.perSecond', 'policy.windows.0.intervalMs']);
     expect(() => registry?.get('', 'k', {})).toThrow(/id/);
+  });
+
+  it('rejects bad registry options with each field named', () => {
+    let caught: unknown;
+    try {
+      createLimiterRegistry({ safetyMargin: -1, maxRateLimitRetries: 1.5, now: 5 as never });
+    } catch (error) {
+      caught = error;
+    }
+    expect(ConfigurationError.isInstance(caught)).toBe(true);
+    expect((caught as ConfigurationError).issues).toEqual([
+      { field: 'now', reason: 'must be a function returning epoch ms' },
+      { field: 'maxRateLimitRetries', reason: 'must be a whole number of at least 0, got 1.5' },
+      { field: 'safetyMargin', reason: 'must be a number of at least 0, got -1' },
+    ]);
+  });
+
+  it('runs a windowless in-memory policy on the direct limiter, anything else on the paced one', () => {
+    registry = createLimiterRegistry();
+    expect(registry.get('p', 'direct', { maxConcurrent: 2 })).toBeInstanceOf(DirectLimiter);
+    expect(registry.get('p', 'none', {})).toBeInstanceOf(DirectLimiter);
+    expect(registry.get('p', 'paced', { perDay: 5 })).toBeInstanceOf(PacedLimiter);
   });
 
   it('validates schedule options', async () => {

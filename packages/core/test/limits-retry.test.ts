@@ -125,8 +125,11 @@ describe('withRetry', () => {
 
   it('rejects bad options with the field named', async () => {
     await expect(withRetry(async () => 1, { retries: -1 })).rejects.toMatchObject({
-      code: 'validation_failed',
-      issues: [{ field: 'retries' }],
+      code: 'invalid_configuration',
+      issues: [{ field: 'retries', reason: 'must be a whole number of at least 0, got -1' }],
+    });
+    await expect(withRetry(async () => 1, { minTimeoutMs: Number.NaN })).rejects.toMatchObject({
+      issues: [{ field: 'minTimeoutMs' }],
     });
   });
 

@@ -1,4 +1,7 @@
-import { ValidationError } from '../contracts/errors.js';
+import { z } from 'zod';
+import type { Clock } from '../contracts/clock.js';
+import { parseOptions } from '../options/parse-options.js';
+import { clockSchema, functionSchema, numberAtLeastSchema, wholeNumberSchema } from './option-schemas.js';
 
 /** State of a {@link CircuitBreaker}. */
 export type CircuitState = 'open' | 'half_open' | 'closed';
@@ -9,8 +12,8 @@ export interface CircuitBreakerOptions {
   readonly failureThreshold: number;
   /** How long the circuit stays open before letting a probe through, in ms. */
   readonly coolDownMs: number;
-  /** Clock in epoch ms. Default `Date.now`. */
-  readonly now?: () => number;
+  /** Clock in epoch ms. Default `systemClock` (`Date.now`). */
+  readonly now?: Clock;
   /** Observes every state change. Exceptions it throws are ignored. */
   readonly onStateChange?: (state: CircuitState) => void;
 }
@@ -35,9 +38,20 @@ export interface CircuitBreaker {
   recordFailure(): void;
 }
 
+/** The options of {@link createCircuitBreaker}, with their defaults. */
+const breakerOptionsSchema = z.object(
+  {
+    failureThreshold: wholeNumberSchema(1),
+    coolDownMs: numberAtLeastSchema(0, 'milliseconds'),
+    now: clockSchema,
+    onStateChange: functionSchema<(state: CircuitState) => void>().optional(),
+  },
+  { error: 'must be an object' },
+);
+
 /**
- * Creates a {@link CircuitBreaker}. Throws a `ValidationError` naming the bad
- * option.
+ * Creates a {@link CircuitBreaker}. Throws a `ConfigurationError`
+ * (`invalid_configuration`) naming each bad option.
  *
  * @example
  * ```ts
@@ -46,24 +60,9 @@ export interface CircuitBreaker {
  * ```
  */
 export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBreaker {
-  const { failureThreshold, coolDownMs } = options ?? ({} as Partial<CircuitBreakerOptions>);
-  if (typeof failureThreshold !== 'number' || !Number.isInteger(failureThreshold) || failureThreshold < 1) {
-    throw new ValidationError([
-      {
-        field: 'failureThreshold',
-        reason: `must be a whole number of at least 1, got ${String(failureThreshold)}`,
-      },
-    ]);
-  }
-  if (typeof coolDownMs !== 'number' || !Number.isFinite(coolDownMs) || coolDownMs < 0) {
-    throw new ValidationError([
-      {
-        field: 'coolDownMs',
-        reason: `must be a number of milliseconds of at least 0, got ${String(coolDownMs)}`,
-      },
-    ]);
-  }
-  const now = options.now ?? Date.now;
+  const { failureThreshold, coolDownMs, now, onStateChange } = parseOptions(breakerOptionsSchema, options, {
+    name: 'createCircuitBreaker',
+  });
   let current: CircuitState = 'closed';
   let failures = 0;
   let openedAt = 0;
@@ -73,7 +72,7 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): CircuitBre
     if (next === current) return;
     current = next;
     try {
-      options.onStateChange?.(next);
+      onStateChange?.(next);
     } catch {
       // Observers never change the outcome.
     }

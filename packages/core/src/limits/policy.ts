@@ -1,5 +1,7 @@
-import { ValidationError, type ValidationIssue } from '../contracts/errors.js';
+import { z } from 'zod';
 import type { RateLimitPolicy } from '../contracts/rate-limit.js';
+import { parseOptions } from '../options/parse-options.js';
+import { nonEmptyTextSchema, positiveMillisecondsSchema, wholeNumberSchema } from './option-schemas.js';
 
 /** One window of a policy after validation, with where it came from. */
 export interface NormalizedWindow {
@@ -57,91 +59,85 @@ export function windowNameToIntervalMs(name: string): number | undefined {
   return unit === undefined || !(count > 0) ? undefined : count * unit;
 }
 
-function checkLimit(issues: ValidationIssue[], field: string, value: unknown): value is number {
-  if (value === undefined) return false;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    issues.push({ field, reason: `must be a whole number of at least 1, got ${String(value)}` });
-    return false;
-  }
-  return true;
-}
+const limitSchema = wholeNumberSchema(1);
+const booleanSchema = z.boolean({ error: 'must be a boolean' });
+
+const windowSchema = z.object(
+  {
+    name: nonEmptyTextSchema,
+    limit: limitSchema,
+    intervalMs: positiveMillisecondsSchema(),
+    aligned: booleanSchema.optional(),
+  },
+  { error: 'must be an object' },
+);
+
+/** The zod schema of a {@link RateLimitPolicy}; keys in the order their issues are reported. */
+const policySchema = z
+  .object(
+    {
+      alignedWindows: booleanSchema.optional(),
+      perSecond: limitSchema.optional(),
+      perMinute: limitSchema.optional(),
+      perHour: limitSchema.optional(),
+      perDay: limitSchema.optional(),
+      windows: z.array(windowSchema, { error: 'must be an array' }).optional(),
+      maxConcurrent: limitSchema.optional(),
+    },
+    { error: 'must be an object' },
+  )
+  .transform((policy, context): NormalizedPolicy => {
+    const alignedByDefault = policy.alignedWindows === true;
+    const windows: NormalizedWindow[] = [];
+    const fixed: ReadonlyArray<[number | undefined, string, number]> = [
+      [policy.perSecond, 'second', SECOND],
+      [policy.perMinute, 'minute', MINUTE],
+      [policy.perHour, 'hour', HOUR],
+      [policy.perDay, 'day', DAY],
+    ];
+    for (const [limit, name, intervalMs] of fixed) {
+      if (limit !== undefined) windows.push({ name, limit, intervalMs, aligned: alignedByDefault });
+    }
+    for (const window of policy.windows ?? []) {
+      windows.push({
+        name: window.name,
+        limit: window.limit,
+        intervalMs: window.intervalMs,
+        aligned: window.aligned ?? alignedByDefault,
+      });
+    }
+    const names = new Set<string>();
+    for (const window of windows) {
+      if (names.has(window.name)) {
+        context.addIssue({
+          code: 'custom',
+          path: ['windows'],
+          message: `window name "${window.name}" is used twice`,
+        });
+      }
+      names.add(window.name);
+    }
+    windows.sort((a, b) => a.intervalMs - b.intervalMs || a.limit - b.limit);
+    return { windows, maxConcurrent: policy.maxConcurrent };
+  });
 
 /**
  * Validates a {@link RateLimitPolicy} and lists all its windows, shortest
- * first. Throws a {@link ValidationError} naming every bad field.
+ * first. Throws a `ConfigurationError` (`invalid_configuration`) whose issues
+ * name every bad field (`policy.perSecond`, `policy.windows.0.intervalMs`).
+ *
+ * @param policy - the policy as declared.
+ * @param providerId - the provider or CRM it belongs to, for the error.
  */
-export function normalizePolicy(policy: RateLimitPolicy, field = 'policy'): NormalizedPolicy {
-  const issues: ValidationIssue[] = [];
-  if (typeof policy !== 'object' || policy === null) {
-    throw new ValidationError([{ field, reason: 'must be an object' }]);
-  }
-  const windows: NormalizedWindow[] = [];
-  if (policy.alignedWindows !== undefined && typeof policy.alignedWindows !== 'boolean') {
-    issues.push({ field: `${field}.alignedWindows`, reason: 'must be a boolean' });
-  }
-  const alignedByDefault = policy.alignedWindows === true;
-  const fixed: ReadonlyArray<[keyof RateLimitPolicy, string, number]> = [
-    ['perSecond', 'second', SECOND],
-    ['perMinute', 'minute', MINUTE],
-    ['perHour', 'hour', HOUR],
-    ['perDay', 'day', DAY],
-  ];
-  for (const [property, name, intervalMs] of fixed) {
-    const value = policy[property];
-    if (checkLimit(issues, `${field}.${property}`, value)) {
-      windows.push({ name, limit: value, intervalMs, aligned: alignedByDefault });
-    }
-  }
-  if (policy.windows !== undefined) {
-    if (!Array.isArray(policy.windows)) {
-      issues.push({ field: `${field}.windows`, reason: 'must be an array' });
-    } else {
-      policy.windows.forEach((window, index) => {
-        const path = `${field}.windows[${index}]`;
-        if (typeof window !== 'object' || window === null) {
-          issues.push({ field: path, reason: 'must be an object' });
-          return;
-        }
-        const nameOk = typeof window.name === 'string' && window.name.trim() !== '';
-        if (!nameOk) issues.push({ field: `${path}.name`, reason: 'must be a non-empty string' });
-        const limitOk = checkLimit(issues, `${path}.limit`, window.limit);
-        const intervalOk =
-          typeof window.intervalMs === 'number' &&
-          Number.isFinite(window.intervalMs) &&
-          window.intervalMs > 0;
-        if (!intervalOk) {
-          issues.push({
-            field: `${path}.intervalMs`,
-            reason: `must be a positive number of milliseconds, got ${String(window.intervalMs)}`,
-          });
-        }
-        if (window.aligned !== undefined && typeof window.aligned !== 'boolean') {
-          issues.push({ field: `${path}.aligned`, reason: 'must be a boolean' });
-        }
-        if (nameOk && limitOk && intervalOk) {
-          windows.push({
-            name: window.name,
-            limit: window.limit,
-            intervalMs: window.intervalMs,
-            aligned: window.aligned === undefined ? alignedByDefault : window.aligned === true,
-          });
-        }
-      });
-    }
-  }
-  let maxConcurrent: number | undefined;
-  if (checkLimit(issues, `${field}.maxConcurrent`, policy.maxConcurrent))
-    maxConcurrent = policy.maxConcurrent;
-  const names = new Set<string>();
-  for (const window of windows) {
-    if (names.has(window.name)) {
-      issues.push({ field: `${field}.windows`, reason: `window name "${window.name}" is used twice` });
-    }
-    names.add(window.name);
-  }
-  if (issues.length > 0) throw new ValidationError(issues);
-  windows.sort((a, b) => a.intervalMs - b.intervalMs || a.limit - b.limit);
-  return { windows, maxConcurrent };
+export function normalizePolicy(policy: RateLimitPolicy, providerId?: string): NormalizedPolicy {
+  return parseOptions(
+    z.object({ policy: policySchema }),
+    { policy },
+    {
+      name: providerId === undefined ? 'Rate-limit policy' : `Rate-limit policy of "${providerId}"`,
+      providerId,
+    },
+  ).policy;
 }
 
 /**

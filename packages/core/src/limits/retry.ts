@@ -1,5 +1,8 @@
 import pRetry from 'p-retry';
+import { z } from 'zod';
 import { ApiCallError, LeadpipeError, ValidationError } from '../contracts/errors.js';
+import { parseOptions } from '../options/parse-options.js';
+import { functionSchema, numberAtLeastSchema, wholeNumberSchema } from './option-schemas.js';
 
 /** Options of {@link withRetry}. */
 export interface RetryOptions {
@@ -49,19 +52,22 @@ function attachAttempts(error: unknown, attempts: number): void {
   Object.defineProperty(error, attemptsKey, { value: attempts, enumerable: false, configurable: true });
 }
 
-function checkOption(field: string, value: number | undefined, integer: boolean): void {
-  if (value === undefined) return;
-  if (
-    typeof value !== 'number' ||
-    !Number.isFinite(value) ||
-    value < 0 ||
-    (integer && !Number.isInteger(value))
-  ) {
-    throw new ValidationError([
-      { field, reason: `must be a ${integer ? 'whole ' : ''}number of at least 0, got ${String(value)}` },
-    ]);
-  }
-}
+/** The options of {@link withRetry}, with their defaults. */
+const retryOptionsSchema = z.object(
+  {
+    retries: wholeNumberSchema(0).default(3),
+    minTimeoutMs: numberAtLeastSchema(0).default(1000),
+    maxTimeoutMs: numberAtLeastSchema(0).default(30_000),
+    signal: z
+      .custom<AbortSignal>((value) => typeof value === 'object' && value !== null && 'aborted' in value, {
+        error: 'must be an AbortSignal',
+      })
+      .optional(),
+    onFailedAttempt: functionSchema<(error: unknown, attempt: number) => void>().optional(),
+    random: functionSchema<() => number>().default(() => Math.random),
+  },
+  { error: 'must be an object' },
+);
 
 function isAborted(signal: AbortSignal | undefined): signal is AbortSignal {
   return signal?.aborted === true;
@@ -136,14 +142,9 @@ export async function withRetry<T>(
   if (typeof task !== 'function') {
     throw new ValidationError([{ field: 'task', reason: 'must be a function' }]);
   }
-  checkOption('retries', options.retries, true);
-  checkOption('minTimeoutMs', options.minTimeoutMs, false);
-  checkOption('maxTimeoutMs', options.maxTimeoutMs, false);
-  const retries = options.retries ?? 3;
-  const minTimeoutMs = options.minTimeoutMs ?? 1000;
-  const maxTimeoutMs = Math.max(minTimeoutMs, options.maxTimeoutMs ?? 30_000);
-  const random = options.random ?? Math.random;
-  const signal = options.signal;
+  const parsed = parseOptions(retryOptionsSchema, options, { name: 'withRetry' });
+  const { retries, minTimeoutMs, random, signal } = parsed;
+  const maxTimeoutMs = Math.max(minTimeoutMs, parsed.maxTimeoutMs);
   if (isAborted(signal)) throw abortedError(signal);
   let attempts = 0;
   try {
@@ -163,7 +164,7 @@ export async function withRetry<T>(
         onFailedAttempt: ({ error, attemptNumber }) => {
           if (ApiCallError.isInstance(error) && error.code === 'aborted' && isAborted(signal)) return;
           try {
-            options.onFailedAttempt?.(error, attemptNumber);
+            parsed.onFailedAttempt?.(error, attemptNumber);
           } catch {
             // Observers never change the outcome.
           }
