@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import {
   ApiCallError,
+  ConfigurationError,
   createEnrichmentEngine,
   createLead,
   createMemoryCache,
@@ -289,11 +290,65 @@ describe('waterfall', () => {
     const a = fakeProvider('a', () => null);
     expect(() => createEnrichmentEngine({ providers: [a.provider, a.provider] })).toThrow(/duplicate id "a"/);
     expect(() => createEnrichmentEngine({ providers: [a.provider], fields: ['nope' as LeadField] })).toThrow(
-      /fields: "nope" is not a Lead field/,
+      /fields\.0: "nope" is not a Lead field/,
     );
     expect(() => createEnrichmentEngine({ providers: [a.provider], fieldOrder: { title: ['zz'] } })).toThrow(
       /unknown provider "zz"/,
     );
+  });
+
+  it('names every wrong option and why in the ConfigurationError issues', () => {
+    const a = fakeProvider('a', () => null);
+    let caught: unknown;
+    try {
+      createEnrichmentEngine({
+        providers: [a.provider, a.provider],
+        minConfidence: 2,
+        budgets: { perRun: -1 },
+        fieldOrder: { title: ['zz'] },
+        breaker: { failureThreshold: 0 },
+      });
+    } catch (error) {
+      caught = error;
+    }
+    expect(ConfigurationError.isInstance(caught)).toBe(true);
+    const issues = (caught as ConfigurationError).issues;
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        { field: 'minConfidence', reason: 'must be between 0 and 1' },
+        { field: 'budgets.perRun', reason: 'must be a non-negative number' },
+        { field: 'breaker.failureThreshold', reason: 'must be at least 1' },
+      ]),
+    );
+    expect(() => createEnrichmentEngine({ providers: [] })).toThrow(
+      /providers: must list at least one provider/,
+    );
+    expect(() =>
+      createEnrichmentEngine({ providers: [{ ...a.provider, specificationVersion: 'v2' } as never] }),
+    ).toThrow(/providers\.0: unsupported specificationVersion "v2"/);
+  });
+
+  it('rejects a clock that returns a Date instead of epoch ms', () => {
+    const a = fakeProvider('a', () => null);
+    expect(() =>
+      createEnrichmentEngine({ providers: [a.provider], now: (() => new Date()) as never }),
+    ).toThrow(/now: must be a Clock: a function returning milliseconds since the epoch/);
+  });
+
+  it('rejects fields of one call that are not Lead fields, naming them', async () => {
+    const a = fakeProvider('a', () => null);
+    const engine = createEnrichmentEngine({ providers: [a.provider] });
+    await expect(
+      engine.enrich(lead('x@acme.com'), { fields: ['title', 'nope' as LeadField] }),
+    ).rejects.toThrow(/enrich: fields\.1: "nope" is not a Lead field/);
+    await expect(
+      (async () => {
+        for await (const _ of engine.enrichMany([lead('x@acme.com')], { concurrency: 0 })) {
+          // nothing
+        }
+      })(),
+    ).rejects.toThrow(/enrichMany: concurrency: must be a positive integer/);
+    expect(a.calls).toHaveLength(0);
   });
 });
 
