@@ -196,17 +196,19 @@ const clockSchema = z.custom<Clock>(
   },
 );
 
-const cacheSchema = z.union([
-  z.literal(false),
-  z.custom<Cache>(
-    (value) =>
-      isObject(value) &&
-      typeof value.get === 'function' &&
-      typeof value.set === 'function' &&
-      typeof value.delete === 'function',
-    { error: 'must be a Cache (get, set and delete) or false' },
-  ),
-]);
+const cacheSchema = z.union(
+  [
+    z.literal(false),
+    z.custom<Cache>(
+      (value) =>
+        isObject(value) &&
+        typeof value.get === 'function' &&
+        typeof value.set === 'function' &&
+        typeof value.delete === 'function',
+    ),
+  ],
+  { error: 'must be a Cache (get, set and delete) or false' },
+);
 
 const budgetSchema = z
   .number({ error: 'must be a non-negative number' })
