@@ -22,7 +22,7 @@ describe('handleProviderWebhook', () => {
         result: { status: 'matched', fields: { title: 'CTO' }, confidence: 0.9, credits: 1 },
       },
       { correlationId: 'miss', result: { status: 'not_found', credits: 0 } },
-      { correlationId: 'still', result: { status: 'pending', correlationId: 'still', credits: 0 } },
+      { correlationId: 'still', result: { status: 'pending', correlationId: 'still', credits: 0 } as never },
       { correlationId: 'broken', result: { status: 'matched', fields: 'nope' } as never },
     ]);
     const response = await handleProviderWebhook(provider, 'a', request, (correlationId, result) =>
