@@ -1,4 +1,3 @@
-import { setMaxListeners } from 'node:events';
 import type { EnrichRequest } from '../contracts/enrichment-provider.js';
 import { ApiCallError, CircuitOpenError, type ValidationIssue } from '../contracts/errors.js';
 import type { LeadField } from '../contracts/fields.js';
@@ -15,6 +14,7 @@ import type {
   ProviderSkipReason,
 } from './events.js';
 import { abortError, toLeadpipeError } from './failure.js';
+import { mapUnordered } from './many.js';
 import { mergeAnswer, missingFields } from './merge.js';
 import {
   checkWantedFields,
@@ -335,48 +335,12 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
     manyOptions: EnrichManyOptions = {},
   ): AsyncIterable<EnrichmentOutcome> {
     const concurrency = resolveConcurrency(manyOptions.concurrency);
-    const iterator =
-      Symbol.asyncIterator in leads
-        ? (leads as AsyncIterable<Lead>)[Symbol.asyncIterator]()
-        : (leads as Iterable<Lead>)[Symbol.iterator]();
-    const running = new Map<number, Promise<{ id: number; outcome: EnrichmentOutcome }>>();
-    // The leads in flight listen to one run signal of our own (a few listeners each, removed when they
-    // finish), which follows the caller's through a single listener: the caller's signal never collects
-    // more than one, and Node's more-than-10-listeners warning does not fire for a bounded run.
-    const userSignal = manyOptions.signal;
-    const controller = userSignal === undefined ? undefined : new AbortController();
-    const onAbort = () => controller?.abort(userSignal?.reason);
-    if (controller !== undefined) {
-      setMaxListeners(0, controller.signal);
-      if (userSignal?.aborted) onAbort();
-      else userSignal?.addEventListener('abort', onAbort, { once: true });
-    }
-    const signal = controller?.signal;
-    let nextId = 0;
-    let exhausted = false;
-    try {
-      while (!exhausted || running.size > 0) {
-        while (!exhausted && running.size < concurrency) {
-          if (signal?.aborted) throw abortError(signal);
-          const item = await iterator.next();
-          if (item.done) {
-            exhausted = true;
-            break;
-          }
-          const id = nextId++;
-          running.set(
-            id,
-            enrich(item.value, { fields: manyOptions.fields, signal }).then((outcome) => ({ id, outcome })),
-          );
-        }
-        if (running.size === 0) break;
-        const { id, outcome } = await Promise.race(running.values());
-        running.delete(id);
-        yield outcome;
-      }
-    } finally {
-      userSignal?.removeEventListener('abort', onAbort);
-    }
+    yield* mapUnordered(
+      leads,
+      concurrency,
+      (lead, signal) => enrich(lead, { fields: manyOptions.fields, signal }),
+      manyOptions.signal,
+    );
   }
 
   return {
