@@ -46,6 +46,20 @@ describe('resolveEngineOptions', () => {
     expect(resolveEngineOptions({ providers: [people], spillOver: false }).spillOver).toBeUndefined();
   });
 
+  it('passes each provider its options object as given', () => {
+    const session = new (class Session {
+      readonly token = 'x';
+    })();
+    const resolved = resolveEngineOptions({
+      providers: [people],
+      providerOptions: { people: session as never },
+    });
+    expect(resolved.providerOptions.people).toBe(session);
+    expect(() =>
+      resolveEngineOptions({ providers: [people], providerOptions: { people: 3 as never } }),
+    ).toThrow(/providerOptions\.people: must be an object/);
+  });
+
   it('names each wrong option with its path and reason', () => {
     let caught: unknown;
     try {

@@ -253,7 +253,13 @@ const engineOptionsSchema = z
     batchLingerMs: milliseconds().optional(),
     pendingTimeoutMs: milliseconds().optional(),
     quotaCoolDownMs: milliseconds().optional(),
-    providerOptions: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+    // Each provider's options pass through as given (not copied), so a provider may receive class instances.
+    providerOptions: z
+      .record(
+        z.string(),
+        z.custom<Readonly<Record<string, unknown>>>(isObject, { error: 'must be an object' }),
+      )
+      .optional(),
     onListenerError: functionSchema<(error: unknown, event: string) => void>('of the error').optional(),
     now: clockSchema.optional(),
   })
