@@ -1,6 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import {
   ApiCallError,
+  type Cache,
+  ConfigurationError,
   createEnrichmentEngine,
   createLead,
   createMemoryCache,
@@ -289,11 +291,65 @@ describe('waterfall', () => {
     const a = fakeProvider('a', () => null);
     expect(() => createEnrichmentEngine({ providers: [a.provider, a.provider] })).toThrow(/duplicate id "a"/);
     expect(() => createEnrichmentEngine({ providers: [a.provider], fields: ['nope' as LeadField] })).toThrow(
-      /fields: "nope" is not a Lead field/,
+      /fields\.0: "nope" is not a Lead field/,
     );
     expect(() => createEnrichmentEngine({ providers: [a.provider], fieldOrder: { title: ['zz'] } })).toThrow(
       /unknown provider "zz"/,
     );
+  });
+
+  it('names every wrong option and why in the ConfigurationError issues', () => {
+    const a = fakeProvider('a', () => null);
+    let caught: unknown;
+    try {
+      createEnrichmentEngine({
+        providers: [a.provider, a.provider],
+        minConfidence: 2,
+        budgets: { perRun: -1 },
+        fieldOrder: { title: ['zz'] },
+        breaker: { failureThreshold: 0 },
+      });
+    } catch (error) {
+      caught = error;
+    }
+    expect(ConfigurationError.isInstance(caught)).toBe(true);
+    const issues = (caught as ConfigurationError).issues;
+    expect(issues).toEqual(
+      expect.arrayContaining([
+        { field: 'minConfidence', reason: 'must be between 0 and 1' },
+        { field: 'budgets.perRun', reason: 'must be a non-negative number' },
+        { field: 'breaker.failureThreshold', reason: 'must be at least 1' },
+      ]),
+    );
+    expect(() => createEnrichmentEngine({ providers: [] })).toThrow(
+      /providers: must list at least one provider/,
+    );
+    expect(() =>
+      createEnrichmentEngine({ providers: [{ ...a.provider, specificationVersion: 'v2' } as never] }),
+    ).toThrow(/providers\.0: unsupported specificationVersion "v2"/);
+  });
+
+  it('rejects a clock that returns a Date instead of epoch ms', () => {
+    const a = fakeProvider('a', () => null);
+    expect(() =>
+      createEnrichmentEngine({ providers: [a.provider], now: (() => new Date()) as never }),
+    ).toThrow(/now: must be a Clock: a function returning milliseconds since the epoch/);
+  });
+
+  it('rejects fields of one call that are not Lead fields, naming them', async () => {
+    const a = fakeProvider('a', () => null);
+    const engine = createEnrichmentEngine({ providers: [a.provider] });
+    await expect(
+      engine.enrich(lead('x@acme.com'), { fields: ['title', 'nope' as LeadField] }),
+    ).rejects.toThrow(/enrich: fields\.1: "nope" is not a Lead field/);
+    await expect(
+      (async () => {
+        for await (const _ of engine.enrichMany([lead('x@acme.com')], { concurrency: 0 })) {
+          // nothing
+        }
+      })(),
+    ).rejects.toThrow(/enrichMany: concurrency: must be a positive integer/);
+    expect(a.calls).toHaveLength(0);
   });
 });
 
@@ -492,6 +548,60 @@ describe('failures', () => {
   });
 });
 
+describe('one clock', () => {
+  it('stamps provenance, quota cool-downs and breaker cool-downs with the engine clock', async () => {
+    let clock = Date.parse('2026-03-02T10:00:00Z');
+    let healthy = false;
+    const quota = fakeProvider('quota', (_request, call) => {
+      if (call === 1) throw new ApiCallError('quota_exceeded', { message: 'over quota', status: 402 });
+      return { fields: { title: 'from quota' } };
+    });
+    const flaky = fakeProvider('flaky', () => {
+      if (!healthy) throw new ApiCallError('server_error', { message: 'down', status: 500 });
+      return { fields: { title: 'from flaky' } };
+    });
+    const engine = createEnrichmentEngine({
+      providers: [quota.provider, flaky.provider],
+      retry: { retries: 0 },
+      breaker: { failureThreshold: 1, coolDownMs: 60_000 },
+      quotaCoolDownMs: 600_000,
+      now: () => clock,
+    });
+    const disabled: EnrichmentEvents['provider.disabled'][] = [];
+    engine.on('provider.disabled', (event) => disabled.push(event));
+
+    const first = await engine.enrich(lead('u1@acme.com'), { fields: ['title'] });
+    expect(first.attempts.map((attempt) => attempt.outcome)).toEqual(['failed', 'failed']);
+    expect(disabled).toEqual([
+      { providerId: 'quota', code: 'quota_exceeded', untilMs: Date.parse('2026-03-02T10:10:00Z') },
+    ]);
+
+    clock += 59_000;
+    const second = await engine.enrich(lead('u2@acme.com'), { fields: ['title'] });
+    expect(second.attempts.map((attempt) => attempt.reason)).toEqual(['quota_exhausted', 'circuit_open']);
+
+    healthy = true;
+    clock += 2_000;
+    const third = await engine.enrich(lead('u3@acme.com'), { fields: ['title'] });
+    expect(third.attempts.map((attempt) => attempt.reason ?? attempt.outcome)).toEqual([
+      'quota_exhausted',
+      'matched',
+    ]);
+    expect(third.lead.provenance.title).toMatchObject({
+      providerId: 'flaky',
+      at: '2026-03-02T10:01:01.000Z',
+    });
+
+    clock += 600_000;
+    const fourth = await engine.enrich(lead('u4@acme.com'), { fields: ['title'] });
+    expect(fourth.lead.provenance.title).toMatchObject({
+      providerId: 'quota',
+      at: '2026-03-02T10:11:01.000Z',
+    });
+    await engine.close();
+  });
+});
+
 describe('events', () => {
   it('a listener that throws does not break the run', async () => {
     const a = fakeProvider('a', () => ({ fields: { title: 'x' } }));
@@ -514,6 +624,63 @@ describe('events', () => {
 });
 
 describe('cache and coalescing', () => {
+  /** A memory cache that counts its reads. */
+  function countingCache() {
+    const inner = createMemoryCache();
+    const counts = { get: 0, set: 0 };
+    const cache: Cache = {
+      get: (key) => {
+        counts.get += 1;
+        return inner.get(key);
+      },
+      set: (key, value, ttlMs) => {
+        counts.set += 1;
+        return inner.set(key, value, ttlMs);
+      },
+      delete: (key) => inner.delete(key),
+    };
+    return { cache, counts };
+  }
+
+  it('reads the cache once per attempt, on a miss and on a hit', async () => {
+    const a = fakeProvider('a', () => ({ fields: { title: 'x' } }));
+    const { cache, counts } = countingCache();
+    const engine = createEnrichmentEngine({ providers: [a.provider], cache });
+    const first = await engine.enrich(lead('once@acme.com'), { fields: ['title'] });
+    expect(first.attempts).toHaveLength(1);
+    expect(counts).toEqual({ get: 1, set: 1 });
+    const again = await engine.enrich(lead('once@acme.com'), { fields: ['title'] });
+    expect(again.attempts[0]).toMatchObject({ cached: true, credits: 0 });
+    expect(counts).toEqual({ get: 2, set: 1 });
+    expect(a.calls).toHaveLength(1);
+  });
+
+  it('reads the cache once per attempt across a waterfall of several providers', async () => {
+    const a = fakeProvider('a', () => null);
+    const b = fakeProvider('b', () => ({ fields: { title: 'from b' } }));
+    const { cache, counts } = countingCache();
+    const engine = createEnrichmentEngine({ providers: [a.provider, b.provider], cache });
+    const outcome = await engine.enrich(lead('two@acme.com'), { fields: ['title'] });
+    expect(outcome.attempts.map((attempt) => attempt.outcome)).toEqual(['not_found', 'matched']);
+    expect(counts.get).toBe(2);
+  });
+
+  it('does not read the cache for a lead whose identical call is already in flight', async () => {
+    const a = fakeProvider('a', async () => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return { fields: { title: 'x' } };
+    });
+    const { cache, counts } = countingCache();
+    const engine = createEnrichmentEngine({ providers: [a.provider], cache });
+    const first = engine.enrich(lead('same@acme.com'), { fields: ['title'] });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const second = await engine.enrich(lead('same@acme.com'), { fields: ['title'] });
+    await first;
+    expect(a.calls).toHaveLength(1);
+    expect(second.attempts[0]).toMatchObject({ outcome: 'matched', cached: true, credits: 0 });
+    expect(counts.get).toBe(1);
+  });
+
   it('makes one call for 10 concurrent requests for the same email', async () => {
     const a = fakeProvider('a', async () => {
       await new Promise((resolve) => setTimeout(resolve, 20));

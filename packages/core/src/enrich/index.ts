@@ -1,14 +1,5 @@
 export { type DefinedEnrichAnswer, type DefineProviderSettings, defineProvider } from './define-provider.js';
-export {
-  createEnrichmentEngine,
-  type EnrichmentAttempt,
-  type EnrichmentEngine,
-  type EnrichmentEngineOptions,
-  type EnrichmentOutcome,
-  type EnrichmentStats,
-  type EnrichOptions,
-  type MergePolicy,
-} from './engine.js';
+export { createEnrichmentEngine, type EnrichmentEngine } from './engine.js';
 export type {
   EnrichmentEventName,
   EnrichmentEvents,
@@ -16,5 +7,7 @@ export type {
   EnrichmentStatus,
   ProviderSkipReason,
 } from './events.js';
+export type { EnrichManyOptions, EnrichmentEngineOptions, EnrichOptions, MergePolicy } from './options.js';
+export type { EnrichmentAttempt, EnrichmentOutcome, EnrichmentStats } from './outcome.js';
 export { LatencyHistogram, type LatencySummary, type ProviderStats } from './stats.js';
 export { type ValidatedResult, validateEnrichResult } from './validate-result.js';

@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from '../contracts/clock.js';
 import type { EnrichMatched, EnrichNotFound } from '../contracts/enrichment-provider.js';
 import { ApiCallError } from '../contracts/errors.js';
 
@@ -19,11 +20,19 @@ export class PendingLookups {
   readonly #early = new Map<string, { result: FinalResult; expiresAt: number }>();
   readonly #maxEarly: number;
   readonly #earlyTtlMs: number;
+  readonly #now: Clock;
 
-  /** @param maxEarly - most early resolutions kept; @param earlyTtlMs - how long they are kept. */
-  constructor(maxEarly = 10_000, earlyTtlMs = 10 * 60_000) {
-    this.#maxEarly = maxEarly;
-    this.#earlyTtlMs = earlyTtlMs;
+  /**
+   * @param options - `maxEarly`: most early resolutions kept (default 10,000);
+   * `earlyTtlMs`: how long they are kept (default 10 minutes); `now`: the clock
+   * that ages them (default `Date.now`).
+   */
+  constructor(
+    options: { readonly maxEarly?: number; readonly earlyTtlMs?: number; readonly now?: Clock } = {},
+  ) {
+    this.#maxEarly = options.maxEarly ?? 10_000;
+    this.#earlyTtlMs = options.earlyTtlMs ?? 10 * 60_000;
+    this.#now = options.now ?? systemClock;
   }
 
   /** How many lookups are waiting. */
@@ -45,7 +54,7 @@ export class PendingLookups {
     const early = this.#early.get(key);
     if (early) {
       this.#early.delete(key);
-      if (early.expiresAt > Date.now()) return Promise.resolve(early.result);
+      if (early.expiresAt > this.#now()) return Promise.resolve(early.result);
     }
     return new Promise((resolve, reject) => {
       const onAbort = () => {
@@ -83,7 +92,7 @@ export class PendingLookups {
       waiter.resolve(result);
       return true;
     }
-    const now = Date.now();
+    const now = this.#now();
     for (const [earlyKey, entry] of this.#early) {
       if (entry.expiresAt <= now || this.#early.size >= this.#maxEarly) this.#early.delete(earlyKey);
       else break;

@@ -1,0 +1,201 @@
+import type { Cache } from '../contracts/cache.js';
+import type { Clock } from '../contracts/clock.js';
+import type {
+  EnrichMatched,
+  EnrichNotFound,
+  EnrichResult,
+  ProviderLeadInput,
+} from '../contracts/enrichment-provider.js';
+import type { ValidationIssue } from '../contracts/errors.js';
+import { leadIdentityKey } from '../lead/index.js';
+import { PendingLookups } from './pending.js';
+import { validateEnrichResult } from './validate-result.js';
+
+/** A provider's final answer for one request, wherever it came from. */
+export interface CallAnswer {
+  /** The answer; `undefined` when a pending lookup's webhook never came. */
+  readonly result: EnrichMatched | EnrichNotFound | undefined;
+  /** Whether it came from the cache or from an identical call already in flight. */
+  readonly cached: boolean;
+  /** Credits it cost this caller (0 when `cached`). */
+  readonly credits: number;
+  /** Values dropped because they failed validation. */
+  readonly issues: readonly ValidationIssue[];
+  /** Whether a pending lookup's webhook did not come in time. */
+  readonly timedOut: boolean;
+}
+
+/**
+ * Where an attempt's answer will come from, found with at most one cache
+ * read: the cache, an identical call in flight, or a new call (`key` is its
+ * cache key, `undefined` when the input has no identity to key it by).
+ */
+export type AnswerLookup =
+  | { readonly source: 'cache'; readonly answer: CallAnswer }
+  | { readonly source: 'inFlight'; readonly answer: Promise<CallAnswer> }
+  | { readonly source: 'call'; readonly key: string | undefined };
+
+/** What a new call reports as it goes, for counters and events. */
+export interface CallHooks {
+  /** Credits the provider charged (called once per charge: the call, then a webhook's answer). */
+  readonly onCredits: (credits: number) => void;
+  /** The provider answered `pending`; its webhook will carry `correlationId`. */
+  readonly onPending: (correlationId: string) => void;
+}
+
+/** Options of {@link Answers}. */
+export interface AnswersOptions {
+  /** The answer cache; `undefined` turns caching off. */
+  readonly cache: Cache | undefined;
+  /** TTL of cached matches, in ms. */
+  readonly cacheTtlMs: number;
+  /** TTL of cached misses, in ms. */
+  readonly notFoundTtlMs: number;
+  /** How long to wait for a webhook after a `pending` answer, in ms. */
+  readonly pendingTimeoutMs: number;
+  /** The clock that ages early webhooks. */
+  readonly now: Clock;
+}
+
+const CACHE_PREFIX = 'leadpipe:enrich:v1:';
+
+/**
+ * The engine's answers: the cache (read at most once per attempt), identical
+ * calls in flight shared by every lead that asks the same thing, and lookups
+ * waiting for a webhook. A provider is never paid twice for the same input
+ * within the cache TTL.
+ */
+export class Answers {
+  readonly #options: AnswersOptions;
+  readonly #inFlight = new Map<string, Promise<CallAnswer>>();
+  readonly #pending: PendingLookups;
+
+  /** @param options - see {@link AnswersOptions}. */
+  constructor(options: AnswersOptions) {
+    this.#options = options;
+    this.#pending = new PendingLookups({ now: options.now });
+  }
+
+  /** The cache key of `providerId`'s answer for `input`, or `undefined` when the input has no identity. */
+  keyOf(providerId: string, input: ProviderLeadInput): string | undefined {
+    const identity = leadIdentityKey(input);
+    return identity === undefined ? undefined : `${CACHE_PREFIX}${providerId}:${identity}`;
+  }
+
+  /**
+   * Where `providerId`'s answer for `input` will come from. Reads the cache
+   * at most once, and not at all when an identical call is already in flight.
+   * A cached entry that no longer validates is deleted and counts as absent.
+   */
+  async lookup(providerId: string, input: ProviderLeadInput): Promise<AnswerLookup> {
+    const key = this.keyOf(providerId, input);
+    if (key === undefined) return { source: 'call', key };
+    const shared = this.#shared(key);
+    if (shared) return { source: 'inFlight', answer: shared };
+    const cache = this.#options.cache;
+    if (cache) {
+      const hit = await cache.get(key);
+      if (hit !== undefined) {
+        try {
+          const validated = validateEnrichResult(providerId, hit);
+          if (validated.result.status !== 'pending') {
+            return {
+              source: 'cache',
+              answer: {
+                result: validated.result,
+                cached: true,
+                credits: 0,
+                issues: validated.issues,
+                timedOut: false,
+              },
+            };
+          }
+        } catch {
+          await cache.delete(key);
+        }
+      }
+    }
+    // A call for the same key may have started while the cache answered.
+    const started = this.#shared(key);
+    return started ? { source: 'inFlight', answer: started } : { source: 'call', key };
+  }
+
+  /**
+   * Get the answer from the provider with `run`, unless an identical call
+   * (same `key`) is in flight by now: then share its answer. `run` is called
+   * synchronously, so the in-flight entry exists before this returns. A
+   * `pending` answer waits for its webhook (see {@link Answers.deliver}) up to
+   * `pendingTimeoutMs`. Final answers are cached, matches and misses each
+   * with their TTL.
+   */
+  call(
+    providerId: string,
+    key: string | undefined,
+    run: () => Promise<EnrichResult>,
+    signal: AbortSignal | undefined,
+    hooks: CallHooks,
+  ): Promise<CallAnswer> {
+    const shared = key === undefined ? undefined : this.#shared(key);
+    if (shared) return shared;
+    const answer = this.#fetch(providerId, run(), signal, hooks).then(async (fetched) => {
+      const cache = this.#options.cache;
+      if (key !== undefined && cache && fetched.result) {
+        const { raw: _raw, ...stored } = fetched.result;
+        const ttlMs =
+          fetched.result.status === 'matched' ? this.#options.cacheTtlMs : this.#options.notFoundTtlMs;
+        await cache.set(key, stored, ttlMs);
+      }
+      return fetched;
+    });
+    if (key !== undefined) {
+      this.#inFlight.set(key, answer);
+      const forget = () => this.#inFlight.delete(key);
+      answer.then(forget, forget);
+    }
+    return answer;
+  }
+
+  /** Deliver a webhook's final answer to the lookup waiting for it. Returns whether one was waiting. */
+  deliver(providerId: string, correlationId: string, result: EnrichMatched | EnrichNotFound): boolean {
+    return this.#pending.resolve(providerId, correlationId, result);
+  }
+
+  /** Stop waiting for webhooks: the lookups waiting end as timed out. */
+  close(): void {
+    this.#pending.clear();
+  }
+
+  #shared(key: string): Promise<CallAnswer> | undefined {
+    const inFlight = this.#inFlight.get(key);
+    return inFlight?.then((answer) => ({ ...answer, cached: true, credits: 0 }));
+  }
+
+  async #fetch(
+    providerId: string,
+    called: Promise<EnrichResult>,
+    signal: AbortSignal | undefined,
+    hooks: CallHooks,
+  ): Promise<CallAnswer> {
+    const validated = validateEnrichResult(providerId, await called);
+    const credits = validated.result.credits;
+    hooks.onCredits(credits);
+    if (validated.result.status !== 'pending') {
+      return { result: validated.result, cached: false, credits, issues: validated.issues, timedOut: false };
+    }
+    const correlationId = validated.result.correlationId;
+    hooks.onPending(correlationId);
+    const final = await this.#pending.wait(providerId, correlationId, this.#options.pendingTimeoutMs, signal);
+    if (!final)
+      return { result: undefined, cached: false, credits, issues: validated.issues, timedOut: true };
+    const finalValidated = validateEnrichResult(providerId, final);
+    const finalResult = finalValidated.result as EnrichMatched | EnrichNotFound;
+    hooks.onCredits(finalResult.credits);
+    return {
+      result: finalResult,
+      cached: false,
+      credits: credits + finalResult.credits,
+      issues: finalValidated.issues,
+      timedOut: false,
+    };
+  }
+}

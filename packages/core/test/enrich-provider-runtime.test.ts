@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { ApiCallError } from '../src/contracts/index.js';
+import { defineProvider } from '../src/enrich/define-provider.js';
+import type { EnrichmentEvents } from '../src/enrich/events.js';
+import { createProviderRuntimes, paceOf } from '../src/enrich/provider-runtime.js';
+import { SafeEventBus } from '../src/events/safe-event-bus.js';
+
+describe('paceOf', () => {
+  it('is the widest even spacing the declared windows allow, 0 without windows', () => {
+    expect(paceOf({})).toBe(0);
+    expect(paceOf({ perSecond: 10 })).toBe(100);
+    expect(paceOf({ perSecond: 10, perMinute: 300 })).toBe(200);
+    expect(paceOf({ perSecond: 10, windows: [{ name: 'burst', limit: 2, intervalMs: 1_000 }] })).toBe(500);
+  });
+});
+
+describe('ProviderRuntime failures', () => {
+  function setup() {
+    let clock = 1_000_000;
+    const bus = new SafeEventBus<EnrichmentEvents>();
+    const disabled: EnrichmentEvents['provider.disabled'][] = [];
+    bus.on('provider.disabled', (event) => disabled.push(event));
+    const provider = defineProvider({
+      id: 'a',
+      lookups: [{ requires: ['email'], supplies: ['title'] }],
+      enrich: async () => null,
+    });
+    const { runtimes, limiters } = createProviderRuntimes([provider], {
+      now: () => clock,
+      bus,
+      limits: {},
+      breaker: { failureThreshold: 5, coolDownMs: 30_000 },
+      retry: { retries: 0 },
+      batchLingerMs: 0,
+      quotaCoolDownMs: 3_600_000,
+      providerOptions: {},
+    });
+    return { runtime: runtimes.get('a')!, limiters, disabled, advance: (ms: number) => (clock += ms) };
+  }
+
+  it('takes the provider out for good on 401 and 403', async () => {
+    const { runtime, limiters, disabled, advance } = setup();
+    runtime.recordFailure(new ApiCallError('forbidden', { message: 'no', status: 403 }));
+    expect(runtime.unavailability()).toBe('disabled');
+    advance(365 * 86_400_000);
+    expect(runtime.unavailability()).toBe('disabled');
+    expect(disabled).toEqual([{ providerId: 'a', code: 'forbidden' }]);
+    expect(runtime.stats.errors).toBe(1);
+    await limiters.disconnect();
+  });
+
+  it('takes the provider out on 402 until the vendor reset, else for quotaCoolDownMs, by the engine clock', async () => {
+    const { runtime, limiters, disabled, advance } = setup();
+    runtime.recordFailure(
+      new ApiCallError('quota_exceeded', { message: 'over', status: 402, retryAfterMs: 5_000 }),
+    );
+    expect(runtime.unavailability()).toBe('quota_exhausted');
+    advance(5_000);
+    expect(runtime.unavailability()).toBeUndefined();
+    runtime.recordFailure(new ApiCallError('quota_exceeded', { message: 'over', status: 402 }));
+    advance(3_599_999);
+    expect(runtime.unavailability()).toBe('quota_exhausted');
+    advance(1);
+    expect(runtime.unavailability()).toBeUndefined();
+    expect(disabled).toEqual([
+      { providerId: 'a', code: 'quota_exceeded', untilMs: 1_005_000 },
+      { providerId: 'a', code: 'quota_exceeded', untilMs: 1_005_000 + 3_600_000 },
+    ]);
+    await limiters.disconnect();
+  });
+
+  it('keeps the provider on other client errors, counting them', async () => {
+    const { runtime, limiters, disabled } = setup();
+    runtime.recordFailure(new ApiCallError('invalid_request', { message: '422', status: 422 }));
+    expect(runtime.unavailability()).toBeUndefined();
+    expect(disabled).toEqual([]);
+    expect(runtime.stats.errors).toBe(1);
+    await limiters.disconnect();
+  });
+});
