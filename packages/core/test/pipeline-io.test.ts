@@ -69,12 +69,20 @@ describe('readCsv', () => {
     expect(rows[0]?.values).toEqual({ email: 'ada@acme.com', company: 'Acme' });
   });
 
-  it('throws a ValidationError naming the input for text that is not CSV at all', async () => {
-    const error = await collect(readCsv(Readable.from(['email\n"unclosed\n']))).catch(
+  it('throws a ValidationError naming the input for a header that is not CSV at all', async () => {
+    const error = await collect(readCsv(Readable.from(['"email\nada@acme.com\n']))).catch(
       (caught: unknown) => caught,
     );
     expect(ValidationError.isInstance(error)).toBe(true);
     expect((error as ValidationError).issues[0]?.field).toBe('input');
+    expect((error as ValidationError).issues[0]?.reason).toMatch(/header \(line 1\).*never closed/);
+  });
+
+  it('rejects a row whose quote is never closed, with its line, instead of throwing', async () => {
+    const rows = await collect(readCsv(Readable.from(['email\n"unclosed\n'])));
+    expect(rows.map((row) => [row.rowNumber, row.line, row.issues?.[0]?.reason])).toEqual([
+      [1, 2, 'cannot be read: a quote opened on this line is never closed'],
+    ]);
   });
 
   it('refuses an input that is neither a path nor a stream', async () => {

@@ -253,7 +253,8 @@ export function createColumnResolver(options: ColumnResolverOptions = {}): Colum
   }
 
   function toLeadInput(values: Readonly<Record<string, unknown>>): ReturnType<ColumnResolver['toLeadInput']> {
-    const input: Record<string, unknown> = {};
+    // Objects without a prototype: a header such as `constructor` or `__proto__` is an ordinary key.
+    const input: Record<string, unknown> = Object.create(null);
     const from = new Map<string, string>();
     const issues: ValidationIssue[] = [];
     for (const header of Object.keys(values)) {
@@ -267,14 +268,14 @@ export function createColumnResolver(options: ColumnResolverOptions = {}): Colum
       let node = input;
       for (let depth = 0; depth < parts.length - 1; depth++) {
         const part = parts[depth] as string;
-        const next = node[part];
+        const next = Object.hasOwn(node, part) ? node[part] : undefined;
         if (next === undefined) {
-          const created: Record<string, unknown> = {};
+          const created: Record<string, unknown> = Object.create(null);
           node[part] = created;
           node = created;
         } else if (typeof next === 'object' && next !== null && !Array.isArray(next)) {
           // Copy objects handed in whole before writing into them, so the source row is never changed.
-          const copy = { ...(next as Record<string, unknown>) };
+          const copy: Record<string, unknown> = Object.assign(Object.create(null), next);
           node[part] = copy;
           node = copy;
         } else {
@@ -282,12 +283,12 @@ export function createColumnResolver(options: ColumnResolverOptions = {}): Colum
             field: target,
             reason: `column "${header}" conflicts with column "${from.get(parts.slice(0, depth + 1).join('.')) ?? '?'}"`,
           });
-          node = {};
+          node = Object.create(null);
           break;
         }
       }
       const leaf = parts[parts.length - 1] as string;
-      const existing = node[leaf];
+      const existing = Object.hasOwn(node, leaf) ? node[leaf] : undefined;
       if (existing !== undefined && !sameValue(existing, value)) {
         issues.push({
           field: target,

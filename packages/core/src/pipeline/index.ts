@@ -42,11 +42,13 @@ export {
   type SinkEntry,
 } from './sinks.js';
 export {
+  type CsvHeader,
   createSourceRow,
   isSourceRow,
   type ReadCsvOptions,
   type ReadNdjsonOptions,
   readCsv,
+  readCsvHeader,
   readNdjson,
   type SourceRow,
 } from './source.js';
