@@ -455,7 +455,8 @@ describe('createRejectsWriter', () => {
     const records = parse(await readFile(rejectsPath, 'utf8'), { columns: true }) as Record<string, string>[];
     expect(records.map((record) => [record.Email, record['First Name'], record.leadpipe_row])).toEqual([
       ['not-an-email', 'Bob', '2'],
-      ['@nope', 'Multi\nLine', '4'],
+      // A value a spreadsheet would run as a formula is written with a quote in front.
+      ["'@nope", 'Multi\nLine', '4'],
     ]);
     expect(records.every((record) => record.leadpipe_reasons?.startsWith('email: '))).toBe(true);
 
@@ -465,7 +466,7 @@ describe('createRejectsWriter', () => {
       fixed,
       (await readFile(rejectsPath, 'utf8'))
         .replace('not-an-email', 'bob@acme.com')
-        .replace('@nope', 'm@acme.com'),
+        .replace("'@nope", 'm@acme.com'),
     );
     const again = createLeadPipeline({ enrichment: { providers: [provider], fields: ['title'] } });
     const second = await again.run(readCsv(fixed), { output: createCsvWriter(join(dir, 'fixed.out.csv')) });

@@ -52,10 +52,24 @@ export interface LeadWriterOptions {
 
 /** Options of {@link createCsvWriter}. */
 export interface CsvWriterOptions extends LeadWriterOptions {
-  /** Input columns to write, in order. Default: the columns of the first lead written. */
+  /**
+   * Input columns to write, in order. Default: the columns of the first lead
+   * written. When given, a run that writes no lead still leaves a file with
+   * its header (the input columns, then those of `fields`).
+   */
   readonly inputColumns?: readonly string[];
   /** Field delimiter. Default `,`. */
   readonly delimiter?: string;
+  /**
+   * Neutralise spreadsheet formulas (CSV injection), as OWASP advises: a text
+   * cell beginning with `=`, `+`, `-`, `@`, a tab or a carriage return is
+   * written with a single quote in front (`'=HYPERLINK(...)`, `'+1 555 0100`),
+   * so a spreadsheet shows it as text instead of running it. Numbers are
+   * written as they are (`-42` from a number, not from text). Default `true`;
+   * set `false` for a file only programs read (they then get the values
+   * unchanged). NDJSON is never altered.
+   */
+  readonly escapeFormulas?: boolean;
 }
 
 /** Rows buffered before they are turned into text and written in one go. */
@@ -132,6 +146,11 @@ class TextWriter {
   }
 }
 
+/** `record[key]` when `record` has it as its own key: `constructor` or `__proto__` are columns, not inherited. */
+function own(record: Readonly<Record<string, unknown>>, key: string): unknown {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
 function cellOf(value: unknown): string | number | boolean {
   if (value === undefined || value === null) return '';
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
@@ -180,21 +199,26 @@ function enrichedValues(
  * that only later rows have (possible with NDJSON input) are not written;
  * use {@link createNdjsonWriter} for such input. Writes wait for the stream
  * to drain, so memory stays bounded.
+ *
+ * Text that a spreadsheet would run as a formula (beginning with `=`, `+`,
+ * `-`, `@`, a tab or a carriage return) is written with a `'` in front unless
+ * `escapeFormulas` is `false`: see {@link CsvWriterOptions.escapeFormulas}.
  */
 export function createCsvWriter(output: string | Writable, options: CsvWriterOptions = {}): LeadSink {
   const opened = openOutput(output, options.append === true);
   const writer = new TextWriter(opened.stream);
   const provenance = options.provenance ?? true;
   const delimiter = options.delimiter ?? ',';
+  const escapeFormulas = options.escapeFormulas ?? true;
   let header:
     | { input: readonly string[]; enriched: readonly string[]; fields: readonly LeadField[] }
     | undefined;
   let pending: (string | number | boolean)[][] = [];
   let closed = false;
 
-  function headerFor(entry: SinkEntry): NonNullable<typeof header> {
-    const input = options.inputColumns ?? entry.columns;
-    const fields = options.fields ?? entry.fields;
+  function headerFor(entry: SinkEntry | undefined): NonNullable<typeof header> {
+    const input = options.inputColumns ?? entry?.columns ?? [];
+    const fields = options.fields ?? entry?.fields ?? [];
     const inputSet = new Set(input);
     const enriched: string[] = [];
     for (const field of fields) {
@@ -209,7 +233,12 @@ export function createCsvWriter(output: string | Writable, options: CsvWriterOpt
     const rows = pending;
     pending = [];
     await writer.write(
-      stringify(rows, { delimiter, record_delimiter: 'unix', cast: { boolean: (value) => String(value) } }),
+      stringify(rows, {
+        delimiter,
+        record_delimiter: 'unix',
+        escape_formulas: escapeFormulas,
+        cast: { boolean: (value) => String(value) },
+      }),
     );
   }
 
@@ -223,7 +252,7 @@ export function createCsvWriter(output: string | Writable, options: CsvWriterOpt
       const values = enrichedValues(entry.lead, header.fields, provenance);
       const row: (string | number | boolean)[] = [];
       for (const column of header.input) {
-        row.push(cellOf(Object.hasOwn(values, column) ? values[column] : entry.values[column]));
+        row.push(cellOf(Object.hasOwn(values, column) ? values[column] : own(entry.values, column)));
       }
       for (const column of header.enriched) row.push(cellOf(values[column]));
       pending.push(row);
@@ -236,6 +265,11 @@ export function createCsvWriter(output: string | Writable, options: CsvWriterOpt
     async close() {
       if (closed) return;
       closed = true;
+      if (header === undefined && options.inputColumns !== undefined && opened.empty) {
+        // No lead was written: the file still gets its header.
+        header = headerFor(undefined);
+        pending.push([...header.input, ...header.enriched]);
+      }
       await writePending();
       await writer.end(opened.owned);
     },
@@ -310,6 +344,12 @@ export interface RejectsWriterOptions {
   readonly append?: boolean;
   /** CSV field delimiter. Default `,`. */
   readonly delimiter?: string;
+  /**
+   * Neutralise spreadsheet formulas in a CSV rejects file, as
+   * {@link CsvWriterOptions.escapeFormulas} does (default `true`). NDJSON is
+   * never altered.
+   */
+  readonly escapeFormulas?: boolean;
 }
 
 /** A file of rejected rows; pass `write` as the pipeline's `rejects` option. */
@@ -341,6 +381,10 @@ function reasonsOf(row: RejectedRow): string {
  * - NDJSON: one object per row, the input's values and the same keys but
  *   `leadpipe_extra`.
  *
+ * In CSV, text that a spreadsheet would run as a formula is written with a
+ * `'` in front unless `escapeFormulas` is `false` (see
+ * {@link CsvWriterOptions.escapeFormulas}); NDJSON is written unchanged.
+ *
  * Each row is handed to the file before the pipeline goes on (and so before
  * it is checkpointed): a crash of the process loses no reject. Rejected
  * rows are not buffered, so memory does not grow with their number.
@@ -367,6 +411,7 @@ export function createRejectsWriter(
   const opened = openOutput(output, options.append === true);
   const writer = new TextWriter(opened.stream);
   const delimiter = options.delimiter ?? ',';
+  const stringifyOptions = { delimiter, escape_formulas: options.escapeFormulas ?? true };
   let header: { readonly input: readonly string[]; readonly known: ReadonlySet<string> } | undefined;
   let written = 0;
   let closed = false;
@@ -376,15 +421,15 @@ export function createRejectsWriter(
     if (header === undefined) {
       const input = row.columns.filter((column) => !REJECT_COLUMN_SET.has(column));
       header = { input, known: new Set(input) };
-      if (opened.empty) text += stringify([[...input, ...REJECT_COLUMNS]], { delimiter });
+      if (opened.empty) text += stringify([[...input, ...REJECT_COLUMNS]], stringifyOptions);
     }
     // Values under columns the header lacks (later NDJSON rows can have other keys) are kept as JSON.
-    const extra: Record<string, unknown> = {};
+    const extra: Record<string, unknown> = Object.create(null);
     for (const [column, value] of Object.entries(row.values)) {
       if (header.known.has(column) || REJECT_COLUMN_SET.has(column)) continue;
       if (value !== undefined && value !== null && value !== '') extra[column] = value;
     }
-    const cells = header.input.map((column) => cellOf(row.values[column]));
+    const cells = header.input.map((column) => cellOf(own(row.values, column)));
     cells.push(
       row.rowNumber,
       row.line ?? '',
@@ -392,11 +437,11 @@ export function createRejectsWriter(
       reasonsOf(row),
       Object.keys(extra).length > 0 ? JSON.stringify(extra) : '',
     );
-    return text + stringify([cells], { delimiter });
+    return text + stringify([cells], stringifyOptions);
   }
 
   function ndjsonLine(row: RejectedRow): string {
-    const values: Record<string, unknown> = {};
+    const values: Record<string, unknown> = Object.create(null);
     for (const [column, value] of Object.entries(row.values)) {
       if (!REJECT_COLUMN_SET.has(column)) values[column] = value;
     }
