@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import {
   ConfigurationError,
+  checkIdentityColumns,
   createCsvWriter,
   createLeadPipeline,
   createNdjsonWriter,
@@ -350,5 +351,44 @@ describe('CsvRecordSplitter', () => {
       { kind: 'record', fields: ['c\rd'], startLine: 3, line: 4 },
       { kind: 'record', fields: ['e'], startLine: 6, line: 6 },
     ]);
+  });
+});
+
+describe('checkIdentityColumns', () => {
+  it('accepts columns that identify a lead: email, LinkedIn, domain or website, a name with a company', () => {
+    for (const columns of [
+      ['E-mail', 'Plan'],
+      ['LinkedIn URL'],
+      ['Company Domain'],
+      ['Website'],
+      ['Full Name', 'Company'],
+      ['First Name', 'Last Name', 'Organization'],
+    ]) {
+      expect(checkIdentityColumns(columns)).toBeUndefined();
+    }
+  });
+
+  it('refuses columns that do not, listing them; an explicit mapping makes them usable', () => {
+    expect(checkIdentityColumns(['Full Name', 'Plan'])).toEqual({
+      field: 'input',
+      reason:
+        'has no column a lead can be identified by (an email, a LinkedIn URL, a company domain or website, or a name with a company); columns found: "Full Name", "Plan"',
+    });
+    expect(checkIdentityColumns(['First Name', 'Company'])?.reason).toMatch(
+      /columns found: "First Name", "Company"/,
+    );
+    expect(checkIdentityColumns([])?.reason).toMatch(/columns found: none$/);
+    expect(
+      checkIdentityColumns(['Contact', 'Mail Address'], { columns: { 'Mail Address': 'email' } }),
+    ).toBeUndefined();
+    expect(checkIdentityColumns(['Email'], { columns: { Email: null } })).toBeDefined();
+  });
+
+  it('a TSV read as comma-separated has one column and is refused; read with detection it is usable', async () => {
+    const tsv = 'email\tname\nada@acme.com\tAda\n';
+    const forced = await readCsvHeader(Readable.from([tsv]), { delimiter: ',' });
+    expect(checkIdentityColumns(forced?.columns ?? [])?.reason).toMatch(/columns found: "email\\tname"$/);
+    const detected = await readCsvHeader(Readable.from([tsv]));
+    expect(checkIdentityColumns(detected?.columns ?? [])).toBeUndefined();
   });
 });

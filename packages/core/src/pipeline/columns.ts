@@ -304,3 +304,42 @@ export function createColumnResolver(options: ColumnResolverOptions = {}): Colum
 
   return { targetOf, toLeadInput };
 }
+
+/** Targets that identify a lead on their own. */
+const IDENTITY_TARGETS: ReadonlySet<string> = new Set([
+  'email',
+  'linkedinUrl',
+  'company.domain',
+  'companyDomain',
+  'company.website',
+  'website',
+]);
+const NAME_TARGETS: ReadonlySet<string> = new Set(['fullName', 'name']);
+const COMPANY_NAME_TARGETS: ReadonlySet<string> = new Set(['company.name', 'companyName', 'company']);
+
+/**
+ * Whether a file's columns can identify a lead, before any row is read: one
+ * column must go (by name, recognition or `options.columns`) to an email, a
+ * LinkedIn URL, a company domain or website, or a name (full, or first and
+ * last) together with a company name. Without one no provider can be asked
+ * and every row would pass through unenriched, so a caller refuses the file.
+ *
+ * @returns `undefined` when the columns are usable; otherwise an issue on the
+ * field `input` listing the columns found (a caller adds how to map one, such
+ * as the CLI's `--map`).
+ */
+export function checkIdentityColumns(
+  columns: readonly string[],
+  options: ColumnResolverOptions = {},
+): ValidationIssue | undefined {
+  const resolver = createColumnResolver(options);
+  const targets = new Set(columns.map((column) => resolver.targetOf(column)));
+  const has = (set: ReadonlySet<string>) => [...targets].some((target) => target !== null && set.has(target));
+  const named = has(NAME_TARGETS) || (targets.has('firstName') && targets.has('lastName'));
+  if (has(IDENTITY_TARGETS) || (named && has(COMPANY_NAME_TARGETS))) return undefined;
+  const found = columns.length === 0 ? 'none' : columns.map((column) => JSON.stringify(column)).join(', ');
+  return {
+    field: 'input',
+    reason: `has no column a lead can be identified by (an email, a LinkedIn URL, a company domain or website, or a name with a company); columns found: ${found}`,
+  };
+}

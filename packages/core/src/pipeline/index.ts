@@ -3,6 +3,7 @@ export {
   type ColumnResolver,
   type ColumnResolverOptions,
   type ColumnTarget,
+  checkIdentityColumns,
   createColumnResolver,
   isColumnTarget,
   recogniseColumn,
