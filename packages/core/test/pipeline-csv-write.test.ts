@@ -194,3 +194,42 @@ describe('a CSV output with no leads', () => {
     expect(await written(createCsvWriter(out.stream), [], out)).toBe('');
   });
 });
+
+describe('input columns holding a lead field are written cleaned', () => {
+  const withInput = (input: Record<string, string>): Lead => createLead(input);
+
+  it('a TAB before an email is written cleaned in the Email column, so nothing needs neutralising', async () => {
+    const out = capture();
+    const values = { Email: '\tLauraj@primestack.ai', 'First Name': ' Laura  ', Notes: '\t=1' };
+    const sink = createCsvWriter(out.stream, { provenance: false });
+    await sink.write({
+      rowNumber: 1,
+      values,
+      columns: Object.keys(values),
+      lead: withInput({ email: values.Email, firstName: values['First Name'] }),
+      fields: [],
+    });
+    await sink.close?.();
+    // Notes is no lead field: written as it came, neutralised.
+    expect(out.text()).toBe("Email,First Name,Notes\nlauraj@primestack.ai,Laura,'\t=1\n");
+  });
+
+  it('keeps the cell when the lead value is not its own: another column, a provider, or a real change', async () => {
+    const out = capture();
+    const values = { 'Work Email': 'OTHER@x.com', Mail: '', Phone: '(202) 555-0100', Company: 'acme' };
+    const lead = createLead({ email: 'ada@acme.com', phone: '+1 202 555 0100', companyName: 'acme' });
+    const enriched: Lead = {
+      ...lead,
+      company: { ...lead.company, name: 'Acme' },
+      provenance: {
+        ...lead.provenance,
+        'company.name': { providerId: 'people', confidence: 0.9, at: lead.createdAt, credits: 1 },
+      },
+    };
+    // `Work Email` is mapped to email here, but the lead's email came from elsewhere.
+    const sink = createCsvWriter(out.stream, { provenance: false, columns: { 'Work Email': 'email' } });
+    await sink.write({ rowNumber: 1, values, columns: Object.keys(values), lead: enriched, fields: [] });
+    await sink.close?.();
+    expect(out.text()).toBe('Work Email,Mail,Phone,Company\nOTHER@x.com,,(202) 555-0100,acme\n');
+  });
+});

@@ -221,7 +221,8 @@ describe('writers', () => {
       'company.name__confidence',
     ]);
     expect(records[1]).toEqual([
-      'ADA@acme.com',
+      // `E-mail` holds the lead's email: its cleaned value (case and spacing) is written.
+      'ada@acme.com',
       'ada@acme.com',
       'line\nbreak',
       'input',

@@ -2,9 +2,10 @@ import { createWriteStream, statSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 import { ValidationError } from '../contracts/errors.js';
-import type { LeadField } from '../contracts/fields.js';
+import { isLeadField, type LeadField } from '../contracts/fields.js';
 import type { Lead } from '../contracts/lead.js';
 import { getLeadField } from '../lead/index.js';
+import { type ColumnMapping, createColumnResolver } from './columns.js';
 import type { RejectedRow, RejectSink } from './report.js';
 
 /** One finished lead, as the pipeline hands it to a {@link LeadSink}. */
@@ -60,6 +61,15 @@ export interface CsvWriterOptions extends LeadWriterOptions {
   readonly inputColumns?: readonly string[];
   /** Field delimiter. Default `,`. */
   readonly delimiter?: string;
+  /**
+   * The run's column mapping (the pipeline's `columns`), to know which input
+   * column holds which lead field. Default: headers recognised as the
+   * pipeline recognises them. An input column holding a lead field is
+   * written with the lead's value when that value is the cell's own, cleaned
+   * (it differs only in spacing, control characters or case: `\tAda@Acme.com`
+   * is written `ada@acme.com`); otherwise with the cell as it came.
+   */
+  readonly columns?: ColumnMapping;
   /**
    * Neutralise spreadsheet formulas (CSV injection), as OWASP advises: a text
    * cell beginning with `=`, `+`, `-`, `@`, a tab or a carriage return is
@@ -151,6 +161,32 @@ function own(record: Readonly<Record<string, unknown>>, key: string): unknown {
   return Object.hasOwn(record, key) ? record[key] : undefined;
 }
 
+/** Input targets that are a lead field under another name. */
+const FIELD_OF_TARGET: Readonly<Record<string, LeadField>> = {
+  name: 'fullName',
+  company: 'company.name',
+  companyName: 'company.name',
+  companyDomain: 'company.domain',
+};
+
+/** Text compared without spacing, control characters or case. */
+function loose(text: string): string {
+  return text
+    .normalize('NFC')
+    .replace(/[\s\p{Cc}]+/gu, ' ')
+    .trim()
+    .toLowerCase();
+}
+
+/** The lead's value for an input cell when it is the cell's own value, cleaned; otherwise the cell. */
+function cleanedCell(raw: unknown, field: LeadField | undefined, lead: Lead): unknown {
+  if (field === undefined || typeof raw !== 'string') return raw;
+  const value = getLeadField(lead, field);
+  if (typeof value !== 'string' || value === raw || lead.provenance[field]?.providerId !== 'input')
+    return raw;
+  return loose(value) === loose(raw) ? value : raw;
+}
+
 function cellOf(value: unknown): string | number | boolean {
   if (value === undefined || value === null) return '';
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
@@ -192,7 +228,10 @@ function enrichedValues(
  * field (`title`, `company.domain`) with its provenance (`title__source`: the
  * provider id, or `input` for values the row had; `title__confidence`). An
  * input column named exactly like a field path is updated in place with the
- * lead's (normalized or enriched) value instead of being repeated.
+ * lead's (normalized or enriched) value instead of being repeated. Another
+ * input column holding a lead field (`E-mail`) is written with the lead's
+ * value when that is the cell's own value cleaned of spacing, control
+ * characters or case (see {@link CsvWriterOptions.columns}).
  * Locations are written as `City, Region, Country`, lists comma-separated.
  *
  * The header is fixed by the first lead written (or `inputColumns`): keys
@@ -210,6 +249,20 @@ export function createCsvWriter(output: string | Writable, options: CsvWriterOpt
   const provenance = options.provenance ?? true;
   const delimiter = options.delimiter ?? ',';
   const escapeFormulas = options.escapeFormulas ?? true;
+  const resolver = createColumnResolver({
+    ...(options.columns ? { columns: options.columns } : {}),
+    unmapped: 'ignore',
+  });
+  const fieldOfColumn = new Map<string, LeadField | undefined>();
+  function fieldOf(column: string): LeadField | undefined {
+    if (fieldOfColumn.has(column)) return fieldOfColumn.get(column);
+    const target = resolver.targetOf(column);
+    const field =
+      target === null ? undefined : Object.hasOwn(FIELD_OF_TARGET, target) ? FIELD_OF_TARGET[target] : target;
+    const known = field !== undefined && isLeadField(field) ? field : undefined;
+    fieldOfColumn.set(column, known);
+    return known;
+  }
   let header:
     | { input: readonly string[]; enriched: readonly string[]; fields: readonly LeadField[] }
     | undefined;
@@ -252,7 +305,13 @@ export function createCsvWriter(output: string | Writable, options: CsvWriterOpt
       const values = enrichedValues(entry.lead, header.fields, provenance);
       const row: (string | number | boolean)[] = [];
       for (const column of header.input) {
-        row.push(cellOf(Object.hasOwn(values, column) ? values[column] : own(entry.values, column)));
+        row.push(
+          cellOf(
+            Object.hasOwn(values, column)
+              ? values[column]
+              : cleanedCell(own(entry.values, column), fieldOf(column), entry.lead),
+          ),
+        );
       }
       for (const column of header.enriched) row.push(cellOf(values[column]));
       pending.push(row);
