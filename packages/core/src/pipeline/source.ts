@@ -24,8 +24,9 @@ export interface SourceRow {
   /** 1-based number of the data row (the CSV header is not counted). */
   readonly rowNumber: number;
   /**
-   * Line of the file the row ends on, as the parser counts (rows with quoted
-   * line breaks span several; csv-parse counts a CRLF inside quotes as two).
+   * 1-based line of the file the row ends on (a row with quoted line breaks
+   * spans several; LF, CRLF and CR each end a line). A row that could not be
+   * read is on the line it starts on.
    */
   readonly line: number;
   /** Values by column, in the input's column order. */
