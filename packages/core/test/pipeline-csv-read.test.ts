@@ -392,3 +392,14 @@ describe('checkIdentityColumns', () => {
     expect(checkIdentityColumns(detected?.columns ?? [])).toBeUndefined();
   });
 });
+
+describe('CsvRecordSplitter: cases the fuzz test found', () => {
+  it('a CR at the end of a chunk still ends the line of a record rejected as too long', () => {
+    const splitter = new CsvRecordSplitter({ delimiter: ',', maxRecordSize: 1 });
+    const records = [...splitter.push('"😀a""\r'), ...splitter.push('a'), ...splitter.end()];
+    expect(records).toEqual([
+      { kind: 'malformed', line: 1, reason: expect.stringMatching(/longer than 1 characters/) },
+      { kind: 'record', fields: ['a'], startLine: 2, line: 2 },
+    ]);
+  });
+});

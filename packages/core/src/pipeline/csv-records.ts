@@ -175,8 +175,9 @@ export class CsvRecordSplitter {
     out.push({ kind: 'malformed', line: this.#line, reason });
     const lineEnd = this.#lineBreak(0, final);
     if (lineEnd === undefined) {
-      // The line itself goes on past what is held: drop it up to its line break.
-      this.#text = '';
+      // The line goes on past what is held: drop it up to its line break (keeping a last CR,
+      // which ends the line whatever follows it).
+      this.#text = !final && this.#text.endsWith('\r') ? '\r' : '';
       this.#skippingLine = !final;
       if (final) this.#line += 1;
       return;
