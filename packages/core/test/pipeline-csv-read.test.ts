@@ -176,6 +176,12 @@ describe('readCsv: the record size is bounded', () => {
     expect((error as ConfigurationError).issues).toEqual([
       { field: 'maxRecordSize', reason: 'must be positive' },
     ]);
+    // An option readCsv does not know (csv-parse's, say) is refused rather than ignored.
+    const unknown = await collect(
+      readCsv(Readable.from(['email\n']), { relax_quotes: true } as unknown as { delimiter: string }),
+    ).catch((caught: unknown) => caught);
+    expect(ConfigurationError.isInstance(unknown)).toBe(true);
+    expect((unknown as ConfigurationError).message).toMatch(/relax_quotes/);
   });
 });
 

@@ -100,7 +100,7 @@ const readCsvOptionsSchema = z
       .optional(),
     maxRecordSize: z.number().int('must be a whole number').positive('must be positive').optional(),
   })
-  .loose();
+  .strict();
 
 function openInput(input: string | NodeJS.ReadableStream, encoding: BufferEncoding): NodeJS.ReadableStream {
   if (typeof input === 'string') return createReadStream(input, { encoding });
