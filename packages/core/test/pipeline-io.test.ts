@@ -69,12 +69,20 @@ describe('readCsv', () => {
     expect(rows[0]?.values).toEqual({ email: 'ada@acme.com', company: 'Acme' });
   });
 
-  it('throws a ValidationError naming the input for text that is not CSV at all', async () => {
-    const error = await collect(readCsv(Readable.from(['email\n"unclosed\n']))).catch(
+  it('throws a ValidationError naming the input for a header that is not CSV at all', async () => {
+    const error = await collect(readCsv(Readable.from(['"email\nada@acme.com\n']))).catch(
       (caught: unknown) => caught,
     );
     expect(ValidationError.isInstance(error)).toBe(true);
     expect((error as ValidationError).issues[0]?.field).toBe('input');
+    expect((error as ValidationError).issues[0]?.reason).toMatch(/header \(line 1\).*never closed/);
+  });
+
+  it('rejects a row whose quote is never closed, with its line, instead of throwing', async () => {
+    const rows = await collect(readCsv(Readable.from(['email\n"unclosed\n'])));
+    expect(rows.map((row) => [row.rowNumber, row.line, row.issues?.[0]?.reason])).toEqual([
+      [1, 2, 'cannot be read: a quote opened on this line is never closed'],
+    ]);
   });
 
   it('refuses an input that is neither a path nor a stream', async () => {
@@ -213,7 +221,8 @@ describe('writers', () => {
       'company.name__confidence',
     ]);
     expect(records[1]).toEqual([
-      'ADA@acme.com',
+      // `E-mail` holds the lead's email: its cleaned value (case and spacing) is written.
+      'ada@acme.com',
       'ada@acme.com',
       'line\nbreak',
       'input',
@@ -447,7 +456,8 @@ describe('createRejectsWriter', () => {
     const records = parse(await readFile(rejectsPath, 'utf8'), { columns: true }) as Record<string, string>[];
     expect(records.map((record) => [record.Email, record['First Name'], record.leadpipe_row])).toEqual([
       ['not-an-email', 'Bob', '2'],
-      ['@nope', 'Multi\nLine', '4'],
+      // A value a spreadsheet would run as a formula is written with a quote in front.
+      ["'@nope", 'Multi\nLine', '4'],
     ]);
     expect(records.every((record) => record.leadpipe_reasons?.startsWith('email: '))).toBe(true);
 
@@ -457,7 +467,7 @@ describe('createRejectsWriter', () => {
       fixed,
       (await readFile(rejectsPath, 'utf8'))
         .replace('not-an-email', 'bob@acme.com')
-        .replace('@nope', 'm@acme.com'),
+        .replace("'@nope", 'm@acme.com'),
     );
     const again = createLeadPipeline({ enrichment: { providers: [provider], fields: ['title'] } });
     const second = await again.run(readCsv(fixed), { output: createCsvWriter(join(dir, 'fixed.out.csv')) });

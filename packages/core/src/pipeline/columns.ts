@@ -253,7 +253,8 @@ export function createColumnResolver(options: ColumnResolverOptions = {}): Colum
   }
 
   function toLeadInput(values: Readonly<Record<string, unknown>>): ReturnType<ColumnResolver['toLeadInput']> {
-    const input: Record<string, unknown> = {};
+    // Objects without a prototype: a header such as `constructor` or `__proto__` is an ordinary key.
+    const input: Record<string, unknown> = Object.create(null);
     const from = new Map<string, string>();
     const issues: ValidationIssue[] = [];
     for (const header of Object.keys(values)) {
@@ -267,14 +268,14 @@ export function createColumnResolver(options: ColumnResolverOptions = {}): Colum
       let node = input;
       for (let depth = 0; depth < parts.length - 1; depth++) {
         const part = parts[depth] as string;
-        const next = node[part];
+        const next = Object.hasOwn(node, part) ? node[part] : undefined;
         if (next === undefined) {
-          const created: Record<string, unknown> = {};
+          const created: Record<string, unknown> = Object.create(null);
           node[part] = created;
           node = created;
         } else if (typeof next === 'object' && next !== null && !Array.isArray(next)) {
           // Copy objects handed in whole before writing into them, so the source row is never changed.
-          const copy = { ...(next as Record<string, unknown>) };
+          const copy: Record<string, unknown> = Object.assign(Object.create(null), next);
           node[part] = copy;
           node = copy;
         } else {
@@ -282,12 +283,12 @@ export function createColumnResolver(options: ColumnResolverOptions = {}): Colum
             field: target,
             reason: `column "${header}" conflicts with column "${from.get(parts.slice(0, depth + 1).join('.')) ?? '?'}"`,
           });
-          node = {};
+          node = Object.create(null);
           break;
         }
       }
       const leaf = parts[parts.length - 1] as string;
-      const existing = node[leaf];
+      const existing = Object.hasOwn(node, leaf) ? node[leaf] : undefined;
       if (existing !== undefined && !sameValue(existing, value)) {
         issues.push({
           field: target,
@@ -302,4 +303,43 @@ export function createColumnResolver(options: ColumnResolverOptions = {}): Colum
   }
 
   return { targetOf, toLeadInput };
+}
+
+/** Targets that identify a lead on their own. */
+const IDENTITY_TARGETS: ReadonlySet<string> = new Set([
+  'email',
+  'linkedinUrl',
+  'company.domain',
+  'companyDomain',
+  'company.website',
+  'website',
+]);
+const NAME_TARGETS: ReadonlySet<string> = new Set(['fullName', 'name']);
+const COMPANY_NAME_TARGETS: ReadonlySet<string> = new Set(['company.name', 'companyName', 'company']);
+
+/**
+ * Whether a file's columns can identify a lead, before any row is read: one
+ * column must go (by name, recognition or `options.columns`) to an email, a
+ * LinkedIn URL, a company domain or website, or a name (full, or first and
+ * last) together with a company name. Without one no provider can be asked
+ * and every row would pass through unenriched, so a caller refuses the file.
+ *
+ * @returns `undefined` when the columns are usable; otherwise an issue on the
+ * field `input` listing the columns found (a caller adds how to map one, such
+ * as the CLI's `--map`).
+ */
+export function checkIdentityColumns(
+  columns: readonly string[],
+  options: ColumnResolverOptions = {},
+): ValidationIssue | undefined {
+  const resolver = createColumnResolver(options);
+  const targets = new Set(columns.map((column) => resolver.targetOf(column)));
+  const has = (set: ReadonlySet<string>) => [...targets].some((target) => target !== null && set.has(target));
+  const named = has(NAME_TARGETS) || (targets.has('firstName') && targets.has('lastName'));
+  if (has(IDENTITY_TARGETS) || (named && has(COMPANY_NAME_TARGETS))) return undefined;
+  const found = columns.length === 0 ? 'none' : columns.map((column) => JSON.stringify(column)).join(', ');
+  return {
+    field: 'input',
+    reason: `has no column a lead can be identified by (an email, a LinkedIn URL, a company domain or website, or a name with a company); columns found: ${found}`,
+  };
 }

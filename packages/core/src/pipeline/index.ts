@@ -3,6 +3,7 @@ export {
   type ColumnResolver,
   type ColumnResolverOptions,
   type ColumnTarget,
+  checkIdentityColumns,
   createColumnResolver,
   isColumnTarget,
   recogniseColumn,
@@ -50,11 +51,13 @@ export {
   type SinkEntry,
 } from './sinks.js';
 export {
+  type CsvHeader,
   createSourceRow,
   isSourceRow,
   type ReadCsvOptions,
   type ReadNdjsonOptions,
   readCsv,
+  readCsvHeader,
   readNdjson,
   type SourceRow,
 } from './source.js';

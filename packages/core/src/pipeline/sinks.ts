@@ -2,9 +2,10 @@ import { createWriteStream, statSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 import { ValidationError } from '../contracts/errors.js';
-import type { LeadField } from '../contracts/fields.js';
+import { isLeadField, type LeadField } from '../contracts/fields.js';
 import type { Lead } from '../contracts/lead.js';
 import { getLeadField } from '../lead/index.js';
+import { type ColumnMapping, createColumnResolver } from './columns.js';
 import type { RejectedRow, RejectSink } from './report.js';
 
 /** One finished lead, as the pipeline hands it to a {@link LeadSink}. */
@@ -52,10 +53,33 @@ export interface LeadWriterOptions {
 
 /** Options of {@link createCsvWriter}. */
 export interface CsvWriterOptions extends LeadWriterOptions {
-  /** Input columns to write, in order. Default: the columns of the first lead written. */
+  /**
+   * Input columns to write, in order. Default: the columns of the first lead
+   * written. When given, a run that writes no lead still leaves a file with
+   * its header (the input columns, then those of `fields`).
+   */
   readonly inputColumns?: readonly string[];
   /** Field delimiter. Default `,`. */
   readonly delimiter?: string;
+  /**
+   * The run's column mapping (the pipeline's `columns`), to know which input
+   * column holds which lead field. Default: headers recognised as the
+   * pipeline recognises them. An input column holding a lead field is
+   * written with the lead's value when that value is the cell's own, cleaned
+   * (it differs only in spacing, control characters or case: `\tAda@Acme.com`
+   * is written `ada@acme.com`); otherwise with the cell as it came.
+   */
+  readonly columns?: ColumnMapping;
+  /**
+   * Neutralise spreadsheet formulas (CSV injection), as OWASP advises: a text
+   * cell beginning with `=`, `+`, `-`, `@`, a tab or a carriage return is
+   * written with a single quote in front (`'=HYPERLINK(...)`, `'+1 555 0100`),
+   * so a spreadsheet shows it as text instead of running it. Numbers are
+   * written as they are (`-42` from a number, not from text). Default `true`;
+   * set `false` for a file only programs read (they then get the values
+   * unchanged). NDJSON is never altered.
+   */
+  readonly escapeFormulas?: boolean;
 }
 
 /** Rows buffered before they are turned into text and written in one go. */
@@ -132,6 +156,37 @@ class TextWriter {
   }
 }
 
+/** `record[key]` when `record` has it as its own key: `constructor` or `__proto__` are columns, not inherited. */
+function own(record: Readonly<Record<string, unknown>>, key: string): unknown {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
+/** Input targets that are a lead field under another name. */
+const FIELD_OF_TARGET: Readonly<Record<string, LeadField>> = {
+  name: 'fullName',
+  company: 'company.name',
+  companyName: 'company.name',
+  companyDomain: 'company.domain',
+};
+
+/** Text compared without spacing, control characters or case. */
+function loose(text: string): string {
+  return text
+    .normalize('NFC')
+    .replace(/[\s\p{Cc}]+/gu, ' ')
+    .trim()
+    .toLowerCase();
+}
+
+/** The lead's value for an input cell when it is the cell's own value, cleaned; otherwise the cell. */
+function cleanedCell(raw: unknown, field: LeadField | undefined, lead: Lead): unknown {
+  if (field === undefined || typeof raw !== 'string') return raw;
+  const value = getLeadField(lead, field);
+  if (typeof value !== 'string' || value === raw || lead.provenance[field]?.providerId !== 'input')
+    return raw;
+  return loose(value) === loose(raw) ? value : raw;
+}
+
 function cellOf(value: unknown): string | number | boolean {
   if (value === undefined || value === null) return '';
   if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
@@ -173,28 +228,50 @@ function enrichedValues(
  * field (`title`, `company.domain`) with its provenance (`title__source`: the
  * provider id, or `input` for values the row had; `title__confidence`). An
  * input column named exactly like a field path is updated in place with the
- * lead's (normalized or enriched) value instead of being repeated.
+ * lead's (normalized or enriched) value instead of being repeated. Another
+ * input column holding a lead field (`E-mail`) is written with the lead's
+ * value when that is the cell's own value cleaned of spacing, control
+ * characters or case (see {@link CsvWriterOptions.columns}).
  * Locations are written as `City, Region, Country`, lists comma-separated.
  *
  * The header is fixed by the first lead written (or `inputColumns`): keys
  * that only later rows have (possible with NDJSON input) are not written;
  * use {@link createNdjsonWriter} for such input. Writes wait for the stream
  * to drain, so memory stays bounded.
+ *
+ * Text that a spreadsheet would run as a formula (beginning with `=`, `+`,
+ * `-`, `@`, a tab or a carriage return) is written with a `'` in front unless
+ * `escapeFormulas` is `false`: see {@link CsvWriterOptions.escapeFormulas}.
  */
 export function createCsvWriter(output: string | Writable, options: CsvWriterOptions = {}): LeadSink {
   const opened = openOutput(output, options.append === true);
   const writer = new TextWriter(opened.stream);
   const provenance = options.provenance ?? true;
   const delimiter = options.delimiter ?? ',';
+  const escapeFormulas = options.escapeFormulas ?? true;
+  const resolver = createColumnResolver({
+    ...(options.columns ? { columns: options.columns } : {}),
+    unmapped: 'ignore',
+  });
+  const fieldOfColumn = new Map<string, LeadField | undefined>();
+  function fieldOf(column: string): LeadField | undefined {
+    if (fieldOfColumn.has(column)) return fieldOfColumn.get(column);
+    const target = resolver.targetOf(column);
+    const field =
+      target === null ? undefined : Object.hasOwn(FIELD_OF_TARGET, target) ? FIELD_OF_TARGET[target] : target;
+    const known = field !== undefined && isLeadField(field) ? field : undefined;
+    fieldOfColumn.set(column, known);
+    return known;
+  }
   let header:
     | { input: readonly string[]; enriched: readonly string[]; fields: readonly LeadField[] }
     | undefined;
   let pending: (string | number | boolean)[][] = [];
   let closed = false;
 
-  function headerFor(entry: SinkEntry): NonNullable<typeof header> {
-    const input = options.inputColumns ?? entry.columns;
-    const fields = options.fields ?? entry.fields;
+  function headerFor(entry: SinkEntry | undefined): NonNullable<typeof header> {
+    const input = options.inputColumns ?? entry?.columns ?? [];
+    const fields = options.fields ?? entry?.fields ?? [];
     const inputSet = new Set(input);
     const enriched: string[] = [];
     for (const field of fields) {
@@ -209,7 +286,12 @@ export function createCsvWriter(output: string | Writable, options: CsvWriterOpt
     const rows = pending;
     pending = [];
     await writer.write(
-      stringify(rows, { delimiter, record_delimiter: 'unix', cast: { boolean: (value) => String(value) } }),
+      stringify(rows, {
+        delimiter,
+        record_delimiter: 'unix',
+        escape_formulas: escapeFormulas,
+        cast: { boolean: (value) => String(value) },
+      }),
     );
   }
 
@@ -223,7 +305,13 @@ export function createCsvWriter(output: string | Writable, options: CsvWriterOpt
       const values = enrichedValues(entry.lead, header.fields, provenance);
       const row: (string | number | boolean)[] = [];
       for (const column of header.input) {
-        row.push(cellOf(Object.hasOwn(values, column) ? values[column] : entry.values[column]));
+        row.push(
+          cellOf(
+            Object.hasOwn(values, column)
+              ? values[column]
+              : cleanedCell(own(entry.values, column), fieldOf(column), entry.lead),
+          ),
+        );
       }
       for (const column of header.enriched) row.push(cellOf(values[column]));
       pending.push(row);
@@ -236,6 +324,11 @@ export function createCsvWriter(output: string | Writable, options: CsvWriterOpt
     async close() {
       if (closed) return;
       closed = true;
+      if (header === undefined && options.inputColumns !== undefined && opened.empty) {
+        // No lead was written: the file still gets its header.
+        header = headerFor(undefined);
+        pending.push([...header.input, ...header.enriched]);
+      }
       await writePending();
       await writer.end(opened.owned);
     },
@@ -310,6 +403,12 @@ export interface RejectsWriterOptions {
   readonly append?: boolean;
   /** CSV field delimiter. Default `,`. */
   readonly delimiter?: string;
+  /**
+   * Neutralise spreadsheet formulas in a CSV rejects file, as
+   * {@link CsvWriterOptions.escapeFormulas} does (default `true`). NDJSON is
+   * never altered.
+   */
+  readonly escapeFormulas?: boolean;
 }
 
 /** A file of rejected rows; pass `write` as the pipeline's `rejects` option. */
@@ -341,6 +440,10 @@ function reasonsOf(row: RejectedRow): string {
  * - NDJSON: one object per row, the input's values and the same keys but
  *   `leadpipe_extra`.
  *
+ * In CSV, text that a spreadsheet would run as a formula is written with a
+ * `'` in front unless `escapeFormulas` is `false` (see
+ * {@link CsvWriterOptions.escapeFormulas}); NDJSON is written unchanged.
+ *
  * Each row is handed to the file before the pipeline goes on (and so before
  * it is checkpointed): a crash of the process loses no reject. Rejected
  * rows are not buffered, so memory does not grow with their number.
@@ -367,6 +470,7 @@ export function createRejectsWriter(
   const opened = openOutput(output, options.append === true);
   const writer = new TextWriter(opened.stream);
   const delimiter = options.delimiter ?? ',';
+  const stringifyOptions = { delimiter, escape_formulas: options.escapeFormulas ?? true };
   let header: { readonly input: readonly string[]; readonly known: ReadonlySet<string> } | undefined;
   let written = 0;
   let closed = false;
@@ -376,15 +480,15 @@ export function createRejectsWriter(
     if (header === undefined) {
       const input = row.columns.filter((column) => !REJECT_COLUMN_SET.has(column));
       header = { input, known: new Set(input) };
-      if (opened.empty) text += stringify([[...input, ...REJECT_COLUMNS]], { delimiter });
+      if (opened.empty) text += stringify([[...input, ...REJECT_COLUMNS]], stringifyOptions);
     }
     // Values under columns the header lacks (later NDJSON rows can have other keys) are kept as JSON.
-    const extra: Record<string, unknown> = {};
+    const extra: Record<string, unknown> = Object.create(null);
     for (const [column, value] of Object.entries(row.values)) {
       if (header.known.has(column) || REJECT_COLUMN_SET.has(column)) continue;
       if (value !== undefined && value !== null && value !== '') extra[column] = value;
     }
-    const cells = header.input.map((column) => cellOf(row.values[column]));
+    const cells = header.input.map((column) => cellOf(own(row.values, column)));
     cells.push(
       row.rowNumber,
       row.line ?? '',
@@ -392,11 +496,11 @@ export function createRejectsWriter(
       reasonsOf(row),
       Object.keys(extra).length > 0 ? JSON.stringify(extra) : '',
     );
-    return text + stringify([cells], { delimiter });
+    return text + stringify([cells], stringifyOptions);
   }
 
   function ndjsonLine(row: RejectedRow): string {
-    const values: Record<string, unknown> = {};
+    const values: Record<string, unknown> = Object.create(null);
     for (const [column, value] of Object.entries(row.values)) {
       if (!REJECT_COLUMN_SET.has(column)) values[column] = value;
     }
