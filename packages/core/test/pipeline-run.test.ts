@@ -719,4 +719,19 @@ describe('createLeadPipeline: abort, events and report', () => {
       title__confidence: 0.9,
     });
   });
+
+  it('gives its clock to the engine, so provenance and the lead share one time', async () => {
+    const { provider } = countingProvider();
+    const instant = Date.UTC(2030, 0, 2, 3, 4, 5);
+    const pipeline = createLeadPipeline({
+      now: () => instant,
+      enrichment: { providers: [provider], fields: ['title'] },
+    });
+    const results: PipelineResult[] = [];
+    for await (const result of pipeline.run([{ Email: 'ada@acme.com' }])) results.push(result);
+    const [result] = results;
+    if (result?.status !== 'done') throw new Error(`expected a done row, got ${result?.status}`);
+    expect(result.lead.provenance.title?.at).toBe(new Date(instant).toISOString());
+    expect(result.lead.updatedAt).toBe(new Date(instant).toISOString());
+  });
 });

@@ -243,7 +243,13 @@ export interface LeadPipeline {
 export function createLeadPipeline(options: LeadPipelineOptions = {}): LeadPipeline {
   const { settings, dedupe } = parsePipelineOptions(options);
   const built =
-    settings.enrichment === undefined ? undefined : createPipelineEngine(settings.enrichment, options.cache);
+    settings.enrichment === undefined
+      ? undefined
+      : createPipelineEngine(
+          // One clock for the run: the engine reads the pipeline's unless its own options name another.
+          { ...settings.enrichment, now: settings.enrichment.now ?? settings.now },
+          options.cache,
+        );
   return assemblePipeline(options, settings, dedupe, {
     engine: built?.engine,
     answers: built?.answers,
