@@ -13,14 +13,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import {
-  createEnrichmentEngine,
-  createHttpClient,
-  createLead,
-  defineProvider,
-  type EnrichmentProviderV1,
-  loadApiKey,
-} from '@leadpipe/core';
+import { createEnrichmentEngine, createLead } from '@leadpipe/core';
+import { createHttpClient, defineProvider, type EnrichmentProviderV1, loadApiKey } from '@leadpipe/core/adapter-kit';
 import { createApollo } from '@leadpipe/provider-apollo';
 import { startEmulators, type TruthPerson } from '@leadpipe/testkit';
 

@@ -16,9 +16,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Bottleneck from 'bottleneck';
 import pRetry from 'p-retry';
+import { createHttpClient } from '../src/http/client.js';
 import {
   createEnrichmentEngine,
-  createHttpClient,
   createLead,
   defineProvider,
   type EnrichRequest,

@@ -38,7 +38,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  applyLeadFields,
   type CrmAdapterV1,
   type CrmUpsertResult,
   createCsvWriter,
@@ -50,13 +49,14 @@ import {
   type EnrichmentProviderV1,
   type EnrichRequest,
   flattenLead,
-  hash64,
   type Lead,
   type LeadField,
   readCsv,
-  SpillingHash64Index,
 } from '../src/index.js';
+import { applyLeadFields } from '../src/lead/paths.js';
 import { createLeadPipelineAround } from '../src/pipeline/pipeline.js';
+import { hash64 } from '../src/stores/hash-map.js';
+import { SpillingHash64Index } from '../src/stores/spilling-index.js';
 
 /** Old-space cap of each child, MB (0: Node's default). */
 const HEAP_MB = Number(process.env.BENCH_HEAP_MB ?? 128);

@@ -1,16 +1,147 @@
 /**
  * @packageDocumentation
- * `@leadpipe/core`: the contracts every leadpipe adapter implements (the Lead
- * model, `EnrichmentProvider`, errors) and the orchestration that runs them
- * (the waterfall enrichment engine, limits, retries, caching).
+ * `@leadpipe/core`: what a host application uses to run its lead pipeline.
+ * The contracts (the Lead model, `EnrichmentProviderV1`, `CrmAdapterV1`, the
+ * stores, errors), the waterfall enrichment engine, CRM sync sessions, the
+ * streaming pipeline with its readers, writers and reports, and the built-in
+ * stores. Knows no vendor by name.
+ *
+ * Adapter authors import `@leadpipe/core/adapter-kit` instead: the contracts
+ * plus the HTTP client, rate-limit header parsing, webhook verification and
+ * the lead normalisers, without any orchestration.
  */
 
 export * from './contracts/index.js';
-export * from './crm/index.js';
-export * from './enrich/index.js';
-export * from './http/index.js';
-export * from './lead/index.js';
-export * from './limits/index.js';
-export * from './pipeline/index.js';
-export * from './stores/index.js';
-export * from './webhooks/index.js';
+export {
+  type CrmConflictPolicy,
+  type CrmEventDeduper,
+  type CrmEventDeduperOptions,
+  type CrmFieldMapping,
+  type CrmFieldMappingDefinition,
+  type CrmFieldMappingEntry,
+  type CrmFieldSource,
+  type CrmIdPropertyMapping,
+  type CrmLeadOutcome,
+  type CrmRedeliverOptions,
+  type CrmSync,
+  type CrmSyncEvent,
+  type CrmSyncEventMap,
+  type CrmSyncEventType,
+  type CrmSyncOptions,
+  type CrmSyncReject,
+  type CrmSyncReport,
+  type CrmSyncRetryOptions,
+  type CrmSyncRunOptions,
+  type CrmSyncSession,
+  type CrmSyncTarget,
+  type CrmSyncTargetReport,
+  type CrmTargetOutcome,
+  createCrmEventDeduper,
+  createCrmSync,
+  defineFieldMapping,
+  type MapLeadResult,
+  mapLead,
+  type ParseCrmWebhookOptions,
+  parseCrmWebhook,
+  redrive,
+} from './crm/index.js';
+export {
+  createEnrichmentEngine,
+  type DefinedEnrichAnswer,
+  type DefineProviderSettings,
+  defineProvider,
+  type EnrichManyOptions,
+  type EnrichmentAttempt,
+  type EnrichmentEngine,
+  type EnrichmentEngineOptions,
+  type EnrichmentEventName,
+  type EnrichmentEvents,
+  type EnrichmentListener,
+  type EnrichmentOutcome,
+  type EnrichmentStats,
+  type EnrichmentStatus,
+  type EnrichOptions,
+  type LatencySummary,
+  type MergePolicy,
+  type ProviderSkipReason,
+  type ProviderStats,
+} from './enrich/index.js';
+export {
+  type CompanyInput,
+  type CreateLeadOptions,
+  createLead,
+  flattenLead,
+  getLeadField,
+  type LeadInput,
+  leadIdentityKey,
+  leadInputSchema,
+  type SafeCreateLeadResult,
+  safeCreateLead,
+} from './lead/index.js';
+export {
+  type CircuitState,
+  createLimiterRegistry,
+  type LimiterEvent,
+  type LimiterRegistry,
+  type LimiterRegistryOptions,
+  type LimiterStats,
+  type ProviderLimiter,
+  type RetryOptions,
+  type ScheduleOptions,
+} from './limits/index.js';
+export {
+  type ColumnMapping,
+  type ColumnTarget,
+  type CsvHeader,
+  type CsvWriterOptions,
+  checkIdentityColumns,
+  createCsvWriter,
+  createLeadPipeline,
+  createNdjsonWriter,
+  createRejectsWriter,
+  formatReport,
+  isColumnTarget,
+  type LeadPipeline,
+  type LeadPipelineOptions,
+  type LeadSink,
+  type LeadWriterOptions,
+  type PipelineCounts,
+  type PipelineCrmDeadLetter,
+  type PipelineCrmEvents,
+  type PipelineDeadLetter,
+  type PipelineDeadLetterError,
+  type PipelineEnrichmentDeadLetter,
+  type PipelineEnrichmentError,
+  type PipelineEventName,
+  type PipelineEvents,
+  type PipelineProgress,
+  type PipelineReject,
+  type PipelineReport,
+  type PipelineResult,
+  type PipelineRun,
+  type PipelineRunEvents,
+  type PipelineRunOptions,
+  type PipelineSource,
+  type PipelineStage,
+  type ReadCsvOptions,
+  type ReadNdjsonOptions,
+  type RejectedRow,
+  type RejectSink,
+  type RejectsWriter,
+  type RejectsWriterOptions,
+  readCsv,
+  readCsvHeader,
+  readNdjson,
+  type SinkEntry,
+  type SourceRow,
+} from './pipeline/index.js';
+export {
+  createFileCheckpointStore,
+  createFileDeadLetterQueue,
+  createMemoryCache,
+  createMemoryDeadLetterQueue,
+  type FileCheckpointStoreOptions,
+  type FileDeadLetterQueue,
+  type FileDeadLetterQueueOptions,
+  type MemoryCacheOptions,
+} from './stores/index.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { isFieldMapping } from '../src/crm/mapping.js';
 import {
   type CrmFieldMappingDefinition,
   defineFieldMapping,
-  isFieldMapping,
   mapLead,
   registerSecret,
   ValidationError,

@@ -2,14 +2,9 @@ import { delay, HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import {
-  ApiCallError,
-  ConfigurationError,
-  createHttpClient,
-  type HttpClientOptions,
-  loadApiKey,
-  type RateLimitState,
-} from '../src/index.js';
+import { createHttpClient, type HttpClientOptions } from '../src/http/client.js';
+import { loadApiKey } from '../src/http/load-settings.js';
+import { ApiCallError, ConfigurationError, type RateLimitState } from '../src/index.js';
 
 const BASE = 'https://api.vendor.test/v1';
 const server = setupServer();

@@ -1,12 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  ApiCallError,
-  ConfigurationError,
-  loadApiKey,
-  loadOptionalSetting,
-  loadSetting,
-  redactSecrets,
-} from '../src/index.js';
+import { loadApiKey, loadOptionalSetting, loadSetting } from '../src/http/load-settings.js';
+import { ApiCallError, ConfigurationError, redactSecrets } from '../src/index.js';
 
 const ENV = 'LEADPIPE_TEST_ACME_API_KEY';
 

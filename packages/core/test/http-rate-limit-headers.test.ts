@@ -4,10 +4,10 @@ import {
   type PartialRateLimitState,
   parseRateLimitHeaders,
   parseResetValue,
-  parseRetryAfter,
   type RateLimitHeaderMapping,
   xRateLimitHeaders,
-} from '../src/index.js';
+} from '../src/http/rate-limit-headers.js';
+import { parseRetryAfter } from '../src/http/retry-after.js';
 
 const NOW = Date.UTC(2026, 10, 25, 9, 0, 0);
 const NOW_SECONDS = NOW / 1000;

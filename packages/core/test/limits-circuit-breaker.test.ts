@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type CircuitState, ConfigurationError, createCircuitBreaker } from '../src/index.js';
+import { type CircuitState, ConfigurationError } from '../src/index.js';
+import { createCircuitBreaker } from '../src/limits/circuit-breaker.js';
 
 function setup(failureThreshold = 3, coolDownMs = 10_000) {
   let now = 1_000_000;

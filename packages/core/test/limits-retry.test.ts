@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ApiCallError, isRetryableByRetry, LeadpipeError, retryAttempts, withRetry } from '../src/index.js';
+import { ApiCallError, LeadpipeError } from '../src/index.js';
+import { isRetryableByRetry, retryAttempts, withRetry } from '../src/limits/retry.js';
 
 function apiError(code: ConstructorParameters<typeof ApiCallError>[0], retryAfterMs?: number): ApiCallError {
   return new ApiCallError(code, { message: `failed: ${code}`, retryAfterMs });

@@ -4,21 +4,19 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import {
-  compressRows,
   createCsvWriter,
   createFileCheckpointStore,
   createLeadPipeline,
   defineFieldMapping,
   defineProvider,
   type EnrichRequest,
-  Hash64Map,
-  hash64,
   LeadpipeError,
   PipelineAbortedError,
   type PipelineReport,
-  RowRanges,
   ValidationError,
 } from '../src/index.js';
+import { Hash64Map, hash64 } from '../src/stores/hash-map.js';
+import { compressRows, RowRanges } from '../src/stores/row-ranges.js';
 import { FakeCrm } from './crm-fixtures.js';
 
 const tempDir = () => mkdtemp(join(tmpdir(), 'leadpipe-checkpoint-'));

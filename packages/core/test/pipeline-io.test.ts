@@ -5,7 +5,6 @@ import { Readable } from 'node:stream';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import {
-  createColumnResolver,
   createCsvWriter,
   createLead,
   createLeadPipeline,
@@ -16,10 +15,10 @@ import {
   type RejectedRow,
   readCsv,
   readNdjson,
-  recogniseColumn,
   type SourceRow,
   ValidationError,
 } from '../src/index.js';
+import { createColumnResolver, recogniseColumn } from '../src/pipeline/columns.js';
 
 async function collect(rows: AsyncIterable<SourceRow>): Promise<SourceRow[]> {
   const out: SourceRow[] = [];

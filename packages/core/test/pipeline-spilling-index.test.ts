@@ -2,7 +2,9 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Hash64, hash64, SpillingHash64Index, ValidationError } from '../src/index.js';
+import { ValidationError } from '../src/index.js';
+import { type Hash64, hash64 } from '../src/stores/hash-map.js';
+import { SpillingHash64Index } from '../src/stores/spilling-index.js';
 
 const directories: string[] = [];
 function scratch(): string {

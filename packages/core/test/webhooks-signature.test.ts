@@ -1,15 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import {
-  assertFreshTimestamp,
-  assertHmacSignature,
-  ConfigurationError,
-  computeHmac,
-  getHeader,
-  rawBodyToBuffer,
-  rawBodyToString,
-  verifyHmacSignature,
-  WebhookVerificationError,
-} from '../src/index.js';
+import { ConfigurationError, WebhookVerificationError } from '../src/index.js';
+import { getHeader } from '../src/webhooks/headers.js';
+import { assertHmacSignature, computeHmac, verifyHmacSignature } from '../src/webhooks/hmac.js';
+import { rawBodyToBuffer, rawBodyToString } from '../src/webhooks/raw-body.js';
+import { assertFreshTimestamp } from '../src/webhooks/timestamp.js';
 
 // Reference digests computed with `openssl dgst` and taken from RFC 2202 / RFC 4231, not with the code under test.
 const CLEARBIT_BODY =
