@@ -6,7 +6,7 @@ import { notFound, SalesforceHttpFailure } from './errors.js';
 import { errorResponse, type RouteDeps } from './http.js';
 import { ID_PREFIX, salesforceId } from './ids.js';
 import { ApiUsage, InFlightRequests } from './limits.js';
-import { derivedToken, TokenStore } from './oauth.js';
+import { TokenStore } from './oauth.js';
 import { deliverOutboundBatch, type OutboundDelivery, outboundEnvelope } from './outbound.js';
 import { registerApiRoutes } from './routes-api.js';
 import { registerBulkRoutes } from './routes-bulk.js';
@@ -15,11 +15,10 @@ import { registerOauthRoutes } from './routes-oauth.js';
 import { registerQueryRoutes } from './routes-query.js';
 import { registerSObjectRoutes } from './routes-sobjects.js';
 import { formatDatetime, type SalesforceFieldDefinition } from './schema.js';
-import { MAX_VERSION, positive, rate, resolveSettings } from './settings.js';
+import { MAX_VERSION, positive, rate, resolveSettings, salesforceCredentials } from './settings.js';
 import { SalesforceState } from './state.js';
 import { type LeadRecord, LeadStore, type SaveOutcome } from './store.js';
 import type {
-  SalesforceCredentials,
   SalesforceEmulator,
   SalesforceEmulatorOptions,
   SalesforceIngestJobSummary,
@@ -72,17 +71,8 @@ export function createSalesforceEmulator(
   const { organizationId, schema, outboundFields } = settings;
   const state = new SalesforceState(settings, context.seed, options.instanceUrl);
 
-  const userId = salesforceId(ID_PREFIX.user, context.seed);
-  const credentials: SalesforceCredentials = {
-    clientId: options.clientId ?? 'emulator-client-id',
-    clientSecret: options.clientSecret ?? 'emulator-client-secret',
-    username: options.username ?? 'emulator@leadpipe.test',
-    password: options.password ?? 'emulator-password',
-    accessToken: derivedToken(organizationId, 'access', context.seed),
-    refreshToken: `5Aep${derivedToken(organizationId, 'refresh', context.seed).slice(18)}`,
-    organizationId,
-    userId,
-  };
+  const credentials = salesforceCredentials(context.seed, options, organizationId);
+  const { userId } = credentials;
   const tokens = new TokenStore({
     ...credentials,
     rotateRefreshTokens: options.rotateRefreshTokens ?? false,

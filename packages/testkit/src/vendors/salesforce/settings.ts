@@ -1,8 +1,9 @@
 import { ConfigurationError } from '@leadpipe/core';
 import type { EmulatorContext } from '../../emulator/context.js';
 import { ID_PREFIX, salesforceId } from './ids.js';
+import { derivedToken } from './oauth.js';
 import { LeadSchema } from './schema.js';
-import type { SalesforceEmulatorOptions } from './types.js';
+import type { SalesforceCredentials, SalesforceEmulatorOptions } from './types.js';
 
 const DEFAULT_SESSION_MS = 2 * 60 * 60 * 1000;
 /** A request running longer than this counts against the concurrent long-running limit. */
@@ -93,7 +94,7 @@ export function resolveSettings(
   const bulkStartDelayMs = positive('bulkStartDelayMs', options.bulkStartDelayMs, 1000, true);
   const bulkRecordsPerSecond = positive('bulkRecordsPerSecond', options.bulkRecordsPerSecond, 10_000);
   const partialFailureRate = rate('partialFailureRate', options.partialFailureRate);
-  const organizationId = options.organizationId ?? salesforceId(ID_PREFIX.organization, context.seed);
+  const organizationId = options.organizationId ?? defaultOrganizationId(context.seed);
   if (!/^00D[a-zA-Z0-9]{12}(?:[a-zA-Z0-9]{3})?$/.test(organizationId)) {
     throw new ConfigurationError('invalid_configuration', {
       message: `Salesforce emulator option organizationId: must be a 15 or 18 character id starting with 00D, got ${organizationId}`,
@@ -130,5 +131,32 @@ export function resolveSettings(
     organizationId,
     schema,
     outboundFields,
+  };
+}
+
+/** The org id of an emulator seeded with `seed` when `organizationId` is not given. */
+export function defaultOrganizationId(seed: number): string {
+  return salesforceId(ID_PREFIX.organization, seed);
+}
+
+/**
+ * What a Salesforce emulator seeded with `seed` accepts: the OAuth client and
+ * user of `options` or the emulator's defaults, and the access and refresh
+ * tokens issued up front for the org.
+ */
+export function salesforceCredentials(
+  seed: number,
+  options: SalesforceEmulatorOptions = {},
+  organizationId: string = options.organizationId ?? defaultOrganizationId(seed),
+): SalesforceCredentials {
+  return {
+    clientId: options.clientId ?? 'emulator-client-id',
+    clientSecret: options.clientSecret ?? 'emulator-client-secret',
+    username: options.username ?? 'emulator@leadpipe.test',
+    password: options.password ?? 'emulator-password',
+    accessToken: derivedToken(organizationId, 'access', seed),
+    refreshToken: `5Aep${derivedToken(organizationId, 'refresh', seed).slice(18)}`,
+    organizationId,
+    userId: salesforceId(ID_PREFIX.user, seed),
   };
 }
