@@ -132,15 +132,3 @@ export interface EnrichmentEmulatorDefinition<
   /** The URLs of a contract backend serving it at `baseUrl`. */
   contractUrls(baseUrl: string): EmulatorBackendUrls;
 }
-
-/** Any vendor emulator's definition. */
-export type EmulatorDefinition<
-  Id extends string = string,
-  Options extends object = object,
-  Emulator extends VendorEmulator = VendorEmulator,
-  Limits extends object = object,
-> =
-  | CrmEmulatorDefinition<Id, Options, Emulator, Limits>
-  | (Emulator extends EnrichmentVendorEmulator
-      ? EnrichmentEmulatorDefinition<Id, Options, Emulator, Limits>
-      : never);

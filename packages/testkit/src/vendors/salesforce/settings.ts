@@ -135,7 +135,7 @@ export function resolveSettings(
 }
 
 /** The org id of an emulator seeded with `seed` when `organizationId` is not given. */
-export function defaultOrganizationId(seed: number): string {
+function defaultOrganizationId(seed: number): string {
   return salesforceId(ID_PREFIX.organization, seed);
 }
 
