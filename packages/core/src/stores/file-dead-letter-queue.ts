@@ -7,10 +7,9 @@ import type {
   DeadLetterQueue,
 } from '../contracts/dead-letter-queue.js';
 import { LeadpipeError, ValidationError } from '../contracts/errors.js';
-import { redactValue } from '../contracts/secrets.js';
 import { readLineAt, readLines, Serial } from './file-lines.js';
 import { hash64 } from './hash-map.js';
-import { checkDeadLetterLimit } from './memory-dead-letter-queue.js';
+import { checkDeadLetterLimit, storedDeadLetterJson } from './memory-dead-letter-queue.js';
 import { SpillingHash64Index, type SpillingHash64IndexOptions } from './spilling-index.js';
 
 /** Options of {@link createFileDeadLetterQueue}. */
@@ -231,18 +230,7 @@ export function createFileDeadLetterQueue(
 
   return {
     async put(entry) {
-      if (typeof entry?.id !== 'string' || entry.id === '') {
-        throw new ValidationError([{ field: 'id', reason: 'must be a non-empty string' }]);
-      }
-      const scrubbed = { ...redactValue(structuredClone(entry)), id: entry.id };
-      let json: string;
-      try {
-        json = JSON.stringify(scrubbed);
-      } catch (error) {
-        throw new ValidationError([{ field: 'entry', reason: 'must be JSON-serializable' }], {
-          cause: error,
-        });
-      }
+      const json = storedDeadLetterJson(entry);
       await run(async (handle) => {
         const key = hash64(entry.id);
         const previous = await latestOf(handle, entry.id);

@@ -18,6 +18,23 @@ export function checkDeadLetterLimit(limit: number | undefined): number {
   return limit;
 }
 
+/**
+ * The JSON a dead-letter queue stores for `entry`: a deep copy scrubbed of
+ * secrets (`redactValue`), its `id` kept as given so it can be removed by it.
+ * A `ValidationError` on `id` unless a non-empty string, on `entry` unless
+ * JSON-serializable.
+ */
+export function storedDeadLetterJson(entry: DeadLetterEntry): string {
+  if (typeof entry?.id !== 'string' || entry.id === '') {
+    throw new ValidationError([{ field: 'id', reason: 'must be a non-empty string' }]);
+  }
+  try {
+    return JSON.stringify({ ...redactValue(structuredClone(entry)), id: entry.id });
+  } catch (error) {
+    throw new ValidationError([{ field: 'entry', reason: 'must be JSON-serializable' }], { cause: error });
+  }
+}
+
 function checkCursor(cursor: string | undefined): number {
   if (cursor === undefined) return 0;
   if (!/^\d+$/.test(cursor)) {
@@ -30,7 +47,9 @@ function checkCursor(cursor: string | undefined): number {
  * A {@link DeadLetterQueue} in memory: the default of `createCrmSync()`.
  * Entries are lost when the process exits; use a persistent implementation
  * when they must survive restarts. Entries are stored as deep, scrubbed
- * copies, so later changes to a caller's object do not leak in.
+ * copies (their `id` kept as given), so later changes to a caller's object do
+ * not leak in; an entry that is not JSON-serializable is refused, as a
+ * persistent queue would refuse it.
  */
 export function createMemoryDeadLetterQueue(): DeadLetterQueue {
   /** Entries by id, with the sequence number that orders them. */
@@ -39,10 +58,7 @@ export function createMemoryDeadLetterQueue(): DeadLetterQueue {
 
   return {
     async put(entry) {
-      if (typeof entry?.id !== 'string' || entry.id === '') {
-        throw new ValidationError([{ field: 'id', reason: 'must be a non-empty string' }]);
-      }
-      const copy = redactValue(structuredClone(entry));
+      const copy = JSON.parse(storedDeadLetterJson(entry)) as DeadLetterEntry;
       const existing = entries.get(entry.id);
       if (existing) {
         existing.entry = copy;

@@ -2,7 +2,9 @@ import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import { ConfigurationError, type LeadFieldPatch } from '@leadpipe/core';
 import { Hono } from 'hono';
+import type { EmulatorBackendUrls, EnrichmentEmulatorDefinition } from '../emulator/definition.js';
 import { type CreateEmulatorOptions, createEmulator, type EmulatorInstance } from '../emulator/registry.js';
+import { definitionOf, type RegisteredEmulatorDefinition } from '../emulator/vendors.js';
 import type { NodeBindings } from '../emulator/wrap.js';
 import type { TruthPerson } from '../truth/index.js';
 import type {
@@ -11,25 +13,15 @@ import type {
   EnrichmentProviderContractOptions,
 } from './enrichment-provider.js';
 
-/** The enrichment vendors the testkit emulates. */
-export type EnrichmentVendor = 'apollo' | 'clearbit';
+export type { EmulatorBackendUrls } from '../emulator/definition.js';
+
+/** The enrichment vendors the testkit emulates: those whose emulator definition is of kind `enrichment`. */
+export type EnrichmentVendor = Extract<RegisteredEmulatorDefinition, { readonly kind: 'enrichment' }>['id'];
 
 /** Options of {@link startEmulatorBackend}: those of `createEmulator`, plus where to listen. */
 export interface EmulatorBackendOptions<V extends EnrichmentVendor> extends CreateEmulatorOptions<V> {
   /** Interface to bind. Default `127.0.0.1`. */
   readonly host?: string;
-}
-
-/** The URLs a vendor is served on: `baseUrl` replaces the vendor's origin. */
-export interface EmulatorBackendUrls {
-  /** Origin of the server, such as `http://127.0.0.1:40123`. */
-  readonly baseUrl: string;
-  /** Apollo: `<baseUrl>/api/v1`. Clearbit: the person API origin. */
-  readonly apiUrl: string;
-  /** Clearbit: the company API origin (the same server). Apollo: `apiUrl`. */
-  readonly companyUrl: string;
-  /** Clearbit: the streaming origin. Apollo: `apiUrl`. */
-  readonly streamUrl: string;
 }
 
 /** What the contract suite needs from an emulator: leads, backend controls, secrets. */
@@ -118,10 +110,17 @@ export async function startEmulatorBackend<V extends EnrichmentVendor>(
   vendor: V,
   options: EmulatorBackendOptions<V> = {},
 ): Promise<EmulatorBackend<V>> {
-  const defaults =
-    vendor === 'clearbit' && options.options === undefined
-      ? // Lookups queued (202) on first sight would make the known lead pending: off unless asked.
-        ({ options: { queuedShare: 0 } } as Partial<CreateEmulatorOptions<V>>)
+  const definition = definitionOf(vendor as string) as
+    | EnrichmentEmulatorDefinition<V, NonNullable<CreateEmulatorOptions<V>['options']>>
+    | undefined;
+  if (definition?.kind !== 'enrichment') {
+    throw new ConfigurationError('invalid_configuration', {
+      message: `vendor: "${String(vendor)}" is not an enrichment vendor the testkit emulates`,
+    });
+  }
+  const defaults: Partial<CreateEmulatorOptions<V>> =
+    definition.contractDefaults !== undefined && options.options === undefined
+      ? { options: definition.contractDefaults }
       : {};
   const emulator = createEmulator(vendor, { ...defaults, ...options });
   const known = pickKnownPerson(emulator as EmulatorInstance<EnrichmentVendor>);
@@ -146,15 +145,7 @@ export async function startEmulatorBackend<V extends EnrichmentVendor>(
   });
   const port = (server.address() as AddressInfo).port;
   const baseUrl = `http://${host}:${port}`;
-  const urls: EmulatorBackendUrls =
-    vendor === 'apollo'
-      ? {
-          baseUrl,
-          apiUrl: `${baseUrl}/api/v1`,
-          companyUrl: `${baseUrl}/api/v1`,
-          streamUrl: `${baseUrl}/api/v1`,
-        }
-      : { baseUrl, apiUrl: baseUrl, companyUrl: baseUrl, streamUrl: `${baseUrl}/stream` };
+  const urls = definition.contractUrls(baseUrl);
   const backend: ContractBackend = {
     respondWith: (status, response, times = 1) => {
       for (let index = 0; index < times; index++) queue.push({ status, response });

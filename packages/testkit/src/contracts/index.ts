@@ -4,6 +4,12 @@
  */
 
 export {
+  type CacheContractCheck,
+  type CacheContractContext,
+  type CacheContractOptions,
+  cacheContract,
+} from './cache-contract.js';
+export {
   type CrmAdapterContractOptions,
   type CrmContractCheck,
   type CrmContractDatabase,
@@ -11,6 +17,11 @@ export {
   crmAdapterContract,
   DEFAULT_CRM_EXPECTED_ERRORS,
 } from './crm-adapter-contract.js';
+export {
+  type DeadLetterQueueContractCheck,
+  type DeadLetterQueueContractOptions,
+  deadLetterQueueContract,
+} from './dead-letter-queue-contract.js';
 export {
   type EmulatorBackend,
   type EmulatorBackendOptions,

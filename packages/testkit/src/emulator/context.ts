@@ -1,7 +1,8 @@
 import type { Hono } from 'hono';
+import type { RegisteredEmulatorDefinition } from './vendors.js';
 
-/** Names of the vendors the testkit emulates. */
-export type VendorName = 'apollo' | 'clearbit' | 'hubspot' | 'salesforce';
+/** Names of the vendors the testkit emulates: the ids of the registered emulator definitions. */
+export type VendorName = RegisteredEmulatorDefinition['id'];
 
 /**
  * The emulator's clock. Vendor rate-limit windows, token lifetimes and job

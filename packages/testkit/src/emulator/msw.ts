@@ -1,31 +1,15 @@
 import { HttpResponse, http, type RequestHandler } from 'msw';
 import type { VendorName } from './context.js';
+import type { MswMount } from './definition.js';
+import { EMULATOR_DEFINITIONS } from './vendors.js';
 import { isConnectionReset, type WrappedEmulator } from './wrap.js';
 
-/** Where msw catches a vendor's requests: a base URL, and the path prefix to add before the app sees it. */
-export interface MswMount {
-  /** Origin (optionally with a path) such as `https://api.apollo.io`; `*` allowed in the host. */
-  readonly baseUrl: string;
-  /** Prefix added to the path, such as `/stream` for Clearbit's streaming hosts. Default none. */
-  readonly pathPrefix?: string;
-}
+export type { MswMount } from './definition.js';
 
-/** The vendors' real hosts, routed to the emulators by default. */
-export const DEFAULT_MSW_MOUNTS: Readonly<Record<VendorName, readonly MswMount[]>> = {
-  apollo: [{ baseUrl: 'https://api.apollo.io' }],
-  clearbit: [
-    { baseUrl: 'https://person.clearbit.com' },
-    { baseUrl: 'https://company.clearbit.com' },
-    { baseUrl: 'https://person-stream.clearbit.com', pathPrefix: '/stream' },
-    { baseUrl: 'https://company-stream.clearbit.com', pathPrefix: '/stream' },
-  ],
-  hubspot: [{ baseUrl: 'https://api.hubapi.com' }],
-  salesforce: [
-    { baseUrl: 'https://login.salesforce.com' },
-    { baseUrl: 'https://test.salesforce.com' },
-    { baseUrl: 'https://*.my.salesforce.com' },
-  ],
-};
+/** The vendors' real hosts, routed to the emulators by default: each emulator definition's `mswMounts`. */
+export const DEFAULT_MSW_MOUNTS: Readonly<Record<VendorName, readonly MswMount[]>> = Object.fromEntries(
+  EMULATOR_DEFINITIONS.map((definition) => [definition.id, definition.mswMounts]),
+) as Record<VendorName, readonly MswMount[]>;
 
 /**
  * msw handlers routing each vendor's base URLs to its wrapped emulator, so

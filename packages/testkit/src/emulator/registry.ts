@@ -1,54 +1,38 @@
 import { ConfigurationError } from '@leadpipe/core';
 import { createGroundTruth, type GroundTruth, type GroundTruthOptions } from '../truth/index.js';
 import { hashString } from '../truth/random.js';
-import {
-  type ApolloEmulator,
-  type ApolloEmulatorOptions,
-  createApolloEmulator,
-} from '../vendors/apollo/index.js';
-import {
-  type ClearbitEmulator,
-  type ClearbitEmulatorOptions,
-  createClearbitEmulator,
-} from '../vendors/clearbit/index.js';
-import { createHubspotEmulator } from '../vendors/hubspot/index.js';
-import { createSalesforceEmulator } from '../vendors/salesforce/index.js';
-import type { EmulatorClock, EmulatorContext, EmulatorCounters, VendorName } from './context.js';
+import type { HubspotEmulatorOptions } from '../vendors/hubspot/types.js';
+import type { SalesforceEmulatorOptions } from '../vendors/salesforce/types.js';
+import type {
+  EmulatorClock,
+  EmulatorContext,
+  EmulatorCounters,
+  VendorEmulator,
+  VendorName,
+} from './context.js';
 import { createCounters, createEmulatorClock, seededRandom } from './create-context.js';
+import type { EmulatorDefinitionBase } from './definition.js';
 import type { FaultOptions } from './faults.js';
+import { type DefinitionOf, definitionOf, EMULATOR_DEFINITIONS } from './vendors.js';
 import { type WrappedEmulator, wrapEmulator } from './wrap.js';
 
 /** Every vendor the testkit emulates, in a stable order. */
-export const VENDOR_NAMES: readonly VendorName[] = ['hubspot', 'salesforce', 'apollo', 'clearbit'];
+export const VENDOR_NAMES: readonly VendorName[] = EMULATOR_DEFINITIONS.map((definition) => definition.id);
 
 /** Options of the HubSpot emulator (owned by `src/vendors/hubspot`). */
-export type HubspotOptions = NonNullable<Parameters<typeof createHubspotEmulator>[1]>;
+export type HubspotOptions = HubspotEmulatorOptions;
 /** Options of the Salesforce emulator (owned by `src/vendors/salesforce`). */
-export type SalesforceOptions = NonNullable<Parameters<typeof createSalesforceEmulator>[1]>;
+export type SalesforceOptions = SalesforceEmulatorOptions;
 
-/** Each vendor's own options. */
-export interface VendorOptionsMap {
-  /** Options of the Apollo emulator. */
-  readonly apollo: ApolloEmulatorOptions;
-  /** Options of the Clearbit emulator. */
-  readonly clearbit: ClearbitEmulatorOptions;
-  /** Options of the HubSpot emulator. */
-  readonly hubspot: HubspotOptions;
-  /** Options of the Salesforce emulator. */
-  readonly salesforce: SalesforceOptions;
-}
+/** Each vendor's own options, from its emulator definition. */
+export type VendorOptionsMap = {
+  readonly [V in VendorName]: NonNullable<Parameters<DefinitionOf<V>['create']>[1]>;
+};
 
-/** Each vendor's emulator type. */
-export interface VendorEmulatorMap {
-  /** The Apollo emulator. */
-  readonly apollo: ApolloEmulator;
-  /** The Clearbit emulator. */
-  readonly clearbit: ClearbitEmulator;
-  /** The HubSpot emulator. */
-  readonly hubspot: ReturnType<typeof createHubspotEmulator>;
-  /** The Salesforce emulator. */
-  readonly salesforce: ReturnType<typeof createSalesforceEmulator>;
-}
+/** Each vendor's emulator type, from its emulator definition. */
+export type VendorEmulatorMap = {
+  readonly [V in VendorName]: ReturnType<DefinitionOf<V>['create']>;
+};
 
 /** Options of {@link createEmulator}. */
 export interface CreateEmulatorOptions<V extends VendorName> {
@@ -112,33 +96,19 @@ export function createEmulator<V extends VendorName>(
   const counters = options.counters ?? createCounters();
   const context = vendorContext(vendor, seed, clock, counters);
   const truth = resolveTruth(options.truth, seed);
-  let emulator: VendorEmulatorMap[VendorName];
-  switch (vendor) {
-    case 'apollo':
-      emulator = createApolloEmulator(context, { truth, ...(options.options as ApolloEmulatorOptions) });
-      break;
-    case 'clearbit':
-      emulator = createClearbitEmulator(context, { truth, ...(options.options as ClearbitEmulatorOptions) });
-      break;
-    case 'hubspot':
-      emulator = createHubspotEmulator(context, options.options as HubspotOptions);
-      break;
-    case 'salesforce':
-      emulator = createSalesforceEmulator(context, options.options as SalesforceOptions);
-      break;
-    default:
-      throw new ConfigurationError('invalid_configuration', {
-        message: `vendor: unknown vendor "${String(vendor)}"; expected one of ${VENDOR_NAMES.join(', ')}`,
-      });
+  const definition = definitionOf(vendor as string) as
+    | EmulatorDefinitionBase<V, VendorOptionsMap[V], VendorEmulator, object>
+    | undefined;
+  if (definition === undefined) {
+    throw new ConfigurationError('invalid_configuration', {
+      message: `vendor: unknown vendor "${String(vendor)}"; expected one of ${VENDOR_NAMES.join(', ')}`,
+    });
   }
-  const webhooks =
-    vendor === 'apollo' || vendor === 'clearbit'
-      ? (emulator as ApolloEmulator | ClearbitEmulator).webhooks
-      : undefined;
-  const wrapped = wrapEmulator(emulator as VendorEmulatorMap[V], context, {
+  const emulator = definition.create(context, options.options, truth) as VendorEmulatorMap[V];
+  const wrapped = wrapEmulator(emulator, context, {
     faults: options.faults,
     maxRecordedRequests: options.maxRecordedRequests,
-    onClose: () => webhooks?.reset(),
+    onClose: () => definition.close?.(emulator),
   });
   return { ...wrapped, truth };
 }

@@ -2,41 +2,34 @@ import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
 import { ConfigurationError } from '@leadpipe/core';
 import type { GroundTruth, GroundTruthOptions } from '../truth/index.js';
-import type { ApolloRateLimits } from '../vendors/apollo/index.js';
 import type { EmulatorCounters, VendorName } from './context.js';
 import { createCounters, createEmulatorClock } from './create-context.js';
+import type { EmulatorDefinitionBase, VendorUrls } from './definition.js';
 import { type FaultOptions, validateFaults } from './faults.js';
 import {
   createEmulator,
   type EmulatorInstance,
-  type HubspotOptions,
   resolveTruth,
-  type SalesforceOptions,
   VENDOR_NAMES,
   type VendorOptionsMap,
 } from './registry.js';
+import { type DefinitionOf, definitionOf } from './vendors.js';
 
-/** Rate limits per vendor, merged into each vendor's own options. */
-export interface EmulatorLimits {
-  /** Apollo's per-endpoint minute, hour and day limits (bulk endpoints get a tenth). */
-  readonly apollo?: ApolloRateLimits;
-  /** Clearbit's requests per minute per API. */
-  readonly clearbit?: {
-    /** Requests per minute per API (person, company) and key. Default 600. */
-    readonly perMinute?: number;
-  };
-  /** HubSpot's ten-secondly and daily limits. */
-  readonly hubspot?: HubspotOptions['rateLimits'];
-  /** Salesforce's daily API request allocation. */
-  readonly salesforce?: {
-    /** API requests allowed in a rolling 24 hours. Default 100,000. */
-    readonly dailyApiRequests?: number;
-  };
-}
+export type { VendorUrls } from './definition.js';
+
+/**
+ * Rate limits per vendor, merged into each vendor's own options (the
+ * options win): each vendor's are the limits its emulator definition takes
+ * (Apollo's per-endpoint minute, hour and day limits; Clearbit's `perMinute`;
+ * HubSpot's ten-secondly and daily limits; Salesforce's `dailyApiRequests`).
+ */
+export type EmulatorLimits = {
+  readonly [V in VendorName]?: NonNullable<Parameters<DefinitionOf<V>['withLimits']>[1]>;
+};
 
 /** Options of {@link startEmulators}. */
 export interface StartEmulatorsOptions {
-  /** Vendors to serve. Default all four. */
+  /** Vendors to serve. Default every registered vendor (`VENDOR_NAMES`). */
   readonly vendors?: readonly VendorName[];
   /** First port; each vendor takes the next one. 0 (default) picks free ports. */
   readonly port?: number;
@@ -61,24 +54,9 @@ export interface StartEmulatorsOptions {
 }
 
 /** The wrapped emulators of a run, per vendor served. */
-export interface RunningVendorEmulators {
-  /** Apollo, when served. */
-  readonly apollo?: EmulatorInstance<'apollo'>;
-  /** Clearbit, when served. */
-  readonly clearbit?: EmulatorInstance<'clearbit'>;
-  /** HubSpot, when served. */
-  readonly hubspot?: EmulatorInstance<'hubspot'>;
-  /** Salesforce, when served. */
-  readonly salesforce?: EmulatorInstance<'salesforce'>;
-}
-
-/** The URLs one vendor is served on. `baseUrl` replaces the vendor's real origin. */
-export interface VendorUrls {
-  /** Origin replacing the vendor's API host. */
-  readonly baseUrl: string;
-  /** Further URLs: Apollo `apiUrl`; Clearbit `personUrl`, `companyUrl`, `streamUrl`; Salesforce `loginUrl`, `instanceUrl`. */
-  readonly [name: string]: string;
-}
+export type RunningVendorEmulators = {
+  readonly [V in VendorName]?: EmulatorInstance<V>;
+};
 
 /** What {@link startEmulators} returns. */
 export interface RunningEmulators {
@@ -96,45 +74,18 @@ export interface RunningEmulators {
   close(): Promise<void>;
 }
 
-function vendorUrls(vendor: VendorName, baseUrl: string): VendorUrls {
-  switch (vendor) {
-    case 'apollo':
-      return { baseUrl, apiUrl: `${baseUrl}/api/v1` };
-    case 'clearbit':
-      return { baseUrl, personUrl: baseUrl, companyUrl: baseUrl, streamUrl: `${baseUrl}/stream` };
-    case 'salesforce':
-      return { baseUrl, loginUrl: baseUrl, instanceUrl: baseUrl };
-    case 'hubspot':
-      return { baseUrl };
-  }
-}
-
+/** The vendor's own options with the run's limits for it merged in, by its emulator definition. */
 function mergeOptions<V extends VendorName>(
   vendor: V,
   options: StartEmulatorsOptions,
 ): VendorOptionsMap[V] | undefined {
-  const own = options.vendorOptions?.[vendor] as Record<string, unknown> | undefined;
-  const limits = options.limits;
-  switch (vendor) {
-    case 'apollo':
-      return (
-        limits?.apollo ? { ...own, rateLimits: { ...limits.apollo, ...(own?.rateLimits as object) } } : own
-      ) as VendorOptionsMap[V] | undefined;
-    case 'clearbit':
-      return (
-        limits?.clearbit?.perMinute !== undefined ? { perMinute: limits.clearbit.perMinute, ...own } : own
-      ) as VendorOptionsMap[V] | undefined;
-    case 'hubspot':
-      return (
-        limits?.hubspot ? { ...own, rateLimits: { ...limits.hubspot, ...(own?.rateLimits as object) } } : own
-      ) as VendorOptionsMap[V] | undefined;
-    case 'salesforce':
-      return (limits?.salesforce?.dailyApiRequests !== undefined
-        ? { dailyApiRequests: limits.salesforce.dailyApiRequests, ...own }
-        : own) as SalesforceOptions as VendorOptionsMap[V] | undefined;
-    default:
-      return undefined;
-  }
+  const definition = definitionOf(vendor) as unknown as EmulatorDefinitionBase<
+    V,
+    VendorOptionsMap[V],
+    never,
+    object
+  >;
+  return definition.withLimits(options.vendorOptions?.[vendor], options.limits?.[vendor]);
 }
 
 function listen(instance: EmulatorInstance, host: string, port: number): Promise<ServerType> {
@@ -204,7 +155,7 @@ export async function startEmulators(options: StartEmulatorsOptions = {}): Promi
       const server = await listen(instance, host, port === 0 ? 0 : port + index);
       servers.push(server);
       const address = server.address() as AddressInfo;
-      urls[vendor] = vendorUrls(vendor, `http://${host}:${address.port}`);
+      urls[vendor] = definitionOf(vendor).urls(`http://${host}:${address.port}`);
       credentials[vendor] = instance.credentials;
     }
   } catch (error) {

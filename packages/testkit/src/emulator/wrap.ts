@@ -10,13 +10,9 @@ import type {
   VendorName,
 } from './context.js';
 import { seededRandom } from './create-context.js';
+import type { CannedResponse, VendorFaultResponses } from './definition.js';
 import { type FaultKind, type FaultOptions, sampleLatency, validateFaults } from './faults.js';
-import {
-  type CannedResponse,
-  expiredTokenResponse,
-  rateLimitedResponse,
-  serverErrorResponse,
-} from './vendor-faults.js';
+import { definitionOf } from './vendors.js';
 
 /** Node bindings @hono/node-server passes as `env`; absent in msw mode. */
 export interface NodeBindings {
@@ -137,6 +133,8 @@ export interface WrapOptions {
   readonly onReset?: () => void;
   /** Most requests kept in the log; the oldest are dropped first. Default 10,000. */
   readonly maxRecordedRequests?: number;
+  /** How injected faults are answered. Default: the vendor's, from its emulator definition. */
+  readonly faultResponses?: VendorFaultResponses;
 }
 
 /**
@@ -153,6 +151,12 @@ export function wrapEmulator<E extends VendorEmulator>(
   options: WrapOptions = {},
 ): WrappedEmulator<E> {
   const vendor = emulator.vendor;
+  const responses = options.faultResponses ?? definitionOf(vendor as string)?.faultResponses;
+  if (responses === undefined) {
+    throw new ConfigurationError('invalid_configuration', {
+      message: `faultResponses: vendor "${String(vendor)}" has no emulator definition; pass faultResponses`,
+    });
+  }
   const { counters, clock } = context;
   let faults: FaultOptions = validateFaults(options.faults ?? {});
   let random = seededRandom(hashString(`faults|${vendor}`, context.seed));
@@ -265,14 +269,12 @@ export function wrapEmulator<E extends VendorEmulator>(
     }
     if (kind === 'rateLimited') {
       response = toResponse(
-        rateLimitedResponse(vendor, url.pathname, correlationId, faults.rateLimitBurst?.retryAfterSeconds),
+        responses.rateLimited(url.pathname, correlationId, faults.rateLimitBurst?.retryAfterSeconds),
       );
     } else if (kind === 'serverError') {
-      response = toResponse(
-        serverErrorResponse(vendor, [500, 502, 503][Math.floor(random() * 3)]!, correlationId),
-      );
+      response = toResponse(responses.serverError([500, 502, 503][Math.floor(random() * 3)]!, correlationId));
     } else if (kind === 'expiredToken') {
-      response = toResponse(expiredTokenResponse(vendor, correlationId));
+      response = toResponse(responses.expiredToken(correlationId));
     } else {
       response = await emulator.app.fetch(request, c.env);
       if (kind === 'malformedJson') {

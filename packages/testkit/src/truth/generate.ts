@@ -135,8 +135,13 @@ export function headcountRangeOf(headcount: number): HeadcountRange {
   return HEADCOUNT_RANGES[index === -1 ? HEADCOUNT_RANGES.length - 1 : index]!;
 }
 
-/** Lower-case a domain and strip a scheme, `www.`, a path and a trailing dot. */
-export function normalizeDomain(value: string): string {
+/**
+ * A lenient key for comparing domains: lower-cases and strips a scheme, `www.`,
+ * a path and a trailing dot. Unlike core's `normalizeDomain` it never throws and
+ * does not validate or punycode the host, so it can compare whatever a vendor
+ * or a run returned against the ground truth.
+ */
+export function domainComparisonKey(value: string): string {
   return value
     .trim()
     .toLowerCase()
@@ -146,8 +151,12 @@ export function normalizeDomain(value: string): string {
     .replace(/\.$/, '');
 }
 
-/** Reduce a LinkedIn profile URL to `linkedin.com/in/<handle>` for comparison. */
-export function normalizeLinkedinUrl(value: string): string {
+/**
+ * A lenient key for comparing LinkedIn profile URLs: reduces one to
+ * `linkedin.com/in/<handle>`. Unlike core's `normalizeLinkedinUrl` it never
+ * throws, keeps no scheme and does not check the path is a profile.
+ */
+export function linkedinComparisonKey(value: string): string {
   return value
     .trim()
     .toLowerCase()
@@ -430,7 +439,7 @@ export function generatePopulation(options: GroundTruthOptions = {}): GroundTrut
   const peopleById = new Map(people.map((person) => [person.id, person]));
   const peopleByEmail = new Map(people.map((person) => [person.email, person]));
   const peopleByLinkedin = new Map(
-    people.map((person) => [normalizeLinkedinUrl(person.linkedinUrl), person]),
+    people.map((person) => [linkedinComparisonKey(person.linkedinUrl), person]),
   );
   const peopleByNameDomain = new Map<string, TruthPerson>();
   for (const person of people) {
@@ -445,12 +454,12 @@ export function generatePopulation(options: GroundTruthOptions = {}): GroundTrut
     people,
     companies,
     personByEmail: (email) => peopleByEmail.get(email.trim().toLowerCase()),
-    personByLinkedin: (url) => peopleByLinkedin.get(normalizeLinkedinUrl(url)),
+    personByLinkedin: (url) => peopleByLinkedin.get(linkedinComparisonKey(url)),
     personByNameAndDomain: (firstName, lastName, domain) =>
       peopleByNameDomain.get(
-        `${firstName.trim()}|${lastName.trim()}|${normalizeDomain(domain)}`.toLowerCase(),
+        `${firstName.trim()}|${lastName.trim()}|${domainComparisonKey(domain)}`.toLowerCase(),
       ),
-    companyByDomain: (domain) => companiesByDomain.get(normalizeDomain(domain)),
+    companyByDomain: (domain) => companiesByDomain.get(domainComparisonKey(domain)),
     companyById: (id) => companiesById.get(id),
     personById: (id) => peopleById.get(id),
     companyOf,

@@ -13,18 +13,18 @@ export {
   resolveCoverage,
 } from './coverage.js';
 export {
+  domainComparisonKey,
   type GroundTruthData,
   type GroundTruthOptions,
   headcountRangeOf,
-  normalizeDomain,
-  normalizeLinkedinUrl,
+  linkedinComparisonKey,
   type TruthCompany,
   type TruthPerson,
 } from './generate.js';
 export {
   departmentKey,
   type FieldScore,
-  flattenLead,
+  flattenScorableLead,
   type ScorableLead,
   type ScoreReport,
   technologyKey,

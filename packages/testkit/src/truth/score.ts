@@ -6,10 +6,10 @@ import {
   type LeadLocation,
 } from '@leadpipe/core';
 import {
+  domainComparisonKey,
   type GroundTruthData,
   headcountRangeOf,
-  normalizeDomain,
-  normalizeLinkedinUrl,
+  linkedinComparisonKey,
   type TruthCompany,
   type TruthPerson,
 } from './generate.js';
@@ -78,11 +78,12 @@ function leadOf(entry: ScorableLead): ScorableLead {
 }
 
 /**
- * Flatten a nested or flat lead (or an enrichment outcome's `lead`) into
- * LeadField paths. Keys that are not Lead fields (`id`, `provenance`,
+ * Flatten anything scorable: a nested or flat lead, or an enrichment outcome
+ * whose `lead` holds it, into LeadField paths. Unlike core's `flattenLead`
+ * (which takes a core `Lead`), it accepts loose shapes. Keys that are not Lead fields (`id`, `provenance`,
  * `custom`...) are ignored, and so are `null` and `undefined` values.
  */
-export function flattenLead(lead: ScorableLead): LeadFieldPatch {
+export function flattenScorableLead(lead: ScorableLead): LeadFieldPatch {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(leadOf(lead))) {
     if (value === undefined || value === null) continue;
@@ -177,9 +178,11 @@ function sameLocation(truth: unknown, value: unknown): boolean {
 export function valueMatches(field: LeadField, truth: unknown, value: unknown): boolean {
   switch (field) {
     case 'company.domain':
-      return typeof value === 'string' && normalizeDomain(value) === normalizeDomain(String(truth));
+      return typeof value === 'string' && domainComparisonKey(value) === domainComparisonKey(String(truth));
     case 'linkedinUrl':
-      return typeof value === 'string' && normalizeLinkedinUrl(value) === normalizeLinkedinUrl(String(truth));
+      return (
+        typeof value === 'string' && linkedinComparisonKey(value) === linkedinComparisonKey(String(truth))
+      );
     case 'phone':
       return typeof value === 'string' && value.replace(/\D/g, '') === String(truth).replace(/\D/g, '');
     case 'company.headcount':
@@ -292,7 +295,7 @@ export function scoreLeads(
       });
     }
     count++;
-    const flat = flattenLead(lead);
+    const flat = flattenScorableLead(lead);
     const record = identifyScored(truth, lead, flat);
     if (record === undefined) continue;
     identified++;

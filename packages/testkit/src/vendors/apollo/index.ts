@@ -97,6 +97,17 @@ function positive(value: number | undefined, fallback: number, field: string): n
   return resolved;
 }
 
+/** The keys an Apollo emulator seeded with `seed` accepts: those of `options`, or derived from the seed. */
+export function apolloCredentials(
+  seed: number,
+  options: Pick<ApolloEmulatorOptions, 'apiKey' | 'restrictedApiKey'> = {},
+): { readonly apiKey: string; readonly restrictedApiKey: string } {
+  return {
+    apiKey: options.apiKey ?? deterministicSecret('apl_', 'apollo-master', seed, 22),
+    restrictedApiKey: options.restrictedApiKey ?? deterministicSecret('apl_', 'apollo-restricted', seed, 22),
+  };
+}
+
 /**
  * Create the Apollo.io emulator: `POST /api/v1/people/match`,
  * `POST /api/v1/people/bulk_match`, `GET|POST /api/v1/organizations/enrich`,
@@ -118,9 +129,7 @@ export function createApolloEmulator(
     resolveCoverage(APOLLO_COVERAGE, options.coverage),
     context.seed,
   );
-  const apiKey = options.apiKey ?? deterministicSecret('apl_', 'apollo-master', context.seed, 22);
-  const restrictedApiKey =
-    options.restrictedApiKey ?? deterministicSecret('apl_', 'apollo-restricted', context.seed, 22);
+  const { apiKey, restrictedApiKey } = apolloCredentials(context.seed, options);
   const limits = options.rateLimits ?? {};
   const perMinute = positive(limits.perMinute, 200, 'rateLimits.perMinute');
   const perHour = positive(limits.perHour, 600, 'rateLimits.perHour');

@@ -137,6 +137,14 @@ export function clearbitSignature(apiKey: string, rawBody: string): string {
     .digest('hex')}`;
 }
 
+/** The key a Clearbit emulator seeded with `seed` accepts: `options.apiKey`, or derived from the seed. */
+export function clearbitCredentials(
+  seed: number,
+  options: Pick<ClearbitEmulatorOptions, 'apiKey'> = {},
+): { readonly apiKey: string } {
+  return { apiKey: options.apiKey ?? deterministicSecret('sk_', 'clearbit-secret', seed, 32) };
+}
+
 /**
  * Create the Clearbit emulator: `GET /v2/people/find`, `/v2/companies/find`
  * and `/v2/combined/find` (and the streaming variant of each under
@@ -157,7 +165,7 @@ export function createClearbitEmulator(
     resolveCoverage(CLEARBIT_COVERAGE, options.coverage),
     context.seed,
   );
-  const apiKey = options.apiKey ?? deterministicSecret('sk_', 'clearbit-secret', context.seed, 32);
+  const { apiKey } = clearbitCredentials(context.seed, options);
   const perMinute = options.perMinute ?? 600;
   const queuedShare = options.queuedShare ?? 0.2;
   const indexDelayMs = options.indexDelayMs ?? 30_000;

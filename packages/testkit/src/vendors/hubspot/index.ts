@@ -1,24 +1,17 @@
 import { ConfigurationError, redactSecrets, ValidationError } from '@leadpipe/core';
 import { Hono } from 'hono';
 import type { EmulatorContext } from '../../emulator/context.js';
-import { seededRandom } from '../../emulator/create-context.js';
 import { HubspotAuth } from './auth.js';
 import type { RouteDeps } from './http.js';
 import { errorResponse } from './http.js';
+import { hubspotIdentity } from './identity.js';
 import { HubspotLimiter, resolveLimits } from './limits.js';
 import { registerAssociationRoutes } from './routes-associations.js';
 import { registerOauthRoutes } from './routes-oauth.js';
 import { registerObjectRoutes } from './routes-objects.js';
 import { registerPropertyRoutes } from './routes-properties.js';
 import { HubspotStore } from './store.js';
-import type {
-  HubspotCredentials,
-  HubspotEmulator,
-  HubspotEmulatorOptions,
-  HubspotFaults,
-  HubspotObjectType,
-} from './types.js';
-import { randomHex, randomUuid } from './util.js';
+import type { HubspotEmulator, HubspotEmulatorOptions, HubspotFaults, HubspotObjectType } from './types.js';
 import { HubspotWebhookSender } from './webhooks.js';
 
 /** Public types of the HubSpot emulator. */
@@ -129,17 +122,7 @@ export function createHubspotEmulator(
   options: HubspotEmulatorOptions = {},
 ): HubspotEmulator {
   checkOptions(options);
-  const fixed = seededRandom((context.seed ^ 0x48554253) >>> 0);
-  const portalId = options.portalId ?? 10_000_000 + Math.floor(fixed() * 89_999_999);
-  const appId = options.appId ?? 1_000_000 + Math.floor(fixed() * 8_999_999);
-  const credentials: HubspotCredentials = {
-    privateAppToken: options.privateAppToken ?? `pat-na1-${randomUuid(fixed)}`,
-    clientId: options.oauth?.clientId ?? randomUuid(fixed),
-    clientSecret: options.oauth?.clientSecret ?? randomUuid(fixed),
-    refreshToken: `na1-${randomHex(fixed, 4)}-${randomUuid(fixed)}`,
-    redirectUri: options.oauth?.redirectUri ?? 'http://localhost/oauth-callback',
-  };
-  const firstId = 100 + Math.floor(fixed() * 900);
+  const { portalId, appId, credentials, firstId } = hubspotIdentity(context.seed, options);
   const now = () => context.clock.now();
 
   const webhooks = new HubspotWebhookSender({

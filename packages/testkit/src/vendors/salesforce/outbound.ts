@@ -79,3 +79,44 @@ export function isAcknowledged(body: string): boolean {
     /<(?:[\w-]+:)?notificationsResponse\b/.test(body)
   );
 }
+
+/**
+ * POST one batch of notifications as a SOAP Outbound Message to `url` and
+ * report the attempt: acknowledged only by a 2xx answer with `<Ack>true</Ack>`.
+ * A request that fails outright is reported with status 0, never thrown.
+ */
+export async function deliverOutboundBatch(options: {
+  /** Where to POST. */
+  readonly url: string;
+  /** The fetch to POST with. */
+  readonly send: typeof fetch;
+  /** The SOAP envelope (see {@link outboundEnvelope}). */
+  readonly envelope: string;
+  /** The notifications it carries. */
+  readonly batch: readonly OutboundNotification[];
+  /** Emulated time of the attempt. */
+  readonly at: number;
+}): Promise<OutboundDelivery> {
+  const { url, batch } = options;
+  let status = 0;
+  let answer = '';
+  try {
+    const response = await options.send(url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: '""' },
+      body: options.envelope,
+    });
+    status = response.status;
+    answer = await response.text();
+  } catch {
+    status = 0;
+  }
+  return {
+    url,
+    notificationIds: batch.map((notification) => notification.id),
+    leadIds: batch.map((notification) => String(notification.lead.Id)),
+    status,
+    acknowledged: status >= 200 && status < 300 && isAcknowledged(answer),
+    at: options.at,
+  };
+}
