@@ -14,7 +14,12 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createEnrichmentEngine, createLead } from '@leadpipe/core';
-import { createHttpClient, defineProvider, type EnrichmentProviderV1, loadApiKey } from '@leadpipe/core/adapter-kit';
+import {
+  createHttpClient,
+  defineProvider,
+  type EnrichmentProviderV1,
+  loadApiKey,
+} from '@leadpipe/core/adapter-kit';
 import { createApollo } from '@leadpipe/provider-apollo';
 import { startEmulators, type TruthPerson } from '@leadpipe/testkit';
 

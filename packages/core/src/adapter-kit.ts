@@ -11,6 +11,24 @@
 
 export * from './contracts/index.js';
 export {
+  type CrmConflictPolicy,
+  type CrmFieldMapping,
+  type CrmFieldMappingDefinition,
+  type CrmFieldMappingEntry,
+  type CrmFieldSource,
+  type CrmIdPropertyMapping,
+  defineFieldMapping,
+  type MapLeadResult,
+  mapLead,
+} from './crm/mapping.js';
+export {
+  type CrmEventDeduper,
+  type CrmEventDeduperOptions,
+  createCrmEventDeduper,
+  type ParseCrmWebhookOptions,
+  parseCrmWebhook,
+} from './crm/webhooks.js';
+export {
   type DefinedEnrichAnswer,
   type DefineProviderSettings,
   defineProvider,

@@ -4,7 +4,7 @@
  * prints one JSON line with each vendor's URLs and credentials, and runs
  * until SIGTERM or SIGINT.
  */
-import { LeadpipeError } from '@leadpipe/core';
+import { LeadpipeError } from '@leadpipe/core/adapter-kit';
 import { CLI_HELP, parseCli } from './emulator/cli-options.js';
 import type { VendorName } from './emulator/context.js';
 import { startEmulators } from './emulator/server.js';

@@ -6,12 +6,6 @@
  * from one seeded ground-truth population that runs can be scored against.
  */
 
-export {
-  type CheckpointStoreContractCheck,
-  type CheckpointStoreContractOptions,
-  type CheckpointStoreFixture,
-  checkpointStoreContract,
-} from './contracts/checkpoint-store-contract.js';
 export * from './contracts/index.js';
 export type {
   EmulatorClock,

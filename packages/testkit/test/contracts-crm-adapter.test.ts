@@ -1,12 +1,12 @@
 import {
   ApiCallError,
-  apiErrorCodeForStatus,
   ConfigurationError,
   type CrmAdapterV1,
   type CrmRecordSnapshot,
   type CrmUpsertResult,
   ValidationError,
 } from '@leadpipe/core';
+import { apiErrorCodeForStatus } from '@leadpipe/core/adapter-kit';
 import { describe, expect, it } from 'vitest';
 import {
   type CrmAdapterContractOptions,

@@ -4,12 +4,11 @@ import { type ServerType, serve } from '@hono/node-server';
 import {
   ApiCallError,
   type ApiErrorCode,
-  createHttpClient,
   defineProvider,
   type EnrichmentProviderV1,
-  loadApiKey,
   type RateLimitState,
 } from '@leadpipe/core';
+import { createHttpClient, loadApiKey } from '@leadpipe/core/adapter-kit';
 import { Hono } from 'hono';
 import { afterAll, describe, expect, it } from 'vitest';
 import {

@@ -6,7 +6,7 @@ import {
   type Lead,
   type LeadField,
   type LeadFieldPatch,
-} from '@leadpipe/core';
+} from '@leadpipe/core/adapter-kit';
 import { describe, expect, it } from 'vitest';
 import {
   createGroundTruth,

@@ -1,4 +1,4 @@
-import type { Cache, Clock } from '@leadpipe/core';
+import type { Cache, Clock } from '@leadpipe/core/adapter-kit';
 import type { ContractExpect, ContractTestFunction } from './enrichment-provider.js';
 
 /** Names of the cache checks, to skip some with `skip`. */

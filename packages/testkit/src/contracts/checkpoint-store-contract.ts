@@ -1,4 +1,4 @@
-import { type CheckpointStore, type Clock, ValidationError } from '@leadpipe/core';
+import { type CheckpointStore, type Clock, ValidationError } from '@leadpipe/core/adapter-kit';
 import type { ContractExpect, ContractTestFunction } from './enrichment-provider.js';
 import { describeError, settle } from './support.js';
 

@@ -7,7 +7,7 @@ import {
   type CrmRecordErrorCode,
   type CrmUpsertResult,
   LeadpipeError,
-} from '@leadpipe/core';
+} from '@leadpipe/core/adapter-kit';
 import type {
   ContractBackend,
   ContractExpect,

@@ -1,4 +1,4 @@
-import { type DeadLetterEntry, type DeadLetterQueue, ValidationError } from '@leadpipe/core';
+import { type DeadLetterEntry, type DeadLetterQueue, ValidationError } from '@leadpipe/core/adapter-kit';
 import type { ContractExpect, ContractTestFunction } from './enrichment-provider.js';
 import { describeError, settle } from './support.js';
 

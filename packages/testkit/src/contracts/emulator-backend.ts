@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
-import { ConfigurationError, type LeadFieldPatch } from '@leadpipe/core';
+import { ConfigurationError, type LeadFieldPatch } from '@leadpipe/core/adapter-kit';
 import { Hono } from 'hono';
 import type { EmulatorBackendUrls, EnrichmentEmulatorDefinition } from '../emulator/definition.js';
 import { type CreateEmulatorOptions, createEmulator, type EmulatorInstance } from '../emulator/registry.js';

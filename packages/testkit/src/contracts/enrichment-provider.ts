@@ -12,7 +12,7 @@ import {
   type RateLimitState,
   validateEnrichResult,
   WebhookVerificationError,
-} from '@leadpipe/core';
+} from '@leadpipe/core/adapter-kit';
 import { describeError, errorTexts, expectApiError as expectSharedApiError, settle } from './support.js';
 
 /**

@@ -10,6 +10,12 @@ export {
   cacheContract,
 } from './cache-contract.js';
 export {
+  type CheckpointStoreContractCheck,
+  type CheckpointStoreContractOptions,
+  type CheckpointStoreFixture,
+  checkpointStoreContract,
+} from './checkpoint-store-contract.js';
+export {
   type CrmAdapterContractOptions,
   type CrmContractCheck,
   type CrmContractDatabase,

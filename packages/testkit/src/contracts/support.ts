@@ -1,4 +1,4 @@
-import { ApiCallError, type ApiErrorCode, LeadpipeError } from '@leadpipe/core';
+import { ApiCallError, type ApiErrorCode, LeadpipeError } from '@leadpipe/core/adapter-kit';
 import type { ContractExpect, ExpectedApiError } from './enrichment-provider.js';
 
 /** Error codes the contract expects to be retryable (by the limiter or by retries, never the adapter). */

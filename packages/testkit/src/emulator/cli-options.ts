@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigurationError, LeadpipeError } from '@leadpipe/core';
+import { ConfigurationError, LeadpipeError } from '@leadpipe/core/adapter-kit';
 import type { VendorName } from './context.js';
 import type { FaultOptions, LatencyDistribution } from './faults.js';
 import { VENDOR_NAMES } from './registry.js';

@@ -1,4 +1,4 @@
-import { ConfigurationError } from '@leadpipe/core';
+import { ConfigurationError } from '@leadpipe/core/adapter-kit';
 
 /** A latency distribution, in emulated milliseconds. */
 export type LatencyDistribution =

@@ -1,4 +1,4 @@
-import { ConfigurationError } from '@leadpipe/core';
+import { ConfigurationError } from '@leadpipe/core/adapter-kit';
 import { createGroundTruth, type GroundTruth, type GroundTruthOptions } from '../truth/index.js';
 import { hashString } from '../truth/random.js';
 import type { HubspotEmulatorOptions } from '../vendors/hubspot/types.js';

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
-import { ConfigurationError } from '@leadpipe/core';
+import { ConfigurationError } from '@leadpipe/core/adapter-kit';
 import type { GroundTruth, GroundTruthOptions } from '../truth/index.js';
 import type { EmulatorCounters, VendorName } from './context.js';
 import { createCounters, createEmulatorClock } from './create-context.js';

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ConfigurationError, REDACTED, redactSecrets } from '@leadpipe/core';
+import { ConfigurationError, REDACTED, redactSecrets } from '@leadpipe/core/adapter-kit';
 import { Hono } from 'hono';
 import { hashString } from '../truth/random.js';
 import type {

@@ -4,7 +4,7 @@ import {
   type LeadField,
   type LeadFieldPatch,
   SENIORITY_LEVELS,
-} from '@leadpipe/core';
+} from '@leadpipe/core/adapter-kit';
 import {
   type GroundTruthData,
   headcountRangeOf,

@@ -5,7 +5,7 @@ import {
   type LeadFieldPatch,
   type LeadLocation,
   type Seniority,
-} from '@leadpipe/core';
+} from '@leadpipe/core/adapter-kit';
 import { isValidPhoneNumber } from 'libphonenumber-js/max';
 import { createRng, hashString, type Rng } from './random.js';
 import {

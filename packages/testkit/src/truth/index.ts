@@ -1,4 +1,4 @@
-import type { LeadField } from '@leadpipe/core';
+import type { LeadField } from '@leadpipe/core/adapter-kit';
 import { type GroundTruthData, type GroundTruthOptions, generatePopulation } from './generate.js';
 import { type ScorableLead, type ScoreReport, scoreLeads } from './score.js';
 

@@ -4,7 +4,7 @@ import {
   type LeadField,
   type LeadFieldPatch,
   type LeadLocation,
-} from '@leadpipe/core';
+} from '@leadpipe/core/adapter-kit';
 import {
   domainComparisonKey,
   type GroundTruthData,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ConfigurationError } from '@leadpipe/core';
+import { ConfigurationError } from '@leadpipe/core/adapter-kit';
 import { type Context, Hono } from 'hono';
 import type { EmulatorContext, VendorEmulator } from '../../emulator/context.js';
 import { seededRandom } from '../../emulator/create-context.js';

@@ -1,4 +1,4 @@
-import type { LeadFieldPatch } from '@leadpipe/core';
+import type { LeadFieldPatch } from '@leadpipe/core/adapter-kit';
 import type { TruthCompany, TruthPerson } from '../../truth/generate.js';
 import { hashString } from '../../truth/random.js';
 import { DEPARTMENTS } from '../../truth/words.js';

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { ConfigurationError } from '@leadpipe/core';
+import { ConfigurationError } from '@leadpipe/core/adapter-kit';
 import { type Context, Hono } from 'hono';
 import type { EmulatorClock, EmulatorContext, VendorEmulator } from '../../emulator/context.js';
 import { createFixedWindowLimiter, type LimitDecision } from '../../emulator/rate-limit.js';

@@ -1,4 +1,4 @@
-import type { LeadFieldPatch, Seniority } from '@leadpipe/core';
+import type { LeadFieldPatch, Seniority } from '@leadpipe/core/adapter-kit';
 import type { TruthCompany, TruthPerson } from '../../truth/generate.js';
 import { hashString } from '../../truth/random.js';
 import { CITIES, DEPARTMENTS } from '../../truth/words.js';

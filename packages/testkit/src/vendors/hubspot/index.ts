@@ -1,4 +1,4 @@
-import { ConfigurationError, redactSecrets, ValidationError } from '@leadpipe/core';
+import { ConfigurationError, redactSecrets, ValidationError } from '@leadpipe/core/adapter-kit';
 import { Hono } from 'hono';
 import type { EmulatorContext } from '../../emulator/context.js';
 import { HubspotAuth } from './auth.js';

@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import { ConfigurationError } from '@leadpipe/core';
+import { ConfigurationError } from '@leadpipe/core/adapter-kit';
 import type { EmulatorClock, EmulatorCounters } from '../../emulator/context.js';
 import type { StoreChange } from './store.js';
 import type {

@@ -1,4 +1,4 @@
-import { ConfigurationError } from '@leadpipe/core';
+import { ConfigurationError } from '@leadpipe/core/adapter-kit';
 import { Hono } from 'hono';
 import type { EmulatorContext } from '../../emulator/context.js';
 import { BulkJobs, type IngestJob } from './bulk.js';

@@ -1,4 +1,4 @@
-import { ConfigurationError } from '@leadpipe/core';
+import { ConfigurationError } from '@leadpipe/core/adapter-kit';
 import type { EmulatorContext } from '../../emulator/context.js';
 import { ID_PREFIX, salesforceId } from './ids.js';
 import { derivedToken } from './oauth.js';
