@@ -7,10 +7,8 @@ export {
   type CrmFieldSource,
   type CrmIdPropertyMapping,
   defineFieldMapping,
-  isFieldMapping,
   type MapLeadResult,
   mapLead,
-  normalizeCrmKey,
 } from './mapping.js';
 export { redrive } from './redrive.js';
 export { createCrmSync } from './sync.js';

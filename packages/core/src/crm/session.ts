@@ -149,7 +149,7 @@ export class CrmSyncRun {
 }
 
 /** The summary status of a lead over every CRM: dead-lettered anywhere wins over rejected anywhere. */
-export function summariseOutcomes(targets: readonly CrmTargetOutcome[]): CrmLeadOutcome['status'] {
+function summariseOutcomes(targets: readonly CrmTargetOutcome[]): CrmLeadOutcome['status'] {
   if (targets.some((target) => target.status === 'deadLettered')) return 'deadLettered';
   if (targets.some((target) => target.status === 'rejected')) return 'rejected';
   return 'written';

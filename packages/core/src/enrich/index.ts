@@ -9,5 +9,4 @@ export type {
 } from './events.js';
 export type { EnrichManyOptions, EnrichmentEngineOptions, EnrichOptions, MergePolicy } from './options.js';
 export type { EnrichmentAttempt, EnrichmentOutcome, EnrichmentStats } from './outcome.js';
-export { LatencyHistogram, type LatencySummary, type ProviderStats } from './stats.js';
-export { type ValidatedResult, validateEnrichResult } from './validate-result.js';
+export type { LatencySummary, ProviderStats } from './stats.js';

@@ -20,7 +20,7 @@ export interface LatencySummary {
  * to about 10 minutes: constant memory whatever the number of samples,
  * percentiles within one bucket's width.
  */
-export class LatencyHistogram {
+class LatencyHistogram {
   static readonly #base = 1.04;
   static readonly #minMs = 0.1;
   readonly #buckets = new Uint32Array(512);

@@ -56,7 +56,7 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 }
 
 /** Longest text accepted for short free-text fields (names, titles, industries). */
-export const MAX_TEXT_LENGTH = 500;
+const MAX_TEXT_LENGTH = 500;
 
 /**
  * Clean a free-text value (see {@link cleanText}) and check it is not blank

@@ -6,7 +6,6 @@
  */
 export {
   type CircuitBreaker,
-  type CircuitBreakerOptions,
   type CircuitState,
   createCircuitBreaker,
 } from './circuit-breaker.js';
@@ -19,5 +18,4 @@ export {
   type ProviderLimiter,
   type ScheduleOptions,
 } from './limiter.js';
-export { windowNameToIntervalMs } from './policy.js';
-export { isRetryableByRetry, type RetryOptions, retryAttempts, withRetry } from './retry.js';
+export { isRetryableByRetry, type RetryOptions, withRetry } from './retry.js';

@@ -19,7 +19,6 @@ import { createWindowStates } from './windows.js';
 
 export type {
   LimiterEvent,
-  LimiterEvents,
   LimiterRegistry,
   LimiterRegistryOptions,
   LimiterStats,

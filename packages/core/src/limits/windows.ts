@@ -61,7 +61,7 @@ export function paceMs(window: WindowState | undefined, safetyMargin: number): n
 }
 
 /** One correction a header report asks for, in the order to apply them. */
-export type WindowCorrection =
+type WindowCorrection =
   | {
       /** The vendor reports a different limit: adopt it. */
       readonly kind: 'limit';

@@ -15,7 +15,7 @@
 export const DEFAULT_MAX_RECORD_SIZE = 1_048_576;
 
 /** Delimiters {@link detectDelimiter} chooses from, in order of preference on a tie. */
-export const DETECTED_DELIMITERS = [',', '\t', ';'] as const;
+const DETECTED_DELIMITERS = [',', '\t', ';'] as const;
 
 /** A record read from CSV text, or the reason the line it started on could not be read. */
 export type CsvRecord =

@@ -1,12 +1,8 @@
 export {
   type ColumnMapping,
-  type ColumnResolver,
-  type ColumnResolverOptions,
   type ColumnTarget,
   checkIdentityColumns,
-  createColumnResolver,
   isColumnTarget,
-  recogniseColumn,
 } from './columns.js';
 export type {
   PipelineCrmEvents,
@@ -45,15 +41,12 @@ export {
   createRejectsWriter,
   type LeadSink,
   type LeadWriterOptions,
-  REJECT_COLUMNS,
   type RejectsWriter,
   type RejectsWriterOptions,
   type SinkEntry,
 } from './sinks.js';
 export {
   type CsvHeader,
-  createSourceRow,
-  isSourceRow,
   type ReadCsvOptions,
   type ReadNdjsonOptions,
   readCsv,

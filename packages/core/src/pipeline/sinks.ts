@@ -382,7 +382,7 @@ export function createNdjsonWriter(output: string | Writable, options: LeadWrite
  * `leadpipe_extra`). Input columns of these names, from a rejects file run
  * again, are replaced.
  */
-export const REJECT_COLUMNS = [
+const REJECT_COLUMNS = [
   'leadpipe_row',
   'leadpipe_line',
   'leadpipe_stage',

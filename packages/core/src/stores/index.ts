@@ -4,8 +4,5 @@ export {
   type FileDeadLetterQueue,
   type FileDeadLetterQueueOptions,
 } from './file-dead-letter-queue.js';
-export { type Hash64, Hash64Map, hash64 } from './hash-map.js';
 export { createMemoryCache, type MemoryCacheOptions } from './memory-cache.js';
 export { createMemoryDeadLetterQueue } from './memory-dead-letter-queue.js';
-export { compressRows, RowRanges } from './row-ranges.js';
-export { SpillingHash64Index, type SpillingHash64IndexOptions } from './spilling-index.js';
