@@ -2,7 +2,7 @@ import { ApiCallError, type ApiErrorCode, LeadpipeError } from '@leadpipe/core/a
 import type { ContractExpect, ExpectedApiError } from './enrichment-provider.js';
 
 /** Error codes the contract expects to be retryable (by the limiter or by retries, never the adapter). */
-export const RETRYABLE: ReadonlySet<ApiErrorCode> = new Set([
+const RETRYABLE: ReadonlySet<ApiErrorCode> = new Set([
   'rate_limited',
   'server_error',
   'timeout',

@@ -113,7 +113,7 @@ export interface CrmEmulatorDefinition<
 }
 
 /** An enrichment emulator: it answers from the ground truth, seen through its coverage. */
-export interface EnrichmentVendorEmulator extends VendorEmulator {
+interface EnrichmentVendorEmulator extends VendorEmulator {
   /** What the vendor knows of each truth person and company. */
   readonly view: ProviderView;
 }

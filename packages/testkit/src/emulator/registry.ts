@@ -72,7 +72,7 @@ export function resolveTruth(truth: GroundTruth | GroundTruthOptions | undefined
 }
 
 /** A context for one vendor: shared clock and counters, a random stream of its own. */
-export function vendorContext(
+function vendorContext(
   vendor: VendorName,
   seed: number,
   clock: EmulatorClock,

@@ -382,7 +382,7 @@ function generatePeople(rng: Rng, count: number, companies: readonly TruthCompan
 }
 
 /** Every `company.*` Lead field of a company. */
-export function companyFieldValues(company: TruthCompany): LeadFieldPatch {
+function companyFieldValues(company: TruthCompany): LeadFieldPatch {
   return {
     'company.name': company.name,
     'company.domain': company.domain,
@@ -396,7 +396,7 @@ export function companyFieldValues(company: TruthCompany): LeadFieldPatch {
 }
 
 /** Every Lead field of a person, including their company's. */
-export function personFieldValues(person: TruthPerson, company: TruthCompany): LeadFieldPatch {
+function personFieldValues(person: TruthPerson, company: TruthCompany): LeadFieldPatch {
   return {
     email: person.email,
     firstName: person.firstName,

@@ -215,7 +215,7 @@ export function valueMatches(field: LeadField, truth: unknown, value: unknown): 
 type TruthRecord = { person?: TruthPerson; company?: TruthCompany };
 
 /** The truth record a set of fields describes: a person (with company) or a company alone. */
-export function identifyLead(truth: GroundTruthData, lead: LeadFieldPatch): TruthRecord | undefined {
+function identifyLead(truth: GroundTruthData, lead: LeadFieldPatch): TruthRecord | undefined {
   const person =
     (lead.email !== undefined ? truth.personByEmail(lead.email) : undefined) ??
     (lead.linkedinUrl !== undefined ? truth.personByLinkedin(lead.linkedinUrl) : undefined) ??

@@ -15,7 +15,7 @@ export function clearbitId(id: string): string {
 }
 
 /** Department name for a Clearbit `employment.role`, or undefined for a role the truth has no department for. */
-export function departmentOfRole(role: string): string | undefined {
+function departmentOfRole(role: string): string | undefined {
   return DEPARTMENTS.find((item) => item.clearbitRole === role)?.name;
 }
 

@@ -33,10 +33,10 @@ export type {
   HubspotWebhookSubscription,
 } from './types.js';
 /** Webhook signature helpers (v1 and v3), for verifying what the emulator sends. */
-export { hubspotSignatureV1, hubspotSignatureV3 } from './webhooks.js';
+export { hubspotSignatureV3 } from './webhooks.js';
 
 /** HubSpot's API base URL; the emulator answers on the same paths at its root. */
-export const HUBSPOT_BASE_URL = 'https://api.hubapi.com';
+const HUBSPOT_BASE_URL = 'https://api.hubapi.com';
 
 function invalid(field: string, reason: string): never {
   throw new ConfigurationError('invalid_configuration', {

@@ -22,9 +22,9 @@ import type { HubspotObjectType } from './types.js';
 import { objectTypeId, objectTypeLabel, parseObjectType } from './util.js';
 
 /** Maximum inputs of a CRM object batch request. */
-export const BATCH_LIMIT = 100;
+const BATCH_LIMIT = 100;
 /** Search results reachable through paging. */
-export const SEARCH_RESULT_CAP = 10_000;
+const SEARCH_RESULT_CAP = 10_000;
 
 const propertiesSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]));
 const associationTypeSchema = z.object({

@@ -4,7 +4,7 @@ import type { StoredObject } from './store.js';
 import type { HubspotObjectType, HubspotPropertyDefinition } from './types.js';
 
 /** Operators of CRM search filters. */
-export const SEARCH_OPERATORS = [
+const SEARCH_OPERATORS = [
   'EQ',
   'NEQ',
   'LT',

@@ -24,7 +24,7 @@ export function hubspotSignatureV3(
 }
 
 /** HubSpot's v1 webhook signature: hex SHA-256 of client secret + raw body. */
-export function hubspotSignatureV1(clientSecret: string, body: string): string {
+function hubspotSignatureV1(clientSecret: string, body: string): string {
   return createHash('sha256').update(`${clientSecret}${body}`).digest('hex');
 }
 

@@ -14,7 +14,7 @@ export type IngestOperation = 'insert' | 'update' | 'upsert' | 'delete';
 export type IngestJobState = 'Open' | 'UploadComplete' | 'InProgress' | 'JobComplete' | 'Failed' | 'Aborted';
 
 /** Column delimiters Bulk API 2.0 accepts, by name. */
-export const COLUMN_DELIMITERS = {
+const COLUMN_DELIMITERS = {
   COMMA: ',',
   TAB: '\t',
   PIPE: '|',

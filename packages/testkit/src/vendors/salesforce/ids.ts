@@ -23,7 +23,7 @@ function base62(value: number, width: number): string {
 }
 
 /** The three-character case-safe suffix Salesforce appends to a 15-character id. */
-export function idChecksum(id15: string): string {
+function idChecksum(id15: string): string {
   let suffix = '';
   for (let chunk = 0; chunk < 3; chunk += 1) {
     let bits = 0;

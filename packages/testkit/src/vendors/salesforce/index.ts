@@ -23,10 +23,10 @@ import type {
   SalesforceEmulatorOptions,
   SalesforceIngestJobSummary,
   SalesforceLead,
+  SalesforceOutboundMessageOptions,
 } from './types.js';
 
 export type { IngestJobState, IngestOperation } from './bulk.js';
-export type { SalesforceRecordError, SalesforceRestError } from './errors.js';
 export type { OutboundDelivery } from './outbound.js';
 export type { FieldValue, SalesforceFieldDefinition, SalesforceFieldType } from './schema.js';
 export type {
@@ -35,7 +35,6 @@ export type {
   SalesforceEmulatorOptions,
   SalesforceIngestJobSummary,
   SalesforceLead,
-  SalesforceOutboundMessageOptions,
 } from './types.js';
 
 function summary(job: IngestJob): SalesforceIngestJobSummary {

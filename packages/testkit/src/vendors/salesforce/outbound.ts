@@ -73,7 +73,7 @@ export function outboundEnvelope(options: {
 }
 
 /** Whether a listener's answer acknowledges the message: a SOAP body with `<Ack>true</Ack>`. */
-export function isAcknowledged(body: string): boolean {
+function isAcknowledged(body: string): boolean {
   return (
     /<(?:[\w-]+:)?Ack>\s*true\s*<\/(?:[\w-]+:)?Ack>/.test(body) &&
     /<(?:[\w-]+:)?notificationsResponse\b/.test(body)

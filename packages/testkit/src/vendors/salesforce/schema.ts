@@ -90,7 +90,7 @@ const INDUSTRIES = [
 ] as const;
 
 /** Status values of the emulated Lead (a restricted picklist, defaulted on create). */
-export const LEAD_STATUSES = [
+const LEAD_STATUSES = [
   'Open - Not Contacted',
   'Working - Contacted',
   'Closed - Converted',
@@ -103,7 +103,7 @@ export const LEAD_STATUSES = [
  * `Lead_Key__c` (unique) and `Legacy_Id__c` (not unique, so an upsert on it
  * can answer 300 Multiple Choices).
  */
-export const LEAD_FIELDS: readonly SalesforceFieldDefinition[] = [
+const LEAD_FIELDS: readonly SalesforceFieldDefinition[] = [
   {
     name: 'Id',
     label: 'Lead ID',
