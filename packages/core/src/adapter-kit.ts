@@ -10,8 +10,33 @@
  */
 
 export * from './contracts/index.js';
-export { type DefinedEnrichAnswer, type DefineProviderSettings, defineProvider } from './enrich/define-provider.js';
+export type { CrmEventDeduper } from './crm/webhooks.js';
+export {
+  type DefinedEnrichAnswer,
+  type DefineProviderSettings,
+  defineProvider,
+} from './enrich/define-provider.js';
 export { type ValidatedResult, validateEnrichResult } from './enrich/validate-result.js';
 export * from './http/index.js';
+export {
+  type CallPacer,
+  type CallPacerOptions,
+  type CallScheduleOptions,
+  type CallScheduler,
+  type CallSchedulerSource,
+  createCallPacer,
+} from './kit/call-pacer.js';
+export { correlateUpsertResults } from './kit/correlate-results.js';
+export { type CursorCodec, createCursorCodec } from './kit/cursor-codec.js';
+export {
+  type CrmChangesSettings,
+  type DefineCrmAdapterSettings,
+  type DefinedChangesPage,
+  type DefinedCrmAdapter,
+  type DefinedCrmAdapterOf,
+  defineCrmAdapter,
+} from './kit/define-crm-adapter.js';
+export { recordErrorFromError } from './kit/record-error.js';
+export { type CheckedListChangesRequest, parseIsoTime } from './kit/request-checks.js';
 export * from './lead/index.js';
 export * from './webhooks/index.js';

@@ -9,6 +9,16 @@ export * from './contracts/index.js';
 export * from './crm/index.js';
 export * from './enrich/index.js';
 export * from './http/index.js';
+export { type CursorCodec, createCursorCodec } from './kit/cursor-codec.js';
+export {
+  type CrmChangesSettings,
+  type DefineCrmAdapterSettings,
+  type DefinedChangesPage,
+  type DefinedCrmAdapter,
+  type DefinedCrmAdapterOf,
+  defineCrmAdapter,
+} from './kit/define-crm-adapter.js';
+export type { CheckedListChangesRequest } from './kit/request-checks.js';
 export * from './lead/index.js';
 export * from './limits/index.js';
 export * from './pipeline/index.js';
