@@ -57,7 +57,9 @@ function checkList(value: unknown, field: string, rules: CrmRequestRules): reado
 function checkPropertyNames(value: unknown, rules: CrmRequestRules): void {
   if (value === undefined) return;
   if (!Array.isArray(value)) fail([{ field: 'properties', reason: 'must be an array' }], rules);
-  value.forEach((name, index) => checkPropertyName(name, `properties[${index}]`, rules));
+  value.forEach((name, index) => {
+    checkPropertyName(name, `properties[${index}]`, rules);
+  });
 }
 
 /**
