@@ -6,7 +6,7 @@ import { correlateUpsertResults } from '../src/kit/correlate-results.js';
 import { createCursorCodec } from '../src/kit/cursor-codec.js';
 import { type DefineCrmAdapterSettings, defineCrmAdapter } from '../src/kit/define-crm-adapter.js';
 import { recordErrorFromError } from '../src/kit/record-error.js';
-import { parseIsoTime } from '../src/kit/request-checks.js';
+import { type CheckedListChangesRequest, parseIsoTime } from '../src/kit/request-checks.js';
 
 const cursorSchema = z.object({ v: z.literal(1), at: z.number().int().nonnegative() });
 type Cursor = z.infer<typeof cursorSchema>;
@@ -33,7 +33,7 @@ function setup(overrides: Partial<DefineCrmAdapterSettings<Cursor>> = {}) {
     changes: {
       cursor: createCursorCodec(cursorSchema, 'internal-crm', 'Internal CRM'),
       maxLimit: 50,
-      async list(request) {
+      async list(request: CheckedListChangesRequest<Cursor>) {
         listed.push(request);
         const at = (request.cursor?.at ?? request.since ?? 0) + 1;
         return { records: [{ key: 'k', id: '1', properties: {} }], cursor: { v: 1, at }, hasMore: false };
