@@ -249,7 +249,7 @@ export function createHubspot(settings: HubspotSettings = {}): HubspotAdapter {
       list: (request: CheckedListChangesRequest<ChangesCursor>, callOptions: CrmCallOptions) =>
         listChanges(client, request, callOptions, settings.changesKeyProperty),
     },
-    parseWebhook: async (request: InboundWebhookRequest) =>
+    parseWebhook: (request: InboundWebhookRequest) =>
       parseHubspotWebhook(request, {
         clientSecret: webhookSecret(),
         ...(settings.webhookUrl === undefined ? {} : { webhookUrl: settings.webhookUrl }),

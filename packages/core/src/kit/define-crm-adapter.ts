@@ -76,8 +76,8 @@ export interface DefineCrmAdapterSettings<Cursor = unknown> {
   get(request: CrmGetRequest, options: CrmCallOptions): Promise<Iterable<CrmRecordSnapshot>>;
   /** Listing of changes, when the CRM offers one. */
   readonly changes?: CrmChangesSettings<Cursor>;
-  /** Verify and parse an inbound webhook (the vendor pushes changes). */
-  parseWebhook?(request: InboundWebhookRequest): Promise<CrmEvent[]>;
+  /** Verify and parse an inbound webhook (the vendor pushes changes); may answer at once or later. */
+  parseWebhook?(request: InboundWebhookRequest): CrmEvent[] | Promise<CrmEvent[]>;
 }
 
 /** What {@link defineCrmAdapter} returns: a `CrmAdapterV1` whose calls return promises. */
@@ -219,7 +219,7 @@ export function defineCrmAdapter<Settings extends DefineCrmAdapterSettings<unkno
         }),
     ...(parseWebhook === undefined
       ? {}
-      : { doParseWebhook: (request: InboundWebhookRequest) => parseWebhook.call(settings, request) }),
+      : { doParseWebhook: async (request: InboundWebhookRequest) => parseWebhook.call(settings, request) }),
   };
   return adapter as DefinedCrmAdapterOf<Settings>;
 }
