@@ -38,7 +38,7 @@ import { upsertBatch } from './hubspot-upsert.js';
 import { parseHubspotWebhook } from './hubspot-webhooks.js';
 
 export type { HubspotCompanyAssociationSettings } from './hubspot-associations.js';
-export { HUBSPOT_OBJECTS, type HubspotProperty } from './hubspot-properties.js';
+export type { HubspotProperty } from './hubspot-properties.js';
 
 /** HubSpot's API base URL. */
 export const HUBSPOT_BASE_URL = 'https://api.hubapi.com';
@@ -56,7 +56,7 @@ export interface HubspotSettings {
   readonly accessToken?: string;
   /** OAuth instead of a private-app token: access tokens refreshed with a single-flight refresh. */
   readonly oauth?: HubspotOAuthSettings;
-  /** Base URL. Default {@link HUBSPOT_BASE_URL}. */
+  /** Base URL. Default `https://api.hubapi.com`. */
   readonly baseUrl?: string;
   /** Adapter id, for limits, reports and dead letters. Default `hubspot`. */
   readonly adapterId?: string;
