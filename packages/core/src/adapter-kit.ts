@@ -34,6 +34,8 @@ export {
   type DefinedChangesPage,
   type DefinedCrmAdapter,
   type DefinedCrmAdapterOf,
+  type DefinedCrmChanges,
+  type DefinedCrmWebhooks,
   defineCrmAdapter,
 } from './kit/define-crm-adapter.js';
 export { recordErrorFromError } from './kit/record-error.js';

@@ -16,6 +16,8 @@ export {
   type DefinedChangesPage,
   type DefinedCrmAdapter,
   type DefinedCrmAdapterOf,
+  type DefinedCrmChanges,
+  type DefinedCrmWebhooks,
   defineCrmAdapter,
 } from './kit/define-crm-adapter.js';
 export type { CheckedListChangesRequest } from './kit/request-checks.js';

@@ -94,12 +94,20 @@ export interface DefinedCrmAdapter extends CrmAdapterV1 {
 
 /** The members {@link defineCrmAdapter} adds for `changes` and `parseWebhook`, typed as present. */
 export type DefinedCrmAdapterOf<Settings> = DefinedCrmAdapter &
-  (Settings extends { readonly changes: object }
-    ? { doListChanges(request: CrmListChangesRequest, options?: CrmCallOptions): Promise<CrmChangesPage> }
-    : unknown) &
-  (Settings extends { parseWebhook(request: InboundWebhookRequest): unknown }
-    ? { doParseWebhook(request: InboundWebhookRequest): Promise<CrmEvent[]> }
-    : unknown);
+  (Settings extends Required<Pick<DefineCrmAdapterSettings, 'changes'>> ? DefinedCrmChanges : unknown) &
+  (Settings extends Required<Pick<DefineCrmAdapterSettings, 'parseWebhook'>> ? DefinedCrmWebhooks : unknown);
+
+/** `doListChanges` of an adapter defined with `changes`. */
+export interface DefinedCrmChanges {
+  /** Checks the request, decodes its cursor and encodes the next one. */
+  doListChanges(request: CrmListChangesRequest, options?: CrmCallOptions): Promise<CrmChangesPage>;
+}
+
+/** `doParseWebhook` of an adapter defined with `parseWebhook`. */
+export interface DefinedCrmWebhooks {
+  /** Verifies and parses an inbound webhook. */
+  doParseWebhook(request: InboundWebhookRequest): Promise<CrmEvent[]>;
+}
 
 const isFunction = (message: string) =>
   z.custom<(...args: never[]) => unknown>((value) => typeof value === 'function', message);

@@ -107,7 +107,7 @@ export function checkGetRequest(request: CrmGetRequest, rules: CrmRequestRules):
   checkPropertyNames(request.properties, rules);
 }
 
-/** A `doListChanges` request after {@link checkListChangesRequest}: `since` parsed, properties defaulted. */
+/** A `doListChanges` request after the kit's checks: cursor decoded, `since` parsed, properties defaulted. */
 export interface CheckedListChangesRequest<Cursor> {
   /** CRM object type, one of the adapter's. */
   readonly object: string;
