@@ -9,8 +9,8 @@
  * sync or the pipeline.
  */
 
+export type { CrmEventDeduper } from './contracts/crm-event-deduper.js';
 export * from './contracts/index.js';
-export type { CrmEventDeduper } from './crm/webhooks.js';
 export {
   type DefinedEnrichAnswer,
   type DefineProviderSettings,
