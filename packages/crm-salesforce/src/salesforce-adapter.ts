@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
   type CheckedListChangesRequest,
-  ConfigurationError,
   type CrmAdapterV1,
   type CrmCallOptions,
   type CrmChangesPage,
@@ -13,13 +12,15 @@ import {
   type CrmUpsertResult,
   defineCrmAdapter,
   type InboundWebhookRequest,
+  parseOptions,
   type RateLimitPolicy,
 } from '@leadpipe/core/adapter-kit';
+import { z } from 'zod';
 import { SalesforceApi } from './salesforce-api.js';
 import { SALESFORCE_PROVIDER_ID, SalesforceAuth, type SalesforceAuthSettings } from './salesforce-auth.js';
 import { createMemoryBulkJobStore, type SalesforceBulkJobStore } from './salesforce-bulk.js';
 import { createDescriptions } from './salesforce-describe.js';
-import { isApiName, SALESFORCE_API_NAME } from './salesforce-fields.js';
+import { SALESFORCE_API_NAME } from './salesforce-fields.js';
 import {
   listChanges,
   readByKeys,
@@ -116,53 +117,48 @@ export interface SalesforceAdapter extends CrmAdapterV1 {
   };
 }
 
-const versionPattern = /^\d{2}\.0$/;
+const positiveWholeNumber = z
+  .number('must be a positive whole number')
+  .int('must be a positive whole number')
+  .min(1, 'must be a positive whole number')
+  .optional();
 
-function positiveInteger(value: number | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 1) {
-    throw new ConfigurationError('invalid_configuration', {
-      message: `createSalesforce: ${name}: must be a positive whole number, got ${String(value)}`,
-      providerId: SALESFORCE_PROVIDER_ID,
-    });
-  }
-  return value;
-}
-
-function checkSettings(settings: SalesforceSettings): void {
-  if (settings.apiVersion !== undefined) {
-    const major = Number.parseInt(settings.apiVersion, 10);
-    if (!versionPattern.test(settings.apiVersion) || major < 46) {
-      throw new ConfigurationError('invalid_configuration', {
-        message: `createSalesforce: apiVersion: must look like "62.0" and be 46.0 or later (Collections upsert), got ${JSON.stringify(settings.apiVersion)}`,
-        providerId: SALESFORCE_PROVIDER_ID,
-      });
-    }
-  }
-  if (settings.externalIdField !== undefined && !isApiName(settings.externalIdField)) {
-    throw new ConfigurationError('invalid_configuration', {
-      message: 'createSalesforce: externalIdField: must be a field API name such as Lead_Key__c',
-      providerId: SALESFORCE_PROVIDER_ID,
-    });
-  }
-  for (const object of settings.objects ?? []) {
-    if (!isApiName(object)) {
-      throw new ConfigurationError('invalid_configuration', {
-        message: `createSalesforce: objects: ${JSON.stringify(object)} is not an sObject API name`,
-        providerId: SALESFORCE_PROVIDER_ID,
-      });
-    }
-  }
-  if (
-    settings.queryBatchSize !== undefined &&
-    !(settings.queryBatchSize >= 200 && settings.queryBatchSize <= 2000)
-  ) {
-    throw new ConfigurationError('invalid_configuration', {
-      message: 'createSalesforce: queryBatchSize: must be between 200 and 2000',
-      providerId: SALESFORCE_PROVIDER_ID,
-    });
-  }
-}
+/** The settings `createSalesforce` checks beyond credentials (those are checked at the first call). */
+const settingsSchema = z
+  .object({
+    apiVersion: z
+      .string('must be a string such as "62.0"')
+      .refine(
+        (version) => /^\d{2}\.0$/.test(version) && Number.parseInt(version, 10) >= 46,
+        'must look like "62.0" and be 46.0 or later (Collections upsert)',
+      )
+      .optional(),
+    externalIdField: z
+      .string('must be a field API name such as Lead_Key__c')
+      .regex(SALESFORCE_API_NAME, 'must be a field API name such as Lead_Key__c')
+      .optional(),
+    objects: z
+      .array(
+        z.string('must be an sObject API name').regex(SALESFORCE_API_NAME, 'must be an sObject API name'),
+      )
+      .optional(),
+    queryBatchSize: z
+      .number('must be between 200 and 2000')
+      .min(200, 'must be between 200 and 2000')
+      .max(2000, 'must be between 200 and 2000')
+      .optional(),
+    maxBatchSize: positiveWholeNumber,
+    bulkThreshold: positiveWholeNumber,
+    maxConcurrentRequests: positiveWholeNumber,
+    dailyApiRequests: positiveWholeNumber,
+    bulkPollIntervalMs: positiveWholeNumber,
+    bulkPollMaxIntervalMs: positiveWholeNumber,
+    bulkPollTimeoutMs: positiveWholeNumber,
+    quotaCooldownMs: positiveWholeNumber,
+    concurrencyBackoffMs: positiveWholeNumber,
+    maxCallsPerSecond: positiveWholeNumber,
+  })
+  .loose();
 
 /**
  * Create the Salesforce CRM adapter: keyed upserts by External ID (sObject
@@ -183,24 +179,16 @@ function checkSettings(settings: SalesforceSettings): void {
  * @throws ConfigurationError `invalid_configuration` when a setting is out of range.
  */
 export function createSalesforce(settings: SalesforceSettings = {}): SalesforceAdapter {
-  checkSettings(settings);
+  parseOptions(settingsSchema, settings, { name: 'createSalesforce', providerId: SALESFORCE_PROVIDER_ID });
   const now = settings.now ?? Date.now;
-  const maxBatchSize = positiveInteger(
-    settings.maxBatchSize,
-    'maxBatchSize',
-    SALESFORCE_DEFAULT_MAX_BATCH_SIZE,
-  );
-  const bulkThreshold = positiveInteger(
-    settings.bulkThreshold,
-    'bulkThreshold',
-    SALESFORCE_DEFAULT_BULK_THRESHOLD,
-  );
-  const maxConcurrentRequests = positiveInteger(settings.maxConcurrentRequests, 'maxConcurrentRequests', 4);
-  const dailyApiRequests = positiveInteger(settings.dailyApiRequests, 'dailyApiRequests', 100_000);
+  const maxBatchSize = settings.maxBatchSize ?? SALESFORCE_DEFAULT_MAX_BATCH_SIZE;
+  const bulkThreshold = settings.bulkThreshold ?? SALESFORCE_DEFAULT_BULK_THRESHOLD;
+  const maxConcurrentRequests = settings.maxConcurrentRequests ?? 4;
+  const dailyApiRequests = settings.dailyApiRequests ?? 100_000;
   const polling = {
-    intervalMs: positiveInteger(settings.bulkPollIntervalMs, 'bulkPollIntervalMs', 1000),
-    maxIntervalMs: positiveInteger(settings.bulkPollMaxIntervalMs, 'bulkPollMaxIntervalMs', 10_000),
-    timeoutMs: positiveInteger(settings.bulkPollTimeoutMs, 'bulkPollTimeoutMs', 600_000),
+    intervalMs: settings.bulkPollIntervalMs ?? 1000,
+    maxIntervalMs: settings.bulkPollMaxIntervalMs ?? 10_000,
+    timeoutMs: settings.bulkPollTimeoutMs ?? 600_000,
   };
   const objects = settings.objects ?? ['Lead'];
   const jobStore = settings.jobStore ?? createMemoryBulkJobStore();
@@ -212,8 +200,8 @@ export function createSalesforce(settings: SalesforceSettings = {}): SalesforceA
     timeoutMs: settings.timeoutMs ?? 120_000,
     maxConcurrentRequests,
     waits: {
-      quotaCooldownMs: positiveInteger(settings.quotaCooldownMs, 'quotaCooldownMs', 15 * 60_000),
-      concurrencyBackoffMs: positiveInteger(settings.concurrencyBackoffMs, 'concurrencyBackoffMs', 5000),
+      quotaCooldownMs: settings.quotaCooldownMs ?? 15 * 60_000,
+      concurrencyBackoffMs: settings.concurrencyBackoffMs ?? 5000,
     },
     now,
   });
@@ -222,7 +210,7 @@ export function createSalesforce(settings: SalesforceSettings = {}): SalesforceA
   // day's allocation evenly (it paces the shortest window when no window is short) while the day
   // window is still counted and corrected from Sforce-Limit-Info.
   const rateLimits: RateLimitPolicy = {
-    perSecond: positiveInteger(settings.maxCallsPerSecond, 'maxCallsPerSecond', 50),
+    perSecond: settings.maxCallsPerSecond ?? 50,
     perDay: dailyApiRequests,
     maxConcurrent: maxConcurrentRequests,
   };
