@@ -30,8 +30,6 @@ import {
 import { upsertRecords } from './salesforce-upsert.js';
 import { type ParseSalesforceWebhookOptions, parseSalesforceWebhook } from './salesforce-webhooks.js';
 
-export { SALESFORCE_COLLECTION_SIZE } from './salesforce-upsert.js';
-
 /** The API version used unless `apiVersion` says otherwise. */
 export const SALESFORCE_DEFAULT_API_VERSION = '62.0';
 /** Default number of records from which one `doUpsert` goes through Bulk API 2.0 (Salesforce's own advice). */

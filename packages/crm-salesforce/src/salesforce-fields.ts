@@ -303,10 +303,5 @@ export function soqlString(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n').replace(/\r/g, '\\r')}'`;
 }
 
-/** What a Salesforce API name (object or field) looks like. */
+/** A valid sObject or field API name (no SOQL can hide in one): every name a request carries is checked against it. */
 export const SALESFORCE_API_NAME = /^[A-Za-z][A-Za-z0-9_]{0,79}$/;
-
-/** Whether `name` is a valid sObject or field API name (no SOQL can hide in it). */
-export function isApiName(name: string): boolean {
-  return SALESFORCE_API_NAME.test(name);
-}
