@@ -113,12 +113,12 @@ export function createHubspotClient(settings: HubspotClientSettings): HubspotCli
         windows: [window],
       });
     } else {
-      // A wider margin than a limiter's default: HubSpot counts searches in a rolling second, where network jitter eats a thin one.
+      // A wider margin than a limiter's default: HubSpot counts searches in a rolling second, where network
+      // jitter eats a thin one. Paced on the system clock, as timers run on it (`now` may be an emulated one).
       ownPacer = createCallPacer({
         limit: window.limit,
         intervalMs: window.intervalMs,
         safetyMargin: 0.1,
-        now,
         providerId: adapterId,
       });
       searchScheduler = ownPacer;
