@@ -69,7 +69,8 @@ import {
   type RateLimitState,
   registerSecret,
 } from '../packages/core/src/index.js';
-import { createHubspot, resolveHubspotLimits } from '../packages/crm-hubspot/src/index.js';
+import { resolveHubspotLimits } from '../packages/crm-hubspot/src/hubspot-limits.js';
+import { createHubspot } from '../packages/crm-hubspot/src/index.js';
 import {
   APOLLO_BULK_DIVISOR,
   createApollo,

@@ -22,7 +22,6 @@ export {
   mapLead,
 } from './crm/mapping.js';
 export {
-  type CrmEventDeduper,
   type CrmEventDeduperOptions,
   createCrmEventDeduper,
   type ParseCrmWebhookOptions,
@@ -35,5 +34,28 @@ export {
 } from './enrich/define-provider.js';
 export { type ValidatedResult, validateEnrichResult } from './enrich/validate-result.js';
 export * from './http/index.js';
+export {
+  type CallPacer,
+  type CallPacerOptions,
+  type CallScheduleOptions,
+  type CallScheduler,
+  type CallSchedulerSource,
+  createCallPacer,
+} from './kit/call-pacer.js';
+export { correlateUpsertResults } from './kit/correlate-results.js';
+export { type CursorCodec, createCursorCodec } from './kit/cursor-codec.js';
+export {
+  type CrmChangesSettings,
+  type DefineCrmAdapterSettings,
+  type DefinedChangesPage,
+  type DefinedCrmAdapter,
+  type DefinedCrmAdapterOf,
+  type DefinedCrmChanges,
+  type DefinedCrmWebhooks,
+  defineCrmAdapter,
+} from './kit/define-crm-adapter.js';
+export { recordErrorFromError } from './kit/record-error.js';
+export { type CheckedListChangesRequest, parseIsoTime } from './kit/request-checks.js';
 export * from './lead/index.js';
+export { type ParseOptionsContext, parseOptions } from './options/parse-options.js';
 export * from './webhooks/index.js';

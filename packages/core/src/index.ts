@@ -14,7 +14,6 @@
 export * from './contracts/index.js';
 export {
   type CrmConflictPolicy,
-  type CrmEventDeduper,
   type CrmEventDeduperOptions,
   type CrmFieldMapping,
   type CrmFieldMappingDefinition,
@@ -66,6 +65,18 @@ export {
   type ProviderSkipReason,
   type ProviderStats,
 } from './enrich/index.js';
+export { type CursorCodec, createCursorCodec } from './kit/cursor-codec.js';
+export {
+  type CrmChangesSettings,
+  type DefineCrmAdapterSettings,
+  type DefinedChangesPage,
+  type DefinedCrmAdapter,
+  type DefinedCrmAdapterOf,
+  type DefinedCrmChanges,
+  type DefinedCrmWebhooks,
+  defineCrmAdapter,
+} from './kit/define-crm-adapter.js';
+export type { CheckedListChangesRequest } from './kit/request-checks.js';
 export {
   type CompanyInput,
   type CreateLeadOptions,

@@ -1,89 +1,50 @@
 import {
-  ApiCallError,
+  type CallSchedulerSource,
+  type CheckedListChangesRequest,
   ConfigurationError,
   type CrmAdapterV1,
   type CrmCallOptions,
-  type CrmCapabilities,
   type CrmChangesPage,
   type CrmEvent,
   type CrmEventDeduper,
   type CrmGetRequest,
   type CrmListChangesRequest,
-  type CrmPropertyValue,
-  type CrmRecord,
-  type CrmRecordError,
-  type CrmRecordErrorCode,
   type CrmRecordSnapshot,
   type CrmUpsertRequest,
   type CrmUpsertResult,
-  createHttpClient,
-  createLimiterRegistry,
-  domainFromEmail,
-  type HttpClient,
-  type HttpClientResponse,
-  type HttpRequestOptions,
+  defineCrmAdapter,
   type InboundWebhookRequest,
-  isFreeMailDomain,
-  type LimiterRegistry,
   loadApiKey,
-  type ProviderLimiter,
-  type RateLimitState,
-  redactSecrets,
-  redactValue,
-  ValidationError,
-  type ValidationIssue,
-} from '@leadpipe/core';
-import { z } from 'zod';
-import {
-  type HubspotOAuthSettings,
-  type HubspotTokenSource,
-  oauthTokenSource,
-  privateAppTokenSource,
-} from './hubspot-auth.js';
-import {
-  type ChangesCursor,
-  changesSearchBody,
-  decodeChangesCursor,
-  encodeChangesCursor,
-  nextChangesPage,
-  parseHubspotTime,
-} from './hubspot-changes.js';
+} from '@leadpipe/core/adapter-kit';
+import { associateWithCompanies, type HubspotCompanyAssociationSettings } from './hubspot-associations.js';
+import type { HubspotOAuthSettings } from './hubspot-auth.js';
+import { type ChangesCursor, changesCursorCodec } from './hubspot-changes.js';
+import { createHubspotClient } from './hubspot-client.js';
 import {
   createDailyReset,
   type HubspotRateLimits,
   type HubspotTier,
-  hubspotRateLimitHeaders,
   hubspotRateLimitPolicy,
-  mapHubspotError,
-  type ResolvedHubspotLimits,
   resolveHubspotLimits,
-  scaleRateLimitState,
 } from './hubspot-limits.js';
 import {
-  batchResponseSchema,
-  type HubspotBatchError,
-  propertiesResponseSchema,
-  searchResponseSchema,
-} from './hubspot-schemas.js';
+  createHubspotProperties,
+  HUBSPOT_OBJECTS,
+  HUBSPOT_PROPERTY_NAME,
+  type HubspotProperty,
+} from './hubspot-properties.js';
+import { HUBSPOT_MAX_CHANGES_LIMIT, listChanges, readByKeys } from './hubspot-reads.js';
+import { upsertBatch } from './hubspot-upsert.js';
 import { parseHubspotWebhook } from './hubspot-webhooks.js';
+
+export type { HubspotCompanyAssociationSettings } from './hubspot-associations.js';
+export type { HubspotProperty } from './hubspot-properties.js';
 
 /** HubSpot's API base URL. */
 export const HUBSPOT_BASE_URL = 'https://api.hubapi.com';
 
 /** Most inputs of one CRM object batch call. */
 export const HUBSPOT_MAX_BATCH_SIZE = 100;
-
-/** Objects the adapter writes and reads. */
-export const HUBSPOT_OBJECTS: readonly string[] = ['contacts', 'companies'];
-
-/** Contact-to-company association by the company's domain; see {@link HubspotSettings.associateCompanies}. */
-export interface HubspotCompanyAssociationSettings {
-  /**
-   * The company domain of a record. Default: the domain of the key when
-   * upserting contacts by `email`, unless it is a free-mail domain.
-   */
-  readonly domain?: (record: CrmRecord) => string | undefined;
-}
 
 /** Settings of {@link createHubspot}. */
 export interface HubspotSettings {
@@ -95,7 +56,7 @@ export interface HubspotSettings {
   readonly accessToken?: string;
   /** OAuth instead of a private-app token: access tokens refreshed with a single-flight refresh. */
   readonly oauth?: HubspotOAuthSettings;
-  /** Base URL. Default {@link HUBSPOT_BASE_URL}. */
+  /** Base URL. Default `https://api.hubapi.com`. */
   readonly baseUrl?: string;
   /** Adapter id, for limits, reports and dead letters. Default `hubspot`. */
   readonly adapterId?: string;
@@ -137,29 +98,11 @@ export interface HubspotSettings {
   /** Clock, epoch ms: token expiry, the daily reset, webhook freshness. Default `Date.now`. */
   readonly now?: () => number;
   /**
-   * The registry the adapter's own search limiter (5 per second) lives in;
-   * pass one with a Redis `connection` to share it across processes.
-   * Default: a registry of the adapter's own, closed by `close()`.
+   * Where the adapter's search pacing (5 per second) comes from: pass core's
+   * `createLimiterRegistry({ connection })` (Redis) to share it across
+   * processes. Default: a pacer of the adapter's own, stopped by `close()`.
    */
-  readonly limiterRegistry?: LimiterRegistry;
-}
-
-/** A property definition, as discovered through the Properties API. */
-export interface HubspotProperty {
-  /** Internal name, such as `email` or `external_id`. */
-  readonly name: string;
-  /** Label shown in HubSpot. */
-  readonly label: string;
-  /** Value type: `string`, `number`, `date`, `datetime`, `enumeration`, `bool`. */
-  readonly type: string;
-  /** UI field type. */
-  readonly fieldType: string;
-  /** Whether values are unique (such a property can be an upsert `idProperty`). */
-  readonly hasUniqueValue: boolean;
-  /** Whether HubSpot defined it (otherwise it is a custom property). */
-  readonly hubspotDefined: boolean;
-  /** Allowed values of an enumeration. */
-  readonly options: readonly string[];
+  readonly limiterRegistry?: CallSchedulerSource;
 }
 
 /** The HubSpot CRM adapter: the v1 contract plus property discovery. */
@@ -198,39 +141,6 @@ export interface HubspotAdapter extends CrmAdapterV1 {
   close(): Promise<void>;
 }
 
-const PERMANENT_CATEGORIES: Readonly<Record<string, CrmRecordErrorCode>> = {
-  VALIDATION_ERROR: 'validation_failed',
-  INVALID_EMAIL: 'validation_failed',
-  PROPERTY_DOESNT_EXIST: 'validation_failed',
-  CONFLICT: 'duplicate_key',
-  OBJECT_ALREADY_EXISTS: 'duplicate_key',
-  OBJECT_NOT_FOUND: 'not_found',
-  BAD_REQUEST: 'invalid_request',
-  INVALID_AUTHENTICATION: 'unauthorized',
-  MISSING_SCOPES: 'forbidden',
-};
-
-function recordErrorOf(error: HubspotBatchError, providerId: string): CrmRecordError {
-  const category = error.category ?? 'UNKNOWN';
-  const permanent = PERMANENT_CATEGORIES[category];
-  const code: CrmRecordErrorCode =
-    permanent ?? (category === 'RATE_LIMITS' ? 'rate_limited' : 'server_error');
-  return {
-    code,
-    message: redactSecrets(`${providerId}: ${error.message ?? `HubSpot reported ${category}`}`).slice(
-      0,
-      1000,
-    ),
-    retryable: permanent === undefined,
-    vendorCode: category,
-    raw: redactValue(error),
-  };
-}
-
-function stringValue(value: CrmPropertyValue): string {
-  return typeof value === 'string' ? value : String(value);
-}
-
 function isAbsoluteHttpUrl(value: string): boolean {
   try {
     const url = new URL(value);
@@ -239,8 +149,6 @@ function isAbsoluteHttpUrl(value: string): boolean {
     return false;
   }
 }
-
-const propertyNameSchema = z.string().regex(/^[A-Za-z0-9_]+$/);
 
 /**
  * Create the HubSpot CRM adapter: keyed batch upserts of contacts (or
@@ -277,11 +185,10 @@ export function createHubspot(settings: HubspotSettings = {}): HubspotAdapter {
     });
   }
   const now = settings.now ?? Date.now;
-  const limits: ResolvedHubspotLimits = resolveHubspotLimits(settings.tier, settings.rateLimits, adapterId);
+  const limits = resolveHubspotLimits(settings.tier, settings.rateLimits, adapterId);
   const dailyResetAt = createDailyReset(settings.accountTimeZone ?? 'UTC', adapterId);
   const associate = settings.associateCompanies ?? false;
-  const domainOf: HubspotCompanyAssociationSettings['domain'] | undefined =
-    associate === false ? undefined : associate === true ? undefined : associate.domain;
+  const domainOf = associate === false || associate === true ? undefined : associate.domain;
   const callsPerOperation = associate === false ? 1 : 3;
   const webhookTolerance = settings.webhookToleranceMs ?? 300_000;
   if (!(Number.isFinite(webhookTolerance) && webhookTolerance > 0)) {
@@ -290,521 +197,22 @@ export function createHubspot(settings: HubspotSettings = {}): HubspotAdapter {
       providerId: adapterId,
     });
   }
-  let dailyBlockedUntil: number | undefined;
 
-  const http: HttpClient = createHttpClient({
-    providerId: adapterId,
+  const client = createHubspotClient({
+    adapterId,
     baseUrl,
+    accessToken: settings.accessToken,
+    oauth: settings.oauth,
     fetch: settings.fetch,
     timeoutMs: settings.timeoutMs,
     captureResponseBody: settings.captureResponseBody,
-    rateLimitHeaders: hubspotRateLimitHeaders,
-    mapError: (info) =>
-      mapHubspotError(info, {
-        now,
-        dailyResetAt,
-        searchWindowMs: limits.searchWindowMs,
-        onDailyLimit: (resetAt) => {
-          dailyBlockedUntil = Math.max(dailyBlockedUntil ?? 0, resetAt);
-        },
-      }),
+    now,
+    limits,
+    dailyResetAt,
+    callsPerOperation,
+    searchSchedulers: settings.limiterRegistry,
   });
-  const tokens: HubspotTokenSource =
-    settings.oauth === undefined
-      ? privateAppTokenSource(settings.accessToken, adapterId)
-      : oauthTokenSource(settings.oauth, http, now, adapterId);
-
-  const ownRegistry = settings.limiterRegistry === undefined;
-  let registry: LimiterRegistry | undefined = settings.limiterRegistry;
-  let searchLimiter: ProviderLimiter | undefined;
-  const searchLimiterOf = (): ProviderLimiter => {
-    // A wider margin than the default: HubSpot counts searches in a rolling second, where network jitter eats a thin one.
-    registry ??= createLimiterRegistry({ maxRateLimitRetries: 0, safetyMargin: 0.1 });
-    searchLimiter ??= registry.get(`${adapterId}:search`, tokens.limiterKey(), {
-      windows: [{ name: 'search', limit: limits.searchPerSecond, intervalMs: limits.searchWindowMs }],
-    });
-    return searchLimiter;
-  };
-
-  const propertyCache = new Map<string, Promise<HubspotProperty[]>>();
-  const idPropertyChecks = new Map<string, Promise<void>>();
-
-  function checkObject(object: unknown, field = 'object'): asserts object is string {
-    if (typeof object !== 'string' || !HUBSPOT_OBJECTS.includes(object)) {
-      throw new ValidationError(
-        [{ field, reason: `must be one of ${HUBSPOT_OBJECTS.join(', ')}, got ${JSON.stringify(object)}` }],
-        { providerId: adapterId },
-      );
-    }
-  }
-
-  function checkDaily(): void {
-    if (dailyBlockedUntil === undefined) return;
-    const at = now();
-    if (at >= dailyBlockedUntil) {
-      dailyBlockedUntil = undefined;
-      return;
-    }
-    throw new ApiCallError('quota_exceeded', {
-      message: `${adapterId}: the daily API limit is used up until ${new Date(dailyBlockedUntil).toISOString()}; no call is made before then`,
-      providerId: adapterId,
-      vendorCode: 'DAILY',
-      retryAfterMs: dailyBlockedUntil - at,
-      isRetryable: false,
-    });
-  }
-
-  /** One authenticated call: a fresh token, one retry with a new token after a 401 (OAuth). */
-  async function call<T>(
-    request: HttpRequestOptions<T>,
-    callOptions: CrmCallOptions,
-    kind: 'write' | 'search' = 'write',
-  ): Promise<HttpClientResponse<T>> {
-    checkDaily();
-    const signal = callOptions.signal;
-    const onRateLimit = callOptions.onRateLimit;
-    const forward = (state: RateLimitState): void => {
-      const day = state.windows.find((window) => window.name === 'day');
-      // The daily budget is the adapter's: spent, it refuses later calls until the reset (as after a
-      // DAILY 429) with quota_exceeded. Reported to a limiter, it would queue them for hours instead.
-      if (day?.remaining === 0) dailyBlockedUntil = Math.max(dailyBlockedUntil ?? 0, dailyResetAt(now()));
-      const windows = state.windows.filter((window) => window !== day);
-      if (onRateLimit !== undefined && (windows.length > 0 || state.retryAfterMs !== undefined)) {
-        onRateLimit(scaleRateLimitState({ ...state, windows }, callsPerOperation));
-      }
-    };
-    const run = async (): Promise<HttpClientResponse<T>> => {
-      for (let attempt = 0; ; attempt += 1) {
-        const token = await tokens.token(signal);
-        try {
-          return await http.request({
-            ...request,
-            signal,
-            headers: { ...request.headers, authorization: `Bearer ${token}` },
-            onRateLimit: forward,
-          });
-        } catch (error) {
-          if (
-            attempt === 0 &&
-            tokens.oauth &&
-            ApiCallError.isInstance(error) &&
-            error.code === 'unauthorized' &&
-            tokens.invalidate(token)
-          ) {
-            continue;
-          }
-          throw error;
-        }
-      }
-    };
-    return kind === 'search' ? searchLimiterOf().schedule(run, { signal }) : run();
-  }
-
-  async function properties(
-    object: string,
-    options: { readonly refresh?: boolean; readonly signal?: AbortSignal } = {},
-  ): Promise<HubspotProperty[]> {
-    checkObject(object);
-    const cached = propertyCache.get(object);
-    if (cached !== undefined && options.refresh !== true) return cached;
-    const loading = call(
-      { method: 'GET', path: `/crm/v3/properties/${object}`, schema: propertiesResponseSchema },
-      { signal: options.signal },
-    ).then((response) =>
-      response.data.results.map((definition) => ({
-        name: definition.name,
-        label: definition.label,
-        type: definition.type,
-        fieldType: definition.fieldType,
-        hasUniqueValue: definition.hasUniqueValue,
-        hubspotDefined: definition.hubspotDefined,
-        options: definition.options.map((option) => option.value),
-      })),
-    );
-    propertyCache.set(object, loading);
-    loading.catch(() => {
-      if (propertyCache.get(object) === loading) propertyCache.delete(object);
-    });
-    return loading;
-  }
-
-  async function checkIdProperty(
-    object: string,
-    idProperty: string,
-    options: { readonly signal?: AbortSignal } = {},
-  ): Promise<void> {
-    checkObject(object);
-    if (typeof idProperty !== 'string' || !propertyNameSchema.safeParse(idProperty).success) {
-      throw new ValidationError([{ field: 'idProperty', reason: 'must be a HubSpot property name' }], {
-        providerId: adapterId,
-      });
-    }
-    if (idProperty === 'hs_object_id') {
-      throw new ConfigurationError('invalid_configuration', {
-        message: `idProperty: hs_object_id cannot create records; upsert ${object} by email or by a property with hasUniqueValue`,
-        providerId: adapterId,
-      });
-    }
-    // HubSpot enforces unique contact emails itself, though the Properties API reports hasUniqueValue false.
-    if (object === 'contacts' && idProperty === 'email') return;
-    const key = `${object}\u0000${idProperty}`;
-    let check = idPropertyChecks.get(key);
-    if (check === undefined) {
-      check = (async () => {
-        const list = await properties(object, { refresh: true, signal: options.signal });
-        const definition = list.find((item) => item.name === idProperty);
-        if (definition === undefined) {
-          throw new ConfigurationError('invalid_configuration', {
-            message: `idProperty: "${idProperty}" is not a property of HubSpot ${object}; create it with hasUniqueValue: true`,
-            providerId: adapterId,
-          });
-        }
-        if (!definition.hasUniqueValue) {
-          throw new ConfigurationError('invalid_configuration', {
-            message: `idProperty: "${idProperty}" of HubSpot ${object} does not have hasUniqueValue; HubSpot upserts only by a unique property ("Unable to perform update/upsert by non-unique property")`,
-            providerId: adapterId,
-          });
-        }
-      })();
-      idPropertyChecks.set(key, check);
-      const pending = check;
-      // A check that failed for a transient reason (network, 5xx) is tried again next time.
-      pending.catch((error: unknown) => {
-        if (!ConfigurationError.isInstance(error) && idPropertyChecks.get(key) === pending) {
-          idPropertyChecks.delete(key);
-        }
-      });
-    }
-    return check;
-  }
-
-  function checkRecords(records: unknown, field: string): void {
-    if (!Array.isArray(records)) {
-      throw new ValidationError([{ field, reason: 'must be an array' }], { providerId: adapterId });
-    }
-    if (records.length > HUBSPOT_MAX_BATCH_SIZE) {
-      throw new ValidationError(
-        [
-          {
-            field,
-            reason: `HubSpot takes at most ${HUBSPOT_MAX_BATCH_SIZE} per call, got ${records.length}`,
-          },
-        ],
-        { providerId: adapterId },
-      );
-    }
-  }
-
-  const normalizeKey = (idProperty: string, key: string): string =>
-    idProperty === 'email' ? key.trim().toLowerCase() : key;
-
-  async function associateWithCompanies(
-    written: readonly { record: CrmRecord; id: string }[],
-    idProperty: string,
-    callOptions: CrmCallOptions,
-  ): Promise<void> {
-    const byDomain = new Map<string, string[]>();
-    for (const { record, id } of written) {
-      let domain: string | undefined;
-      if (domainOf !== undefined) domain = domainOf(record);
-      else if (idProperty === 'email') {
-        const fromEmail = domainFromEmail(record.key);
-        domain = fromEmail !== undefined && !isFreeMailDomain(fromEmail) ? fromEmail : undefined;
-      }
-      const normalized = domain
-        ?.trim()
-        .toLowerCase()
-        .replace(/^www\./, '');
-      if (normalized === undefined || normalized === '') continue;
-      byDomain.set(normalized, [...(byDomain.get(normalized) ?? []), id]);
-    }
-    if (byDomain.size === 0) return;
-    const companyOf = new Map<string, string>();
-    let after: string | undefined;
-    do {
-      const response = await call(
-        {
-          method: 'POST',
-          path: '/crm/v3/objects/companies/search',
-          json: {
-            filterGroups: [
-              { filters: [{ propertyName: 'domain', operator: 'IN', values: [...byDomain.keys()] }] },
-            ],
-            sorts: [{ propertyName: 'hs_object_id', direction: 'ASCENDING' }],
-            properties: ['domain'],
-            limit: 200,
-            ...(after === undefined ? {} : { after }),
-          },
-          schema: searchResponseSchema,
-        },
-        callOptions,
-        'search',
-      );
-      for (const company of response.data.results) {
-        const value = company.properties?.domain;
-        const domain =
-          typeof value === 'string'
-            ? value
-                .trim()
-                .toLowerCase()
-                .replace(/^www\./, '')
-            : undefined;
-        // The oldest company with the domain wins, as HubSpot's own auto-association does.
-        if (domain !== undefined && !companyOf.has(domain)) companyOf.set(domain, company.id);
-      }
-      after = response.data.paging?.next?.after;
-    } while (after !== undefined && companyOf.size < byDomain.size);
-    const inputs = [...byDomain].flatMap(([domain, contactIds]) => {
-      const companyId = companyOf.get(domain);
-      return companyId === undefined ? [] : contactIds.map((id) => ({ from: { id }, to: { id: companyId } }));
-    });
-    if (inputs.length === 0) return;
-    await call(
-      {
-        method: 'POST',
-        path: '/crm/v4/associations/contacts/companies/batch/associate/default',
-        json: { inputs },
-        acceptStatus: [207],
-      },
-      callOptions,
-    );
-  }
-
-  async function doUpsert(
-    request: CrmUpsertRequest,
-    callOptions: CrmCallOptions,
-  ): Promise<CrmUpsertResult[]> {
-    checkObject(request?.object, 'object');
-    checkRecords(request.records, 'records');
-    const { object, idProperty, records } = request;
-    const issues: ValidationIssue[] = [];
-    records.forEach((record, index) => {
-      if (typeof record?.key !== 'string' || record.key.trim() === '') {
-        issues.push({ field: `records[${index}].key`, reason: 'must be a non-empty string' });
-      }
-      if (typeof record?.properties !== 'object' || record.properties === null) {
-        issues.push({ field: `records[${index}].properties`, reason: 'must be an object' });
-      }
-    });
-    if (issues.length > 0) throw new ValidationError(issues, { providerId: adapterId });
-    if (records.length === 0) return [];
-    checkDaily();
-    await checkIdProperty(object, idProperty, { signal: callOptions.signal });
-
-    const results = new Map<number, CrmUpsertResult>();
-    const firstIndexOf = new Map<string, number>();
-    const sendIndexes: number[] = [];
-    records.forEach((record, index) => {
-      const normalized = normalizeKey(idProperty, record.key);
-      const first = firstIndexOf.get(normalized);
-      if (first !== undefined) {
-        results.set(index, {
-          key: record.key,
-          status: 'failed',
-          error: {
-            code: 'duplicate_key',
-            message: `${adapterId}: the key appears twice in one batch (as records[${first}] too); HubSpot rejects such batches`,
-            retryable: false,
-          },
-        });
-        return;
-      }
-      firstIndexOf.set(normalized, index);
-      sendIndexes.push(index);
-    });
-
-    const inputs = sendIndexes.map((index) => {
-      const record = records[index]!;
-      const properties: Record<string, string> = {};
-      for (const [name, value] of Object.entries(record.properties)) {
-        if (value !== undefined && value !== null) properties[name] = stringValue(value);
-      }
-      properties[idProperty] = record.key;
-      return { id: record.key, idProperty, properties, objectWriteTraceId: String(index) };
-    });
-    const response = await call(
-      {
-        method: 'POST',
-        path: `/crm/v3/objects/${object}/batch/upsert`,
-        json: { inputs },
-        acceptStatus: [207],
-        schema: batchResponseSchema,
-      },
-      callOptions,
-    );
-
-    const byKey = new Map<string, number>();
-    for (const index of sendIndexes) byKey.set(normalizeKey(idProperty, records[index]!.key), index);
-    const indexOfTrace = (trace: string | undefined): number | undefined => {
-      if (trace === undefined || !/^\d+$/.test(trace)) return undefined;
-      const index = Number(trace);
-      return sendIndexes.includes(index) ? index : undefined;
-    };
-    const written: { record: CrmRecord; id: string }[] = [];
-    for (const result of response.data.results) {
-      const keyValue = result.properties?.[idProperty];
-      const index =
-        indexOfTrace(result.objectWriteTraceId) ??
-        (typeof keyValue === 'string' ? byKey.get(normalizeKey(idProperty, keyValue)) : undefined);
-      if (index === undefined || results.has(index)) continue;
-      const record = records[index]!;
-      results.set(index, {
-        key: record.key,
-        status: result.new === true ? 'created' : 'updated',
-        id: result.id,
-      });
-      written.push({ record, id: result.id });
-    }
-    const unassigned: HubspotBatchError[] = [];
-    for (const error of response.data.errors) {
-      const targets = new Set<number>();
-      for (const trace of error.context?.objectWriteTraceId ?? []) {
-        const index = indexOfTrace(trace);
-        if (index !== undefined) targets.add(index);
-      }
-      if (targets.size === 0) {
-        for (const id of error.context?.ids ?? []) {
-          const index = byKey.get(normalizeKey(idProperty, id));
-          if (index !== undefined) targets.add(index);
-        }
-      }
-      if (targets.size === 0) unassigned.push(error);
-      for (const index of targets) {
-        if (results.has(index)) continue;
-        results.set(index, {
-          key: records[index]!.key,
-          status: 'failed',
-          error: recordErrorOf(error, adapterId),
-        });
-      }
-    }
-    for (const index of sendIndexes) {
-      if (results.has(index)) continue;
-      const first = unassigned[0];
-      const error: CrmRecordError =
-        first === undefined
-          ? {
-              code: 'missing_result',
-              message: `${adapterId}: HubSpot returned neither a result nor an error for this record`,
-              retryable: true,
-            }
-          : {
-              // HubSpot did not say which record the error was about: sending this one again is safe (keyed upsert).
-              ...recordErrorOf(first, adapterId),
-              retryable: true,
-            };
-      results.set(index, { key: records[index]!.key, status: 'failed', error });
-    }
-    if (associate !== false && object === 'contacts' && written.length > 0) {
-      await associateWithCompanies(written, idProperty, callOptions);
-    }
-    return records.map((_record, index) => results.get(index)!);
-  }
-
-  async function doGet(request: CrmGetRequest, callOptions: CrmCallOptions): Promise<CrmRecordSnapshot[]> {
-    checkObject(request?.object, 'object');
-    checkRecords(request.keys, 'keys');
-    const { object, idProperty } = request;
-    if (typeof idProperty !== 'string' || !propertyNameSchema.safeParse(idProperty).success) {
-      throw new ValidationError([{ field: 'idProperty', reason: 'must be a HubSpot property name' }], {
-        providerId: adapterId,
-      });
-    }
-    const keys = request.keys.filter((key) => typeof key === 'string' && key.trim() !== '');
-    if (keys.length === 0) return [];
-    const requestKey = new Map(keys.map((key) => [normalizeKey(idProperty, key), key]));
-    const wanted = [...new Set([...(request.properties ?? []), idProperty])];
-    const response = await call(
-      {
-        method: 'POST',
-        path: `/crm/v3/objects/${object}/batch/read`,
-        json: {
-          inputs: [...requestKey.values()].map((id) => ({ id })),
-          idProperty: idProperty === 'hs_object_id' ? undefined : idProperty,
-          properties: wanted,
-          propertiesWithHistory: [],
-        },
-        acceptStatus: [207],
-        schema: batchResponseSchema,
-      },
-      callOptions,
-    );
-    return response.data.results.map((result) => {
-      const value = idProperty === 'hs_object_id' ? result.id : result.properties?.[idProperty];
-      const raw = value === undefined || value === null ? result.id : String(value);
-      const properties: Record<string, CrmPropertyValue | null> = {};
-      for (const [name, item] of Object.entries(result.properties ?? {})) properties[name] = item ?? null;
-      return {
-        key: requestKey.get(normalizeKey(idProperty, raw)) ?? raw,
-        id: result.id,
-        properties,
-        ...(result.updatedAt === undefined ? {} : { updatedAt: result.updatedAt }),
-      };
-    });
-  }
-
-  async function doListChanges(
-    request: CrmListChangesRequest,
-    callOptions: CrmCallOptions,
-  ): Promise<CrmChangesPage> {
-    checkObject(request?.object, 'object');
-    const { object } = request;
-    const limit = request.limit ?? 100;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 200) {
-      throw new ValidationError(
-        [{ field: 'limit', reason: `must be an integer from 1 to 200, got ${String(limit)}` }],
-        {
-          providerId: adapterId,
-        },
-      );
-    }
-    let cursor: ChangesCursor;
-    if (request.cursor !== undefined) cursor = decodeChangesCursor(request.cursor, adapterId);
-    else {
-      const since = request.since === undefined ? 0 : Date.parse(request.since);
-      if (Number.isNaN(since)) {
-        throw new ValidationError([{ field: 'since', reason: 'must be an ISO 8601 date-time' }], {
-          providerId: adapterId,
-        });
-      }
-      cursor = { mode: 'time', t: Math.max(0, since), ids: [] };
-    }
-    const modifiedProperty = object === 'contacts' ? 'lastmodifieddate' : 'hs_lastmodifieddate';
-    const keyProperty =
-      settings.changesKeyProperty?.[object] ?? (object === 'contacts' ? 'email' : 'hs_object_id');
-    const wanted = [...new Set([...(request.properties ?? []), modifiedProperty, keyProperty])];
-    const response = await call(
-      {
-        method: 'POST',
-        path: `/crm/v3/objects/${object}/search`,
-        json: changesSearchBody(cursor, modifiedProperty, wanted, limit),
-        schema: searchResponseSchema,
-      },
-      callOptions,
-      'search',
-    );
-    const rows = response.data.results.map((result) => ({
-      id: result.id,
-      at: parseHubspotTime(result.properties?.[modifiedProperty] ?? result.updatedAt) ?? cursor.t,
-      result,
-    }));
-    const page = nextChangesPage(cursor, rows, limit, response.data.paging?.next !== undefined);
-    return {
-      records: page.records.map(({ result, at }) => {
-        const properties: Record<string, CrmPropertyValue | null> = {};
-        for (const [name, item] of Object.entries(result.properties ?? {})) properties[name] = item ?? null;
-        const keyValue = keyProperty === 'hs_object_id' ? result.id : result.properties?.[keyProperty];
-        return {
-          key: keyValue === undefined || keyValue === null || keyValue === '' ? result.id : String(keyValue),
-          id: result.id,
-          properties,
-          updatedAt: new Date(at).toISOString(),
-        };
-      }),
-      nextCursor: encodeChangesCursor(page.cursor),
-      hasMore: page.hasMore,
-    };
-  }
+  const { properties, checkIdProperty } = createHubspotProperties(client, adapterId);
 
   function webhookSecret(): string {
     const secret = settings.webhookSecret ?? settings.oauth?.clientSecret;
@@ -817,39 +225,48 @@ export function createHubspot(settings: HubspotSettings = {}): HubspotAdapter {
     });
   }
 
-  const capabilities: CrmCapabilities = {
-    maxBatchSize: HUBSPOT_MAX_BATCH_SIZE,
+  const defined = defineCrmAdapter({
+    id: adapterId,
     objects: HUBSPOT_OBJECTS,
+    maxBatchSize: HUBSPOT_MAX_BATCH_SIZE,
     rateLimits: hubspotRateLimitPolicy(limits, callsPerOperation),
-    webhooks: true,
-  };
-
-  return {
-    specificationVersion: 'v1',
-    adapterId,
-    capabilities,
-    limiterKey: () => tokens.limiterKey(),
-    doUpsert,
-    doGet,
-    doListChanges,
-    async doParseWebhook(request) {
-      return parseHubspotWebhook(request, {
+    propertyName: { pattern: HUBSPOT_PROPERTY_NAME, description: 'a HubSpot property name' },
+    limiterKey: () => client.limiterKey(),
+    async upsert(request, callOptions) {
+      client.checkDaily();
+      await checkIdProperty(request.object, request.idProperty, { signal: callOptions.signal });
+      const { results, written } = await upsertBatch(client, request, callOptions, adapterId);
+      if (associate !== false && request.object === 'contacts' && written.length > 0) {
+        const contacts = written.map(({ index, id }) => ({ record: request.records[index]!, id }));
+        await associateWithCompanies(client, contacts, request.idProperty, domainOf, callOptions);
+      }
+      return results;
+    },
+    get: (request, callOptions) => readByKeys(client, request, callOptions),
+    changes: {
+      cursor: changesCursorCodec(adapterId),
+      maxLimit: HUBSPOT_MAX_CHANGES_LIMIT,
+      list: (request: CheckedListChangesRequest<ChangesCursor>, callOptions: CrmCallOptions) =>
+        listChanges(client, request, callOptions, settings.changesKeyProperty),
+    },
+    parseWebhook: (request: InboundWebhookRequest) =>
+      parseHubspotWebhook(request, {
         clientSecret: webhookSecret(),
         ...(settings.webhookUrl === undefined ? {} : { webhookUrl: settings.webhookUrl }),
         now: now(),
         toleranceMs: webhookTolerance,
         providerId: adapterId,
         ...(settings.webhookDeduper === undefined ? {} : { deduper: settings.webhookDeduper }),
-      });
-    },
+      }),
+  });
+
+  return {
+    ...defined,
     properties,
     checkIdProperty,
-    dailyLimitResetsAt: () =>
-      dailyBlockedUntil !== undefined && dailyBlockedUntil > now() ? dailyBlockedUntil : undefined,
+    dailyLimitResetsAt: () => client.dailyLimitResetsAt(),
     async close() {
-      if (ownRegistry && registry !== undefined) await registry.disconnect();
-      registry = undefined;
-      searchLimiter = undefined;
+      client.close();
     },
   };
 }

@@ -6,7 +6,7 @@ import {
   type LeadpipeError,
   loadApiKey,
   registerSecret,
-} from '@leadpipe/core';
+} from '@leadpipe/core/adapter-kit';
 import { z } from 'zod';
 
 /** Tokens of an OAuth connection, as handed to {@link HubspotOAuthSettings.onTokens}. */

@@ -1,4 +1,4 @@
-import { ValidationError } from '@leadpipe/core';
+import { type CursorCodec, createCursorCodec } from '@leadpipe/core/adapter-kit';
 import { z } from 'zod';
 
 /**
@@ -19,13 +19,30 @@ const cursorSchema = z.union([
 /** Most ids of records sharing one millisecond kept in a cursor before switching to paging by id. */
 export const MAX_TIED_IDS = 100;
 
+function toWire(cursor: ChangesCursor): z.input<typeof cursorSchema> {
+  return cursor.mode === 'time'
+    ? { v: 1, t: cursor.t, ids: [...cursor.ids] }
+    : { v: 1, t: cursor.t, tie: cursor.afterId };
+}
+
+function fromWire(value: z.output<typeof cursorSchema>): ChangesCursor {
+  return 'tie' in value
+    ? { mode: 'tie', t: value.t, afterId: value.tie }
+    : { mode: 'time', t: value.t, ids: value.ids };
+}
+
+/** The codec of change cursors: opaque, URL-safe strings checked on the way back in. */
+export function changesCursorCodec(adapterId: string): CursorCodec<ChangesCursor> {
+  const wire = createCursorCodec(cursorSchema, adapterId, 'HubSpot');
+  return {
+    encode: (cursor) => wire.encode(toWire(cursor)),
+    decode: (text) => fromWire(wire.decode(text)),
+  };
+}
+
 /** Encode a cursor as an opaque, URL-safe string. */
 export function encodeChangesCursor(cursor: ChangesCursor): string {
-  const body =
-    cursor.mode === 'time'
-      ? { v: 1, t: cursor.t, ids: cursor.ids }
-      : { v: 1, t: cursor.t, tie: cursor.afterId };
-  return Buffer.from(JSON.stringify(body), 'utf8').toString('base64url');
+  return changesCursorCodec('hubspot').encode(cursor);
 }
 
 /**
@@ -34,25 +51,7 @@ export function encodeChangesCursor(cursor: ChangesCursor): string {
  * @throws ValidationError naming `cursor` when it was not made by this adapter.
  */
 export function decodeChangesCursor(text: string, providerId: string): ChangesCursor {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-  } catch {
-    raw = undefined;
-  }
-  const parsed = cursorSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new ValidationError(
-      [{ field: 'cursor', reason: 'is not a cursor returned by this HubSpot adapter' }],
-      {
-        providerId,
-      },
-    );
-  }
-  const value = parsed.data;
-  return 'tie' in value
-    ? { mode: 'tie', t: value.t, afterId: value.tie }
-    : { mode: 'time', t: value.t, ids: value.ids };
+  return changesCursorCodec(providerId).decode(text);
 }
 
 /** A HubSpot search filter. */

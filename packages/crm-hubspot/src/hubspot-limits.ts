@@ -5,7 +5,7 @@ import {
   type RateLimitHeaderMapping,
   type RateLimitPolicy,
   type RateLimitState,
-} from '@leadpipe/core';
+} from '@leadpipe/core/adapter-kit';
 
 /**
  * A HubSpot subscription tier, which sets the default limits

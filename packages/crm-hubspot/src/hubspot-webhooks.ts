@@ -10,7 +10,7 @@ import {
   redactValue,
   verifyHmacSignature,
   WebhookVerificationError,
-} from '@leadpipe/core';
+} from '@leadpipe/core/adapter-kit';
 import { type HubspotWebhookEventInput, webhookEventSchema } from './hubspot-schemas.js';
 
 /** Options of {@link verifyHubspotWebhook} and {@link parseHubspotWebhook}. */

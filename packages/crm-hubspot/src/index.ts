@@ -9,9 +9,6 @@
  */
 export {
   createHubspot,
-  HUBSPOT_BASE_URL,
-  HUBSPOT_MAX_BATCH_SIZE,
-  HUBSPOT_OBJECTS,
   type HubspotAdapter,
   type HubspotCompanyAssociationSettings,
   type HubspotProperty,
@@ -19,18 +16,4 @@ export {
   hubspot,
 } from './hubspot-adapter.js';
 export type { HubspotOAuthSettings, HubspotOAuthTokens } from './hubspot-auth.js';
-export {
-  createDailyReset,
-  type HubspotRateLimits,
-  type HubspotTier,
-  hubspotRateLimitHeaders,
-  hubspotRateLimitPolicy,
-  type ResolvedHubspotLimits,
-  resolveHubspotLimits,
-} from './hubspot-limits.js';
-export {
-  type HubspotWebhookVerifyOptions,
-  type ParseHubspotWebhookOptions,
-  parseHubspotWebhook,
-  verifyHubspotWebhook,
-} from './hubspot-webhooks.js';
+export type { HubspotRateLimits, HubspotTier } from './hubspot-limits.js';

@@ -1,4 +1,5 @@
 import { type CrmChangesPage, createCrmSync, defineFieldMapping, ValidationError } from '@leadpipe/core';
+import type { CallSchedulerSource, RateLimitPolicy } from '@leadpipe/core/adapter-kit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { decodeChangesCursor, encodeChangesCursor, nextChangesPage } from '../src/hubspot-changes.js';
 import { createHubspot } from '../src/index.js';
@@ -144,6 +145,42 @@ describe('doListChanges', () => {
       .catch((caught: unknown) => caught);
     expect(ValidationError.isInstance(badSince)).toBe(true);
     expect((badSince as ValidationError).issues[0]?.field).toBe('since');
+  });
+
+  it('runs its searches through a limiter registry passed in, with the search window as policy', async () => {
+    seedContacts(3, 'shared');
+    const asked: { id: string; key: string; policy: RateLimitPolicy }[] = [];
+    let scheduled = 0;
+    const registry: CallSchedulerSource = {
+      get(id, key, policy) {
+        asked.push({ id, key, policy });
+        return {
+          schedule(task) {
+            scheduled += 1;
+            return task();
+          },
+        };
+      },
+    };
+    const hubspot = createHubspot({
+      accessToken: hub.token,
+      baseUrl: hub.baseUrl,
+      now: hub.now,
+      rateLimits: { windowMs: 1_000 },
+      limiterRegistry: registry,
+    });
+    adapters.push(hubspot);
+    const page = await hubspot.doListChanges({ object: 'contacts', limit: 2 }, {});
+    await hubspot.doListChanges({ object: 'contacts', cursor: page.nextCursor, limit: 2 }, {});
+    expect(page.records).toHaveLength(2);
+    expect(scheduled).toBe(2);
+    expect(asked).toEqual([
+      {
+        id: 'hubspot:search',
+        key: expect.any(String),
+        policy: { windows: [{ name: 'search', limit: 5, intervalMs: 100 }] },
+      },
+    ]);
   });
 });
 

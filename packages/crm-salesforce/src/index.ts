@@ -10,45 +10,15 @@
  */
 export {
   createSalesforce,
-  SALESFORCE_COLLECTION_SIZE,
-  SALESFORCE_DEFAULT_API_VERSION,
-  SALESFORCE_DEFAULT_BULK_THRESHOLD,
-  SALESFORCE_DEFAULT_MAX_BATCH_SIZE,
   type SalesforceAdapter,
   type SalesforceSettings,
   salesforce,
 } from './salesforce-adapter.js';
+export type { SalesforceAuthSettings, SalesforceJwtSettings, SalesforceTokens } from './salesforce-auth.js';
 export {
-  createSalesforceJwtAssertion,
-  SALESFORCE_LOGIN_URL,
-  SALESFORCE_PROVIDER_ID,
-  type SalesforceAuthSettings,
-  type SalesforceJwtSettings,
-  type SalesforceTokens,
-} from './salesforce-auth.js';
-export {
-  type BulkRow,
-  bulkBatchId,
   createMemoryBulkJobStore,
   type SalesforceBulkJobRecord,
   type SalesforceBulkJobStore,
 } from './salesforce-bulk.js';
-export { convertValue, type SalesforceField } from './salesforce-fields.js';
 export { createFileBulkJobStore } from './salesforce-job-store.js';
-export {
-  mapSalesforceError,
-  parseSforceLimitInfo,
-  type SalesforceLimitWaits,
-  salesforceRateLimitHeaders,
-} from './salesforce-limits.js';
-export { recordErrorFromStatusCode, type SalesforceRecordErrorBody } from './salesforce-results.js';
-export {
-  type ParseSalesforceWebhookOptions,
-  parseOutboundMessage,
-  parseSalesforceWebhook,
-  parseSignedCallout,
-  SALESFORCE_OUTBOUND_ACK,
-  SALESFORCE_SIGNATURE_HEADER,
-  SALESFORCE_TIMESTAMP_HEADER,
-  salesforceOutboundResponse,
-} from './salesforce-webhooks.js';
+export { salesforceOutboundResponse } from './salesforce-webhooks.js';

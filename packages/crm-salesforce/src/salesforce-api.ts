@@ -5,7 +5,7 @@ import {
   type HttpClientResponse,
   type HttpRequestOptions,
   type RateLimitState,
-} from '@leadpipe/core';
+} from '@leadpipe/core/adapter-kit';
 import { SALESFORCE_PROVIDER_ID, type SalesforceAuth, type SalesforceSession } from './salesforce-auth.js';
 import {
   mapSalesforceError,

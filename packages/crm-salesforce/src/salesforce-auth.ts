@@ -5,7 +5,7 @@ import {
   createHttpClient,
   loadOptionalSetting,
   registerSecret,
-} from '@leadpipe/core';
+} from '@leadpipe/core/adapter-kit';
 import { z } from 'zod';
 
 /** The provider id put on every error of this package. */

@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto';
-import { ApiCallError, type CrmRecordError, type CrmUpsertResult, type RateLimitState } from '@leadpipe/core';
+import {
+  ApiCallError,
+  type CrmRecordError,
+  type CrmUpsertResult,
+  type RateLimitState,
+} from '@leadpipe/core/adapter-kit';
 import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { z } from 'zod';

@@ -1,4 +1,4 @@
-import type { CrmPropertyValue, CrmRecord, CrmRecordError } from '@leadpipe/core';
+import type { CrmPropertyValue, CrmRecord, CrmRecordError } from '@leadpipe/core/adapter-kit';
 import { z } from 'zod';
 
 /** One field of an sObject, as `describe` reports it (the keys the adapter reads). */
@@ -303,9 +303,5 @@ export function soqlString(value: string): string {
   return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n').replace(/\r/g, '\\r')}'`;
 }
 
-const API_NAME = /^[A-Za-z][A-Za-z0-9_]{0,79}$/;
-
-/** Whether `name` is a valid sObject or field API name (no SOQL can hide in it). */
-export function isApiName(name: string): boolean {
-  return API_NAME.test(name);
-}
+/** A valid sObject or field API name (no SOQL can hide in one): every name a request carries is checked against it. */
+export const SALESFORCE_API_NAME = /^[A-Za-z][A-Za-z0-9_]{0,79}$/;

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type FileHandle, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ConfigurationError, LeadpipeError, ValidationError } from '@leadpipe/core';
+import { ConfigurationError, LeadpipeError, ValidationError } from '@leadpipe/core/adapter-kit';
 import { z } from 'zod';
 import { SALESFORCE_PROVIDER_ID } from './salesforce-auth.js';
 import type { SalesforceBulkJobRecord, SalesforceBulkJobStore } from './salesforce-bulk.js';

@@ -5,7 +5,7 @@ import {
   type HttpErrorOverrides,
   type PartialRateLimitState,
   type RateLimitHeaderMapping,
-} from '@leadpipe/core';
+} from '@leadpipe/core/adapter-kit';
 import { SALESFORCE_PROVIDER_ID } from './salesforce-auth.js';
 
 const DAY_MS = 86_400_000;

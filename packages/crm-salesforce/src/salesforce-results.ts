@@ -1,4 +1,4 @@
-import type { CrmRecordError, CrmRecordErrorCode } from '@leadpipe/core';
+import type { CrmRecordError, CrmRecordErrorCode } from '@leadpipe/core/adapter-kit';
 import { z } from 'zod';
 
 /** A per-record error as sObject Collections and Bulk API report it. */

@@ -11,7 +11,7 @@ import {
   registerSecret,
   type WebhookResponse,
   WebhookVerificationError,
-} from '@leadpipe/core';
+} from '@leadpipe/core/adapter-kit';
 import { XMLParser } from 'fast-xml-parser';
 import { z } from 'zod';
 import { SALESFORCE_PROVIDER_ID } from './salesforce-auth.js';

@@ -130,6 +130,21 @@ describe('authentication', () => {
     expect(() => createSalesforce({ apiVersion: '40.0' })).toThrow(/apiVersion/);
     expect(() => createSalesforce({ bulkThreshold: 0 })).toThrow(/bulkThreshold/);
   });
+
+  it('names every setting out of range, with the reason, in ConfigurationError.issues', () => {
+    let error: unknown;
+    try {
+      createSalesforce({ queryBatchSize: 50, maxBatchSize: 0, objects: ['Lead', 'not an object'] });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(ConfigurationError.isInstance(error) && error.code).toBe('invalid_configuration');
+    expect((error as ConfigurationError).issues).toEqual([
+      { field: 'objects.1', reason: 'must be an sObject API name' },
+      { field: 'queryBatchSize', reason: 'must be between 200 and 2000' },
+      { field: 'maxBatchSize', reason: 'must be a positive whole number' },
+    ]);
+  });
 });
 
 describe('records checked and converted before sending', () => {

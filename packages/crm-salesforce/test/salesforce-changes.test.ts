@@ -6,12 +6,8 @@ import {
   WebhookVerificationError,
 } from '@leadpipe/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  createSalesforce,
-  SALESFORCE_OUTBOUND_ACK,
-  type SalesforceAdapter,
-  salesforceOutboundResponse,
-} from '../src/index.js';
+import { createSalesforce, type SalesforceAdapter, salesforceOutboundResponse } from '../src/index.js';
+import { SALESFORCE_OUTBOUND_ACK } from '../src/salesforce-webhooks.js';
 import { leadProperties, type SalesforceFixture, startSalesforce } from './support.js';
 
 const fixtures: SalesforceFixture[] = [];

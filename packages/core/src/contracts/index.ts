@@ -2,6 +2,7 @@ export * from './cache.js';
 export * from './checkpoint-store.js';
 export * from './clock.js';
 export * from './crm-adapter.js';
+export * from './crm-event-deduper.js';
 export * from './dead-letter-queue.js';
 export * from './enrichment-provider.js';
 export * from './errors.js';

@@ -1,14 +1,11 @@
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import type { CrmAdapterV1, CrmEvent } from '../contracts/crm-adapter.js';
+import type { CrmEventDeduper } from '../contracts/crm-event-deduper.js';
 import { ConfigurationError, WebhookVerificationError } from '../contracts/errors.js';
 import type { InboundWebhookRequest } from '../contracts/webhook.js';
 
-/** Remembers CRM event ids already handled, so at-least-once deliveries are handled once. */
-export interface CrmEventDeduper {
-  /** Whether `eventId` of `adapterId` was seen before; records it as seen either way. */
-  seen(adapterId: string, eventId: string): boolean;
-}
+export type { CrmEventDeduper } from '../contracts/crm-event-deduper.js';
 
 /** Options of {@link createCrmEventDeduper}. */
 export interface CrmEventDeduperOptions {

@@ -23,7 +23,6 @@ import type {
   SalesforceEmulatorOptions,
   SalesforceIngestJobSummary,
   SalesforceLead,
-  SalesforceOutboundMessageOptions,
 } from './types.js';
 
 export type { IngestJobState, IngestOperation } from './bulk.js';
@@ -35,6 +34,7 @@ export type {
   SalesforceEmulatorOptions,
   SalesforceIngestJobSummary,
   SalesforceLead,
+  SalesforceOutboundMessageOptions,
 } from './types.js';
 
 function summary(job: IngestJob): SalesforceIngestJobSummary {
