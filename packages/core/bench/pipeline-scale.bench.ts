@@ -89,7 +89,7 @@ export function instantProvider(): EnrichmentProviderV1 {
  */
 export function inProcessCrm(
   rememberKeys = true,
-): CrmAdapterV1 & { created: number; updated: number; close(): void } {
+): CrmAdapterV1 & { created: number; updated: number; close(): Promise<void> } {
   const keys = new SpillingHash64Index();
   let nextId = 1;
   const crm = {
@@ -117,7 +117,7 @@ export function inProcessCrm(
     async doGet() {
       return [];
     },
-    close: () => keys.close(),
+    close: async () => keys.close(),
   };
   return crm;
 }
@@ -271,7 +271,7 @@ async function child(benchCase: Case): Promise<void> {
     sample();
     await pipeline.close();
     await rejects.close();
-    crm.close();
+    await crm.close();
     console.log(
       JSON.stringify({
         bench: 'pipeline-scale',

@@ -94,7 +94,7 @@ export interface ApolloProvider extends EnrichmentProviderV1 {
   /** Lookups waiting for a reveal webhook in this process. */
   pendingCount(): number;
   /** Stop every poll timer and forget pending lookups. */
-  close(): void;
+  close(): Promise<void>;
 }
 
 const PERSON_FIELDS: readonly LeadField[] = [
@@ -640,7 +640,9 @@ export function createApollo(settings: ApolloProviderSettings = {}): ApolloProvi
 
     pendingCount: () => revealTracker.pendingCount(),
 
-    close: () => revealTracker.close(),
+    close: async () => {
+      revealTracker.close();
+    },
   };
   return provider;
 }

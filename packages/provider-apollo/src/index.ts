@@ -47,3 +47,4 @@ export {
   apolloPersonSchema,
   parseApolloJson,
 } from './apollo-schemas.js';
+export { apolloDescriptor } from './descriptor.js';

@@ -43,3 +43,4 @@ export {
   parseClearbitWebhook,
   verifyClearbitWebhook,
 } from './clearbit-webhook.js';
+export { clearbitDescriptor } from './descriptor.js';
