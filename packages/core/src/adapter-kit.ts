@@ -10,7 +10,11 @@
  */
 
 export * from './contracts/index.js';
-export { type DefinedEnrichAnswer, type DefineProviderSettings, defineProvider } from './enrich/define-provider.js';
+export {
+  type DefinedEnrichAnswer,
+  type DefineProviderSettings,
+  defineProvider,
+} from './enrich/define-provider.js';
 export { type ValidatedResult, validateEnrichResult } from './enrich/validate-result.js';
 export * from './http/index.js';
 export * from './lead/index.js';
