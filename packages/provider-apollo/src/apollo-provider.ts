@@ -17,7 +17,7 @@ import {
   ValidationError,
   type ValidationIssue,
   type WebhookResolution,
-} from '@leadpipe/core';
+} from '@leadpipe/core/adapter-kit';
 import { z } from 'zod';
 import {
   type ApolloPlanLimits,
@@ -63,7 +63,7 @@ export interface ApolloCredits {
 export interface ApolloProviderSettings {
   /** API key, sent as `x-api-key`. Default: the `APOLLO_API_KEY` environment variable, read at call time. */
   readonly apiKey?: string;
-  /** Base URL. Default {@link APOLLO_BASE_URL}. */
+  /** Base URL. Default `https://api.apollo.io/api/v1`. */
   readonly baseUrl?: string;
   /** Provider id, for limits, cache keys and provenance. Default `apollo`. */
   readonly providerId?: string;

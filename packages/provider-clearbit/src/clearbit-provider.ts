@@ -15,7 +15,7 @@ import {
   rawBodyToString,
   ValidationError,
   type WebhookResolution,
-} from '@leadpipe/core';
+} from '@leadpipe/core/adapter-kit';
 import { clearbitErrorType, clearbitRateLimitHeaders, mapClearbitError } from './clearbit-errors.js';
 import {
   CLEARBIT_COMPANY_FIELDS,
