@@ -4,7 +4,7 @@
  * the orchestration. The contracts (Lead, `EnrichmentProviderV1`,
  * `CrmAdapterV1`, stores, errors), the HTTP client with status-to-error
  * mapping, rate-limit header parsing, webhook verification, lazy settings
- * (`loadApiKey`), `defineProvider`, and the lead normalisers adapters use to
+ * (`loadApiKey`), the option checker (`parseOptions`), `defineProvider`, and the lead normalisers adapters use to
  * map vendor records. Importing it never loads the engine, the limiter, CRM
  * sync or the pipeline.
  */
@@ -18,4 +18,5 @@ export {
 export { type ValidatedResult, validateEnrichResult } from './enrich/validate-result.js';
 export * from './http/index.js';
 export * from './lead/index.js';
+export { type ParseOptionsContext, parseOptions } from './options/parse-options.js';
 export * from './webhooks/index.js';

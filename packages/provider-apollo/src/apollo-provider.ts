@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
   ApiCallError,
-  ConfigurationError,
   createHttpClient,
   type EnrichCallOptions,
   type EnrichmentProviderV1,
@@ -14,6 +13,7 @@ import {
   loadApiKey,
   normalizeDomain,
   type ProviderLookup,
+  parseOptions,
   ValidationError,
   type ValidationIssue,
   type WebhookResolution,
@@ -184,13 +184,6 @@ const settingsSchema = z
 
 const callOptionsSchema = z.object({ revealPersonalEmails: z.boolean().optional() }).strict();
 
-function configurationError(issues: readonly ValidationIssue[], providerId: string): ConfigurationError {
-  return new ConfigurationError('invalid_configuration', {
-    message: `createApollo: ${issues.map((issue) => `${issue.field}: ${issue.reason}`).join('; ')}`,
-    providerId,
-  });
-}
-
 function zodIssues(error: z.ZodError, prefix = ''): ValidationIssue[] {
   return error.issues.flatMap((issue) => {
     const path = issue.path.map(String);
@@ -272,9 +265,7 @@ function credit(value: number): number {
  */
 export function createApollo(settings: ApolloProviderSettings = {}): ApolloProvider {
   const providerId = typeof settings?.providerId === 'string' ? settings.providerId : 'apollo';
-  const parsed = settingsSchema.safeParse(settings ?? {});
-  if (!parsed.success) throw configurationError(zodIssues(parsed.error), providerId);
-  const options = parsed.data;
+  const options = parseOptions(settingsSchema, settings ?? {}, { name: 'createApollo', providerId });
   const reveal = options.reveal;
   const prices = { person: 1, mobilePhone: 8, organization: 1, ...options.credits };
   const apiKey = () =>
