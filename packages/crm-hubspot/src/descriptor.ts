@@ -9,6 +9,7 @@ import {
 import { createHubspot, type HubspotAdapter, type HubspotSettings } from './hubspot-adapter.js';
 
 const ACCESS_TOKEN = 'HUBSPOT_ACCESS_TOKEN';
+const CLIENT_SECRET = 'HUBSPOT_CLIENT_SECRET';
 
 /** How leads become HubSpot contacts, keyed by email. */
 const CONTACT_MAPPING: CrmFieldMappingDefinition = {
@@ -60,6 +61,12 @@ export const hubspotDescriptor: CrmAdapterDescriptor<HubspotAdapter, HubspotSett
       secret: true,
       description: 'HubSpot private-app access token (with the contacts scopes)',
     },
+    {
+      name: CLIENT_SECRET,
+      option: 'webhookSecret',
+      secret: true,
+      description: "App's client secret, to verify webhooks (optional)",
+    },
   ],
   defaultMapping: CONTACT_MAPPING,
   create: (settings) => createHubspot(settings),
@@ -67,7 +74,11 @@ export const hubspotDescriptor: CrmAdapterDescriptor<HubspotAdapter, HubspotSett
   fromEnv(env) {
     const lacking = missing(env);
     if (lacking.length > 0) throw missingVariablesError('hubspot', 'HubSpot', lacking);
-    return createHubspot({ accessToken: readVendorVariable(env, ACCESS_TOKEN, true) });
+    const webhookSecret = readVendorVariable(env, CLIENT_SECRET, true);
+    return createHubspot({
+      accessToken: readVendorVariable(env, ACCESS_TOKEN, true),
+      ...(webhookSecret && { webhookSecret }),
+    });
   },
   emulatorSettings: (emulator) => ({
     accessToken: emulator.credentials.privateAppToken,

@@ -35,6 +35,12 @@ describe('hubspotDescriptor', () => {
     expect(hubspotDescriptor).toMatchObject({ specificationVersion: 'v1', id: 'hubspot', kind: 'crm' });
     expect(hubspotDescriptor.environment).toEqual([
       { name: 'HUBSPOT_ACCESS_TOKEN', option: 'accessToken', secret: true, description: expect.any(String) },
+      {
+        name: 'HUBSPOT_CLIENT_SECRET',
+        option: 'webhookSecret',
+        secret: true,
+        description: expect.any(String),
+      },
     ]);
   });
 
@@ -59,9 +65,15 @@ describe('hubspotDescriptor', () => {
   it('fromEnv with HUBSPOT_ACCESS_TOKEN builds the adapter and registers the token as a secret', async () => {
     const token = 'pat-na1-descriptor-test-7b3a';
     expect(hubspotDescriptor.missingVariables({ HUBSPOT_ACCESS_TOKEN: token })).toEqual([]);
-    const adapter = hubspotDescriptor.fromEnv({ HUBSPOT_ACCESS_TOKEN: token });
+    const clientSecret = 'hubspot-client-secret-descriptor-51c0';
+    const adapter = hubspotDescriptor.fromEnv({
+      HUBSPOT_ACCESS_TOKEN: token,
+      HUBSPOT_CLIENT_SECRET: clientSecret,
+    });
     expect(adapter.adapterId).toBe('hubspot');
-    expect(redactSecrets(`token ${token}`)).toBe(`token ${REDACTED}`);
+    expect(redactSecrets(`token ${token} secret ${clientSecret}`)).toBe(
+      `token ${REDACTED} secret ${REDACTED}`,
+    );
     await adapter.close();
   });
 

@@ -87,6 +87,18 @@ const ENVIRONMENT: readonly VendorEnvironmentVariable[] = [
     secret: false,
     description: 'User the JWT bearer flow acts as',
   },
+  {
+    name: 'SALESFORCE_ORGANIZATION_ID',
+    option: 'organizationId',
+    secret: false,
+    description: 'Org id (00D…) Outbound Messages must come from (optional)',
+  },
+  {
+    name: 'SALESFORCE_WEBHOOK_SECRET',
+    option: 'webhookSecret',
+    secret: true,
+    description: 'Secret of HMAC-signed Apex/Flow callouts (optional)',
+  },
 ];
 
 /** The ways to sign in, each a set of variables that must all be set. */
@@ -128,6 +140,8 @@ function settingsFromEnv(env: VendorEnvironment): SalesforceSettings {
     ...optional('SALESFORCE_CLIENT_ID', 'clientId'),
     ...optional('SALESFORCE_CLIENT_SECRET', 'clientSecret'),
     ...optional('SALESFORCE_LOGIN_URL', 'loginUrl'),
+    ...optional('SALESFORCE_ORGANIZATION_ID', 'organizationId'),
+    ...optional('SALESFORCE_WEBHOOK_SECRET', 'webhookSecret'),
     ...(privateKey === undefined
       ? {}
       : {

@@ -52,6 +52,7 @@ describe('salesforceDescriptor', () => {
       'SALESFORCE_REFRESH_TOKEN',
       'SALESFORCE_CLIENT_SECRET',
       'SALESFORCE_PRIVATE_KEY',
+      'SALESFORCE_WEBHOOK_SECRET',
     ]);
   });
 
