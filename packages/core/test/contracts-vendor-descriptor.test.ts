@@ -36,4 +36,13 @@ describe('missingVariablesError', () => {
       "Acme: apiKey is missing: pass the 'apiKey' option or set ACME_API_KEY; accountId is missing: pass the 'accountId' option or set ACME_ACCOUNT_ID",
     );
   });
+
+  it('words alternatives as a list of options, not as one option name', () => {
+    const error = missingVariablesError('acme', 'Acme', [
+      { option: "'token' and 'url', or 'jwt'", variables: 'ACME_TOKEN and ACME_URL, or ACME_JWT' },
+    ]);
+    expect(error.issues[0]?.reason).toBe(
+      "is missing: pass the options 'token' and 'url', or 'jwt'; or set ACME_TOKEN and ACME_URL, or ACME_JWT",
+    );
+  });
 });

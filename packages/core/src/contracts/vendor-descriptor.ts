@@ -37,7 +37,11 @@ export interface VendorEnvironmentVariable {
 
 /** A credential {@link VendorDescriptorBase.fromEnv} needs and the environment lacks. */
 export interface MissingVendorVariable {
-  /** The settings option that takes it, such as `apiKey`, or the options of each alternative, such as `accessToken or refreshToken`. */
+  /**
+   * The settings option that takes it, such as `apiKey`; or, when there are
+   * alternatives, the options of each, quoted: `'accessToken' and
+   * 'instanceUrl', or 'refreshToken' and 'clientId'`.
+   */
   readonly option: string;
   /**
    * The variables to set, as a person reads them: `APOLLO_API_KEY`, or
@@ -141,6 +145,9 @@ export function readVendorVariable(env: VendorEnvironment, name: string, secret 
   return found;
 }
 
+/** An option name such as `apiKey` or `jwt.privateKey`, as opposed to a sentence of alternatives. */
+const SINGLE_OPTION = /^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/;
+
 /**
  * The error {@link VendorDescriptorBase.fromEnv} throws when credentials are
  * missing: `missing_credentials`, one issue per missing credential, each
@@ -153,7 +160,9 @@ export function missingVariablesError(
 ): ConfigurationError {
   const issues: ValidationIssue[] = missing.map((entry) => ({
     field: entry.option,
-    reason: `is missing: pass the '${entry.option}' option or set ${entry.variables}`,
+    reason: SINGLE_OPTION.test(entry.option)
+      ? `is missing: pass the '${entry.option}' option or set ${entry.variables}`
+      : `is missing: pass the options ${entry.option}; or set ${entry.variables}`,
   }));
   return new ConfigurationError('missing_credentials', {
     message: `${displayName}: ${issues.map((issue) => `${issue.field} ${issue.reason}`).join('; ')}`,
