@@ -73,9 +73,9 @@ import { resolveHubspotLimits } from '../packages/crm-hubspot/src/hubspot-limits
 import { createHubspot } from '../packages/crm-hubspot/src/index.js';
 import {
   APOLLO_BULK_DIVISOR,
-  createApollo,
   DEFAULT_APOLLO_PLAN_LIMITS,
-} from '../packages/provider-apollo/src/index.js';
+} from '../packages/provider-apollo/src/apollo-limits.js';
+import { createApollo } from '../packages/provider-apollo/src/index.js';
 import { createClearbit } from '../packages/provider-clearbit/src/index.js';
 import { type RecordedRequest, startEmulators } from '../packages/testkit/src/index.js';
 

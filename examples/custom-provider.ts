@@ -197,7 +197,7 @@ async function main(): Promise<void> {
     }),
   );
   await engine.close();
-  apollo.close();
+  await apollo.close();
   await api.close();
   await emulators.close();
 }

@@ -5,21 +5,22 @@
  */
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_FIELDS, emulatedSettings, emulatorOptions, HUBSPOT_CONTACT_MAPPING } from '@leadpipe/cli';
+import { DEFAULT_FIELDS, emulatedSettings, emulatorOptions } from '@leadpipe/cli';
 import { createCsvWriter, createLeadPipeline, formatReport, readCsv } from '@leadpipe/core';
-import { createHubspot } from '@leadpipe/crm-hubspot';
-import { createApollo } from '@leadpipe/provider-apollo';
-import { createClearbit } from '@leadpipe/provider-clearbit';
+import { createHubspot, hubspotDescriptor } from '@leadpipe/crm-hubspot';
+import { apolloDescriptor, createApollo } from '@leadpipe/provider-apollo';
+import { clearbitDescriptor, createClearbit } from '@leadpipe/provider-clearbit';
 import { startEmulators } from '@leadpipe/testkit';
 
 const vendors = await startEmulators(emulatorOptions({ vendors: ['apollo', 'clearbit', 'hubspot'] }));
-const settings = emulatedSettings(vendors); // base URLs and the keys the emulators accept
-const [apollo, clearbit] = [createApollo(settings.apollo), createClearbit(settings.clearbit)];
-const hubspot = createHubspot(settings.hubspot);
+// Base URLs and the keys the emulators accept, from each vendor's descriptor.
+const apollo = createApollo(emulatedSettings(vendors, apolloDescriptor));
+const clearbit = createClearbit(emulatedSettings(vendors, clearbitDescriptor));
+const hubspot = createHubspot(emulatedSettings(vendors, hubspotDescriptor));
 
 const pipeline = createLeadPipeline({
   enrichment: { providers: [apollo, clearbit], fields: DEFAULT_FIELDS },
-  crms: [{ adapter: hubspot, mapping: HUBSPOT_CONTACT_MAPPING }],
+  crms: [{ adapter: hubspot, mapping: hubspotDescriptor.defaultMapping }],
 });
 const out = fileURLToPath(new URL('out/', import.meta.url));
 mkdirSync(out, { recursive: true });
@@ -29,5 +30,5 @@ console.log(formatReport(report));
 console.log(`HubSpot (emulated) now has ${vendors.emulators.hubspot?.emulator.contacts().length} contacts`);
 await pipeline.close();
 await hubspot.close();
-apollo.close();
+await apollo.close();
 await vendors.close();

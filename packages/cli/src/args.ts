@@ -8,16 +8,13 @@ import {
   ValidationError,
   type ValidationIssue,
 } from '@leadpipe/core';
+import { CRM_NAMES, PROVIDER_NAMES, unknownCrm, unknownProvider, VENDORS } from './vendors.js';
 
-/** Enrichment providers the command knows, in default waterfall order. */
-export const PROVIDER_NAMES = ['apollo', 'clearbit'] as const;
-/** An enrichment provider the command knows. */
-export type ProviderName = (typeof PROVIDER_NAMES)[number];
+/** An enrichment provider the command knows: the id of one of its vendor descriptors, such as `apollo`. */
+export type ProviderName = string;
 
-/** CRMs the command can sync into. */
-export const CRM_NAMES = ['hubspot', 'salesforce'] as const;
-/** A CRM the command can sync into. */
-export type CrmName = (typeof CRM_NAMES)[number];
+/** A CRM the command can sync into: the id of one of its vendor descriptors, such as `hubspot`. */
+export type CrmName = string;
 
 /** Fields filled when `--fields` is not given. */
 export const DEFAULT_FIELDS: readonly LeadField[] = [
@@ -131,6 +128,26 @@ Try it with no keys and no network:
   leadpipe enrich examples/data/leads.csv --emulate --crm hubspot
 `;
 
+/**
+ * The keys section of `leadpipe enrich --help`, from the vendors'
+ * descriptors: what each vendor needs, then every variable it reads.
+ */
+function keysHelp(): string {
+  const lines: string[] = [];
+  for (const vendor of VENDORS) {
+    const flag = vendor.kind === 'crm' ? '--crm' : '--providers';
+    const needs = vendor
+      .missingVariables({})
+      .map((missing) => missing.variables.split(', or ').join(',\n      or '))
+      .join('; ');
+    lines.push(`  ${flag} ${vendor.id}${needs === '' ? '' : ` needs ${needs}`}`);
+    for (const variable of vendor.environment) {
+      lines.push(`    ${variable.name.padEnd(26)} ${variable.description}`);
+    }
+  }
+  return lines.join('\n');
+}
+
 /** Usage of `leadpipe enrich`. */
 export const ENRICH_HELP = `Usage: leadpipe enrich <file> [options]
 
@@ -139,10 +156,10 @@ waterfall, write them out with where each value came from, and sync them to a CR
 
 Options:
   --out <file>           Output file, .csv or .ndjson (default: <file name>.enriched.<ext>)
-  --providers <list>     Providers in waterfall order: apollo,clearbit (default: both)
+  --providers <list>     Providers in waterfall order: ${PROVIDER_NAMES.join(',')} (default: all)
   --fields <list>        Fields to fill, such as title,company.headcount
                          (default: ${DEFAULT_FIELDS.join(',')})
-  --crm <name>           Sync into hubspot or salesforce (default: no CRM)
+  --crm <name>           Sync into ${CRM_NAMES.join(' or ')} (default: no CRM)
   --resume               Skip the rows an interrupted run of the same input finished
   --dry-run              Enrich and write the output, but write nothing to the CRM
   --emulate              Run against in-process vendor emulators: no keys, no network
@@ -160,12 +177,7 @@ Options:
   -h, --help             Show this help
 
 Keys (read from the environment; not needed with --emulate):
-  APOLLO_API_KEY         --providers apollo
-  CLEARBIT_API_KEY       --providers clearbit
-  HUBSPOT_ACCESS_TOKEN   --crm hubspot (a private-app token)
-  SALESFORCE_ACCESS_TOKEN and SALESFORCE_INSTANCE_URL, or
-  SALESFORCE_REFRESH_TOKEN and SALESFORCE_CLIENT_ID (and SALESFORCE_CLIENT_SECRET)
-                         --crm salesforce (SALESFORCE_LOGIN_URL for a sandbox)
+${keysHelp()}
 
 Exit codes: 0 done, 1 failed or interrupted, 2 bad usage or missing key,
 3 finished, but some rows were rejected or dead-lettered.
@@ -179,14 +191,14 @@ to the CRM again, once what refused them is fixed. Records the CRM takes now
 leave the file; records it refuses again stay, with the new error.
 
 Options:
-  --crm <name>           Send to hubspot or salesforce (default: the CRM the records were meant for)
+  --crm <name>           Send to ${CRM_NAMES.join(' or ')} (default: the CRM the records were meant for)
   --retryable-only       Send only records whose last error was retryable (5xx, timeout, rate limit)
   --emulate              Run against in-process vendor emulators: no keys, no network
   --report <file>        Write the run's report as JSON
   -q, --quiet            No log lines; only the summary
   -h, --help             Show this help
 
-Keys: as for leadpipe enrich (HUBSPOT_ACCESS_TOKEN, or the SALESFORCE_* variables).
+Keys: as for leadpipe enrich (leadpipe enrich --help lists them).
 
 Exit codes: 0 every record sent was written (records left alone stay in the file),
 1 failed or the CRM went down, 2 bad usage or missing key,
@@ -287,10 +299,7 @@ function parseEnrich(argv: readonly string[], cwd: string): CliCommand {
   const providers: ProviderName[] = [];
   for (const name of list(values.providers) ?? [...PROVIDER_NAMES]) {
     if (!isOneOf(PROVIDER_NAMES, name)) {
-      issues.push({
-        field: '--providers',
-        reason: `"${name}" is not a provider; use ${PROVIDER_NAMES.join(', ')}`,
-      });
+      issues.push(unknownProvider(name));
     } else if (providers.includes(name)) {
       issues.push({ field: '--providers', reason: `"${name}" is listed twice` });
     } else providers.push(name);
@@ -311,8 +320,7 @@ function parseEnrich(argv: readonly string[], cwd: string): CliCommand {
   let crm: CrmName | undefined;
   if (values.crm !== undefined) {
     if (isOneOf(CRM_NAMES, values.crm)) crm = values.crm;
-    else
-      issues.push({ field: '--crm', reason: `"${values.crm}" is not a CRM; use ${CRM_NAMES.join(' or ')}` });
+    else issues.push(unknownCrm(values.crm));
   }
   let concurrency: number | undefined;
   if (values.concurrency !== undefined) {
@@ -447,8 +455,7 @@ function parseRedrive(argv: readonly string[], cwd: string): CliCommand {
   let crm: CrmName | undefined;
   if (values.crm !== undefined) {
     if (isOneOf(CRM_NAMES, values.crm)) crm = values.crm;
-    else
-      issues.push({ field: '--crm', reason: `"${values.crm}" is not a CRM; use ${CRM_NAMES.join(' or ')}` });
+    else issues.push(unknownCrm(values.crm));
   }
   const input = resolve(cwd, file ?? '');
   const report = values.report === undefined ? undefined : resolve(cwd, values.report);

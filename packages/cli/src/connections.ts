@@ -3,18 +3,19 @@ import {
   type CrmAdapterV1,
   type CrmFieldMappingDefinition,
   type EnrichmentProviderV1,
+  type RateLimitPolicy,
+  readVendorVariable,
   registerSecret,
+  type VendorDescriptorBase,
+  type VendorEmulatorConnection,
+  type VendorEnvironment,
 } from '@leadpipe/core';
-import { createHubspot, type HubspotSettings } from '@leadpipe/crm-hubspot';
-import { createSalesforce, type SalesforceSettings } from '@leadpipe/crm-salesforce';
-import { type ApolloProviderSettings, createApollo } from '@leadpipe/provider-apollo';
-import { type ClearbitProviderSettings, createClearbit } from '@leadpipe/provider-clearbit';
 import type { RunningEmulators } from '@leadpipe/testkit';
-import type { CrmName, ProviderName } from './args.js';
 import { EMULATE_LIMITS, EMULATE_TIME_SCALE } from './emulate.js';
+import { crmVendor, providerVendor, VENDORS } from './vendors.js';
 
 /** Environment variables, as `process.env`. */
-export type Environment = Readonly<Record<string, string | undefined>>;
+export type Environment = VendorEnvironment;
 
 /** A key the command needs and did not find. */
 export interface MissingKey {
@@ -31,265 +32,140 @@ export interface Connections {
   /** The CRM target, when `--crm` was given. */
   readonly crm:
     | {
-        /** The HubSpot or Salesforce adapter, built from the environment's keys or against an emulator. */
+        /** The CRM adapter, built from the environment's keys or against an emulator. */
         readonly adapter: CrmAdapterV1;
-        /** How leads become CRM records: {@link HUBSPOT_CONTACT_MAPPING} or {@link SALESFORCE_LEAD_MAPPING}. */
+        /** How leads become CRM records: the CRM descriptor's `defaultMapping`. */
         readonly mapping: CrmFieldMappingDefinition;
       }
     | undefined;
-  /** Leads per CRM batch. */
+  /** Leads per CRM batch: the CRM descriptor's `defaultBatchSize`, if it has one. */
   readonly batchSize: number | undefined;
-  /** Release what the adapters hold (limiters, pending webhooks). */
+  /** Close every adapter built (their `close()`, where they have one). */
   close(): Promise<void>;
 }
 
-/** How leads become HubSpot contacts, keyed by email. */
-export const HUBSPOT_CONTACT_MAPPING: CrmFieldMappingDefinition = {
-  object: 'contacts',
-  idProperty: { from: 'email', to: 'email' },
-  fields: [
-    { from: 'firstName', to: 'firstname' },
-    { from: 'lastName', to: 'lastname' },
-    { from: 'title', to: 'jobtitle' },
-    { from: 'phone', to: 'phone' },
-    { from: 'company.name', to: 'company' },
-    { from: 'company.domain', to: 'website' },
-    { from: 'company.industry', to: 'industry' },
-    { from: (lead) => lead.location?.city, to: 'city' },
-    { from: (lead) => lead.location?.country, to: 'country' },
-  ],
-};
-
 /**
- * How leads become Salesforce Leads: upserted by the External ID field
- * `Lead_Key__c` (create it in your org, unique, case-insensitive) holding
- * the email. `LastName` and `Company`, required by Salesforce, default to
- * `[not provided]` as Web-to-Lead does.
+ * The keys a run against the real vendors needs and `env` does not have,
+ * as each vendor's descriptor says.
+ *
+ * @throws ValidationError naming `--providers` or `--crm` and the known names, for a vendor the command does not know.
  */
-export const SALESFORCE_LEAD_MAPPING: CrmFieldMappingDefinition = {
-  object: 'Lead',
-  idProperty: { from: 'email', to: 'Lead_Key__c' },
-  fields: [
-    { from: 'email', to: 'Email' },
-    { from: 'firstName', to: 'FirstName' },
-    { from: 'lastName', to: 'LastName', default: '[not provided]' },
-    { from: 'title', to: 'Title' },
-    { from: 'phone', to: 'Phone' },
-    { from: 'company.name', to: 'Company', default: '[not provided]' },
-    { from: 'company.domain', to: 'Website' },
-    { from: 'company.headcount', to: 'NumberOfEmployees' },
-    { from: (lead) => lead.location?.city, to: 'City' },
-    { from: (lead) => lead.location?.country, to: 'Country' },
-  ],
-};
-
-/** Leads per Salesforce batch: one sObject Collections call. */
-const SALESFORCE_BATCH_SIZE = 200;
-
-function value(env: Environment, name: string): string | undefined {
-  const found = env[name]?.trim();
-  return found === undefined || found === '' ? undefined : found;
-}
-
-function hasSalesforceCredentials(env: Environment): boolean {
-  const has = (...names: string[]) => names.every((name) => value(env, name) !== undefined);
-  return (
-    has('SALESFORCE_ACCESS_TOKEN', 'SALESFORCE_INSTANCE_URL') ||
-    has('SALESFORCE_REFRESH_TOKEN', 'SALESFORCE_CLIENT_ID') ||
-    has('SALESFORCE_PRIVATE_KEY', 'SALESFORCE_USERNAME', 'SALESFORCE_CLIENT_ID')
-  );
-}
-
-/** The keys a run against the real vendors needs and `env` does not have. */
 export function missingKeys(
-  providers: readonly ProviderName[],
-  crm: CrmName | undefined,
+  providers: readonly string[],
+  crm: string | undefined,
   env: Environment,
 ): MissingKey[] {
   const missing: MissingKey[] = [];
-  if (providers.includes('apollo') && value(env, 'APOLLO_API_KEY') === undefined) {
-    missing.push({ variable: 'APOLLO_API_KEY', neededBy: '--providers apollo' });
+  for (const name of providers) {
+    for (const lack of providerVendor(name).missingVariables(env)) {
+      missing.push({ variable: lack.variables, neededBy: `--providers ${name}` });
+    }
   }
-  if (providers.includes('clearbit') && value(env, 'CLEARBIT_API_KEY') === undefined) {
-    missing.push({ variable: 'CLEARBIT_API_KEY', neededBy: '--providers clearbit' });
-  }
-  if (crm === 'hubspot' && value(env, 'HUBSPOT_ACCESS_TOKEN') === undefined) {
-    missing.push({ variable: 'HUBSPOT_ACCESS_TOKEN', neededBy: '--crm hubspot' });
-  }
-  if (crm === 'salesforce' && !hasSalesforceCredentials(env)) {
-    missing.push({
-      variable:
-        'SALESFORCE_ACCESS_TOKEN and SALESFORCE_INSTANCE_URL, or SALESFORCE_REFRESH_TOKEN and SALESFORCE_CLIENT_ID',
-      neededBy: '--crm salesforce',
-    });
+  if (crm !== undefined) {
+    for (const lack of crmVendor(crm).missingVariables(env)) {
+      missing.push({ variable: lack.variables, neededBy: `--crm ${crm}` });
+    }
   }
   return missing;
 }
 
-/** Register every credential-looking variable of `env` the command reads, so no message can show one. */
+/** Register every secret variable of `env` a known vendor reads, so no message can show one. */
 export function registerKeys(env: Environment): void {
-  for (const name of [
-    'APOLLO_API_KEY',
-    'CLEARBIT_API_KEY',
-    'HUBSPOT_ACCESS_TOKEN',
-    'SALESFORCE_ACCESS_TOKEN',
-    'SALESFORCE_REFRESH_TOKEN',
-    'SALESFORCE_CLIENT_SECRET',
-    'SALESFORCE_PRIVATE_KEY',
-  ]) {
-    registerSecret(value(env, name));
+  for (const vendor of VENDORS) {
+    for (const variable of vendor.environment) {
+      if (variable.secret) readVendorVariable(env, variable.name, true);
+    }
   }
 }
 
-function emulated(emulators: RunningEmulators, vendor: 'apollo' | 'clearbit' | 'hubspot' | 'salesforce') {
-  const urls = emulators.urls[vendor];
-  const credentials = emulators.credentials[vendor];
+/**
+ * Where the emulator of vendor `id` listens, what it accepts, and how
+ * `--emulate` runs it ({@link EMULATE_TIME_SCALE}, {@link EMULATE_LIMITS}):
+ * what a descriptor's `emulatorSettings` takes. `undefined` when that
+ * emulator is not running. Its credentials are registered as secrets, so
+ * no message shows them.
+ */
+export function emulatorConnection(
+  emulators: RunningEmulators,
+  id: string,
+): VendorEmulatorConnection | undefined {
+  const urls = (emulators.urls as Readonly<Record<string, Readonly<Record<string, string>> | undefined>>)[id];
+  const credentials = (
+    emulators.credentials as Readonly<Record<string, Readonly<Record<string, string>> | undefined>>
+  )[id];
   if (urls === undefined || credentials === undefined) return undefined;
   for (const secret of Object.values(credentials)) registerSecret(secret);
-  return { urls, credentials };
-}
-
-/** Adapter settings pointing at running emulators, per vendor served. */
-export interface EmulatedSettings {
-  /** For `createApollo`. */
-  readonly apollo?: ApolloProviderSettings;
-  /** For `createClearbit`. */
-  readonly clearbit?: ClearbitProviderSettings;
-  /** For `createHubspot`. */
-  readonly hubspot?: HubspotSettings;
-  /** For `createSalesforce`. */
-  readonly salesforce?: SalesforceSettings;
+  const limits = (EMULATE_LIMITS as Readonly<Record<string, RateLimitPolicy | undefined>>)[id];
+  return { urls, credentials, timeScale: EMULATE_TIME_SCALE, ...(limits && { limits }) };
 }
 
 /**
- * The settings that point each adapter at the emulators (base URLs, the
- * credentials they accept, {@link EMULATE_LIMITS}, and Clearbit's queued
- * lookups asked again on the emulated clock). Vendors not served are left
- * out. The credentials are registered as secrets, so no message shows them.
+ * The settings that point a vendor's adapter at its running emulator (base
+ * URLs, the credentials it accepts, {@link EMULATE_LIMITS}, waits scaled to
+ * {@link EMULATE_TIME_SCALE}), from the vendor's descriptor.
+ *
+ * @example
+ * ```ts
+ * const vendors = await startEmulators(emulatorOptions());
+ * const apollo = createApollo(emulatedSettings(vendors, apolloDescriptor));
+ * ```
+ * @throws ConfigurationError when that vendor's emulator is not running.
  */
-export function emulatedSettings(emulators: RunningEmulators): EmulatedSettings {
-  const apollo = emulated(emulators, 'apollo');
-  const clearbit = emulated(emulators, 'clearbit');
-  const hubspot = emulated(emulators, 'hubspot');
-  const salesforce = emulated(emulators, 'salesforce');
-  return {
-    ...(apollo && {
-      apollo: {
-        apiKey: apollo.credentials.apiKey,
-        baseUrl: apollo.urls.apiUrl,
-        rateLimits: EMULATE_LIMITS.apollo,
-      },
-    }),
-    ...(clearbit && {
-      clearbit: {
-        apiKey: clearbit.credentials.apiKey,
-        baseUrl: clearbit.urls.baseUrl,
-        rateLimits: EMULATE_LIMITS.clearbit,
-        // Queued (202) lookups are indexed after 30 emulated seconds: ask again on the emulated clock.
-        queuedRetryDelayMs: Math.ceil(5_000 / EMULATE_TIME_SCALE),
-        queuedMaxWaitMs: Math.ceil(120_000 / EMULATE_TIME_SCALE),
-      },
-    }),
-    ...(hubspot && {
-      hubspot: { accessToken: hubspot.credentials.privateAppToken, baseUrl: hubspot.urls.baseUrl },
-    }),
-    ...(salesforce && {
-      salesforce: {
-        refreshToken: salesforce.credentials.refreshToken,
-        clientId: salesforce.credentials.clientId,
-        clientSecret: salesforce.credentials.clientSecret,
-        loginUrl: salesforce.urls.loginUrl,
-      },
-    }),
-  };
-}
-
-function settingsFor<K extends keyof EmulatedSettings>(
-  settings: EmulatedSettings,
-  vendor: K,
-): NonNullable<EmulatedSettings[K]> {
-  const found = settings[vendor];
-  if (found === undefined) {
+export function emulatedSettings<Settings>(
+  emulators: RunningEmulators,
+  descriptor: VendorDescriptorBase<string, unknown, Settings>,
+): Settings {
+  const connection = emulatorConnection(emulators, descriptor.id);
+  if (connection === undefined) {
     throw new ConfigurationError('invalid_configuration', {
-      message: `--emulate: the ${vendor} emulator is not running; start the emulators with emulatorOptions()`,
+      issues: [
+        {
+          field: '--emulate',
+          reason: `the ${descriptor.id} emulator is not running; start the emulators with emulatorOptions()`,
+        },
+      ],
     });
   }
-  return found;
+  return descriptor.emulatorSettings(connection);
 }
 
 /**
- * Build the run's adapters: against the emulators when `emulators` is
- * given, else against the real vendors with keys from `env` (check
- * {@link missingKeys} first).
+ * Build the run's adapters from the vendors' descriptors: against the
+ * emulators when `emulators` is given, else against the real vendors with
+ * keys from `env` (check {@link missingKeys} first).
+ *
+ * @throws ValidationError naming `--providers` or `--crm` and the known names, for a vendor the command does not know.
  */
 export function connect(
-  providers: readonly ProviderName[],
-  crm: CrmName | undefined,
+  providers: readonly string[],
+  crm: string | undefined,
   env: Environment,
   emulators: RunningEmulators | undefined,
 ): Connections {
-  const closers: (() => void | Promise<void>)[] = [];
-  const built: EnrichmentProviderV1[] = [];
-  const fake = emulators === undefined ? undefined : emulatedSettings(emulators);
-  for (const name of providers) {
-    if (name === 'apollo') {
-      const apollo = createApollo(
-        fake ? settingsFor(fake, 'apollo') : { apiKey: value(env, 'APOLLO_API_KEY') },
-      );
-      closers.push(() => apollo.close());
-      built.push(apollo);
-    } else {
-      built.push(
-        createClearbit(fake ? settingsFor(fake, 'clearbit') : { apiKey: value(env, 'CLEARBIT_API_KEY') }),
-      );
-    }
+  // Look every name up before building anything, so an unknown one leaves nothing to close.
+  const providerVendors = providers.map(providerVendor);
+  const crmDescriptor = crm === undefined ? undefined : crmVendor(crm);
+  const built: { close?(): Promise<void> }[] = [];
+  const build = <Adapter extends { close?(): Promise<void> }>(
+    vendor: VendorDescriptorBase<string, Adapter, unknown>,
+  ): Adapter => {
+    const adapter =
+      emulators === undefined ? vendor.fromEnv(env) : vendor.create(emulatedSettings(emulators, vendor));
+    built.push(adapter);
+    return adapter;
+  };
+  const close = async () => {
+    for (const adapter of built.splice(0)) await adapter.close?.();
+  };
+  try {
+    const enrichment = providerVendors.map((vendor) => build(vendor));
+    const target =
+      crmDescriptor === undefined
+        ? undefined
+        : { adapter: build(crmDescriptor), mapping: crmDescriptor.defaultMapping };
+    return { providers: enrichment, crm: target, batchSize: crmDescriptor?.defaultBatchSize, close };
+  } catch (error) {
+    void close().catch(() => undefined);
+    throw error;
   }
-
-  let target: Connections['crm'];
-  let batchSize: number | undefined;
-  if (crm === 'hubspot') {
-    const hubspot = createHubspot(
-      fake ? settingsFor(fake, 'hubspot') : { accessToken: value(env, 'HUBSPOT_ACCESS_TOKEN') },
-    );
-    closers.push(() => hubspot.close());
-    target = { adapter: hubspot, mapping: HUBSPOT_CONTACT_MAPPING };
-  } else if (crm === 'salesforce') {
-    const salesforce = createSalesforce(fake ? settingsFor(fake, 'salesforce') : salesforceSettings(env));
-    target = { adapter: salesforce, mapping: SALESFORCE_LEAD_MAPPING };
-    batchSize = SALESFORCE_BATCH_SIZE;
-  }
-
-  return {
-    providers: built,
-    crm: target,
-    batchSize,
-    async close() {
-      for (const close of closers) await close();
-    },
-  };
-}
-
-function salesforceSettings(env: Environment): SalesforceSettings {
-  const privateKey = value(env, 'SALESFORCE_PRIVATE_KEY');
-  const optional = (name: string, setting: string) => {
-    const found = value(env, name);
-    return found === undefined ? {} : { [setting]: found };
-  };
-  return {
-    ...optional('SALESFORCE_ACCESS_TOKEN', 'accessToken'),
-    ...optional('SALESFORCE_INSTANCE_URL', 'instanceUrl'),
-    ...optional('SALESFORCE_REFRESH_TOKEN', 'refreshToken'),
-    ...optional('SALESFORCE_CLIENT_ID', 'clientId'),
-    ...optional('SALESFORCE_CLIENT_SECRET', 'clientSecret'),
-    ...optional('SALESFORCE_LOGIN_URL', 'loginUrl'),
-    ...(privateKey === undefined
-      ? {}
-      : {
-          jwt: {
-            privateKey,
-            ...optional('SALESFORCE_CLIENT_ID', 'clientId'),
-            ...optional('SALESFORCE_USERNAME', 'username'),
-          },
-        }),
-  };
 }

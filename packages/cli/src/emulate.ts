@@ -33,7 +33,7 @@ export const EMULATE_LIMITS = {
 
 /** Options of {@link emulatorOptions}. */
 export interface EmulateOptions {
-  /** Vendors to serve. Default all four. */
+  /** Vendors to serve. Default every vendor the testkit emulates. */
   readonly vendors?: readonly VendorName[];
 }
 
@@ -45,7 +45,7 @@ export interface EmulateOptions {
  */
 export function emulatorOptions(options: EmulateOptions = {}): StartEmulatorsOptions {
   return {
-    vendors: options.vendors ?? ['apollo', 'clearbit', 'hubspot', 'salesforce'],
+    ...(options.vendors && { vendors: options.vendors }),
     seed: EMULATE_SEED,
     timeScale: EMULATE_TIME_SCALE,
     truth: { seed: EMULATE_SEED },

@@ -10,14 +10,12 @@
  */
 export {
   type CliCommand,
-  CRM_NAMES,
   type CrmName,
   DEFAULT_FIELDS,
   ENRICH_HELP,
   type EnrichCommandOptions,
   type FileFormat,
   MAIN_HELP,
-  PROVIDER_NAMES,
   type ProviderName,
   parseCommandLine,
   REDRIVE_HELP,
@@ -26,14 +24,12 @@ export {
 export {
   type Connections,
   connect,
-  type EmulatedSettings,
   type Environment,
   emulatedSettings,
-  HUBSPOT_CONTACT_MAPPING,
+  emulatorConnection,
   type MissingKey,
   missingKeys,
   registerKeys,
-  SALESFORCE_LEAD_MAPPING,
 } from './connections.js';
 export {
   EMULATE_LIMITS,
@@ -56,3 +52,4 @@ export {
 export { createQuotaTracker, type QuotaTracker, type QuotaUse } from './quota.js';
 export { runRedrive } from './redrive.js';
 export { cliVersion, runCli } from './run.js';
+export { CRM_NAMES, PROVIDER_NAMES, VENDORS } from './vendors.js';

@@ -9,10 +9,11 @@ import {
   redrive,
   ValidationError,
 } from '@leadpipe/core';
-import { CRM_NAMES, type CrmName, type RedriveCommandOptions } from './args.js';
+import type { CrmName, RedriveCommandOptions } from './args.js';
 import { connect, missingKeys, registerKeys } from './connections.js';
 import { startEmulatedVendors } from './emulate.js';
 import { type CliIo, EXIT_CODES, type ExitCode, problemText, records, writeJsonReport } from './io.js';
+import { CRM_NAMES } from './vendors.js';
 
 /** Visit every entry of the queue, oldest first, reading it a page at a time. */
 async function forEachEntry(

@@ -90,7 +90,7 @@ describe('leadpipe enrich without --emulate', () => {
     expect(partial.stderr).not.toContain('APOLLO_API_KEY');
     expect(partial.stderr).toContain('set CLEARBIT_API_KEY');
     expect(partial.stderr).toContain(
-      'set SALESFORCE_ACCESS_TOKEN and SALESFORCE_INSTANCE_URL, or SALESFORCE_REFRESH_TOKEN and SALESFORCE_CLIENT_ID (needed by --crm salesforce)',
+      'set SALESFORCE_ACCESS_TOKEN and SALESFORCE_INSTANCE_URL, or SALESFORCE_REFRESH_TOKEN and SALESFORCE_CLIENT_ID, or SALESFORCE_PRIVATE_KEY, SALESFORCE_USERNAME and SALESFORCE_CLIENT_ID (needed by --crm salesforce)',
     );
     expect(partial.stderr + partial.stdout).not.toContain(env.APOLLO_API_KEY);
   });

@@ -90,7 +90,7 @@ export function instantProvider(): EnrichmentProviderV1 {
  */
 export function inProcessCrm(
   rememberKeys = true,
-): CrmAdapterV1 & { created: number; updated: number; close(): void } {
+): CrmAdapterV1 & { created: number; updated: number; close(): Promise<void> } {
   const keys = new SpillingHash64Index();
   let nextId = 1;
   const crm = {
@@ -118,7 +118,7 @@ export function inProcessCrm(
     async doGet() {
       return [];
     },
-    close: () => keys.close(),
+    close: async () => keys.close(),
   };
   return crm;
 }
@@ -276,7 +276,7 @@ async function child(benchCase: Case): Promise<void> {
     sample();
     await pipeline.close();
     await rejects.close();
-    crm.close();
+    await crm.close();
     console.log(
       JSON.stringify({
         bench: 'pipeline-scale',

@@ -4,19 +4,14 @@
  * the orchestration. The contracts (Lead, `EnrichmentProviderV1`,
  * `CrmAdapterV1`, stores, errors), the HTTP client with status-to-error
  * mapping, rate-limit header parsing, webhook verification, lazy settings
- * (`loadApiKey`), `defineProvider`, and the lead normalisers adapters use to
+ * (`loadApiKey`), the option checker (`parseOptions`), `defineProvider`, and the lead normalisers adapters use to
  * map vendor records. Importing it never loads the engine, the limiter, CRM
  * sync or the pipeline.
  */
 
 export * from './contracts/index.js';
 export {
-  type CrmConflictPolicy,
   type CrmFieldMapping,
-  type CrmFieldMappingDefinition,
-  type CrmFieldMappingEntry,
-  type CrmFieldSource,
-  type CrmIdPropertyMapping,
   defineFieldMapping,
   type MapLeadResult,
   mapLead,

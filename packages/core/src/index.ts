@@ -13,13 +13,8 @@
 
 export * from './contracts/index.js';
 export {
-  type CrmConflictPolicy,
   type CrmEventDeduperOptions,
   type CrmFieldMapping,
-  type CrmFieldMappingDefinition,
-  type CrmFieldMappingEntry,
-  type CrmFieldSource,
-  type CrmIdPropertyMapping,
   type CrmLeadOutcome,
   type CrmRedeliverOptions,
   type CrmSync,

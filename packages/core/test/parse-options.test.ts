@@ -36,4 +36,20 @@ describe('parseOptions', () => {
   it('names the options themselves when the value is not an object', () => {
     expect(() => parseOptions(schema, 'nope', { name: 'createThing' })).toThrow(/createThing: options: /);
   });
+
+  it('names each unknown key of a strict object, nested ones by their path', () => {
+    const strict = z
+      .object({ apiKey: z.string().optional(), retry: z.object({}).strict().optional() })
+      .strict();
+    let caught: unknown;
+    try {
+      parseOptions(strict, { apikey: 'typo', retry: { tries: 3 } }, { name: 'createThing' });
+    } catch (error) {
+      caught = error;
+    }
+    expect((caught as ConfigurationError).issues).toEqual([
+      { field: 'retry.tries', reason: 'is not a known option' },
+      { field: 'apikey', reason: 'is not a known option' },
+    ]);
+  });
 });

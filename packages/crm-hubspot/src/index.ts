@@ -7,6 +7,8 @@
  * incremental changes through search in time windows under the 10 000-result
  * cap, and v3-signed webhooks.
  */
+
+export { hubspotDescriptor } from './descriptor.js';
 export {
   createHubspot,
   type HubspotAdapter,

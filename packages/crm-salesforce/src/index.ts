@@ -8,6 +8,8 @@
  * incremental changes through SOQL on `SystemModstamp`, Outbound Messages
  * and HMAC-signed Apex/Flow callouts.
  */
+
+export { salesforceDescriptor } from './descriptor.js';
 export {
   createSalesforce,
   type SalesforceAdapter,

@@ -4,11 +4,11 @@ import type {
   RateLimitHeaderMapping,
   RateLimitPolicy,
   RateLimitState,
-} from '@leadpipe/core';
+} from '@leadpipe/core/adapter-kit';
 
 /** Apollo plan limits of the single-record endpoints, per endpoint and key. */
 export interface ApolloPlanLimits {
-  /** Requests per minute. Default {@link DEFAULT_APOLLO_PLAN_LIMITS}.perMinute (200). */
+  /** Requests per minute. Default 200. */
   readonly perMinute?: number;
   /** Requests per hour. Default 600 (the figure in Apollo's own 429 example). */
   readonly perHour?: number;

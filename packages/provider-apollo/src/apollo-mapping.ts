@@ -10,7 +10,7 @@ import {
   normalizePhone,
   normalizeSeniority,
   normalizeTechnologies,
-} from '@leadpipe/core';
+} from '@leadpipe/core/adapter-kit';
 import type { ApolloOrganization, ApolloPerson } from './apollo-schemas.js';
 
 /**

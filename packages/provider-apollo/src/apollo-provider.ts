@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
   ApiCallError,
-  ConfigurationError,
   createHttpClient,
   type EnrichCallOptions,
   type EnrichmentProviderV1,
@@ -14,10 +13,11 @@ import {
   loadApiKey,
   normalizeDomain,
   type ProviderLookup,
+  parseOptions,
   ValidationError,
   type ValidationIssue,
   type WebhookResolution,
-} from '@leadpipe/core';
+} from '@leadpipe/core/adapter-kit';
 import { z } from 'zod';
 import {
   type ApolloPlanLimits,
@@ -63,7 +63,7 @@ export interface ApolloCredits {
 export interface ApolloProviderSettings {
   /** API key, sent as `x-api-key`. Default: the `APOLLO_API_KEY` environment variable, read at call time. */
   readonly apiKey?: string;
-  /** Base URL. Default {@link APOLLO_BASE_URL}. */
+  /** Base URL. Default `https://api.apollo.io/api/v1`. */
   readonly baseUrl?: string;
   /** Provider id, for limits, cache keys and provenance. Default `apollo`. */
   readonly providerId?: string;
@@ -94,7 +94,7 @@ export interface ApolloProvider extends EnrichmentProviderV1 {
   /** Lookups waiting for a reveal webhook in this process. */
   pendingCount(): number;
   /** Stop every poll timer and forget pending lookups. */
-  close(): void;
+  close(): Promise<void>;
 }
 
 const PERSON_FIELDS: readonly LeadField[] = [
@@ -184,13 +184,6 @@ const settingsSchema = z
 
 const callOptionsSchema = z.object({ revealPersonalEmails: z.boolean().optional() }).strict();
 
-function configurationError(issues: readonly ValidationIssue[], providerId: string): ConfigurationError {
-  return new ConfigurationError('invalid_configuration', {
-    message: `createApollo: ${issues.map((issue) => `${issue.field}: ${issue.reason}`).join('; ')}`,
-    providerId,
-  });
-}
-
 function zodIssues(error: z.ZodError, prefix = ''): ValidationIssue[] {
   return error.issues.flatMap((issue) => {
     const path = issue.path.map(String);
@@ -272,9 +265,7 @@ function credit(value: number): number {
  */
 export function createApollo(settings: ApolloProviderSettings = {}): ApolloProvider {
   const providerId = typeof settings?.providerId === 'string' ? settings.providerId : 'apollo';
-  const parsed = settingsSchema.safeParse(settings ?? {});
-  if (!parsed.success) throw configurationError(zodIssues(parsed.error), providerId);
-  const options = parsed.data;
+  const options = parseOptions(settingsSchema, settings ?? {}, { name: 'createApollo', providerId });
   const reveal = options.reveal;
   const prices = { person: 1, mobilePhone: 8, organization: 1, ...options.credits };
   const apiKey = () =>
@@ -640,7 +631,9 @@ export function createApollo(settings: ApolloProviderSettings = {}): ApolloProvi
 
     pendingCount: () => revealTracker.pendingCount(),
 
-    close: () => revealTracker.close(),
+    close: async () => {
+      revealTracker.close();
+    },
   };
   return provider;
 }

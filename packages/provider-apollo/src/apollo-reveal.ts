@@ -10,7 +10,7 @@ import {
   registerSecret,
   type WebhookResolution,
   WebhookVerificationError,
-} from '@leadpipe/core';
+} from '@leadpipe/core/adapter-kit';
 import { APOLLO_MATCH_CONFIDENCE, emailConfidence, pickPhone } from './apollo-mapping.js';
 import {
   type ApolloWebhookBody,

@@ -1,16 +1,13 @@
-import { parseRateLimitHeaders } from '@leadpipe/core';
+import { parseRateLimitHeaders } from '@leadpipe/core/adapter-kit';
 import { describe, expect, it } from 'vitest';
 import {
   apolloRateLimitHeaders,
   apolloRateLimitPolicy,
-  departmentName,
-  emailConfidence,
   mapApolloError,
-  mapOrganization,
-  mapPerson,
-  parseApolloJson,
   toBulkUnits,
-} from '../src/index.js';
+} from '../src/apollo-limits.js';
+import { departmentName, emailConfidence, mapOrganization, mapPerson } from '../src/apollo-mapping.js';
+import { parseApolloJson } from '../src/apollo-schemas.js';
 
 const organization = {
   id: '5e66b6381e05b4008c8331b8',

@@ -6,9 +6,9 @@ import {
   type EnrichmentEngine,
   type EnrichmentOutcome,
   type InboundWebhookRequest,
-  normalizePhone,
   WebhookVerificationError,
 } from '@leadpipe/core';
+import { normalizePhone } from '@leadpipe/core/adapter-kit';
 import type { EmulatorClock } from '@leadpipe/testkit';
 import { startEmulatorBackend } from '@leadpipe/testkit';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';

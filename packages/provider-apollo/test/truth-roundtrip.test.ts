@@ -19,7 +19,8 @@ import {
   valueMatches,
 } from '@leadpipe/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { APOLLO_MAX_BATCH_SIZE, createApollo } from '../src/index.js';
+import { APOLLO_MAX_BATCH_SIZE } from '../src/apollo-provider.js';
+import { createApollo } from '../src/index.js';
 
 const TRUTH = { seed: 11, people: 800, companies: 150 } as const;
 

@@ -1,4 +1,4 @@
-import type { HttpErrorInfo, HttpErrorOverrides, RateLimitHeaderMapping } from '@leadpipe/core';
+import type { HttpErrorInfo, HttpErrorOverrides, RateLimitHeaderMapping } from '@leadpipe/core/adapter-kit';
 
 /**
  * Clearbit's rate-limit headers: `X-RateLimit-Limit`, `-Remaining` and

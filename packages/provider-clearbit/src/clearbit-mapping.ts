@@ -10,7 +10,7 @@ import {
   normalizeLinkedinUrl,
   normalizeSeniority,
   type Seniority,
-} from '@leadpipe/core';
+} from '@leadpipe/core/adapter-kit';
 import { z } from 'zod';
 
 /**

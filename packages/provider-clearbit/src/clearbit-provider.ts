@@ -1,7 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import {
   ApiCallError,
-  ConfigurationError,
   createHttpClient,
   type EnrichCallOptions,
   type EnrichmentProviderV1,
@@ -11,11 +10,13 @@ import {
   type InboundWebhookRequest,
   loadApiKey,
   type ProviderCapabilities,
+  parseOptions,
   type RateLimitPolicy,
   rawBodyToString,
   ValidationError,
   type WebhookResolution,
-} from '@leadpipe/core';
+} from '@leadpipe/core/adapter-kit';
+import { z } from 'zod';
 import { clearbitErrorType, clearbitRateLimitHeaders, mapClearbitError } from './clearbit-errors.js';
 import {
   CLEARBIT_COMPANY_FIELDS,
@@ -151,70 +152,60 @@ function isHttpUrl(value: unknown): value is string {
   }
 }
 
+const httpUrl = z
+  .string()
+  .refine(isHttpUrl, 'must be an absolute http:// or https:// URL without credentials');
+
+function duration(allowZero: boolean) {
+  return z
+    .number()
+    .refine(
+      (value) => Number.isFinite(value) && value >= 0 && (allowZero || value > 0) && value <= MAX_TIMER_MS,
+      `must be a ${allowZero ? 'non-negative' : 'positive'} number of milliseconds up to ${MAX_TIMER_MS}`,
+    );
+}
+
+/** What {@link createClearbit} accepts; cross-field rules (`webhookUrl` against `mode`) in the refinement. */
+const settingsSchema = z
+  .object({
+    apiKey: z.string().optional(),
+    mode: z.enum(MODES, `must be one of ${MODES.join(', ')}`).optional(),
+    webhookUrl: httpUrl.optional(),
+    providerId: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._-]*$/i, 'must be a non-empty string of letters, digits, ".", "_" or "-"')
+      .optional(),
+    baseUrl: httpUrl.optional(),
+    streamBaseUrl: httpUrl.optional(),
+    timeoutMs: duration(false).optional(),
+    streamTimeoutMs: duration(false).optional(),
+    queuedRetryDelayMs: duration(false).optional(),
+    queuedMaxWaitMs: duration(true).optional(),
+    apiVersion: z.string().min(1, 'must be a non-empty string such as "2019-12-19"').optional(),
+    fetch: z
+      .custom<typeof globalThis.fetch>((value) => typeof value === 'function', 'must be a function')
+      .optional(),
+  })
+  .superRefine((settings, context) => {
+    const mode = settings.mode ?? DEFAULTS.mode;
+    if (mode === 'webhook' && settings.webhookUrl === undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['webhookUrl'],
+        message: "is required in mode 'webhook' (where Clearbit posts finished lookups)",
+      });
+    } else if (mode !== 'webhook' && settings.webhookUrl !== undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['webhookUrl'],
+        message: `is only used in mode 'webhook', but mode is '${mode}'`,
+      });
+    }
+  });
+
 function checkSettings(settings: ClearbitProviderSettings): void {
-  const problems: string[] = [];
-  const duration = (field: keyof ClearbitProviderSettings, allowZero: boolean) => {
-    const value = settings[field];
-    if (value === undefined) return;
-    if (
-      typeof value !== 'number' ||
-      !Number.isFinite(value) ||
-      value < 0 ||
-      (!allowZero && value === 0) ||
-      value > MAX_TIMER_MS
-    ) {
-      problems.push(
-        `${field}: must be a ${allowZero ? 'non-negative' : 'positive'} number of milliseconds up to ${MAX_TIMER_MS}, got ${String(value)}`,
-      );
-    }
-  };
-  if (typeof settings !== 'object' || settings === null) {
-    throw new ConfigurationError('invalid_configuration', {
-      message: 'createClearbit: settings must be an object',
-      providerId: DEFAULTS.providerId,
-    });
-  }
-  const mode = settings.mode ?? DEFAULTS.mode;
-  if (!MODES.includes(mode))
-    problems.push(`mode: must be one of ${MODES.join(', ')}, got ${JSON.stringify(mode)}`);
-  if (settings.apiKey !== undefined && typeof settings.apiKey !== 'string') {
-    problems.push(`apiKey: must be a string, got ${typeof settings.apiKey}`);
-  }
-  if (settings.providerId !== undefined && !/^[a-z0-9][a-z0-9._-]*$/i.test(String(settings.providerId))) {
-    problems.push('providerId: must be a non-empty string of letters, digits, ".", "_" or "-"');
-  }
-  if (mode === 'webhook') {
-    if (settings.webhookUrl === undefined) {
-      problems.push("webhookUrl: is required in mode 'webhook' (where Clearbit posts finished lookups)");
-    } else if (!isHttpUrl(settings.webhookUrl)) {
-      problems.push('webhookUrl: must be an absolute http:// or https:// URL without credentials');
-    }
-  } else if (settings.webhookUrl !== undefined && MODES.includes(mode)) {
-    problems.push(`webhookUrl: is only used in mode 'webhook', but mode is '${mode}'`);
-  }
-  for (const field of ['baseUrl', 'streamBaseUrl'] as const) {
-    if (settings[field] !== undefined && !isHttpUrl(settings[field])) {
-      problems.push(`${field}: must be an absolute http:// or https:// URL without credentials`);
-    }
-  }
-  duration('timeoutMs', false);
-  duration('streamTimeoutMs', false);
-  duration('queuedRetryDelayMs', false);
-  duration('queuedMaxWaitMs', true);
-  if (
-    settings.apiVersion !== undefined &&
-    (typeof settings.apiVersion !== 'string' || settings.apiVersion === '')
-  ) {
-    problems.push('apiVersion: must be a non-empty string such as "2019-12-19"');
-  }
-  if (settings.fetch !== undefined && typeof settings.fetch !== 'function')
-    problems.push('fetch: must be a function');
-  if (problems.length > 0) {
-    throw new ConfigurationError('invalid_configuration', {
-      message: `createClearbit: ${problems.join('; ')}`,
-      providerId: typeof settings.providerId === 'string' ? settings.providerId : DEFAULTS.providerId,
-    });
-  }
+  const providerId = typeof settings?.providerId === 'string' ? settings.providerId : DEFAULTS.providerId;
+  parseOptions(settingsSchema, settings, { name: 'createClearbit', providerId });
 }
 
 function parseJson(text: string): unknown {

@@ -8,7 +8,7 @@ import {
   rawBodyToBuffer,
   type WebhookResolution,
   WebhookVerificationError,
-} from '@leadpipe/core';
+} from '@leadpipe/core/adapter-kit';
 import { z } from 'zod';
 import {
   clearbitCombinedSchema,

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { clearbitCompanySchema, clearbitPersonSchema } from '../src/clearbit-mapping.js';
 import {
+  clearbitCompanySchema,
+  clearbitPersonSchema,
   mapEmployeesRange,
   mapCompany as mapParsedCompany,
   mapPerson as mapParsedPerson,
   mapRole,
   mapSeniority,
-} from '../src/index.js';
+} from '../src/clearbit-mapping.js';
 
 /** Map raw JSON the way the adapter does: lenient schema first, then the mapping. */
 const mapCompany = (json: unknown) => mapParsedCompany(clearbitCompanySchema.parse(json));

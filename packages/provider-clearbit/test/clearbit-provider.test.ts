@@ -10,7 +10,8 @@ import {
 import { type EmulatorInstance, headcountRangeOf, toMswHandlers } from '@leadpipe/testkit';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { CLEARBIT_COMPANY_FIELDS, clearbit, createClearbit } from '../src/index.js';
+import { CLEARBIT_COMPANY_FIELDS } from '../src/clearbit-mapping.js';
+import { clearbit, createClearbit } from '../src/index.js';
 import { clearbitEmulator, knownCompany, knownPerson, rejectionOf, settle, unknownEmail } from './support.js';
 
 const server = setupServer();

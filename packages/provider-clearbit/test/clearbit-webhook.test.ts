@@ -8,7 +8,8 @@ import {
 } from '@leadpipe/core';
 import { clearbitSignature } from '@leadpipe/testkit';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { computeClearbitSignature, createClearbit, parseClearbitWebhook } from '../src/index.js';
+import { computeClearbitSignature, parseClearbitWebhook } from '../src/clearbit-webhook.js';
+import { createClearbit } from '../src/index.js';
 import { rejectionOf } from './support.js';
 
 const API_KEY = 'sk_4f1c2b9e8d7a6b5c4d3e2f1a0b9c8d7e';

@@ -260,6 +260,13 @@ export interface CrmAdapterV1 {
    * `WebhookVerificationError` when the signature is missing, wrong or too old.
    */
   doParseWebhook?(request: InboundWebhookRequest): PromiseLike<CrmEvent[]>;
+  /**
+   * Release what the adapter holds (limiters, timers, token refreshes,
+   * connections). Whoever built the adapter calls it once, when done with
+   * it; an adapter that holds nothing leaves it out. Faces call
+   * `adapter.close?.()`.
+   */
+  close?(): Promise<void>;
 }
 
 /** The current CRM adapter contract. */

@@ -153,6 +153,12 @@ export interface EnrichmentProviderV1 {
    * `WebhookVerificationError` when the signature is missing or wrong.
    */
   doHandleWebhook?(request: InboundWebhookRequest): PromiseLike<WebhookResolution[]>;
+  /**
+   * Release what the provider holds (timers, pending lookups, connections).
+   * Whoever built the provider calls it once, when done with it; a provider
+   * that holds nothing leaves it out. Faces call `provider.close?.()`.
+   */
+  close?(): Promise<void>;
 }
 
 /** The current enrichment provider contract. */

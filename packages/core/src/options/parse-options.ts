@@ -18,7 +18,8 @@ function fieldOf(path: readonly PropertyKey[], fallback: string): string {
 /**
  * The one option checker of leadpipe: parses `value` with `schema` and returns
  * the parsed (defaulted) options, or throws a {@link ConfigurationError} with
- * code `invalid_configuration` whose `issues` name every wrong option and why.
+ * code `invalid_configuration` whose `issues` name every wrong option and why
+ * (each unknown key of a strict object as `<key>: is not a known option`).
  *
  * @param schema - a zod schema of the options.
  * @param value - what the caller passed.
@@ -31,10 +32,15 @@ export function parseOptions<Schema extends z.ZodType>(
 ): z.output<Schema> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const issues: ValidationIssue[] = result.error.issues.map((issue) => ({
-    field: fieldOf(issue.path, 'options'),
-    reason: issue.message,
-  }));
+  const issues: ValidationIssue[] = result.error.issues.flatMap((issue) =>
+    // A strict object's unknown keys: one issue per key, naming it (a typo such as `apikey`).
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({
+          field: fieldOf([...issue.path, key], key),
+          reason: 'is not a known option',
+        }))
+      : [{ field: fieldOf(issue.path, 'options'), reason: issue.message }],
+  );
   throw new ConfigurationError('invalid_configuration', {
     issues,
     providerId: context.providerId,
