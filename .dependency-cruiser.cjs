@@ -66,7 +66,8 @@ module.exports = {
     },
     {
       name: 'no-unresolvable',
-      comment: 'Every import resolves: a package used is a declared dependency (an adapter importing another cannot resolve it).',
+      comment:
+        'Every import resolves: a package used is a declared dependency (an adapter importing another cannot resolve it).',
       severity: 'error',
       from: { path: '^packages/[^/]+/src/' },
       to: { couldNotResolve: true },

@@ -41,10 +41,10 @@ export type { HubspotCompanyAssociationSettings } from './hubspot-associations.j
 export type { HubspotProperty } from './hubspot-properties.js';
 
 /** HubSpot's API base URL. */
-export const HUBSPOT_BASE_URL = 'https://api.hubapi.com';
+const HUBSPOT_BASE_URL = 'https://api.hubapi.com';
 
 /** Most inputs of one CRM object batch call. */
-export const HUBSPOT_MAX_BATCH_SIZE = 100;
+const HUBSPOT_MAX_BATCH_SIZE = 100;
 
 /** Settings of {@link createHubspot}. */
 export interface HubspotSettings {

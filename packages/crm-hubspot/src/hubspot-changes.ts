@@ -17,7 +17,7 @@ const cursorSchema = z.union([
 ]);
 
 /** Most ids of records sharing one millisecond kept in a cursor before switching to paging by id. */
-export const MAX_TIED_IDS = 100;
+const MAX_TIED_IDS = 100;
 
 function toWire(cursor: ChangesCursor): z.input<typeof cursorSchema> {
   return cursor.mode === 'time'
@@ -52,18 +52,6 @@ export function encodeChangesCursor(cursor: ChangesCursor): string {
  */
 export function decodeChangesCursor(text: string, providerId: string): ChangesCursor {
   return changesCursorCodec(providerId).decode(text);
-}
-
-/** A HubSpot search filter. */
-export interface SearchFilter {
-  /** Property filtered on. */
-  readonly propertyName: string;
-  /** Operator, such as `GTE`. */
-  readonly operator: string;
-  /** Value compared with. */
-  readonly value?: string;
-  /** Values of `IN`. */
-  readonly values?: readonly string[];
 }
 
 /** The search body for one page of changes. */

@@ -42,11 +42,7 @@ export interface HubspotProperties {
 }
 
 /** Throws a `ValidationError` naming `field` unless `object` is one HubSpot adapter objects. */
-export function checkHubspotObject(
-  object: unknown,
-  adapterId: string,
-  field = 'object',
-): asserts object is string {
+function checkHubspotObject(object: unknown, adapterId: string, field = 'object'): asserts object is string {
   if (typeof object !== 'string' || !HUBSPOT_OBJECTS.includes(object)) {
     throw new ValidationError(
       [{ field, reason: `must be one of ${HUBSPOT_OBJECTS.join(', ')}, got ${JSON.stringify(object)}` }],

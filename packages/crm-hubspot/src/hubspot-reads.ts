@@ -17,7 +17,7 @@ import { batchResponseSchema, searchResponseSchema } from './hubspot-schemas.js'
 import { normalizeKey } from './hubspot-upsert.js';
 
 /** Default number of records in a page of changes. */
-export const HUBSPOT_DEFAULT_CHANGES_LIMIT = 100;
+const HUBSPOT_DEFAULT_CHANGES_LIMIT = 100;
 /** Most records in a page of changes (HubSpot's search page). */
 export const HUBSPOT_MAX_CHANGES_LIMIT = 200;
 

@@ -4,7 +4,7 @@ const looseString = z.union([z.string(), z.number()]).transform(String);
 const contextSchema = z.record(z.string(), z.array(looseString)).optional().catch(undefined);
 
 /** One per-record error of a batch answer (`StandardError`). Every field is optional, as HubSpot documents. */
-export const batchErrorSchema = z
+const batchErrorSchema = z
   .object({
     status: z.string().optional(),
     category: z.string().optional(),
@@ -19,7 +19,7 @@ export const batchErrorSchema = z
 export type HubspotBatchError = z.infer<typeof batchErrorSchema>;
 
 /** One record of a batch upsert or read answer. */
-export const batchRecordSchema = z
+const batchRecordSchema = z
   .object({
     id: looseString,
     new: z.boolean().optional(),
@@ -49,7 +49,7 @@ export const searchResponseSchema = z
   .loose();
 
 /** One property definition from the Properties API. */
-export const propertyDefinitionSchema = z
+const propertyDefinitionSchema = z
   .object({
     name: z.string(),
     label: z.string().optional().default(''),

@@ -28,7 +28,7 @@ const PERMANENT_CATEGORIES: Readonly<Record<string, CrmRecordErrorCode>> = {
  * auth categories are permanent; `RATE_LIMITS` is `rate_limited`; anything
  * else is a retryable `server_error`.
  */
-export function recordErrorOf(error: HubspotBatchError, adapterId: string): CrmRecordError {
+function recordErrorOf(error: HubspotBatchError, adapterId: string): CrmRecordError {
   const category = error.category ?? 'UNKNOWN';
   const permanent = PERMANENT_CATEGORIES[category];
   const code: CrmRecordErrorCode =

@@ -14,7 +14,7 @@ import {
 import { type HubspotWebhookEventInput, webhookEventSchema } from './hubspot-schemas.js';
 
 /** Options of {@link verifyHubspotWebhook} and {@link parseHubspotWebhook}. */
-export interface HubspotWebhookVerifyOptions {
+interface HubspotWebhookVerifyOptions {
   /** The app's client secret, which HubSpot signs with. */
   readonly clientSecret: string;
   /**
@@ -64,10 +64,7 @@ function decodeSignedUri(uri: string): string {
  * `signature_invalid` or `payload_invalid` (timestamp not a whole number of ms).
  * @throws ConfigurationError when no absolute URL is known or the secret is empty.
  */
-export function verifyHubspotWebhook(
-  request: InboundWebhookRequest,
-  options: HubspotWebhookVerifyOptions,
-): void {
+function verifyHubspotWebhook(request: InboundWebhookRequest, options: HubspotWebhookVerifyOptions): void {
   const providerId = options.providerId ?? 'hubspot';
   const signature = getHeader(request.headers, 'x-hubspot-signature-v3');
   if (signature === undefined || signature.trim() === '') {

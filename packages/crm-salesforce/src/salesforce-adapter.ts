@@ -31,11 +31,11 @@ import { upsertRecords } from './salesforce-upsert.js';
 import { type ParseSalesforceWebhookOptions, parseSalesforceWebhook } from './salesforce-webhooks.js';
 
 /** The API version used unless `apiVersion` says otherwise. */
-export const SALESFORCE_DEFAULT_API_VERSION = '62.0';
+const SALESFORCE_DEFAULT_API_VERSION = '62.0';
 /** Default number of records from which one `doUpsert` goes through Bulk API 2.0 (Salesforce's own advice). */
-export const SALESFORCE_DEFAULT_BULK_THRESHOLD = 2000;
+const SALESFORCE_DEFAULT_BULK_THRESHOLD = 2000;
 /** Default most records one `doUpsert` accepts: the engine's batch size. */
-export const SALESFORCE_DEFAULT_MAX_BATCH_SIZE = 10_000;
+const SALESFORCE_DEFAULT_MAX_BATCH_SIZE = 10_000;
 
 /** Settings of {@link createSalesforce}. Credentials: see {@link SalesforceAuthSettings}. */
 export interface SalesforceSettings extends SalesforceAuthSettings {

@@ -12,7 +12,7 @@ import { z } from 'zod';
 export const SALESFORCE_PROVIDER_ID = 'salesforce';
 
 /** Salesforce's production login host, the default `loginUrl`. */
-export const SALESFORCE_LOGIN_URL = 'https://login.salesforce.com';
+const SALESFORCE_LOGIN_URL = 'https://login.salesforce.com';
 
 /** JWT bearer flow settings (a connected app with a certificate). */
 export interface SalesforceJwtSettings {
@@ -145,7 +145,7 @@ function base64UrlJson(value: unknown): string {
  *
  * @throws ConfigurationError `invalid_configuration` when the key cannot sign (not a PEM RSA private key).
  */
-export function createSalesforceJwtAssertion(options: {
+function createSalesforceJwtAssertion(options: {
   readonly clientId: string;
   readonly username: string;
   readonly privateKey: string;

@@ -90,7 +90,7 @@ export interface BulkRow {
 }
 
 /** A stable id of a set of rows: same keys and values, same id, whatever the order. */
-export function bulkBatchId(object: string, externalIdField: string, rows: readonly BulkRow[]): string {
+function bulkBatchId(object: string, externalIdField: string, rows: readonly BulkRow[]): string {
   const hash = createHash('sha256').update(`${object}\u0000${externalIdField}\u0000`);
   const sorted = [...rows].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   for (const row of sorted) {
@@ -101,7 +101,7 @@ export function bulkBatchId(object: string, externalIdField: string, rows: reado
 }
 
 /** The CSV Bulk API 2.0 takes: the key column first, every field used by any row; empty cells leave a field unchanged. */
-export function toCsv(externalIdField: string, rows: readonly BulkRow[]): string {
+function toCsv(externalIdField: string, rows: readonly BulkRow[]): string {
   const columns = new Set<string>();
   for (const row of rows) for (const name of Object.keys(row.values)) columns.add(name);
   const header = [externalIdField, ...[...columns].sort()];
@@ -121,7 +121,7 @@ function parseCsv(text: string): Record<string, string>[] {
 }
 
 /** Read a Bulk `sf__Error` cell (`STATUS_CODE:message:fields --`) into a record error. */
-export function bulkRecordError(text: string): CrmRecordError {
+function bulkRecordError(text: string): CrmRecordError {
   const first = text.split(' -- ')[0] ?? text;
   const match = /^([A-Z_]+):(.*?)(?::([^:]*))?(?:\s*--)?$/s.exec(first.trim());
   const statusCode = match?.[1] ?? 'UNKNOWN_EXCEPTION';

@@ -153,7 +153,7 @@ function describeValue(value: CrmPropertyValue): string {
  * spelling (case-insensitively), text checked against the field's length,
  * dates from epoch milliseconds.
  */
-export function convertValue(
+function convertValue(
   field: SalesforceField,
   value: CrmPropertyValue,
 ):

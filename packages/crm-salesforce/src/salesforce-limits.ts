@@ -16,7 +16,7 @@ const DAY_MS = 86_400_000;
  * request allocation and what is left of it. Returns `undefined` without the
  * header.
  */
-export function parseSforceLimitInfo(header: HeaderReader): PartialRateLimitState | undefined {
+function parseSforceLimitInfo(header: HeaderReader): PartialRateLimitState | undefined {
   const value = header('sforce-limit-info');
   if (value === undefined) return undefined;
   const match = /api-usage\s*=\s*(\d+)\s*\/\s*(\d+)/i.exec(value);

@@ -35,7 +35,7 @@ export function chunk<T>(items: readonly T[], size: number): T[][] {
 }
 
 /** Run a SOQL query and every `nextRecordsUrl` page after it. */
-export async function queryAll(
+async function queryAll(
   api: SalesforceApi,
   soql: string,
   options: CrmCallOptions,

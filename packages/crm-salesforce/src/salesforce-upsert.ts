@@ -39,7 +39,7 @@ interface ReadyRecord {
  * records with the error (retryable when it is); only when every call
  * failed, or one was aborted, does the whole upsert reject.
  */
-export async function collectionsUpsert(
+async function collectionsUpsert(
   api: SalesforceApi,
   object: string,
   idField: SalesforceField,

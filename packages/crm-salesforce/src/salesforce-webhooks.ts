@@ -17,9 +17,9 @@ import { z } from 'zod';
 import { SALESFORCE_PROVIDER_ID } from './salesforce-auth.js';
 
 /** Header carrying the HMAC-SHA256 signature of an Apex or Flow callout: `sha256=<hex>`. */
-export const SALESFORCE_SIGNATURE_HEADER = 'x-leadpipe-signature';
+const SALESFORCE_SIGNATURE_HEADER = 'x-leadpipe-signature';
 /** Header carrying the epoch-millisecond time the callout was signed at. */
-export const SALESFORCE_TIMESTAMP_HEADER = 'x-leadpipe-timestamp';
+const SALESFORCE_TIMESTAMP_HEADER = 'x-leadpipe-timestamp';
 
 /** The SOAP answer that acknowledges an Outbound Message; without it Salesforce delivers it again (for 24 h). */
 export const SALESFORCE_OUTBOUND_ACK =
@@ -97,7 +97,7 @@ function toIso(value: string | null | undefined): string | undefined {
  * becomes a `record.updated` event whose id is the notification id (deliveries
  * repeat: dedupe on it) and whose properties are the fields sent.
  */
-export function parseOutboundMessage(body: string, organizationId: string): CrmEvent[] {
+function parseOutboundMessage(body: string, organizationId: string): CrmEvent[] {
   let parsed: unknown;
   try {
     parsed = xml.parse(body, true);
@@ -187,7 +187,7 @@ const calloutSchema = z.union([z.object({ events: z.array(calloutEventSchema) })
  * one such event. `type` is `created`, `updated`, `deleted`, `merged` or
  * `undeleted` (or the `record.*` names).
  */
-export function parseSignedCallout(
+function parseSignedCallout(
   request: InboundWebhookRequest,
   secret: string,
   options: { readonly toleranceMs?: number; readonly now?: () => number } = {},

@@ -37,7 +37,7 @@ export const APOLLO_MATCH_CONFIDENCE: Readonly<Record<ApolloMatchKey | 'domain',
  * match: headcount and revenue are modelled figures, technologies are
  * scraped.
  */
-export const APOLLO_FIELD_CONFIDENCE: Readonly<Partial<Record<LeadField, number>>> = {
+const APOLLO_FIELD_CONFIDENCE: Readonly<Partial<Record<LeadField, number>>> = {
   'company.headcount': 0.7,
   'company.headcountRange': 0.8,
   'company.annualRevenue': 0.6,
@@ -70,7 +70,7 @@ export function emailConfidence(status: string | null | undefined, extrapolated?
 }
 
 /** Apollo's department slugs (with or without `master_`) and the names they map to: the vocabulary every leadpipe adapter uses (`Engineering`, `Product`, `Customer Service`, ...). */
-export const APOLLO_DEPARTMENTS: Readonly<Record<string, string>> = {
+const APOLLO_DEPARTMENTS: Readonly<Record<string, string>> = {
   c_suite: 'C-Suite',
   engineering_technical: 'Engineering',
   sales: 'Sales',

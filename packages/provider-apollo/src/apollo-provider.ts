@@ -44,7 +44,7 @@ import {
 } from './apollo-schemas.js';
 
 /** Apollo's API base URL. */
-export const APOLLO_BASE_URL = 'https://api.apollo.io/api/v1';
+const APOLLO_BASE_URL = 'https://api.apollo.io/api/v1';
 
 /** Most records Apollo's bulk endpoints take in one call. */
 export const APOLLO_MAX_BATCH_SIZE = 10;

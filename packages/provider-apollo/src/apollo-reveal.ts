@@ -111,7 +111,7 @@ interface PollState {
 }
 
 /** The token query parameter added to the webhook URL. */
-export const WEBHOOK_TOKEN_PARAMETER = 'leadpipe_token';
+const WEBHOOK_TOKEN_PARAMETER = 'leadpipe_token';
 
 function sameSecret(given: string, expected: string): boolean {
   const digest = (value: string) => createHash('sha256').update(value).digest();

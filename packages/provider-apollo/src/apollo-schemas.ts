@@ -21,7 +21,7 @@ const technologySchema = z.looseObject({
 });
 
 /** A phone number as Apollo reports it on people and in reveal webhooks. */
-export const apolloPhoneNumberSchema = z.looseObject({
+const apolloPhoneNumberSchema = z.looseObject({
   /** The number as Apollo found it, in any format; used when `sanitized_number` is missing. */
   raw_number: text,
   /** The number in E.164 (`+14155550123`); preferred over `raw_number`. */
@@ -35,7 +35,7 @@ export const apolloPhoneNumberSchema = z.looseObject({
 });
 
 /** Apollo's organization object (the fields the adapter maps). */
-export const apolloOrganizationSchema = z.looseObject({
+const apolloOrganizationSchema = z.looseObject({
   /** Apollo's organization id (a 24-character hex string). */
   id: text,
   /** Company name as Apollo displays it. */
@@ -72,7 +72,7 @@ export const apolloOrganizationSchema = z.looseObject({
 export type ApolloOrganization = z.infer<typeof apolloOrganizationSchema>;
 
 /** Apollo's person object (the fields the adapter maps). */
-export const apolloPersonSchema = z.looseObject({
+const apolloPersonSchema = z.looseObject({
   /** Apollo's person id (a 24-character hex string); ties a phone-reveal webhook back to the lookup. */
   id: text,
   /** Given name. */
@@ -155,7 +155,7 @@ export const organizationBulkEnrichResponseSchema = z.looseObject({
 });
 
 /** One person in a phone-reveal or waterfall webhook (and in `GET /webhook_result/{id}`). */
-export const apolloWebhookPersonSchema = z.looseObject({
+const apolloWebhookPersonSchema = z.looseObject({
   id: z.string().min(1),
   status: text,
   phone_numbers: z.array(apolloPhoneNumberSchema).nullish(),

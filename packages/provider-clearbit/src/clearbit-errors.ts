@@ -31,7 +31,7 @@ export function clearbitErrorType(json: unknown): string | undefined {
 }
 
 /** The input field a Clearbit URL looks up by: `company.domain` for the company API, else `email`. */
-export function lookupFieldOfUrl(url: string): 'email' | 'company.domain' {
+function lookupFieldOfUrl(url: string): 'email' | 'company.domain' {
   return url.includes('/companies/') ? 'company.domain' : 'email';
 }
 

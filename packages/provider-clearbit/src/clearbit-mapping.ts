@@ -237,13 +237,13 @@ const EMPLOYEE_RANGES: Readonly<Record<string, HeadcountRange>> = {
 };
 
 /** Confidence of a person matched by email (Clearbit's `fuzzy: false`). */
-export const PERSON_CONFIDENCE = 0.9;
+const PERSON_CONFIDENCE = 0.9;
 /** Confidence of a person Clearbit marked `fuzzy: true` (matched on weaker signals). */
-export const FUZZY_PERSON_CONFIDENCE = 0.6;
+const FUZZY_PERSON_CONFIDENCE = 0.6;
 /** Confidence of a company found by its domain. */
-export const COMPANY_CONFIDENCE = 0.95;
+const COMPANY_CONFIDENCE = 0.95;
 /** Confidence of a seniority taken from Clearbit's coarse `executive` bucket without a title to refine it. */
-export const COARSE_SENIORITY_CONFIDENCE = 0.6;
+const COARSE_SENIORITY_CONFIDENCE = 0.6;
 
 /** What a Clearbit record maps to. */
 export interface MappedRecord {

@@ -103,7 +103,7 @@ export interface ClearbitProvider extends EnrichmentProviderV1 {
 }
 
 /** The real Clearbit hosts. */
-export const CLEARBIT_HOSTS = {
+const CLEARBIT_HOSTS = {
   /** Person and combined lookups; a queued lookup answers 202. */
   person: 'https://person.clearbit.com',
   /** Company lookups by domain; a queued lookup answers 202. */
@@ -118,7 +118,7 @@ export const CLEARBIT_HOSTS = {
 export const CLEARBIT_API_KEY_ENV = 'CLEARBIT_API_KEY';
 
 /** Credits one lookup costs: Clearbit bills 200, 202 and 404 answers alike. */
-export const CLEARBIT_CREDITS_PER_LOOKUP = 1;
+const CLEARBIT_CREDITS_PER_LOOKUP = 1;
 
 const DEFAULTS = {
   providerId: 'clearbit',

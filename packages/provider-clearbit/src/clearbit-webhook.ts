@@ -20,10 +20,10 @@ import {
 } from './clearbit-mapping.js';
 
 /** The header Clearbit signs webhooks in. */
-export const CLEARBIT_SIGNATURE_HEADER = 'X-Request-Signature';
+const CLEARBIT_SIGNATURE_HEADER = 'X-Request-Signature';
 
 /** The secret Clearbit signs webhooks with: the API key without its `sk_` / `pk_` prefix. */
-export function clearbitSigningSecret(apiKey: string): string {
+function clearbitSigningSecret(apiKey: string): string {
   return apiKey.replace(/^(sk|pk)_/, '');
 }
 

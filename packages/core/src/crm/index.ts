@@ -1,11 +1,6 @@
 export type { CrmSyncEvent, CrmSyncEventMap, CrmSyncEventType } from './events.js';
 export {
-  type CrmConflictPolicy,
   type CrmFieldMapping,
-  type CrmFieldMappingDefinition,
-  type CrmFieldMappingEntry,
-  type CrmFieldSource,
-  type CrmIdPropertyMapping,
   defineFieldMapping,
   type MapLeadResult,
   mapLead,
@@ -27,7 +22,6 @@ export type {
   CrmTargetOutcome,
 } from './types.js';
 export {
-  type CrmEventDeduper,
   type CrmEventDeduperOptions,
   createCrmEventDeduper,
   type ParseCrmWebhookOptions,

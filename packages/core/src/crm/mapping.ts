@@ -12,13 +12,7 @@ import type { Lead } from '../contracts/lead.js';
 import { redactSecrets } from '../contracts/secrets.js';
 import { getLeadField } from '../lead/index.js';
 
-export type {
-  CrmConflictPolicy,
-  CrmFieldMappingDefinition,
-  CrmFieldMappingEntry,
-  CrmFieldSource,
-  CrmIdPropertyMapping,
-} from '../contracts/crm-mapping.js';
+export type { CrmFieldMappingDefinition } from '../contracts/crm-mapping.js';
 
 const mappingMarker = Symbol.for('leadpipe.crm.FieldMapping');
 

@@ -14,11 +14,6 @@ export function clearbitId(id: string): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-/** Department name for a Clearbit `employment.role`, or undefined for a role the truth has no department for. */
-function departmentOfRole(role: string): string | undefined {
-  return DEPARTMENTS.find((item) => item.clearbitRole === role)?.name;
-}
-
 function clearbitSeniority(seniority: Seniority | undefined): string | null {
   switch (seniority) {
     case 'owner':

@@ -35,9 +35,6 @@ export type {
 /** Webhook signature helpers (v1 and v3), for verifying what the emulator sends. */
 export { hubspotSignatureV3 } from './webhooks.js';
 
-/** HubSpot's API base URL; the emulator answers on the same paths at its root. */
-const HUBSPOT_BASE_URL = 'https://api.hubapi.com';
-
 function invalid(field: string, reason: string): never {
   throw new ConfigurationError('invalid_configuration', {
     message: `Invalid HubSpot emulator option ${field}: ${reason}`,
