@@ -1,6 +1,7 @@
 import {
   ConfigurationError,
   HEADCOUNT_RANGES,
+  LEAD_FIELDS,
   type LeadField,
   type LeadFieldPatch,
   SENIORITY_LEVELS,
@@ -184,28 +185,10 @@ export interface ProviderView {
   company(company: TruthCompany): LeadFieldPatch | null;
 }
 
-const PERSON_FIELDS: readonly LeadField[] = [
-  'email',
-  'firstName',
-  'lastName',
-  'fullName',
-  'linkedinUrl',
-  'phone',
-  'title',
-  'seniority',
-  'department',
-  'location',
-];
-const COMPANY_FIELDS: readonly LeadField[] = [
-  'company.name',
-  'company.domain',
-  'company.industry',
-  'company.headcount',
-  'company.headcountRange',
-  'company.annualRevenue',
-  'company.location',
-  'company.technologies',
-];
+/** Every person field of the Lead model, in its order. */
+const PERSON_FIELDS: readonly LeadField[] = LEAD_FIELDS.filter((field) => !field.startsWith('company.'));
+/** Every `company.*` field of the Lead model, in its order. */
+const COMPANY_FIELDS: readonly LeadField[] = LEAD_FIELDS.filter((field) => field.startsWith('company.'));
 
 function otherThan<T>(items: readonly T[], current: T, roll: number, equal = (a: T, b: T) => a === b): T {
   const candidates = items.filter((item) => !equal(item, current));
