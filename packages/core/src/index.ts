@@ -97,6 +97,7 @@ export {
 } from './limits/index.js';
 export {
   type ColumnMapping,
+  type ColumnResolverOptions,
   type ColumnTarget,
   type CsvHeader,
   type CsvWriterOptions,
@@ -150,4 +151,5 @@ export {
   type FileDeadLetterQueue,
   type FileDeadLetterQueueOptions,
   type MemoryCacheOptions,
+  type SpillingHash64IndexOptions,
 } from './stores/index.js';

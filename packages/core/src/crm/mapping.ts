@@ -18,7 +18,7 @@ const mappingMarker = Symbol.for('leadpipe.crm.FieldMapping');
 
 /**
  * A validated, frozen field mapping. Build it with {@link defineFieldMapping}
- * (which marks it, so {@link isFieldMapping} can tell it from a look-alike).
+ * (which marks it, so `isFieldMapping` can tell it from a look-alike).
  */
 export interface CrmFieldMapping extends CrmFieldMappingDefinition {
   /** CRM properties whose conflict policy is not `overwrite`, with the policy. */

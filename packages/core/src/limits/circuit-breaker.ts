@@ -3,7 +3,7 @@ import type { Clock } from '../contracts/clock.js';
 import { parseOptions } from '../options/parse-options.js';
 import { clockSchema, functionSchema, numberAtLeastSchema, wholeNumberSchema } from './option-schemas.js';
 
-/** State of a {@link CircuitBreaker}. */
+/** State of a provider's circuit breaker. */
 export type CircuitState = 'open' | 'half_open' | 'closed';
 
 /** Options of {@link createCircuitBreaker}. */

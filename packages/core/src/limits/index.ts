@@ -1,7 +1,7 @@
 /**
  * Rate limiting, retry and circuit breaking: the orchestration layer's
  * guards around every provider and CRM call. One owner per failure: the
- * limiter owns 429s and quota, {@link withRetry} owns 5xx, timeouts and
+ * limiter owns 429s and quota, `withRetry` owns 5xx, timeouts and
  * network errors, the breaker stops calling a provider that keeps failing.
  */
 export {

@@ -61,7 +61,7 @@ const EVENT_NAMES = [
  * Creates a registry of rate limiters: one per provider id and credential
  * key, created lazily. The limiter owns 429s and quota (it waits and runs the
  * task again); retries of 5xx, timeouts and network errors belong to
- * {@link withRetry}, outside or inside the scheduled task but never both
+ * `withRetry`, outside or inside the scheduled task but never both
  * for the same failure.
  *
  * Every window of the policy is enforced at once. The tightest window of a

@@ -4,7 +4,7 @@ import { ApiCallError, LeadpipeError, ValidationError } from '../contracts/error
 import { parseOptions } from '../options/parse-options.js';
 import { functionSchema, numberAtLeastSchema, wholeNumberSchema } from './option-schemas.js';
 
-/** Options of {@link withRetry}. */
+/** Options of `withRetry`. */
 export interface RetryOptions {
   /** Retries after the first attempt. Default 3. */
   readonly retries?: number;
@@ -20,7 +20,7 @@ export interface RetryOptions {
   readonly random?: () => number;
 }
 
-/** Codes retried by the limiter or not at all, never by {@link withRetry}. */
+/** Codes retried by the limiter or not at all, never by `withRetry`. */
 const NOT_OURS: ReadonlySet<string> = new Set(['rate_limited', 'quota_exceeded']);
 
 /** Longest `retryAfterMs` honoured as is; longer ones fall back to the backoff. */
@@ -29,7 +29,7 @@ const MAX_HONOURED_RETRY_AFTER_MS = 60_000;
 const attemptsKey = 'attempts';
 
 /**
- * Whether {@link withRetry} retries `error`: a leadpipe error with
+ * Whether `withRetry` retries `error`: a leadpipe error with
  * `isRetryable === true` whose code is neither `rate_limited` (owned by the
  * limiter) nor `quota_exceeded` (waits for the reset).
  */
@@ -38,7 +38,7 @@ export function isRetryableByRetry(error: unknown): boolean {
 }
 
 /**
- * How many attempts {@link withRetry} made before rejecting with `error`,
+ * How many attempts `withRetry` made before rejecting with `error`,
  * when it did.
  */
 export function retryAttempts(error: unknown): number | undefined {
@@ -52,7 +52,7 @@ function attachAttempts(error: unknown, attempts: number): void {
   Object.defineProperty(error, attemptsKey, { value: attempts, enumerable: false, configurable: true });
 }
 
-/** The options of {@link withRetry}, with their defaults. */
+/** The options of `withRetry`, with their defaults. */
 const retryOptionsSchema = z.object(
   {
     retries: wholeNumberSchema(0).default(3),

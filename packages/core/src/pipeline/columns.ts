@@ -168,7 +168,7 @@ export function recogniseColumn(header: string): string | undefined {
   return RECOGNISED_BY_HEADER.get(squash(header));
 }
 
-/** Options of {@link createColumnResolver}. */
+/** Options of the column resolver: explicit header targets, and what happens to a column that is neither mapped nor recognised. */
 export interface ColumnResolverOptions {
   /** Explicit targets, by header; they win over recognition. */
   readonly columns?: ColumnMapping;

@@ -1,5 +1,6 @@
 export {
   type ColumnMapping,
+  type ColumnResolverOptions,
   type ColumnTarget,
   checkIdentityColumns,
   isColumnTarget,

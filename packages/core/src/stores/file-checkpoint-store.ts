@@ -119,11 +119,11 @@ async function indexResults(path: string, index: SpillingHash64Index): Promise<n
  *
  * - `<path>`: a header line with the input's fingerprint, then one line per
  *   flush listing the rows finished since, as `[from, to]` ranges. Loaded
- *   into a watermark plus the few ranges above it ({@link RowRanges}), so
+ *   into a watermark plus the few ranges above it (`RowRanges`), so
  *   memory stays small however many rows the input has.
  * - `<path>.results`: every provider answer the enrichment engine cached
  *   (`{"k": key, "v": value, "x": expiresAt}` per line), served back as a
- *   {@link Cache}. It is indexed by a {@link SpillingHash64Index} (64-bit
+ *   {@link Cache}. It is indexed by a `SpillingHash64Index` (64-bit
  *   key hash to file offset): 8 MB in memory, the rest in sorted files in
  *   the OS temp folder, removed on `close()`; a hit reads its line from the
  *   file.

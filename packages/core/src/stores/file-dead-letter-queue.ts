@@ -94,7 +94,7 @@ function isPut(record: PutRecord | { readonly r: string } | undefined): record i
  *
  * The file is opened and read on the first call (creation only validates), its
  * parent folder created if needed. It is indexed by a
- * {@link SpillingHash64Index} (64-bit hash of the id to the offset of its latest
+ * `SpillingHash64Index` (64-bit hash of the id to the offset of its latest
  * line, or -1 once removed): 8 MB in memory by default, the rest in sorted
  * files in the OS temp folder, removed on `close()`. Memory stays at the index
  * and one page, however many entries the file holds; a listing reads the file

@@ -6,3 +6,4 @@ export {
 } from './file-dead-letter-queue.js';
 export { createMemoryCache, type MemoryCacheOptions } from './memory-cache.js';
 export { createMemoryDeadLetterQueue } from './memory-dead-letter-queue.js';
+export type { SpillingHash64IndexOptions } from './spilling-index.js';

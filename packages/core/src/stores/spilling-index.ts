@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ValidationError } from '../contracts/errors.js';
 import { type Hash64, Hash64Map } from './hash-map.js';
 
-/** Options of {@link SpillingHash64Index}. */
+/** Options of the spilling hash index behind deduplication, checkpoints and file dead-letter queues: how many keys stay in memory before a run spills to disk, and where. */
 export interface SpillingHash64IndexOptions {
   /**
    * Keys kept in memory before they are written to disk as a sorted run.

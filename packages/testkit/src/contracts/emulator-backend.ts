@@ -16,7 +16,13 @@ import type {
 export type { EmulatorBackendUrls } from '../emulator/definition.js';
 
 /** The enrichment vendors the testkit emulates: those whose emulator definition is of kind `enrichment`. */
-export type EnrichmentVendor = Extract<RegisteredEmulatorDefinition, { readonly kind: 'enrichment' }>['id'];
+export type EnrichmentVendor = Extract<RegisteredEmulatorDefinition, EnrichmentKind>['id'];
+
+/** What marks an emulator definition as an enrichment vendor's. */
+interface EnrichmentKind {
+  /** The definition's kind. */
+  readonly kind: 'enrichment';
+}
 
 /** Options of {@link startEmulatorBackend}: those of `createEmulator`, plus where to listen. */
 export interface EmulatorBackendOptions<V extends EnrichmentVendor> extends CreateEmulatorOptions<V> {
