@@ -539,6 +539,42 @@ describe('createLeadPipeline: abort, events and report', () => {
     ).toBe(report.counts.read);
   });
 
+  it('keeps the CRM figures of an aborted run: the report says what reached the CRM before the stop', async () => {
+    const controller = new AbortController();
+    const crm = new FakeCrm('crm', { maxBatchSize: 5 });
+    let finishedRows = 0;
+    const provider = defineProvider({
+      id: 'people',
+      lookups: [{ requires: ['email'], supplies: ['title'] }],
+      rateLimits: { maxConcurrent: 64 },
+      enrich: async () => ({ fields: { title: 'T' } }),
+    });
+    const pipeline = createLeadPipeline({
+      enrichment: { providers: [provider], fields: ['title'] },
+      crms: [{ adapter: crm, mapping: contacts }],
+      crmOptions: { retry: FAST_RETRY },
+      batchSize: 5,
+      batchLingerMs: 0,
+      concurrency: 2,
+    });
+    pipeline.on('row.done', () => {
+      finishedRows += 1;
+      if (finishedRows === 10) controller.abort(new Error('Ctrl-C'));
+    });
+    const source = Array.from({ length: 200 }, (_, index) => ({ email: `p${index}@acme.com` }));
+    const error = await pipeline.run(source, { signal: controller.signal }).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
+    expect(PipelineAbortedError.isInstance(error)).toBe(true);
+    const report = (error as PipelineAbortedError<PipelineReport>).report;
+    expect(report.status).toBe('aborted');
+    expect(crm.records.size).toBeGreaterThanOrEqual(10);
+    expect(report.crms).toHaveLength(1);
+    expect(report.crms[0]).toMatchObject({ adapterId: 'crm', object: 'contacts' });
+    expect(report.crms[0]?.created).toBe(crm.records.size);
+  });
+
   it('runs many leads in flight on one signal without a max-listeners warning', async () => {
     const warnings: Error[] = [];
     const onWarning = (warning: Error) => warnings.push(warning);

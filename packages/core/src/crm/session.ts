@@ -192,6 +192,10 @@ export class CrmSyncSessionImpl implements CrmSyncSession {
     return task;
   }
 
+  report(): CrmSyncReport {
+    return this.#run.report();
+  }
+
   close(): Promise<CrmSyncReport> {
     this.#closing ??= (async () => {
       while (this.#writes.size > 0) await Promise.allSettled([...this.#writes]);

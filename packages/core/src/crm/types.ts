@@ -294,4 +294,10 @@ export interface CrmSyncSession {
    * report of every write, or rejects with the error that ended the session.
    */
   close(): Promise<CrmSyncReport>;
+  /**
+   * The report so far: every batch that has finished, also after the session
+   * was aborted or failed (when `close` rejects), so a stopped run can still
+   * say what reached each CRM.
+   */
+  report(): CrmSyncReport;
 }

@@ -48,6 +48,8 @@ export interface CrmStageSession {
   write(leads: readonly Lead[]): Promise<readonly CrmStageOutcome[]>;
   /** Wait for writes in progress and end the session: the run's report per CRM and object. */
   close(): Promise<readonly CrmSyncTargetReport[]>;
+  /** The report so far per CRM and object: what finished, also after an abort. */
+  report(): readonly CrmSyncTargetReport[];
 }
 
 /** Options of {@link createCrmStage}. */
@@ -118,6 +120,9 @@ export function createCrmStage(options: CrmStageOptions): CrmStage {
         },
         async close() {
           return (await session.close()).crms;
+        },
+        report() {
+          return session.report().crms;
         },
       };
     },

@@ -694,7 +694,9 @@ function assemblePipeline(
         try {
           ledger.crmReports(await session.close());
         } catch (error) {
-          // A session that was aborted or failed rejects with that cause, which the run already has.
+          // A session that was aborted or failed rejects with that cause, which the run already has;
+          // its report still says what reached each CRM before it stopped.
+          ledger.crmReports(session.report());
           if (!signal.aborted) fail(error);
         }
       }
