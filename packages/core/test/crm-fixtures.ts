@@ -12,6 +12,7 @@ import type {
   DeadLetterQueue,
   Lead,
 } from '../src/index.js';
+import { type CrmSync, type CrmSyncOptions, createCrmSync } from '../src/index.js';
 
 /** Build a valid lead with the given fields. */
 export function lead(
@@ -176,3 +177,17 @@ export class FakeCrm implements CrmAdapterV1 {
 
 /** Fast retries for tests: the backoff is a millisecond, and nothing asserts on time. */
 export const FAST_RETRY = { retries: 2, minTimeoutMs: 1, maxTimeoutMs: 1 } as const;
+
+const openSyncs: CrmSync[] = [];
+
+/** `createCrmSync` with {@link FAST_RETRY}, closed by {@link closeCrmSyncs} (run it in `afterEach`). */
+export function trackedCrmSync(options: CrmSyncOptions): CrmSync {
+  const created = createCrmSync({ retry: FAST_RETRY, ...options });
+  openSyncs.push(created);
+  return created;
+}
+
+/** Close every sync {@link trackedCrmSync} made since the last call. */
+export async function closeCrmSyncs(): Promise<void> {
+  await Promise.all(openSyncs.splice(0).map((created) => created.close()));
+}

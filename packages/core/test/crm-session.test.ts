@@ -3,18 +3,15 @@ import {
   ApiCallError,
   ConfigurationError,
   type CrmAdapterV1,
-  type CrmSync,
   type CrmSyncEvent,
-  type CrmSyncOptions,
   type CrmUpsertRequest,
-  createCrmSync,
   createMemoryDeadLetterQueue,
   type DeadLetterQueue,
   defineFieldMapping,
   type Lead,
   LeadpipeError,
 } from '../src/index.js';
-import { FAST_RETRY, FakeCrm, lead, listAllDeadLetters } from './crm-fixtures.js';
+import { closeCrmSyncs, FakeCrm, lead, listAllDeadLetters, trackedCrmSync } from './crm-fixtures.js';
 
 const contacts = defineFieldMapping({
   object: 'contacts',
@@ -25,17 +22,9 @@ const contacts = defineFieldMapping({
   ],
 });
 
-const engines: CrmSync[] = [];
+const engine = trackedCrmSync;
 
-function engine(options: CrmSyncOptions): CrmSync {
-  const created = createCrmSync({ retry: FAST_RETRY, ...options });
-  engines.push(created);
-  return created;
-}
-
-afterEach(async () => {
-  await Promise.all(engines.splice(0).map((created) => created.close()));
-});
+afterEach(closeCrmSyncs);
 
 function leads(count: number, prefix = 'person'): Lead[] {
   return Array.from({ length: count }, (_, index) =>

@@ -2,7 +2,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   ApiCallError,
   ConfigurationError,
-  type CrmSync,
   type CrmSyncEvent,
   type CrmSyncOptions,
   type CrmSyncReject,
@@ -20,7 +19,7 @@ import {
   redrive,
   registerSecret,
 } from '../src/index.js';
-import { FAST_RETRY, FakeCrm, lead } from './crm-fixtures.js';
+import { closeCrmSyncs, FakeCrm, lead, trackedCrmSync } from './crm-fixtures.js';
 
 const contacts = defineFieldMapping({
   object: 'contacts',
@@ -32,17 +31,9 @@ const contacts = defineFieldMapping({
   ],
 });
 
-const engines: CrmSync[] = [];
+const engine = trackedCrmSync;
 
-function engine(options: CrmSyncOptions): CrmSync {
-  const created = createCrmSync({ retry: FAST_RETRY, ...options });
-  engines.push(created);
-  return created;
-}
-
-afterEach(async () => {
-  await Promise.all(engines.splice(0).map((created) => created.close()));
-});
+afterEach(closeCrmSyncs);
 
 function leads(count: number, prefix = 'person'): Lead[] {
   return Array.from({ length: count }, (_, index) =>
