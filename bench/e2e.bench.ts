@@ -60,7 +60,6 @@
 import {
   ApiCallError,
   ConfigurationError,
-  type CrmFieldMappingDefinition,
   createLeadPipeline,
   type EnrichCallOptions,
   type EnrichmentProviderV1,
@@ -70,7 +69,7 @@ import {
   registerSecret,
 } from '../packages/core/src/index.js';
 import { resolveHubspotLimits } from '../packages/crm-hubspot/src/hubspot-limits.js';
-import { createHubspot } from '../packages/crm-hubspot/src/index.js';
+import { createHubspot, hubspotDescriptor } from '../packages/crm-hubspot/src/index.js';
 import {
   APOLLO_BULK_DIVISOR,
   DEFAULT_APOLLO_PLAN_LIMITS,
@@ -167,22 +166,6 @@ const FIELDS: readonly LeadField[] = [
   'company.annualRevenue',
   'company.technologies',
 ];
-
-/** Leads become HubSpot contacts keyed by email (the CLI's mapping). */
-const CONTACTS: CrmFieldMappingDefinition = {
-  object: 'contacts',
-  idProperty: { from: 'email', to: 'email' },
-  fields: [
-    { from: 'firstName', to: 'firstname' },
-    { from: 'lastName', to: 'lastname' },
-    { from: 'title', to: 'jobtitle' },
-    { from: 'company.name', to: 'company' },
-    { from: 'company.domain', to: 'website' },
-    { from: 'company.industry', to: 'industry' },
-    { from: (lead) => lead.location?.city, to: 'city' },
-    { from: (lead) => lead.location?.country, to: 'country' },
-  ],
-};
 
 const emulators = await startEmulators({
   vendors: ['apollo', 'clearbit', 'hubspot'],
@@ -351,7 +334,7 @@ const pipeline = createLeadPipeline({
     batchLingerMs: BATCH_LINGER_MS,
     breaker: { coolDownMs: shortened(30 * SECOND) },
   },
-  crms: [{ adapter: hubspot, mapping: CONTACTS }],
+  crms: [{ adapter: hubspot, mapping: hubspotDescriptor.defaultMapping }], // the CLI's mapping
   crmOptions: { limits: limiterTiming },
   concurrency: CONCURRENCY,
   progressIntervalMs: 15_000,
