@@ -229,6 +229,37 @@ describe('windows', () => {
     expect(starts[1]).toBeGreaterThanOrEqual(120_000);
   });
 
+  it('counts a long call that ended after an aligned boundary, before a late refill, in the new window', async () => {
+    // The event loop stalls across the boundary: the clock moves on, the refill timer has not run yet, and a call
+    // started long before the boundary (far longer ago than the average call takes) ends in the stall. It may
+    // have reached the vendor after the boundary, so the new window must start with it spent.
+    registry = createLimiterRegistry({ safetyMargin: 0, paceWindowsUpToMs: 0 });
+    vi.setSystemTime(T0 + 58_000);
+    const limiter = registry.get('fixed', 'k', { perMinute: 5, alignedWindows: true });
+    const quick = Array.from({ length: 3 }, () =>
+      limiter.schedule(() => new Promise<string>((resolve) => setTimeout(() => resolve('quick'), 1))),
+    );
+    await vi.advanceTimersByTimeAsync(1_000); // T0 + 59 s
+    await Promise.all(quick);
+    const gate = deferred();
+    let slowStarted = false;
+    const slow = limiter.schedule(() => {
+      slowStarted = true;
+      return gate.promise;
+    });
+    await vi.advanceTimersByTimeAsync(10);
+    expect(slowStarted).toBe(true);
+    vi.setSystemTime(T0 + 60_010); // the stall: past the boundary, no timer has fired
+    gate.resolve('slow');
+    await slow;
+    const { starts, results } = startTimes(limiter, 6);
+    await vi.advanceTimersByTimeAsync(30_000);
+    // Four, not five: the slow call may count in this minute at the vendor.
+    expect(starts.filter((start) => start >= 60_000 && start < 120_000)).toHaveLength(4);
+    await vi.advanceTimersByTimeAsync(60_000);
+    await Promise.all(results);
+  });
+
   it('charges the new aligned window for calls that held an old-window unit while waiting on the pace', async () => {
     registry = createLimiterRegistry({ safetyMargin: 0 });
     vi.setSystemTime(T0 + 3_600_000 - 1_000); // one second before the hour

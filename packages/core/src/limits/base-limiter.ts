@@ -244,12 +244,12 @@ export abstract class BaseLimiter implements ProviderLimiter {
     }
     return promise.then(
       (value) => {
-        this.#finish(startedAt);
+        this.#finish(entry.weight, startedAt);
         this.counts.done += 1;
         entry.resolve(value);
       },
       (error: unknown) => {
-        this.#finish(startedAt);
+        this.#finish(entry.weight, startedAt);
         this.#onTaskError(entry, error);
       },
     );
@@ -259,6 +259,9 @@ export abstract class BaseLimiter implements ProviderLimiter {
   protected recordStart(weight: number, now: number): void {
     countStart(this.windows, weight, now);
   }
+
+  /** A call of `weight` units that started ended (settled either way) at `now`; a subclass may log it. */
+  protected recordFinish(_weight: number, _now: number): void {}
 
   /** Reports an event; listeners are isolated by the bus. */
   protected emit(event: LimiterEvent): void {
@@ -342,9 +345,11 @@ export abstract class BaseLimiter implements ProviderLimiter {
     this.syncTimerRefs();
   }
 
-  #finish(startedAt: number): void {
+  #finish(weight: number, startedAt: number): void {
     this.counts.running -= 1;
-    const duration = Math.max(0, this.settings.now() - startedAt);
+    const now = this.settings.now();
+    this.recordFinish(weight, now);
+    const duration = Math.max(0, now - startedAt);
     this.averageRunMs = this.averageRunMs === 0 ? duration : this.averageRunMs * 0.8 + duration * 0.2;
   }
 

@@ -12,8 +12,8 @@ type Timer = ReturnType<typeof setTimeout>;
 /** Bottleneck tickets kept out ahead of the waiting tasks. */
 const TICKETS_AHEAD = 2;
 
-/** Start times kept for aligned-window refills. */
-const START_LOG_SIZE = 4096;
+/** End times kept for aligned-window refills. */
+const FINISH_LOG_SIZE = 4096;
 
 /** A slot asked of Bottleneck for the next waiting task of this weight. */
 interface Ticket {
@@ -40,8 +40,10 @@ export class PacedLimiter extends BaseLimiter {
   readonly #restoreTimers = new Map<WindowState, Timer>();
   /** Refill aligned windows at their next clock boundary. */
   readonly #boundaryTimers = new Map<WindowState, Timer>();
-  /** Start times (registry clock) of the latest calls, for aligned-window refills; bounded. */
-  readonly #startLog: number[] = [];
+  /** End times (registry clock) of the latest calls, one per unit, for aligned-window refills; bounded. */
+  readonly #finishLog: number[] = [];
+  /** Units of the calls running now. */
+  #runningUnits = 0;
 
   /**
    * @param id - provider or CRM id.
@@ -105,12 +107,17 @@ export class PacedLimiter extends BaseLimiter {
   }
 
   protected override recordStart(weight: number, now: number): void {
-    if (this.windows.some((window) => window.aligned)) {
-      for (let unit = 0; unit < weight; unit += 1) this.#startLog.push(now);
-      if (this.#startLog.length > START_LOG_SIZE)
-        this.#startLog.splice(0, this.#startLog.length - START_LOG_SIZE);
-    }
+    this.#runningUnits += weight;
     super.recordStart(weight, now);
+  }
+
+  protected override recordFinish(weight: number, now: number): void {
+    this.#runningUnits -= weight;
+    if (this.windows.some((window) => window.aligned)) {
+      for (let unit = 0; unit < weight; unit += 1) this.#finishLog.push(now);
+      if (this.#finishLog.length > FINISH_LOG_SIZE)
+        this.#finishLog.splice(0, this.#finishLog.length - FINISH_LOG_SIZE);
+    }
   }
 
   protected async release(): Promise<void> {
@@ -265,18 +272,23 @@ export class PacedLimiter extends BaseLimiter {
 
   /**
    * Units of the new aligned window (starting at `boundary`) already spent.
-   * The vendor counts a call in the window it arrives in. Calls started after
-   * the boundary (the timer can fire late) and calls started within about one
-   * call's duration before it may arrive after it: the new window starts with
-   * them already spent, and with the calls still running. Tickets already
-   * holding a unit of the old window but still waiting on another window (the
-   * pacer) will start in the new one: they count there too.
+   * The vendor counts a call in the window it arrives in, and a call can
+   * arrive any time before it ends. A call that ended before the boundary
+   * arrived in the old window; any other may have arrived in the new one:
+   * the calls still running, and those that ended after the boundary (the
+   * refill timer can run late, after a stalled event loop, and the call may
+   * have started long before). Tickets already holding a unit of the old
+   * window but still waiting on another window (the pacer) will start in the
+   * new one: they count there too.
    */
   #straddling(window: WindowState, boundary: number): number {
-    const since = boundary - Math.max(this.averageRunMs, 1);
-    let recent = 0;
-    for (let index = this.#startLog.length - 1; index >= 0 && this.#startLog[index]! >= since; index -= 1) {
-      recent += 1;
+    let ended = 0;
+    for (
+      let index = this.#finishLog.length - 1;
+      index >= 0 && this.#finishLog[index]! >= boundary;
+      index -= 1
+    ) {
+      ended += 1;
     }
     const limiter = this.#pacer?.limiterOf(window);
     let held = 0;
@@ -284,6 +296,6 @@ export class PacedLimiter extends BaseLimiter {
       if (!ticket.granted && limiter !== undefined && ticket.acquired.includes(limiter))
         held += ticket.weight;
     }
-    return Math.min(window.limit, Math.max(recent, this.counts.running) + held);
+    return Math.min(window.limit, this.#runningUnits + ended + held);
   }
 }
