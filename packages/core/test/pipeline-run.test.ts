@@ -427,7 +427,7 @@ describe('createLeadPipeline: backpressure', () => {
       {
         crms: [{ adapter: crm, mapping: contacts }],
         concurrency: 4,
-        batchConcurrency: 1,
+        crmOptions: { concurrency: 1 },
       },
     );
     pipeline.on('row.done', () => {
@@ -435,7 +435,7 @@ describe('createLeadPipeline: backpressure', () => {
     });
     const report = await pipeline.run(source());
     expect(report.counts.done).toBe(total);
-    // concurrency + batchSize × (batchConcurrency + 1) = 4 + 10 × 2, plus the row being read.
+    // concurrency + batchSize × (crmOptions.concurrency + 1) = 4 + 10 × 2, plus the row being read.
     expect(maxAhead).toBeLessThanOrEqual(25);
     expect(maxAhead).toBeGreaterThan(4);
     expect(maxEnriching).toBe(4);

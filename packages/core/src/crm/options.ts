@@ -81,12 +81,15 @@ function resolveTargets(crms: readonly unknown[], ctx: z.RefinementCtx): Resolve
   return targets;
 }
 
+/** Batches in flight per CRM when `concurrency` is not set. */
+export const DEFAULT_CRM_CONCURRENCY = 2;
+
 const optionsSchema = z.object({
   crms: z
     .array(z.unknown(), 'must list at least one CRM')
     .min(1, 'must list at least one CRM')
     .transform((crms, ctx) => resolveTargets(crms, ctx)),
-  concurrency: integerAtLeast(1).default(2),
+  concurrency: integerAtLeast(1).default(DEFAULT_CRM_CONCURRENCY),
   downAfter: integerAtLeast(1).default(3),
   retry: z
     .object({

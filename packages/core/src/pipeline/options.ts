@@ -5,6 +5,7 @@ import type { DeadLetterQueue } from '../contracts/dead-letter-queue.js';
 import { ConfigurationError, ValidationError, type ValidationIssue } from '../contracts/errors.js';
 import { LEAD_FIELDS, type LeadField } from '../contracts/fields.js';
 import type { CrmSyncOptions } from '../crm/index.js';
+import { DEFAULT_CRM_CONCURRENCY } from '../crm/options.js';
 import type { EnrichmentEngineOptions } from '../enrich/index.js';
 import type { CountryCode } from '../lead/index.js';
 import { parseOptions } from '../options/parse-options.js';
@@ -29,7 +30,7 @@ export interface PipelineSettings {
   readonly concurrency: number;
   /** Leads per CRM batch. */
   readonly batchSize: number;
-  /** CRM batches in flight. */
+  /** CRM writes in flight: the CRM session's `concurrency`, so one setting bounds both. */
   readonly batchConcurrency: number;
   /** How long a partial CRM batch waits, in ms. */
   readonly batchLingerMs: number;
@@ -89,7 +90,6 @@ const pipelineOptionsSchema = z.looseObject({
   fields: z.array(leadField).optional(),
   concurrency: positiveInteger.default(16),
   batchSize: positiveInteger.optional(),
-  batchConcurrency: positiveInteger.default(2),
   batchLingerMs: nonNegativeInteger.default(100),
   maxReportedRows: nonNegativeInteger.default(100),
   checkpointEvery: positiveInteger.default(1_000),
@@ -142,7 +142,7 @@ export function parsePipelineOptions(options: LeadPipelineOptions): {
       batchSize:
         parsed.batchSize ??
         Math.max(1, ...crms.map((target) => target.adapter?.capabilities?.maxBatchSize ?? 1)),
-      batchConcurrency: parsed.batchConcurrency,
+      batchConcurrency: options.crmOptions?.concurrency ?? DEFAULT_CRM_CONCURRENCY,
       batchLingerMs: parsed.batchLingerMs,
       maxReportedRows: parsed.maxReportedRows,
       checkpointEvery: parsed.checkpointEvery,

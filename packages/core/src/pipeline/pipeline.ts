@@ -80,8 +80,6 @@ export interface LeadPipelineOptions {
   readonly concurrency?: number;
   /** Leads per CRM batch. Default: the largest `maxBatchSize` of the CRMs. */
   readonly batchSize?: number;
-  /** CRM batches in flight at once. Default 2. */
-  readonly batchConcurrency?: number;
   /** How long a partial CRM batch waits for more leads, in ms. Default 100. */
   readonly batchLingerMs?: number;
   /** Explicit header to lead-path mapping; other headers are recognised (see `recogniseColumn`). */
@@ -201,7 +199,7 @@ export interface LeadPipeline {
  *
  * Backpressure: the source is pulled one row at a time, only while fewer
  * than `concurrency` leads are enriching and fewer than `concurrency +
- * batchSize × (batchConcurrency + 1)` rows are in flight; sinks are awaited.
+ * batchSize × (crmOptions.concurrency + 1)` rows are in flight; sinks are awaited.
  * Memory is that window plus the dedupe table, which keeps up to
  * `dedupe.maxMemoryEntries` identities (64-bit hashes) in memory and writes
  * the rest to sorted files on disk with a fixed 8 MB Bloom filter in front
