@@ -21,6 +21,7 @@ import { SALESFORCE_PROVIDER_ID, SalesforceAuth, type SalesforceAuthSettings } f
 import { createMemoryBulkJobStore, type SalesforceBulkJobStore } from './salesforce-bulk.js';
 import { createDescriptions } from './salesforce-describe.js';
 import { SALESFORCE_API_NAME } from './salesforce-fields.js';
+import { buildPicklistSynonyms } from './salesforce-picklists.js';
 import {
   listChanges,
   readByKeys,
@@ -96,6 +97,13 @@ export interface SalesforceSettings extends SalesforceAuthSettings {
    * left), ms. Default 5,000.
    */
   readonly concurrencyBackoffMs?: number;
+  /**
+   * More synonyms for restricted picklists, by enriched value: the picklist
+   * value (or values, first present wins) it stands for, such as
+   * `{ 'Real Estate': 'Other' }`. Taken before the built-in table (see the
+   * README); compared case-insensitively, `&` as `and`, punctuation ignored.
+   */
+  readonly picklistSynonyms?: Readonly<Record<string, string | readonly string[]>>;
   /** Timeout of one HTTP request, ms. Default 120,000 (a Bulk upload can take a while). */
   readonly timeoutMs?: number;
   /** Records per SOQL page of `doListChanges` (200–2,000, a hint Salesforce may not follow). Default 2,000. */
@@ -173,6 +181,16 @@ const settingsSchema = z
     quotaCooldownMs: positiveWholeNumber,
     concurrencyBackoffMs: positiveWholeNumber,
     maxCallsPerSecond: positiveWholeNumber,
+    picklistSynonyms: z
+      .record(
+        z.string(),
+        z.union([
+          z.string('must map to a picklist value or a list of them'),
+          z.array(z.string('must map to a picklist value or a list of them')),
+        ]),
+        'must be an object of enriched value → picklist value(s)',
+      )
+      .optional(),
   })
   .loose();
 
@@ -221,6 +239,7 @@ export function createSalesforce(settings: SalesforceSettings = {}): SalesforceA
     now,
   });
   const descriptions = createDescriptions(api);
+  const synonyms = buildPicklistSynonyms(settings.picklistSynonyms);
   // No day window: Salesforce's allocation is a rolling 24 hours with no reset time, so a limiter told
   // "0 left" would wait a whole day while records stay unfinished. The org's own answer decides
   // instead (Sforce-Limit-Info, /limits): see SalesforceApi. The per-second ceiling only bounds bursts.
@@ -256,7 +275,7 @@ export function createSalesforce(settings: SalesforceSettings = {}): SalesforceA
       return limiterKey;
     },
     upsert: (request, options) =>
-      upsertRecords({ api, descriptions, jobStore, polling, bulkThreshold, now }, request, options),
+      upsertRecords({ api, descriptions, jobStore, polling, bulkThreshold, now, synonyms }, request, options),
     get: (request, options) => readByKeys(api, descriptions, request, options),
     changes: {
       cursor: salesforceCursorCodec,

@@ -181,9 +181,16 @@ describe('records checked and converted before sending', () => {
     };
     expect(failure('conv-2')).toMatchObject({ code: 'validation_failed', retryable: false });
     expect(failure('conv-2')?.message).toMatch(/^NumberOfEmployees: must be a number/);
-    expect(failure('conv-3')?.message).toMatch(
-      /^Industry: "Space Mining" is not a value of this restricted picklist/,
-    );
+    // A value outside the restricted picklist leaves the field out, with a warning: the record is written.
+    const spaceMining = results.get('conv-3');
+    expect(spaceMining).toMatchObject({ status: 'created' });
+    expect(spaceMining?.status !== 'failed' && spaceMining?.warnings).toEqual([
+      {
+        field: 'Industry',
+        reason: expect.stringMatching(/^"Space Mining" is not a value of this restricted picklist/),
+      },
+    ]);
+    expect(sf.emulator.findLeadByExternalId('conv-3')).toMatchObject({ LastName: 'C', Industry: null });
     expect(failure('conv-4')?.message).toMatch(/^NumberOfEmployees: must be a whole number/);
     expect(failure('conv-5')?.message).toBe('Shoe_Size__c: no such field on Lead');
     expect(sf.emulator.findLeadByExternalId('conv-2')).toBeUndefined();
