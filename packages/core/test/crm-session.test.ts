@@ -5,6 +5,7 @@ import {
   type CrmAdapterV1,
   type CrmSyncEvent,
   type CrmUpsertRequest,
+  type CrmUpsertResult,
   createMemoryDeadLetterQueue,
   type DeadLetterQueue,
   defineFieldMapping,
@@ -373,7 +374,7 @@ class PicklistCrm implements CrmAdapterV1 {
   };
   readonly requests: CrmUpsertRequest[] = [];
 
-  async doUpsert(request: CrmUpsertRequest) {
+  async doUpsert(request: CrmUpsertRequest): Promise<CrmUpsertResult[]> {
     this.requests.push(request);
     const required = new Set(request.requiredProperties ?? []);
     return request.records.map((record) => {
