@@ -76,7 +76,7 @@ const DEFAULT_SYNONYMS: Readonly<Record<string, readonly string[]>> = {
 };
 
 /** How picklist text is compared: lower case, `&` read as `and`, anything but letters and digits a single space. */
-export function normalizePicklistText(text: string): string {
+function normalizePicklistText(text: string): string {
   return text
     .normalize('NFKC')
     .toLowerCase()
