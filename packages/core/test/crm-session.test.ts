@@ -5,6 +5,7 @@ import {
   type CrmAdapterV1,
   type CrmSyncEvent,
   type CrmUpsertRequest,
+  type CrmUpsertResult,
   createMemoryDeadLetterQueue,
   type DeadLetterQueue,
   defineFieldMapping,
@@ -358,5 +359,80 @@ describe('CRM sync session: cancelled before it starts', () => {
     const error = await synced.catch((caught: unknown) => caught);
     expect(LeadpipeError.isInstance(error) && error.code).toBe('aborted');
     expect(crm.upsertCalls()).toHaveLength(0);
+  });
+});
+
+/** A CRM that refuses `firstname` values it does not know: it leaves them out with a warning unless required. */
+class PicklistCrm implements CrmAdapterV1 {
+  readonly specificationVersion = 'v1' as const;
+  readonly adapterId = 'crm-picklist';
+  readonly capabilities: CrmAdapterV1['capabilities'] = {
+    maxBatchSize: 10,
+    objects: ['contacts'],
+    rateLimits: { maxConcurrent: 4 },
+    webhooks: false,
+  };
+  readonly requests: CrmUpsertRequest[] = [];
+
+  async doUpsert(request: CrmUpsertRequest): Promise<CrmUpsertResult[]> {
+    this.requests.push(request);
+    const required = new Set(request.requiredProperties ?? []);
+    return request.records.map((record) => {
+      const known = record.properties.firstname === 'Ada';
+      if (known) return { key: record.key, status: 'created' as const, id: `id-${record.key}` };
+      if (required.has('firstname')) {
+        return {
+          key: record.key,
+          status: 'failed' as const,
+          error: { code: 'validation_failed', message: 'firstname: not a value', retryable: false },
+        };
+      }
+      return {
+        key: record.key,
+        status: 'created' as const,
+        id: `id-${record.key}`,
+        warnings: [{ field: 'firstname', reason: 'not a value: left out' }],
+      };
+    });
+  }
+
+  async doGet(): Promise<never> {
+    throw new Error('not used: the mapping guards nothing');
+  }
+}
+
+describe('fields an adapter leaves out', () => {
+  it('tells the adapter which properties the mapping requires, and carries its per-record warnings into the outcome and the report', async () => {
+    const crm = new PicklistCrm();
+    const mapping = defineFieldMapping({
+      object: 'contacts',
+      idProperty: { from: 'email', to: 'email' },
+      fields: [
+        { from: 'firstName', to: 'firstname' },
+        { from: 'title', to: 'jobtitle', required: true },
+      ],
+    });
+    const session = engine({ crms: [{ adapter: crm, mapping }] }).open();
+    const outcomes = await session.write([
+      lead({ email: 'a@acme.com', firstName: 'Ada', title: 'CTO' }),
+      lead({ email: 'b@acme.com', firstName: 'Bob', title: 'CEO' }),
+    ]);
+    const report = await session.close();
+    expect(crm.requests[0]?.requiredProperties).toEqual(['jobtitle']);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['written', 'written']);
+    expect(outcomes[0]?.targets[0]).not.toHaveProperty('warnings');
+    expect(outcomes[1]?.targets[0]).toMatchObject({
+      status: 'created',
+      warnings: [{ field: 'firstname', reason: 'not a value: left out' }],
+    });
+    expect(report.crms[0]).toMatchObject({ created: 2, warned: 1, deadLettered: 0 });
+  });
+
+  it('sends no requiredProperties when the mapping requires nothing', async () => {
+    const crm = new PicklistCrm();
+    const session = engine({ crms: [{ adapter: crm, mapping: contacts }] }).open();
+    await session.write([lead({ email: 'a@acme.com', firstName: 'Ada' })]);
+    await session.close();
+    expect(crm.requests[0]).not.toHaveProperty('requiredProperties');
   });
 });

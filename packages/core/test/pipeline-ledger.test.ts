@@ -38,6 +38,7 @@ function crmReport(overrides: Partial<CrmSyncTargetReport> = {}): CrmSyncTargetR
     created: 0,
     updated: 0,
     unchanged: 0,
+    warned: 0,
     failed: 0,
     deadLettered: 0,
     retried: 0,

@@ -738,6 +738,9 @@ describe('createLeadPipeline: abort, events and report', () => {
     expect(text).toContain('people: 3 calls, 2 matches, 1 misses');
     expect(text).toContain('hubspot/contacts [ok]: 3 created');
     expect(text).toContain('row 2: email:');
+    expect(text).not.toContain('written without some fields');
+    const warned = formatReport({ ...report, crms: report.crms.map((crm) => ({ ...crm, warned: 2 })) });
+    expect(warned).toContain('1 rejected, 2 written without some fields (warnings in their outcomes)');
   });
 
   it('writes NDJSON output with provenance', async () => {

@@ -21,6 +21,7 @@ import { SALESFORCE_PROVIDER_ID, SalesforceAuth, type SalesforceAuthSettings } f
 import { createMemoryBulkJobStore, type SalesforceBulkJobStore } from './salesforce-bulk.js';
 import { createDescriptions } from './salesforce-describe.js';
 import { SALESFORCE_API_NAME } from './salesforce-fields.js';
+import { buildPicklistSynonyms } from './salesforce-picklists.js';
 import {
   listChanges,
   readByKeys,
@@ -74,12 +75,35 @@ export interface SalesforceSettings extends SalesforceAuthSettings {
    * allocation evenly over the day. Default 50.
    */
   readonly maxCallsPerSecond?: number;
-  /** The org's daily API request allocation, until `Sforce-Limit-Info` reports it. Default 100,000. */
+  /**
+   * Accepted and checked, but no longer used: the org's rolling 24-hour
+   * allocation is read from Salesforce (`Sforce-Limit-Info`, `/limits`)
+   * instead of counted by the engine's limiter, which cannot know when a
+   * rolling window frees.
+   *
+   * @deprecated The allocation comes from the org; see the README's Limits section.
+   */
   readonly dailyApiRequests?: number;
-  /** How long calls stop after `REQUEST_LIMIT_EXCEEDED` (daily allocation spent), ms. Default 15 minutes. */
+  /**
+   * How long every call rejects at once, sending nothing, after a
+   * `REQUEST_LIMIT_EXCEEDED` the org's usage confirms (its 24-hour
+   * allocation is used up), ms. Default 15 minutes.
+   */
   readonly quotaCooldownMs?: number;
-  /** How long the limiter waits after the concurrent long-running request cap was hit, ms. Default 5,000. */
+  /**
+   * How long the limiter waits before sending again after a
+   * `REQUEST_LIMIT_EXCEEDED` the org's usage does not explain (the
+   * concurrent long-running request cap, or a refusal while requests are
+   * left), ms. Default 5,000.
+   */
   readonly concurrencyBackoffMs?: number;
+  /**
+   * More synonyms for restricted picklists, by enriched value: the picklist
+   * value (or values, first present wins) it stands for, such as
+   * `{ 'Real Estate': 'Other' }`. Taken before the built-in table (see the
+   * README); compared case-insensitively, `&` as `and`, punctuation ignored.
+   */
+  readonly picklistSynonyms?: Readonly<Record<string, string | readonly string[]>>;
   /** Timeout of one HTTP request, ms. Default 120,000 (a Bulk upload can take a while). */
   readonly timeoutMs?: number;
   /** Records per SOQL page of `doListChanges` (200–2,000, a hint Salesforce may not follow). Default 2,000. */
@@ -112,6 +136,8 @@ export interface SalesforceAdapter extends CrmAdapterV1 {
     readonly tokenRequests: number;
     /** Most requests to the instance in flight at the same time. */
     readonly peakConcurrency: number;
+    /** `GET /limits` requests sent to check a `REQUEST_LIMIT_EXCEEDED` that came without usage figures. */
+    readonly limitProbes: number;
   };
 }
 
@@ -155,6 +181,16 @@ const settingsSchema = z
     quotaCooldownMs: positiveWholeNumber,
     concurrencyBackoffMs: positiveWholeNumber,
     maxCallsPerSecond: positiveWholeNumber,
+    picklistSynonyms: z
+      .record(
+        z.string(),
+        z.union([
+          z.string('must map to a picklist value or a list of them'),
+          z.array(z.string('must map to a picklist value or a list of them')),
+        ]),
+        'must be an object of enriched value → picklist value(s)',
+      )
+      .optional(),
   })
   .loose();
 
@@ -182,7 +218,6 @@ export function createSalesforce(settings: SalesforceSettings = {}): SalesforceA
   const maxBatchSize = settings.maxBatchSize ?? SALESFORCE_DEFAULT_MAX_BATCH_SIZE;
   const bulkThreshold = settings.bulkThreshold ?? SALESFORCE_DEFAULT_BULK_THRESHOLD;
   const maxConcurrentRequests = settings.maxConcurrentRequests ?? 4;
-  const dailyApiRequests = settings.dailyApiRequests ?? 100_000;
   const polling = {
     intervalMs: settings.bulkPollIntervalMs ?? 1000,
     maxIntervalMs: settings.bulkPollMaxIntervalMs ?? 10_000,
@@ -204,12 +239,12 @@ export function createSalesforce(settings: SalesforceSettings = {}): SalesforceA
     now,
   });
   const descriptions = createDescriptions(api);
-  // Salesforce has no short window; a generous per-second ceiling keeps the limiter from pacing the
-  // day's allocation evenly (it paces the shortest window when no window is short) while the day
-  // window is still counted and corrected from Sforce-Limit-Info.
+  const synonyms = buildPicklistSynonyms(settings.picklistSynonyms);
+  // No day window: Salesforce's allocation is a rolling 24 hours with no reset time, so a limiter told
+  // "0 left" would wait a whole day while records stay unfinished. The org's own answer decides
+  // instead (Sforce-Limit-Info, /limits): see SalesforceApi. The per-second ceiling only bounds bursts.
   const rateLimits: RateLimitPolicy = {
     perSecond: settings.maxCallsPerSecond ?? 50,
-    perDay: dailyApiRequests,
     maxConcurrent: maxConcurrentRequests,
   };
 
@@ -240,7 +275,7 @@ export function createSalesforce(settings: SalesforceSettings = {}): SalesforceA
       return limiterKey;
     },
     upsert: (request, options) =>
-      upsertRecords({ api, descriptions, jobStore, polling, bulkThreshold, now }, request, options),
+      upsertRecords({ api, descriptions, jobStore, polling, bulkThreshold, now, synonyms }, request, options),
     get: (request, options) => readByKeys(api, descriptions, request, options),
     changes: {
       cursor: salesforceCursorCodec,
@@ -267,6 +302,7 @@ export function createSalesforce(settings: SalesforceSettings = {}): SalesforceA
       requests: api.requests,
       tokenRequests: auth.tokenRequests,
       peakConcurrency: api.peakConcurrency,
+      limitProbes: api.limitProbes,
     }),
   };
 }

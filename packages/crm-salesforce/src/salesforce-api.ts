@@ -6,14 +6,23 @@ import {
   type HttpRequestOptions,
   type RateLimitState,
 } from '@leadpipe/core/adapter-kit';
+import { z } from 'zod';
 import { SALESFORCE_PROVIDER_ID, type SalesforceAuth, type SalesforceSession } from './salesforce-auth.js';
 import {
+  allocationOf,
   mapSalesforceError,
   QuotaGate,
+  type SalesforceApiAllocation,
   type SalesforceLimitWaits,
   Semaphore,
   salesforceRateLimitHeaders,
+  transientLimit,
 } from './salesforce-limits.js';
+
+/** `GET /limits`, the part the adapter reads. */
+const limitsSchema = z
+  .object({ DailyApiRequests: z.object({ Max: z.number(), Remaining: z.number() }).loose() })
+  .loose();
 
 /** Options of one Salesforce REST call. */
 export interface SalesforceCallOptions<T> extends Omit<HttpRequestOptions<T>, 'path' | 'onRateLimit'> {
@@ -53,6 +62,8 @@ export class SalesforceApi {
   readonly #semaphore: Semaphore;
   readonly #gate: QuotaGate;
   #requests = 0;
+  #limitProbes = 0;
+  #probe: Promise<SalesforceApiAllocation | undefined> | undefined;
 
   /** @param settings - see {@link SalesforceApiSettings}. */
   constructor(settings: SalesforceApiSettings) {
@@ -64,6 +75,11 @@ export class SalesforceApi {
   /** HTTP requests sent to the instance (token requests not included). */
   get requests(): number {
     return this.#requests;
+  }
+
+  /** `GET /limits` requests sent to check a `REQUEST_LIMIT_EXCEEDED` that came without usage figures. */
+  get limitProbes(): number {
+    return this.#limitProbes;
   }
 
   /** Most requests in flight at once so far. */
@@ -121,16 +137,7 @@ export class SalesforceApi {
         return await this.#semaphore.run(() => this.#send(session, options), options.signal);
       } catch (error) {
         if (ApiCallError.isInstance(error) && error.code === 'quota_exceeded') {
-          this.#gate.close(error.retryAfterMs ?? this.#settings.waits.quotaCooldownMs);
-          const remainingState: RateLimitState = {
-            windows: [{ name: 'day', remaining: 0 }],
-            retryAfterMs: error.retryAfterMs ?? this.#settings.waits.quotaCooldownMs,
-          };
-          try {
-            options.onRateLimit?.(remainingState);
-          } catch {
-            // Observers never break the call.
-          }
+          throw await this.#confirmQuota(error, session, options.signal);
         }
         if (
           !ApiCallError.isInstance(error) ||
@@ -159,6 +166,84 @@ export class SalesforceApi {
           });
         }
       }
+    }
+  }
+
+  /**
+   * A `REQUEST_LIMIT_EXCEEDED` said the org is out of requests: believe it
+   * only when the org's usage says so. The 403's own `Sforce-Limit-Info`
+   * decides when it had one (see `mapSalesforceError`); without it, one
+   * `GET /limits` (shared by concurrent callers) tells `DailyApiRequests`.
+   * Out of requests: the gate closes for the cooldown and the error is
+   * returned as it is. Requests left, or no answer: a `rate_limited` error,
+   * so the limiter waits `concurrencyBackoffMs` and sends the call again.
+   * Nothing is reported to the limiter's windows: Salesforce's day is a
+   * rolling window with no reset time, so a limiter told "0 left" would
+   * wait a whole day.
+   */
+  async #confirmQuota(
+    error: ApiCallError,
+    session: SalesforceSession,
+    signal: AbortSignal | undefined,
+  ): Promise<ApiCallError> {
+    const { waits } = this.#settings;
+    let allocation = allocationOf(error.rateLimit);
+    if (allocation === undefined) {
+      this.#probe ??= this.#readAllocation(session, signal).finally(() => {
+        this.#probe = undefined;
+      });
+      allocation = await this.#probe;
+    }
+    if (allocation !== undefined && allocation.used >= allocation.max) {
+      this.#gate.close(error.retryAfterMs ?? waits.quotaCooldownMs);
+      if (allocationOf(error.rateLimit) !== undefined) return error;
+      return new ApiCallError('quota_exceeded', {
+        message: `salesforce: the org has used its API request allocation (${allocation.used}/${allocation.max} in the last 24 hours, REQUEST_LIMIT_EXCEEDED)`,
+        providerId: SALESFORCE_PROVIDER_ID,
+        vendorCode: 'REQUEST_LIMIT_EXCEEDED',
+        retryAfterMs: waits.quotaCooldownMs,
+        ...(error.status === undefined ? {} : { status: error.status }),
+        ...(error.url === undefined ? {} : { url: error.url }),
+        ...(error.method === undefined ? {} : { method: error.method }),
+      });
+    }
+    const why =
+      allocation === undefined
+        ? 'the org did not say how much of its allocation is left'
+        : `the org still has ${allocation.max - allocation.used} of its ${allocation.max} daily API requests left`;
+    const transient = transientLimit(waits, why);
+    return new ApiCallError('rate_limited', {
+      message: `salesforce: ${transient.message ?? why}`,
+      providerId: SALESFORCE_PROVIDER_ID,
+      vendorCode: 'REQUEST_LIMIT_EXCEEDED',
+      retryAfterMs: waits.concurrencyBackoffMs,
+      ...(error.status === undefined ? {} : { status: error.status }),
+      ...(error.url === undefined ? {} : { url: error.url }),
+      ...(error.method === undefined ? {} : { method: error.method }),
+    });
+  }
+
+  /** `GET /limits`: the org's `DailyApiRequests`, or `undefined` when it cannot be read. */
+  async #readAllocation(
+    session: SalesforceSession,
+    signal: AbortSignal | undefined,
+  ): Promise<SalesforceApiAllocation | undefined> {
+    this.#limitProbes += 1;
+    try {
+      const response = await this.#semaphore.run(
+        () =>
+          this.#send(session, {
+            path: 'limits',
+            schema: limitsSchema,
+            ...(signal === undefined ? {} : { signal }),
+          }),
+        signal,
+      );
+      const daily = response.data.DailyApiRequests;
+      return { used: Math.max(0, daily.Max - daily.Remaining), max: daily.Max };
+    } catch (probeError) {
+      // The probe refused in turn: its own Sforce-Limit-Info still tells the usage.
+      return ApiCallError.isInstance(probeError) ? allocationOf(probeError.rateLimit) : undefined;
     }
   }
 

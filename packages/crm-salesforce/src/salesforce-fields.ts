@@ -1,5 +1,6 @@
 import type { CrmPropertyValue, CrmRecord, CrmRecordError } from '@leadpipe/core/adapter-kit';
 import { z } from 'zod';
+import { matchPicklistValue, type PicklistSynonyms } from './salesforce-picklists.js';
 
 /** One field of an sObject, as `describe` reports it (the keys the adapter reads). */
 export interface SalesforceField {
@@ -109,6 +110,8 @@ export type PreparedRecord =
       readonly values: SalesforceValues;
       /** Required-on-create fields the record does not set (it can only update an existing record). */
       readonly missingRequired: readonly string[];
+      /** Fields left out because their value is outside a restricted picklist, each with why. */
+      readonly warnings: readonly { readonly field: string; readonly reason: string }[];
     }
   | { readonly ok: false; readonly key: string; readonly error: CrmRecordError };
 
@@ -150,12 +153,14 @@ function describeValue(value: CrmPropertyValue): string {
  * Convert one property to what the field takes, or say why it cannot be:
  * numbers from text (`"1,200"` → 1200; `int` fields must be whole), booleans
  * from `yes`/`no`/`1`/`0`, picklist values matched to the field's own
- * spelling (case-insensitively), text checked against the field's length,
- * dates from epoch milliseconds.
+ * spelling (case-insensitively; on a restricted picklist also through the
+ * synonym table), text checked against the field's length, dates from
+ * epoch milliseconds.
  */
 function convertValue(
   field: SalesforceField,
   value: CrmPropertyValue,
+  synonyms: PicklistSynonyms,
 ):
   | {
       /** The value to send: a number, a boolean, the picklist's own spelling, or text (epoch ms become ISO 8601). */
@@ -164,6 +169,8 @@ function convertValue(
   | {
       /** Why the value does not fit (`must be a number, got "abc"`); shown after the field name. */
       reason: string;
+      /** Set when the value is outside a restricted picklist: the field can be left out instead. */
+      restricted?: true;
     } {
   if (NUMBER_TYPES.has(field.type)) {
     const number = toNumber(value);
@@ -197,15 +204,18 @@ function convertValue(
   }
   const text = typeof value === 'string' ? value : String(value);
   if (field.type === 'picklist') {
-    const match = field.picklistValues.find((option) => option.toLowerCase() === text.trim().toLowerCase());
-    if (match !== undefined) return { value: match };
-    if (field.restrictedPicklist) {
-      const shown = field.picklistValues.slice(0, 8).join(', ');
-      return {
-        reason: `${describeValue(value)} is not a value of this restricted picklist (${shown}${field.picklistValues.length > 8 ? ', ...' : ''})`,
-      };
+    if (!field.restrictedPicklist) {
+      // Any value is accepted: only the spelling of an existing value is adopted.
+      const match = field.picklistValues.find((option) => option.toLowerCase() === text.trim().toLowerCase());
+      return { value: match ?? text };
     }
-    return { value: text };
+    const match = matchPicklistValue(text.trim(), field.picklistValues, synonyms);
+    if (match !== undefined) return { value: match.value };
+    const shown = field.picklistValues.slice(0, 8).join(', ');
+    return {
+      restricted: true,
+      reason: `${describeValue(value)} is not a value of this restricted picklist (${shown}${field.picklistValues.length > 8 ? ', ...' : ''}) and no synonym fits`,
+    };
   }
   if (TEXT_TYPES.has(field.type) && field.length > 0 && text.length > field.length) {
     return { reason: `is ${text.length} characters long; at most ${field.length} fit` };
@@ -231,17 +241,31 @@ function validation(
   };
 }
 
+/** What {@link prepareRecord} needs beside the record and the description. */
+export interface PrepareRules {
+  /** Enriched values and the picklist values they stand for. */
+  readonly synonyms: PicklistSynonyms;
+  /** Lower-cased names of the fields the mapping marks required: never left out, the record fails instead. */
+  readonly required: ReadonlySet<string>;
+}
+
 /**
  * Check and convert one record against the object's description before it
  * is sent, so one bad value fails its own record instead of the whole call
  * (Salesforce answers a wrongly typed JSON value with a 400 for the request).
+ * A value outside a restricted picklist that nothing maps onto leaves its
+ * field out with a warning, unless the mapping marks the field required:
+ * then the record fails (`INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST`).
  */
 export function prepareRecord(
   record: CrmRecord,
   idField: SalesforceField,
   description: SalesforceObjectDescription,
+  rules: PrepareRules,
 ): PreparedRecord {
   const issues: { field: string; reason: string }[] = [];
+  const warnings: { field: string; reason: string }[] = [];
+  let vendorCode = 'INVALID_FIELD_VALUE';
   const values: SalesforceValues = {};
   if (record.key.trim() === '') issues.push({ field: idField.name, reason: 'the key is empty' });
   else if (idField.length > 0 && record.key.length > idField.length) {
@@ -271,15 +295,30 @@ export function prepareRecord(
       continue;
     }
     if (typeof value === 'string' && value.trim() === '') continue;
-    const converted = convertValue(field, value);
-    if ('reason' in converted) issues.push({ field: field.name, reason: converted.reason });
-    else values[field.name] = converted.value;
+    const converted = convertValue(field, value, rules.synonyms);
+    if (!('reason' in converted)) values[field.name] = converted.value;
+    else if (converted.restricted === true && !rules.required.has(field.name.toLowerCase())) {
+      warnings.push({
+        field: field.name,
+        reason: `${converted.reason}: left out, the record is written without it`,
+      });
+    } else {
+      if (converted.restricted === true && issues.length === 0)
+        vendorCode = 'INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST';
+      issues.push({
+        field: field.name,
+        reason:
+          converted.restricted === true
+            ? `${converted.reason}, and the mapping marks it required`
+            : converted.reason,
+      });
+    }
   }
-  if (issues.length > 0) return validation(record.key, issues, 'INVALID_FIELD_VALUE');
+  if (issues.length > 0) return validation(record.key, issues, vendorCode);
   const missingRequired = description.requiredOnCreate
     .filter((field) => field.name !== idField.name && values[field.name] === undefined)
     .map((field) => field.name);
-  return { ok: true, key: record.key, values, missingRequired };
+  return { ok: true, key: record.key, values, missingRequired, warnings };
 }
 
 /** The failure of a record that lacks required fields and matches no existing record. */

@@ -5,6 +5,7 @@ import {
   type HttpErrorOverrides,
   type PartialRateLimitState,
   type RateLimitHeaderMapping,
+  type RateLimitState,
 } from '@leadpipe/core/adapter-kit';
 import { SALESFORCE_PROVIDER_ID } from './salesforce-auth.js';
 
@@ -34,10 +35,29 @@ export const salesforceRateLimitHeaders: RateLimitHeaderMapping = {
 
 /** How long calls stop after each kind of `REQUEST_LIMIT_EXCEEDED`. */
 export interface SalesforceLimitWaits {
-  /** After the org's daily allocation ran out (`TotalRequests Limit exceeded`). */
+  /** After the org's daily allocation ran out (`TotalRequests Limit exceeded`, confirmed by the org's usage figures). */
   readonly quotaCooldownMs: number;
-  /** After too many concurrent long-running requests (`ConcurrentPerOrgLongTxn Limit exceeded`). */
+  /**
+   * After a `REQUEST_LIMIT_EXCEEDED` the org's usage does not explain: the
+   * concurrent long-running request cap (`ConcurrentPerOrgLongTxn`), or a
+   * refusal while the org still has requests left.
+   */
   readonly concurrencyBackoffMs: number;
+}
+
+/** The org's rolling 24-hour API request allocation, as Salesforce last reported it. */
+export interface SalesforceApiAllocation {
+  /** Requests counted in the last 24 hours. */
+  readonly used: number;
+  /** Requests allowed per rolling 24 hours. */
+  readonly max: number;
+}
+
+/** The allocation a parsed `Sforce-Limit-Info` header reports, if it does. */
+export function allocationOf(state: RateLimitState | undefined): SalesforceApiAllocation | undefined {
+  const day = state?.windows.find((window) => window.name === 'day');
+  if (day?.limit === undefined || day.remaining === undefined) return undefined;
+  return { used: Math.max(0, day.limit - day.remaining), max: day.limit };
 }
 
 function firstError(json: unknown): { errorCode?: string; message?: string } | undefined {
@@ -50,13 +70,26 @@ function firstError(json: unknown): { errorCode?: string; message?: string } | u
   };
 }
 
+/** The `rate_limited` verdict for a `REQUEST_LIMIT_EXCEEDED` the org's allocation does not explain. */
+export function transientLimit(waits: SalesforceLimitWaits, why: string): HttpErrorOverrides {
+  return {
+    code: 'rate_limited',
+    vendorCode: 'REQUEST_LIMIT_EXCEEDED',
+    retryAfterMs: waits.concurrencyBackoffMs,
+    message: `REQUEST_LIMIT_EXCEEDED while ${why}: waiting ${waits.concurrencyBackoffMs} ms, then sending again`,
+  };
+}
+
 /**
  * Map Salesforce's error bodies (`[{message, errorCode, fields}]`) onto
- * leadpipe codes: 403 `REQUEST_LIMIT_EXCEEDED` is `quota_exceeded` (the
- * daily allocation; calls stop for `quotaCooldownMs`) or, for the
- * concurrent long-running request cap, `rate_limited` (the limiter waits
- * `concurrencyBackoffMs` and runs it again). Salesforce's message is not
- * copied: it can quote record values.
+ * leadpipe codes. 403 `REQUEST_LIMIT_EXCEEDED` is read with the response's
+ * `Sforce-Limit-Info`: when it shows the org's 24-hour allocation used up,
+ * `quota_exceeded` (calls stop for `quotaCooldownMs`); when it shows
+ * requests left, or the message names the concurrent long-running request
+ * cap, `rate_limited` (the limiter waits `concurrencyBackoffMs` and sends
+ * again). Without the header it is `quota_exceeded` with no `rateLimit`,
+ * and the API client asks `/limits` before believing it. Salesforce's
+ * message is not copied: it can quote record values.
  */
 export function mapSalesforceError(
   info: HttpErrorInfo,
@@ -64,20 +97,28 @@ export function mapSalesforceError(
 ): HttpErrorOverrides | undefined {
   const error = firstError(info.json);
   if (error?.errorCode === 'REQUEST_LIMIT_EXCEEDED') {
-    const concurrent = /concurrent/i.test(error.message ?? '');
-    return concurrent
-      ? {
-          code: 'rate_limited',
-          vendorCode: 'REQUEST_LIMIT_EXCEEDED',
-          retryAfterMs: waits.concurrencyBackoffMs,
-          message: 'too many concurrent long-running requests in the org (ConcurrentPerOrgLongTxn)',
-        }
-      : {
-          code: 'quota_exceeded',
-          vendorCode: 'REQUEST_LIMIT_EXCEEDED',
-          retryAfterMs: waits.quotaCooldownMs,
-          message: 'the org has used its API request allocation (REQUEST_LIMIT_EXCEEDED)',
-        };
+    if (/concurrent/i.test(error.message ?? '')) {
+      return transientLimit(
+        waits,
+        'the org has too many concurrent long-running requests (ConcurrentPerOrgLongTxn)',
+      );
+    }
+    const allocation = allocationOf(info.rateLimit);
+    if (allocation !== undefined && allocation.used < allocation.max) {
+      return transientLimit(
+        waits,
+        `the org still has ${allocation.max - allocation.used} of its ${allocation.max} daily API requests left`,
+      );
+    }
+    return {
+      code: 'quota_exceeded',
+      vendorCode: 'REQUEST_LIMIT_EXCEEDED',
+      retryAfterMs: waits.quotaCooldownMs,
+      message:
+        allocation === undefined
+          ? 'the org refused the call with REQUEST_LIMIT_EXCEEDED'
+          : `the org has used its API request allocation (${allocation.used}/${allocation.max} in the last 24 hours, REQUEST_LIMIT_EXCEEDED)`,
+    };
   }
   if (info.status === 300) return { code: 'conflict', vendorCode: 'MULTIPLE_CHOICES' };
   return error?.errorCode === undefined ? undefined : { vendorCode: error.errorCode };

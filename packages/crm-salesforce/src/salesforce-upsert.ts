@@ -21,6 +21,7 @@ import {
   type SalesforceField,
   type SalesforceValues,
 } from './salesforce-fields.js';
+import type { PicklistSynonyms } from './salesforce-picklists.js';
 import { chunk, findByKeys } from './salesforce-query.js';
 import { collectionResultsSchema, recordErrorFromStatusCode } from './salesforce-results.js';
 
@@ -126,6 +127,8 @@ export interface SalesforceUpsertContext {
   readonly bulkThreshold: number;
   /** The clock, epoch ms. */
   readonly now: () => number;
+  /** Enriched values and the picklist values they stand for. */
+  readonly synonyms: PicklistSynonyms;
 }
 
 /**
@@ -141,7 +144,7 @@ export async function upsertRecords(
   request: CrmUpsertRequest,
   options: CrmCallOptions,
 ): Promise<CrmUpsertResult[]> {
-  const { api, descriptions, jobStore, polling, bulkThreshold, now } = context;
+  const { api, descriptions, jobStore, polling, bulkThreshold, now, synonyms } = context;
   const { object } = request;
   api.checkBeforeCall(options.signal);
   await api.session(options.signal);
@@ -151,8 +154,14 @@ export async function upsertRecords(
   const results: CrmUpsertResult[] = [];
   const ready: ReadyRecord[] = [];
   const needsExisting: Extract<PreparedRecord, { ok: true }>[] = [];
+  const rules = {
+    synonyms,
+    required: new Set((request.requiredProperties ?? []).map((name) => name.toLowerCase())),
+  };
+  const warnings = new Map<string, Extract<PreparedRecord, { ok: true }>['warnings']>();
   for (const record of request.records) {
-    const prepared = prepareRecord(record, idField, description);
+    const prepared = prepareRecord(record, idField, description, rules);
+    if (prepared.ok && prepared.warnings.length > 0) warnings.set(prepared.key, prepared.warnings);
     if (!prepared.ok) results.push({ key: record.key, status: 'failed', error: prepared.error });
     else if (prepared.missingRequired.length > 0) needsExisting.push(prepared);
     else ready.push({ key: prepared.key, values: prepared.values });
@@ -192,5 +201,10 @@ export async function upsertRecords(
         : await collectionsUpsert(api, object, idField, ready, options);
     results.push(...written);
   }
-  return results;
+  if (warnings.size === 0) return results;
+  // A record written without a field says which, and why.
+  return results.map((result) => {
+    const left = result.status === 'failed' ? undefined : warnings.get(result.key);
+    return left === undefined ? result : { ...result, warnings: left };
+  });
 }

@@ -12,7 +12,7 @@ import {
 } from '@leadpipe/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryBulkJobStore, createSalesforce, type SalesforceSettings } from '../src/index.js';
-import { leadProperties, type SalesforceFixture, startSalesforce } from './support.js';
+import { cannedFetch, leadProperties, type SalesforceFixture, startSalesforce } from './support.js';
 
 const fixtures: SalesforceFixture[] = [];
 afterEach(async () => {
@@ -181,9 +181,16 @@ describe('records checked and converted before sending', () => {
     };
     expect(failure('conv-2')).toMatchObject({ code: 'validation_failed', retryable: false });
     expect(failure('conv-2')?.message).toMatch(/^NumberOfEmployees: must be a number/);
-    expect(failure('conv-3')?.message).toMatch(
-      /^Industry: "Space Mining" is not a value of this restricted picklist/,
-    );
+    // A value outside the restricted picklist leaves the field out, with a warning: the record is written.
+    const spaceMining = results.get('conv-3');
+    expect(spaceMining).toMatchObject({ status: 'created' });
+    expect(spaceMining?.status !== 'failed' && spaceMining?.warnings).toEqual([
+      {
+        field: 'Industry',
+        reason: expect.stringMatching(/^"Space Mining" is not a value of this restricted picklist/),
+      },
+    ]);
+    expect(sf.emulator.findLeadByExternalId('conv-3')).toMatchObject({ LastName: 'C', Industry: null });
     expect(failure('conv-4')?.message).toMatch(/^NumberOfEmployees: must be a whole number/);
     expect(failure('conv-5')?.message).toBe('Shoe_Size__c: no such field on Lead');
     expect(sf.emulator.findLeadByExternalId('conv-2')).toBeUndefined();
@@ -430,6 +437,41 @@ describe('limits', () => {
     expect(after?.status).toBe('created');
   });
 
+  it('a REQUEST_LIMIT_EXCEEDED without usage figures is checked with one GET /limits: requests left is a wait, none left stops calls', async () => {
+    const sf = await start();
+    const canned = cannedFetch();
+    const adapter = refreshAdapter(sf, {
+      fetch: canned.fetch,
+      quotaCooldownMs: 60_000,
+      concurrencyBackoffMs: 250,
+    });
+    await upsert(adapter, records(1, 'probe-warm'));
+    // A refusal with no Sforce-Limit-Info (a proxy dropped it) for each of the three Collections requests.
+    const refusal = {
+      body: [{ message: 'TotalRequests Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }],
+    };
+    canned.backend.respondWith(403, refusal, 3);
+    const transient = await upsert(adapter, records(450, 'probe-left')).catch((failure: unknown) => failure);
+    expect(transient).toMatchObject({ code: 'rate_limited', isRetryable: true, retryAfterMs: 250 });
+    expect(adapter.stats().limitProbes).toBe(1);
+    expect(canned.calls.filter((call) => call.path.endsWith('/limits'))).toHaveLength(1);
+    // Nothing was stopped: the next call is sent and written.
+    const [next] = await upsert(adapter, records(1, 'probe-next'));
+    expect(next?.status).toBe('created');
+
+    // Now the org really is out: /limits itself is refused, with the usage on the refusal.
+    sf.emulator.setDailyApiRequests(sf.emulator.apiUsage().used);
+    canned.backend.respondWith(403, refusal);
+    const spent = await upsert(adapter, records(1, 'probe-spent')).catch((failure: unknown) => failure);
+    expect(spent).toMatchObject({ code: 'quota_exceeded', isRetryable: false, retryAfterMs: 60_000 });
+    expect((spent as Error).message).toMatch(/\d+\/\d+ in the last 24 hours/);
+    expect(adapter.stats().limitProbes).toBe(2);
+    const sent = canned.calls.length;
+    const stopped = await upsert(adapter, records(1, 'probe-stopped')).catch((failure: unknown) => failure);
+    expect(stopped).toMatchObject({ code: 'quota_exceeded' });
+    expect(canned.calls.length).toBe(sent);
+  });
+
   it('keeps at most maxConcurrentRequests Collections calls in flight', async () => {
     const sf = await start({ responseDelayMs: 0 });
     const adapter = refreshAdapter(sf, { maxConcurrentRequests: 2 });
@@ -461,7 +503,8 @@ describe('every fault the emulator injects, on one call', () => {
     { fault: 'hang', code: 'timeout', retryable: true },
     { fault: 'connectionReset', code: 'network_error', retryable: true },
     { fault: 'malformedJson', code: 'invalid_response', retryable: true },
-    { fault: 'rateLimited', code: 'quota_exceeded', retryable: false },
+    // An injected REQUEST_LIMIT_EXCEEDED carries the org's usage (far from its allocation): a wait, not a quota.
+    { fault: 'rateLimited', code: 'rate_limited', retryable: true },
   ] as const)('$fault rejects the whole call with $code', async ({ fault, code, retryable }) => {
     const sf = await start();
     const adapter = refreshAdapter(sf, { timeoutMs: 100 });

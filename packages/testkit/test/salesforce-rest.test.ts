@@ -1,7 +1,9 @@
 import { ConfigurationError } from '@leadpipe/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEmulatorContext } from '../src/emulator/create-context.js';
+import { createEmulator } from '../src/emulator/registry.js';
 import { createSalesforceEmulator } from '../src/vendors/salesforce/index.js';
+import { manualClock } from './emulator-helpers.js';
 import { type RunningSalesforce, startSalesforce } from './salesforce-support.js';
 
 const BASE = '/services/data/v62.0';
@@ -358,6 +360,36 @@ describe('Salesforce emulator REST API over HTTP', () => {
 });
 
 describe('Salesforce emulator limits without a server', () => {
+  it('an injected REQUEST_LIMIT_EXCEEDED carries the org usage in Sforce-Limit-Info, as every REST answer does', async () => {
+    const instance = createEmulator('salesforce', {
+      seed: 3,
+      clock: manualClock(),
+      options: { dailyApiRequests: 50 },
+    });
+    try {
+      const token = instance.emulator.credentials.accessToken;
+      const get = (path: string) =>
+        instance.fetch(
+          new Request(`http://salesforce.test${path}`, { headers: { authorization: `Bearer ${token}` } }),
+        );
+      expect((await get(`${BASE}/limits`)).status).toBe(200);
+      instance.faults.queue('rateLimited');
+      const refused = await get(`${BASE}/limits`);
+      expect(refused.status).toBe(403);
+      expect(await refused.json()).toEqual([
+        { message: 'TotalRequests Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' },
+      ]);
+      expect(refused.headers.get('sforce-limit-info')).toBe('api-usage=1/50');
+      // The versions list (`/services/data`) carries none, injected fault or not.
+      instance.faults.queue('serverError');
+      const list = await get('/services/data');
+      expect(list.status).toBeGreaterThanOrEqual(500);
+      expect(list.headers.get('sforce-limit-info')).toBeNull();
+    } finally {
+      await instance.close();
+    }
+  });
+
   it('refuses requests past the concurrent long-running cap with REQUEST_LIMIT_EXCEEDED', async () => {
     let realNow = 0;
     const context = createEmulatorContext({ realNow: () => realNow });

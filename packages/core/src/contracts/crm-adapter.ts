@@ -1,4 +1,4 @@
-import type { ApiErrorCode } from './errors.js';
+import type { ApiErrorCode, ValidationIssue } from './errors.js';
 import type { RateLimitPolicy, RateLimitState } from './rate-limit.js';
 import type { InboundWebhookRequest } from './webhook.js';
 
@@ -75,6 +75,12 @@ export interface CrmUpsertRequest {
   readonly idProperty: string;
   /** The records. Keys are unique within a request (the engine merges duplicates). */
   readonly records: readonly CrmRecord[];
+  /**
+   * Properties the mapping marks `required`. An adapter that drops a value
+   * the CRM would refuse (a value outside a restricted picklist) must fail
+   * the record instead when the property is one of these.
+   */
+  readonly requiredProperties?: readonly string[];
 }
 
 /** A record was written (or found already equal). */
@@ -85,6 +91,11 @@ export interface CrmUpsertSuccess {
   readonly status: 'created' | 'updated' | 'unchanged';
   /** The CRM's own id of the record. */
   readonly id: string;
+  /**
+   * Properties the adapter left out to save the record, each with why (a
+   * value the CRM would refuse, such as one outside a restricted picklist).
+   */
+  readonly warnings?: readonly ValidationIssue[];
 }
 
 /**

@@ -5,7 +5,12 @@ import { normalizeCrmKey } from './mapping.js';
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 const upsertResultSchema = z.union([
-  z.object({ key: z.string(), status: z.enum(['created', 'updated', 'unchanged']), id: z.string() }),
+  z.object({
+    key: z.string(),
+    status: z.enum(['created', 'updated', 'unchanged']),
+    id: z.string(),
+    warnings: z.array(z.object({ field: z.string(), reason: z.string() })).optional(),
+  }),
   z.object({
     key: z.string(),
     status: z.literal('failed'),

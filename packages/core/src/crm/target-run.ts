@@ -9,7 +9,9 @@ import type {
   CrmUpsertResult,
 } from '../contracts/crm-adapter.js';
 import type { DeadLetterEntry, DeadLetterQueue } from '../contracts/dead-letter-queue.js';
+import type { ValidationIssue } from '../contracts/errors.js';
 import type { Lead } from '../contracts/lead.js';
+import { redactSecrets } from '../contracts/secrets.js';
 import type { SafeEventBus } from '../events/safe-event-bus.js';
 import { isRetryableByRetry, type ProviderLimiter, withRetry } from '../limits/index.js';
 import { indexSnapshots, indexUpsertResults } from './adapter-output.js';
@@ -61,7 +63,11 @@ export interface CrmTargetRunContext {
 
 /** What became of one record in this CRM. */
 type ItemOutcome =
-  | { readonly status: 'created' | 'updated' | 'unchanged'; readonly id: string }
+  | {
+      readonly status: 'created' | 'updated' | 'unchanged';
+      readonly id: string;
+      readonly warnings?: readonly ValidationIssue[];
+    }
   | { readonly status: 'deadLettered'; readonly entryId: string; readonly error: CrmRecordError };
 
 /** One record to write: one lead, or several merged by key, or a dead-letter entry sent again. */
@@ -146,6 +152,8 @@ export class CrmTargetRun {
   readonly #limit: LimitFunction;
   readonly #health: CrmHealth;
   readonly #batches = new Set<Promise<void>>();
+  /** Properties the mapping marks required, told to the adapter with each upsert. */
+  readonly #required: readonly string[];
   readonly #counts: Counts = {
     received: 0,
     rejected: 0,
@@ -153,6 +161,7 @@ export class CrmTargetRun {
     created: 0,
     updated: 0,
     unchanged: 0,
+    warned: 0,
     failed: 0,
     deadLettered: 0,
     retried: 0,
@@ -173,6 +182,9 @@ export class CrmTargetRun {
     this.#object = ctx.target.mapping.object;
     this.#limit = pLimit(ctx.concurrency);
     this.#health = new CrmHealth(this.#adapterId, ctx.downAfter);
+    this.#required = ctx.target.mapping.fields
+      .filter((field) => field.required === true)
+      .map((field) => field.to);
   }
 
   /** Whether a dead-letter entry belongs to this CRM and object. */
@@ -501,7 +513,12 @@ export class CrmTargetRun {
               attempt,
             });
             return adapter.doUpsert(
-              { object: this.#object, idProperty: mapping.idProperty.to, records: sent.map((e) => e.send) },
+              {
+                object: this.#object,
+                idProperty: mapping.idProperty.to,
+                records: sent.map((e) => e.send),
+                ...(this.#required.length > 0 ? { requiredProperties: this.#required } : {}),
+              },
               this.#callOptions(limiter),
             );
           },
@@ -559,7 +576,7 @@ export class CrmTargetRun {
       }
       if (result.status !== 'failed') {
         pending.delete(entry.item.key);
-        await this.#succeeded(entry.item, result.status, result.id, batch);
+        await this.#succeeded(entry.item, result.status, result.id, batch, result.warnings);
         continue;
       }
       const error = scrubRecordError(result.error);
@@ -589,6 +606,7 @@ export class CrmTargetRun {
     status: 'created' | 'updated' | 'unchanged',
     id: string,
     batch: BatchCounts,
+    warnings?: readonly ValidationIssue[],
   ): Promise<void> {
     if (item.entryIds.length > 0) {
       try {
@@ -599,7 +617,14 @@ export class CrmTargetRun {
     }
     this.#counts[status] += 1;
     batch[status] += 1;
-    item.settle({ status, id });
+    if (warnings !== undefined && warnings.length > 0) {
+      this.#counts.warned += 1;
+      item.settle({
+        status,
+        id,
+        warnings: warnings.map((issue) => ({ field: issue.field, reason: redactSecrets(issue.reason) })),
+      });
+    } else item.settle({ status, id });
   }
 
   async #deadLetter(item: Item, error: CrmRecordError, attempts: number, batch: BatchCounts): Promise<void> {

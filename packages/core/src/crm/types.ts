@@ -124,6 +124,8 @@ export interface CrmSyncTargetReport {
   readonly updated: number;
   /** Records the CRM already held as sent, or with nothing left to write after the conflict policy. */
   readonly unchanged: number;
+  /** Records written without some of their properties, which the adapter left out with a warning. */
+  readonly warned: number;
   /** Records that ended in failure. Every one is on the dead-letter queue. */
   readonly failed: number;
   /** Records put on the dead-letter queue. */
@@ -232,6 +234,11 @@ export type CrmTargetOutcome =
       readonly status: 'created' | 'updated' | 'unchanged';
       /** The CRM's id of the record. */
       readonly id: string;
+      /**
+       * Properties the adapter left out to save the record, each with why
+       * (such as a value outside a restricted picklist). Absent when none.
+       */
+      readonly warnings?: readonly ValidationIssue[];
     }
   | {
       /** The CRM adapter. */

@@ -214,7 +214,7 @@ export function formatReport(report: PipelineReport): string {
     lines.push('  CRMs:');
     for (const crm of report.crms) {
       lines.push(
-        `    ${crm.adapterId}/${crm.object} [${crm.status}]: ${number(crm.created)} created, ${number(crm.updated)} updated, ${number(crm.unchanged)} unchanged, ${number(crm.failed)} failed, ${number(crm.rejected)} rejected`,
+        `    ${crm.adapterId}/${crm.object} [${crm.status}]: ${number(crm.created)} created, ${number(crm.updated)} updated, ${number(crm.unchanged)} unchanged, ${number(crm.failed)} failed, ${number(crm.rejected)} rejected${crm.warned > 0 ? `, ${number(crm.warned)} written without some fields (warnings in their outcomes)` : ''}`,
       );
     }
   }

@@ -74,4 +74,9 @@ export interface VendorEmulator {
   readonly credentials: Readonly<Record<string, string>>;
   /** Forget all state (records, tokens, jobs) and re-seed. */
   reset(): void;
+  /**
+   * Headers the vendor puts on every answer to `path`, added to the answers
+   * of injected faults too (Salesforce: `Sforce-Limit-Info`). Optional.
+   */
+  faultHeaders?(path: string): Readonly<Record<string, string>>;
 }

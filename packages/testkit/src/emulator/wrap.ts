@@ -119,8 +119,11 @@ export function endpointOf(path: string): string {
     .join('/');
 }
 
-function toResponse(canned: CannedResponse): Response {
-  return new Response(canned.body, { status: canned.status, headers: canned.headers });
+function toResponse(canned: CannedResponse, extraHeaders: Readonly<Record<string, string>> = {}): Response {
+  return new Response(canned.body, {
+    status: canned.status,
+    headers: { ...canned.headers, ...extraHeaders },
+  });
 }
 
 /** Options of {@link wrapEmulator}. */
@@ -267,14 +270,20 @@ export function wrapEmulator<E extends VendorEmulator>(
       record(request, url.pathname, url.searchParams, body, 0, at);
       return reset(c.env);
     }
+    // Headers the vendor puts on every answer (Salesforce: Sforce-Limit-Info) go on injected answers too.
+    const vendorHeaders = (): Readonly<Record<string, string>> => emulator.faultHeaders?.(url.pathname) ?? {};
     if (kind === 'rateLimited') {
       response = toResponse(
         responses.rateLimited(url.pathname, correlationId, faults.rateLimitBurst?.retryAfterSeconds),
+        vendorHeaders(),
       );
     } else if (kind === 'serverError') {
-      response = toResponse(responses.serverError([500, 502, 503][Math.floor(random() * 3)]!, correlationId));
+      response = toResponse(
+        responses.serverError([500, 502, 503][Math.floor(random() * 3)]!, correlationId),
+        vendorHeaders(),
+      );
     } else if (kind === 'expiredToken') {
-      response = toResponse(responses.expiredToken(correlationId));
+      response = toResponse(responses.expiredToken(correlationId), vendorHeaders());
     } else {
       response = await emulator.app.fetch(request, c.env);
       if (kind === 'malformedJson') {

@@ -264,6 +264,11 @@ export function createSalesforceEmulator(
       return bulk.all().map(summary);
     },
     apiUsage: () => ({ used: usage.used(), limit: state.dailyLimit }),
+    // Every REST response but `/` carries the org's usage, the refusals the wrapper injects included.
+    faultHeaders: (path): Readonly<Record<string, string>> =>
+      /^\/services\/data\/v\d+\.0\//.test(path)
+        ? { 'Sforce-Limit-Info': `api-usage=${usage.used()}/${state.dailyLimit}` }
+        : {},
     expireTokens: () => tokens.expireAll(),
     setPartialFailureRate: (value) => {
       state.partialFailureRate = rate('partialFailureRate', value);
