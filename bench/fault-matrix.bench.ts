@@ -71,7 +71,9 @@ function list<T extends string>(name: string, known: readonly T[]): T[] {
   const unknown = items.filter((item) => !known.includes(item as T));
   if (unknown.length > 0) {
     throw new ConfigurationError('invalid_configuration', {
-      issues: [{ field: name, reason: `unknown ${unknown.join(', ')}; expected some of ${known.join(', ')}` }],
+      issues: [
+        { field: name, reason: `unknown ${unknown.join(', ')}; expected some of ${known.join(', ')}` },
+      ],
     });
   }
   return items as T[];
@@ -121,17 +123,17 @@ const CRMS_UNDER_TEST: Readonly<Record<CrmName, CrmUnderTest>> = {
   hubspot: {
     descriptor: hubspotDescriptor as unknown as CrmUnderTest['descriptor'],
     recordKeys: (emulators) =>
-      emulators.emulators.hubspot!.emulator.contacts().map((contact) =>
-        String(contact.properties.email ?? '').toLowerCase(),
-      ),
+      emulators.emulators
+        .hubspot!.emulator.contacts()
+        .map((contact) => String(contact.properties.email ?? '').toLowerCase()),
     vendorLimitCounter: 'hubspot.429',
   },
   salesforce: {
     descriptor: salesforceDescriptor as unknown as CrmUnderTest['descriptor'],
     recordKeys: (emulators) =>
-      emulators.emulators.salesforce!.emulator.leads().map((lead) =>
-        String((lead as Record<string, unknown>).Lead_Key__c ?? '').toLowerCase(),
-      ),
+      emulators.emulators
+        .salesforce!.emulator.leads()
+        .map((lead) => String((lead as Record<string, unknown>).Lead_Key__c ?? '').toLowerCase()),
     vendorLimitCounter: 'salesforce.limit_exceeded',
   },
 };
