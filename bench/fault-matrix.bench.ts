@@ -8,14 +8,16 @@
  * `{"bench":"fault-matrix","crm":"hubspot","fault":"serverError","rate":0.05,"leads":2000,"terminalShare":1,
  *   "lost":0,"crmDuplicates":0,"doneNotInCrm":0,"injected429s":0,"vendor429s":0,"seconds":12.3,...}`
  * - `terminalShare` (goal 1): rows that ended done, rejected or dead-lettered, over `leads`.
- * - `lost` (goal 0): rows the run neither finished nor counted `unfinished`: leads with no account at all.
+ * - `lost` (goal 0): rows the run read but neither finished nor counted `unfinished`: leads with no account at all.
+ *   Rows a capped run never read are `notRead` (they lower `terminalShare`, they are not lost).
  * - `crmDuplicates` (goal 0): records in the CRM beyond one per key (HubSpot contacts by email, Salesforce Leads by
  *   `Lead_Key__c`, case-insensitive), read from the emulator's own store.
  * - `doneNotInCrm` (goal 0): rows the pipeline says are done whose key has no record in the CRM.
  * - `injected429s`: rate-limit answers the fault layer injected (`<crm>.faults.rateLimited`; Salesforce's are
  *   403 `REQUEST_LIMIT_EXCEEDED`, its rate-limit answer); `vendor429s`: refusals by the emulated vendor's own
  *   limits (`hubspot.429`, `salesforce.limit_exceeded`).
- * - `seconds`: wall time of the run. Extra keys: `done`, `rejected`, `deadLettered`, `unfinished`, `crmRecords`,
+ * - `seconds`: wall time of the run. Extra keys: `done`, `rejected`, `deadLettered`, `unfinished`, `notRead`, `crmRecords`,
+ *   `injectedFaults` (faults of the run's kind injected), `requests` (HTTP requests the CRM emulator received),
  *   `status` (the report's), `capped` (the run reached the cap and was aborted), `goals` (each goal met).
  *
  * Bounded runs. Each run gets `BENCH_RUN_CAP_S` (default 300) seconds of wall time; then its signal aborts it and it
@@ -196,7 +198,8 @@ async function runOnce(crm: CrmName, fault: FaultKind, rate: number): Promise<Re
   const keys = setup.recordKeys(emulators);
   const inCrm = new Set(keys);
   const terminal = finished.done + finished.rejected + finished.deadLettered;
-  const lost = LEADS - terminal - report.counts.unfinished;
+  // Rows read but neither finished nor counted unfinished: gone without a word.
+  const lost = report.counts.read - terminal - report.counts.unfinished;
   const line = {
     bench: 'fault-matrix',
     crm,
@@ -214,6 +217,7 @@ async function runOnce(crm: CrmName, fault: FaultKind, rate: number): Promise<Re
     rejected: finished.rejected,
     deadLettered: finished.deadLettered,
     unfinished: report.counts.unfinished,
+    notRead: LEADS - report.counts.read,
     crmRecords: keys.length,
     injectedFaults: emulators.counters.get(`${crm}.faults.${fault}`),
     requests: emulators.counters.get(`${crm}.http.requests`),
