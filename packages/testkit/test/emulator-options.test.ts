@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigurationError } from '@leadpipe/core';
 import { describe, expect, it } from 'vitest';
 import { parseCli } from '../src/emulator/cli-options.js';
@@ -5,6 +8,7 @@ import { createEmulatorClock } from '../src/emulator/create-context.js';
 import { validateFaults } from '../src/emulator/faults.js';
 import { createEmulator } from '../src/emulator/registry.js';
 import { startEmulators } from '../src/emulator/server.js';
+import { wrapEmulator } from '../src/emulator/wrap.js';
 import { createGroundTruth } from '../src/truth/index.js';
 import { manualClock } from './emulator-helpers.js';
 
@@ -177,6 +181,43 @@ describe('emulator option checks (zod, through parseOptions)', () => {
     );
     expect(flag(['--config', '/nonexistent/file.json'])?.field).toBe('--config');
     expect(flag(['--bogus'])?.field).toBe('arguments');
+    const dir = mkdtempSync(join(tmpdir(), 'leadpipe-emulator-options-'));
+    const file = (name: string, text: string) => {
+      writeFileSync(join(dir, name), text);
+      return join(dir, name);
+    };
+    expect(flag(['--config', file('broken.json', '{"seed": ')])).toEqual({
+      field: '--config',
+      reason: `"${join(dir, 'broken.json')}" is not valid JSON`,
+    });
+    expect(flag(['--config', file('list.json', '[1, 2]')])).toEqual({
+      field: '--config',
+      reason: 'must hold a JSON object',
+    });
+  });
+
+  it("a config file's options are checked with the flags, when the emulators start", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leadpipe-emulator-options-'));
+    const config = join(dir, 'config.json');
+    writeFileSync(config, JSON.stringify({ faults: { hangRate: 4 }, prot: 1 }));
+    const options = parseCli(['--config', config, '--seed', '2']);
+    const error = await asyncRefusal(() => startEmulators({ ...options, truth }));
+    expect(error.issues.map((issue) => issue.field).sort()).toEqual(['faults.hangRate', 'prot']);
+  });
+
+  it('wrapEmulator needs fault answers for a vendor without a definition', () => {
+    const apollo = createEmulator('apollo', { truth, clock: manualClock() });
+    const stranger = { ...apollo.emulator, vendor: 'pipedrive' } as never;
+    expect(refusal(() => wrapEmulator(stranger, apollo.context)).issues).toEqual([
+      {
+        field: 'faultResponses',
+        reason: 'vendor "pipedrive" has no emulator definition; pass faultResponses',
+      },
+    ]);
+    expect(
+      refusal(() => wrapEmulator(apollo.emulator, apollo.context, { maxRecordedRequests: -1 })).issues,
+    ).toEqual([{ field: 'maxRecordedRequests', reason: 'must be a non-negative integer, got -1' }]);
+    apollo.close();
   });
 
   it('leadpipe-emulator turns flags into options', () => {
