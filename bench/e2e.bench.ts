@@ -130,7 +130,7 @@ const APOLLO_WINDOWS: readonly QuotaWindow[] = [
 ];
 /** Clearbit's documented 600 lookups a minute per API (the emulator's and the adapter's default). */
 const CLEARBIT_WINDOWS: readonly QuotaWindow[] = [{ name: 'minute', limit: 600, intervalMs: MINUTE }];
-const hubspotLimits = resolveHubspotLimits('free', undefined, 'hubspot');
+const hubspotLimits = resolveHubspotLimits('free');
 /** HubSpot Free: 100 calls per rolling 10 s, 250,000 a day (the emulator's and the adapter's default). */
 const HUBSPOT_WINDOWS: readonly QuotaWindow[] = [
   { name: '10s', limit: hubspotLimits.tenSecondly, intervalMs: hubspotLimits.windowMs, rolling: true },

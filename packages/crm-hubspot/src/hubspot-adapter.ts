@@ -1,7 +1,6 @@
 import {
   type CallSchedulerSource,
   type CheckedListChangesRequest,
-  ConfigurationError,
   type CrmAdapterV1,
   type CrmCallOptions,
   type CrmChangesPage,
@@ -25,7 +24,6 @@ import {
   type HubspotRateLimits,
   type HubspotTier,
   hubspotRateLimitPolicy,
-  resolveHubspotLimits,
 } from './hubspot-limits.js';
 import {
   createHubspotProperties,
@@ -34,14 +32,12 @@ import {
   type HubspotProperty,
 } from './hubspot-properties.js';
 import { HUBSPOT_MAX_CHANGES_LIMIT, listChanges, readByKeys } from './hubspot-reads.js';
+import { checkHubspotSettings } from './hubspot-settings.js';
 import { upsertBatch } from './hubspot-upsert.js';
 import { parseHubspotWebhook } from './hubspot-webhooks.js';
 
 export type { HubspotCompanyAssociationSettings } from './hubspot-associations.js';
 export type { HubspotProperty } from './hubspot-properties.js';
-
-/** HubSpot's API base URL. */
-const HUBSPOT_BASE_URL = 'https://api.hubapi.com';
 
 /** Most inputs of one CRM object batch call. */
 const HUBSPOT_MAX_BATCH_SIZE = 100;
@@ -141,15 +137,6 @@ export interface HubspotAdapter extends CrmAdapterV1 {
   close(): Promise<void>;
 }
 
-function isAbsoluteHttpUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return url.protocol === 'http:' || url.protocol === 'https:';
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Create the HubSpot CRM adapter: keyed batch upserts of contacts (or
  * companies) by email or any `hasUniqueValue` property, 100 per call, with
@@ -168,35 +155,16 @@ function isAbsoluteHttpUrl(value: string): boolean {
  * const hubspot = createHubspot({ tier: 'professional' }); // token from HUBSPOT_ACCESS_TOKEN
  * const crmSync = createCrmSync({ crms: [{ adapter: hubspot, mapping: contacts }] });
  * ```
- * @throws ConfigurationError naming the setting when a setting is invalid.
+ * @throws ConfigurationError `invalid_configuration` naming every invalid setting and why (an unknown
+ * setting too); `missing_credentials` when an OAuth credential is missing.
  */
 export function createHubspot(settings: HubspotSettings = {}): HubspotAdapter {
-  const adapterId = settings.adapterId ?? 'hubspot';
-  if (typeof adapterId !== 'string' || !/^[a-z0-9][a-z0-9._-]*$/i.test(adapterId)) {
-    throw new ConfigurationError('invalid_configuration', {
-      message: 'adapterId: must be letters, digits, ".", "_" or "-"',
-    });
-  }
-  const baseUrl = (settings.baseUrl ?? HUBSPOT_BASE_URL).replace(/\/+$/, '');
-  if (!isAbsoluteHttpUrl(baseUrl)) {
-    throw new ConfigurationError('invalid_configuration', {
-      message: 'baseUrl: must be an absolute http:// or https:// URL',
-      providerId: adapterId,
-    });
-  }
+  const { adapterId, baseUrl, limits, accountTimeZone, webhookToleranceMs } = checkHubspotSettings(settings);
   const now = settings.now ?? Date.now;
-  const limits = resolveHubspotLimits(settings.tier, settings.rateLimits, adapterId);
-  const dailyResetAt = createDailyReset(settings.accountTimeZone ?? 'UTC', adapterId);
+  const dailyResetAt = createDailyReset(accountTimeZone);
   const associate = settings.associateCompanies ?? false;
   const domainOf = associate === false || associate === true ? undefined : associate.domain;
   const callsPerOperation = associate === false ? 1 : 3;
-  const webhookTolerance = settings.webhookToleranceMs ?? 300_000;
-  if (!(Number.isFinite(webhookTolerance) && webhookTolerance > 0)) {
-    throw new ConfigurationError('invalid_configuration', {
-      message: 'webhookToleranceMs: must be a positive number of ms',
-      providerId: adapterId,
-    });
-  }
 
   const client = createHubspotClient({
     adapterId,
@@ -254,7 +222,7 @@ export function createHubspot(settings: HubspotSettings = {}): HubspotAdapter {
         clientSecret: webhookSecret(),
         ...(settings.webhookUrl === undefined ? {} : { webhookUrl: settings.webhookUrl }),
         now: now(),
-        toleranceMs: webhookTolerance,
+        toleranceMs: webhookToleranceMs,
         providerId: adapterId,
         ...(settings.webhookDeduper === undefined ? {} : { deduper: settings.webhookDeduper }),
       }),

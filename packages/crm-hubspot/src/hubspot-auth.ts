@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
   ApiCallError,
-  ConfigurationError,
   type HttpClient,
   type LeadpipeError,
   loadApiKey,
@@ -64,6 +63,49 @@ export interface HubspotTokenSource {
   limiterKey(): string;
 }
 
+const nonEmpty = z
+  .string({ error: 'must be a non-empty string' })
+  .refine((value) => value.trim() !== '', { error: 'must be a non-empty string' });
+
+/** The OAuth settings' fields that are credentials: when one is missing, the error is `missing_credentials`. */
+export const HUBSPOT_OAUTH_CREDENTIALS = ['clientId', 'clientSecret', 'refreshToken'] as const;
+
+/**
+ * The settings' `oauth`: the three credentials as non-empty strings,
+ * `expiresAt` with an `accessToken`, a non-negative `refreshMarginMs`.
+ */
+export const hubspotOAuthSettingsSchema = z
+  .object({
+    clientId: nonEmpty,
+    clientSecret: nonEmpty,
+    refreshToken: nonEmpty,
+    accessToken: z.string({ error: 'must be a string' }).optional(),
+    expiresAt: z.number({ error: 'must be epoch ms' }).optional(),
+    refreshMarginMs: z
+      .number({ error: (issue) => `must be a non-negative number of ms, got ${String(issue.input)}` })
+      .min(0, { error: (issue) => `must be a non-negative number of ms, got ${String(issue.input)}` })
+      .optional(),
+    tokenPath: z
+      .string({ error: 'must be a path such as /oauth/v1/token' })
+      .startsWith('/', { error: 'must be a path such as /oauth/v1/token' })
+      .optional(),
+    onTokens: z
+      .custom<(tokens: HubspotOAuthTokens) => unknown>((value) => typeof value === 'function', {
+        error: 'must be a function',
+      })
+      .optional(),
+  })
+  .strict()
+  .superRefine((oauth, context) => {
+    if (oauth.accessToken !== undefined && oauth.expiresAt === undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['expiresAt'],
+        message: 'required with oauth.accessToken (epoch ms at which it expires)',
+      });
+    }
+  });
+
 const tokenResponseSchema = z.object({
   access_token: z.string().min(1),
   refresh_token: z.string().min(1).optional(),
@@ -106,7 +148,8 @@ export function privateAppTokenSource(
  * a token while it is being refreshed, one request goes to the token
  * endpoint and every call waits for it; the new token is used by every
  * later call. Tokens are refreshed `refreshMarginMs` before they expire, and
- * once more after a 401.
+ * once more after a 401. `settings` are checked already, by
+ * {@link hubspotOAuthSettingsSchema}.
  */
 export function oauthTokenSource(
   settings: HubspotOAuthSettings,
@@ -114,28 +157,7 @@ export function oauthTokenSource(
   now: () => number,
   providerId: string,
 ): HubspotTokenSource {
-  for (const field of ['clientId', 'clientSecret', 'refreshToken'] as const) {
-    const value: unknown = settings[field];
-    if (typeof value !== 'string' || value.trim() === '') {
-      throw new ConfigurationError('missing_credentials', {
-        message: `oauth.${field}: must be a non-empty string`,
-        providerId,
-      });
-    }
-  }
-  if (settings.accessToken !== undefined && typeof settings.expiresAt !== 'number') {
-    throw new ConfigurationError('invalid_configuration', {
-      message: 'oauth.expiresAt: required with oauth.accessToken (epoch ms at which it expires)',
-      providerId,
-    });
-  }
   const margin = settings.refreshMarginMs ?? 300_000;
-  if (!(Number.isFinite(margin) && margin >= 0)) {
-    throw new ConfigurationError('invalid_configuration', {
-      message: `oauth.refreshMarginMs: must be a non-negative number of ms, got ${String(margin)}`,
-      providerId,
-    });
-  }
   registerSecret(settings.clientSecret);
   registerSecret(settings.refreshToken);
   registerSecret(settings.accessToken);

@@ -1,11 +1,11 @@
-import {
-  ConfigurationError,
-  type HttpErrorInfo,
-  type HttpErrorOverrides,
-  type RateLimitHeaderMapping,
-  type RateLimitPolicy,
-  type RateLimitState,
+import type {
+  HttpErrorInfo,
+  HttpErrorOverrides,
+  RateLimitHeaderMapping,
+  RateLimitPolicy,
+  RateLimitState,
 } from '@leadpipe/core/adapter-kit';
+import { z } from 'zod';
 
 /**
  * A HubSpot subscription tier, which sets the default limits
@@ -53,43 +53,57 @@ const TIERS: Readonly<Record<HubspotTier, { tenSecondly: number; daily: number }
   enterprise: { tenSecondly: 190, daily: 1_000_000 },
 };
 
-function invalid(field: string, reason: string, providerId: string): ConfigurationError {
-  return new ConfigurationError('invalid_configuration', { message: `${field}: ${reason}`, providerId });
+const positiveInteger = z
+  .number({ error: (issue) => `must be a positive integer, got ${String(issue.input)}` })
+  .int({ error: (issue) => `must be a positive integer, got ${String(issue.input)}` })
+  .min(1, { error: (issue) => `must be a positive integer, got ${String(issue.input)}` });
+
+/** The settings' `tier`: one of the {@link HubspotTier} names. */
+export const hubspotTierSchema = z.enum(Object.keys(TIERS) as [HubspotTier, ...HubspotTier[]], {
+  error: (issue) => `must be one of ${Object.keys(TIERS).join(', ')}, got "${String(issue.input)}"`,
+});
+
+/** The settings' `rateLimits`: each limit a positive integer. */
+export const hubspotRateLimitsSchema = z
+  .object({
+    tenSecondly: positiveInteger.optional(),
+    windowMs: positiveInteger.optional(),
+    daily: positiveInteger.optional(),
+    searchPerSecond: positiveInteger.optional(),
+  })
+  .strict();
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
+/** The settings' `accountTimeZone`: an IANA time zone the runtime knows. */
+export const accountTimeZoneSchema = z
+  .string({ error: 'must be an IANA time zone such as "America/New_York"' })
+  .refine(isTimeZone, {
+    error: (issue) => `must be an IANA time zone such as "America/New_York", got "${String(issue.input)}"`,
+  });
+
 /**
- * Fill in HubSpot's limits from the tier and overrides.
- *
- * @throws ConfigurationError naming the field when the tier is unknown or a limit is not a positive integer.
+ * Fill in HubSpot's limits from the tier and overrides, both checked already
+ * (by {@link hubspotTierSchema} and {@link hubspotRateLimitsSchema}).
  */
 export function resolveHubspotLimits(
-  tier: HubspotTier | undefined,
-  overrides: HubspotRateLimits | undefined,
-  providerId: string,
+  tier: HubspotTier = 'free',
+  overrides: HubspotRateLimits = {},
 ): ResolvedHubspotLimits {
-  const chosen = tier ?? 'free';
-  const base = TIERS[chosen];
-  if (base === undefined) {
-    throw invalid(
-      'tier',
-      `must be one of ${Object.keys(TIERS).join(', ')}, got "${String(tier)}"`,
-      providerId,
-    );
-  }
-  const positive = (field: keyof HubspotRateLimits, fallback: number): number => {
-    const value = overrides?.[field];
-    if (value === undefined) return fallback;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-      throw invalid(`rateLimits.${field}`, `must be a positive integer, got ${String(value)}`, providerId);
-    }
-    return value;
-  };
-  const windowMs = positive('windowMs', 10_000);
+  const base = TIERS[tier];
+  const windowMs = overrides.windowMs ?? 10_000;
   return {
-    tenSecondly: positive('tenSecondly', base.tenSecondly),
+    tenSecondly: overrides.tenSecondly ?? base.tenSecondly,
     windowMs,
-    daily: positive('daily', base.daily),
-    searchPerSecond: positive('searchPerSecond', 5),
+    daily: overrides.daily ?? base.daily,
+    searchPerSecond: overrides.searchPerSecond ?? 5,
     searchWindowMs: Math.max(1, Math.round(windowMs / 10)),
   };
 }
@@ -183,31 +197,20 @@ function zoneOffsetMs(formatter: Intl.DateTimeFormat, at: number): number {
 
 /**
  * Build the function giving the epoch ms of the next midnight in an IANA
- * time zone: when HubSpot's daily limit resets ("midnight in the account's
- * time zone").
- *
- * @throws ConfigurationError naming `accountTimeZone` when the zone is unknown.
+ * time zone (checked already by {@link accountTimeZoneSchema}): when
+ * HubSpot's daily limit resets ("midnight in the account's time zone").
  */
-export function createDailyReset(timeZone: string, providerId: string): (now: number) => number {
-  let formatter: Intl.DateTimeFormat;
-  try {
-    formatter = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-  } catch {
-    throw invalid(
-      'accountTimeZone',
-      `must be an IANA time zone such as "America/New_York", got "${timeZone}"`,
-      providerId,
-    );
-  }
+export function createDailyReset(timeZone: string): (now: number) => number {
+  const formatter = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    second: 'numeric',
+  });
   return (now) => {
     const offset = zoneOffsetMs(formatter, now);
     const nextLocalMidnight = (Math.floor((now + offset) / DAY_MS) + 1) * DAY_MS;

@@ -252,9 +252,9 @@ describe('limits', () => {
       perDay: 625_000,
     });
     expect(adapter({ associateCompanies: true }).capabilities.rateLimits.windows?.[0]?.limit).toBe(33);
-    expect(() => adapter({ tier: 'gold' as 'free' })).toThrow(/^tier: must be one of/);
+    expect(() => adapter({ tier: 'gold' as 'free' })).toThrow(/^createHubspot: tier: must be one of/);
     expect(() => adapter({ rateLimits: { tenSecondly: 0 } })).toThrow(
-      /^rateLimits\.tenSecondly: must be a positive integer/,
+      /^createHubspot: rateLimits\.tenSecondly: must be a positive integer/,
     );
   });
 

@@ -100,7 +100,7 @@ describe('OAuth', () => {
   it('checks the OAuth settings, naming the field', () => {
     expect(() =>
       createHubspot({ oauth: { clientId: '', clientSecret: 'secret-value', refreshToken: 'refresh-value' } }),
-    ).toThrow(/^oauth\.clientId: must be a non-empty string/);
+    ).toThrow(/^createHubspot: oauth\.clientId: must be a non-empty string/);
     expect(() =>
       createHubspot({
         oauth: {
@@ -110,7 +110,7 @@ describe('OAuth', () => {
           accessToken: 'abc',
         },
       }),
-    ).toThrow(/^oauth\.expiresAt: required with oauth\.accessToken/);
+    ).toThrow(/^createHubspot: oauth\.expiresAt: required with oauth\.accessToken/);
   });
 
   it('a private-app token never refreshes: a 401 is unauthorized at once', async () => {

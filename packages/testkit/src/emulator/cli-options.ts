@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigurationError, LeadpipeError } from '@leadpipe/core/adapter-kit';
-import type { VendorName } from './context.js';
+import { ConfigurationError, parseOptions } from '@leadpipe/core/adapter-kit';
+import { z } from 'zod';
 import type { FaultOptions, LatencyDistribution } from './faults.js';
+import { vendorNameSchema } from './options.js';
 import { VENDOR_NAMES } from './registry.js';
 import type { EmulatorLimits, StartEmulatorsOptions } from './server.js';
 
@@ -42,45 +43,93 @@ Prints one JSON line: {"vendors":{"<vendor>":{"baseUrl":…,"credentials":{…}}
 and runs until SIGTERM or SIGINT.
 `;
 
-function usage(message: string): never {
-  throw new ConfigurationError('invalid_configuration', { message });
+function usage(field: string, reason: string): never {
+  throw new ConfigurationError('invalid_configuration', {
+    issues: [{ field, reason }],
+    message: `leadpipe-emulator: ${field}: ${reason}`,
+  });
 }
 
-function number(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const parsed = Number(value);
-  if (value.trim() === '' || !Number.isFinite(parsed)) usage(`--${flag}: must be a number, got "${value}"`);
-  return parsed;
-}
+/** A flag's text as a number. */
+const numberFlag = z
+  .string()
+  .refine((value) => value.trim() !== '' && Number.isFinite(Number(value)), {
+    error: (issue) => `must be a number, got "${String(issue.input)}"`,
+  })
+  .transform(Number);
 
-function latency(value: string | undefined): number | LatencyDistribution | undefined {
-  if (value === undefined) return undefined;
-  const [kind, ...rest] = value.split(':');
-  const args = rest.map((part) => number('latency-ms', part)!);
-  if (rest.length === 0) return number('latency-ms', kind);
-  const need = (count: number) => {
-    if (args.length !== count) usage(`--latency-ms: ${kind} takes ${count} number(s), got "${value}"`);
+const LATENCY_ARGUMENTS = {
+  fixed: ['ms'],
+  uniform: ['minMs', 'maxMs'],
+  normal: ['meanMs', 'stdDevMs'],
+  exponential: ['meanMs'],
+  lognormal: ['medianMs', 'sigma'],
+} as const;
+
+/** `--latency-ms`: `<ms>` or `<distribution>:<number>...`; the numbers' ranges are checked by the fault schema. */
+const latencyFlag = z.string().transform((value, context): number | LatencyDistribution => {
+  const [kind = '', ...rest] = value.split(':');
+  const isNumber = (part: string) => part.trim() !== '' && Number.isFinite(Number(part));
+  const refuse = (message: string) => {
+    context.addIssue({ code: 'custom', message });
+    return z.NEVER;
   };
-  switch (kind) {
-    case 'fixed':
-      need(1);
-      return { distribution: 'fixed', ms: args[0]! };
-    case 'uniform':
-      need(2);
-      return { distribution: 'uniform', minMs: args[0]!, maxMs: args[1]! };
-    case 'normal':
-      need(2);
-      return { distribution: 'normal', meanMs: args[0]!, stdDevMs: args[1]! };
-    case 'exponential':
-      need(1);
-      return { distribution: 'exponential', meanMs: args[0]! };
-    case 'lognormal':
-      need(2);
-      return { distribution: 'lognormal', medianMs: args[0]!, sigma: args[1]! };
-    default:
-      return usage(`--latency-ms: unknown distribution "${kind}"`);
+  if (rest.length === 0) {
+    return isNumber(kind)
+      ? Number(kind)
+      : refuse(`must be a number or <distribution>:<numbers>, got "${value}"`);
   }
-}
+  if (!Object.hasOwn(LATENCY_ARGUMENTS, kind)) {
+    return refuse(
+      `unknown distribution "${kind}"; expected one of ${Object.keys(LATENCY_ARGUMENTS).join(', ')}`,
+    );
+  }
+  const names = LATENCY_ARGUMENTS[kind as keyof typeof LATENCY_ARGUMENTS];
+  if (rest.length !== names.length || !rest.every(isNumber)) {
+    return refuse(`${kind} takes ${names.length} number(s), got "${value}"`);
+  }
+  return {
+    distribution: kind,
+    ...Object.fromEntries(names.map((name, index) => [name, Number(rest[index])])),
+  } as LatencyDistribution;
+});
+
+/** The command's flags, named as typed (`--seed`), each turned from text into what its option takes. */
+const flagsSchema = z.object({
+  '--vendors': z
+    .string()
+    .transform((value) =>
+      value
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(vendorNameSchema))
+    .optional(),
+  '--port': numberFlag.optional(),
+  '--host': z.string().optional(),
+  '--seed': numberFlag.optional(),
+  '--time-scale': numberFlag.optional(),
+  '--config': z.string().optional(),
+  '--people': numberFlag.optional(),
+  '--companies': numberFlag.optional(),
+  '--server-error-rate': numberFlag.optional(),
+  '--rate-limit-burst-rate': numberFlag.optional(),
+  '--rate-limit-burst-length': numberFlag.optional(),
+  '--latency-ms': latencyFlag.optional(),
+  '--hang-rate': numberFlag.optional(),
+  '--connection-reset-rate': numberFlag.optional(),
+  '--malformed-json-rate': numberFlag.optional(),
+  '--expired-token-rate': numberFlag.optional(),
+  '--apollo-per-minute': numberFlag.optional(),
+  '--apollo-per-hour': numberFlag.optional(),
+  '--apollo-per-day': numberFlag.optional(),
+  '--clearbit-per-minute': numberFlag.optional(),
+  '--hubspot-ten-secondly': numberFlag.optional(),
+  '--hubspot-daily': numberFlag.optional(),
+  '--salesforce-daily': numberFlag.optional(),
+  '--help': z.boolean().optional(),
+});
 
 function prune<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as T;
@@ -91,17 +140,19 @@ function readConfig(path: string): StartEmulatorsOptions {
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    return usage(`--config: cannot read "${path}" (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    return usage('--config', `cannot read "${path}" (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
   }
+  let parsed: unknown;
   try {
-    const parsed: unknown = JSON.parse(text);
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
-      usage('--config: must hold a JSON object');
-    return parsed as StartEmulatorsOptions;
-  } catch (error) {
-    if (LeadpipeError.isInstance(error)) throw error;
-    return usage(`--config: "${path}" is not valid JSON`);
+    parsed = JSON.parse(text);
+  } catch {
+    return usage('--config', `"${path}" is not valid JSON`);
   }
+  // Its options are checked by startEmulators, beside the flags that override them.
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    return usage('--config', 'must hold a JSON object');
+  }
+  return parsed as StartEmulatorsOptions;
 }
 
 /** Parse the command line into {@link StartEmulatorsOptions}; `undefined` when help was asked for. */
@@ -143,36 +194,32 @@ export function parseCli(argv: readonly string[]): StartEmulatorsOptions | undef
   try {
     parsed = parse();
   } catch (error) {
-    return usage((error as Error).message);
+    // node:util names the flag in its message (`Unknown option '--bogus'`).
+    return usage('arguments', (error as Error).message);
   }
-  const flags = parsed.values;
-  if (flags.help) return undefined;
-  const config = flags.config === undefined ? {} : readConfig(flags.config);
-  const vendors = flags.vendors
-    ?.split(',')
-    .map((item) => item.trim())
-    .filter(Boolean);
-  for (const vendor of vendors ?? []) {
-    if (!VENDOR_NAMES.includes(vendor as VendorName)) {
-      usage(`--vendors: unknown vendor "${vendor}"; expected some of ${VENDOR_NAMES.join(', ')}`);
-    }
-  }
-  const burstRate = number('rate-limit-burst-rate', flags['rate-limit-burst-rate']);
+  const typed = Object.fromEntries(
+    Object.entries(parsed.values).map(([name, value]) => [`--${name}`, value]),
+  );
+  const flags = parseOptions(flagsSchema, typed, { name: 'leadpipe-emulator' });
+  if (flags['--help']) return undefined;
+  const config = flags['--config'] === undefined ? {} : readConfig(flags['--config']);
+  const vendors = flags['--vendors'];
+  const burstRate = flags['--rate-limit-burst-rate'];
   const faults: FaultOptions = prune({
     ...config.faults,
-    serverErrorRate: number('server-error-rate', flags['server-error-rate']),
+    serverErrorRate: flags['--server-error-rate'],
     rateLimitBurst:
       burstRate === undefined
         ? config.faults?.rateLimitBurst
         : prune({
             rate: burstRate,
-            length: number('rate-limit-burst-length', flags['rate-limit-burst-length']),
+            length: flags['--rate-limit-burst-length'],
           }),
-    latencyMs: latency(flags['latency-ms']),
-    hangRate: number('hang-rate', flags['hang-rate']),
-    connectionResetRate: number('connection-reset-rate', flags['connection-reset-rate']),
-    malformedJsonRate: number('malformed-json-rate', flags['malformed-json-rate']),
-    expiredTokenRate: number('expired-token-rate', flags['expired-token-rate']),
+    latencyMs: flags['--latency-ms'],
+    hangRate: flags['--hang-rate'],
+    connectionResetRate: flags['--connection-reset-rate'],
+    malformedJsonRate: flags['--malformed-json-rate'],
+    expiredTokenRate: flags['--expired-token-rate'],
   });
   for (const [key, value] of Object.entries(config.faults ?? {})) {
     if ((faults as Record<string, unknown>)[key] === undefined)
@@ -183,37 +230,37 @@ export function parseCli(argv: readonly string[]): StartEmulatorsOptions | undef
     apollo: prune({
       ...config.limits?.apollo,
       ...prune({
-        perMinute: number('apollo-per-minute', flags['apollo-per-minute']),
-        perHour: number('apollo-per-hour', flags['apollo-per-hour']),
-        perDay: number('apollo-per-day', flags['apollo-per-day']),
+        perMinute: flags['--apollo-per-minute'],
+        perHour: flags['--apollo-per-hour'],
+        perDay: flags['--apollo-per-day'],
       }),
     }),
     clearbit: prune({
       ...config.limits?.clearbit,
-      ...prune({ perMinute: number('clearbit-per-minute', flags['clearbit-per-minute']) }),
+      ...prune({ perMinute: flags['--clearbit-per-minute'] }),
     }),
     hubspot: prune({
       ...config.limits?.hubspot,
       ...prune({
-        tenSecondly: number('hubspot-ten-secondly', flags['hubspot-ten-secondly']),
-        daily: number('hubspot-daily', flags['hubspot-daily']),
+        tenSecondly: flags['--hubspot-ten-secondly'],
+        daily: flags['--hubspot-daily'],
       }),
     }),
     salesforce: prune({
       ...config.limits?.salesforce,
-      ...prune({ dailyApiRequests: number('salesforce-daily', flags['salesforce-daily']) }),
+      ...prune({ dailyApiRequests: flags['--salesforce-daily'] }),
     }),
   };
   const truthConfig = config.truth !== undefined && !('score' in config.truth) ? config.truth : {};
-  const people = number('people', flags.people);
-  const companies = number('companies', flags.companies);
+  const people = flags['--people'];
+  const companies = flags['--companies'];
   return prune({
     ...config,
-    vendors: (vendors as VendorName[] | undefined) ?? config.vendors,
-    port: number('port', flags.port) ?? config.port,
-    host: flags.host ?? config.host,
-    seed: number('seed', flags.seed) ?? config.seed,
-    timeScale: number('time-scale', flags['time-scale']) ?? config.timeScale,
+    vendors: vendors ?? config.vendors,
+    port: flags['--port'] ?? config.port,
+    host: flags['--host'] ?? config.host,
+    seed: flags['--seed'] ?? config.seed,
+    timeScale: flags['--time-scale'] ?? config.timeScale,
     faults,
     limits,
     truth: prune({ ...truthConfig, ...prune({ people, companies }) }),

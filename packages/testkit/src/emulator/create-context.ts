@@ -1,4 +1,11 @@
+import { parseOptions } from '@leadpipe/core/adapter-kit';
+import { z } from 'zod';
 import type { EmulatorClock, EmulatorContext, EmulatorCounters } from './context.js';
+
+/** How many times faster than real time the emulated clock runs: a positive number. */
+export const timeScaleSchema = z
+  .number({ error: (issue) => `must be a positive number, got ${String(issue.input)}` })
+  .positive({ error: (issue) => `must be a positive number, got ${String(issue.input)}` });
 
 /** Options of {@link createEmulatorContext}. */
 export interface EmulatorContextOptions {
@@ -25,11 +32,13 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-/** A clock running `timeScale` times faster than `realNow`, starting at the real time. */
+/**
+ * A clock running `timeScale` times faster than `realNow`, starting at the real time.
+ *
+ * @throws ConfigurationError naming `timeScale` when it is not a positive number.
+ */
 export function createEmulatorClock(timeScale = 1, realNow: () => number = Date.now): EmulatorClock {
-  if (!(timeScale > 0) || !Number.isFinite(timeScale)) {
-    throw new RangeError(`timeScale must be a positive number, got ${timeScale}`);
-  }
+  parseOptions(z.object({ timeScale: timeScaleSchema }), { timeScale }, { name: 'createEmulatorClock' });
   const origin = realNow();
   return {
     timeScale,

@@ -1,4 +1,5 @@
-import { ConfigurationError } from '@leadpipe/core/adapter-kit';
+import { parseOptions } from '@leadpipe/core/adapter-kit';
+import { z } from 'zod';
 
 /** A latency distribution, in emulated milliseconds. */
 export type LatencyDistribution =
@@ -92,72 +93,72 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   'expiredToken',
 ];
 
-function invalid(field: string, reason: string): ConfigurationError {
-  return new ConfigurationError('invalid_configuration', { message: `faults.${field}: ${reason}` });
-}
+const share = z
+  .number({ error: (issue) => `must be a share between 0 and 1, got ${String(issue.input)}` })
+  .min(0, { error: (issue) => `must be a share between 0 and 1, got ${String(issue.input)}` })
+  .max(1, { error: (issue) => `must be a share between 0 and 1, got ${String(issue.input)}` });
 
-function checkRate(field: string, value: number | undefined): void {
-  if (value !== undefined && !(value >= 0 && value <= 1)) {
-    throw invalid(field, `must be a share between 0 and 1, got ${String(value)}`);
-  }
-}
+const nonNegative = z
+  .number({ error: (issue) => `must be a non-negative number, got ${String(issue.input)}` })
+  .min(0, { error: (issue) => `must be a non-negative number, got ${String(issue.input)}` });
 
-function checkNonNegative(field: string, value: number | undefined): void {
-  if (value !== undefined && !(value >= 0 && Number.isFinite(value))) {
-    throw invalid(field, `must be a non-negative number, got ${String(value)}`);
-  }
-}
+const latencySchema = z.union(
+  [
+    nonNegative,
+    z.discriminatedUnion('distribution', [
+      z.object({ distribution: z.literal('fixed'), ms: nonNegative }).strict(),
+      z
+        .object({ distribution: z.literal('uniform'), minMs: nonNegative, maxMs: nonNegative })
+        .strict()
+        .refine((latency) => latency.maxMs >= latency.minMs, {
+          path: ['maxMs'],
+          error: 'must not be below minMs',
+        }),
+      z.object({ distribution: z.literal('normal'), meanMs: nonNegative, stdDevMs: nonNegative }).strict(),
+      z.object({ distribution: z.literal('exponential'), meanMs: nonNegative }).strict(),
+      z.object({ distribution: z.literal('lognormal'), medianMs: nonNegative, sigma: nonNegative }).strict(),
+    ]),
+  ],
+  {
+    error:
+      'must be a non-negative number of ms or a distribution (fixed, uniform, normal, exponential, lognormal)',
+  },
+);
+
+/** The zod schema of {@link FaultOptions}: rates in [0, 1], durations of 0 or more, known keys only. */
+export const faultOptionsSchema = z
+  .object({
+    serverErrorRate: share.optional(),
+    rateLimitBurst: z
+      .object({
+        rate: share,
+        length: z
+          .number({ error: (issue) => `must be a positive integer, got ${String(issue.input)}` })
+          .int({ error: (issue) => `must be a positive integer, got ${String(issue.input)}` })
+          .min(1, { error: (issue) => `must be a positive integer, got ${String(issue.input)}` })
+          .optional(),
+        retryAfterSeconds: nonNegative.optional(),
+      })
+      .strict()
+      .optional(),
+    latencyMs: latencySchema.optional(),
+    hangRate: share.optional(),
+    hangMs: nonNegative.optional(),
+    connectionResetRate: share.optional(),
+    malformedJsonRate: share.optional(),
+    expiredTokenRate: share.optional(),
+  })
+  .strict();
 
 /**
- * Check fault options, naming the offending field.
+ * Check fault options (through core's `parseOptions`), naming each offending
+ * field as `faults.<field>`.
  *
- * @throws ConfigurationError when a rate is outside [0, 1] or a duration is negative.
+ * @throws ConfigurationError when a rate is outside [0, 1], a duration is
+ * negative, or a setting is unknown.
  */
 export function validateFaults(faults: FaultOptions): FaultOptions {
-  checkRate('serverErrorRate', faults.serverErrorRate);
-  checkRate('hangRate', faults.hangRate);
-  checkRate('connectionResetRate', faults.connectionResetRate);
-  checkRate('malformedJsonRate', faults.malformedJsonRate);
-  checkRate('expiredTokenRate', faults.expiredTokenRate);
-  checkNonNegative('hangMs', faults.hangMs);
-  if (faults.rateLimitBurst !== undefined) {
-    checkRate('rateLimitBurst.rate', faults.rateLimitBurst.rate);
-    const length = faults.rateLimitBurst.length;
-    if (length !== undefined && !(Number.isInteger(length) && length >= 1)) {
-      throw invalid('rateLimitBurst.length', `must be a positive integer, got ${String(length)}`);
-    }
-    checkNonNegative('rateLimitBurst.retryAfterSeconds', faults.rateLimitBurst.retryAfterSeconds);
-  }
-  const latency = faults.latencyMs;
-  if (typeof latency === 'number') checkNonNegative('latencyMs', latency);
-  else if (latency !== undefined) {
-    switch (latency.distribution) {
-      case 'fixed':
-        checkNonNegative('latencyMs.ms', latency.ms);
-        break;
-      case 'uniform':
-        checkNonNegative('latencyMs.minMs', latency.minMs);
-        checkNonNegative('latencyMs.maxMs', latency.maxMs);
-        if (latency.maxMs < latency.minMs) throw invalid('latencyMs.maxMs', 'must not be below minMs');
-        break;
-      case 'normal':
-        checkNonNegative('latencyMs.meanMs', latency.meanMs);
-        checkNonNegative('latencyMs.stdDevMs', latency.stdDevMs);
-        break;
-      case 'exponential':
-        checkNonNegative('latencyMs.meanMs', latency.meanMs);
-        break;
-      case 'lognormal':
-        checkNonNegative('latencyMs.medianMs', latency.medianMs);
-        checkNonNegative('latencyMs.sigma', latency.sigma);
-        break;
-      default:
-        throw invalid(
-          'latencyMs.distribution',
-          `must be one of fixed, uniform, normal, exponential, lognormal, got ${String((latency as { distribution: unknown }).distribution)}`,
-        );
-    }
-  }
+  parseOptions(z.object({ faults: faultOptionsSchema }), { faults }, { name: 'emulator' });
   return faults;
 }
 

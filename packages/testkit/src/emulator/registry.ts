@@ -1,4 +1,3 @@
-import { ConfigurationError } from '@leadpipe/core/adapter-kit';
 import { createGroundTruth, type GroundTruth, type GroundTruthOptions } from '../truth/index.js';
 import { hashString } from '../truth/random.js';
 import type { HubspotEmulatorOptions } from '../vendors/hubspot/types.js';
@@ -13,6 +12,7 @@ import type {
 import { createCounters, createEmulatorClock, seededRandom } from './create-context.js';
 import type { EmulatorDefinitionBase } from './definition.js';
 import type { FaultOptions } from './faults.js';
+import { checkCreateEmulatorOptions } from './options.js';
 import { type DefinitionOf, definitionOf, EMULATOR_DEFINITIONS } from './vendors.js';
 import { type WrappedEmulator, wrapEmulator } from './wrap.js';
 
@@ -91,19 +91,16 @@ export function createEmulator<V extends VendorName>(
   vendor: V,
   options: CreateEmulatorOptions<V> = {},
 ): EmulatorInstance<V> {
+  checkCreateEmulatorOptions(vendor, options);
   const seed = options.seed ?? 1;
   const clock = options.clock ?? createEmulatorClock(options.timeScale ?? 1);
   const counters = options.counters ?? createCounters();
   const context = vendorContext(vendor, seed, clock, counters);
   const truth = resolveTruth(options.truth, seed);
+  // Checked above: the vendor has a definition.
   const definition = definitionOf(vendor as string) as
     | EmulatorDefinitionBase<V, VendorOptionsMap[V], VendorEmulator, object>
-    | undefined;
-  if (definition === undefined) {
-    throw new ConfigurationError('invalid_configuration', {
-      message: `vendor: unknown vendor "${String(vendor)}"; expected one of ${VENDOR_NAMES.join(', ')}`,
-    });
-  }
+    | undefined as EmulatorDefinitionBase<V, VendorOptionsMap[V], VendorEmulator, object>;
   const emulator = definition.create(context, options.options, truth) as VendorEmulatorMap[V];
   const wrapped = wrapEmulator(emulator, context, {
     faults: options.faults,

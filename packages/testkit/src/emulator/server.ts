@@ -1,11 +1,11 @@
 import type { AddressInfo } from 'node:net';
 import { type ServerType, serve } from '@hono/node-server';
-import { ConfigurationError } from '@leadpipe/core/adapter-kit';
 import type { GroundTruth, GroundTruthOptions } from '../truth/index.js';
 import type { EmulatorCounters, VendorName } from './context.js';
 import { createCounters, createEmulatorClock } from './create-context.js';
 import type { EmulatorDefinitionBase, VendorUrls } from './definition.js';
-import { type FaultOptions, validateFaults } from './faults.js';
+import type { FaultOptions } from './faults.js';
+import { checkStartEmulatorsOptions } from './options.js';
 import {
   createEmulator,
   type EmulatorInstance,
@@ -101,26 +101,14 @@ function listen(instance: EmulatorInstance, host: string, port: number): Promise
  * real origin (Salesforce's also serves as login host and `instance_url`;
  * Clearbit's streaming variant is `streamUrl`).
  *
- * @throws ConfigurationError when a vendor, port or option is invalid.
+ * @throws ConfigurationError naming every invalid option (a vendor, the port, a fault setting...).
  */
 export async function startEmulators(options: StartEmulatorsOptions = {}): Promise<RunningEmulators> {
+  checkStartEmulatorsOptions(options);
   const vendors = options.vendors ?? VENDOR_NAMES;
-  for (const vendor of vendors) {
-    if (!VENDOR_NAMES.includes(vendor)) {
-      throw new ConfigurationError('invalid_configuration', {
-        message: `vendors: unknown vendor "${vendor}"; expected one of ${VENDOR_NAMES.join(', ')}`,
-      });
-    }
-  }
   const port = options.port ?? 0;
-  if (!Number.isInteger(port) || port < 0 || port + vendors.length - 1 > 65535) {
-    throw new ConfigurationError('invalid_configuration', {
-      message: `port must be an integer from 0 to ${65536 - vendors.length}, got ${String(options.port)}`,
-    });
-  }
   const seed = options.seed ?? 1;
   const host = options.host ?? '127.0.0.1';
-  if (options.faults) validateFaults(options.faults);
   const clock = createEmulatorClock(options.timeScale ?? 1);
   const counters = createCounters();
   const truth = resolveTruth(options.truth, seed);

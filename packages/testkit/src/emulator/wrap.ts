@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ConfigurationError, REDACTED, redactSecrets } from '@leadpipe/core/adapter-kit';
+import { ConfigurationError, parseOptions, REDACTED, redactSecrets } from '@leadpipe/core/adapter-kit';
 import { Hono } from 'hono';
+import { z } from 'zod';
 import { hashString } from '../truth/random.js';
 import type {
   EmulatorContext,
@@ -12,6 +13,7 @@ import type {
 import { seededRandom } from './create-context.js';
 import type { CannedResponse, VendorFaultResponses } from './definition.js';
 import { type FaultKind, type FaultOptions, sampleLatency, validateFaults } from './faults.js';
+import { maxRecordedRequestsSchema } from './options.js';
 import { definitionOf } from './vendors.js';
 
 /** Node bindings @hono/node-server passes as `env`; absent in msw mode. */
@@ -157,7 +159,12 @@ export function wrapEmulator<E extends VendorEmulator>(
   const responses = options.faultResponses ?? definitionOf(vendor as string)?.faultResponses;
   if (responses === undefined) {
     throw new ConfigurationError('invalid_configuration', {
-      message: `faultResponses: vendor "${String(vendor)}" has no emulator definition; pass faultResponses`,
+      issues: [
+        {
+          field: 'faultResponses',
+          reason: `vendor "${String(vendor)}" has no emulator definition; pass faultResponses`,
+        },
+      ],
     });
   }
   const { counters, clock } = context;
@@ -167,12 +174,11 @@ export function wrapEmulator<E extends VendorEmulator>(
   let burstLeft = 0;
   let requestNumber = 0;
   const recorded: RecordedRequest[] = [];
-  const maxRecorded = options.maxRecordedRequests ?? 10_000;
-  if (!(Number.isInteger(maxRecorded) && maxRecorded >= 0)) {
-    throw new ConfigurationError('invalid_configuration', {
-      message: `maxRecordedRequests must be a non-negative integer, got ${String(options.maxRecordedRequests)}`,
-    });
-  }
+  const maxRecorded = parseOptions(
+    z.object({ maxRecordedRequests: maxRecordedRequestsSchema.default(10_000) }),
+    { maxRecordedRequests: options.maxRecordedRequests },
+    { name: 'wrapEmulator' },
+  ).maxRecordedRequests;
   const hangs = new Set<() => void>();
   const secrets = () => Object.values(emulator.credentials);
 
