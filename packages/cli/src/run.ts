@@ -96,9 +96,10 @@ async function unknownMappedHeaders(
   return headers.length > 0 ? { headers, columns } : undefined;
 }
 
+/** The exit code of a run: a resumed run's includes the rows the earlier runs rejected or dead-lettered. */
 function exitCodeOf(report: PipelineReport): ExitCode {
   if (report.status !== 'completed') return EXIT_CODES.failed;
-  return report.counts.rejected > 0 || report.counts.deadLettered > 0
+  return report.total.rejected > 0 || report.total.deadLettered > 0
     ? EXIT_CODES.finishedWithProblems
     : EXIT_CODES.done;
 }
@@ -166,7 +167,7 @@ function summarize(
     );
   }
   lines.push(`  output: ${options.out}`);
-  if (report.counts.rejected > 0) lines.push(`  rejects: ${options.rejects}`);
+  if (report.total.rejected > 0) lines.push(`  rejects: ${options.rejects}`);
   if (deadLetters > 0) lines.push(`  dead letters: ${options.deadLetters} (${records(deadLetters)})`);
   if (options.report !== undefined) lines.push(`  report: ${options.report}`);
   return `${lines.join('\n')}\n`;
@@ -225,7 +226,7 @@ async function runWith(
     ...(connections.batchSize === undefined ? {} : { batchSize: connections.batchSize }),
     checkpoints: createFileCheckpointStore(options.checkpoint),
     ...(options.columns === undefined ? {} : { columns: options.columns }),
-    rejects: files.rejects.write,
+    rejects: files.rejects,
     deadLetters: files.deadLetters,
     dryRun: options.dryRun,
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
@@ -285,7 +286,7 @@ async function runWith(
     );
   } else if (code === EXIT_CODES.finishedWithProblems) {
     stderr.write(
-      `leadpipe: finished with ${report.counts.rejected} rejected and ${report.counts.deadLettered} dead-lettered rows (exit code 3)\n`,
+      `leadpipe: finished with ${report.total.rejected} rejected and ${report.total.deadLettered} dead-lettered rows${report.resumed ? ' (earlier runs included)' : ''} (exit code 3)\n`,
     );
   }
   return code;

@@ -113,6 +113,7 @@ export {
   type LeadSink,
   type LeadWriterOptions,
   type PipelineCounts,
+  type PipelineFinishedCounts,
   type PipelineCrmDeadLetter,
   type PipelineCrmEvents,
   type PipelineDeadLetter,
@@ -143,6 +144,7 @@ export {
   type SourceRow,
 } from './pipeline/index.js';
 export {
+  compactResultLog,
   createFileCheckpointStore,
   createFileDeadLetterQueue,
   createMemoryCache,
@@ -151,5 +153,6 @@ export {
   type FileDeadLetterQueue,
   type FileDeadLetterQueueOptions,
   type MemoryCacheOptions,
+  type ResultLogCompaction,
   type SpillingHash64IndexOptions,
 } from './stores/index.js';

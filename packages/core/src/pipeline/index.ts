@@ -23,6 +23,7 @@ export {
 export {
   formatReport,
   type PipelineCounts,
+  type PipelineFinishedCounts,
   type PipelineCrmDeadLetter,
   type PipelineDeadLetter,
   type PipelineDeadLetterError,

@@ -7,6 +7,7 @@ import type {
   PipelineCounts,
   PipelineDeadLetter,
   PipelineEnrichmentError,
+  PipelineFinishedCounts,
   PipelineReject,
   PipelineReport,
 } from './report.js';
@@ -100,6 +101,7 @@ export class RunLedger {
   readonly #rejects: PipelineReject[] = [];
   readonly #deadLetters: PipelineDeadLetter[] = [];
   #crms: readonly CrmSyncTargetReport[] = [];
+  #earlier: PipelineFinishedCounts = { done: 0, duplicates: 0, rejected: 0, deadLettered: 0 };
   #lastProgress: number;
 
   constructor(options: RunLedgerOptions) {
@@ -110,6 +112,11 @@ export class RunLedger {
   /** The counts so far (a copy). */
   get counts(): PipelineCounts {
     return { ...this.#counts };
+  }
+
+  /** What earlier runs of the input finished (a resumed run's checkpoint says), for the report's `total`. */
+  carry(earlier: PipelineFinishedCounts): void {
+    this.#earlier = { ...earlier };
   }
 
   /** A row was taken from the source. */
@@ -178,6 +185,12 @@ export class RunLedger {
       resumed: inputs.resumed,
       dryRun: this.#options.dryRun,
       counts,
+      total: {
+        done: this.#earlier.done + counts.done,
+        duplicates: this.#earlier.duplicates + counts.duplicates,
+        rejected: this.#earlier.rejected + counts.rejected,
+        deadLettered: this.#earlier.deadLettered + counts.deadLettered,
+      },
       providers: inputs.providers,
       credits: Math.round(credits * 1e6) / 1e6,
       crms: [...this.#crms],

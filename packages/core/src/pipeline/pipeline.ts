@@ -28,10 +28,11 @@ import type { PipelineEventName, PipelineEvents, PipelineRunEvents } from './eve
 import { FinishedRows } from './finished-rows.js';
 import { RunLedger, subtractStats } from './ledger.js';
 import { type PipelineSettings, parsePipelineOptions } from './options.js';
-import type { PipelineReport, PipelineResult, RejectSink } from './report.js';
+import type { PipelineFinishedCounts, PipelineReport, PipelineResult, RejectSink } from './report.js';
 import { ResultChannel } from './result-channel.js';
 import { fingerprintOf, iteratorOf } from './run-source.js';
-import type { LeadSink } from './sinks.js';
+import { cutBackSinks, NO_ROWS_FINISHED } from './checkpoint-state.js';
+import type { LeadSink, RejectsWriter } from './sinks.js';
 import type { SourceRow } from './source.js';
 import { TerminalWriter } from './terminal-writer.js';
 
@@ -88,8 +89,13 @@ export interface LeadPipelineOptions {
   readonly columns?: ColumnMapping;
   /** Columns neither mapped nor recognised: kept as `custom.<header>` (default) or ignored. */
   readonly unmappedColumns?: 'custom' | 'ignore';
-  /** Where rejected rows go, with their input values. Default: only counted and kept in the report (first N). */
-  readonly rejects?: RejectSink;
+  /**
+   * Where rejected rows go, with their input values: a function, or a
+   * rejects file (`createRejectsWriter(path)`), which a resumed run cuts
+   * back to what the checkpoint covers, so no reject is in it twice.
+   * Default: only counted and kept in the report (first N).
+   */
+  readonly rejects?: RejectSink | RejectsWriter;
   /** Validate and enrich, but write nothing to any CRM. */
   readonly dryRun?: boolean;
   /** Country for phone numbers written without a country code. */
@@ -133,8 +139,20 @@ export interface PipelineRunOptions {
    * rejects with a {@link PipelineAbortedError}.
    */
   readonly signal?: AbortSignal;
-  /** Skip the rows a checkpoint says an earlier run of the same input finished. Needs `checkpoints`. */
+  /**
+   * Skip the rows a checkpoint says an earlier run of the same input
+   * finished. Needs `checkpoints`. The output and a rejects file, when they
+   * can be (file writers opened with `append`), are first cut back to where
+   * they ended at the checkpoint's last flush, so the rows done again are
+   * not written twice.
+   */
   readonly resume?: boolean;
+  /**
+   * Without `resume`: also discard the provider answers an earlier run
+   * recorded in the checkpoint. By default a run that starts over keeps
+   * them (within their TTL) and pays no provider again for them.
+   */
+  readonly fresh?: boolean;
   /** Where done leads go (`createCsvWriter`, `createNdjsonWriter`, your own). Closed when the run ends. */
   readonly output?: LeadSink;
   /**
@@ -304,6 +322,9 @@ function assemblePipeline(
     ...(options.unmappedColumns ? { unmapped: options.unmappedColumns } : {}),
   });
   const { now, concurrency, batchSize, batchConcurrency, fields } = settings;
+  const rejectsFile = typeof options.rejects === 'object' ? options.rejects : undefined;
+  const rejectSink: RejectSink | undefined =
+    typeof options.rejects === 'function' ? options.rejects : rejectsFile?.write;
   const bus = new SafeEventBus<PipelineEvents>(options.onListenerError);
   const deadLetters = settings.deadLetters ?? createMemoryDeadLetterQueue();
   const crm: CrmStage | undefined =
@@ -385,6 +406,7 @@ function assemblePipeline(
       userSignal?.addEventListener('abort', onAbort, { once: true });
       let checkpoint: Checkpoint | undefined;
       let detachResults: (() => void) | undefined;
+      let finishedBefore: PipelineFinishedCounts = NO_ROWS_FINISHED;
       try {
         statsBefore = engine?.stats();
         const preRead: unknown[] = [];
@@ -398,12 +420,21 @@ function assemblePipeline(
             }
             fingerprint = fingerprintOf(preRead);
           }
-          checkpoint = await settings.checkpoints.open({ fingerprint, resume: runOptions.resume === true });
+          checkpoint = await settings.checkpoints.open({
+            fingerprint,
+            resume: runOptions.resume === true,
+            fresh: runOptions.fresh === true,
+          });
           resumed = checkpoint.resumed;
           detachResults = answers?.attach(checkpoint.results);
+          if (runOptions.resume === true) {
+            // Before anything is written: rows past the last flush are done again, so they must not stay.
+            finishedBefore = await cutBackSinks(checkpoint, { output, rejects: rejectsFile });
+            ledger.carry(finishedBefore);
+          }
         }
         bus.emit('pipeline.started', { resumed, finishedBefore: checkpoint?.finishedBefore ?? 0 });
-        await drive(preRead, checkpoint);
+        await drive(preRead, checkpoint, finishedBefore);
       } catch (error) {
         failure ??= error;
       } finally {
@@ -447,7 +478,11 @@ function assemblePipeline(
     }
 
     /** The scheduler loop: reads rows while there is room, and moves each one through the stages. */
-    async function drive(preRead: unknown[], checkpoint: Checkpoint | undefined): Promise<void> {
+    async function drive(
+      preRead: unknown[],
+      checkpoint: Checkpoint | undefined,
+      finishedBefore: PipelineFinishedCounts,
+    ): Promise<void> {
       const signal = controller.signal;
       const maxInFlight = concurrency + batchSize * (batchConcurrency + 1);
       let inFlight = 0;
@@ -475,7 +510,9 @@ function assemblePipeline(
       const engineSignal = enrichmentSignal(signal, settings.abortGraceMs);
       const writer = new TerminalWriter({
         output,
-        rejects: options.rejects,
+        rejects: rejectSink,
+        files: { output, rejects: rejectsFile },
+        finishedBefore,
         fields,
         ledger,
         bus,
@@ -709,13 +746,11 @@ function assemblePipeline(
         }
       }
       if (checkpoint && failure === undefined) {
-        await output?.flush?.();
-        await checkpoint.flush();
+        await writer.flushCheckpoint();
       } else if (checkpoint) {
         // Keep what finished before the failure, so a resume does not do it again.
         try {
-          await output?.flush?.();
-          await checkpoint.flush();
+          await writer.flushCheckpoint();
         } catch {
           // The original failure is the one to report.
         }

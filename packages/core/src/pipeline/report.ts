@@ -145,6 +145,21 @@ export interface PipelineCounts {
   readonly unfinished: number;
 }
 
+/**
+ * Rows of an input that reached a terminal state, over every run of it: a
+ * resumed run adds its own to what the earlier runs' checkpoint recorded.
+ */
+export interface PipelineFinishedCounts {
+  /** Rows that ended done (duplicates included). */
+  readonly done: number;
+  /** Of those, rows folded into an earlier row with the same identity. */
+  readonly duplicates: number;
+  /** Rows that ended rejected. */
+  readonly rejected: number;
+  /** Rows that failed for good. */
+  readonly deadLettered: number;
+}
+
 /** The report of a run, JSON-serializable. */
 export interface PipelineReport {
   /** `completed`; `aborted` (the signal fired); `failed` (the source, a sink or the dead-letter queue failed). */
@@ -153,8 +168,14 @@ export interface PipelineReport {
   readonly resumed: boolean;
   /** Whether CRM writes were skipped (`dryRun`). */
   readonly dryRun: boolean;
-  /** Counts per state. */
+  /** Counts per state, of this run (rows an earlier run finished are only `skipped`). */
   readonly counts: PipelineCounts;
+  /**
+   * The input's rows in each terminal state over every run of it: this
+   * run's, plus, on a resumed run, those the earlier runs finished (as their
+   * checkpoint recorded them). What an exit code should be decided on.
+   */
+  readonly total: PipelineFinishedCounts;
   /** Per provider, for this run: calls, matches, credits... */
   readonly providers: Readonly<Record<string, ProviderStats>>;
   /** Credits spent in this run. */
@@ -195,6 +216,17 @@ export function formatReport(report: PipelineReport): string {
     `${title}: ${report.status}${report.resumed ? ' (resumed)' : ''} in ${number(report.durationMs / 1000)} s, ${number(report.leadsPerSecond)} leads/s`,
   );
   if (report.error) lines.push(`  error: ${report.error.code}: ${report.error.message}`);
+  const { total } = report;
+  if (
+    report.resumed &&
+    (total.done !== counts.done ||
+      total.rejected !== counts.rejected ||
+      total.deadLettered !== counts.deadLettered)
+  ) {
+    lines.push(
+      `  with earlier runs: ${number(total.done)} done (${number(total.duplicates)} duplicates), ${number(total.rejected)} rejected, ${number(total.deadLettered)} dead-lettered`,
+    );
+  }
   lines.push(
     `  rows: ${number(counts.read)} read, ${number(counts.done)} done (${number(counts.duplicates)} duplicates), ${number(counts.rejected)} rejected, ${number(counts.deadLettered)} dead-lettered${counts.skipped > 0 ? `, ${number(counts.skipped)} skipped (finished earlier)` : ''}${counts.unfinished > 0 ? `, ${number(counts.unfinished)} unfinished` : ''}`,
   );

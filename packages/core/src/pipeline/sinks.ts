@@ -1,4 +1,4 @@
-import { createWriteStream, statSync } from 'node:fs';
+import { createWriteStream, statSync, truncateSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 import { ValidationError } from '../contracts/errors.js';
@@ -36,6 +36,27 @@ export interface LeadSink {
   flush?(): Promise<void>;
   /** Flush and release the file or stream. */
   close?(): Promise<void>;
+  /**
+   * Where the file ends once everything written so far is flushed, in
+   * bytes. With {@link LeadSink.resumeAt}, it lets a resumed run cut the file
+   * back to what the checkpoint covers: the pipeline records it with each
+   * checkpoint flush. File writers have it; a stream cannot be cut back.
+   */
+  position?(): number;
+  /**
+   * Cut the file back to `position` bytes (where it ended at the last
+   * checkpoint flush), before anything is written: the rows written after
+   * that flush are done again by the resumed run, so they must not stay.
+   * Rejects with a `ValidationError` on `output` when the file is shorter
+   * than that (it was changed or replaced since).
+   */
+  resumeAt?(position: number): Promise<void>;
+}
+
+/** A file a resumed run cuts back to where the checkpoint says it ended: see {@link LeadSink.resumeAt}. */
+interface ResumableFile {
+  position(): number;
+  resumeAt(position: number): Promise<void>;
 }
 
 /** Options of {@link createCsvWriter} and {@link createNdjsonWriter}. */
@@ -98,21 +119,31 @@ interface Output {
   readonly stream: Writable;
   readonly owned: boolean;
   readonly empty: boolean;
+  /** The file's path, when the output is a file this sink opened. */
+  readonly path: string | undefined;
+  /** Its size when opened. */
+  readonly size: number;
 }
 
 function openOutput(output: string | Writable, append: boolean): Output {
   if (typeof output === 'string') {
-    let empty = true;
+    let size = 0;
     if (append) {
       try {
-        empty = statSync(output).size === 0;
+        size = statSync(output).size;
       } catch {
-        empty = true;
+        size = 0;
       }
     }
-    return { stream: createWriteStream(output, { flags: append ? 'a' : 'w' }), owned: true, empty };
+    return {
+      stream: createWriteStream(output, { flags: append ? 'a' : 'w' }),
+      owned: true,
+      empty: size === 0,
+      path: output,
+      size,
+    };
   }
-  if (isWritable(output)) return { stream: output, owned: false, empty: true };
+  if (isWritable(output)) return { stream: output, owned: false, empty: true, path: undefined, size: 0 };
   throw new ValidationError([{ field: 'output', reason: 'must be a file path or a writable stream' }]);
 }
 
@@ -121,6 +152,8 @@ class TextWriter {
   readonly #stream: Writable;
   #last: Promise<void> = Promise.resolve();
   #failure: unknown;
+  /** Bytes handed to the stream. */
+  written = 0;
 
   constructor(stream: Writable) {
     this.#stream = stream;
@@ -132,6 +165,7 @@ class TextWriter {
   async write(text: string): Promise<void> {
     if (this.#failure !== undefined) throw this.#failure;
     if (text === '') return;
+    this.written += Buffer.byteLength(text);
     this.#last = new Promise<void>((resolve, reject) => {
       this.#stream.write(text, (error) => (error ? reject(error) : resolve()));
     });
@@ -154,6 +188,48 @@ class TextWriter {
       this.#stream.end(() => resolve());
     });
   }
+}
+
+/**
+ * Position and cut-back of a file output (see {@link LeadSink.resumeAt}):
+ * `undefined` for a stream. `onCut` is told the new size.
+ */
+function resumableFile(
+  opened: Output,
+  writer: TextWriter,
+  onCut: (size: number) => void,
+): ResumableFile | undefined {
+  const path = opened.path;
+  if (path === undefined) return undefined;
+  let base = opened.size;
+  return {
+    position: () => base + writer.written,
+    async resumeAt(position) {
+      if (!Number.isInteger(position) || position < 0) {
+        throw new ValidationError([{ field: 'position', reason: `must be a whole number of bytes, got ${position}` }]);
+      }
+      if (writer.written > 0) {
+        throw new ValidationError([{ field: 'output', reason: 'cannot be cut back after rows were written' }]);
+      }
+      let size = 0;
+      try {
+        size = statSync(path).size;
+      } catch {
+        size = 0;
+      }
+      if (size < position) {
+        throw new ValidationError([
+          {
+            field: 'output',
+            reason: `${path} has ${size} bytes, fewer than the ${position} the checkpoint covers: it was changed or replaced since; run without resume to start over`,
+          },
+        ]);
+      }
+      if (size > position) truncateSync(path, position);
+      base = position;
+      onCut(position);
+    },
+  };
 }
 
 /** `record[key]` when `record` has it as its own key: `constructor` or `__proto__` are columns, not inherited. */
@@ -246,6 +322,10 @@ function enrichedValues(
 export function createCsvWriter(output: string | Writable, options: CsvWriterOptions = {}): LeadSink {
   const opened = openOutput(output, options.append === true);
   const writer = new TextWriter(opened.stream);
+  let empty = opened.empty;
+  const file = resumableFile(opened, writer, (size) => {
+    empty = size === 0;
+  });
   const provenance = options.provenance ?? true;
   const delimiter = options.delimiter ?? ',';
   const escapeFormulas = options.escapeFormulas ?? true;
@@ -300,7 +380,7 @@ export function createCsvWriter(output: string | Writable, options: CsvWriterOpt
       if (closed) throw new ValidationError([{ field: 'output', reason: 'is closed' }]);
       if (header === undefined) {
         header = headerFor(entry);
-        if (opened.empty) pending.push([...header.input, ...header.enriched]);
+        if (empty) pending.push([...header.input, ...header.enriched]);
       }
       const values = enrichedValues(entry.lead, header.fields, provenance);
       const row: (string | number | boolean)[] = [];
@@ -324,7 +404,7 @@ export function createCsvWriter(output: string | Writable, options: CsvWriterOpt
     async close() {
       if (closed) return;
       closed = true;
-      if (header === undefined && options.inputColumns !== undefined && opened.empty) {
+      if (header === undefined && options.inputColumns !== undefined && empty) {
         // No lead was written: the file still gets its header.
         header = headerFor(undefined);
         pending.push([...header.input, ...header.enriched]);
@@ -332,6 +412,7 @@ export function createCsvWriter(output: string | Writable, options: CsvWriterOpt
       await writePending();
       await writer.end(opened.owned);
     },
+    ...file,
   };
 }
 
@@ -344,6 +425,7 @@ export function createCsvWriter(output: string | Writable, options: CsvWriterOpt
 export function createNdjsonWriter(output: string | Writable, options: LeadWriterOptions = {}): LeadSink {
   const opened = openOutput(output, options.append === true);
   const writer = new TextWriter(opened.stream);
+  const file = resumableFile(opened, writer, () => undefined);
   const provenance = options.provenance ?? true;
   let pending: string[] = [];
   let closed = false;
@@ -374,6 +456,7 @@ export function createNdjsonWriter(output: string | Writable, options: LeadWrite
       await writePending();
       await writer.end(opened.owned);
     },
+    ...file,
   };
 }
 
@@ -421,6 +504,10 @@ export interface RejectsWriter {
   flush(): Promise<void>;
   /** Flush and release the file (a stream passed in is left open). */
   close(): Promise<void>;
+  /** Where the file ends once flushed, in bytes; a stream passed in has none. See {@link LeadSink.position}. */
+  position?(): number;
+  /** Cut the file back to `position` bytes before a resumed run writes; see {@link LeadSink.resumeAt}. */
+  resumeAt?(position: number): Promise<void>;
 }
 
 function reasonsOf(row: RejectedRow): string {
@@ -446,12 +533,17 @@ function reasonsOf(row: RejectedRow): string {
  *
  * Each row is handed to the file before the pipeline goes on (and so before
  * it is checkpointed): a crash of the process loses no reject. Rejected
- * rows are not buffered, so memory does not grow with their number.
+ * rows are not buffered, so memory does not grow with their number. Pass
+ * the writer itself as the pipeline's `rejects` (not only its `write`): the
+ * pipeline then records where the file ended at each checkpoint flush, and
+ * a resumed run (with `append`) cuts it back to that point first, so a row
+ * rejected after the last flush, and rejected again on resume, is in the
+ * file once.
  *
  * @example
  * ```ts
  * const rejects = createRejectsWriter('leads.rejects.csv');
- * const pipeline = createLeadPipeline({ enrichment, rejects: rejects.write });
+ * const pipeline = createLeadPipeline({ enrichment, rejects });
  * try {
  *   await pipeline.run(readCsv('leads.csv'), { output: createCsvWriter('leads.enriched.csv') });
  * } finally {
@@ -469,6 +561,10 @@ export function createRejectsWriter(
   }
   const opened = openOutput(output, options.append === true);
   const writer = new TextWriter(opened.stream);
+  let empty = opened.empty;
+  const file = resumableFile(opened, writer, (size) => {
+    empty = size === 0;
+  });
   const delimiter = options.delimiter ?? ',';
   const stringifyOptions = { delimiter, escape_formulas: options.escapeFormulas ?? true };
   let header: { readonly input: readonly string[]; readonly known: ReadonlySet<string> } | undefined;
@@ -480,7 +576,7 @@ export function createRejectsWriter(
     if (header === undefined) {
       const input = row.columns.filter((column) => !REJECT_COLUMN_SET.has(column));
       header = { input, known: new Set(input) };
-      if (opened.empty) text += stringify([[...input, ...REJECT_COLUMNS]], stringifyOptions);
+      if (empty) text += stringify([[...input, ...REJECT_COLUMNS]], stringifyOptions);
     }
     // Values under columns the header lacks (later NDJSON rows can have other keys) are kept as JSON.
     const extra: Record<string, unknown> = Object.create(null);
@@ -529,5 +625,6 @@ export function createRejectsWriter(
       closed = true;
       await writer.end(opened.owned);
     },
+    ...file,
   };
 }
