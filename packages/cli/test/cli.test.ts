@@ -57,8 +57,9 @@ function readReport(path: string): PipelineReport {
   return JSON.parse(readFileSync(path, 'utf8')) as PipelineReport;
 }
 
+/** The exit code a report calls for: a resumed run's counts the rows its earlier runs rejected too. */
 function expectedCode(report: PipelineReport): number {
-  return report.counts.rejected + report.counts.deadLettered > 0
+  return report.total.rejected + report.total.deadLettered > 0
     ? EXIT_CODES.finishedWithProblems
     : EXIT_CODES.done;
 }
@@ -210,6 +211,10 @@ describe('leadpipe enrich --emulate', () => {
     const report = readReport(join(dir, 'report.json'));
     expect(report).toMatchObject({ status: 'completed', resumed: true });
     expect(second.code).toBe(expectedCode(report));
+    // The report covers the earlier part too: its rejects count (and so the exit code says 3).
+    expect(report.total.rejected).toBe(firstReport.counts.rejected + report.counts.rejected);
+    expect(report.total.done).toBe(firstReport.counts.done + report.counts.done);
+    if (firstReport.counts.rejected > 0) expect(second.code).toBe(EXIT_CODES.finishedWithProblems);
     expect(report.counts.skipped).toBe(finishedFirst);
     expect(report.counts.read).toBe(total);
     expect(

@@ -130,11 +130,15 @@ interface KillPoint {
 
 function startChild(dir: string, args: readonly string[]): { process: ChildProcess; exit: Promise<number> } {
   const spec = JSON.stringify({ urls: running.urls, credentials: running.credentials });
-  const proc = spawn(process.execPath, ['--import', tsxLoader, '--conditions=@leadpipe/source', child, ...args], {
-    cwd: dir,
-    env: { ...process.env, NODE_OPTIONS: '', LEADPIPE_TEST_EMULATORS: spec },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawn(
+    process.execPath,
+    ['--import', tsxLoader, '--conditions=@leadpipe/source', child, ...args],
+    {
+      cwd: dir,
+      env: { ...process.env, NODE_OPTIONS: '', LEADPIPE_TEST_EMULATORS: spec },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   proc.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
@@ -184,7 +188,10 @@ describe('a crash, then --resume (issue 11 §1)', () => {
     running.emulators.hubspot?.emulator.reset();
 
     // 1: before the first checkpoint flush (every 1,000 rows), everything frozen: answers paid, rows unwritten.
-    const first = await runUntilKilled(dir, args, { afterOutputRows: 300, frozen: [...PROVIDERS, 'hubspot'] });
+    const first = await runUntilKilled(dir, args, {
+      afterOutputRows: 300,
+      frozen: [...PROVIDERS, 'hubspot'],
+    });
     // 2: between two flushes (after the one at 1,000 rows), providers frozen, the CRM writing what it has.
     const second = await runUntilKilled(dir, [...args, '--resume'], {
       afterOutputRows: 1_100,

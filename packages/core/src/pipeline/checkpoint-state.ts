@@ -28,7 +28,12 @@ interface PipelineState {
 }
 
 /** No row finished yet. */
-export const NO_ROWS_FINISHED: PipelineFinishedCounts = { done: 0, duplicates: 0, rejected: 0, deadLettered: 0 };
+export const NO_ROWS_FINISHED: PipelineFinishedCounts = {
+  done: 0,
+  duplicates: 0,
+  rejected: 0,
+  deadLettered: 0,
+};
 
 function count(value: unknown): number | undefined {
   return Number.isInteger(value) && (value as number) >= 0 ? (value as number) : undefined;
@@ -54,7 +59,12 @@ export function readPipelineState(state: CheckpointState | undefined): PipelineS
   const duplicates = count(finished.duplicates);
   const rejected = count(finished.rejected);
   const deadLettered = count(finished.deadLettered);
-  if (done === undefined || duplicates === undefined || rejected === undefined || deadLettered === undefined) {
+  if (
+    done === undefined ||
+    duplicates === undefined ||
+    rejected === undefined ||
+    deadLettered === undefined
+  ) {
     return undefined;
   }
   return { sinks: positions, finished: { done, duplicates, rejected, deadLettered } };

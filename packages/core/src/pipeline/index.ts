@@ -23,12 +23,12 @@ export {
 export {
   formatReport,
   type PipelineCounts,
-  type PipelineFinishedCounts,
   type PipelineCrmDeadLetter,
   type PipelineDeadLetter,
   type PipelineDeadLetterError,
   type PipelineEnrichmentDeadLetter,
   type PipelineEnrichmentError,
+  type PipelineFinishedCounts,
   type PipelineReject,
   type PipelineReport,
   type PipelineResult,

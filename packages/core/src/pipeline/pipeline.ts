@@ -21,6 +21,7 @@ import { createMemoryDeadLetterQueue } from '../stores/memory-dead-letter-queue.
 import type { SpillingHash64Index, SpillingHash64IndexOptions } from '../stores/spilling-index.js';
 import { admitRow, type Row, toRow } from './admission.js';
 import type { RunAnswerCache } from './answer-cache.js';
+import { cutBackSinks, NO_ROWS_FINISHED } from './checkpoint-state.js';
 import { type ColumnMapping, createColumnResolver } from './columns.js';
 import { CrmBatchBuffer, type CrmStage, type CrmStageSession, createCrmStage } from './crm-stage.js';
 import { createPipelineEngine, enrichLead, enrichmentSignal } from './enrichment-stage.js';
@@ -31,7 +32,6 @@ import { type PipelineSettings, parsePipelineOptions } from './options.js';
 import type { PipelineFinishedCounts, PipelineReport, PipelineResult, RejectSink } from './report.js';
 import { ResultChannel } from './result-channel.js';
 import { fingerprintOf, iteratorOf } from './run-source.js';
-import { cutBackSinks, NO_ROWS_FINISHED } from './checkpoint-state.js';
 import type { LeadSink, RejectsWriter } from './sinks.js';
 import type { SourceRow } from './source.js';
 import { TerminalWriter } from './terminal-writer.js';

@@ -206,10 +206,14 @@ function resumableFile(
     position: () => base + writer.written,
     async resumeAt(position) {
       if (!Number.isInteger(position) || position < 0) {
-        throw new ValidationError([{ field: 'position', reason: `must be a whole number of bytes, got ${position}` }]);
+        throw new ValidationError([
+          { field: 'position', reason: `must be a whole number of bytes, got ${position}` },
+        ]);
       }
       if (writer.written > 0) {
-        throw new ValidationError([{ field: 'output', reason: 'cannot be cut back after rows were written' }]);
+        throw new ValidationError([
+          { field: 'output', reason: 'cannot be cut back after rows were written' },
+        ]);
       }
       let size = 0;
       try {
