@@ -58,6 +58,14 @@ export interface EnrichCommandOptions {
   readonly report: string | undefined;
   /** Checkpoint file (absolute). Default `<out>.checkpoint`. */
   readonly checkpoint: string;
+  /** Discard the answers an earlier run paid for, instead of reusing them (`--fresh`). */
+  readonly fresh: boolean;
+  /**
+   * Where provider answers are kept (absolute, `--cache`): kept, compacted,
+   * after the run and shared by later runs. Default: the checkpoint's own
+   * result log (`<checkpoint>.results`), removed once a run completes.
+   */
+  readonly cache: string | undefined;
   /** Rejected rows file (absolute). Default `<input name>.rejects.<input ext>` next to the output. */
   readonly rejects: string;
   /** Format of the rejects file. */
@@ -161,6 +169,10 @@ Options:
                          (default: ${DEFAULT_FIELDS.join(',')})
   --crm <name>           Sync into ${CRM_NAMES.join(' or ')} (default: no CRM)
   --resume               Skip the rows an interrupted run of the same input finished
+  --fresh                Start over for real: discard the answers an earlier run paid for
+                         (without it, a run started over reuses them and says so)
+  --cache <file>         Keep provider answers in <file> across runs, and reuse them
+                         (default: in the checkpoint, removed once a run completes)
   --dry-run              Enrich and write the output, but write nothing to the CRM
   --emulate              Run against in-process vendor emulators: no keys, no network
   --report <file>        Write the run's report as JSON
@@ -368,12 +380,26 @@ function parseEnrich(argv: readonly string[], cwd: string): CliCommand {
       });
     }
   }
+  const cache = values.cache === undefined ? undefined : resolve(cwd, values.cache);
+  if (values.fresh === true && values.resume === true) {
+    issues.push({
+      field: '--fresh',
+      reason: 'cannot go with --resume: --fresh starts over, --resume goes on',
+    });
+  }
   const taken = new Map<string, string>([
     [input, '<file>'],
     [out, '--out'],
     [checkpoint, '--checkpoint'],
     [`${checkpoint}.results`, '--checkpoint'],
   ]);
+  if (cache !== undefined) {
+    const owner = taken.get(cache);
+    if (file !== undefined && owner !== undefined) {
+      issues.push({ field: '--cache', reason: `must not be the same file as ${owner}` });
+    }
+    taken.set(cache, '--cache');
+  }
   if (report !== undefined) taken.set(report, '--report');
   for (const [flag, path] of [
     ['--rejects', rejects],
@@ -402,6 +428,8 @@ function parseEnrich(argv: readonly string[], cwd: string): CliCommand {
       emulate: values.emulate === true,
       report,
       checkpoint,
+      fresh: values.fresh === true,
+      cache,
       rejects,
       rejectsFormat,
       deadLetters,
@@ -427,6 +455,8 @@ function parseEnrichArgs(argv: readonly string[]) {
       emulate: { type: 'boolean' },
       report: { type: 'string' },
       checkpoint: { type: 'string' },
+      fresh: { type: 'boolean' },
+      cache: { type: 'string' },
       rejects: { type: 'string' },
       'dead-letters': { type: 'string' },
       map: { type: 'string', multiple: true },

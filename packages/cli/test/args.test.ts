@@ -46,6 +46,8 @@ describe('parseCommandLine', () => {
         emulate: false,
         report: undefined,
         checkpoint: '/work/data/leads.enriched.csv.checkpoint',
+        fresh: false,
+        cache: undefined,
         rejects: '/work/data/leads.rejects.csv',
         rejectsFormat: 'csv',
         deadLetters: '/work/data/leads.dead-letters.ndjson',

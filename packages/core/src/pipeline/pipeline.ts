@@ -386,6 +386,7 @@ function assemblePipeline(
         status,
         resumed,
         providers: engine ? subtractStats(engine.stats(), statsBefore) : {},
+        reusedAnswers: answers?.reused() ?? 0,
         error: failure ?? sourceError,
       });
     }

@@ -180,6 +180,12 @@ export interface PipelineReport {
   readonly providers: Readonly<Record<string, ProviderStats>>;
   /** Credits spent in this run. */
   readonly credits: number;
+  /**
+   * Provider answers this run took from the checkpoint's result log instead
+   * of paying for them again: answers an earlier, interrupted or restarted,
+   * run of the input (or a run sharing the result log as a cache) paid for.
+   */
+  readonly reusedAnswers: number;
   /** Per CRM and object, summed over the run's batches. */
   readonly crms: readonly CrmSyncTargetReport[];
   /** Wall time of the run, in ms. */
@@ -235,7 +241,9 @@ export function formatReport(report: PipelineReport): string {
   );
   const providers = Object.entries(report.providers);
   if (providers.length > 0) {
-    lines.push(`  providers (${number(report.credits)} credits):`);
+    lines.push(
+      `  providers (${number(report.credits)} credits${report.reusedAnswers > 0 ? `; ${number(report.reusedAnswers)} answers paid by earlier runs reused` : ''}):`,
+    );
     for (const [id, stats] of providers) {
       lines.push(
         `    ${id}: ${number(stats.calls)} calls, ${number(stats.matches)} matches, ${number(stats.misses)} misses, ${number(stats.cacheHits)} cache hits, ${number(stats.errors)} errors, ${number(stats.credits)} credits`,
