@@ -70,6 +70,11 @@ export interface EnrichCommandOptions {
   readonly rejects: string;
   /** Format of the rejects file. */
   readonly rejectsFormat: FileFormat;
+  /**
+   * The rows merged as duplicates, each with the row it was folded into
+   * (absolute): `<input name>.duplicates.<input ext>` next to the output.
+   */
+  readonly duplicates: string;
   /** Dead-letter file (absolute, NDJSON). Default `<input name>.dead-letters.ndjson` next to the output. */
   readonly deadLetters: string;
   /** Explicit input header to lead path mapping (`--map`); other headers are recognised by name. */
@@ -178,7 +183,8 @@ Options:
   --report <file>        Write the run's report as JSON
   --checkpoint <file>    Checkpoint file for --resume (default: <out>.checkpoint)
   --rejects <file>       Rejected rows with their reasons, .csv or .ndjson
-                         (default: <file name>.rejects.<ext>, next to the output)
+                         (default: <file name>.rejects.<ext>, next to the output;
+                         rows merged as duplicates go to <file name>.duplicates.<ext>)
   --dead-letters <file>  Records a CRM refused for good, .ndjson, kept across runs
                          with --resume (default: <file name>.dead-letters.ndjson)
   --map <header=path>    Where a column goes when its header is not recognised, such as
@@ -370,6 +376,7 @@ function parseEnrich(argv: readonly string[], cwd: string): CliCommand {
     rejects = resolve(cwd, values.rejects);
     rejectsFormat = formatOf(values.rejects, '--rejects', issues);
   }
+  const duplicates = `${base}.duplicates.${inputFormat === 'csv' ? 'csv' : 'ndjson'}`;
   let deadLetters = `${base}.dead-letters.ndjson`;
   if (values['dead-letters'] !== undefined) {
     deadLetters = resolve(cwd, values['dead-letters']);
@@ -432,6 +439,7 @@ function parseEnrich(argv: readonly string[], cwd: string): CliCommand {
       cache,
       rejects,
       rejectsFormat,
+      duplicates,
       deadLetters,
       columns,
       concurrency,

@@ -5,11 +5,13 @@ import {
   ConfigurationError,
   compactResultLog,
   createCsvWriter,
+  createDuplicatesWriter,
   createFileCheckpointStore,
   createFileDeadLetterQueue,
   createLeadPipeline,
   createNdjsonWriter,
   createRejectsWriter,
+  type DuplicatesWriter,
   type FileDeadLetterQueue,
   formatReport,
   type LeadSink,
@@ -58,7 +60,10 @@ function reader(path: string, format: FileFormat): AsyncGenerator<SourceRow, voi
 }
 
 function writer(path: string, format: FileFormat, append: boolean): LeadSink {
-  return format === 'csv' ? createCsvWriter(path, { append }) : createNdjsonWriter(path, { append });
+  // Rows are written as they finish, not in input order: each carries its input row number.
+  return format === 'csv'
+    ? createCsvWriter(path, { append, rowNumbers: true })
+    : createNdjsonWriter(path, { append, rowNumbers: true });
 }
 
 /** Count the rows of the input in the background, for the ETA; `undefined` until done (or if it fails). */
@@ -170,6 +175,7 @@ function summarize(
   }
   lines.push(`  output: ${options.out}`);
   if (report.total.rejected > 0) lines.push(`  rejects: ${options.rejects}`);
+  if (report.total.duplicates > 0) lines.push(`  duplicates merged: ${options.duplicates}`);
   if (deadLetters > 0) lines.push(`  dead letters: ${options.deadLetters} (${records(deadLetters)})`);
   if (options.report !== undefined) lines.push(`  report: ${options.report}`);
   return `${lines.join('\n')}\n`;
@@ -181,6 +187,7 @@ interface SideFiles {
   /** The input's fingerprint (its SHA-256), when known. */
   readonly fingerprint: string | undefined;
   readonly rejects: RejectsWriter;
+  readonly duplicates: DuplicatesWriter;
   readonly deadLetters: FileDeadLetterQueue;
 }
 
@@ -215,12 +222,18 @@ async function runPipeline(
   }
   // A resumed run adds to the rejects and dead letters of the run it finishes; a fresh run starts new files.
   const rejects = createRejectsWriter(options.rejects, { format: options.rejectsFormat, append: resume });
+  const duplicates = createDuplicatesWriter(options.duplicates, {
+    format: options.inputFormat,
+    append: resume,
+  });
   const deadLetters = createFileDeadLetterQueue(options.deadLetters, { fresh: !resume });
   try {
-    return await runWith(options, io, connections, { resume, fingerprint, rejects, deadLetters });
+    return await runWith(options, io, connections, { resume, fingerprint, rejects, duplicates, deadLetters });
   } finally {
     await rejects.close();
     await removeIfEmpty(options.rejects);
+    await duplicates.close();
+    await removeIfEmpty(options.duplicates);
     const empty = (await deadLetters.size().catch(() => 1)) === 0;
     await deadLetters.close();
     if (empty) await rm(options.deadLetters, { force: true });
@@ -250,6 +263,7 @@ async function runWith(
     ),
     ...(options.columns === undefined ? {} : { columns: options.columns }),
     rejects: files.rejects,
+    duplicates: files.duplicates,
     deadLetters: files.deadLetters,
     dryRun: options.dryRun,
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),

@@ -50,6 +50,7 @@ describe('parseCommandLine', () => {
         cache: undefined,
         rejects: '/work/data/leads.rejects.csv',
         rejectsFormat: 'csv',
+        duplicates: '/work/data/leads.duplicates.csv',
         deadLetters: '/work/data/leads.dead-letters.ndjson',
         concurrency: undefined,
         quiet: false,

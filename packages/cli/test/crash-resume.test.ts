@@ -92,7 +92,10 @@ function repeated(keys: readonly string[]): string[] {
  * The input: `people` people of the ground truth, with a duplicate (the
  * same email in capitals) every 40th row and an unreadable row every 97th.
  */
-function writeInput(dir: string, people: number): { path: string; uniqueEmails: Set<string> } {
+function writeInput(
+  dir: string,
+  people: number,
+): { path: string; uniqueEmails: Set<string>; rows: string[][] } {
   const rows: string[][] = [['Email', 'First Name', 'Last Name', 'Company']];
   const uniqueEmails = new Set<string>();
   running.truth.people.slice(0, people).forEach((person, index) => {
@@ -106,7 +109,7 @@ function writeInput(dir: string, people: number): { path: string; uniqueEmails: 
   });
   const path = join(dir, 'leads.csv');
   writeFileSync(path, csv(rows));
-  return { path, uniqueEmails };
+  return { path, uniqueEmails, rows };
 }
 
 function dataLines(path: string): number {
@@ -182,7 +185,7 @@ async function runUntilKilled(dir: string, args: readonly string[], point: KillP
 describe('a crash, then --resume (issue 11 §1)', () => {
   it('SIGKILL at several points, then resume: no duplicate output or reject, each lead paid once, CRM records = unique keys', async () => {
     const dir = tempDir();
-    const { uniqueEmails } = writeInput(dir, 1_500);
+    const { uniqueEmails, rows: input } = writeInput(dir, 1_500);
     const args = ['enrich', 'leads.csv', '--emulate', '--crm', 'hubspot', '-q', '--report', 'report.json'];
     for (const vendor of [...PROVIDERS, 'hubspot'] as const) running.emulators[vendor]?.requests.clear();
     running.emulators.hubspot?.emulator.reset();
@@ -233,6 +236,17 @@ describe('a crash, then --resume (issue 11 §1)', () => {
       }),
     );
     expect(duplicateRows).toBe(0);
+    // Each output row names its input row (rows are written as they finish): the same lead.
+    for (const row of rows) expect(input[Number(row.leadpipe_row)]?.[0]).toBe(row.Email);
+    // Every row merged as a duplicate is named once, with the row it was folded into.
+    const merged = await readRows(join(dir, 'leads.duplicates.csv'));
+    const mergedRows = merged.map((row) => Number(row.leadpipe_row));
+    expect(new Set(mergedRows).size).toBe(mergedRows.length);
+    expect(mergedRows).toHaveLength(Math.floor(1_500 / 40));
+    expect(report.total.duplicates).toBe(mergedRows.length);
+    for (const row of merged) {
+      expect(input[Number(row.leadpipe_duplicate_of)]?.[0]?.toLowerCase()).toBe(row.Email?.toLowerCase());
+    }
     expect(new Set(emails)).toEqual(uniqueEmails);
     expect(duplicateRejects).toBe(0);
     expect(rejects).toHaveLength(Math.floor(1_500 / 97));

@@ -17,6 +17,8 @@ export interface CheckpointedSinks {
   readonly output: PositionedSink | undefined;
   /** Where rejected rows go. */
   readonly rejects: PositionedSink | undefined;
+  /** Where the rows merged as duplicates are named. */
+  readonly duplicates: PositionedSink | undefined;
 }
 
 /** What the pipeline records with each flush. */

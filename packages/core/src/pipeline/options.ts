@@ -106,6 +106,16 @@ const pipelineOptionsSchema = z.looseObject({
       { error: 'must be a function or a rejects writer (createRejectsWriter)' },
     )
     .optional(),
+  duplicates: z
+    .custom<unknown>(
+      (value) =>
+        typeof value === 'function' ||
+        (typeof value === 'object' &&
+          value !== null &&
+          typeof (value as { write?: unknown }).write === 'function'),
+      { error: 'must be a function or a duplicates writer (createDuplicatesWriter)' },
+    )
+    .optional(),
   now: aFunction('a function returning epoch ms').optional(),
   onListenerError: aFunction('a function').optional(),
   dryRun: z.boolean({ error: 'must be true or false' }).optional(),

@@ -24,6 +24,7 @@ import type { RunAnswerCache } from './answer-cache.js';
 import { cutBackSinks, NO_ROWS_FINISHED } from './checkpoint-state.js';
 import { type ColumnMapping, createColumnResolver } from './columns.js';
 import { CrmBatchBuffer, type CrmStage, type CrmStageSession, createCrmStage } from './crm-stage.js';
+import type { DuplicateSink, DuplicatesWriter } from './duplicates-writer.js';
 import { createPipelineEngine, enrichLead, enrichmentSignal } from './enrichment-stage.js';
 import type { PipelineEventName, PipelineEvents, PipelineRunEvents } from './events.js';
 import { FinishedRows } from './finished-rows.js';
@@ -96,6 +97,12 @@ export interface LeadPipelineOptions {
    * Default: only counted and kept in the report (first N).
    */
   readonly rejects?: RejectSink | RejectsWriter;
+  /**
+   * Where the rows merged as duplicates are named, every one of them: a
+   * function, or a duplicates file (`createDuplicatesWriter(path)`), which a
+   * resumed run cuts back like the rejects file. Default: only counted.
+   */
+  readonly duplicates?: DuplicateSink | DuplicatesWriter;
   /** Validate and enrich, but write nothing to any CRM. */
   readonly dryRun?: boolean;
   /** Country for phone numbers written without a country code. */
@@ -325,6 +332,9 @@ function assemblePipeline(
   const rejectsFile = typeof options.rejects === 'object' ? options.rejects : undefined;
   const rejectSink: RejectSink | undefined =
     typeof options.rejects === 'function' ? options.rejects : rejectsFile?.write;
+  const duplicatesFile = typeof options.duplicates === 'object' ? options.duplicates : undefined;
+  const duplicateSink: DuplicateSink | undefined =
+    typeof options.duplicates === 'function' ? options.duplicates : duplicatesFile?.write;
   const bus = new SafeEventBus<PipelineEvents>(options.onListenerError);
   const deadLetters = settings.deadLetters ?? createMemoryDeadLetterQueue();
   const crm: CrmStage | undefined =
@@ -430,7 +440,11 @@ function assemblePipeline(
           detachResults = answers?.attach(checkpoint.results);
           if (runOptions.resume === true) {
             // Before anything is written: rows past the last flush are done again, so they must not stay.
-            finishedBefore = await cutBackSinks(checkpoint, { output, rejects: rejectsFile });
+            finishedBefore = await cutBackSinks(checkpoint, {
+              output,
+              rejects: rejectsFile,
+              duplicates: duplicatesFile,
+            });
             ledger.carry(finishedBefore);
           }
         }
@@ -512,7 +526,8 @@ function assemblePipeline(
       const writer = new TerminalWriter({
         output,
         rejects: rejectSink,
-        files: { output, rejects: rejectsFile },
+        duplicates: duplicateSink,
+        files: { output, rejects: rejectsFile, duplicates: duplicatesFile },
         finishedBefore,
         fields,
         ledger,

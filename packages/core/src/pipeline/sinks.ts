@@ -1,4 +1,3 @@
-import { createWriteStream, statSync, truncateSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 import { ValidationError } from '../contracts/errors.js';
@@ -6,6 +5,7 @@ import { isLeadField, type LeadField } from '../contracts/fields.js';
 import type { Lead } from '../contracts/lead.js';
 import { getLeadField } from '../lead/index.js';
 import { type ColumnMapping, createColumnResolver } from './columns.js';
+import { openOutput, resumableFile, TextWriter } from './file-output.js';
 import type { RejectedRow, RejectSink } from './report.js';
 
 /** One finished lead, as the pipeline hands it to a {@link LeadSink}. */
@@ -53,12 +53,6 @@ export interface LeadSink {
   resumeAt?(position: number): Promise<void>;
 }
 
-/** A file a resumed run cuts back to where the checkpoint says it ended: see {@link LeadSink.resumeAt}. */
-interface ResumableFile {
-  position(): number;
-  resumeAt(position: number): Promise<void>;
-}
-
 /** Options of {@link createCsvWriter} and {@link createNdjsonWriter}. */
 export interface LeadWriterOptions {
   /** Enriched fields to add as columns. Default: the fields the pipeline fills. */
@@ -70,7 +64,18 @@ export interface LeadWriterOptions {
    * A CSV header is written only when the file is new or empty. Paths only.
    */
   readonly append?: boolean;
+  /**
+   * Add the row's 1-based number in the input as `leadpipe_row` (the last
+   * CSV column; an input column of that name is filled instead), so every
+   * output row can be traced to its input row: rows are written in the
+   * order they finish, not the input's. Default `false` (the `leadpipe`
+   * command turns it on).
+   */
+  readonly rowNumbers?: boolean;
 }
+
+/** The column (CSV) or key (NDJSON) holding an output row's number in the input. */
+const ROW_COLUMN = 'leadpipe_row';
 
 /** Options of {@link createCsvWriter}. */
 export interface CsvWriterOptions extends LeadWriterOptions {
@@ -105,136 +110,6 @@ export interface CsvWriterOptions extends LeadWriterOptions {
 
 /** Rows buffered before they are turned into text and written in one go. */
 const CHUNK_ROWS = 256;
-
-function isWritable(value: unknown): value is Writable {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as Writable).write === 'function' &&
-    typeof (value as Writable).end === 'function'
-  );
-}
-
-interface Output {
-  readonly stream: Writable;
-  readonly owned: boolean;
-  readonly empty: boolean;
-  /** The file's path, when the output is a file this sink opened. */
-  readonly path: string | undefined;
-  /** Its size when opened. */
-  readonly size: number;
-}
-
-function openOutput(output: string | Writable, append: boolean): Output {
-  if (typeof output === 'string') {
-    let size = 0;
-    if (append) {
-      try {
-        size = statSync(output).size;
-      } catch {
-        size = 0;
-      }
-    }
-    return {
-      stream: createWriteStream(output, { flags: append ? 'a' : 'w' }),
-      owned: true,
-      empty: size === 0,
-      path: output,
-      size,
-    };
-  }
-  if (isWritable(output)) return { stream: output, owned: false, empty: true, path: undefined, size: 0 };
-  throw new ValidationError([{ field: 'output', reason: 'must be a file path or a writable stream' }]);
-}
-
-/** Writes text to a stream, waiting for `drain`, and tells when everything is written. */
-class TextWriter {
-  readonly #stream: Writable;
-  #last: Promise<void> = Promise.resolve();
-  #failure: unknown;
-  /** Bytes handed to the stream. */
-  written = 0;
-
-  constructor(stream: Writable) {
-    this.#stream = stream;
-    stream.on('error', (error) => {
-      this.#failure ??= error;
-    });
-  }
-
-  async write(text: string): Promise<void> {
-    if (this.#failure !== undefined) throw this.#failure;
-    if (text === '') return;
-    this.written += Buffer.byteLength(text);
-    this.#last = new Promise<void>((resolve, reject) => {
-      this.#stream.write(text, (error) => (error ? reject(error) : resolve()));
-    });
-    this.#last.catch(() => undefined);
-    if (this.#stream.writableNeedDrain) {
-      await new Promise<void>((resolve) => this.#stream.once('drain', resolve));
-    }
-  }
-
-  async settle(): Promise<void> {
-    await this.#last;
-    if (this.#failure !== undefined) throw this.#failure;
-  }
-
-  async end(owned: boolean): Promise<void> {
-    await this.settle();
-    if (!owned) return;
-    await new Promise<void>((resolve, reject) => {
-      this.#stream.once('error', reject);
-      this.#stream.end(() => resolve());
-    });
-  }
-}
-
-/**
- * Position and cut-back of a file output (see {@link LeadSink.resumeAt}):
- * `undefined` for a stream. `onCut` is told the new size.
- */
-function resumableFile(
-  opened: Output,
-  writer: TextWriter,
-  onCut: (size: number) => void,
-): ResumableFile | undefined {
-  const path = opened.path;
-  if (path === undefined) return undefined;
-  let base = opened.size;
-  return {
-    position: () => base + writer.written,
-    async resumeAt(position) {
-      if (!Number.isInteger(position) || position < 0) {
-        throw new ValidationError([
-          { field: 'position', reason: `must be a whole number of bytes, got ${position}` },
-        ]);
-      }
-      if (writer.written > 0) {
-        throw new ValidationError([
-          { field: 'output', reason: 'cannot be cut back after rows were written' },
-        ]);
-      }
-      let size = 0;
-      try {
-        size = statSync(path).size;
-      } catch {
-        size = 0;
-      }
-      if (size < position) {
-        throw new ValidationError([
-          {
-            field: 'output',
-            reason: `${path} has ${size} bytes, fewer than the ${position} the checkpoint covers: it was changed or replaced since; run without resume to start over`,
-          },
-        ]);
-      }
-      if (size > position) truncateSync(path, position);
-      base = position;
-      onCut(position);
-    },
-  };
-}
 
 /** `record[key]` when `record` has it as its own key: `constructor` or `__proto__` are columns, not inherited. */
 function own(record: Readonly<Record<string, unknown>>, key: string): unknown {
@@ -306,7 +181,8 @@ function enrichedValues(
  * A {@link LeadSink} writing CSV with csv-stringify (quoting as needed):
  * the input's columns first, as they came in, then one column per enriched
  * field (`title`, `company.domain`) with its provenance (`title__source`: the
- * provider id, or `input` for values the row had; `title__confidence`). An
+ * provider id, or `input` for values the row had; `title__confidence`), then
+ * with `rowNumbers`, `leadpipe_row`: the row's number in the input. An
  * input column named exactly like a field path is updated in place with the
  * lead's (normalized or enriched) value instead of being repeated. Another
  * input column holding a lead field (`E-mail`) is written with the lead's
@@ -333,6 +209,7 @@ export function createCsvWriter(output: string | Writable, options: CsvWriterOpt
   const provenance = options.provenance ?? true;
   const delimiter = options.delimiter ?? ',';
   const escapeFormulas = options.escapeFormulas ?? true;
+  const rowNumbers = options.rowNumbers === true;
   const resolver = createColumnResolver({
     ...(options.columns ? { columns: options.columns } : {}),
     unmapped: 'ignore',
@@ -362,7 +239,9 @@ export function createCsvWriter(output: string | Writable, options: CsvWriterOpt
       if (!inputSet.has(field)) enriched.push(field);
       if (provenance) enriched.push(`${field}__source`, `${field}__confidence`);
     }
-    return { input, enriched: enriched.filter((name) => !inputSet.has(name)), fields };
+    const extra = enriched.filter((name) => !inputSet.has(name));
+    if (rowNumbers && !inputSet.has(ROW_COLUMN)) extra.push(ROW_COLUMN);
+    return { input, enriched: extra, fields };
   }
 
   async function writePending(): Promise<void> {
@@ -387,6 +266,7 @@ export function createCsvWriter(output: string | Writable, options: CsvWriterOpt
         if (empty) pending.push([...header.input, ...header.enriched]);
       }
       const values = enrichedValues(entry.lead, header.fields, provenance);
+      if (rowNumbers) values[ROW_COLUMN] = entry.rowNumber;
       const row: (string | number | boolean)[] = [];
       for (const column of header.input) {
         row.push(
@@ -424,7 +304,8 @@ export function createCsvWriter(output: string | Writable, options: CsvWriterOpt
  * A {@link LeadSink} writing one JSON object per line: the input row's
  * values, then each enriched field that has a value under its path
  * (`company.headcount`) with native types (numbers, lists, location
- * objects), and with provenance `<field>__source` / `<field>__confidence`.
+ * objects), and with provenance `<field>__source` / `<field>__confidence`,
+ * and with `rowNumbers`, `leadpipe_row`: the row's number in the input.
  */
 export function createNdjsonWriter(output: string | Writable, options: LeadWriterOptions = {}): LeadSink {
   const opened = openOutput(output, options.append === true);
@@ -447,6 +328,7 @@ export function createNdjsonWriter(output: string | Writable, options: LeadWrite
       const object: Record<string, unknown> = { ...entry.values };
       const values = enrichedValues(entry.lead, options.fields ?? entry.fields, provenance);
       for (const [key, value] of Object.entries(values)) if (value !== undefined) object[key] = value;
+      if (options.rowNumbers === true) object[ROW_COLUMN] = entry.rowNumber;
       pending.push(JSON.stringify(object));
       if (pending.length >= CHUNK_ROWS) await writePending();
     },

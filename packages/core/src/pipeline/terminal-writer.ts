@@ -3,6 +3,7 @@ import type { LeadField } from '../contracts/fields.js';
 import type { SafeEventBus } from '../events/safe-event-bus.js';
 import type { Row } from './admission.js';
 import { type CheckpointedSinks, flushCheckpoint } from './checkpoint-state.js';
+import type { DuplicateSink } from './duplicates-writer.js';
 import type { PipelineEvents } from './events.js';
 import type { RunLedger } from './ledger.js';
 import type {
@@ -21,7 +22,9 @@ export interface TerminalWriterOptions {
   readonly output: LeadSink | undefined;
   /** Where rejected rows go. */
   readonly rejects: RejectSink | undefined;
-  /** The file sinks whose positions each checkpoint flush records (the output and the rejects file). */
+  /** Where the rows merged as duplicates are named. */
+  readonly duplicates: DuplicateSink | undefined;
+  /** The file sinks whose positions each checkpoint flush records (output, rejects and duplicates files). */
   readonly files: CheckpointedSinks;
   /** Rows earlier runs finished (a resumed checkpoint's state): the counts each flush records start there. */
   readonly finishedBefore: PipelineFinishedCounts;
@@ -137,7 +140,7 @@ export class TerminalWriter {
 
   /** Write one row's end to its sink and books; resolves `true` once it is counted. */
   async #write(result: PipelineResult, row: Row): Promise<boolean> {
-    const { ledger, bus, output, rejects } = this.#options;
+    const { ledger, bus, output, rejects, duplicates } = this.#options;
     switch (result.status) {
       case 'done':
         if (result.duplicateOf === undefined && output) {
@@ -147,6 +150,14 @@ export class TerminalWriter {
             columns: row.columns,
             lead: result.lead,
             fields: this.#options.fields,
+          });
+        }
+        if (result.duplicateOf !== undefined && duplicates) {
+          await duplicates({
+            rowNumber: row.rowNumber,
+            duplicateOf: result.duplicateOf,
+            values: row.values,
+            columns: row.columns,
           });
         }
         ledger.done(result.duplicateOf !== undefined);
