@@ -2,7 +2,7 @@ import type { Checkpoint, CheckpointState } from '../contracts/checkpoint-store.
 import type { PipelineFinishedCounts } from './report.js';
 
 /** A file sink a resumed run can cut back: see `LeadSink.position` and `LeadSink.resumeAt`. */
-export interface PositionedSink {
+interface PositionedSink {
   /** Make everything written reach the file. */
   flush?(): Promise<void>;
   /** Where the file ends once flushed, in bytes. */
@@ -45,7 +45,7 @@ function count(value: unknown): number | undefined {
  * The pipeline's state in an earlier run's checkpoint, when it recorded one
  * (`undefined` for a checkpoint an older version wrote, or another writer's).
  */
-export function readPipelineState(state: CheckpointState | undefined): PipelineState | undefined {
+function readPipelineState(state: CheckpointState | undefined): PipelineState | undefined {
   if (state === undefined) return undefined;
   const sinks = state.sinks as Record<string, unknown> | undefined;
   const finished = state.finished as Record<string, unknown> | undefined;

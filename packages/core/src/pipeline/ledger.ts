@@ -75,8 +75,8 @@ export interface RunReportInputs {
   readonly resumed: boolean;
   /** Per provider, this run's figures (see {@link subtractStats}). */
   readonly providers: Readonly<Record<string, ProviderStats>>;
-  /** Answers the checkpoint's result log served: paid by an earlier run. */
-  readonly reusedAnswers: number;
+  /** Answers the checkpoint's result log served: paid by an earlier run. Default 0. */
+  readonly reusedAnswers?: number;
   /** Why the run did not complete, if it did not. */
   readonly error?: unknown;
 }
@@ -194,7 +194,7 @@ export class RunLedger {
         deadLettered: this.#earlier.deadLettered + counts.deadLettered,
       },
       providers: inputs.providers,
-      reusedAnswers: inputs.reusedAnswers,
+      reusedAnswers: inputs.reusedAnswers ?? 0,
       credits: Math.round(credits * 1e6) / 1e6,
       crms: [...this.#crms],
       durationMs,
