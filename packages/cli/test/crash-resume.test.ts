@@ -258,5 +258,54 @@ describe('a crash, then --resume (issue 11 §1)', () => {
     expect(report.total.rejected).toBe(Math.floor(1_500 / 97));
     expect(report.total.done).toBe(rows.length + report.total.duplicates);
     expect(code).toBe(3);
-  }, 120_000);
+  }, 180_000);
+
+  it('SIGKILL with calls in flight (nothing frozen), then resume: no duplicate row, reject or merge entry; CRM records = unique keys', async () => {
+    const dir = tempDir();
+    const { uniqueEmails } = writeInput(dir, 1_200);
+    const args = ['enrich', 'leads.csv', '--emulate', '--crm', 'hubspot', '-q', '--report', 'report.json'];
+    for (const vendor of [...PROVIDERS, 'hubspot'] as const) running.emulators[vendor]?.requests.clear();
+    running.emulators.hubspot?.emulator.reset();
+    const { process: proc, exit } = startChild(dir, args);
+    const out = join(dir, 'leads.enriched.csv');
+    // Just past the first checkpoint flush (1,000 rows), with everything moving.
+    while (dataLines(out) < 1_030) await sleep(10);
+    proc.kill('SIGKILL');
+    expect(await exit).toBe(-9);
+    const last = await startChild(dir, [...args, '--resume']).exit;
+    const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as PipelineReport;
+    expect(report.status).toBe('completed');
+    expect(last).toBe(3);
+    const emails = (await readRows(out)).map((row) => String(row.Email).toLowerCase());
+    const rejects = (await readRows(join(dir, 'leads.rejects.csv'))).map((row) => row.leadpipe_row);
+    const merged = (await readRows(join(dir, 'leads.duplicates.csv'))).map((row) => row.leadpipe_row);
+    const contacts = (running.emulators.hubspot?.emulator.contacts() ?? []).map((contact) =>
+      String(contact.properties.email).toLowerCase(),
+    );
+    const paidTwice = PROVIDERS.map(
+      (vendor) => repeated(answeredKeys(running.emulators[vendor]?.requests.all() ?? [])).length,
+    );
+    console.log(
+      JSON.stringify({
+        test: 'crash-resume-hot',
+        duplicateRows: emails.length - new Set(emails).size,
+        duplicateRejects: rejects.length - new Set(rejects).size,
+        duplicateMerges: merged.length - new Set(merged).size,
+        paidTwice: Object.fromEntries(PROVIDERS.map((vendor, index) => [vendor, paidTwice[index]])),
+        uniqueLeads: uniqueEmails.size,
+        contacts: contacts.length,
+      }),
+    );
+    expect(emails).toHaveLength(uniqueEmails.size);
+    expect(new Set(emails)).toEqual(uniqueEmails);
+    expect(new Set(rejects).size).toBe(rejects.length);
+    expect(rejects).toHaveLength(Math.floor(1_200 / 97));
+    expect(new Set(merged).size).toBe(merged.length);
+    expect(merged).toHaveLength(Math.floor(1_200 / 40));
+    expect(new Set(contacts)).toEqual(uniqueEmails);
+    expect(contacts).toHaveLength(uniqueEmails.size);
+    // Only an answer the vendor sent while the process died, before it reached the result log, can be paid again:
+    // at most the calls in flight (16 leads at once, Apollo's batches of 10).
+    for (const count of paidTwice) expect(count).toBeLessThanOrEqual(32);
+  }, 180_000);
 });
