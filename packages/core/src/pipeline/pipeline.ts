@@ -249,7 +249,13 @@ export interface LeadPipeline {
  * (after the output has them) and the checkpoint's result log is wired as
  * a second-level cache of the engine, so `run(source, { resume: true })`
  * skips finished rows, pays no provider again for rows that were in flight,
- * and, CRM writes being keyed upserts, creates nothing twice.
+ * and, CRM writes being keyed upserts, creates nothing twice. The order
+ * holds under a crash at any point: an answer is in the result log before
+ * its row is written; each checkpoint flush follows the flush of the output,
+ * rejects and duplicates files and records where they ended; a resumed run
+ * cuts them back there before writing (file writers opened with `append`),
+ * so no row is in any of them twice. Without `resume`, the answers earlier
+ * runs paid for are reused (the report's `reusedAnswers`) unless `fresh`.
  *
  * @example
  * ```ts
