@@ -58,10 +58,23 @@ export interface EnrichCommandOptions {
   readonly report: string | undefined;
   /** Checkpoint file (absolute). Default `<out>.checkpoint`. */
   readonly checkpoint: string;
+  /** Discard the answers an earlier run paid for, instead of reusing them (`--fresh`). */
+  readonly fresh: boolean;
+  /**
+   * Where provider answers are kept (absolute, `--cache`): kept, compacted,
+   * after the run and shared by later runs. Default: the checkpoint's own
+   * result log (`<checkpoint>.results`), removed once a run completes.
+   */
+  readonly cache: string | undefined;
   /** Rejected rows file (absolute). Default `<input name>.rejects.<input ext>` next to the output. */
   readonly rejects: string;
   /** Format of the rejects file. */
   readonly rejectsFormat: FileFormat;
+  /**
+   * The rows merged as duplicates, each with the row it was folded into
+   * (absolute): `<input name>.duplicates.<input ext>` next to the output.
+   */
+  readonly duplicates: string;
   /** Dead-letter file (absolute, NDJSON). Default `<input name>.dead-letters.ndjson` next to the output. */
   readonly deadLetters: string;
   /** Explicit input header to lead path mapping (`--map`); other headers are recognised by name. */
@@ -161,12 +174,17 @@ Options:
                          (default: ${DEFAULT_FIELDS.join(',')})
   --crm <name>           Sync into ${CRM_NAMES.join(' or ')} (default: no CRM)
   --resume               Skip the rows an interrupted run of the same input finished
+  --fresh                Start over for real: discard the answers an earlier run paid for
+                         (without it, a run started over reuses them and says so)
+  --cache <file>         Keep provider answers in <file> across runs, and reuse them
+                         (default: in the checkpoint, removed once a run completes)
   --dry-run              Enrich and write the output, but write nothing to the CRM
   --emulate              Run against in-process vendor emulators: no keys, no network
   --report <file>        Write the run's report as JSON
   --checkpoint <file>    Checkpoint file for --resume (default: <out>.checkpoint)
   --rejects <file>       Rejected rows with their reasons, .csv or .ndjson
-                         (default: <file name>.rejects.<ext>, next to the output)
+                         (default: <file name>.rejects.<ext>, next to the output;
+                         rows merged as duplicates go to <file name>.duplicates.<ext>)
   --dead-letters <file>  Records a CRM refused for good, .ndjson, kept across runs
                          with --resume (default: <file name>.dead-letters.ndjson)
   --map <header=path>    Where a column goes when its header is not recognised, such as
@@ -358,6 +376,7 @@ function parseEnrich(argv: readonly string[], cwd: string): CliCommand {
     rejects = resolve(cwd, values.rejects);
     rejectsFormat = formatOf(values.rejects, '--rejects', issues);
   }
+  const duplicates = `${base}.duplicates.${inputFormat === 'csv' ? 'csv' : 'ndjson'}`;
   let deadLetters = `${base}.dead-letters.ndjson`;
   if (values['dead-letters'] !== undefined) {
     deadLetters = resolve(cwd, values['dead-letters']);
@@ -368,12 +387,26 @@ function parseEnrich(argv: readonly string[], cwd: string): CliCommand {
       });
     }
   }
+  const cache = values.cache === undefined ? undefined : resolve(cwd, values.cache);
+  if (values.fresh === true && values.resume === true) {
+    issues.push({
+      field: '--fresh',
+      reason: 'cannot go with --resume: --fresh starts over, --resume goes on',
+    });
+  }
   const taken = new Map<string, string>([
     [input, '<file>'],
     [out, '--out'],
     [checkpoint, '--checkpoint'],
     [`${checkpoint}.results`, '--checkpoint'],
   ]);
+  if (cache !== undefined) {
+    const owner = taken.get(cache);
+    if (file !== undefined && owner !== undefined) {
+      issues.push({ field: '--cache', reason: `must not be the same file as ${owner}` });
+    }
+    taken.set(cache, '--cache');
+  }
   if (report !== undefined) taken.set(report, '--report');
   for (const [flag, path] of [
     ['--rejects', rejects],
@@ -402,8 +435,11 @@ function parseEnrich(argv: readonly string[], cwd: string): CliCommand {
       emulate: values.emulate === true,
       report,
       checkpoint,
+      fresh: values.fresh === true,
+      cache,
       rejects,
       rejectsFormat,
+      duplicates,
       deadLetters,
       columns,
       concurrency,
@@ -427,6 +463,8 @@ function parseEnrichArgs(argv: readonly string[]) {
       emulate: { type: 'boolean' },
       report: { type: 'string' },
       checkpoint: { type: 'string' },
+      fresh: { type: 'boolean' },
+      cache: { type: 'string' },
       rejects: { type: 'string' },
       'dead-letters': { type: 'string' },
       map: { type: 'string', multiple: true },

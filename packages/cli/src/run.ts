@@ -1,14 +1,17 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { access, mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
   ConfigurationError,
+  compactResultLog,
   createCsvWriter,
+  createDuplicatesWriter,
   createFileCheckpointStore,
   createFileDeadLetterQueue,
   createLeadPipeline,
   createNdjsonWriter,
   createRejectsWriter,
+  type DuplicatesWriter,
   type FileDeadLetterQueue,
   formatReport,
   type LeadSink,
@@ -31,6 +34,7 @@ import {
 } from './args.js';
 import { type Connections, connect, missingKeys, registerKeys } from './connections.js';
 import { startEmulatedVendors } from './emulate.js';
+import { checkInput, forgetInput, recordInput } from './input-check.js';
 import {
   type CliIo,
   EXIT_CODES,
@@ -56,7 +60,10 @@ function reader(path: string, format: FileFormat): AsyncGenerator<SourceRow, voi
 }
 
 function writer(path: string, format: FileFormat, append: boolean): LeadSink {
-  return format === 'csv' ? createCsvWriter(path, { append }) : createNdjsonWriter(path, { append });
+  // Rows are written as they finish, not in input order: each carries its input row number.
+  return format === 'csv'
+    ? createCsvWriter(path, { append, rowNumbers: true })
+    : createNdjsonWriter(path, { append, rowNumbers: true });
 }
 
 /** Count the rows of the input in the background, for the ETA; `undefined` until done (or if it fails). */
@@ -96,9 +103,10 @@ async function unknownMappedHeaders(
   return headers.length > 0 ? { headers, columns } : undefined;
 }
 
+/** The exit code of a run: a resumed run's includes the rows the earlier runs rejected or dead-lettered. */
 function exitCodeOf(report: PipelineReport): ExitCode {
   if (report.status !== 'completed') return EXIT_CODES.failed;
-  return report.counts.rejected > 0 || report.counts.deadLettered > 0
+  return report.total.rejected > 0 || report.total.deadLettered > 0
     ? EXIT_CODES.finishedWithProblems
     : EXIT_CODES.done;
 }
@@ -166,7 +174,8 @@ function summarize(
     );
   }
   lines.push(`  output: ${options.out}`);
-  if (report.counts.rejected > 0) lines.push(`  rejects: ${options.rejects}`);
+  if (report.total.rejected > 0) lines.push(`  rejects: ${options.rejects}`);
+  if (report.total.duplicates > 0) lines.push(`  duplicates merged: ${options.duplicates}`);
   if (deadLetters > 0) lines.push(`  dead letters: ${options.deadLetters} (${records(deadLetters)})`);
   if (options.report !== undefined) lines.push(`  report: ${options.report}`);
   return `${lines.join('\n')}\n`;
@@ -175,7 +184,10 @@ function summarize(
 /** The files a run writes besides its output, opened for it. */
 interface SideFiles {
   readonly resume: boolean;
+  /** The input's fingerprint (its SHA-256), when known. */
+  readonly fingerprint: string | undefined;
   readonly rejects: RejectsWriter;
+  readonly duplicates: DuplicatesWriter;
   readonly deadLetters: FileDeadLetterQueue;
 }
 
@@ -192,14 +204,36 @@ async function runPipeline(
   for (const path of [options.out, options.checkpoint, options.rejects, options.deadLetters]) {
     await mkdir(dirname(path), { recursive: true });
   }
+  if (options.cache !== undefined) await mkdir(dirname(options.cache), { recursive: true });
+  // The whole input is checked, not only its first rows: a change anywhere makes a resume wrong.
+  let fingerprint: string | undefined;
+  if (resume) {
+    const check = await checkInput(options.input, options.checkpoint);
+    if (check.kind === 'changed') {
+      io.stderr.write(
+        `leadpipe: --resume: ${options.input} changed since the interrupted run (first change at line ${check.line}); run without --resume to start over (paid answers are kept)\n`,
+      );
+      return EXIT_CODES.usage;
+    }
+    if (check.kind === 'same') fingerprint = check.fingerprint;
+  } else {
+    fingerprint = await recordInput(options.input, options.checkpoint);
+    if (!options.quiet) io.stderr.write(answersNotice(options));
+  }
   // A resumed run adds to the rejects and dead letters of the run it finishes; a fresh run starts new files.
   const rejects = createRejectsWriter(options.rejects, { format: options.rejectsFormat, append: resume });
+  const duplicates = createDuplicatesWriter(options.duplicates, {
+    format: options.inputFormat,
+    append: resume,
+  });
   const deadLetters = createFileDeadLetterQueue(options.deadLetters, { fresh: !resume });
   try {
-    return await runWith(options, io, connections, { resume, rejects, deadLetters });
+    return await runWith(options, io, connections, { resume, fingerprint, rejects, duplicates, deadLetters });
   } finally {
     await rejects.close();
     await removeIfEmpty(options.rejects);
+    await duplicates.close();
+    await removeIfEmpty(options.duplicates);
     const empty = (await deadLetters.size().catch(() => 1)) === 0;
     await deadLetters.close();
     if (empty) await rm(options.deadLetters, { force: true });
@@ -223,9 +257,13 @@ async function runWith(
     },
     ...(connections.crm ? { crms: [connections.crm] } : {}),
     ...(connections.batchSize === undefined ? {} : { batchSize: connections.batchSize }),
-    checkpoints: createFileCheckpointStore(options.checkpoint),
+    checkpoints: createFileCheckpointStore(
+      options.checkpoint,
+      options.cache === undefined ? {} : { resultsPath: options.cache },
+    ),
     ...(options.columns === undefined ? {} : { columns: options.columns }),
-    rejects: files.rejects.write,
+    rejects: files.rejects,
+    duplicates: files.duplicates,
     deadLetters: files.deadLetters,
     dryRun: options.dryRun,
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
@@ -258,6 +296,8 @@ async function runWith(
     report = await pipeline.run(reader(options.input, options.inputFormat), {
       signal: controller.signal,
       resume,
+      fresh: options.fresh,
+      ...(files.fingerprint === undefined ? {} : { fingerprint: files.fingerprint }),
       output: writer(options.out, options.outFormat, resume),
     });
   } catch (error) {
@@ -278,6 +318,10 @@ async function runWith(
 
   if (options.report !== undefined) await writeJsonReport(options.report, report);
   stdout.write(summarize(report, options, quota.snapshot(), await files.deadLetters.size()));
+  if (report.status === 'completed') {
+    const kept = await settleCheckpoint(options);
+    if (kept !== undefined && !options.quiet) stderr.write(kept);
+  }
   const code = exitCodeOf(report);
   if (report.status === 'aborted') {
     stderr.write(
@@ -285,10 +329,48 @@ async function runWith(
     );
   } else if (code === EXIT_CODES.finishedWithProblems) {
     stderr.write(
-      `leadpipe: finished with ${report.counts.rejected} rejected and ${report.counts.deadLettered} dead-lettered rows (exit code 3)\n`,
+      `leadpipe: finished with ${report.total.rejected} rejected and ${report.total.deadLettered} dead-lettered rows${report.resumed ? ' (earlier runs included)' : ''} (exit code 3)\n`,
     );
   }
   return code;
+}
+
+/** Where the run's answers are read from and written to. */
+function answersPath(options: EnrichCommandOptions): string {
+  return options.cache ?? `${options.checkpoint}.results`;
+}
+
+function sizeOf(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** What a run that starts from the first row does with the answers earlier runs paid for: said before it starts. */
+function answersNotice(options: EnrichCommandOptions): string {
+  const path = answersPath(options);
+  const bytes = sizeOf(path);
+  if (bytes === 0) return '';
+  if (options.fresh) return `leadpipe: --fresh: discarding the answers earlier runs paid for (${path})\n`;
+  return `leadpipe: reusing the answers earlier runs paid for (${path}); --fresh discards them\n`;
+}
+
+/**
+ * After a completed run: the checkpoint is not needed any more and goes;
+ * the answers go with it, unless they are kept in a `--cache` file, which
+ * is compacted (one line per answer still valid). Returns what to say.
+ */
+async function settleCheckpoint(options: EnrichCommandOptions): Promise<string | undefined> {
+  await rm(options.checkpoint, { force: true });
+  await forgetInput(options.checkpoint);
+  if (options.cache === undefined) {
+    await rm(`${options.checkpoint}.results`, { force: true });
+    return undefined;
+  }
+  const compaction = await compactResultLog(options.cache);
+  return `leadpipe: ${compaction.answers.toLocaleString('en-US')} answers kept in ${options.cache} for later runs (${compaction.bytesBefore.toLocaleString('en-US')} bytes compacted to ${compaction.bytesAfter.toLocaleString('en-US')})\n`;
 }
 
 /**

@@ -57,8 +57,9 @@ function readReport(path: string): PipelineReport {
   return JSON.parse(readFileSync(path, 'utf8')) as PipelineReport;
 }
 
+/** The exit code a report calls for: a resumed run's counts the rows its earlier runs rejected too. */
 function expectedCode(report: PipelineReport): number {
-  return report.counts.rejected + report.counts.deadLettered > 0
+  return report.total.rejected + report.total.deadLettered > 0
     ? EXIT_CODES.finishedWithProblems
     : EXIT_CODES.done;
 }
@@ -210,6 +211,10 @@ describe('leadpipe enrich --emulate', () => {
     const report = readReport(join(dir, 'report.json'));
     expect(report).toMatchObject({ status: 'completed', resumed: true });
     expect(second.code).toBe(expectedCode(report));
+    // The report covers the earlier part too: its rejects count (and so the exit code says 3).
+    expect(report.total.rejected).toBe(firstReport.counts.rejected + report.counts.rejected);
+    expect(report.total.done).toBe(firstReport.counts.done + report.counts.done);
+    if (firstReport.counts.rejected > 0) expect(second.code).toBe(EXIT_CODES.finishedWithProblems);
     expect(report.counts.skipped).toBe(finishedFirst);
     expect(report.counts.read).toBe(total);
     expect(
@@ -370,17 +375,97 @@ describe('leadpipe enrich --emulate', () => {
     expect(typo.stderr).toContain('its columns are "Primary Contact", "Given", "Family"');
   });
 
-  it('--resume on a changed input is refused with exit code 2', async () => {
+  /** Run enrich on `dir/leads.csv` and stop it (as Ctrl-C does) once `rows` rows are done. */
+  async function interrupted(dir: string, args: readonly string[], rows: number): Promise<Outcome> {
+    const controller = new AbortController();
+    const stderr = capture({
+      onWrite: (chunk) => {
+        const done = /done=(\d+)/.exec(chunk);
+        if (done && Number(done[1]) >= rows) controller.abort(new Error('Ctrl-C'));
+      },
+    });
+    const outcome = await cli([...args], {
+      cwd: dir,
+      stderr,
+      signal: controller.signal,
+      progressIntervalMs: 0,
+    });
+    expect(outcome.code).toBe(EXIT_CODES.failed);
+    return outcome;
+  }
+
+  it('--resume on an input changed anywhere (here row 250, past the first 100) is refused with exit code 2, naming the line', async () => {
     const dir = tempDir();
-    const input = demoSubset(dir, 6);
-    expect([0, 3]).toContain((await cli(['enrich', 'leads.csv', '--emulate', '-q'], { cwd: dir })).code);
-    writeFileSync(
-      input,
-      readFileSync(input, 'utf8').replace(/\n[^\n]*\n$/, '\nnew.person@example.org,New,Person,,,,,\n'),
-    );
+    const input = demoSubset(dir, 300);
+    await interrupted(dir, ['enrich', 'leads.csv', '--emulate'], 20);
+    const lines = readFileSync(input, 'utf8').split('\n');
+    lines[250] = 'new.person@example.org,New,Person,,,,,';
+    writeFileSync(input, lines.join('\n'));
     const resumed = await cli(['enrich', 'leads.csv', '--emulate', '--resume', '-q'], { cwd: dir });
     expect(resumed.code).toBe(EXIT_CODES.usage);
-    expect(resumed.stderr).toContain('leadpipe: the run failed: fingerprint:');
+    expect(resumed.stderr).toContain(
+      `leadpipe: --resume: ${input} changed since the interrupted run (first change at line 251)`,
+    );
+    expect(existsSync(join(dir, 'leads.enriched.csv.checkpoint')), 'the checkpoint is left as it was').toBe(
+      true,
+    );
+
+    // Touched but not changed: the quick check fails, the hash of the whole file says it is the same input.
+    lines[250] = readFileSync(demoSubset(tempDir(), 300), 'utf8').split('\n')[250] ?? '';
+    writeFileSync(input, lines.join('\n'));
+    const again = await cli(['enrich', 'leads.csv', '--emulate', '--resume', '-q', '--report', 'r.json'], {
+      cwd: dir,
+    });
+    expect([0, 3]).toContain(again.code);
+    expect(readReport(join(dir, 'r.json'))).toMatchObject({ status: 'completed', resumed: true });
+  });
+
+  it('a run started over reuses the answers the interrupted run paid for and says so; --fresh pays again', async () => {
+    const dir = tempDir();
+    demoSubset(dir, 120);
+    const args = ['enrich', 'leads.csv', '--emulate', '--report', 'r.json'];
+    const calls = () =>
+      running.counters.get('apollo.http.requests') + running.counters.get('clearbit.http.requests');
+    await interrupted(dir, args, 40);
+    const results = join(dir, 'leads.enriched.csv.checkpoint.results');
+    expect(readFileSync(results, 'utf8').length, 'answers paid before the interruption').toBeGreaterThan(0);
+
+    const before = calls();
+    const again = await cli(args, { cwd: dir });
+    const report = readReport(join(dir, 'r.json'));
+    expect(again.stderr).toContain(
+      `leadpipe: reusing the answers earlier runs paid for (${results}); --fresh discards them`,
+    );
+    expect(report.resumed).toBe(false);
+    expect(report.reusedAnswers).toBeGreaterThanOrEqual(40);
+    expect(again.stdout).toContain(`answers paid by earlier runs reused`);
+    const paidSecond = calls() - before;
+    // A completed run removes its checkpoint and, without --cache, the answers with it.
+    expect(existsSync(results)).toBe(false);
+    expect(existsSync(join(dir, 'leads.enriched.csv.checkpoint'))).toBe(false);
+
+    await interrupted(dir, args, 40);
+    const beforeFresh = calls();
+    const fresh = await cli([...args, '--fresh'], { cwd: dir });
+    expect(fresh.stderr).toContain('leadpipe: --fresh: discarding the answers earlier runs paid for');
+    expect(readReport(join(dir, 'r.json')).reusedAnswers).toBe(0);
+    expect(calls() - beforeFresh).toBeGreaterThan(paidSecond);
+  });
+
+  it('--cache keeps the answers across completed runs, compacted, and a later run pays nothing again', async () => {
+    const dir = tempDir();
+    demoSubset(dir, 60);
+    const args = ['enrich', 'leads.csv', '--emulate', '--cache', 'answers.cache', '--report', 'r.json'];
+    const calls = () =>
+      running.counters.get('apollo.http.requests') + running.counters.get('clearbit.http.requests');
+    const first = await cli(args, { cwd: dir });
+    expect(first.stderr).toMatch(/leadpipe: [\d,]+ answers kept in .*answers\.cache for later runs/);
+    expect(existsSync(join(dir, 'answers.cache'))).toBe(true);
+    expect(existsSync(join(dir, 'leads.enriched.csv.checkpoint'))).toBe(false);
+    const before = calls();
+    await cli(args, { cwd: dir });
+    expect(calls() - before, 'no provider call: every answer came from the cache').toBe(0);
+    expect(readReport(join(dir, 'r.json')).reusedAnswers).toBeGreaterThan(0);
   });
 });
 

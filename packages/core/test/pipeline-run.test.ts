@@ -379,7 +379,7 @@ describe('createLeadPipeline: terminal states', () => {
     expect((caught as ConfigurationError).issues).toEqual([
       { field: 'fields.0', reason: '"nope" is not a Lead field' },
       { field: 'batchLingerMs', reason: 'must be a non-negative integer, got -1' },
-      { field: 'rejects', reason: 'must be a function' },
+      { field: 'rejects', reason: 'must be a function or a rejects writer (createRejectsWriter)' },
     ]);
   });
 

@@ -226,6 +226,9 @@ describe('TerminalWriter', () => {
     const writer = new TerminalWriter({
       output: undefined,
       rejects: undefined,
+      duplicates: undefined,
+      files: { output: undefined, rejects: undefined, duplicates: undefined },
+      finishedBefore: { done: 0, duplicates: 0, rejected: 0, deadLettered: 0 },
       fields: [],
       ledger,
       bus: new SafeEventBus<PipelineEvents>(),

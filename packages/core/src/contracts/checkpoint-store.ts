@@ -9,10 +9,24 @@ export interface CheckpointOpenRequest {
   readonly fingerprint: string;
   /**
    * `true`: load what an earlier run of the same input recorded (start
-   * fresh when there is nothing). `false`: discard any earlier state.
+   * fresh when there is nothing). `false`: discard the earlier run's
+   * finished rows and state; its provider answers ({@link Checkpoint.results})
+   * are kept, within their TTL, unless `fresh` is set, so starting over
+   * pays no provider again for what was already paid.
    */
   readonly resume: boolean;
+  /**
+   * With `resume: false`, also discard the provider answers earlier runs
+   * recorded: a truly fresh start. Ignored with `resume: true`. Default `false`.
+   */
+  readonly fresh?: boolean;
 }
+
+/**
+ * A small JSON object the pipeline records with a flush (where its output
+ * files ended, the counts of the finished rows) and gets back on resume.
+ */
+export type CheckpointState = Readonly<Record<string, unknown>>;
 
 /** A closed range of row numbers, `from` to `to` inclusive (`from <= to`). */
 export interface RowWindow {
@@ -39,6 +53,12 @@ export interface Checkpoint {
   /** How many rows earlier runs finished. */
   readonly finishedBefore: number;
   /**
+   * The state the earlier run recorded with its last flush
+   * ({@link Checkpoint.flush}), when resumed and it recorded one; it
+   * describes exactly the rows then finished.
+   */
+  readonly state: CheckpointState | undefined;
+  /**
    * The rows of `window` that an earlier run finished, in ascending order
    * (empty when none). The pipeline asks once per window of rows it is about
    * to read (a few thousand rows), never once per row. Rows marked finished
@@ -56,10 +76,18 @@ export interface Checkpoint {
    * Provider results kept across runs: a {@link Cache} the enrichment engine
    * writes every answer to, so rows in flight when a run stopped are not paid
    * again when it resumes. Entries expire with their TTL like any cache entry.
+   * `set` resolves once the answer would survive the process being killed
+   * (it reached the file or database, synced or not): the pipeline writes a
+   * row that needed an answer only after that, so a crash never leaves an
+   * output row whose answer is lost.
    */
   readonly results: Cache;
-  /** Make everything recorded so far durable (written and synced). */
-  flush(): Promise<void>;
+  /**
+   * Make everything recorded so far durable (written and synced), with
+   * `state` recorded atomically with the finished rows: a resume gets the
+   * last state together with exactly the rows finished when it was recorded.
+   */
+  flush(state?: CheckpointState): Promise<void>;
   /** Flush and release files or connections. The checkpoint stays for a later resume. */
   close(): Promise<void>;
 }

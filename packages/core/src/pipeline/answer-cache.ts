@@ -12,17 +12,22 @@ export interface RunAnswerCache {
   readonly cache: Cache;
   /** Attach a run's result log. Returns the function that detaches it. */
   attach(results: Cache): () => void;
+  /** Answers the attached log served since it was attached (paid by an earlier run, not paid again). */
+  reused(): number;
 }
 
 /** A {@link RunAnswerCache} over `primary`. */
 export function createRunAnswerCache(primary: Cache): RunAnswerCache {
   let secondary: Cache | undefined;
+  let reused = 0;
   return {
     cache: {
       async get(key) {
         const value = await primary.get(key);
         if (value !== undefined) return value;
-        return secondary?.get(key);
+        const logged = await secondary?.get(key);
+        if (logged !== undefined) reused += 1;
+        return logged;
       },
       async set(key, value, ttlMs) {
         await primary.set(key, value, ttlMs);
@@ -33,8 +38,10 @@ export function createRunAnswerCache(primary: Cache): RunAnswerCache {
         await secondary?.delete(key);
       },
     },
+    reused: () => reused,
     attach(results) {
       secondary = results;
+      reused = 0;
       return () => {
         if (secondary === results) secondary = undefined;
       };

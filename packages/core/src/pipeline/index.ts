@@ -5,6 +5,13 @@ export {
   checkIdentityColumns,
   isColumnTarget,
 } from './columns.js';
+export {
+  createDuplicatesWriter,
+  type DuplicateSink,
+  type DuplicatesWriter,
+  type DuplicatesWriterOptions,
+  type MergedRow,
+} from './duplicates-writer.js';
 export type {
   PipelineCrmEvents,
   PipelineEventName,
@@ -28,6 +35,7 @@ export {
   type PipelineDeadLetterError,
   type PipelineEnrichmentDeadLetter,
   type PipelineEnrichmentError,
+  type PipelineFinishedCounts,
   type PipelineReject,
   type PipelineReport,
   type PipelineResult,

@@ -7,6 +7,7 @@ import type {
   PipelineCounts,
   PipelineDeadLetter,
   PipelineEnrichmentError,
+  PipelineFinishedCounts,
   PipelineReject,
   PipelineReport,
 } from './report.js';
@@ -74,6 +75,8 @@ export interface RunReportInputs {
   readonly resumed: boolean;
   /** Per provider, this run's figures (see {@link subtractStats}). */
   readonly providers: Readonly<Record<string, ProviderStats>>;
+  /** Answers the checkpoint's result log served: paid by an earlier run. Default 0. */
+  readonly reusedAnswers?: number;
   /** Why the run did not complete, if it did not. */
   readonly error?: unknown;
 }
@@ -100,6 +103,7 @@ export class RunLedger {
   readonly #rejects: PipelineReject[] = [];
   readonly #deadLetters: PipelineDeadLetter[] = [];
   #crms: readonly CrmSyncTargetReport[] = [];
+  #earlier: PipelineFinishedCounts = { done: 0, duplicates: 0, rejected: 0, deadLettered: 0 };
   #lastProgress: number;
 
   constructor(options: RunLedgerOptions) {
@@ -110,6 +114,11 @@ export class RunLedger {
   /** The counts so far (a copy). */
   get counts(): PipelineCounts {
     return { ...this.#counts };
+  }
+
+  /** What earlier runs of the input finished (a resumed run's checkpoint says), for the report's `total`. */
+  carry(earlier: PipelineFinishedCounts): void {
+    this.#earlier = { ...earlier };
   }
 
   /** A row was taken from the source. */
@@ -178,7 +187,14 @@ export class RunLedger {
       resumed: inputs.resumed,
       dryRun: this.#options.dryRun,
       counts,
+      total: {
+        done: this.#earlier.done + counts.done,
+        duplicates: this.#earlier.duplicates + counts.duplicates,
+        rejected: this.#earlier.rejected + counts.rejected,
+        deadLettered: this.#earlier.deadLettered + counts.deadLettered,
+      },
       providers: inputs.providers,
+      reusedAnswers: inputs.reusedAnswers ?? 0,
       credits: Math.round(credits * 1e6) / 1e6,
       crms: [...this.#crms],
       durationMs,

@@ -96,7 +96,26 @@ const pipelineOptionsSchema = z.looseObject({
   abortGraceMs: nonNegativeInteger.default(2_000),
   progressIntervalMs: nonNegativeInteger.default(1_000),
   fingerprintRows: positiveInteger.default(100),
-  rejects: aFunction('a function').optional(),
+  rejects: z
+    .custom<unknown>(
+      (value) =>
+        typeof value === 'function' ||
+        (typeof value === 'object' &&
+          value !== null &&
+          typeof (value as { write?: unknown }).write === 'function'),
+      { error: 'must be a function or a rejects writer (createRejectsWriter)' },
+    )
+    .optional(),
+  duplicates: z
+    .custom<unknown>(
+      (value) =>
+        typeof value === 'function' ||
+        (typeof value === 'object' &&
+          value !== null &&
+          typeof (value as { write?: unknown }).write === 'function'),
+      { error: 'must be a function or a duplicates writer (createDuplicatesWriter)' },
+    )
+    .optional(),
   now: aFunction('a function returning epoch ms').optional(),
   onListenerError: aFunction('a function').optional(),
   dryRun: z.boolean({ error: 'must be true or false' }).optional(),

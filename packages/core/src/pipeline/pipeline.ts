@@ -21,17 +21,19 @@ import { createMemoryDeadLetterQueue } from '../stores/memory-dead-letter-queue.
 import type { SpillingHash64Index, SpillingHash64IndexOptions } from '../stores/spilling-index.js';
 import { admitRow, type Row, toRow } from './admission.js';
 import type { RunAnswerCache } from './answer-cache.js';
+import { cutBackSinks, NO_ROWS_FINISHED } from './checkpoint-state.js';
 import { type ColumnMapping, createColumnResolver } from './columns.js';
 import { CrmBatchBuffer, type CrmStage, type CrmStageSession, createCrmStage } from './crm-stage.js';
+import type { DuplicateSink, DuplicatesWriter } from './duplicates-writer.js';
 import { createPipelineEngine, enrichLead, enrichmentSignal } from './enrichment-stage.js';
 import type { PipelineEventName, PipelineEvents, PipelineRunEvents } from './events.js';
 import { FinishedRows } from './finished-rows.js';
 import { RunLedger, subtractStats } from './ledger.js';
 import { type PipelineSettings, parsePipelineOptions } from './options.js';
-import type { PipelineReport, PipelineResult, RejectSink } from './report.js';
+import type { PipelineFinishedCounts, PipelineReport, PipelineResult, RejectSink } from './report.js';
 import { ResultChannel } from './result-channel.js';
 import { fingerprintOf, iteratorOf } from './run-source.js';
-import type { LeadSink } from './sinks.js';
+import type { LeadSink, RejectsWriter } from './sinks.js';
 import type { SourceRow } from './source.js';
 import { TerminalWriter } from './terminal-writer.js';
 
@@ -86,8 +88,19 @@ export interface LeadPipelineOptions {
   readonly columns?: ColumnMapping;
   /** Columns neither mapped nor recognised: kept as `custom.<header>` (default) or ignored. */
   readonly unmappedColumns?: 'custom' | 'ignore';
-  /** Where rejected rows go, with their input values. Default: only counted and kept in the report (first N). */
-  readonly rejects?: RejectSink;
+  /**
+   * Where rejected rows go, with their input values: a function, or a
+   * rejects file (`createRejectsWriter(path)`), which a resumed run cuts
+   * back to what the checkpoint covers, so no reject is in it twice.
+   * Default: only counted and kept in the report (first N).
+   */
+  readonly rejects?: RejectSink | RejectsWriter;
+  /**
+   * Where the rows merged as duplicates are named, every one of them: a
+   * function, or a duplicates file (`createDuplicatesWriter(path)`), which a
+   * resumed run cuts back like the rejects file. Default: only counted.
+   */
+  readonly duplicates?: DuplicateSink | DuplicatesWriter;
   /** Validate and enrich, but write nothing to any CRM. */
   readonly dryRun?: boolean;
   /** Country for phone numbers written without a country code. */
@@ -131,8 +144,20 @@ export interface PipelineRunOptions {
    * rejects with a {@link PipelineAbortedError}.
    */
   readonly signal?: AbortSignal;
-  /** Skip the rows a checkpoint says an earlier run of the same input finished. Needs `checkpoints`. */
+  /**
+   * Skip the rows a checkpoint says an earlier run of the same input
+   * finished. Needs `checkpoints`. The output and a rejects file, when they
+   * can be (file writers opened with `append`), are first cut back to where
+   * they ended at the checkpoint's last flush, so the rows done again are
+   * not written twice.
+   */
   readonly resume?: boolean;
+  /**
+   * Without `resume`: also discard the provider answers an earlier run
+   * recorded in the checkpoint. By default a run that starts over keeps
+   * them (within their TTL) and pays no provider again for them.
+   */
+  readonly fresh?: boolean;
   /** Where done leads go (`createCsvWriter`, `createNdjsonWriter`, your own). Closed when the run ends. */
   readonly output?: LeadSink;
   /**
@@ -222,7 +247,13 @@ export interface LeadPipeline {
  * (after the output has them) and the checkpoint's result log is wired as
  * a second-level cache of the engine, so `run(source, { resume: true })`
  * skips finished rows, pays no provider again for rows that were in flight,
- * and, CRM writes being keyed upserts, creates nothing twice.
+ * and, CRM writes being keyed upserts, creates nothing twice. The order
+ * holds under a crash at any point: an answer is in the result log before
+ * its row is written; each checkpoint flush follows the flush of the output,
+ * rejects and duplicates files and records where they ended; a resumed run
+ * cuts them back there before writing (file writers opened with `append`),
+ * so no row is in any of them twice. Without `resume`, the answers earlier
+ * runs paid for are reused (the report's `reusedAnswers`) unless `fresh`.
  *
  * @example
  * ```ts
@@ -302,6 +333,12 @@ function assemblePipeline(
     ...(options.unmappedColumns ? { unmapped: options.unmappedColumns } : {}),
   });
   const { now, concurrency, batchSize, batchConcurrency, fields } = settings;
+  const rejectsFile = typeof options.rejects === 'object' ? options.rejects : undefined;
+  const rejectSink: RejectSink | undefined =
+    typeof options.rejects === 'function' ? options.rejects : rejectsFile?.write;
+  const duplicatesFile = typeof options.duplicates === 'object' ? options.duplicates : undefined;
+  const duplicateSink: DuplicateSink | undefined =
+    typeof options.duplicates === 'function' ? options.duplicates : duplicatesFile?.write;
   const bus = new SafeEventBus<PipelineEvents>(options.onListenerError);
   const deadLetters = settings.deadLetters ?? createMemoryDeadLetterQueue();
   const crm: CrmStage | undefined =
@@ -363,6 +400,7 @@ function assemblePipeline(
         status,
         resumed,
         providers: engine ? subtractStats(engine.stats(), statsBefore) : {},
+        reusedAnswers: answers?.reused() ?? 0,
         error: failure ?? sourceError,
       });
     }
@@ -383,6 +421,7 @@ function assemblePipeline(
       userSignal?.addEventListener('abort', onAbort, { once: true });
       let checkpoint: Checkpoint | undefined;
       let detachResults: (() => void) | undefined;
+      let finishedBefore: PipelineFinishedCounts = NO_ROWS_FINISHED;
       try {
         statsBefore = engine?.stats();
         const preRead: unknown[] = [];
@@ -396,12 +435,25 @@ function assemblePipeline(
             }
             fingerprint = fingerprintOf(preRead);
           }
-          checkpoint = await settings.checkpoints.open({ fingerprint, resume: runOptions.resume === true });
+          checkpoint = await settings.checkpoints.open({
+            fingerprint,
+            resume: runOptions.resume === true,
+            fresh: runOptions.fresh === true,
+          });
           resumed = checkpoint.resumed;
           detachResults = answers?.attach(checkpoint.results);
+          if (runOptions.resume === true) {
+            // Before anything is written: rows past the last flush are done again, so they must not stay.
+            finishedBefore = await cutBackSinks(checkpoint, {
+              output,
+              rejects: rejectsFile,
+              duplicates: duplicatesFile,
+            });
+            ledger.carry(finishedBefore);
+          }
         }
         bus.emit('pipeline.started', { resumed, finishedBefore: checkpoint?.finishedBefore ?? 0 });
-        await drive(preRead, checkpoint);
+        await drive(preRead, checkpoint, finishedBefore);
       } catch (error) {
         failure ??= error;
       } finally {
@@ -445,7 +497,11 @@ function assemblePipeline(
     }
 
     /** The scheduler loop: reads rows while there is room, and moves each one through the stages. */
-    async function drive(preRead: unknown[], checkpoint: Checkpoint | undefined): Promise<void> {
+    async function drive(
+      preRead: unknown[],
+      checkpoint: Checkpoint | undefined,
+      finishedBefore: PipelineFinishedCounts,
+    ): Promise<void> {
       const signal = controller.signal;
       const maxInFlight = concurrency + batchSize * (batchConcurrency + 1);
       let inFlight = 0;
@@ -473,7 +529,10 @@ function assemblePipeline(
       const engineSignal = enrichmentSignal(signal, settings.abortGraceMs);
       const writer = new TerminalWriter({
         output,
-        rejects: options.rejects,
+        rejects: rejectSink,
+        duplicates: duplicateSink,
+        files: { output, rejects: rejectsFile, duplicates: duplicatesFile },
+        finishedBefore,
         fields,
         ledger,
         bus,
@@ -707,13 +766,11 @@ function assemblePipeline(
         }
       }
       if (checkpoint && failure === undefined) {
-        await output?.flush?.();
-        await checkpoint.flush();
+        await writer.flushCheckpoint();
       } else if (checkpoint) {
         // Keep what finished before the failure, so a resume does not do it again.
         try {
-          await output?.flush?.();
-          await checkpoint.flush();
+          await writer.flushCheckpoint();
         } catch {
           // The original failure is the one to report.
         }

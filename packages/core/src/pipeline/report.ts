@@ -145,6 +145,21 @@ export interface PipelineCounts {
   readonly unfinished: number;
 }
 
+/**
+ * Rows of an input that reached a terminal state, over every run of it: a
+ * resumed run adds its own to what the earlier runs' checkpoint recorded.
+ */
+export interface PipelineFinishedCounts {
+  /** Rows that ended done (duplicates included). */
+  readonly done: number;
+  /** Of those, rows folded into an earlier row with the same identity. */
+  readonly duplicates: number;
+  /** Rows that ended rejected. */
+  readonly rejected: number;
+  /** Rows that failed for good. */
+  readonly deadLettered: number;
+}
+
 /** The report of a run, JSON-serializable. */
 export interface PipelineReport {
   /** `completed`; `aborted` (the signal fired); `failed` (the source, a sink or the dead-letter queue failed). */
@@ -153,12 +168,24 @@ export interface PipelineReport {
   readonly resumed: boolean;
   /** Whether CRM writes were skipped (`dryRun`). */
   readonly dryRun: boolean;
-  /** Counts per state. */
+  /** Counts per state, of this run (rows an earlier run finished are only `skipped`). */
   readonly counts: PipelineCounts;
+  /**
+   * The input's rows in each terminal state over every run of it: this
+   * run's, plus, on a resumed run, those the earlier runs finished (as their
+   * checkpoint recorded them). What an exit code should be decided on.
+   */
+  readonly total: PipelineFinishedCounts;
   /** Per provider, for this run: calls, matches, credits... */
   readonly providers: Readonly<Record<string, ProviderStats>>;
   /** Credits spent in this run. */
   readonly credits: number;
+  /**
+   * Provider answers this run took from the checkpoint's result log instead
+   * of paying for them again: answers an earlier, interrupted or restarted,
+   * run of the input (or a run sharing the result log as a cache) paid for.
+   */
+  readonly reusedAnswers: number;
   /** Per CRM and object, summed over the run's batches. */
   readonly crms: readonly CrmSyncTargetReport[];
   /** Wall time of the run, in ms. */
@@ -195,6 +222,17 @@ export function formatReport(report: PipelineReport): string {
     `${title}: ${report.status}${report.resumed ? ' (resumed)' : ''} in ${number(report.durationMs / 1000)} s, ${number(report.leadsPerSecond)} leads/s`,
   );
   if (report.error) lines.push(`  error: ${report.error.code}: ${report.error.message}`);
+  const { total } = report;
+  if (
+    report.resumed &&
+    (total.done !== counts.done ||
+      total.rejected !== counts.rejected ||
+      total.deadLettered !== counts.deadLettered)
+  ) {
+    lines.push(
+      `  with earlier runs: ${number(total.done)} done (${number(total.duplicates)} duplicates), ${number(total.rejected)} rejected, ${number(total.deadLettered)} dead-lettered`,
+    );
+  }
   lines.push(
     `  rows: ${number(counts.read)} read, ${number(counts.done)} done (${number(counts.duplicates)} duplicates), ${number(counts.rejected)} rejected, ${number(counts.deadLettered)} dead-lettered${counts.skipped > 0 ? `, ${number(counts.skipped)} skipped (finished earlier)` : ''}${counts.unfinished > 0 ? `, ${number(counts.unfinished)} unfinished` : ''}`,
   );
@@ -203,7 +241,9 @@ export function formatReport(report: PipelineReport): string {
   );
   const providers = Object.entries(report.providers);
   if (providers.length > 0) {
-    lines.push(`  providers (${number(report.credits)} credits):`);
+    lines.push(
+      `  providers (${number(report.credits)} credits${report.reusedAnswers > 0 ? `; ${number(report.reusedAnswers)} answers paid by earlier runs reused` : ''}):`,
+    );
     for (const [id, stats] of providers) {
       lines.push(
         `    ${id}: ${number(stats.calls)} calls, ${number(stats.matches)} matches, ${number(stats.misses)} misses, ${number(stats.cacheHits)} cache hits, ${number(stats.errors)} errors, ${number(stats.credits)} credits`,

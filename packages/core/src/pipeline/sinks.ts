@@ -1,4 +1,3 @@
-import { createWriteStream, statSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 import { ValidationError } from '../contracts/errors.js';
@@ -6,6 +5,7 @@ import { isLeadField, type LeadField } from '../contracts/fields.js';
 import type { Lead } from '../contracts/lead.js';
 import { getLeadField } from '../lead/index.js';
 import { type ColumnMapping, createColumnResolver } from './columns.js';
+import { openOutput, resumableFile, TextWriter } from './file-output.js';
 import type { RejectedRow, RejectSink } from './report.js';
 
 /** One finished lead, as the pipeline hands it to a {@link LeadSink}. */
@@ -36,6 +36,21 @@ export interface LeadSink {
   flush?(): Promise<void>;
   /** Flush and release the file or stream. */
   close?(): Promise<void>;
+  /**
+   * Where the file ends once everything written so far is flushed, in
+   * bytes. With {@link LeadSink.resumeAt}, it lets a resumed run cut the file
+   * back to what the checkpoint covers: the pipeline records it with each
+   * checkpoint flush. File writers have it; a stream cannot be cut back.
+   */
+  position?(): number;
+  /**
+   * Cut the file back to `position` bytes (where it ended at the last
+   * checkpoint flush), before anything is written: the rows written after
+   * that flush are done again by the resumed run, so they must not stay.
+   * Rejects with a `ValidationError` on `output` when the file is shorter
+   * than that (it was changed or replaced since).
+   */
+  resumeAt?(position: number): Promise<void>;
 }
 
 /** Options of {@link createCsvWriter} and {@link createNdjsonWriter}. */
@@ -49,7 +64,18 @@ export interface LeadWriterOptions {
    * A CSV header is written only when the file is new or empty. Paths only.
    */
   readonly append?: boolean;
+  /**
+   * Add the row's 1-based number in the input as `leadpipe_row` (the last
+   * CSV column; an input column of that name is filled instead), so every
+   * output row can be traced to its input row: rows are written in the
+   * order they finish, not the input's. Default `false` (the `leadpipe`
+   * command turns it on).
+   */
+  readonly rowNumbers?: boolean;
 }
+
+/** The column (CSV) or key (NDJSON) holding an output row's number in the input. */
+const ROW_COLUMN = 'leadpipe_row';
 
 /** Options of {@link createCsvWriter}. */
 export interface CsvWriterOptions extends LeadWriterOptions {
@@ -84,77 +110,6 @@ export interface CsvWriterOptions extends LeadWriterOptions {
 
 /** Rows buffered before they are turned into text and written in one go. */
 const CHUNK_ROWS = 256;
-
-function isWritable(value: unknown): value is Writable {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as Writable).write === 'function' &&
-    typeof (value as Writable).end === 'function'
-  );
-}
-
-interface Output {
-  readonly stream: Writable;
-  readonly owned: boolean;
-  readonly empty: boolean;
-}
-
-function openOutput(output: string | Writable, append: boolean): Output {
-  if (typeof output === 'string') {
-    let empty = true;
-    if (append) {
-      try {
-        empty = statSync(output).size === 0;
-      } catch {
-        empty = true;
-      }
-    }
-    return { stream: createWriteStream(output, { flags: append ? 'a' : 'w' }), owned: true, empty };
-  }
-  if (isWritable(output)) return { stream: output, owned: false, empty: true };
-  throw new ValidationError([{ field: 'output', reason: 'must be a file path or a writable stream' }]);
-}
-
-/** Writes text to a stream, waiting for `drain`, and tells when everything is written. */
-class TextWriter {
-  readonly #stream: Writable;
-  #last: Promise<void> = Promise.resolve();
-  #failure: unknown;
-
-  constructor(stream: Writable) {
-    this.#stream = stream;
-    stream.on('error', (error) => {
-      this.#failure ??= error;
-    });
-  }
-
-  async write(text: string): Promise<void> {
-    if (this.#failure !== undefined) throw this.#failure;
-    if (text === '') return;
-    this.#last = new Promise<void>((resolve, reject) => {
-      this.#stream.write(text, (error) => (error ? reject(error) : resolve()));
-    });
-    this.#last.catch(() => undefined);
-    if (this.#stream.writableNeedDrain) {
-      await new Promise<void>((resolve) => this.#stream.once('drain', resolve));
-    }
-  }
-
-  async settle(): Promise<void> {
-    await this.#last;
-    if (this.#failure !== undefined) throw this.#failure;
-  }
-
-  async end(owned: boolean): Promise<void> {
-    await this.settle();
-    if (!owned) return;
-    await new Promise<void>((resolve, reject) => {
-      this.#stream.once('error', reject);
-      this.#stream.end(() => resolve());
-    });
-  }
-}
 
 /** `record[key]` when `record` has it as its own key: `constructor` or `__proto__` are columns, not inherited. */
 function own(record: Readonly<Record<string, unknown>>, key: string): unknown {
@@ -226,7 +181,8 @@ function enrichedValues(
  * A {@link LeadSink} writing CSV with csv-stringify (quoting as needed):
  * the input's columns first, as they came in, then one column per enriched
  * field (`title`, `company.domain`) with its provenance (`title__source`: the
- * provider id, or `input` for values the row had; `title__confidence`). An
+ * provider id, or `input` for values the row had; `title__confidence`), then
+ * with `rowNumbers`, `leadpipe_row`: the row's number in the input. An
  * input column named exactly like a field path is updated in place with the
  * lead's (normalized or enriched) value instead of being repeated. Another
  * input column holding a lead field (`E-mail`) is written with the lead's
@@ -246,9 +202,14 @@ function enrichedValues(
 export function createCsvWriter(output: string | Writable, options: CsvWriterOptions = {}): LeadSink {
   const opened = openOutput(output, options.append === true);
   const writer = new TextWriter(opened.stream);
+  let empty = opened.empty;
+  const file = resumableFile(opened, writer, (size) => {
+    empty = size === 0;
+  });
   const provenance = options.provenance ?? true;
   const delimiter = options.delimiter ?? ',';
   const escapeFormulas = options.escapeFormulas ?? true;
+  const rowNumbers = options.rowNumbers === true;
   const resolver = createColumnResolver({
     ...(options.columns ? { columns: options.columns } : {}),
     unmapped: 'ignore',
@@ -278,7 +239,9 @@ export function createCsvWriter(output: string | Writable, options: CsvWriterOpt
       if (!inputSet.has(field)) enriched.push(field);
       if (provenance) enriched.push(`${field}__source`, `${field}__confidence`);
     }
-    return { input, enriched: enriched.filter((name) => !inputSet.has(name)), fields };
+    const extra = enriched.filter((name) => !inputSet.has(name));
+    if (rowNumbers && !inputSet.has(ROW_COLUMN)) extra.push(ROW_COLUMN);
+    return { input, enriched: extra, fields };
   }
 
   async function writePending(): Promise<void> {
@@ -300,9 +263,10 @@ export function createCsvWriter(output: string | Writable, options: CsvWriterOpt
       if (closed) throw new ValidationError([{ field: 'output', reason: 'is closed' }]);
       if (header === undefined) {
         header = headerFor(entry);
-        if (opened.empty) pending.push([...header.input, ...header.enriched]);
+        if (empty) pending.push([...header.input, ...header.enriched]);
       }
       const values = enrichedValues(entry.lead, header.fields, provenance);
+      if (rowNumbers) values[ROW_COLUMN] = entry.rowNumber;
       const row: (string | number | boolean)[] = [];
       for (const column of header.input) {
         row.push(
@@ -324,7 +288,7 @@ export function createCsvWriter(output: string | Writable, options: CsvWriterOpt
     async close() {
       if (closed) return;
       closed = true;
-      if (header === undefined && options.inputColumns !== undefined && opened.empty) {
+      if (header === undefined && options.inputColumns !== undefined && empty) {
         // No lead was written: the file still gets its header.
         header = headerFor(undefined);
         pending.push([...header.input, ...header.enriched]);
@@ -332,6 +296,7 @@ export function createCsvWriter(output: string | Writable, options: CsvWriterOpt
       await writePending();
       await writer.end(opened.owned);
     },
+    ...file,
   };
 }
 
@@ -339,11 +304,13 @@ export function createCsvWriter(output: string | Writable, options: CsvWriterOpt
  * A {@link LeadSink} writing one JSON object per line: the input row's
  * values, then each enriched field that has a value under its path
  * (`company.headcount`) with native types (numbers, lists, location
- * objects), and with provenance `<field>__source` / `<field>__confidence`.
+ * objects), and with provenance `<field>__source` / `<field>__confidence`,
+ * and with `rowNumbers`, `leadpipe_row`: the row's number in the input.
  */
 export function createNdjsonWriter(output: string | Writable, options: LeadWriterOptions = {}): LeadSink {
   const opened = openOutput(output, options.append === true);
   const writer = new TextWriter(opened.stream);
+  const file = resumableFile(opened, writer, () => undefined);
   const provenance = options.provenance ?? true;
   let pending: string[] = [];
   let closed = false;
@@ -361,6 +328,7 @@ export function createNdjsonWriter(output: string | Writable, options: LeadWrite
       const object: Record<string, unknown> = { ...entry.values };
       const values = enrichedValues(entry.lead, options.fields ?? entry.fields, provenance);
       for (const [key, value] of Object.entries(values)) if (value !== undefined) object[key] = value;
+      if (options.rowNumbers === true) object[ROW_COLUMN] = entry.rowNumber;
       pending.push(JSON.stringify(object));
       if (pending.length >= CHUNK_ROWS) await writePending();
     },
@@ -374,6 +342,7 @@ export function createNdjsonWriter(output: string | Writable, options: LeadWrite
       await writePending();
       await writer.end(opened.owned);
     },
+    ...file,
   };
 }
 
@@ -421,6 +390,10 @@ export interface RejectsWriter {
   flush(): Promise<void>;
   /** Flush and release the file (a stream passed in is left open). */
   close(): Promise<void>;
+  /** Where the file ends once flushed, in bytes; a stream passed in has none. See {@link LeadSink.position}. */
+  position?(): number;
+  /** Cut the file back to `position` bytes before a resumed run writes; see {@link LeadSink.resumeAt}. */
+  resumeAt?(position: number): Promise<void>;
 }
 
 function reasonsOf(row: RejectedRow): string {
@@ -446,12 +419,17 @@ function reasonsOf(row: RejectedRow): string {
  *
  * Each row is handed to the file before the pipeline goes on (and so before
  * it is checkpointed): a crash of the process loses no reject. Rejected
- * rows are not buffered, so memory does not grow with their number.
+ * rows are not buffered, so memory does not grow with their number. Pass
+ * the writer itself as the pipeline's `rejects` (not only its `write`): the
+ * pipeline then records where the file ended at each checkpoint flush, and
+ * a resumed run (with `append`) cuts it back to that point first, so a row
+ * rejected after the last flush, and rejected again on resume, is in the
+ * file once.
  *
  * @example
  * ```ts
  * const rejects = createRejectsWriter('leads.rejects.csv');
- * const pipeline = createLeadPipeline({ enrichment, rejects: rejects.write });
+ * const pipeline = createLeadPipeline({ enrichment, rejects });
  * try {
  *   await pipeline.run(readCsv('leads.csv'), { output: createCsvWriter('leads.enriched.csv') });
  * } finally {
@@ -469,6 +447,10 @@ export function createRejectsWriter(
   }
   const opened = openOutput(output, options.append === true);
   const writer = new TextWriter(opened.stream);
+  let empty = opened.empty;
+  const file = resumableFile(opened, writer, (size) => {
+    empty = size === 0;
+  });
   const delimiter = options.delimiter ?? ',';
   const stringifyOptions = { delimiter, escape_formulas: options.escapeFormulas ?? true };
   let header: { readonly input: readonly string[]; readonly known: ReadonlySet<string> } | undefined;
@@ -480,7 +462,7 @@ export function createRejectsWriter(
     if (header === undefined) {
       const input = row.columns.filter((column) => !REJECT_COLUMN_SET.has(column));
       header = { input, known: new Set(input) };
-      if (opened.empty) text += stringify([[...input, ...REJECT_COLUMNS]], stringifyOptions);
+      if (empty) text += stringify([[...input, ...REJECT_COLUMNS]], stringifyOptions);
     }
     // Values under columns the header lacks (later NDJSON rows can have other keys) are kept as JSON.
     const extra: Record<string, unknown> = Object.create(null);
@@ -529,5 +511,6 @@ export function createRejectsWriter(
       closed = true;
       await writer.end(opened.owned);
     },
+    ...file,
   };
 }

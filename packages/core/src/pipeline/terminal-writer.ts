@@ -2,9 +2,17 @@ import type { Checkpoint } from '../contracts/checkpoint-store.js';
 import type { LeadField } from '../contracts/fields.js';
 import type { SafeEventBus } from '../events/safe-event-bus.js';
 import type { Row } from './admission.js';
+import { type CheckpointedSinks, flushCheckpoint } from './checkpoint-state.js';
+import type { DuplicateSink } from './duplicates-writer.js';
 import type { PipelineEvents } from './events.js';
 import type { RunLedger } from './ledger.js';
-import type { PipelineDeadLetter, PipelineReject, PipelineResult, RejectSink } from './report.js';
+import type {
+  PipelineDeadLetter,
+  PipelineFinishedCounts,
+  PipelineReject,
+  PipelineResult,
+  RejectSink,
+} from './report.js';
 import type { ResultChannel } from './result-channel.js';
 import type { LeadSink } from './sinks.js';
 
@@ -14,6 +22,12 @@ export interface TerminalWriterOptions {
   readonly output: LeadSink | undefined;
   /** Where rejected rows go. */
   readonly rejects: RejectSink | undefined;
+  /** Where the rows merged as duplicates are named. */
+  readonly duplicates: DuplicateSink | undefined;
+  /** The file sinks whose positions each checkpoint flush records (output, rejects and duplicates files). */
+  readonly files: CheckpointedSinks;
+  /** Rows earlier runs finished (a resumed checkpoint's state): the counts each flush records start there. */
+  readonly finishedBefore: PipelineFinishedCounts;
   /** Fields the output writes. */
   readonly fields: readonly LeadField[];
   /** The run's books. */
@@ -47,9 +61,22 @@ export class TerminalWriter {
   readonly #options: TerminalWriterOptions;
   #tail: Promise<void> = Promise.resolve();
   #sinceCheckpoint = 0;
+  /** Rows marked finished in the checkpoint, by state, over every run. */
+  readonly #finished: { done: number; duplicates: number; rejected: number; deadLettered: number };
 
   constructor(options: TerminalWriterOptions) {
     this.#options = options;
+    this.#finished = { ...options.finishedBefore };
+  }
+
+  /**
+   * Flush the sinks, then the checkpoint with where each file ended and the
+   * finished counts. Call it between rows (from the queue, or once idle).
+   */
+  async flushCheckpoint(): Promise<void> {
+    const { checkpoint, files } = this.#options;
+    if (checkpoint) await flushCheckpoint(checkpoint, files, this.#finished);
+    else await files.output?.flush?.();
   }
 
   /** Queue a row's end. */
@@ -70,11 +97,11 @@ export class TerminalWriter {
           result.status !== 'skipped' && !(result.status === 'deadLettered' && result.stage === 'enrich');
         if (options.checkpoint && keep) {
           await options.checkpoint.markFinished([row.rowNumber]);
+          this.#count(result);
           this.#sinceCheckpoint += 1;
           if (this.#sinceCheckpoint >= options.checkpointEvery) {
             this.#sinceCheckpoint = 0;
-            await options.output?.flush?.();
-            await options.checkpoint.flush();
+            await this.flushCheckpoint();
           }
         }
         if (options.bus.hasListeners('pipeline.progress')) {
@@ -87,6 +114,15 @@ export class TerminalWriter {
         options.onFailure(error);
       })
       .finally(() => options.onSettled());
+  }
+
+  /** Count a row marked finished under its state. */
+  #count(result: PipelineResult): void {
+    if (result.status === 'done') {
+      this.#finished.done += 1;
+      if (result.duplicateOf !== undefined) this.#finished.duplicates += 1;
+    } else if (result.status === 'rejected') this.#finished.rejected += 1;
+    else if (result.status === 'deadLettered') this.#finished.deadLettered += 1;
   }
 
   /** Queue a row that will reach no terminal state (the run stopped). */
@@ -104,7 +140,7 @@ export class TerminalWriter {
 
   /** Write one row's end to its sink and books; resolves `true` once it is counted. */
   async #write(result: PipelineResult, row: Row): Promise<boolean> {
-    const { ledger, bus, output, rejects } = this.#options;
+    const { ledger, bus, output, rejects, duplicates } = this.#options;
     switch (result.status) {
       case 'done':
         if (result.duplicateOf === undefined && output) {
@@ -114,6 +150,14 @@ export class TerminalWriter {
             columns: row.columns,
             lead: result.lead,
             fields: this.#options.fields,
+          });
+        }
+        if (result.duplicateOf !== undefined && duplicates) {
+          await duplicates({
+            rowNumber: row.rowNumber,
+            duplicateOf: result.duplicateOf,
+            values: row.values,
+            columns: row.columns,
           });
         }
         ledger.done(result.duplicateOf !== undefined);

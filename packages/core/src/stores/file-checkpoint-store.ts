@@ -1,10 +1,15 @@
 import { createReadStream } from 'node:fs';
-import { type FileHandle, mkdir, open, readFile, truncate } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readFile, rename, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Cache } from '../contracts/cache.js';
-import type { Checkpoint, CheckpointOpenRequest, CheckpointStore } from '../contracts/checkpoint-store.js';
+import type {
+  Checkpoint,
+  CheckpointOpenRequest,
+  CheckpointState,
+  CheckpointStore,
+} from '../contracts/checkpoint-store.js';
 import { LeadpipeError, ValidationError } from '../contracts/errors.js';
-import { readLineAt, Serial } from './file-lines.js';
+import { readLineAt, readLines, Serial } from './file-lines.js';
 import { hash64 } from './hash-map.js';
 import { compressRows, RowRanges } from './row-ranges.js';
 import { SpillingHash64Index, type SpillingHash64IndexOptions } from './spilling-index.js';
@@ -13,8 +18,12 @@ import { SpillingHash64Index, type SpillingHash64IndexOptions } from './spilling
 export interface FileCheckpointStoreOptions {
   /** Clock, in epoch ms, for result expiry. Default `Date.now`. */
   readonly now?: () => number;
-  /** Write buffered results to the file (without syncing) once this many bytes wait. Default 1 MiB. */
-  readonly resultBufferBytes?: number;
+  /**
+   * Where the provider answers go. Default `<path>.results`. Name another
+   * file to keep the answers apart from the run (a cache shared by runs of
+   * several inputs, one run at a time).
+   */
+  readonly resultsPath?: string;
   /** The result log's index: entries kept in memory before spilling to disk, and where (see `SpillingHash64Index`). */
   readonly index?: SpillingHash64IndexOptions;
 }
@@ -39,6 +48,11 @@ async function readOrEmpty(path: string): Promise<string | undefined> {
 interface LoadedRows {
   readonly fingerprint: string;
   readonly rows: RowRanges;
+  readonly state: CheckpointState | undefined;
+}
+
+function isState(value: unknown): value is CheckpointState {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Read the row log; a torn last line is cut off the file. */
@@ -49,6 +63,7 @@ async function loadRows(path: string): Promise<LoadedRows | undefined> {
   const torn = lines.pop() ?? '';
   if (torn !== '') await truncate(path, Buffer.byteLength(text) - Buffer.byteLength(torn));
   let fingerprint: string | undefined;
+  let state: CheckpointState | undefined;
   const rows = new RowRanges();
   lines.forEach((line, index) => {
     let record: unknown;
@@ -57,7 +72,7 @@ async function loadRows(path: string): Promise<LoadedRows | undefined> {
     } catch {
       throw corrupt(path, `line ${index + 1} is not JSON`);
     }
-    const value = record as { v?: unknown; fingerprint?: unknown; f?: unknown };
+    const value = record as { v?: unknown; fingerprint?: unknown; f?: unknown; s?: unknown };
     if (index === 0) {
       if (value.v !== FORMAT_VERSION || typeof value.fingerprint !== 'string') {
         throw corrupt(path, `line 1 is not a version ${FORMAT_VERSION} checkpoint header`);
@@ -73,11 +88,15 @@ async function loadRows(path: string): Promise<LoadedRows | undefined> {
     ) {
       throw corrupt(path, `line ${index + 1} is not a list of finished row ranges`);
     }
+    if (value.s !== undefined) {
+      if (!isState(value.s)) throw corrupt(path, `line ${index + 1} has a state that is not an object`);
+      state = value.s;
+    }
     for (let pair = 0; pair < pairs.length; pair += 2)
       rows.addRange(pairs[pair] as number, pairs[pair + 1] as number);
   });
   if (fingerprint === undefined) return undefined;
-  return { fingerprint, rows };
+  return { fingerprint, rows, state };
 }
 
 /** Index the result log: key hash to byte offset. A torn last line is cut off. */
@@ -118,26 +137,31 @@ async function indexResults(path: string, index: SpillingHash64Index): Promise<n
  * file.
  *
  * - `<path>`: a header line with the input's fingerprint, then one line per
- *   flush listing the rows finished since, as `[from, to]` ranges. Loaded
- *   into a watermark plus the few ranges above it (`RowRanges`), so
- *   memory stays small however many rows the input has.
- * - `<path>.results`: every provider answer the enrichment engine cached
- *   (`{"k": key, "v": value, "x": expiresAt}` per line), served back as a
- *   {@link Cache}. It is indexed by a `SpillingHash64Index` (64-bit
- *   key hash to file offset): 8 MB in memory, the rest in sorted files in
- *   the OS temp folder, removed on `close()`; a hit reads its line from the
- *   file.
+ *   flush listing the rows finished since, as `[from, to]` ranges, with the
+ *   pipeline's state at that flush (where its output files ended, the counts
+ *   of finished rows). Loaded into a watermark plus the few ranges above it
+ *   (`RowRanges`), so memory stays small however many rows the input has.
+ * - `<path>.results` (or `resultsPath`): every provider answer the
+ *   enrichment engine cached (`{"k": key, "v": value, "x": expiresAt}` per
+ *   line), served back as a {@link Cache}. It is indexed by a
+ *   `SpillingHash64Index` (64-bit key hash to file offset): 8 MB in memory,
+ *   the rest in sorted files in the OS temp folder, removed on `close()`; a
+ *   hit reads its line from the file.
  *
- * Writes are buffered and both files are written and `fdatasync`ed on
- * `flush()` (the pipeline flushes every `checkpointEvery` rows and at the
- * end). A crash loses at most what was recorded since the last flush: those
- * rows are done again on resume, and their provider answers, if they reached
- * the file, are not paid again. A torn last line left by a crash is ignored
- * and cut off.
+ * Durability order: an answer is written to the results file (the
+ * operating system has it; a killed process loses nothing) before `set`
+ * resolves, so before the row that needed it can reach the output; finished
+ * rows and the state are written and both files `fdatasync`ed on `flush()`
+ * (the pipeline flushes every `checkpointEvery` rows and at the end), after
+ * the output files were flushed. A crash loses at most the rows finished
+ * since the last flush: a resume cuts the output files back to where that
+ * flush's state says they ended and does those rows again, paying no
+ * provider again. A torn last line left by a crash is ignored and cut off.
  *
- * Trade-off: the result log grows with every answer (about 200-400 bytes
- * each) and is never compacted; delete both files once a run is complete
- * and its output is safe, when it is not needed for later resumes.
+ * Opening without `resume` starts the rows over but keeps the answers of
+ * earlier runs (within their TTL); `fresh` discards them too. The result
+ * log grows with every answer (about 200-400 bytes each): compact it with
+ * {@link compactResultLog}, or delete it, once a run is complete.
  */
 export function createFileCheckpointStore(
   path: string,
@@ -147,8 +171,7 @@ export function createFileCheckpointStore(
     throw new ValidationError([{ field: 'path', reason: 'must be a non-empty file path' }]);
   }
   const now = options.now ?? Date.now;
-  const resultBufferBytes = options.resultBufferBytes ?? 1 << 20;
-  const resultsPath = `${path}.results`;
+  const resultsPath = options.resultsPath ?? `${path}.results`;
 
   return {
     async open(request: CheckpointOpenRequest): Promise<Checkpoint> {
@@ -156,6 +179,7 @@ export function createFileCheckpointStore(
         throw new ValidationError([{ field: 'fingerprint', reason: 'must be a non-empty string' }]);
       }
       await mkdir(dirname(path), { recursive: true });
+      await mkdir(dirname(resultsPath), { recursive: true });
       let loaded = request.resume ? await loadRows(path) : undefined;
       if (loaded !== undefined && loaded.fingerprint !== request.fingerprint) {
         throw new ValidationError([
@@ -166,14 +190,20 @@ export function createFileCheckpointStore(
         ]);
       }
       const index = new SpillingHash64Index(options.index);
-      let resultsSize = 0;
-      if (loaded !== undefined) resultsSize = await indexResults(resultsPath, index);
-      else loaded = { fingerprint: request.fingerprint, rows: new RowRanges() };
+      const keepResults = request.resume || request.fresh !== true;
+      const resultsSize = keepResults ? await indexResults(resultsPath, index) : 0;
+      loaded ??= { fingerprint: request.fingerprint, rows: new RowRanges(), state: undefined };
       const rowsFile: FileHandle = await open(path, loaded.rows.count > 0 || request.resume ? 'a' : 'w');
-      const resultsFile: FileHandle = await open(resultsPath, resultsSize > 0 ? 'a+' : 'w+');
+      let resultsFile: FileHandle;
+      try {
+        resultsFile = await open(resultsPath, resultsSize > 0 ? 'a+' : 'w+');
+      } catch (error) {
+        await rowsFile.close();
+        throw error;
+      }
       const serial = new Serial();
       const resumed = request.resume && (loaded.rows.count > 0 || resultsSize > 0);
-      if (!resumed || (await rowsFile.stat()).size === 0) {
+      if (!request.resume || loaded.rows.count === 0 || (await rowsFile.stat()).size === 0) {
         await rowsFile.truncate(0);
         await rowsFile.write(
           `${JSON.stringify({ v: FORMAT_VERSION, fingerprint: request.fingerprint, createdAt: new Date(now()).toISOString() })}\n`,
@@ -181,20 +211,28 @@ export function createFileCheckpointStore(
       }
       const finished = loaded.rows;
       const finishedBefore = finished.count;
+      const state = request.resume ? loaded.state : undefined;
       let pendingRows: number[] = [];
       let pendingResults: string[] = [];
       let pendingBytes = 0;
+      let size = resultsSize;
       const pendingByKey = new Map<string, { value: unknown; expiresAt: number }>();
       let closed = false;
 
+      /** Write every answer waiting; several `set`s in a row share one write. */
       async function writeResults(): Promise<void> {
         if (pendingResults.length === 0) return;
         const text = pendingResults.join('');
         pendingResults = [];
-        await resultsFile.write(text, resultsSize);
-        resultsSize += Buffer.byteLength(text);
+        await resultsFile.write(text, size);
+        size += Buffer.byteLength(text);
         pendingBytes = 0;
         pendingByKey.clear();
+      }
+
+      function append(line: string): void {
+        pendingResults.push(line);
+        pendingBytes += Buffer.byteLength(line);
       }
 
       const results: Cache = {
@@ -218,11 +256,11 @@ export function createFileCheckpointStore(
           if (!(ttlMs > 0) || closed) return;
           const expiresAt = now() + ttlMs;
           const line = `${JSON.stringify({ k: key, v: value, x: expiresAt })}\n`;
-          index.set(hash64(key), resultsSize + pendingBytes);
-          pendingResults.push(line);
-          pendingBytes += Buffer.byteLength(line);
+          index.set(hash64(key), size + pendingBytes);
+          append(line);
           pendingByKey.set(key, { value, expiresAt });
-          if (pendingBytes >= resultBufferBytes) await serial.run(writeResults);
+          // Written through: the answer is in the file before the row that needed it can be written out.
+          await serial.run(writeResults);
         },
         async delete(key) {
           pendingByKey.delete(key);
@@ -231,22 +269,26 @@ export function createFileCheckpointStore(
           const hashed = hash64(key);
           if (index.get(hashed) === undefined || closed) return;
           index.set(hashed, -1);
-          const line = `${JSON.stringify({ k: key, d: 1 })}\n`;
-          pendingResults.push(line);
-          pendingBytes += Buffer.byteLength(line);
-          if (pendingBytes >= resultBufferBytes) await serial.run(writeResults);
+          append(`${JSON.stringify({ k: key, d: 1 })}\n`);
+          await serial.run(writeResults);
         },
       };
 
-      async function flush(): Promise<void> {
+      async function flush(flushState?: CheckpointState): Promise<void> {
+        if (flushState !== undefined && !isState(flushState)) {
+          throw new ValidationError([{ field: 'state', reason: 'must be a JSON object' }]);
+        }
         await serial.run(async () => {
           await writeResults();
-          if (pendingRows.length > 0) {
+          // The answers are synced before the rows that needed them are recorded finished.
+          await resultsFile.datasync();
+          if (pendingRows.length > 0 || flushState !== undefined) {
             const pairs = compressRows(pendingRows).flat();
             pendingRows = [];
-            await rowsFile.write(`${JSON.stringify({ f: pairs })}\n`);
+            await rowsFile.write(
+              `${JSON.stringify(flushState === undefined ? { f: pairs } : { f: pairs, s: flushState })}\n`,
+            );
           }
-          await resultsFile.datasync();
           await rowsFile.datasync();
         });
       }
@@ -254,6 +296,7 @@ export function createFileCheckpointStore(
       return {
         resumed,
         finishedBefore,
+        state,
         async finishedIn(window) {
           const { from, to } = window ?? {};
           if (!Number.isInteger(from) || !Number.isInteger(to) || from < 1 || to < from) {
@@ -290,4 +333,73 @@ export function createFileCheckpointStore(
       };
     },
   };
+}
+
+/** What {@link compactResultLog} did. */
+export interface ResultLogCompaction {
+  /** Size of the log before, in bytes. */
+  readonly bytesBefore: number;
+  /** Size of the log after, in bytes. */
+  readonly bytesAfter: number;
+  /** Answers kept (the latest of each key, not expired, not deleted). */
+  readonly answers: number;
+}
+
+/**
+ * Compact a file checkpoint's result log (`<path>.results`, or the
+ * `resultsPath` it was given): keep the latest answer of each key that has
+ * not expired and was not deleted, drop overwritten and expired lines and
+ * tombstones. Written to a temporary file beside it, synced, then renamed
+ * over it, so a crash leaves either log whole. Memory stays bounded (the
+ * key index spills to disk as the store's does). Run it when no run has the
+ * log open. A log that does not exist is left alone (all figures 0).
+ */
+export async function compactResultLog(
+  resultsPath: string,
+  options: Pick<FileCheckpointStoreOptions, 'now' | 'index'> = {},
+): Promise<ResultLogCompaction> {
+  const now = options.now ?? Date.now;
+  const index = new SpillingHash64Index(options.index);
+  try {
+    const bytesBefore = await indexResults(resultsPath, index);
+    if (bytesBefore === 0) return { bytesBefore: 0, bytesAfter: 0, answers: 0 };
+    const temporary = `${resultsPath}.compacting`;
+    const source = await open(resultsPath, 'r');
+    const target = await open(temporary, 'w');
+    let bytesAfter = 0;
+    let answers = 0;
+    try {
+      let batch: string[] = [];
+      const writeBatch = async (): Promise<void> => {
+        if (batch.length === 0) return;
+        const text = batch.join('');
+        batch = [];
+        await target.write(text);
+        bytesAfter += Buffer.byteLength(text);
+      };
+      for await (const line of readLines(source, 0, bytesBefore)) {
+        let record: { k?: unknown; x?: unknown; d?: unknown };
+        try {
+          record = JSON.parse(line.text) as typeof record;
+        } catch {
+          continue;
+        }
+        if (typeof record.k !== 'string' || record.d === 1) continue;
+        if (typeof record.x !== 'number' || record.x <= now()) continue;
+        if (index.get(hash64(record.k)) !== line.offset) continue;
+        batch.push(`${line.text}\n`);
+        answers += 1;
+        if (batch.length >= 1_024) await writeBatch();
+      }
+      await writeBatch();
+      await target.datasync();
+    } finally {
+      await source.close();
+      await target.close();
+    }
+    await rename(temporary, resultsPath);
+    return { bytesBefore, bytesAfter, answers };
+  } finally {
+    index.close();
+  }
 }

@@ -1,4 +1,9 @@
-export { createFileCheckpointStore, type FileCheckpointStoreOptions } from './file-checkpoint-store.js';
+export {
+  compactResultLog,
+  createFileCheckpointStore,
+  type FileCheckpointStoreOptions,
+  type ResultLogCompaction,
+} from './file-checkpoint-store.js';
 export {
   createFileDeadLetterQueue,
   type FileDeadLetterQueue,

@@ -22,7 +22,9 @@ export type CheckpointStoreContractCheck =
   | 'expiry'
   | 'tombstones'
   | 'fingerprint'
-  | 'fresh';
+  | 'fresh'
+  | 'state'
+  | 'crash';
 
 /** Options of {@link checkpointStoreContract}. */
 export interface CheckpointStoreContractOptions {
@@ -40,8 +42,10 @@ export interface CheckpointStoreContractOptions {
  * it, and reading what is there through a new store over the same place,
  * as a resume in another process would. It checks finished rows (asked by
  * window), the result cache (values, overwrites, TTL expiry, deletes that
- * stay deleted), the fingerprint refusal, and that `resume: false` starts
- * over. A store on a database runs it unchanged.
+ * stay deleted), the fingerprint refusal, that `resume: false` starts
+ * the rows over but keeps the answers unless `fresh`, that the state given
+ * to `flush` comes back with the rows it describes, and that an answer
+ * whose `set` resolved survives a crash (a store that is never closed). A store on a database runs it unchanged.
  *
  * @example
  * ```ts
@@ -248,25 +252,93 @@ export function checkpointStoreContract(
 
   check(
     'fresh',
-    'opening without resume starts over: no finished rows, no results',
+    'opening without resume starts the rows over but keeps the answers; fresh discards them too',
     async (fixture, clock) => {
       const first = await fixture.store(clock.read).open({ fingerprint: 'input-1', resume: false });
       await first.markFinished([1, 2, 3]);
       await first.results.set('k', 'v', 60_000);
+      await first.flush({ sinks: { output: 10 } });
       await first.close();
 
-      const fresh = await fixture.store(clock.read).open({ fingerprint: 'input-2', resume: false });
-      expect(fresh.resumed, 'resumed without resume').toBe(false);
-      expect(fresh.finishedBefore, 'finishedBefore without resume').toBe(0);
-      expect(await fresh.finishedIn({ from: 1, to: 3 }), 'finished rows without resume').toEqual([]);
-      expect(await fresh.results.get('k'), 'results without resume').toBe(undefined);
-      await fresh.markFinished([9]);
-      await fresh.close();
+      const again = await fixture.store(clock.read).open({ fingerprint: 'input-2', resume: false });
+      expect(again.resumed, 'resumed without resume').toBe(false);
+      expect(again.finishedBefore, 'finishedBefore without resume').toBe(0);
+      expect(again.state, 'state without resume').toBe(undefined);
+      expect(await again.finishedIn({ from: 1, to: 3 }), 'finished rows without resume').toEqual([]);
+      expect(await again.results.get('k'), 'answers are kept without resume').toBe('v');
+      await again.markFinished([9]);
+      await again.close();
 
       const resumed = await fixture.store(clock.read).open({ fingerprint: 'input-2', resume: true });
       expect(resumed.finishedBefore, 'only the new run is kept').toBe(1);
       expect(await resumed.finishedIn({ from: 1, to: 10 }), 'finished rows of the new run').toEqual([9]);
       await resumed.close();
+
+      const fresh = await fixture
+        .store(clock.read)
+        .open({ fingerprint: 'input-3', resume: false, fresh: true });
+      expect(await fresh.results.get('k'), 'a fresh start discards the answers').toBe(undefined);
+      expect(fresh.finishedBefore, 'finishedBefore of a fresh start').toBe(0);
+      await fresh.close();
+      const afterFresh = await fixture.store(clock.read).open({ fingerprint: 'input-3', resume: true });
+      expect(await afterFresh.results.get('k'), 'still discarded after a fresh start').toBe(undefined);
+      await afterFresh.close();
+    },
+  );
+
+  check(
+    'state',
+    'the state given to flush comes back on resume, the last one with its rows',
+    async (fixture, clock) => {
+      const first = await fixture.store(clock.read).open({ fingerprint: 'input-1', resume: true });
+      expect(first.state, 'state of a first open').toBe(undefined);
+      await first.markFinished([1, 2]);
+      await first.flush({ sinks: { output: 120 }, finished: { done: 2 } });
+      await first.markFinished([3]);
+      await first.flush({ sinks: { output: 180 }, finished: { done: 3 } });
+      // A flush without state keeps the last one.
+      await first.flush();
+      await first.close();
+
+      const second = await fixture.store(clock.read).open({ fingerprint: 'input-1', resume: true });
+      expect(second.state, 'the last state recorded').toEqual({
+        sinks: { output: 180 },
+        finished: { done: 3 },
+      });
+      expect(second.finishedBefore, 'the rows it describes').toBe(3);
+      await second.markFinished([4]);
+      await second.flush({ sinks: { output: 240 }, finished: { done: 4 } });
+      await second.close();
+      const third = await fixture.store(clock.read).open({ fingerprint: 'input-1', resume: true });
+      expect(third.state, 'the state of the second run').toEqual({
+        sinks: { output: 240 },
+        finished: { done: 4 },
+      });
+      await third.close();
+    },
+  );
+
+  check(
+    'crash',
+    'an answer whose set resolved, and rows and state flushed, survive a run that is never closed',
+    async (fixture, clock) => {
+      const crashed = await fixture.store(clock.read).open({ fingerprint: 'input-1', resume: true });
+      await crashed.markFinished([1, 2]);
+      await crashed.flush({ sinks: { output: 64 } });
+      await crashed.results.set('paid-after-the-flush', { title: 'CTO' }, 60_000);
+      await crashed.markFinished([3]);
+      // No flush, no close: the process is killed here. The answer must already be where a resume reads it.
+      const resumed = await fixture.store(clock.read).open({ fingerprint: 'input-1', resume: true });
+      try {
+        expect(await resumed.results.get('paid-after-the-flush'), 'an answer set before the crash').toEqual({
+          title: 'CTO',
+        });
+        expect(resumed.state, 'the state of the last flush').toEqual({ sinks: { output: 64 } });
+        expect(await resumed.finishedIn({ from: 1, to: 3 }), 'rows of the last flush').toEqual([1, 2]);
+      } finally {
+        await resumed.close();
+        await crashed.close().catch(() => undefined);
+      }
     },
   );
 }
