@@ -109,10 +109,7 @@ function isTestkitMissing(error: unknown): boolean {
  * @throws ConfigurationError naming `--emulate` and the package to install when `@leadpipe/testkit` is not installed.
  */
 export async function startEmulatedVendors(options: EmulateOptions = {}): Promise<EmulatedVendors> {
-  let testkit: typeof import('@leadpipe/testkit');
-  try {
-    testkit = await import('@leadpipe/testkit');
-  } catch (error) {
+  const testkit = await import('@leadpipe/testkit').catch((error: unknown) => {
     if (!isTestkitMissing(error)) throw error;
     throw new ConfigurationError('invalid_configuration', {
       message:
@@ -121,7 +118,7 @@ export async function startEmulatedVendors(options: EmulateOptions = {}): Promis
         'for a global leadpipe), or run without --emulate.',
       issues: [{ field: '--emulate', reason: `${TESTKIT_PACKAGE} is not installed` }],
     });
-  }
+  });
   // The testkit checks the vendor names (an unknown one is refused), so they need no narrower type here.
   const vendors = options.vendors as readonly VendorName[] | undefined;
   return testkit.startEmulators(emulatorOptions(vendors === undefined ? {} : { vendors }));
