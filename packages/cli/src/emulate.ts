@@ -51,7 +51,10 @@ export interface EmulatorStartOptions<Vendor extends string = never> {
   /** {@link EMULATE_TIME_SCALE}. */
   readonly timeScale: number;
   /** The seeded ground truth the enrichment vendors answer from. */
-  readonly truth: { readonly seed: number };
+  readonly truth: {
+    /** {@link EMULATE_SEED}: the same seed gives the same 20,000 people. */
+    readonly seed: number;
+  };
   /** {@link EMULATE_LIMITS}. */
   readonly limits: typeof EMULATE_LIMITS;
 }
