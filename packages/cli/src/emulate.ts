@@ -93,14 +93,16 @@ export function emulatorOptions<Vendor extends string = never>(
   };
 }
 
-/** Whether `error` says that `@leadpipe/testkit` itself (not one of its own dependencies) is not installed. */
-function isTestkitMissing(error: unknown): boolean {
-  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-  return (
-    (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') &&
-    typeof message === 'string' &&
-    message.includes(`'${TESTKIT_PACKAGE}'`)
-  );
+/**
+ * Whether `error`, thrown by `import()` or `require()`, says that package
+ * `name` itself is not installed (not that one of its own dependencies is
+ * missing, which is a broken install to report as it is).
+ */
+export function isMissingPackage(error: unknown, name: string): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  const notFound = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
+  return notFound && typeof message === 'string' && message.includes(`'${name}'`);
 }
 
 /**
@@ -113,7 +115,7 @@ function isTestkitMissing(error: unknown): boolean {
  */
 export async function startEmulatedVendors(options: EmulateOptions = {}): Promise<EmulatedVendors> {
   const testkit = await import('@leadpipe/testkit').catch((error: unknown) => {
-    if (!isTestkitMissing(error)) throw error;
+    if (!isMissingPackage(error, TESTKIT_PACKAGE)) throw error;
     throw new ConfigurationError('invalid_configuration', {
       message:
         `--emulate needs the vendor emulators of ${TESTKIT_PACKAGE}, which is not installed. ` +
