@@ -10,8 +10,7 @@ import {
   type VendorEmulatorConnection,
   type VendorEnvironment,
 } from '@leadpipe/core';
-import type { RunningEmulators } from '@leadpipe/testkit';
-import { EMULATE_LIMITS, EMULATE_TIME_SCALE } from './emulate.js';
+import { EMULATE_LIMITS, EMULATE_TIME_SCALE, type EmulatedVendors } from './emulate.js';
 import { crmVendor, providerVendor, VENDORS } from './vendors.js';
 
 /** Environment variables, as `process.env`. */
@@ -86,13 +85,11 @@ export function registerKeys(env: Environment): void {
  * no message shows them.
  */
 export function emulatorConnection(
-  emulators: RunningEmulators,
+  emulators: EmulatedVendors,
   id: string,
 ): VendorEmulatorConnection | undefined {
-  const urls = (emulators.urls as Readonly<Record<string, Readonly<Record<string, string>> | undefined>>)[id];
-  const credentials = (
-    emulators.credentials as Readonly<Record<string, Readonly<Record<string, string>> | undefined>>
-  )[id];
+  const urls = emulators.urls[id];
+  const credentials = emulators.credentials[id];
   if (urls === undefined || credentials === undefined) return undefined;
   for (const secret of Object.values(credentials)) registerSecret(secret);
   const limits = (EMULATE_LIMITS as Readonly<Record<string, RateLimitPolicy | undefined>>)[id];
@@ -112,7 +109,7 @@ export function emulatorConnection(
  * @throws ConfigurationError when that vendor's emulator is not running.
  */
 export function emulatedSettings<Settings>(
-  emulators: RunningEmulators,
+  emulators: EmulatedVendors,
   descriptor: VendorDescriptorBase<string, unknown, Settings>,
 ): Settings {
   const connection = emulatorConnection(emulators, descriptor.id);
@@ -140,7 +137,7 @@ export function connect(
   providers: readonly string[],
   crm: string | undefined,
   env: Environment,
-  emulators: RunningEmulators | undefined,
+  emulators: EmulatedVendors | undefined,
 ): Connections {
   // Look every name up before building anything, so an unknown one leaves nothing to close.
   const providerVendors = providers.map(providerVendor);

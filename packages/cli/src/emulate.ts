@@ -1,4 +1,5 @@
-import type { RunningEmulators, StartEmulatorsOptions, VendorName } from '@leadpipe/testkit';
+import { ConfigurationError } from '@leadpipe/core';
+import type { VendorName } from '@leadpipe/testkit';
 
 /** Seed of the ground truth `--emulate` serves; `examples/data/leads.csv` was generated from it. */
 export const EMULATE_SEED = 1;
@@ -32,10 +33,47 @@ export const EMULATE_LIMITS = {
 } as const;
 
 /** Options of {@link emulatorOptions}. */
-export interface EmulateOptions {
-  /** Vendors to serve. Default every vendor the testkit emulates. */
-  readonly vendors?: readonly VendorName[];
+export interface EmulateOptions<Vendor extends string = string> {
+  /** Vendors to serve, by id (`apollo`, `hubspot`...). Default every vendor the testkit emulates. */
+  readonly vendors?: readonly Vendor[];
 }
+
+/**
+ * What {@link emulatorOptions} returns: options of `startEmulators()` from
+ * `@leadpipe/testkit`. Declared here so that `@leadpipe/cli`'s types never
+ * load the testkit's (which needs the DOM types of msw).
+ */
+export interface EmulatorStartOptions<Vendor extends string = never> {
+  /** Vendors to serve; every vendor when absent. */
+  readonly vendors?: readonly Vendor[];
+  /** {@link EMULATE_SEED}. */
+  readonly seed: number;
+  /** {@link EMULATE_TIME_SCALE}. */
+  readonly timeScale: number;
+  /** The seeded ground truth the enrichment vendors answer from. */
+  readonly truth: {
+    /** {@link EMULATE_SEED}: the same seed gives the same 20,000 people. */
+    readonly seed: number;
+  };
+  /** {@link EMULATE_LIMITS}. */
+  readonly limits: typeof EMULATE_LIMITS;
+}
+
+/**
+ * Vendor emulators as `--emulate` uses them: what `startEmulators()` of
+ * `@leadpipe/testkit` returns (its `RunningEmulators`) fits this type.
+ */
+export interface EmulatedVendors {
+  /** URLs per vendor id served: `baseUrl` and any vendor-specific ones. */
+  readonly urls: { readonly [vendor: string]: Readonly<Record<string, string>> | undefined };
+  /** Credentials each vendor served accepts, by the emulator's names. */
+  readonly credentials: { readonly [vendor: string]: Readonly<Record<string, string>> | undefined };
+  /** Stop every server. */
+  close(): Promise<void>;
+}
+
+/** The package `--emulate` loads its emulators from, installed beside `@leadpipe/cli` when wanted. */
+const TESTKIT_PACKAGE = '@leadpipe/testkit';
 
 /**
  * The `startEmulators()` options `--emulate` uses: the seeded ground truth
@@ -43,7 +81,9 @@ export interface EmulateOptions {
  * {@link EMULATE_LIMITS}. Start emulators with these to share them between
  * several `runCli` calls (pass them as `emulators`).
  */
-export function emulatorOptions(options: EmulateOptions = {}): StartEmulatorsOptions {
+export function emulatorOptions<Vendor extends string = never>(
+  options: EmulateOptions<Vendor> = {},
+): EmulatorStartOptions<Vendor> {
   return {
     ...(options.vendors && { vendors: options.vendors }),
     seed: EMULATE_SEED,
@@ -54,11 +94,37 @@ export function emulatorOptions(options: EmulateOptions = {}): StartEmulatorsOpt
 }
 
 /**
- * Start the testkit's vendor emulators on free ports of 127.0.0.1 with
- * {@link emulatorOptions}. `@leadpipe/testkit` is loaded only here, so a run
- * against real vendors never loads it. Close them with `close()`.
+ * Whether `error`, thrown by `import()` or `require()`, says that package
+ * `name` itself is not installed (not that one of its own dependencies is
+ * missing, which is a broken install to report as it is).
  */
-export async function startEmulatedVendors(options: EmulateOptions = {}): Promise<RunningEmulators> {
-  const { startEmulators } = await import('@leadpipe/testkit');
-  return startEmulators(emulatorOptions(options));
+export function isMissingPackage(error: unknown, name: string): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  const notFound = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
+  return notFound && typeof message === 'string' && message.includes(`'${name}'`);
+}
+
+/**
+ * Start the testkit's vendor emulators on free ports of 127.0.0.1 with
+ * {@link emulatorOptions}. `@leadpipe/testkit` (an optional peer dependency)
+ * is loaded only here, so a run against real vendors never loads it. Close
+ * them with `close()`.
+ *
+ * @throws ConfigurationError naming `--emulate` and the package to install when `@leadpipe/testkit` is not installed.
+ */
+export async function startEmulatedVendors(options: EmulateOptions = {}): Promise<EmulatedVendors> {
+  const testkit = await import('@leadpipe/testkit').catch((error: unknown) => {
+    if (!isMissingPackage(error, TESTKIT_PACKAGE)) throw error;
+    throw new ConfigurationError('invalid_configuration', {
+      message:
+        `--emulate needs the vendor emulators of ${TESTKIT_PACKAGE}, which is not installed. ` +
+        `Install it beside @leadpipe/cli (npm install ${TESTKIT_PACKAGE}, or npm install -g ${TESTKIT_PACKAGE} ` +
+        'for a global leadpipe), or run without --emulate.',
+      issues: [{ field: '--emulate', reason: `${TESTKIT_PACKAGE} is not installed` }],
+    });
+  });
+  // The testkit checks the vendor names (an unknown one is refused), so they need no narrower type here.
+  const vendors = options.vendors as readonly VendorName[] | undefined;
+  return testkit.startEmulators(emulatorOptions(vendors === undefined ? {} : { vendors }));
 }

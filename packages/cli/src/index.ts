@@ -35,7 +35,9 @@ export {
   EMULATE_LIMITS,
   EMULATE_SEED,
   EMULATE_TIME_SCALE,
+  type EmulatedVendors,
   type EmulateOptions,
+  type EmulatorStartOptions,
   emulatorOptions,
   startEmulatedVendors,
 } from './emulate.js';

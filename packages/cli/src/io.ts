@@ -1,8 +1,8 @@
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { LeadpipeError, redactSecrets, ValidationError } from '@leadpipe/core';
-import type { RunningEmulators } from '@leadpipe/testkit';
 import type { Environment } from './connections.js';
+import type { EmulatedVendors } from './emulate.js';
 import type { CliOutput } from './progress.js';
 
 /** Exit codes of the `leadpipe` command. */
@@ -37,7 +37,7 @@ export interface CliIo {
    * `--emulate` instead of starting (and stopping) its own: to look at their
    * state afterwards, or to share them between runs.
    */
-  readonly emulators?: RunningEmulators;
+  readonly emulators?: EmulatedVendors;
   /** Shortest time between two progress updates, in ms. Default 100 on a terminal, 1,000 otherwise. */
   readonly progressIntervalMs?: number;
 }

@@ -1,5 +1,6 @@
 import { access, rm } from 'node:fs/promises';
 import {
+  ConfigurationError,
   type CrmSyncReport,
   createCrmSync,
   createFileDeadLetterQueue,
@@ -170,7 +171,9 @@ export async function runRedrive(options: RedriveCommandOptions, io: CliIo): Pro
     }
   } catch (error) {
     stderr.write(`leadpipe: the redrive failed: ${problemText(error)}\n`);
-    return ValidationError.isInstance(error) ? EXIT_CODES.usage : EXIT_CODES.failed;
+    return ValidationError.isInstance(error) || ConfigurationError.isInstance(error)
+      ? EXIT_CODES.usage
+      : EXIT_CODES.failed;
   } finally {
     await queue.close();
     if (empty) await rm(options.input, { force: true });
