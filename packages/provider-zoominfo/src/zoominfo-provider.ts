@@ -599,7 +599,7 @@ export function createZoomInfo(settings: ZoomInfoProviderSettings = {}): ZoomInf
   ): Promise<EnrichResult[]> {
     const results: EnrichResult[] = new Array(plans.length);
     const groups: Record<ZoomInfoEntity, number[]> = { contact: [], company: [] };
-    plans.forEach((plan, index) => groups[plan.entity].push(index));
+    for (const [index, plan] of plans.entries()) groups[plan.entity].push(index);
     await Promise.all(
       (['contact', 'company'] as const)
         .filter((entity) => groups[entity].length > 0)
