@@ -84,7 +84,9 @@ describe.each<Mode>(['gtm (client credentials)', 'legacy (password)', 'legacy (P
       backend: canned.backend,
       get secrets() {
         const credentials = server.credentials;
-        return [credentials.clientSecret, credentials.password, credentials.refreshToken];
+        return [credentials.clientSecret, credentials.password, credentials.refreshToken].filter(
+        (secret): secret is string => secret !== undefined,
+      );
       },
       errorResponses: api === 'gtm' ? GTM_ERROR_RESPONSES : LEGACY_ERROR_RESPONSES,
       reportsRateLimitsOnSuccess: true,
