@@ -85,8 +85,8 @@ describe.each<Mode>(['gtm (client credentials)', 'legacy (password)', 'legacy (P
       get secrets() {
         const credentials = server.credentials;
         return [credentials.clientSecret, credentials.password, credentials.refreshToken].filter(
-        (secret): secret is string => secret !== undefined,
-      );
+          (secret): secret is string => secret !== undefined,
+        );
       },
       errorResponses: api === 'gtm' ? GTM_ERROR_RESPONSES : LEGACY_ERROR_RESPONSES,
       reportsRateLimitsOnSuccess: true,

@@ -87,6 +87,8 @@ export interface ZoomInfoEmulator extends VendorEmulator {
   readonly view: ProviderView;
   /** Invalidate every access token and JWT issued so far (the next data call answers 401). */
   revokeTokens(): void;
+  /** Change the output fields the account is not entitled to (ZoomInfo changed the plan). */
+  denyOutputFields(fields: readonly string[]): void;
   /** Use of the contract quotas so far. */
   usage(): { readonly requests: number; readonly records: number; readonly uniqueIds: number };
 }
@@ -190,7 +192,7 @@ export function createZoomInfoEmulator(
     records: positive(options.quotas?.recordLimit, 10_000_000, 'quotas.recordLimit'),
     uniqueIds: positive(options.quotas?.uniqueIdLimit, 10_000_000, 'quotas.uniqueIdLimit'),
   };
-  const denied = new Set((options.deniedOutputFields ?? ['mobilePhone']).map((field) => field.toLowerCase()));
+  let denied = new Set((options.deniedOutputFields ?? ['mobilePhone']).map((field) => field.toLowerCase()));
   const appScopes = new Set(options.appScopes ?? GTM_SCOPES);
   const accessTtl = positive(options.accessTokenTtlSeconds, 3600, 'accessTokenTtlSeconds');
   const jwtTtl = positive(options.jwtTtlSeconds, 3600, 'jwtTtlSeconds');
@@ -836,6 +838,9 @@ export function createZoomInfoEmulator(
       gtmTokens.revokeAll();
     },
     usage: () => ({ ...used }),
+    denyOutputFields: (fields) => {
+      denied = new Set(fields.map((field) => field.toLowerCase()));
+    },
     reset: () => {
       resetState();
     },
