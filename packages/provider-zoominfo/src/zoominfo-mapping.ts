@@ -167,6 +167,16 @@ const LEVEL_DEFAULT: Readonly<Record<string, Seniority>> = {
   'Non-Manager': 'entry',
 };
 
+/** Words of a job title that name a level inside a management band. */
+const TITLE_WORDS: readonly [RegExp, Seniority][] = [
+  [/\bintern(ship)?\b/i, 'intern'],
+  [/\bco-?founder\b|\bfounder\b/i, 'founder'],
+  [/\bowner\b/i, 'owner'],
+  [/\bpartner\b/i, 'partner'],
+  [/\bhead of\b/i, 'head'],
+  [/\b(senior|sr\.?|lead|principal|staff)\b/i, 'senior'],
+];
+
 /**
  * A seniority from ZoomInfo's `managementLevel` (`C-Level`, `VP-Level`,
  * `Director`, `Manager`, `Non-Manager`), refined by the job title where the
@@ -175,8 +185,10 @@ const LEVEL_DEFAULT: Readonly<Record<string, Seniority>> = {
  */
 export function seniorityOf(managementLevel: unknown, title: string | undefined): Seniority | undefined {
   const level = text(first(managementLevel));
-  const fromTitle = title === undefined ? undefined : attempt(() => normalizeSeniority(title));
-  if (level === undefined) return fromTitle;
+  const fromTitle =
+    title === undefined ? undefined : TITLE_WORDS.find(([pattern]) => pattern.test(title))?.[1];
+  if (level === undefined)
+    return fromTitle ?? (title === undefined ? undefined : attempt(() => normalizeSeniority(title)));
   const band = TITLE_LEVELS[level];
   if (band === undefined) return attempt(() => normalizeSeniority(level)) ?? fromTitle;
   return fromTitle !== undefined && band.includes(fromTitle) ? fromTitle : LEVEL_DEFAULT[level];
