@@ -185,13 +185,16 @@ const TITLE_WORDS: readonly [RegExp, Seniority][] = [
  */
 export function seniorityOf(managementLevel: unknown, title: string | undefined): Seniority | undefined {
   const level = text(first(managementLevel));
-  const fromTitle =
-    title === undefined ? undefined : TITLE_WORDS.find(([pattern]) => pattern.test(title))?.[1];
-  if (level === undefined)
-    return fromTitle ?? (title === undefined ? undefined : attempt(() => normalizeSeniority(title)));
+  const named =
+    title === undefined
+      ? []
+      : TITLE_WORDS.filter(([pattern]) => pattern.test(title)).map(([, found]) => found);
+  if (level === undefined) {
+    return named[0] ?? (title === undefined ? undefined : attempt(() => normalizeSeniority(title)));
+  }
   const band = TITLE_LEVELS[level];
-  if (band === undefined) return attempt(() => normalizeSeniority(level)) ?? fromTitle;
-  return fromTitle !== undefined && band.includes(fromTitle) ? fromTitle : LEVEL_DEFAULT[level];
+  if (band === undefined) return attempt(() => normalizeSeniority(level)) ?? named[0];
+  return named.find((found) => band.includes(found)) ?? LEVEL_DEFAULT[level];
 }
 
 function phoneOf(value: unknown, country: string | undefined): string | undefined {
