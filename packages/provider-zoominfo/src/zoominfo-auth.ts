@@ -79,7 +79,7 @@ function base64url(value: string | Buffer): string {
 }
 
 /** Epoch ms at which a JWT expires, from its `exp` claim; `undefined` when it has none (or is no JWT). */
-export function jwtExpiry(jwt: string): number | undefined {
+function jwtExpiry(jwt: string): number | undefined {
   const payload = jwt.split('.')[1];
   if (payload === undefined) return undefined;
   try {
@@ -95,7 +95,7 @@ export function jwtExpiry(jwt: string): number | undefined {
  * sign it: `aud: enterprise_api`, the username and client id, valid 5 minutes,
  * backdated a minute for clock skew.
  */
-export function clientAssertion(username: string, clientId: string, privateKey: string, now: number): string {
+function clientAssertion(username: string, clientId: string, privateKey: string, now: number): string {
   const iat = Math.floor(now / 1000) - 60;
   const header = base64url(JSON.stringify({ typ: 'JWT', alg: 'RS256' }));
   const claims = base64url(

@@ -120,7 +120,7 @@ function record(value: unknown): Record<string, unknown> | undefined {
 }
 
 /** The message and code of a ZoomInfo error body, whichever API's shape it has. */
-export function zoominfoErrorOf(json: unknown): {
+function zoominfoErrorOf(json: unknown): {
   message?: string;
   code?: string;
   invalidFields?: string[];

@@ -58,7 +58,7 @@ export function matchOutcome(status: string | undefined, hasRecord: boolean): Ma
  * names). `id` and `contactAccuracyScore` are always asked for; the rest only
  * when the account is entitled to them.
  */
-export const CONTACT_FIELDS_FOR: Readonly<Partial<Record<LeadField, readonly string[]>>> = {
+const CONTACT_FIELDS_FOR: Readonly<Partial<Record<LeadField, readonly string[]>>> = {
   email: ['email'],
   firstName: ['firstName'],
   lastName: ['lastName'],
@@ -79,7 +79,7 @@ export const CONTACT_FIELDS_FOR: Readonly<Partial<Record<LeadField, readonly str
 };
 
 /** The company output fields the adapter asks for, per Lead field. */
-export const COMPANY_FIELDS_FOR: Readonly<Partial<Record<LeadField, readonly string[]>>> = {
+const COMPANY_FIELDS_FOR: Readonly<Partial<Record<LeadField, readonly string[]>>> = {
   'company.name': ['name'],
   'company.domain': ['website', 'domainList'],
   'company.industry': ['primaryIndustry'],
@@ -91,7 +91,7 @@ export const COMPANY_FIELDS_FOR: Readonly<Partial<Record<LeadField, readonly str
 };
 
 /** Output fields always asked for, entitled or not (every account has them). */
-export const ALWAYS_ASKED: Readonly<Record<ZoomInfoEntity, readonly string[]>> = {
+const ALWAYS_ASKED: Readonly<Record<ZoomInfoEntity, readonly string[]>> = {
   contact: ['id', 'contactAccuracyScore'],
   company: ['id'],
 };

@@ -48,7 +48,7 @@ import { readEnrichAnswers, readEntitlements, type ZoomInfoAnswer } from './zoom
 const ZOOMINFO_BASE_URL = 'https://api.zoominfo.com';
 
 /** Most inputs ZoomInfo's enrich endpoints take in one call. */
-export const ZOOMINFO_MAX_BATCH_SIZE = 25;
+const ZOOMINFO_MAX_BATCH_SIZE = 25;
 
 /** A record enriched again within this long costs no credit (ZoomInfo's "Under Management" year). */
 const UNDER_MANAGEMENT_MS = 365 * 24 * 3600 * 1000;

@@ -217,9 +217,14 @@ describe('zoominfo over the GTM API', () => {
     const names = states.at(-1)!.windows.map((window) => window.name);
     expect(names).toEqual(['second', 'hour', 'day']);
     // Two requests a day: the contact entitlement read and one enrich are spent.
-    const error = await provider.doEnrich(lead(1, { email: known[1]!.email }), {}).catch((caught) => caught);
+    const error: unknown = await Promise.resolve(
+      provider.doEnrich(lead(1, { email: known[1]!.email }), {}),
+    ).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
     expect(error).toMatchObject({ code: 'quota_exceeded', status: 429 });
-    expect(error.retryAfterMs).toBeGreaterThan(0);
+    expect((error as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(0);
   });
 });
 

@@ -64,7 +64,7 @@ export function zoominfoCredentials(
 }
 
 /** The public key matching `privateKey` (PEM). */
-export function publicKeyOf(privateKey: string): string {
+function publicKeyOf(privateKey: string): string {
   return createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString();
 }
 

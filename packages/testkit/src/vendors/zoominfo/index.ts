@@ -116,13 +116,7 @@ export function legacyErrorBody(status: number, message: string, extra: Json = {
 }
 
 /** A GTM data-API error body (`{title, detail, errors:[{code,…}]}`). */
-export function gtmErrorBody(
-  status: number,
-  code: string,
-  title: string,
-  detail: string,
-  source?: Json,
-): Json {
+function gtmErrorBody(status: number, code: string, title: string, detail: string, source?: Json): Json {
   return {
     title,
     detail,

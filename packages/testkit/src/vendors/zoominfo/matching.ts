@@ -10,7 +10,7 @@ import {
 } from './shapes.js';
 
 /** Every contact `matchStatus` ZoomInfo documents. */
-export type ContactMatchStatus =
+type ContactMatchStatus =
   | 'FULL_MATCH'
   | 'CONTACT_ONLY_MATCH'
   | 'COMPANY_ONLY_MATCH'
