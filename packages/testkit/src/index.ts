@@ -157,5 +157,6 @@ export {
   type ZoomInfoEmulatorOptions,
   type ZoomInfoQuotas,
   type ZoomInfoRateLimits,
+  type ZoomInfoUsage,
   zoominfoCredentials,
 } from './vendors/zoominfo/index.js';

@@ -77,6 +77,16 @@ export interface ZoomInfoEmulatorOptions {
   readonly optOutShare?: number;
 }
 
+/** How much of the contract quotas an account has used. */
+export interface ZoomInfoUsage {
+  /** Requests counted against `requestLimit`. */
+  readonly requests: number;
+  /** Records returned, re-enrichments included (`recordLimit`). */
+  readonly records: number;
+  /** Distinct records charged a credit in the last 12 months (`uniqueIdLimit`). */
+  readonly uniqueIds: number;
+}
+
 /** The ZoomInfo emulator: a {@link VendorEmulator} plus what tests inspect and steer. */
 export interface ZoomInfoEmulator extends VendorEmulator {
   /** Always `zoominfo`. */
@@ -90,7 +100,7 @@ export interface ZoomInfoEmulator extends VendorEmulator {
   /** Change the output fields the account is not entitled to (ZoomInfo changed the plan). */
   denyOutputFields(fields: readonly string[]): void;
   /** Use of the contract quotas so far. */
-  usage(): { readonly requests: number; readonly records: number; readonly uniqueIds: number };
+  usage(): ZoomInfoUsage;
 }
 
 const MAX_INPUTS = 25;
