@@ -330,3 +330,32 @@ describe('zoominfo over the legacy API', () => {
     expect(result.confidence).toBeLessThanOrEqual(0.99);
   });
 });
+
+describe('zoominfo under injected faults', () => {
+  it("the emulator's usual faults reach the adapter as ZoomInfo answers them", async () => {
+    const { known, settings, emulator, paths } = await start({}, 1000);
+    const provider = createZoomInfo(settings('gtm'));
+    await provider.connect();
+    emulator.faults.queue('serverError');
+    await expect(provider.doEnrich(lead(0, { email: known[0]!.email }), {})).rejects.toMatchObject({
+      code: 'server_error',
+      isRetryable: true,
+    });
+    emulator.faults.queue('rateLimited');
+    const states: RateLimitState[] = [];
+    await expect(
+      provider.doEnrich(lead(1, { email: known[1]!.email }), { onRateLimit: (state) => states.push(state) }),
+    ).rejects.toMatchObject({ code: 'rate_limited', status: 429 });
+    expect(states.at(-1)!.retryAfterMs).toBeGreaterThan(0);
+    // An expired token (401) is healed by one sign-in.
+    emulator.requests.clear();
+    emulator.faults.queue('expiredToken');
+    const result = await provider.doEnrich(lead(2, { email: known[2]!.email }), {});
+    expect(result.status).toBe('matched');
+    expect(paths()).toEqual([
+      'POST /gtm/data/v1/contacts/enrich 401',
+      'POST /gtm/oauth/v1/token 200',
+      'POST /gtm/data/v1/contacts/enrich 200',
+    ]);
+  });
+});
