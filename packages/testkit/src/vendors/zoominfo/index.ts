@@ -196,7 +196,8 @@ export function createZoomInfoEmulator(
     records: positive(options.quotas?.recordLimit, 10_000_000, 'quotas.recordLimit'),
     uniqueIds: positive(options.quotas?.uniqueIdLimit, 10_000_000, 'quotas.uniqueIdLimit'),
   };
-  let denied = new Set((options.deniedOutputFields ?? ['mobilePhone']).map((field) => field.toLowerCase()));
+  const deniedByDefault = (options.deniedOutputFields ?? ['mobilePhone']).map((field) => field.toLowerCase());
+  let denied = new Set(deniedByDefault);
   const appScopes = new Set(options.appScopes ?? GTM_SCOPES);
   const accessTtl = positive(options.accessTokenTtlSeconds, 3600, 'accessTokenTtlSeconds');
   const jwtTtl = positive(options.jwtTtlSeconds, 3600, 'jwtTtlSeconds');
@@ -216,6 +217,7 @@ export function createZoomInfoEmulator(
     used = { requests: 0, records: 0, uniqueIds: 0 };
     underManagement.clear();
     limiter.reset();
+    denied = new Set(deniedByDefault);
   };
   resetState();
   let requestCounter = 0;
@@ -318,9 +320,7 @@ export function createZoomInfoEmulator(
   };
 
   app.post('/authenticate', async (c) => {
-    const decision = limiter.hit(`auth|${c.req.header('authorization') ?? 'password'}`, [
-      { name: 'second', limit: 1, intervalMs: 1000 },
-    ]);
+    const decision = limiter.hit('authenticate', [{ name: 'second', limit: 1, intervalMs: 1000 }]);
     if (!decision.allowed) {
       counters.increment('zoominfo.429');
       return respond(
