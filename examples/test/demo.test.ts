@@ -40,7 +40,9 @@ describe('examples/data/leads.csv', () => {
 describe('leadpipe enrich examples/data/leads.csv --emulate --crm hubspot', () => {
   let running: RunningEmulators;
   beforeAll(async () => {
-    running = await startEmulators(emulatorOptions({ vendors: ['apollo', 'clearbit', 'hubspot'] }));
+    running = await startEmulators(
+      emulatorOptions({ vendors: ['apollo', 'clearbit', 'zoominfo', 'hubspot'] }),
+    );
   });
   afterAll(async () => {
     await running?.close();
@@ -113,7 +115,12 @@ describe('leadpipe enrich examples/data/leads.csv --emulate --crm hubspot', () =
     expect(new Set(contacts.map((contact) => contact.properties.email))).toEqual(new Set(emails));
 
     // Enriched titles come from the providers and mostly agree with the emulators' ground truth.
-    const enriched = rows.filter((row) => row.title__source === 'apollo' || row.title__source === 'clearbit');
+    const enriched = rows.filter(
+      (row) =>
+        row.title__source === 'apollo' ||
+        row.title__source === 'clearbit' ||
+        row.title__source === 'zoominfo',
+    );
     expect(enriched.length).toBeGreaterThan(counts.synced * 0.5);
     // With the titles the file had (\`title__source\` = input), most leads now have one.
     const titled = rows.filter((row) => row.title !== '' && row.title !== undefined);

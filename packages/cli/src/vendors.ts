@@ -9,6 +9,7 @@ import { hubspotDescriptor } from '@leadpipe/crm-hubspot';
 import { salesforceDescriptor } from '@leadpipe/crm-salesforce';
 import { apolloDescriptor } from '@leadpipe/provider-apollo';
 import { clearbitDescriptor } from '@leadpipe/provider-clearbit';
+import { zoominfoDescriptor } from '@leadpipe/provider-zoominfo';
 
 /**
  * Every vendor the command knows: one line per vendor, enrichment providers
@@ -18,6 +19,7 @@ import { clearbitDescriptor } from '@leadpipe/provider-clearbit';
 export const VENDORS: readonly VendorDescriptor[] = [
   apolloDescriptor,
   clearbitDescriptor,
+  zoominfoDescriptor,
   hubspotDescriptor,
   salesforceDescriptor,
 ];

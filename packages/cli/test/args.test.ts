@@ -38,7 +38,7 @@ describe('parseCommandLine', () => {
         inputFormat: 'csv',
         out: '/work/data/leads.enriched.csv',
         outFormat: 'csv',
-        providers: ['apollo', 'clearbit'],
+        providers: ['apollo', 'clearbit', 'zoominfo'],
         fields: DEFAULT_FIELDS,
         crm: undefined,
         resume: false,
@@ -115,7 +115,7 @@ describe('parseCommandLine', () => {
       'enrich',
       'leads.xlsx',
       '--providers',
-      'apollo,zoominfo',
+      'apollo,lusha',
       '--fields',
       'title,shoeSize',
       '--crm',
@@ -125,7 +125,7 @@ describe('parseCommandLine', () => {
     ]);
     expect(issues).toEqual([
       { field: '<file>', reason: '"leads.xlsx" must end in .csv, .ndjson or .jsonl' },
-      { field: '--providers', reason: '"zoominfo" is not a provider; use apollo, clearbit' },
+      { field: '--providers', reason: '"lusha" is not a provider; use apollo, clearbit, zoominfo' },
       { field: '--fields', reason: '"shoeSize" is not a lead field' },
       { field: '--crm', reason: '"pipedrive" is not a CRM; use hubspot or salesforce' },
       { field: '--concurrency', reason: 'must be a whole number from 1 to 1000, got "0"' },

@@ -34,11 +34,12 @@ function validationIssues(run: () => unknown): { field: string; reason: string }
 
 describe('the registration list', () => {
   it('names the providers and CRMs, from the descriptors, in order', () => {
-    expect(PROVIDER_NAMES).toEqual(['apollo', 'clearbit']);
+    expect(PROVIDER_NAMES).toEqual(['apollo', 'clearbit', 'zoominfo']);
     expect(CRM_NAMES).toEqual(['hubspot', 'salesforce']);
     expect(VENDORS.map((vendor) => `${vendor.kind}:${vendor.id}`)).toEqual([
       'enrichment:apollo',
       'enrichment:clearbit',
+      'enrichment:zoominfo',
       'crm:hubspot',
       'crm:salesforce',
     ]);
@@ -54,13 +55,13 @@ describe('the registration list', () => {
 describe('connect', () => {
   it('refuses a provider it does not know, listing the known ones, and builds nothing', () => {
     const create = vi.spyOn(apolloDescriptor, 'create');
-    expect(validationIssues(() => connect(['apollo', 'zoominfo'], undefined, {}, running))).toEqual([
-      { field: '--providers', reason: '"zoominfo" is not a provider; use apollo, clearbit' },
+    expect(validationIssues(() => connect(['apollo', 'lusha'], undefined, {}, running))).toEqual([
+      { field: '--providers', reason: '"lusha" is not a provider; use apollo, clearbit, zoominfo' },
     ]);
     expect(create).not.toHaveBeenCalled();
     create.mockRestore();
-    expect(validationIssues(() => missingKeys(['zoominfo'], undefined, {}))).toEqual([
-      { field: '--providers', reason: '"zoominfo" is not a provider; use apollo, clearbit' },
+    expect(validationIssues(() => missingKeys(['lusha'], undefined, {}))).toEqual([
+      { field: '--providers', reason: '"lusha" is not a provider; use apollo, clearbit, zoominfo' },
     ]);
   });
 

@@ -1,7 +1,7 @@
 /**
  * @packageDocumentation
  * `@leadpipe/testkit`: emulators of the vendor APIs leadpipe talks to
- * (Apollo, Clearbit, HubSpot, Salesforce), usable as msw handlers in unit
+ * (Apollo, Clearbit, ZoomInfo, HubSpot, Salesforce), usable as msw handlers in unit
  * tests or as real HTTP servers on 127.0.0.1, answering enrichment lookups
  * from one seeded ground-truth population that runs can be scored against.
  */
@@ -149,3 +149,14 @@ export {
   type SalesforceLead,
   type SalesforceOutboundMessageOptions,
 } from './vendors/salesforce/index.js';
+export {
+  createZoomInfoEmulator,
+  ZOOMINFO_COVERAGE,
+  type ZoomInfoCredentials,
+  type ZoomInfoEmulator,
+  type ZoomInfoEmulatorOptions,
+  type ZoomInfoQuotas,
+  type ZoomInfoRateLimits,
+  type ZoomInfoUsage,
+  zoominfoCredentials,
+} from './vendors/zoominfo/index.js';

@@ -14,9 +14,15 @@ describe('startEmulators', () => {
       limits: { apollo: { perMinute: 7 } },
     });
     try {
-      expect(Object.keys(running.urls).sort()).toEqual(['apollo', 'clearbit', 'hubspot', 'salesforce']);
+      expect(Object.keys(running.urls).sort()).toEqual([
+        'apollo',
+        'clearbit',
+        'hubspot',
+        'salesforce',
+        'zoominfo',
+      ]);
       const origins = Object.values(running.urls).map((urls) => urls?.baseUrl);
-      expect(new Set(origins).size).toBe(4);
+      expect(new Set(origins).size).toBe(5);
       for (const origin of origins) expect(origin).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(running.truth.people).toHaveLength(300);
       const apollo = await fetch(`${running.urls.apollo!.apiUrl}/people/match`, {

@@ -2,6 +2,7 @@ import { apolloEmulatorDefinition } from '../vendors/apollo/definition.js';
 import { clearbitEmulatorDefinition } from '../vendors/clearbit/definition.js';
 import { hubspotEmulatorDefinition } from '../vendors/hubspot/definition.js';
 import { salesforceEmulatorDefinition } from '../vendors/salesforce/definition.js';
+import { zoominfoEmulatorDefinition } from '../vendors/zoominfo/definition.js';
 
 /**
  * Every emulated vendor, in a stable order (CRMs first). Registering a vendor
@@ -13,6 +14,7 @@ export const EMULATOR_DEFINITIONS = [
   salesforceEmulatorDefinition,
   apolloEmulatorDefinition,
   clearbitEmulatorDefinition,
+  zoominfoEmulatorDefinition,
 ] as const;
 
 /** A registered vendor's definition. */
