@@ -147,9 +147,11 @@ export {
   createFileDeadLetterQueue,
   createMemoryCache,
   createMemoryDeadLetterQueue,
+  createMemoryLeadStore,
   type FileCheckpointStoreOptions,
   type FileDeadLetterQueue,
   type FileDeadLetterQueueOptions,
   type MemoryCacheOptions,
+  type MemoryLeadStoreOptions,
   type SpillingHash64IndexOptions,
 } from './stores/index.js';
