@@ -695,6 +695,19 @@ export function leadStoreContract(
         'read on after a position',
       ).toEqual([bob.id]);
       await expectInvalid(h.store.readOutbox({ after: '1; DROP TABLE x' }), 'after', 'a bad position');
+      // Positions order as numbers, past 9 and 99 too.
+      const more = Array.from({ length: 120 }, (_, index) => h.lead({ email: `o${index}@acme.com` }));
+      await h.store.upsert(more);
+      const all = await h.store.readOutbox({ limit: 1_000 });
+      expect(
+        all.map((event) => event.leadId),
+        'every event in the order written',
+      ).toEqual([ada.id, bob.id, ada.id, ...more.map((lead) => lead.id)]);
+      const tail = await h.store.readOutbox({ after: all[10]!.position, limit: 3 });
+      expect(
+        tail.map((event) => event.leadId),
+        'read on after position 11',
+      ).toEqual(all.slice(11, 14).map((event) => event.leadId));
     },
   );
 
