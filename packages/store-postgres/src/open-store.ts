@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import {
   type Cache,
@@ -25,8 +26,9 @@ import { pgDatabaseAt, pgliteDatabase, type SqlDatabase } from './sql-client.js'
 export interface PostgresStoreOptions {
   /**
    * A PostgreSQL URL (`postgres://user@host:5432/db`), or a folder: then the
-   * store runs embedded on PGlite with its data in that folder (created when
-   * missing, locked against a second process). Give this or `pglite`.
+   * store runs embedded on PGlite with its data in that folder (`pgdata`
+   * inside it; created when missing, locked against a second process by
+   * `leadpipe.lock` beside it). Give this or `pglite`.
    */
   readonly connection?: string;
   /** An open PGlite instance to use (not closed with the store, not locked): for tests sharing one instance. */
@@ -107,7 +109,8 @@ async function openDatabase(options: z.output<typeof optionsSchema>): Promise<Sq
   const release = lockDataFolder(connection);
   try {
     const { PGlite } = await import('@electric-sql/pglite');
-    const db = await PGlite.create(connection);
+    // The data lives in a subfolder: PGlite takes a non-empty folder without PG_VERSION for a broken cluster.
+    const db = await PGlite.create(join(connection, 'pgdata'));
     return pgliteDatabase(db, async () => {
       try {
         await db.close();
