@@ -40,7 +40,7 @@ CREATE INDEX leads_email_domain_idx ON {schema}.leads (email_domain, id) WHERE e
 CREATE INDEX leads_company_domain_idx ON {schema}.leads (company_domain, id) WHERE company_domain IS NOT NULL;
 CREATE INDEX leads_industry_idx ON {schema}.leads (industry, id) WHERE industry IS NOT NULL;
 CREATE INDEX leads_headcount_idx ON {schema}.leads (headcount) WHERE headcount IS NOT NULL;
-CREATE INDEX leads_country_seniority_idx ON {schema}.leads (country, seniority, id) WHERE country IS NOT NULL;
+CREATE INDEX leads_country_idx ON {schema}.leads (country, id) WHERE country IS NOT NULL;
 CREATE INDEX leads_seniority_idx ON {schema}.leads (seniority, id) WHERE seniority IS NOT NULL;
 CREATE INDEX leads_updated_idx ON {schema}.leads (updated_at, id);
 CREATE INDEX leads_custom_idx ON {schema}.leads USING gin (custom jsonb_path_ops);

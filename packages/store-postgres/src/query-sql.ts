@@ -82,9 +82,10 @@ export function pageSql(query: CheckedLeadQuery, table: string): Statement {
       );
     } else conditions.push(`id > ${param(query.after.id)}::uuid`);
   }
-  const order = query.orderBy === 'updatedAt' ? 'updated_at, id' : 'id';
+  // Qualified: a bare `id` would name the output column (id::text) and force a sort.
+  const order = query.orderBy === 'updatedAt' ? 'l.updated_at, l.id' : 'l.id';
   return {
-    text: `SELECT id::text AS id, doc->>'updatedAt' AS updated, ${record} AS record FROM ${table} WHERE ${conditions.join(' AND ')} ORDER BY ${order} LIMIT ${param(query.limit + 1)}::integer`,
+    text: `SELECT l.id::text AS id, l.doc->>'updatedAt' AS updated, ${record} AS record FROM ${table} AS l WHERE ${conditions.join(' AND ')} ORDER BY ${order} LIMIT ${param(query.limit + 1)}::integer`,
     values,
   };
 }
