@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { ConfigurationError } from '@leadpipe/core/adapter-kit';
 
 /** Name of the lock file inside a PGlite data folder. */
-export const LOCK_FILE = 'leadpipe.lock';
+const LOCK_FILE = 'leadpipe.lock';
 
 function isAlive(pid: number): boolean {
   try {

@@ -5,6 +5,7 @@ import {
   emailIdentity,
   encodeLeadCursor,
   type Lead,
+  type LeadImportRejection,
   type LeadImportReport,
   type LeadStoreMergePolicy,
   type LeadStoreQuery,
@@ -212,7 +213,7 @@ export function createPostgresLeadStoreOn(
       const shown = rows.slice(0, checked.limit);
       const last = shown.at(-1);
       return {
-        leads: shown.map((row) => nestRecord(row.id, row.record) as LeadStoreRecord),
+        leads: shown.map((row) => nestRecord(row.id, row.record) as unknown as LeadStoreRecord),
         ...(more && last !== undefined
           ? { nextCursor: encodeLeadCursor(checked, { id: last.id, updatedAt: last.updated }) }
           : {}),
@@ -259,14 +260,17 @@ export function createPostgresLeadStoreOn(
         created: 0,
         updated: 0,
         unchanged: 0,
-        rejected: [] as LeadImportReport['rejected'][number][],
+        rejected: [] as LeadImportRejection[],
       };
       let batch: Lead[] = [];
       const flush = async () => {
         const outcomes = await upsert(batch);
         for (const [offset, outcome] of outcomes.entries()) {
           if (outcome.status === 'rejected') {
-            report.rejected.push({ index: report.read - batch.length + offset, issues: outcome.issues });
+            report.rejected.push({
+              index: report.read - batch.length + offset,
+              issues: outcome.issues ?? [],
+            });
           } else report[outcome.status] += 1;
         }
         batch = [];
@@ -277,6 +281,8 @@ export function createPostgresLeadStoreOn(
         if (batch.length === settings.importBatch) await flush();
       }
       if (batch.length > 0) await flush();
+      // Fresh planner statistics after a bulk write: count estimates and plans rely on them (PGlite has no autovacuum).
+      if (report.created + report.updated >= settings.importBatch) await database.query(`ANALYZE ${leads}`);
       return report;
     },
     async erase(email) {

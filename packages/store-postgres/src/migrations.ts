@@ -101,9 +101,6 @@ CREATE TABLE {schema}.checkpoint_results (
 /** A schema name the stores accept: lower-case letters, digits and `_`, not starting with a digit, at most 63. */
 export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
-/** The version the package's newest migration brings a schema to. */
-export const LATEST_VERSION = MIGRATIONS.at(-1)!.version;
-
 /**
  * Bring `schema` to the newest version: create it when missing, then apply
  * every migration not applied yet, in order, each in the same transaction as

@@ -37,7 +37,7 @@ function copyLinesOn(client: pg.PoolClient) {
 }
 
 /** A {@link SqlDatabase} over a node-postgres pool. */
-export function pgDatabase(pool: pg.Pool, owned: boolean): SqlDatabase {
+function pgDatabase(pool: pg.Pool, owned: boolean): SqlDatabase {
   return {
     engine: 'postgres',
     query: async (text, values) => pool.query(text, values as unknown[]) as never,

@@ -1,3 +1,4 @@
+import type { ValidationIssue } from './errors.js';
 import type { LeadField, Seniority } from './fields.js';
 import type { Lead } from './lead.js';
 
@@ -23,7 +24,7 @@ export interface LeadUpsertOutcome {
   /** The identity key the lead was matched by (`email:…`, `domain:…`); absent when rejected. */
   readonly identity?: string;
   /** Why the lead was refused (`rejected` only): the field and the reason. */
-  readonly issues?: readonly { readonly field: string; readonly reason: string }[];
+  readonly issues?: readonly ValidationIssue[];
 }
 
 /** A range of exact headcounts, both ends included. */
@@ -88,7 +89,10 @@ export interface LeadStoreQuery {
  * A lead as a query returns it: `id` and the fields asked for (a lead field
  * the lead lacks is absent).
  */
-export type LeadStoreRecord = Partial<Lead> & { readonly id: string };
+export interface LeadStoreRecord extends Partial<Lead> {
+  /** The lead's id, always returned. */
+  readonly id: string;
+}
 
 /** One page of {@link LeadStoreV1.query}. */
 export interface LeadStorePage {
@@ -150,6 +154,14 @@ export interface LeadRetentionReport {
   readonly purged: number;
 }
 
+/** A lead {@link LeadStoreV1.import} refused. */
+export interface LeadImportRejection {
+  /** Position of the lead in the stream, from 0. */
+  readonly index: number;
+  /** Why it was refused. */
+  readonly issues: readonly ValidationIssue[];
+}
+
 /** What {@link LeadStoreV1.import} did. */
 export interface LeadImportReport {
   /** Leads read. */
@@ -160,8 +172,8 @@ export interface LeadImportReport {
   readonly updated: number;
   /** Leads already stored as given. */
   readonly unchanged: number;
-  /** Leads refused, with their position in the stream (0-based) and the issues. */
-  readonly rejected: readonly { readonly index: number; readonly issues: LeadUpsertOutcome['issues'] }[];
+  /** Leads refused, with their position in the stream and the issues. */
+  readonly rejected: readonly LeadImportRejection[];
 }
 
 /**

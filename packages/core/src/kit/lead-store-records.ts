@@ -22,7 +22,7 @@ export function projectLead(lead: Lead, fields: readonly LeadStoreFieldName[]): 
       if (value !== undefined) record[field] = structuredClone(value);
     }
   }
-  return record as LeadStoreRecord;
+  return record as unknown as LeadStoreRecord;
 }
 
 /** A lead accepted for a store: its checked copy and its identity key. */

@@ -3,6 +3,7 @@ import { type Clock, systemClock } from '../contracts/clock.js';
 import { ValidationError } from '../contracts/errors.js';
 import type { Lead } from '../contracts/lead.js';
 import type {
+  LeadImportRejection,
   LeadImportReport,
   LeadStoreEvent,
   LeadStoreMergePolicy,
@@ -222,14 +223,17 @@ export function createMemoryLeadStore(options: MemoryLeadStoreOptions = {}): Lea
         created: 0,
         updated: 0,
         unchanged: 0,
-        rejected: [] as LeadImportReport['rejected'][number][],
+        rejected: [] as LeadImportRejection[],
       };
       let batch: Lead[] = [];
       const flush = async () => {
         const outcomes = await store.upsert(batch);
         for (const [offset, outcome] of outcomes.entries()) {
           if (outcome.status === 'rejected') {
-            report.rejected.push({ index: report.read - batch.length + offset, issues: outcome.issues });
+            report.rejected.push({
+              index: report.read - batch.length + offset,
+              issues: outcome.issues ?? [],
+            });
           } else report[outcome.status] += 1;
         }
         batch = [];
