@@ -10,7 +10,6 @@ import { openPostgresStore } from '../src/index.js';
 
 const engine = process.argv[2] === 'pglite' ? 'pglite' : 'postgres';
 const total = Number(process.argv[3] ?? 10_000);
-const BATCH = 1_000;
 const SCHEMA = `lp_bench_${process.pid}`;
 
 let peakRss = 0;
