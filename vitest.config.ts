@@ -1,6 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
-const conditions = ['@leadpipe/source', 'import', 'module', 'node', 'default'];
+// No `import` here: Vitest hands these to Node as --conditions for external packages, and Node then
+// applies them to `require` too, so a dual package required from CommonJS (pg requires pg-pool)
+// would get its ES module. Vite adds `import` by itself where an import resolves.
+const conditions = ['@leadpipe/source', 'module', 'node', 'default'];
 
 export default defineConfig({
   resolve: { conditions },

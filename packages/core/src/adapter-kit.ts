@@ -49,6 +49,21 @@ export {
   type DefinedCrmWebhooks,
   defineCrmAdapter,
 } from './kit/define-crm-adapter.js';
+export {
+  type CheckedLeadFilter,
+  type CheckedLeadQuery,
+  CUSTOM_FIELD_NAME,
+  checkLeadStoreQuery,
+  encodeLeadCursor,
+  type LeadQueryPosition,
+  textWords,
+} from './kit/lead-store-query.js';
+export {
+  type AcceptedLead,
+  acceptLeadForStore,
+  emailIdentity,
+  projectLead,
+} from './kit/lead-store-records.js';
 export { recordErrorFromError } from './kit/record-error.js';
 export { type CheckedListChangesRequest, parseIsoTime } from './kit/request-checks.js';
 export * from './lead/index.js';

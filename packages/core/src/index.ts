@@ -154,10 +154,12 @@ export {
   createFileDeadLetterQueue,
   createMemoryCache,
   createMemoryDeadLetterQueue,
+  createMemoryLeadStore,
   type FileCheckpointStoreOptions,
   type FileDeadLetterQueue,
   type FileDeadLetterQueueOptions,
   type MemoryCacheOptions,
   type ResultLogCompaction,
+  type MemoryLeadStoreOptions,
   type SpillingHash64IndexOptions,
 } from './stores/index.js';

@@ -9,6 +9,7 @@ export * from './enrichment-provider.js';
 export * from './errors.js';
 export * from './fields.js';
 export * from './lead.js';
+export * from './lead-store.js';
 export * from './rate-limit.js';
 export * from './secrets.js';
 export * from './vendor-descriptor.js';

@@ -31,4 +31,5 @@ export { joinName, type NameParts, splitFullName } from './names.js';
 export { applyLeadFields, flattenLead, getLeadField, missingFields } from './paths.js';
 export { type CountryCode, isPhoneCountry, type NormalizePhoneOptions, normalizePhone } from './phone.js';
 export { normalizeSeniority } from './seniority.js';
+export { mergeStoredLead, type StoredLeadMerge } from './store-merge.js';
 export { normalizeTechnologies } from './technologies.js';

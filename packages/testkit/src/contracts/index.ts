@@ -49,3 +49,10 @@ export {
   type ExpectedApiError,
   enrichmentProviderContract,
 } from './enrichment-provider.js';
+export {
+  type LeadStoreContractCheck,
+  type LeadStoreContractContext,
+  type LeadStoreContractOptions,
+  leadStoreContract,
+  SQL_INJECTION_PAYLOADS,
+} from './lead-store-contract.js';

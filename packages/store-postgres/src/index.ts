@@ -1,0 +1,12 @@
+/**
+ * @packageDocumentation
+ * `@leadpipe/store-postgres`: the lead store on PostgreSQL (node-postgres),
+ * or embedded on PGlite when given a folder, with the cache, dead-letter
+ * queue and checkpoint store of a run in the same database.
+ */
+export {
+  migratePostgresStore,
+  openPostgresStore,
+  type PostgresStore,
+  type PostgresStoreOptions,
+} from './open-store.js';

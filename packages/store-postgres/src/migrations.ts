@@ -1,0 +1,139 @@
+import type { SqlDatabase } from './sql-client.js';
+
+/** One versioned schema change: SQL with `{schema}` where the schema name goes. */
+interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+/**
+ * The schema, in order. A migration is never edited once released: a change
+ * is a new one. `{schema}` is the store's schema, checked against
+ * {@link SCHEMA_NAME} before it reaches SQL.
+ */
+const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'leads, archive, outbox',
+    sql: `
+CREATE TABLE {schema}.leads (
+  id uuid PRIMARY KEY,
+  identity text NOT NULL UNIQUE,
+  doc jsonb NOT NULL,
+  created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL,
+  email text GENERATED ALWAYS AS (doc->>'email') STORED,
+  email_domain text GENERATED ALWAYS AS (lower(split_part(doc->>'email', '@', 2))) STORED,
+  company_domain text GENERATED ALWAYS AS (doc->'company'->>'domain') STORED,
+  industry text GENERATED ALWAYS AS (lower(doc->'company'->>'industry')) STORED,
+  headcount integer GENERATED ALWAYS AS ((doc->'company'->>'headcount')::integer) STORED,
+  country text GENERATED ALWAYS AS (doc->'location'->>'countryCode') STORED,
+  seniority text GENERATED ALWAYS AS (doc->>'seniority') STORED,
+  custom jsonb GENERATED ALWAYS AS (doc->'custom') STORED,
+  title_words tsvector GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, coalesce(doc->>'title', ''))) STORED,
+  search_words tsvector GENERATED ALWAYS AS (to_tsvector('simple'::regconfig,
+    coalesce(doc->>'fullName', '') || ' ' || coalesce(doc->>'title', '') || ' ' || coalesce(doc->'company'->>'name', ''))) STORED
+);
+CREATE UNIQUE INDEX leads_email_key ON {schema}.leads (email) WHERE email IS NOT NULL;
+CREATE INDEX leads_email_domain_idx ON {schema}.leads (email_domain, id) WHERE email_domain IS NOT NULL;
+CREATE INDEX leads_company_domain_idx ON {schema}.leads (company_domain, id) WHERE company_domain IS NOT NULL;
+CREATE INDEX leads_industry_idx ON {schema}.leads (industry, id) WHERE industry IS NOT NULL;
+CREATE INDEX leads_headcount_idx ON {schema}.leads (headcount) WHERE headcount IS NOT NULL;
+CREATE INDEX leads_country_idx ON {schema}.leads (country, id) WHERE country IS NOT NULL;
+CREATE INDEX leads_seniority_idx ON {schema}.leads (seniority, id) WHERE seniority IS NOT NULL;
+CREATE INDEX leads_updated_idx ON {schema}.leads (updated_at, id);
+CREATE INDEX leads_custom_idx ON {schema}.leads USING gin (custom jsonb_path_ops);
+CREATE INDEX leads_title_words_idx ON {schema}.leads USING gin (title_words);
+CREATE INDEX leads_search_words_idx ON {schema}.leads USING gin (search_words);
+CREATE TABLE {schema}.leads_archive (
+  id uuid PRIMARY KEY,
+  identity text NOT NULL,
+  doc jsonb NOT NULL,
+  updated_at timestamptz NOT NULL,
+  archived_at timestamptz NOT NULL
+);
+CREATE INDEX leads_archive_identity_idx ON {schema}.leads_archive (identity);
+CREATE INDEX leads_archive_updated_idx ON {schema}.leads_archive (updated_at);
+CREATE TABLE {schema}.lead_outbox (
+  position bigserial PRIMARY KEY,
+  type text NOT NULL,
+  lead_id uuid NOT NULL,
+  at timestamptz NOT NULL
+);
+CREATE INDEX lead_outbox_lead_idx ON {schema}.lead_outbox (lead_id);
+`,
+  },
+  {
+    version: 2,
+    name: 'cache, dead letters, checkpoints',
+    sql: `
+CREATE TABLE {schema}.cache_entries (
+  key text PRIMARY KEY,
+  value json NOT NULL,
+  expires_at double precision NOT NULL
+);
+CREATE TABLE {schema}.dead_letters (
+  position bigserial PRIMARY KEY,
+  id text NOT NULL UNIQUE,
+  entry json NOT NULL
+);
+CREATE TABLE {schema}.checkpoint_runs (
+  name text PRIMARY KEY,
+  fingerprint text NOT NULL
+);
+CREATE TABLE {schema}.checkpoint_rows (
+  name text NOT NULL,
+  row_number bigint NOT NULL,
+  PRIMARY KEY (name, row_number)
+);
+CREATE TABLE {schema}.checkpoint_results (
+  name text NOT NULL,
+  key text NOT NULL,
+  value json NOT NULL,
+  expires_at double precision NOT NULL,
+  PRIMARY KEY (name, key)
+);
+`,
+  },
+];
+
+/** A schema name the stores accept: lower-case letters, digits and `_`, not starting with a digit, at most 63. */
+export const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * Bring `schema` to the newest version: create it when missing, then apply
+ * every migration not applied yet, in order, each in the same transaction as
+ * its row in `{schema}.schema_migrations`. A transaction-level advisory lock
+ * on the schema's name makes processes that open the same database at once
+ * take turns: the second finds the work done. Resolves with the versions
+ * applied now.
+ */
+export async function migrate(database: SqlDatabase, schema: string): Promise<number[]> {
+  if (!SCHEMA_NAME.test(schema)) throw new Error('migrate: invalid schema name');
+  const quoted = `"${schema}"`;
+  return database.transaction(async (session) => {
+    await session.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`leadpipe.migrate.${schema}`]);
+    await session.query(`CREATE SCHEMA IF NOT EXISTS ${quoted}`);
+    await session.query(
+      `CREATE TABLE IF NOT EXISTS ${quoted}.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    const { rows } = await session.query<{ version: number }>(
+      `SELECT version FROM ${quoted}.schema_migrations`,
+    );
+    const done = new Set(rows.map((row) => Number(row.version)));
+    const applied: number[] = [];
+    for (const migration of MIGRATIONS) {
+      if (done.has(migration.version)) continue;
+      for (const statement of migration.sql.replaceAll('{schema}', quoted).split(/;\s*\n/)) {
+        if (statement.trim() !== '') await session.query(statement);
+      }
+      await session.query(`INSERT INTO ${quoted}.schema_migrations (version, name) VALUES ($1, $2)`, [
+        migration.version,
+        migration.name,
+      ]);
+      applied.push(migration.version);
+    }
+    return applied;
+  });
+}

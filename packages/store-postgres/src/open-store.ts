@@ -1,0 +1,203 @@
+import { join } from 'node:path';
+import type { PGlite } from '@electric-sql/pglite';
+import {
+  type Cache,
+  type CheckpointStore,
+  type Clock,
+  CUSTOM_FIELD_NAME,
+  type DeadLetterQueue,
+  type LeadStoreMergePolicy,
+  type LeadStoreV1,
+  parseOptions,
+  systemClock,
+} from '@leadpipe/core/adapter-kit';
+import { z } from 'zod';
+import { lockDataFolder } from './folder-lock.js';
+import { createPostgresLeadStoreOn } from './lead-store.js';
+import { migrate, SCHEMA_NAME } from './migrations.js';
+import {
+  createPostgresCacheOn,
+  createPostgresCheckpointStoreOn,
+  createPostgresDeadLetterQueueOn,
+} from './run-state.js';
+import { pgDatabaseAt, pgliteDatabase, type SqlDatabase } from './sql-client.js';
+
+/** Options of {@link openPostgresStore}. */
+export interface PostgresStoreOptions {
+  /**
+   * A PostgreSQL URL (`postgres://user@host:5432/db`), or a folder: then the
+   * store runs embedded on PGlite with its data in that folder (`pgdata`
+   * inside it; created when missing, locked against a second process by
+   * `leadpipe.lock` beside it). Give this or `pglite`.
+   */
+  readonly connection?: string;
+  /** An open PGlite instance to use (not closed with the store, not locked): for tests sharing one instance. */
+  readonly pglite?: PGlite;
+  /** Schema holding the tables: lower-case letters, digits and `_`. Default `leadpipe`. */
+  readonly schema?: string;
+  /** Apply the package's migrations on open. Default `true`; `false` expects `migratePostgresStore` to have run. */
+  readonly migrate?: boolean;
+  /** How stored and incoming leads merge. Default `highestConfidence`. */
+  readonly mergePolicy?: LeadStoreMergePolicy;
+  /** Custom field names lead queries may filter on. Default none. */
+  readonly customFields?: readonly string[];
+  /** Clock for `updatedAt` stamps, retention and cache expiry. Default `Date.now`. */
+  readonly now?: Clock;
+  /** URLs of streaming read replicas: queries, counts and exports go there (round robin); writes and gets stay on the primary. */
+  readonly readReplicas?: readonly string[];
+  /** Most connections per pool (primary and each replica). Default 10. */
+  readonly maxConnections?: number;
+  /** `count` counts exactly when the planner estimates fewer matches than this; above, it answers the estimate. Default 10,000. */
+  readonly exactCountBelow?: number;
+  /** Leads per upsert in `import`. Default 1,000. */
+  readonly importBatch?: number;
+  /** Name of the run whose checkpoint `checkpoints` keeps. Default `default`. */
+  readonly checkpointName?: string;
+}
+
+/** Everything a run keeps, in one database. */
+export interface PostgresStore {
+  /** `postgres` or `pglite`. */
+  readonly engine: 'postgres' | 'pglite';
+  /** The lead store. */
+  readonly leads: LeadStoreV1;
+  /** A cache for enrichment answers, shared by every process on the database. */
+  readonly cache: Cache;
+  /** Dead letters of CRM sync. */
+  readonly deadLetters: DeadLetterQueue;
+  /** Pipeline checkpoints of the run `checkpointName`. */
+  readonly checkpoints: CheckpointStore;
+  /** Close connections, the PGlite instance this store opened, and the folder lock. */
+  close(): Promise<void>;
+}
+
+const optionsSchema = z
+  .object({
+    connection: z.string().min(1).optional(),
+    pglite: z
+      .custom<PGlite>((value) => typeof value === 'object' && value !== null, 'must be a PGlite instance')
+      .optional(),
+    schema: z
+      .string()
+      .regex(SCHEMA_NAME, 'must be lower-case letters, digits and _, not starting with a digit')
+      .optional(),
+    migrate: z.boolean().optional(),
+    mergePolicy: z.enum(['highestConfidence', 'newest']).optional(),
+    customFields: z
+      .array(z.string().regex(CUSTOM_FIELD_NAME, 'must be a letter or _ then letters, digits or _'))
+      .optional(),
+    now: z.custom<Clock>((value) => typeof value === 'function', 'must be a function').optional(),
+    readReplicas: z.array(z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')).optional(),
+    maxConnections: z.number().int().min(1).max(1000).optional(),
+    exactCountBelow: z.number().int().min(0).optional(),
+    importBatch: z.number().int().min(1).max(100_000).optional(),
+    checkpointName: z.string().min(1).max(200).optional(),
+  })
+  .refine((options) => (options.connection === undefined) !== (options.pglite === undefined), {
+    message: 'give either a connection (URL or folder) or a pglite instance',
+    path: ['connection'],
+  });
+
+const isUrl = (connection: string) => /^postgres(ql)?:\/\//i.test(connection);
+
+/** Open the primary database: a pool on a URL, or PGlite on a folder (locked) or a given instance. */
+async function openDatabase(options: z.output<typeof optionsSchema>): Promise<SqlDatabase> {
+  const connections = options.maxConnections ?? 10;
+  if (options.pglite !== undefined) return pgliteDatabase(options.pglite, async () => {});
+  const connection = options.connection!;
+  if (isUrl(connection)) return pgDatabaseAt(connection, connections);
+  const release = lockDataFolder(connection);
+  try {
+    const { PGlite } = await import('@electric-sql/pglite');
+    // The data lives in a subfolder: PGlite takes a non-empty folder without PG_VERSION for a broken cluster.
+    const db = await PGlite.create(join(connection, 'pgdata'));
+    return pgliteDatabase(db, async () => {
+      try {
+        await db.close();
+      } finally {
+        release();
+      }
+    });
+  } catch (error) {
+    release();
+    throw error;
+  }
+}
+
+/**
+ * Bring the store's schema to the newest version, as `openPostgresStore`
+ * does on open: for deployments that migrate in a separate step (then open
+ * with `migrate: false`). Resolves with the versions applied.
+ */
+export async function migratePostgresStore(options: PostgresStoreOptions): Promise<number[]> {
+  const parsed = parseOptions(optionsSchema, options, { name: 'migratePostgresStore' });
+  const database = await openDatabase(parsed);
+  try {
+    return await migrate(database, parsed.schema ?? 'leadpipe');
+  } finally {
+    await database.close();
+  }
+}
+
+/**
+ * Open the lead store, cache, dead-letter queue and checkpoint store on one
+ * PostgreSQL database (node-postgres), or embedded on PGlite when
+ * `connection` is a folder. Migrations run on open unless `migrate: false`.
+ *
+ * @throws ConfigurationError naming the option when an option is invalid or the PGlite folder is in use.
+ *
+ * @example
+ * ```ts
+ * const store = await openPostgresStore({ connection: process.env.DATABASE_URL! });
+ * await store.leads.upsert([createLead({ email: 'ada@acme.com' })]);
+ * const page = await store.leads.query({ where: { emailDomain: 'acme.com' }, fields: ['email'] });
+ * await store.close();
+ * ```
+ */
+export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
+  const parsed = parseOptions(optionsSchema, options, { name: 'openPostgresStore' });
+  const schemaName = parsed.schema ?? 'leadpipe';
+  const schema = `"${schemaName}"`;
+  const now = parsed.now ?? systemClock;
+  const database = await openDatabase(parsed);
+  const replicas = (parsed.readReplicas ?? []).map((url) => pgDatabaseAt(url, parsed.maxConnections ?? 10));
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await Promise.all(replicas.map((replica) => replica.close()));
+    await database.close();
+  };
+  try {
+    if (parsed.migrate !== false) await migrate(database, schemaName);
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  let turn = 0;
+  const reader = () => {
+    if (replicas.length === 0) return database;
+    turn = (turn + 1) % replicas.length;
+    return replicas[turn]!;
+  };
+  return {
+    engine: database.engine,
+    leads: createPostgresLeadStoreOn(
+      database,
+      {
+        schema,
+        mergePolicy: parsed.mergePolicy ?? 'highestConfidence',
+        customFields: new Set(parsed.customFields ?? []),
+        now,
+        exactCountBelow: parsed.exactCountBelow ?? 10_000,
+        importBatch: parsed.importBatch ?? 1_000,
+        reader,
+      },
+      close,
+    ),
+    cache: createPostgresCacheOn(database, schema, now),
+    deadLetters: createPostgresDeadLetterQueueOn(database, schema),
+    checkpoints: createPostgresCheckpointStoreOn(database, schema, parsed.checkpointName ?? 'default', now),
+    close,
+  };
+}
