@@ -159,7 +159,7 @@ export {
   type FileDeadLetterQueue,
   type FileDeadLetterQueueOptions,
   type MemoryCacheOptions,
-  type ResultLogCompaction,
   type MemoryLeadStoreOptions,
+  type ResultLogCompaction,
   type SpillingHash64IndexOptions,
 } from './stores/index.js';
