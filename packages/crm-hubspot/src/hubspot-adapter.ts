@@ -12,6 +12,7 @@ import {
   type CrmRecordSnapshot,
   type CrmUpsertRequest,
   type CrmUpsertResult,
+  DEFAULT_WEBHOOK_MAX_BODY_BYTES,
   defineCrmAdapter,
   type InboundWebhookRequest,
   loadApiKey,
@@ -87,6 +88,8 @@ export interface HubspotSettings {
   readonly webhookUrl?: string;
   /** How old a webhook may be, ms. Default 300 000 (HubSpot's 5 minutes). */
   readonly webhookToleranceMs?: number;
+  /** Largest webhook body read, in bytes; larger ones are refused before hashing or parsing. Default 1 MiB. */
+  readonly webhookMaxBodyBytes?: number;
   /** Drops webhook events already seen in earlier deliveries (share one across processes). */
   readonly webhookDeduper?: CrmEventDeduper;
   /** The fetch implementation. Default the global `fetch`. */
@@ -197,6 +200,13 @@ export function createHubspot(settings: HubspotSettings = {}): HubspotAdapter {
       providerId: adapterId,
     });
   }
+  const webhookMaxBodyBytes = settings.webhookMaxBodyBytes ?? DEFAULT_WEBHOOK_MAX_BODY_BYTES;
+  if (!(Number.isSafeInteger(webhookMaxBodyBytes) && webhookMaxBodyBytes >= 1)) {
+    throw new ConfigurationError('invalid_configuration', {
+      message: 'webhookMaxBodyBytes: must be a whole number of bytes, at least 1',
+      providerId: adapterId,
+    });
+  }
 
   const client = createHubspotClient({
     adapterId,
@@ -253,8 +263,9 @@ export function createHubspot(settings: HubspotSettings = {}): HubspotAdapter {
       parseHubspotWebhook(request, {
         clientSecret: webhookSecret(),
         ...(settings.webhookUrl === undefined ? {} : { webhookUrl: settings.webhookUrl }),
-        now: now(),
+        now,
         toleranceMs: webhookTolerance,
+        maxBodyBytes: webhookMaxBodyBytes,
         providerId: adapterId,
         ...(settings.webhookDeduper === undefined ? {} : { deduper: settings.webhookDeduper }),
       }),

@@ -347,8 +347,12 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
     enrich,
     enrichMany,
     handleWebhook: (providerId, request) =>
-      handleProviderWebhook(order.providers.get(providerId), providerId, request, (correlationId, result) =>
-        answers.deliver(providerId, correlationId, result),
+      handleProviderWebhook(
+        order.providers.get(providerId),
+        providerId,
+        request,
+        (correlationId, result) => answers.deliver(providerId, correlationId, result),
+        settings.webhookMaxBodyBytes,
       ),
     on: (event, listener) => bus.on(event, listener),
     stats: () => ({
