@@ -11,6 +11,7 @@ import {
   getHeader,
   type InboundWebhookRequest,
   rawBodyToBuffer,
+  rawBodyToString,
   registerSecret,
   type WebhookResponse,
   WebhookVerificationError,
@@ -326,7 +327,7 @@ export function parseSalesforceWebhook(
   assertWebhookBodySize(request.rawBody, maxBodyBytes, SALESFORCE_PROVIDER_ID);
   const contentType = getHeader(request.headers, 'content-type') ?? '';
   if (/xml/i.test(contentType) || startsWithMarkup(request.rawBody)) {
-    const body = rawBodyToBuffer(request.rawBody, SALESFORCE_PROVIDER_ID).toString('utf8');
+    const body = rawBodyToString(request.rawBody, SALESFORCE_PROVIDER_ID);
     const organizationId = setting(options.organizationId, 'SALESFORCE_ORGANIZATION_ID');
     if (organizationId === undefined) {
       throw new ConfigurationError('invalid_configuration', {
