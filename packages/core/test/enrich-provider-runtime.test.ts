@@ -16,6 +16,10 @@ describe('paceOf', () => {
 
 describe('ProviderRuntime failures', () => {
   function setup() {
+    return setupWith(async () => null);
+  }
+
+  function setupWith(enrich: Parameters<typeof defineProvider>[0]['enrich']) {
     let clock = 1_000_000;
     const bus = new SafeEventBus<EnrichmentEvents>();
     const disabled: EnrichmentEvents['provider.disabled'][] = [];
@@ -23,7 +27,7 @@ describe('ProviderRuntime failures', () => {
     const provider = defineProvider({
       id: 'a',
       lookups: [{ requires: ['email'], supplies: ['title'] }],
-      enrich: async () => null,
+      enrich,
     });
     const { runtimes, limiters } = createProviderRuntimes([provider], {
       now: () => clock,
@@ -38,14 +42,70 @@ describe('ProviderRuntime failures', () => {
     return { runtime: runtimes.get('a')!, limiters, disabled, advance: (ms: number) => (clock += ms) };
   }
 
-  it('takes the provider out for good on 401 and 403', async () => {
+  it('takes the provider out for good on 403', async () => {
     const { runtime, limiters, disabled, advance } = setup();
     runtime.recordFailure(new ApiCallError('forbidden', { message: 'no', status: 403 }));
     expect(runtime.unavailability()).toBe('disabled');
     advance(365 * 86_400_000);
     expect(runtime.unavailability()).toBe('disabled');
-    expect(disabled).toEqual([{ providerId: 'a', code: 'forbidden' }]);
+    expect(disabled).toEqual([{ providerId: 'a', code: 'forbidden', message: 'no' }]);
     expect(runtime.stats.errors).toBe(1);
+    expect(runtime.stats.snapshot().disabled).toEqual({
+      code: 'forbidden',
+      message: 'no',
+      afterCalls: 0,
+      at: new Date(1_000_000).toISOString(),
+    });
+    await limiters.disconnect();
+  });
+
+  it('a refused key costs one call and its retry, however many leads were in flight: the first call goes alone', async () => {
+    const { runtime, limiters, disabled } = setupWith(async () => {
+      throw new ApiCallError('unauthorized', { message: 'Invalid API key', status: 401 });
+    });
+    const results = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, index) =>
+        runtime.call(
+          { leadId: `l${index}`, input: { email: `${index}@acme.com` }, fields: ['title'] },
+          undefined,
+        ),
+      ),
+    );
+    expect(
+      results.every(
+        (result) => result.status === 'rejected' && (result.reason as ApiCallError).code === 'unauthorized',
+      ),
+    ).toBe(true);
+    expect(runtime.stats.calls).toBe(2);
+    expect(runtime.stats.authRetries).toBe(1);
+    expect(runtime.unavailability()).toBe('disabled');
+    expect(disabled).toEqual([{ providerId: 'a', code: 'unauthorized', message: 'Invalid API key' }]);
+    await limiters.disconnect();
+  });
+
+  it('a lead waiting behind the first call leaves when its signal aborts', async () => {
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const { runtime, limiters } = setupWith(async () => {
+      await held;
+      return null;
+    });
+    const first = runtime.call(
+      { leadId: 'l1', input: { email: 'a@acme.com' }, fields: ['title'] },
+      undefined,
+    );
+    const controller = new AbortController();
+    const second = runtime.call(
+      { leadId: 'l2', input: { email: 'b@acme.com' }, fields: ['title'] },
+      controller.signal,
+    );
+    controller.abort();
+    await expect(second).rejects.toMatchObject({ code: 'aborted' });
+    release();
+    await expect(first).resolves.toMatchObject({ status: 'not_found' });
+    expect(runtime.stats.calls).toBe(1);
     await limiters.disconnect();
   });
 

@@ -195,6 +195,13 @@ export function formatReport(report: PipelineReport): string {
     `${title}: ${report.status}${report.resumed ? ' (resumed)' : ''} in ${number(report.durationMs / 1000)} s, ${number(report.leadsPerSecond)} leads/s`,
   );
   if (report.error) lines.push(`  error: ${report.error.code}: ${report.error.message}`);
+  // A provider out of the run leaves rows "done" with little enriched: say so before any count.
+  for (const [id, stats] of Object.entries(report.providers)) {
+    if (stats.disabled === undefined) continue;
+    lines.push(
+      `  !! provider ${id} was TAKEN OUT of the run after ${number(stats.disabled.afterCalls)} calls (${stats.disabled.code}): ${stats.disabled.message}; every later lead skipped it`,
+    );
+  }
   lines.push(
     `  rows: ${number(counts.read)} read, ${number(counts.done)} done (${number(counts.duplicates)} duplicates), ${number(counts.rejected)} rejected, ${number(counts.deadLettered)} dead-lettered${counts.skipped > 0 ? `, ${number(counts.skipped)} skipped (finished earlier)` : ''}${counts.unfinished > 0 ? `, ${number(counts.unfinished)} unfinished` : ''}`,
   );
@@ -206,7 +213,7 @@ export function formatReport(report: PipelineReport): string {
     lines.push(`  providers (${number(report.credits)} credits):`);
     for (const [id, stats] of providers) {
       lines.push(
-        `    ${id}: ${number(stats.calls)} calls, ${number(stats.matches)} matches, ${number(stats.misses)} misses, ${number(stats.cacheHits)} cache hits, ${number(stats.errors)} errors, ${number(stats.credits)} credits`,
+        `    ${id}: ${number(stats.calls)} calls, ${number(stats.matches)} matches, ${number(stats.misses)} misses, ${number(stats.cacheHits)} cache hits, ${number(stats.errors)} errors${stats.authRetries > 0 ? ` (${number(stats.authRetries)} 401s asked again)` : ''}, ${number(stats.credits)} credits${stats.disabled === undefined ? '' : ' [taken out of the run]'}`,
       );
     }
   }
