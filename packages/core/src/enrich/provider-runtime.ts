@@ -40,7 +40,7 @@ export function paceOf(policy: RateLimitPolicy): number {
  * provider whose credentials had worked earlier in the run out of it: a key
  * revoked mid-run. A key that never worked is out after its first call.
  */
-export const AUTH_FAILURES_TO_DISABLE = 3;
+const AUTH_FAILURES_TO_DISABLE = 3;
 
 /** Wait for `promise`, or reject with an `aborted` error as soon as `signal` aborts. */
 function waitUnlessAborted(promise: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
@@ -93,7 +93,7 @@ export interface ProviderRuntimeSettings {
  * for every request, so a refreshed or rotated key is used). A provider is
  * taken out of the run when that retry is refused too and its credentials
  * never worked in this run (a wrong key: out after one call), or when
- * {@link AUTH_FAILURES_TO_DISABLE} calls in a row are refused twice after
+ * three calls in a row are refused twice after
  * they had worked (a key revoked mid-run).
  */
 export class ProviderRuntime {
