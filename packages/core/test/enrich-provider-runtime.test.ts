@@ -59,53 +59,49 @@ describe('ProviderRuntime failures', () => {
     await limiters.disconnect();
   });
 
-  it('a refused key costs one call and its retry, however many leads were in flight: the first call goes alone', async () => {
+  it('a refused key: the calls already sent and one retry, then nothing more is sent', async () => {
     const { runtime, limiters, disabled } = setupWith(async () => {
       throw new ApiCallError('unauthorized', { message: 'Invalid API key', status: 401 });
     });
-    const results = await Promise.allSettled(
-      Array.from({ length: 8 }, (_, index) =>
+    const call = (index: number) =>
+      runtime.call(
+        { leadId: `l${index}`, input: { email: `${index}@acme.com` }, fields: ['title'] },
+        undefined,
+      );
+    const results = await Promise.allSettled(Array.from({ length: 8 }, (_, index) => call(index)));
+    expect(
+      results.every(
+        (result) => result.status === 'rejected' && (result.reason as ApiCallError).code === 'unauthorized',
+      ),
+    ).toBe(true);
+    // Eight first attempts were on their way together; only one of them was asked again.
+    expect(runtime.stats.calls).toBe(9);
+    expect(runtime.stats.authRetries).toBe(1);
+    expect(runtime.unavailability()).toBe('disabled');
+    expect(disabled).toEqual([{ providerId: 'a', code: 'unauthorized', message: 'Invalid API key' }]);
+    await expect(call(9)).rejects.toMatchObject({ code: 'unauthorized' });
+    expect(runtime.stats.calls).toBe(9);
+    await limiters.disconnect();
+  });
+
+  it('calls refused together wait for one retry, then ask again themselves when it worked', async () => {
+    let requests = 0;
+    const { runtime, limiters } = setupWith(async () => {
+      requests += 1;
+      if (requests <= 3) throw new ApiCallError('unauthorized', { message: 'token expired', status: 401 });
+      return { fields: { title: 'CTO' } };
+    });
+    const results = await Promise.all(
+      Array.from({ length: 3 }, (_, index) =>
         runtime.call(
           { leadId: `l${index}`, input: { email: `${index}@acme.com` }, fields: ['title'] },
           undefined,
         ),
       ),
     );
-    expect(
-      results.every(
-        (result) => result.status === 'rejected' && (result.reason as ApiCallError).code === 'unauthorized',
-      ),
-    ).toBe(true);
-    expect(runtime.stats.calls).toBe(2);
-    expect(runtime.stats.authRetries).toBe(1);
-    expect(runtime.unavailability()).toBe('disabled');
-    expect(disabled).toEqual([{ providerId: 'a', code: 'unauthorized', message: 'Invalid API key' }]);
-    await limiters.disconnect();
-  });
-
-  it('a lead waiting behind the first call leaves when its signal aborts', async () => {
-    let release: () => void = () => {};
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const { runtime, limiters } = setupWith(async () => {
-      await held;
-      return null;
-    });
-    const first = runtime.call(
-      { leadId: 'l1', input: { email: 'a@acme.com' }, fields: ['title'] },
-      undefined,
-    );
-    const controller = new AbortController();
-    const second = runtime.call(
-      { leadId: 'l2', input: { email: 'b@acme.com' }, fields: ['title'] },
-      controller.signal,
-    );
-    controller.abort();
-    await expect(second).rejects.toMatchObject({ code: 'aborted' });
-    release();
-    await expect(first).resolves.toMatchObject({ status: 'not_found' });
-    expect(runtime.stats.calls).toBe(1);
+    expect(results.map((result) => result.status)).toEqual(['matched', 'matched', 'matched']);
+    expect(runtime.stats.authRetries).toBe(3);
+    expect(runtime.unavailability()).toBeUndefined();
     await limiters.disconnect();
   });
 

@@ -92,9 +92,10 @@ export interface ProviderRuntimeSettings {
  * a vendor's blip. The call is made once more (credentials are read again
  * for every request, so a refreshed or rotated key is used). A provider is
  * taken out of the run when that retry is refused too and its credentials
- * never worked in this run (a wrong key: out after one call), or when
- * three calls in a row are refused twice after
- * they had worked (a key revoked mid-run).
+ * never worked in this run (a wrong key: out after its first call refused
+ * twice; one retry is out at a time, so the calls already sent are all that
+ * follow), or when three calls in a row are refused twice after they had
+ * worked (a key revoked mid-run).
  */
 export class ProviderRuntime {
   /** The provider. */
@@ -113,9 +114,8 @@ export class ProviderRuntime {
   #authenticated = false;
   /** Calls in a row refused with 401 after their retry. */
   #authFailures = 0;
-  /** Settles when the provider's first call has; the others wait for it. */
-  #firstCall: Promise<void> | undefined;
-  #firstCallSettled = false;
+  /** Settles when the 401 retry out now has: other refused calls wait for its verdict. */
+  #authProbe: Promise<void> | undefined;
   #unavailableUntil: number | undefined;
   /** Calls decided on but not started yet (for spill-over estimates). */
   #waiting = 0;
@@ -264,22 +264,35 @@ export class ProviderRuntime {
   ): Promise<T> {
     const providerId = this.provider.providerId;
     if (!this.#breaker.canRequest()) throw new CircuitOpenError(providerId, this.#breaker.retryAfterMs());
-    // The provider's first call goes alone: until it has settled, the others wait, so a wrong key
-    // costs one call (and its retry), not one per lead in flight.
-    if (this.#firstCall === undefined) {
-      let settled: () => void = () => {};
-      this.#firstCall = new Promise<void>((resolve) => {
-        settled = resolve;
-      });
-      try {
-        return await this.#run(requests, signal, call, onStart);
-      } finally {
-        this.#firstCallSettled = true;
-        settled();
-      }
-    }
-    if (!this.#firstCallSettled) await waitUnlessAborted(this.#firstCall, signal);
     return this.#run(requests, signal, call, onStart);
+  }
+
+  /**
+   * Ask a call refused with 401 once more (an expired token or session, or a
+   * blip: credentials are read again). One retry at a time: a call refused
+   * while another's retry is out waits for its verdict, and sends nothing
+   * more when that retry took the provider out.
+   */
+  async #askAgain<T>(attempt: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    while (this.#authProbe !== undefined) {
+      await waitUnlessAborted(this.#authProbe, signal);
+      if (this.#disabledBy) throw this.#disabledBy;
+    }
+    let settled: () => void = () => {};
+    this.#authProbe = new Promise<void>((resolve) => {
+      settled = resolve;
+    });
+    try {
+      this.stats.authRetries += 1;
+      return await attempt();
+    } catch (error) {
+      // The verdict is in before any waiting call looks at it.
+      if (isUnauthorized(error) && error !== this.#disabledBy) this.#authRefused(error);
+      throw error;
+    } finally {
+      this.#authProbe = undefined;
+      settled();
+    }
   }
 
   async #run<T>(
@@ -319,9 +332,7 @@ export class ProviderRuntime {
         value = await attempt();
       } catch (error) {
         if (!isUnauthorized(error) || this.#disabledBy || signal?.aborted) throw error;
-        // An expired token or session, or a blip: ask once more, with credentials read again.
-        this.stats.authRetries += 1;
-        value = await attempt();
+        value = await this.#askAgain(attempt, signal);
       }
       this.#authenticated = true;
       this.#authFailures = 0;
@@ -329,7 +340,6 @@ export class ProviderRuntime {
       return value;
     } catch (error) {
       const failure = toLeadpipeError(error, providerId);
-      if (isUnauthorized(failure) && failure !== this.#disabledBy) this.#authRefused(failure);
       if (countsAgainstHealth(error, failure)) this.#breaker.recordFailure();
       throw failure;
     }
