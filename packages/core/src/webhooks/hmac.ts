@@ -148,7 +148,7 @@ export function verifyHmacSignature(options: VerifyHmacSignatureOptions): boolea
     if (encoded.slice(0, prefix.length).toLowerCase() !== prefix.toLowerCase()) return false;
     encoded = encoded.slice(prefix.length);
   }
-  const received = decodeSignature(encoded, options.algorithm, options.encoding);
+  const received = decodeSignature(encoded.trim(), options.algorithm, options.encoding);
   if (received === undefined) return false;
   const expected = digest(options);
   if (received.length !== expected.length) return false;
