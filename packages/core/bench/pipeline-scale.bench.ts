@@ -197,6 +197,7 @@ function directEngine(provider: EnrichmentProviderV1): EnrichmentEngine {
           pending: 0,
           errors: 0,
           rateLimited: 0,
+          authRetries: 0,
           budgetSkips: 0,
           credits: calls,
           latency,

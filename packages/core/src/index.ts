@@ -57,6 +57,7 @@ export {
   type EnrichOptions,
   type LatencySummary,
   type MergePolicy,
+  type ProviderDisabled,
   type ProviderSkipReason,
   type ProviderStats,
 } from './enrich/index.js';

@@ -178,6 +178,25 @@ describe('parseCrmWebhook', () => {
     expect(retried).toHaveLength(1);
   });
 
+  it('refuses a body over maxBodyBytes (default 1 MiB) before the adapter sees it', async () => {
+    let parsed = 0;
+    class CountingCrm extends WebhookCrm {
+      override async doParseWebhook(request: InboundWebhookRequest): Promise<CrmEvent[]> {
+        parsed += 1;
+        return super.doParseWebhook(request);
+      }
+    }
+    const crm = new CountingCrm('crm-a');
+    const big = delivery([event('1', '2026-11-25T08:01:00Z', { raw: 'x'.repeat(1_048_576) })]);
+    await expect(parseCrmWebhook(crm, big)).rejects.toSatisfy(
+      (error) => WebhookVerificationError.isInstance(error) && error.code === 'payload_too_large',
+    );
+    expect(parsed).toBe(0);
+    expect(await parseCrmWebhook(crm, big, { maxBodyBytes: 2_000_000 })).toHaveLength(1);
+    expect(parsed).toBe(1);
+    await expect(parseCrmWebhook(crm, big, { maxBodyBytes: 0 })).rejects.toThrow(/maxBodyBytes: /);
+  });
+
   it('says clearly when an adapter does not parse webhooks', async () => {
     await expect(parseCrmWebhook(new FakeCrm('plain'), delivery([]))).rejects.toThrow(
       /does not parse webhooks/,

@@ -433,18 +433,64 @@ describe('failures', () => {
     await engine.close();
   });
 
-  it('takes a provider out of the run on 401 and moves the lead on', async () => {
+  it('takes a provider out of the run after one call when its key never worked (the call and its one retry refused)', async () => {
     const a = fakeProvider('a', () => {
       throw new ApiCallError('unauthorized', { message: 'bad key', status: 401 });
     });
     const b = fakeProvider('b', () => ({ fields: { title: 'from b' } }));
     const engine = createEnrichmentEngine({ providers: [a.provider, b.provider], ...fast });
+    const disabled: unknown[] = [];
+    engine.on('provider.disabled', (event) => disabled.push(event));
     const first = await engine.enrich(lead('j1@acme.com'), { fields: ['title'] });
     const second = await engine.enrich(lead('j2@acme.com'), { fields: ['title'] });
     expect(first.lead.title).toBe('from b');
     expect(second.lead.title).toBe('from b');
-    expect(a.calls).toHaveLength(1);
+    expect(a.calls).toHaveLength(2);
     expect(second.attempts[0]).toMatchObject({ providerId: 'a', outcome: 'skipped', reason: 'disabled' });
+    expect(disabled).toEqual([{ providerId: 'a', code: 'unauthorized', message: 'bad key' }]);
+    const stats = engine.stats().providers.a;
+    expect(stats?.authRetries).toBe(1);
+    expect(stats?.disabled).toMatchObject({ code: 'unauthorized', message: 'bad key', afterCalls: 2 });
+  });
+
+  it('asks once more after a 401 (an expired token or a blip) and keeps the provider when that works', async () => {
+    // Every third request is refused: never twice in a row.
+    const a = fakeProvider('a', (_request, call) => {
+      if (call % 3 === 1) throw new ApiCallError('unauthorized', { message: 'token expired', status: 401 });
+      return { fields: { title: 'from a' } };
+    });
+    const b = fakeProvider('b', () => ({ fields: { title: 'from b' } }));
+    const engine = createEnrichmentEngine({ providers: [a.provider, b.provider], ...fast });
+    const titles: (string | undefined)[] = [];
+    for (let index = 0; index < 20; index++) {
+      titles.push((await engine.enrich(lead(`t${index}@acme.com`), { fields: ['title'] })).lead.title);
+    }
+    expect(titles).toEqual(Array(20).fill('from a'));
+    expect(b.calls).toHaveLength(0);
+    const stats = engine.stats().providers.a;
+    expect(stats?.disabled).toBeUndefined();
+    expect(stats?.authRetries).toBe(a.calls.length - 20);
+    expect(stats?.authRetries).toBeGreaterThan(5);
+  });
+
+  it('takes a provider whose key worked out of the run once three calls in a row are refused twice (a key revoked mid-run)', async () => {
+    let revoked = false;
+    const a = fakeProvider('a', () => {
+      if (revoked) throw new ApiCallError('unauthorized', { message: 'key revoked', status: 401 });
+      return { fields: { title: 'from a' } };
+    });
+    const b = fakeProvider('b', () => ({ fields: { title: 'from b' } }));
+    const engine = createEnrichmentEngine({ providers: [a.provider, b.provider], ...fast });
+    expect((await engine.enrich(lead('r0@acme.com'), { fields: ['title'] })).lead.title).toBe('from a');
+    revoked = true;
+    const after: string[] = [];
+    for (let index = 1; index <= 5; index++) {
+      const outcome = await engine.enrich(lead(`r${index}@acme.com`), { fields: ['title'] });
+      after.push(outcome.attempts[0]?.outcome ?? 'none');
+    }
+    expect(after).toEqual(['failed', 'failed', 'failed', 'skipped', 'skipped']);
+    expect(a.calls).toHaveLength(1 + 3 * 2);
+    expect(engine.stats().providers.a?.disabled).toMatchObject({ code: 'unauthorized', afterCalls: 7 });
   });
 
   it('takes a provider out until its quota resets on 402', async () => {

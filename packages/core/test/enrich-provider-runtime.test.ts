@@ -16,6 +16,10 @@ describe('paceOf', () => {
 
 describe('ProviderRuntime failures', () => {
   function setup() {
+    return setupWith(async () => null);
+  }
+
+  function setupWith(enrich: Parameters<typeof defineProvider>[0]['enrich']) {
     let clock = 1_000_000;
     const bus = new SafeEventBus<EnrichmentEvents>();
     const disabled: EnrichmentEvents['provider.disabled'][] = [];
@@ -23,7 +27,7 @@ describe('ProviderRuntime failures', () => {
     const provider = defineProvider({
       id: 'a',
       lookups: [{ requires: ['email'], supplies: ['title'] }],
-      enrich: async () => null,
+      enrich,
     });
     const { runtimes, limiters } = createProviderRuntimes([provider], {
       now: () => clock,
@@ -38,14 +42,66 @@ describe('ProviderRuntime failures', () => {
     return { runtime: runtimes.get('a')!, limiters, disabled, advance: (ms: number) => (clock += ms) };
   }
 
-  it('takes the provider out for good on 401 and 403', async () => {
+  it('takes the provider out for good on 403', async () => {
     const { runtime, limiters, disabled, advance } = setup();
     runtime.recordFailure(new ApiCallError('forbidden', { message: 'no', status: 403 }));
     expect(runtime.unavailability()).toBe('disabled');
     advance(365 * 86_400_000);
     expect(runtime.unavailability()).toBe('disabled');
-    expect(disabled).toEqual([{ providerId: 'a', code: 'forbidden' }]);
+    expect(disabled).toEqual([{ providerId: 'a', code: 'forbidden', message: 'no' }]);
     expect(runtime.stats.errors).toBe(1);
+    expect(runtime.stats.snapshot().disabled).toEqual({
+      code: 'forbidden',
+      message: 'no',
+      afterCalls: 0,
+      at: new Date(1_000_000).toISOString(),
+    });
+    await limiters.disconnect();
+  });
+
+  it('a refused key: the calls already sent and one retry, then nothing more is sent', async () => {
+    const { runtime, limiters, disabled } = setupWith(async () => {
+      throw new ApiCallError('unauthorized', { message: 'Invalid API key', status: 401 });
+    });
+    const call = (index: number) =>
+      runtime.call(
+        { leadId: `l${index}`, input: { email: `${index}@acme.com` }, fields: ['title'] },
+        undefined,
+      );
+    const results = await Promise.allSettled(Array.from({ length: 8 }, (_, index) => call(index)));
+    expect(
+      results.every(
+        (result) => result.status === 'rejected' && (result.reason as ApiCallError).code === 'unauthorized',
+      ),
+    ).toBe(true);
+    // Eight first attempts were on their way together; only one of them was asked again.
+    expect(runtime.stats.calls).toBe(9);
+    expect(runtime.stats.authRetries).toBe(1);
+    expect(runtime.unavailability()).toBe('disabled');
+    expect(disabled).toEqual([{ providerId: 'a', code: 'unauthorized', message: 'Invalid API key' }]);
+    await expect(call(9)).rejects.toMatchObject({ code: 'unauthorized' });
+    expect(runtime.stats.calls).toBe(9);
+    await limiters.disconnect();
+  });
+
+  it('calls refused together wait for one retry, then ask again themselves when it worked', async () => {
+    let requests = 0;
+    const { runtime, limiters } = setupWith(async () => {
+      requests += 1;
+      if (requests <= 3) throw new ApiCallError('unauthorized', { message: 'token expired', status: 401 });
+      return { fields: { title: 'CTO' } };
+    });
+    const results = await Promise.all(
+      Array.from({ length: 3 }, (_, index) =>
+        runtime.call(
+          { leadId: `l${index}`, input: { email: `${index}@acme.com` }, fields: ['title'] },
+          undefined,
+        ),
+      ),
+    );
+    expect(results.map((result) => result.status)).toEqual(['matched', 'matched', 'matched']);
+    expect(runtime.stats.authRetries).toBe(3);
+    expect(runtime.unavailability()).toBeUndefined();
     await limiters.disconnect();
   });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { WebhookVerificationError } from '../src/contracts/index.js';
 import { defineProvider } from '../src/enrich/define-provider.js';
+import { createEnrichmentEngine } from '../src/enrich/engine.js';
 import { handleProviderWebhook } from '../src/enrich/webhooks.js';
 
 const request = { method: 'POST', url: '/hooks/a', headers: {}, rawBody: '{}' };
@@ -57,5 +58,30 @@ describe('handleProviderWebhook', () => {
     });
     expect((await handleProviderWebhook(silent, 'b', request, never)).status).toBe(404);
     expect((await handleProviderWebhook(undefined, 'zz', request, never)).status).toBe(404);
+  });
+
+  it('answers 413 to a body over the cap without handing it to the provider', async () => {
+    let handled = 0;
+    const provider = providerAnswering(async () => {
+      handled += 1;
+      return [];
+    });
+    const never = () => {
+      throw new Error('nothing may be delivered');
+    };
+    const big = { ...request, rawBody: new Uint8Array(1_048_577) };
+    expect(await handleProviderWebhook(provider, 'a', big, never)).toEqual({
+      status: 413,
+      body: JSON.stringify({ error: 'payload_too_large' }),
+    });
+    expect(handled).toBe(0);
+    expect((await handleProviderWebhook(provider, 'a', big, never, 2_000_000)).status).toBe(200);
+    expect(handled).toBe(1);
+    const engine = createEnrichmentEngine({ providers: [provider], webhookMaxBodyBytes: 10 });
+    expect((await engine.handleWebhook('a', { ...request, rawBody: '{"id":"0123456789"}' })).status).toBe(
+      413,
+    );
+    expect(handled).toBe(1);
+    await engine.close();
   });
 });

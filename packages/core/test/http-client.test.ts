@@ -207,6 +207,33 @@ describe('rate limits', () => {
     expect(error.rateLimit).toEqual({ windows: [{ name: 'default', limit: 600, resetAt: NOW + 15_000 }] });
   });
 
+  it('reads the Clock it is given, not Date.now, for relative resets and the wait of a 429', async () => {
+    // The system clock is real here; only the client's clock says it is NOW.
+    let at = NOW;
+    const limited = () =>
+      new HttpResponse(null, {
+        status: 429,
+        headers: { 'X-RateLimit-Limit': '600', 'X-RateLimit-Reset': String(NOW / 1000 + 15) },
+      });
+    server.use(
+      http.get(`${BASE}/x`, limited),
+      http.get(
+        `${BASE}/retry`,
+        () =>
+          new HttpResponse(null, {
+            status: 429,
+            headers: { 'Retry-After': 'Wed, 25 Nov 2026 09:02:00 GMT' },
+          }),
+      ),
+    );
+    const clocked = client({ now: () => at });
+    expect((await rejection(clocked.request({ path: 'x' }))).retryAfterMs).toBe(15_000);
+    at += 5_000;
+    expect((await rejection(clocked.request({ path: 'x' }))).retryAfterMs).toBe(10_000);
+    expect((await rejection(clocked.request({ path: 'retry' }))).retryAfterMs).toBe(120_000 - 5_000);
+    expect(() => client({ now: 5 as never })).toThrow(/^now: must be a Clock/);
+  });
+
   it('calls onRateLimit (client and request) on success and on 429, and survives a throwing listener', async () => {
     const fromClient: RateLimitState[] = [];
     const fromRequest: RateLimitState[] = [];

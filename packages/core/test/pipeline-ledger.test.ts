@@ -20,6 +20,7 @@ function providerStats(overrides: Partial<ProviderStats> = {}): ProviderStats {
     pending: 0,
     errors: 0,
     rateLimited: 0,
+    authRetries: 0,
     budgetSkips: 0,
     credits: 0,
     latency: { count: 0, p50: 0, p95: 0, p99: 0, max: 0 },

@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { ConfigurationError, WebhookVerificationError } from '../src/index.js';
 import { getHeader } from '../src/webhooks/headers.js';
 import { assertHmacSignature, computeHmac, verifyHmacSignature } from '../src/webhooks/hmac.js';
-import { rawBodyToBuffer, rawBodyToString } from '../src/webhooks/raw-body.js';
+import {
+  assertWebhookBodySize,
+  DEFAULT_WEBHOOK_MAX_BODY_BYTES,
+  rawBodyToBuffer,
+  rawBodyToString,
+} from '../src/webhooks/raw-body.js';
 import { assertFreshTimestamp } from '../src/webhooks/timestamp.js';
 
 // Reference digests computed with `openssl dgst` and taken from RFC 2202 / RFC 4231, not with the code under test.
@@ -16,6 +21,20 @@ const HUBSPOT_URI = 'https://hooks.example.com/leadpipe/hubspot?portal=42';
 const HUBSPOT_BODY = '[{"eventId":1,"subscriptionType":"contact.creation","objectId":123}]';
 const HUBSPOT_TIMESTAMP = '1700000000000';
 const HUBSPOT_SIGNATURE = 'gXYuGtMS3EQNXempxWHpRSTZvrc2WTAAJTIXHEhbM08=';
+
+/** A clock that stands still until moved. */
+function fakeClock(start: number) {
+  let at = start;
+  return {
+    now: () => at,
+    advance: (ms: number) => {
+      at += ms;
+    },
+    set: (ms: number) => {
+      at = ms;
+    },
+  };
+}
 
 /** The error `run` throws; fails the test when it throws nothing. */
 function thrownBy(run: () => unknown): unknown {
@@ -204,18 +223,20 @@ describe('verifyHmacSignature: HubSpot v3', () => {
     expect(verifyHubSpot(HUBSPOT_BODY, `${HUBSPOT_TIMESTAMP}.0`)).toBe(false);
   });
 
-  it('assertFreshTimestamp accepts the timestamp within 5 minutes and rejects it after', () => {
+  it('assertFreshTimestamp reads the Clock it is given: fresh within 5 minutes, expired after', () => {
     const signedAt = Number(HUBSPOT_TIMESTAMP);
+    const clock = fakeClock(signedAt + 299_999);
     expect(() =>
-      assertFreshTimestamp(headers['x-hubspot-request-timestamp'], { now: signedAt + 299_999 }),
+      assertFreshTimestamp(headers['x-hubspot-request-timestamp'], { now: clock.now }),
     ).not.toThrow();
-    expect(() => assertFreshTimestamp(signedAt, { now: signedAt + 300_000 })).not.toThrow();
-    expect(() =>
-      assertFreshTimestamp(signedAt, { now: signedAt + 300_001, providerId: 'hubspot' }),
-    ).toThrowError(/signed 300001 ms ago, outside the allowed 300000 ms/);
-    const error = thrownBy(() =>
-      assertFreshTimestamp(signedAt, { now: signedAt - 60_000, toleranceMs: 1000 }),
+    clock.advance(1);
+    expect(() => assertFreshTimestamp(signedAt, { now: clock.now })).not.toThrow();
+    clock.advance(1);
+    expect(() => assertFreshTimestamp(signedAt, { now: clock.now, providerId: 'hubspot' })).toThrowError(
+      /signed 300001 ms ago, outside the allowed 300000 ms/,
     );
+    clock.set(signedAt - 60_000);
+    const error = thrownBy(() => assertFreshTimestamp(signedAt, { now: clock.now, toleranceMs: 1000 }));
     expect(WebhookVerificationError.isInstance(error) && error.code).toBe('timestamp_expired');
     expect((error as Error).message).toMatch(/in the future/);
   });
@@ -225,7 +246,7 @@ describe('assertFreshTimestamp input', () => {
   it('rejects missing and non-integer timestamps with payload_invalid naming the field', () => {
     for (const value of [undefined, null, '', 'abc', '1700000000000.0', Number.NaN, 1.5]) {
       const caught = thrownBy(() =>
-        assertFreshTimestamp(value, { now: 0, fieldName: 'X-HubSpot-Request-Timestamp' }),
+        assertFreshTimestamp(value, { now: () => 0, fieldName: 'X-HubSpot-Request-Timestamp' }),
       );
       expect(WebhookVerificationError.isInstance(caught) && caught.code).toBe('payload_invalid');
       expect((caught as Error).message).toMatch(/^X-HubSpot-Request-Timestamp: must be a whole number/);
@@ -258,5 +279,79 @@ describe('assertHmacSignature', () => {
       expect(error.providerId).toBe('clearbit');
     }
     expect(codes).toEqual(['signature_missing', 'signature_invalid']);
+  });
+});
+
+describe('hostile signatures and bodies', () => {
+  const huge = 10 * 1024 * 1024;
+
+  it('verifyHmacSignature returns false, never throws, on a 10 MB signature in any encoding', () => {
+    // Before the fix the base64 check was a backtracking regex: a 10 MB base64-looking value threw a RangeError.
+    for (const [encoding, text] of [
+      ['base64', 'A'.repeat(huge)],
+      ['base64', `${'A'.repeat(huge)}=`],
+      ['hex', 'a'.repeat(huge)],
+    ] as const) {
+      for (const prefix of [undefined, 'sha256=']) {
+        const signature = prefix === undefined ? text : `${prefix}${text}`;
+        expect(
+          verifyHmacSignature({
+            algorithm: 'sha256',
+            secret: 'k-123456',
+            payload: 'x',
+            signature,
+            encoding,
+            prefix,
+          }),
+        ).toBe(false);
+      }
+    }
+  });
+
+  it('assertHmacSignature refuses a 10 MB signature as signature_invalid', () => {
+    const error = thrownBy(() =>
+      assertHmacSignature({
+        algorithm: 'sha256',
+        secret: 'k-123456',
+        payload: 'x',
+        signature: '/'.repeat(huge),
+        encoding: 'base64',
+      }),
+    );
+    expect(WebhookVerificationError.isInstance(error) && error.code).toBe('signature_invalid');
+  });
+
+  it('accepts base64 digests with or without padding, and nothing of another length', () => {
+    const digest = computeHmac({ algorithm: 'sha256', secret: 'k-123456', payload: 'x', encoding: 'base64' });
+    expect(digest.endsWith('=')).toBe(true);
+    const verify = (signature: string) =>
+      verifyHmacSignature({
+        algorithm: 'sha256',
+        secret: 'k-123456',
+        payload: 'x',
+        signature,
+        encoding: 'base64',
+      });
+    expect(verify(digest)).toBe(true);
+    expect(verify(` ${digest.replace(/=+$/, '')} `)).toBe(true);
+    expect(verify(`${digest}=`)).toBe(false);
+    expect(verify(`A${digest}`)).toBe(false);
+    expect(verify(digest.slice(0, -2))).toBe(false);
+  });
+
+  it('assertWebhookBodySize refuses a body over the cap as payload_too_large, counting UTF-8 bytes', () => {
+    expect(DEFAULT_WEBHOOK_MAX_BODY_BYTES).toBe(1_048_576);
+    expect(() => assertWebhookBodySize('x'.repeat(1_048_576))).not.toThrow();
+    const error = thrownBy(() => assertWebhookBodySize(new Uint8Array(1_048_577), undefined, 'hubspot'));
+    expect(WebhookVerificationError.isInstance(error) && error.code).toBe('payload_too_large');
+    expect((error as WebhookVerificationError).providerId).toBe('hubspot');
+    // 400 characters, 800 bytes: within a 500-character count but over a 500-byte cap.
+    expect(() => assertWebhookBodySize('é'.repeat(400), 800)).not.toThrow();
+    expect(thrownBy(() => assertWebhookBodySize('é'.repeat(400), 500))).toMatchObject({
+      code: 'payload_too_large',
+    });
+    expect(thrownBy(() => assertWebhookBodySize({} as unknown as string))).toMatchObject({
+      code: 'payload_invalid',
+    });
   });
 });

@@ -83,6 +83,8 @@ export interface HubspotSettings {
   readonly webhookUrl?: string;
   /** How old a webhook may be, ms. Default 300 000 (HubSpot's 5 minutes). */
   readonly webhookToleranceMs?: number;
+  /** Largest webhook body read, in bytes; larger ones are refused before hashing or parsing. Default 1 MiB. */
+  readonly webhookMaxBodyBytes?: number;
   /** Drops webhook events already seen in earlier deliveries (share one across processes). */
   readonly webhookDeduper?: CrmEventDeduper;
   /** The fetch implementation. Default the global `fetch`. */
@@ -159,7 +161,8 @@ export interface HubspotAdapter extends CrmAdapterV1 {
  * setting too); `missing_credentials` when an OAuth credential is missing.
  */
 export function createHubspot(settings: HubspotSettings = {}): HubspotAdapter {
-  const { adapterId, baseUrl, limits, accountTimeZone, webhookToleranceMs } = checkHubspotSettings(settings);
+  const { adapterId, baseUrl, limits, accountTimeZone, webhookToleranceMs, webhookMaxBodyBytes } =
+    checkHubspotSettings(settings);
   const now = settings.now ?? Date.now;
   const dailyResetAt = createDailyReset(accountTimeZone);
   const associate = settings.associateCompanies ?? false;
@@ -221,8 +224,9 @@ export function createHubspot(settings: HubspotSettings = {}): HubspotAdapter {
       parseHubspotWebhook(request, {
         clientSecret: webhookSecret(),
         ...(settings.webhookUrl === undefined ? {} : { webhookUrl: settings.webhookUrl }),
-        now: now(),
+        now,
         toleranceMs: webhookToleranceMs,
+        maxBodyBytes: webhookMaxBodyBytes,
         providerId: adapterId,
         ...(settings.webhookDeduper === undefined ? {} : { deduper: settings.webhookDeduper }),
       }),

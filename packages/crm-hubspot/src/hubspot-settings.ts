@@ -1,4 +1,4 @@
-import { ConfigurationError, parseOptions } from '@leadpipe/core/adapter-kit';
+import { ConfigurationError, DEFAULT_WEBHOOK_MAX_BODY_BYTES, parseOptions } from '@leadpipe/core/adapter-kit';
 import { z } from 'zod';
 import { HUBSPOT_OAUTH_CREDENTIALS, hubspotOAuthSettingsSchema } from './hubspot-auth.js';
 import {
@@ -74,6 +74,11 @@ const settingsSchema = z
       .number({ error: 'must be a positive number of ms' })
       .positive({ error: 'must be a positive number of ms' })
       .optional(),
+    webhookMaxBodyBytes: z
+      .number({ error: 'must be a whole number of bytes, at least 1' })
+      .int({ error: 'must be a whole number of bytes, at least 1' })
+      .min(1, { error: 'must be a whole number of bytes, at least 1' })
+      .optional(),
     webhookDeduper: anObjectWith('seen'),
     fetch: aFunction<typeof globalThis.fetch>(),
     timeoutMs: z
@@ -98,6 +103,8 @@ export interface CheckedHubspotSettings {
   readonly accountTimeZone: string;
   /** How old a webhook may be, ms. */
   readonly webhookToleranceMs: number;
+  /** The largest webhook body read, bytes. */
+  readonly webhookMaxBodyBytes: number;
 }
 
 const OAUTH_CREDENTIAL_FIELDS: ReadonlySet<string> = new Set(
@@ -142,5 +149,6 @@ export function checkHubspotSettings(settings: unknown): CheckedHubspotSettings 
     limits: resolveHubspotLimits(parsed.tier, parsed.rateLimits),
     accountTimeZone: parsed.accountTimeZone ?? 'UTC',
     webhookToleranceMs: parsed.webhookToleranceMs ?? 300_000,
+    webhookMaxBodyBytes: parsed.webhookMaxBodyBytes ?? DEFAULT_WEBHOOK_MAX_BODY_BYTES,
   };
 }

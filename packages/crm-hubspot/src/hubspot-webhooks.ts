@@ -1,9 +1,12 @@
 import {
   assertFreshTimestamp,
+  assertWebhookBodySize,
+  type Clock,
   ConfigurationError,
   type CrmEvent,
   type CrmEventDeduper,
   type CrmEventType,
+  DEFAULT_WEBHOOK_MAX_BODY_BYTES,
   getHeader,
   type InboundWebhookRequest,
   rawBodyToBuffer,
@@ -23,8 +26,14 @@ interface HubspotWebhookVerifyOptions {
    * usually is not the URL HubSpot signed).
    */
   readonly webhookUrl?: string;
-  /** Current time, epoch ms. Default `Date.now()`. */
-  readonly now?: number;
+  /** The clock, epoch ms, the request timestamp is compared with. Default `Date.now`. */
+  readonly now?: Clock;
+  /**
+   * Largest body read, in bytes; a larger one is refused
+   * (`payload_too_large`, answer 413) before its signature is computed or
+   * it is parsed. Default 1 MiB (`DEFAULT_WEBHOOK_MAX_BODY_BYTES`).
+   */
+  readonly maxBodyBytes?: number;
   /** How old (or early) a request may be, ms. Default 300 000, HubSpot's 5 minutes. */
   readonly toleranceMs?: number;
   /** Adapter id, for errors. Default `hubspot`. */
@@ -60,12 +69,14 @@ function decodeSignedUri(uri: string): string {
  * timestamp must be within 5 minutes. The URI is tried as received and with
  * the escapes HubSpot decodes before signing.
  *
- * @throws WebhookVerificationError `signature_missing`, `timestamp_expired`,
- * `signature_invalid` or `payload_invalid` (timestamp not a whole number of ms).
+ * @throws WebhookVerificationError `payload_too_large` (checked first, before
+ * any hashing), `signature_missing`, `timestamp_expired`, `signature_invalid`
+ * or `payload_invalid` (timestamp not a whole number of ms).
  * @throws ConfigurationError when no absolute URL is known or the secret is empty.
  */
 function verifyHubspotWebhook(request: InboundWebhookRequest, options: HubspotWebhookVerifyOptions): void {
   const providerId = options.providerId ?? 'hubspot';
+  assertWebhookBodySize(request.rawBody, options.maxBodyBytes ?? DEFAULT_WEBHOOK_MAX_BODY_BYTES, providerId);
   const signature = getHeader(request.headers, 'x-hubspot-signature-v3');
   if (signature === undefined || signature.trim() === '') {
     throw new WebhookVerificationError('signature_missing', {
@@ -75,7 +86,7 @@ function verifyHubspotWebhook(request: InboundWebhookRequest, options: HubspotWe
   }
   const timestamp = getHeader(request.headers, 'x-hubspot-request-timestamp');
   assertFreshTimestamp(timestamp, {
-    now: options.now ?? Date.now(),
+    ...(options.now === undefined ? {} : { now: options.now }),
     toleranceMs: options.toleranceMs ?? 300_000,
     providerId,
     fieldName: 'X-HubSpot-Request-Timestamp',

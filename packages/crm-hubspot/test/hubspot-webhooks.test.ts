@@ -121,6 +121,34 @@ describe('doParseWebhook', () => {
     expect(events).toHaveLength(1);
   });
 
+  it('refuses a body over the cap (default 1 MiB) before hashing or parsing it, even when it is validly signed', async () => {
+    const events = Array.from({ length: 100 }, (_, index) => event(index + 1, NOW - 100));
+    const delivery = JSON.stringify(events);
+    // Pad the array with spaces: valid JSON, correctly signed, just too large.
+    const oversize = `${delivery.slice(0, -1)}${' '.repeat(1_048_576)}]`;
+    const error = await hubspot.doParseWebhook(signed(oversize)).catch((caught: unknown) => caught);
+    expect(WebhookVerificationError.isInstance(error) && error.code).toBe('payload_too_large');
+    expect(await hubspot.doParseWebhook(signed(delivery))).toHaveLength(100);
+    // The cap is a setting: a smaller one refuses the ordinary delivery, and says so before the signature.
+    const strict = createHubspot({ webhookSecret: SECRET, now: () => NOW, webhookMaxBodyBytes: 1_000 });
+    const refused = await strict
+      .doParseWebhook({ ...signed(delivery), headers: {} })
+      .catch((caught: unknown) => caught);
+    expect(refused).toMatchObject({ code: 'payload_too_large' });
+    expect(() => createHubspot({ webhookSecret: SECRET, webhookMaxBodyBytes: 0 })).toThrow(
+      /^createHubspot: webhookMaxBodyBytes: /,
+    );
+  });
+
+  it('reads the timestamp against the adapter clock at each delivery, not at creation', async () => {
+    let at = NOW;
+    const moving = createHubspot({ webhookSecret: SECRET, now: () => at });
+    const request = signed('[]', { timestamp: NOW });
+    expect(await moving.doParseWebhook(request)).toEqual([]);
+    at += 300_001;
+    await expect(moving.doParseWebhook(request)).rejects.toMatchObject({ code: 'timestamp_expired' });
+  });
+
   it('needs an absolute URL: a bare path without webhookUrl is a configuration error', async () => {
     const request = { ...signed('[]'), url: '/hubspot' };
     await expect(hubspot.doParseWebhook(request)).rejects.toThrow(/^webhookUrl: /);

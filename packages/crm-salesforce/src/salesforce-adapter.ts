@@ -112,6 +112,8 @@ export interface SalesforceSettings extends SalesforceAuthSettings {
   readonly organizationId?: string;
   /** Secret of HMAC-signed Apex/Flow callouts. Env `SALESFORCE_WEBHOOK_SECRET`. */
   readonly webhookSecret?: string;
+  /** Largest webhook body read, in bytes; larger ones are refused before parsing. Default 1 MiB. */
+  readonly webhookMaxBodyBytes?: number;
   /** The fetch implementation. Default the global `fetch`. */
   readonly fetch?: typeof globalThis.fetch;
   /** The clock, epoch ms (Bulk poll timeouts, quota cooldowns, webhook timestamps). Default `Date.now`. */
@@ -172,6 +174,7 @@ const settingsSchema = z
       .max(2000, 'must be between 200 and 2000')
       .optional(),
     maxBatchSize: positiveWholeNumber,
+    webhookMaxBodyBytes: positiveWholeNumber,
     bulkThreshold: positiveWholeNumber,
     maxConcurrentRequests: positiveWholeNumber,
     dailyApiRequests: positiveWholeNumber,
@@ -290,6 +293,7 @@ export function createSalesforce(settings: SalesforceSettings = {}): SalesforceA
       const options: ParseSalesforceWebhookOptions = {
         ...(settings.organizationId === undefined ? {} : { organizationId: settings.organizationId }),
         ...(settings.webhookSecret === undefined ? {} : { webhookSecret: settings.webhookSecret }),
+        ...(settings.webhookMaxBodyBytes === undefined ? {} : { maxBodyBytes: settings.webhookMaxBodyBytes }),
         now,
       };
       return parseSalesforceWebhook(request, options);

@@ -1,12 +1,16 @@
 import {
   assertFreshTimestamp,
   assertHmacSignature,
+  assertWebhookBodySize,
+  type Clock,
   ConfigurationError,
   type CrmEvent,
   type CrmEventType,
   type CrmPropertySnapshot,
+  DEFAULT_WEBHOOK_MAX_BODY_BYTES,
   getHeader,
   type InboundWebhookRequest,
+  rawBodyToBuffer,
   rawBodyToString,
   registerSecret,
   type WebhookResponse,
@@ -54,7 +58,14 @@ export interface ParseSalesforceWebhookOptions {
   /** How old a signed callout may be, ms. Default 5 minutes. */
   readonly toleranceMs?: number;
   /** The clock, epoch ms. Default `Date.now`. */
-  readonly now?: () => number;
+  readonly now?: Clock;
+  /**
+   * Largest body read, in bytes; a larger one is refused
+   * (`payload_too_large`, answer 413) before anything parses it. Default
+   * 1 MiB (`DEFAULT_WEBHOOK_MAX_BODY_BYTES`): an Outbound Message carries
+   * at most 100 notifications; raise it if yours send long text fields.
+   */
+  readonly maxBodyBytes?: number;
 }
 
 const xml = new XMLParser({
@@ -84,6 +95,32 @@ function sameOrg(a: string, b: string): boolean {
   return a.slice(0, 15) === b.slice(0, 15);
 }
 
+/**
+ * The first `<OrganizationId>` element's text, found by scanning the raw
+ * body without parsing it (bounded quantifiers: linear, whatever the
+ * body). `undefined` when there is none in plain form.
+ */
+const ORGANIZATION_ID_ELEMENT =
+  /<(?:[A-Za-z_][\w.-]{0,64}:)?OrganizationId(?:\s[^<>]{0,512})?>\s{0,64}([^<]{0,64}?)\s{0,64}<\//;
+
+function scanOrganizationId(body: string): string | undefined {
+  return ORGANIZATION_ID_ELEMENT.exec(body)?.[1];
+}
+
+function orgMissing(): WebhookVerificationError {
+  return new WebhookVerificationError('signature_missing', {
+    message: 'Outbound Message: OrganizationId is missing',
+    providerId: SALESFORCE_PROVIDER_ID,
+  });
+}
+
+function orgWrong(): WebhookVerificationError {
+  return new WebhookVerificationError('signature_invalid', {
+    message: 'Outbound Message: OrganizationId is not the configured org',
+    providerId: SALESFORCE_PROVIDER_ID,
+  });
+}
+
 function toIso(value: string | null | undefined): string | undefined {
   if (typeof value !== 'string') return undefined;
   const ms = Date.parse(value.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
@@ -97,7 +134,12 @@ function toIso(value: string | null | undefined): string | undefined {
  * becomes a `record.updated` event whose id is the notification id (deliveries
  * repeat: dedupe on it) and whose properties are the fields sent.
  */
-function parseOutboundMessage(body: string, organizationId: string): CrmEvent[] {
+function parseOutboundMessage(body: string, organizationId: string, now: Clock): CrmEvent[] {
+  // What can be checked before parsing is checked first: a forged message from another org (or with
+  // no org id) is refused after one linear scan, without building its XML tree.
+  const scanned = scanOrganizationId(body);
+  if (scanned === undefined || scanned === '') throw orgMissing();
+  if (!sameOrg(scanned, organizationId)) throw orgWrong();
   let parsed: unknown;
   try {
     parsed = xml.parse(body, true);
@@ -108,19 +150,10 @@ function parseOutboundMessage(body: string, organizationId: string): CrmEvent[] 
   const soapBody = envelope?.Body as Record<string, unknown> | undefined;
   const notifications = soapBody?.notifications as Record<string, unknown> | undefined;
   if (notifications === undefined) throw fail('Outbound Message: no SOAP notifications element');
+  // The parsed element is the one that counts: the scan above only refuses early.
   const org = text(notifications.OrganizationId);
-  if (typeof org !== 'string' || org === '') {
-    throw new WebhookVerificationError('signature_missing', {
-      message: 'Outbound Message: OrganizationId is missing',
-      providerId: SALESFORCE_PROVIDER_ID,
-    });
-  }
-  if (!sameOrg(org, organizationId)) {
-    throw new WebhookVerificationError('signature_invalid', {
-      message: 'Outbound Message: OrganizationId is not the configured org',
-      providerId: SALESFORCE_PROVIDER_ID,
-    });
-  }
+  if (typeof org !== 'string' || org === '') throw orgMissing();
+  if (!sameOrg(org, organizationId)) throw orgWrong();
   const list = Array.isArray(notifications.Notification) ? notifications.Notification : [];
   return list.map((raw: unknown, index: number) => {
     const notification = raw as Record<string, unknown>;
@@ -141,7 +174,7 @@ function parseOutboundMessage(body: string, organizationId: string): CrmEvent[] 
       throw fail(`Outbound Message: notification ${index} carries no record Id`);
     }
     const occurredAt =
-      toIso(properties.SystemModstamp) ?? toIso(properties.LastModifiedDate) ?? new Date().toISOString();
+      toIso(properties.SystemModstamp) ?? toIso(properties.LastModifiedDate) ?? new Date(now()).toISOString();
     const event: CrmEvent = {
       eventId: id,
       type: 'record.updated',
@@ -185,19 +218,20 @@ const calloutSchema = z.union([z.object({ events: z.array(calloutEventSchema) })
  * sha256=<hex of HMAC-SHA256(secret, timestamp + "." + rawBody)>`, body
  * `{"events":[{eventId, type, object, recordId, occurredAt, fields?}]}` or
  * one such event. `type` is `created`, `updated`, `deleted`, `merged` or
- * `undeleted` (or the `record.*` names).
+ * `undeleted` (or the `record.*` names). The signature is checked over the
+ * raw bytes received, before they are decoded.
  */
 function parseSignedCallout(
   request: InboundWebhookRequest,
   secret: string,
-  options: { readonly toleranceMs?: number; readonly now?: () => number } = {},
+  options: { readonly toleranceMs?: number; readonly now?: Clock } = {},
 ): CrmEvent[] {
-  const body = rawBodyToString(request.rawBody, SALESFORCE_PROVIDER_ID);
+  const bytes = rawBodyToBuffer(request.rawBody, SALESFORCE_PROVIDER_ID);
   const timestamp = getHeader(request.headers, SALESFORCE_TIMESTAMP_HEADER);
   assertHmacSignature({
     algorithm: 'sha256',
     secret,
-    payload: [timestamp ?? '', '.', body],
+    payload: [timestamp ?? '', '.', bytes],
     encoding: 'hex',
     signature: getHeader(request.headers, SALESFORCE_SIGNATURE_HEADER),
     prefix: 'sha256=',
@@ -205,16 +239,16 @@ function parseSignedCallout(
     signatureName: 'X-Leadpipe-Signature',
   });
   assertFreshTimestamp(timestamp, {
-    now: (options.now ?? Date.now)(),
+    ...(options.now === undefined ? {} : { now: options.now }),
     ...(options.toleranceMs === undefined ? {} : { toleranceMs: options.toleranceMs }),
     providerId: SALESFORCE_PROVIDER_ID,
     fieldName: 'X-Leadpipe-Timestamp',
   });
   let json: unknown;
   try {
-    json = JSON.parse(body);
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch {
-    throw fail('callout: the body is not JSON');
+    throw fail('callout: the body is not UTF-8 JSON');
   }
   const parsed = calloutSchema.safeParse(json);
   if (!parsed.success) {
@@ -252,6 +286,15 @@ const REVERSE_TYPES: Readonly<Record<string, true>> = {
   'record.restored': true,
 };
 
+/** Whether the body's first non-blank character is `<` (an XML body sent without an XML content type). */
+function startsWithMarkup(rawBody: string | Uint8Array): boolean {
+  const head =
+    typeof rawBody === 'string'
+      ? rawBody.slice(0, 1024)
+      : rawBodyToBuffer(rawBody).subarray(0, 1024).toString('utf8');
+  return head.trimStart().startsWith('<');
+}
+
 function setting(value: string | undefined, env: string): string | undefined {
   if (value !== undefined && value !== '') return value;
   const fromEnv = typeof process === 'undefined' ? undefined : process.env[env];
@@ -262,17 +305,29 @@ function setting(value: string | undefined, env: string): string | undefined {
  * Verify and parse an inbound Salesforce notification: an Outbound Message
  * (SOAP, recognised by an XML body; answer it with
  * {@link salesforceOutboundResponse}) or an HMAC-signed Apex/Flow callout
- * (JSON). Rejects with a `WebhookVerificationError` when the org, signature
- * or timestamp is wrong, and with a `ConfigurationError` naming the option
- * and variable when the org id or secret it needs is not configured.
+ * (JSON). Cheap checks come first: the body size (`maxBodyBytes`), then an
+ * Outbound Message's org id (read without parsing the XML) or a callout's
+ * signature over the raw bytes; only then is the body parsed. Rejects with a
+ * `WebhookVerificationError` when the body is too large or the org,
+ * signature or timestamp is wrong, and with a `ConfigurationError` naming
+ * the option and variable when the org id or secret it needs is not
+ * configured.
  */
 export function parseSalesforceWebhook(
   request: InboundWebhookRequest,
   options: ParseSalesforceWebhookOptions = {},
 ): CrmEvent[] {
-  const body = rawBodyToString(request.rawBody, SALESFORCE_PROVIDER_ID);
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_WEBHOOK_MAX_BODY_BYTES;
+  if (!(Number.isSafeInteger(maxBodyBytes) && maxBodyBytes >= 1)) {
+    throw new ConfigurationError('invalid_configuration', {
+      message: 'maxBodyBytes: must be a whole number of bytes, at least 1',
+      providerId: SALESFORCE_PROVIDER_ID,
+    });
+  }
+  assertWebhookBodySize(request.rawBody, maxBodyBytes, SALESFORCE_PROVIDER_ID);
   const contentType = getHeader(request.headers, 'content-type') ?? '';
-  if (/xml/i.test(contentType) || body.trimStart().startsWith('<')) {
+  if (/xml/i.test(contentType) || startsWithMarkup(request.rawBody)) {
+    const body = rawBodyToString(request.rawBody, SALESFORCE_PROVIDER_ID);
     const organizationId = setting(options.organizationId, 'SALESFORCE_ORGANIZATION_ID');
     if (organizationId === undefined) {
       throw new ConfigurationError('invalid_configuration', {
@@ -281,7 +336,7 @@ export function parseSalesforceWebhook(
         providerId: SALESFORCE_PROVIDER_ID,
       });
     }
-    return parseOutboundMessage(body, organizationId);
+    return parseOutboundMessage(body, organizationId, options.now ?? Date.now);
   }
   const secret = setting(options.webhookSecret, 'SALESFORCE_WEBHOOK_SECRET');
   if (secret === undefined) {

@@ -107,7 +107,9 @@ function record(value: unknown): Record<string, unknown> | undefined {
 
 /**
  * Apollo's error quirks mapped to the core's codes:
- * - 401 (plain text) `unauthorized`: the key is wrong; the provider is out for the run;
+ * - 401 (plain text, `Invalid API key`) `unauthorized`, vendor code `invalid_api_key`: Apollo
+ *   sends the same answer for a wrong key and for a blip, so the engine asks once more and
+ *   takes the provider out only when that is refused too (see the README);
  * - 403 `API_INACCESSIBLE` `forbidden` on people endpoints (the key lacks the scope);
  *   on organization endpoints `invalid_request`, so a people-only key keeps enriching people;
  * - 400 `RECORD_LIMIT_EXCEEDED` / `INVALID_REQUEST` and 422: `invalid_request` (the lead moves on);
@@ -124,6 +126,7 @@ export function mapApolloError(info: HttpErrorInfo): HttpErrorOverrides | undefi
     case 401:
       return {
         code: 'unauthorized',
+        ...(/^\s*Invalid API key/i.test(info.bodyText) ? { vendorCode: 'invalid_api_key' } : {}),
         message: 'Apollo rejected the API key (check APOLLO_API_KEY or the apiKey option)',
       };
     case 403:

@@ -175,6 +175,7 @@ const settingsSchema = z
           .strict()
           .optional(),
         maxPending: positiveInteger.optional(),
+        maxBodyBytes: positiveInteger.optional(),
       })
       .strict()
       .optional(),

@@ -1,5 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import {
+  assertWebhookBodySize,
+  DEFAULT_WEBHOOK_MAX_BODY_BYTES,
   type EnrichRequest,
   type EnrichResult,
   type HttpClient,
@@ -59,6 +61,12 @@ export interface ApolloRevealSettings {
   readonly poll?: ApolloPollSettings;
   /** Most lookups kept waiting for their webhook in memory. Default 10 000. */
   readonly maxPending?: number;
+  /**
+   * Largest webhook body read, in bytes; a larger one is refused
+   * (`payload_too_large`) before it is parsed. Default 1 MiB
+   * (`DEFAULT_WEBHOOK_MAX_BODY_BYTES`).
+   */
+  readonly maxBodyBytes?: number;
 }
 
 /** Options of {@link createRevealTracker}. */
@@ -309,6 +317,11 @@ export function createRevealTracker(options: RevealTrackerOptions): RevealTracke
     },
 
     handleWebhook(request) {
+      assertWebhookBodySize(
+        request.rawBody,
+        reveal?.maxBodyBytes ?? DEFAULT_WEBHOOK_MAX_BODY_BYTES,
+        providerId,
+      );
       if (webhookToken === undefined) {
         throw new WebhookVerificationError('payload_invalid', {
           message: `${providerId}: no reveal webhook was requested (set the reveal option)`,

@@ -364,6 +364,7 @@ describe('every fault the emulator injects', () => {
       ),
     );
     expect(error.code).toBe('unauthorized');
+    expect(error.vendorCode).toBe('invalid_api_key');
     expect(`${error.message} ${JSON.stringify(error)} ${error.stack}`).not.toContain(wrongKey);
   });
 

@@ -57,13 +57,48 @@ describe('apollo under the waterfall engine', () => {
     await engine.close();
   });
 
-  it('a rejected key takes the provider out for the run: the next lead is not sent', async () => {
+  it('a rejected key takes the provider out for the run after one call (asked twice): the next lead is not sent', async () => {
     const engine = engineWith('apl_not_a_real_key_000000');
     const first = await engine.enrich(createLead({ email: knownPeople[2]!.email }));
     expect(first.attempts[0]).toMatchObject({ outcome: 'failed', error: { code: 'unauthorized' } });
     const second = await engine.enrich(createLead({ email: knownPeople[3]!.email }));
     expect(second.attempts[0]).toMatchObject({ outcome: 'skipped', reason: 'disabled' });
-    expect(emulator.requests.all()).toHaveLength(1);
+    expect(emulator.requests.all().map((request) => request.status)).toEqual([401, 401]);
+    expect(engine.stats().providers.apollo?.disabled).toMatchObject({
+      code: 'unauthorized',
+      message: expect.stringContaining('APOLLO_API_KEY'),
+      afterCalls: 2,
+    });
+    await engine.close();
+  });
+
+  it('a wrong key with 40 leads in flight in bulk calls: the calls already sent and one retry, then nothing', async () => {
+    const engine = engineWith('apl_not_a_real_key_000000', { batchLingerMs: 5 });
+    const leads = knownPeople.slice(30, 70).map((person) => createLead({ email: person.email }));
+    const outcomes = [];
+    for await (const outcome of engine.enrichMany(leads, { concurrency: 16 })) outcomes.push(outcome);
+    expect(outcomes).toHaveLength(40);
+    const stats = engine.stats().providers.apollo;
+    expect(stats?.authRetries).toBe(1);
+    // At most the bulk calls 16 leads in flight fill (10 per call), and the one retry.
+    expect(emulator.counters.get('apollo.401')).toBeLessThanOrEqual(2 + 1);
+    expect(emulator.requests.all()).toHaveLength(stats?.disabled?.afterCalls ?? -1);
+    await engine.enrich(createLead({ email: knownPeople[80]!.email }));
+    expect(emulator.requests.all()).toHaveLength(stats?.disabled?.afterCalls ?? -1);
+    await engine.close();
+  });
+
+  it('a 401 that was a blip (an expired token) is asked once more and the lead matches', async () => {
+    const engine = engineWith();
+    emulator.faults.queue('expiredToken');
+    const outcome = await engine.enrich(createLead({ email: knownPeople[5]!.email }));
+    expect(outcome.status).toBe('enriched');
+    expect(emulator.requests.all().map((request) => request.status)).toEqual([401, 200]);
+    const stats = engine.stats().providers.apollo;
+    expect(stats?.authRetries).toBe(1);
+    expect(stats?.disabled).toBeUndefined();
+    const next = await engine.enrich(createLead({ email: knownPeople[6]!.email }));
+    expect(next.status).toBe('enriched');
     await engine.close();
   });
 

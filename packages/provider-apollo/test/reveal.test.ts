@@ -157,6 +157,17 @@ describe('webhook verification', () => {
     expect(JSON.stringify([missing, wrong, garbage])).not.toContain('a-token-of-at-least-16-chars');
   });
 
+  it('refuses a body over the cap (default 1 MiB) before parsing it, even with the right token', async () => {
+    const url = '/hooks/apollo?leadpipe_token=a-token-of-at-least-16-chars';
+    const apollo = apolloWith({ webhookToken: 'a-token-of-at-least-16-chars' });
+    const big = `${payload.slice(0, -1)}${' '.repeat(1_048_576)}}`;
+    const refused = await rejection(apollo, url, big);
+    expect(WebhookVerificationError.isInstance(refused) && refused.code).toBe('payload_too_large');
+    const roomy = apolloWith({ webhookToken: 'a-token-of-at-least-16-chars', maxBodyBytes: 2_000_000 });
+    const parsed = await rejection(roomy, url, big);
+    expect(parsed).toBeUndefined();
+  });
+
   it('answers a forged webhook with 401 through the engine', async () => {
     engine = createEnrichmentEngine({ providers: [apolloWith({})] });
     const answer = await engine.handleWebhook('apollo', {

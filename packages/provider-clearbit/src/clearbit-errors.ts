@@ -37,7 +37,8 @@ function lookupFieldOfUrl(url: string): 'email' | 'company.domain' {
 
 /**
  * Turn a failed Clearbit response into the right error: 401 `unauthorized`
- * (the provider is out for the run), 402 `quota_exceeded` (out until the
+ * with the vendor code (`invalid_api_key`, `auth_required`; the engine asks
+ * once more, and takes the provider out only when that is refused too), 402 `quota_exceeded` (out until the
  * quota resets), 422 `invalid_request` naming the rejected input (the lead
  * moves on to the next provider), 429 `rate_limited` (the limiter waits).
  * Messages never carry the key or the looked-up value.

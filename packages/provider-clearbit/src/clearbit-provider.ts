@@ -1,7 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import {
   ApiCallError,
+  assertWebhookBodySize,
   createHttpClient,
+  DEFAULT_WEBHOOK_MAX_BODY_BYTES,
   type EnrichCallOptions,
   type EnrichmentProviderV1,
   type EnrichRequest,
@@ -89,6 +91,12 @@ export interface ClearbitProviderSettings {
   readonly fetch?: typeof globalThis.fetch;
   /** Keep failed responses' bodies (truncated, scrubbed) on errors. Default `false`: they can hold PII. */
   readonly captureResponseBody?: boolean;
+  /**
+   * Largest webhook body read, in bytes; a larger one is refused
+   * (`payload_too_large`) before its signature is computed or it is parsed.
+   * Default 1 MiB (`DEFAULT_WEBHOOK_MAX_BODY_BYTES`).
+   */
+  readonly webhookMaxBodyBytes?: number;
 }
 
 /** A Clearbit enrichment provider: an {@link EnrichmentProviderV1} that always handles webhooks. */
@@ -182,6 +190,11 @@ const settingsSchema = z
     queuedRetryDelayMs: duration(false).optional(),
     queuedMaxWaitMs: duration(true).optional(),
     apiVersion: z.string().min(1, 'must be a non-empty string such as "2019-12-19"').optional(),
+    webhookMaxBodyBytes: z
+      .number('must be a whole number of bytes, at least 1')
+      .int('must be a whole number of bytes, at least 1')
+      .min(1, 'must be a whole number of bytes, at least 1')
+      .optional(),
     fetch: z
       .custom<typeof globalThis.fetch>((value) => typeof value === 'function', 'must be a function')
       .optional(),
@@ -454,6 +467,11 @@ export function createClearbit(settings: ClearbitProviderSettings = {}): Clearbi
   }
 
   async function doHandleWebhook(request: InboundWebhookRequest): Promise<WebhookResolution[]> {
+    assertWebhookBodySize(
+      request.rawBody,
+      settings.webhookMaxBodyBytes ?? DEFAULT_WEBHOOK_MAX_BODY_BYTES,
+      providerId,
+    );
     verifyClearbitWebhook(request, apiKey(), providerId);
     return parseClearbitWebhook(rawBodyToString(request.rawBody, providerId), providerId);
   }

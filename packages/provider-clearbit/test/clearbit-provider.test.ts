@@ -233,6 +233,25 @@ describe('errors', () => {
     });
     expect(disabled).toEqual(['unauthorized']);
     expect(second.attempts[0]).toMatchObject({ outcome: 'skipped', reason: 'disabled' });
+    // One call and its one retry, then nothing more.
+    expect(emulator.counters.get('clearbit.http.status.401')).toBe(3);
+    expect(engine.stats().providers.clearbit?.disabled).toMatchObject({
+      code: 'unauthorized',
+      message: expect.stringContaining('CLEARBIT_API_KEY'),
+    });
+    await engine.close();
+  });
+
+  it('a 401 that was a blip is asked once more: the lead matches and the provider stays in', async () => {
+    const { emulator, provider } = setup();
+    emulator.faults.queue('expiredToken');
+    const engine = createEnrichmentEngine({ providers: [provider] });
+    const outcome = await engine.enrich(createLead({ email: knownPerson(emulator).email }), {
+      fields: ['title'],
+    });
+    expect(outcome.status).toBe('enriched');
+    expect(engine.stats().providers.clearbit).toMatchObject({ authRetries: 1, calls: 2 });
+    expect(engine.stats().providers.clearbit?.disabled).toBeUndefined();
     await engine.close();
   });
 

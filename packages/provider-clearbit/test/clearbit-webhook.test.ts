@@ -58,6 +58,26 @@ const provider = createClearbit({ apiKey: API_KEY });
 afterEach(() => vi.unstubAllEnvs());
 
 describe('signature verification', () => {
+  it('refuses a body over the cap (default 1 MiB) before hashing or parsing it, signed or not', async () => {
+    const envelope = {
+      id: 'corr-big',
+      type: 'person',
+      body: { ...person, bio: 'x'.repeat(1_048_576) },
+      status: 200,
+    };
+    const big = signed(envelope);
+    expect((await rejectionOf(provider.doHandleWebhook(big))).code).toBe('payload_too_large');
+    expect((await rejectionOf(provider.doHandleWebhook({ ...big, headers: {} }))).code).toBe(
+      'payload_too_large',
+    );
+    const roomy = createClearbit({ apiKey: API_KEY, webhookMaxBodyBytes: 2_000_000 });
+    expect(await roomy.doHandleWebhook(big)).toHaveLength(1);
+    const engine = createEnrichmentEngine({ providers: [provider] });
+    expect((await engine.handleWebhook('clearbit', big)).status).toBe(413);
+    await engine.close();
+    expect(() => createClearbit({ apiKey: API_KEY, webhookMaxBodyBytes: -1 })).toThrow(/webhookMaxBodyBytes/);
+  });
+
   it('accepts a body signed as Clearbit signs it (the emulator’s independent signer)', async () => {
     const [resolution] = await provider.doHandleWebhook(
       signed({ id: 'corr-1', type: 'person', body: person, status: 200 }),

@@ -96,6 +96,13 @@ CREATE TABLE {schema}.checkpoint_results (
 );
 `,
   },
+  {
+    version: 3,
+    name: 'checkpoint state',
+    sql: `
+ALTER TABLE {schema}.checkpoint_runs ADD COLUMN state jsonb;
+`,
+  },
 ];
 
 /** A schema name the stores accept: lower-case letters, digits and `_`, not starting with a digit, at most 63. */

@@ -1,6 +1,7 @@
 import {
   type Cache,
   type Checkpoint,
+  type CheckpointState,
   type CheckpointStore,
   type Clock,
   type DeadLetterEntry,
@@ -109,8 +110,10 @@ export function createPostgresDeadLetterQueueOn(database: SqlDatabase, schema: s
 /**
  * A {@link CheckpointStore} on the `checkpoint_*` tables of `schema`, one
  * checkpoint per `name` (a run name): finished rows are rows of a table
- * (`finishedIn` is one range query), answers a cache scoped to the run.
- * Writes are immediate, so `flush` has nothing to do.
+ * (`finishedIn` is one range query), answers a cache scoped to the run and
+ * written at once (an answer is durable when `set` resolves). Finished rows
+ * are buffered until `flush`, which writes them with the state in one
+ * transaction: a resume sees exactly the rows the last state describes.
  */
 export function createPostgresCheckpointStoreOn(
   database: SqlDatabase,
@@ -121,36 +124,41 @@ export function createPostgresCheckpointStoreOn(
   return {
     async open(request) {
       const fingerprint = request.fingerprint;
-      const resumed = await database.transaction(async (session) => {
+      const loaded = await database.transaction(async (session) => {
         await session.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`leadpipe.checkpoint.${name}`]);
-        const { rows } = await session.query<{ fingerprint: string }>(
-          `SELECT fingerprint FROM ${schema}.checkpoint_runs WHERE name = $1`,
+        const { rows } = await session.query<{ fingerprint: string; state: CheckpointState | null }>(
+          `SELECT fingerprint, state FROM ${schema}.checkpoint_runs WHERE name = $1`,
           [name],
         );
-        const stored = rows[0]?.fingerprint;
+        const stored = rows[0];
         if (request.resume && stored !== undefined) {
-          if (stored !== fingerprint) {
+          if (stored.fingerprint !== fingerprint) {
             throw new ValidationError([
               { field: 'fingerprint', reason: 'the stored checkpoint was written for another input' },
             ]);
           }
-          return true;
+          return { resumed: true, state: stored.state ?? undefined };
         }
         await session.query(`DELETE FROM ${schema}.checkpoint_rows WHERE name = $1`, [name]);
-        await session.query(`DELETE FROM ${schema}.checkpoint_results WHERE name = $1`, [name]);
+        // Paid answers outlive a new start (within their TTL); only a fresh start discards them.
+        if (request.fresh === true) {
+          await session.query(`DELETE FROM ${schema}.checkpoint_results WHERE name = $1`, [name]);
+        }
         await session.query(
-          `INSERT INTO ${schema}.checkpoint_runs (name, fingerprint) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET fingerprint = EXCLUDED.fingerprint`,
+          `INSERT INTO ${schema}.checkpoint_runs (name, fingerprint, state) VALUES ($1, $2, NULL) ON CONFLICT (name) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, state = NULL`,
           [name, fingerprint],
         );
-        return false;
+        return { resumed: false, state: undefined };
       });
       const { rows } = await database.query<{ n: string }>(
         `SELECT count(*)::text AS n FROM ${schema}.checkpoint_rows WHERE name = $1`,
         [name],
       );
+      let pending: number[] = [];
       const checkpoint: Checkpoint = {
-        resumed,
+        resumed: loaded.resumed,
         finishedBefore: Number(rows[0]?.n ?? 0),
+        state: loaded.state,
         async finishedIn(window) {
           const { from, to } = window ?? ({} as { from: number; to: number });
           if (!Number.isInteger(from) || !Number.isInteger(to) || from < 1 || to < from) {
@@ -172,15 +180,36 @@ export function createPostgresCheckpointStoreOn(
               ]);
             }
           }
-          if (rowNumbers.length === 0) return;
-          await database.query(
-            `INSERT INTO ${schema}.checkpoint_rows (name, row_number) SELECT $1, (jsonb_array_elements_text($2::jsonb))::bigint ON CONFLICT DO NOTHING`,
-            [name, JSON.stringify([...rowNumbers])],
-          );
+          pending.push(...rowNumbers);
         },
         results: scopedCache(database, now, schema, name),
-        async flush() {},
-        async close() {},
+        async flush(state) {
+          const rowsToWrite = pending;
+          pending = [];
+          if (rowsToWrite.length === 0 && state === undefined) return;
+          try {
+            await database.transaction(async (session) => {
+              if (rowsToWrite.length > 0) {
+                await session.query(
+                  `INSERT INTO ${schema}.checkpoint_rows (name, row_number) SELECT $1, (jsonb_array_elements_text($2::jsonb))::bigint ON CONFLICT DO NOTHING`,
+                  [name, JSON.stringify(rowsToWrite)],
+                );
+              }
+              if (state !== undefined) {
+                await session.query(
+                  `UPDATE ${schema}.checkpoint_runs SET state = $2::jsonb WHERE name = $1`,
+                  [name, JSON.stringify(state)],
+                );
+              }
+            });
+          } catch (error) {
+            pending = [...rowsToWrite, ...pending];
+            throw error;
+          }
+        },
+        async close() {
+          await checkpoint.flush();
+        },
       };
       return checkpoint;
     },

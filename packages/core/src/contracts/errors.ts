@@ -303,11 +303,15 @@ export type WebhookVerificationErrorCode =
   | 'signature_missing'
   | 'signature_invalid'
   | 'timestamp_expired'
-  | 'payload_invalid';
+  | 'payload_invalid'
+  | 'payload_too_large';
 
 const webhookMarker = Symbol.for('leadpipe.error.WebhookVerificationError');
 
-/** An inbound webhook was unsigned, tampered with, too old, or malformed. Answer it with 401. */
+/**
+ * An inbound webhook was unsigned, tampered with, too old, malformed, or too
+ * large. Answer it with 401 (413 for `payload_too_large`).
+ */
 export class WebhookVerificationError extends LeadpipeError {
   declare readonly code: WebhookVerificationErrorCode;
   /** @param code - why verification failed. */

@@ -4,6 +4,7 @@ import type { CrmAdapterV1, CrmEvent } from '../contracts/crm-adapter.js';
 import type { CrmEventDeduper } from '../contracts/crm-event-deduper.js';
 import { ConfigurationError, WebhookVerificationError } from '../contracts/errors.js';
 import type { InboundWebhookRequest } from '../contracts/webhook.js';
+import { assertWebhookBodySize, DEFAULT_WEBHOOK_MAX_BODY_BYTES } from '../webhooks/raw-body.js';
 
 export type { CrmEventDeduper } from '../contracts/crm-event-deduper.js';
 
@@ -59,6 +60,12 @@ const eventSchema = z.object({
 export interface ParseCrmWebhookOptions {
   /** Drops events already seen (redeliveries). Default: only duplicates within this delivery are dropped. */
   readonly deduper?: CrmEventDeduper;
+  /**
+   * Largest body handed to the adapter, in bytes; a larger one is refused
+   * (`payload_too_large`, answer 413) before the adapter parses it. Default
+   * 1 MiB (`DEFAULT_WEBHOOK_MAX_BODY_BYTES`). The adapter's own cap applies too.
+   */
+  readonly maxBodyBytes?: number;
 }
 
 /**
@@ -66,8 +73,9 @@ export interface ParseCrmWebhookOptions {
  * events safe to apply: each is checked, duplicates (by event id) are
  * dropped, and the rest are sorted by `occurredAt`, since vendors deliver
  * out of order. Rejects with the adapter's `WebhookVerificationError` when
- * the signature is wrong (answer 401), or with code `payload_invalid` when
- * the adapter produced an event that is not a valid {@link CrmEvent}.
+ * the signature is wrong (answer 401), with code `payload_too_large` (answer
+ * 413) when the body is over `maxBodyBytes`, or with code `payload_invalid`
+ * when the adapter produced an event that is not a valid {@link CrmEvent}.
  */
 export async function parseCrmWebhook(
   adapter: CrmAdapterV1,
@@ -80,6 +88,14 @@ export async function parseCrmWebhook(
       providerId: adapter.adapterId,
     });
   }
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_WEBHOOK_MAX_BODY_BYTES;
+  if (!(Number.isSafeInteger(maxBodyBytes) && maxBodyBytes >= 1)) {
+    throw new ConfigurationError('invalid_configuration', {
+      message: 'parseCrmWebhook: maxBodyBytes: must be a whole number of bytes, at least 1',
+      providerId: adapter.adapterId,
+    });
+  }
+  assertWebhookBodySize(request.rawBody, maxBodyBytes, adapter.adapterId);
   const events = await adapter.doParseWebhook(request);
   if (!Array.isArray(events)) {
     throw new WebhookVerificationError('payload_invalid', {

@@ -8,6 +8,7 @@ import type {
 } from '../contracts/enrichment-provider.js';
 import type { ValidationIssue } from '../contracts/errors.js';
 import { leadIdentityKey } from '../lead/index.js';
+import { abortError } from './failure.js';
 import { PendingLookups } from './pending.js';
 import { validateEnrichResult } from './validate-result.js';
 
@@ -27,7 +28,8 @@ export interface CallAnswer {
 
 /**
  * Where an attempt's answer will come from, found with at most one cache
- * read: the cache, an identical call in flight, or a new call (`key` is its
+ * read: the cache, an identical call in flight (already joined with the
+ * caller's signal: see {@link Answers.lookup}), or a new call (`key` is its
  * cache key, `undefined` when the input has no identity to key it by).
  */
 export type AnswerLookup =
@@ -60,6 +62,70 @@ export interface AnswersOptions {
 const CACHE_PREFIX = 'leadpipe:enrich:v1:';
 
 /**
+ * One provider call shared by every lead that asked the same thing. It runs
+ * under its own signal, aborted only when every lead sharing it has aborted.
+ */
+class SharedCall {
+  readonly #controller = new AbortController();
+  readonly #onAllAborted: () => void;
+  #sharers = 0;
+  #aborted = 0;
+  /** The call's answer, for every sharer. */
+  answer!: Promise<CallAnswer>;
+
+  /** @param onAllAborted - called once every sharer has aborted (the call is then aborted too). */
+  constructor(onAllAborted: () => void) {
+    this.#onAllAborted = onAllAborted;
+  }
+
+  /** The signal the call runs under. */
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /**
+   * Share the answer with one more caller: its promise rejects with an
+   * `aborted` error as soon as its own `signal` aborts, while the call goes
+   * on for the others. `map` shapes the answer for this caller.
+   */
+  join(signal: AbortSignal | undefined, map: (answer: CallAnswer) => CallAnswer): Promise<CallAnswer> {
+    this.#sharers += 1;
+    if (signal === undefined) return this.answer.then(map);
+    return new Promise<CallAnswer>((resolve, reject) => {
+      let done = false;
+      const onAbort = () => {
+        if (done) return;
+        done = true;
+        this.#aborted += 1;
+        if (this.#aborted === this.#sharers) {
+          this.#onAllAborted();
+          this.#controller.abort(signal.reason);
+        }
+        reject(abortError(signal));
+      };
+      const finish = () => {
+        done = true;
+        signal.removeEventListener('abort', onAbort);
+      };
+      this.answer.then(
+        (answer) => {
+          if (done) return;
+          finish();
+          resolve(map(answer));
+        },
+        (error: unknown) => {
+          if (done) return;
+          finish();
+          reject(error);
+        },
+      );
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}
+
+/**
  * The engine's answers: the cache (read at most once per attempt), identical
  * calls in flight shared by every lead that asks the same thing, and lookups
  * waiting for a webhook. A provider is never paid twice for the same input
@@ -67,7 +133,7 @@ const CACHE_PREFIX = 'leadpipe:enrich:v1:';
  */
 export class Answers {
   readonly #options: AnswersOptions;
-  readonly #inFlight = new Map<string, Promise<CallAnswer>>();
+  readonly #inFlight = new Map<string, SharedCall>();
   readonly #pending: PendingLookups;
 
   /** @param options - see {@link AnswersOptions}. */
@@ -86,11 +152,13 @@ export class Answers {
    * Where `providerId`'s answer for `input` will come from. Reads the cache
    * at most once, and not at all when an identical call is already in flight.
    * A cached entry that no longer validates is deleted and counts as absent.
+   * An identical call in flight is joined with `signal`: the caller's answer
+   * rejects when its signal aborts, while the call goes on for the others.
    */
-  async lookup(providerId: string, input: ProviderLeadInput): Promise<AnswerLookup> {
+  async lookup(providerId: string, input: ProviderLeadInput, signal?: AbortSignal): Promise<AnswerLookup> {
     const key = this.keyOf(providerId, input);
     if (key === undefined) return { source: 'call', key };
-    const shared = this.#shared(key);
+    const shared = this.#shared(key, signal);
     if (shared) return { source: 'inFlight', answer: shared };
     const cache = this.#options.cache;
     if (cache) {
@@ -116,7 +184,7 @@ export class Answers {
       }
     }
     // A call for the same key may have started while the cache answered.
-    const started = this.#shared(key);
+    const started = this.#shared(key, signal);
     return started ? { source: 'inFlight', answer: started } : { source: 'call', key };
   }
 
@@ -127,32 +195,31 @@ export class Answers {
    * `pending` answer waits for its webhook (see {@link Answers.deliver}) up to
    * `pendingTimeoutMs`. Final answers are cached, matches and misses each
    * with their TTL.
+   *
+   * A keyed call is shared: `run` gets the call's own signal, aborted only
+   * when every caller sharing it has aborted. A caller whose `signal` aborts
+   * gets its own `aborted` rejection at once; the others still get the answer.
    */
   call(
     providerId: string,
     key: string | undefined,
-    run: () => Promise<EnrichResult>,
+    run: (signal: AbortSignal | undefined) => Promise<EnrichResult>,
     signal: AbortSignal | undefined,
     hooks: CallHooks,
   ): Promise<CallAnswer> {
-    const shared = key === undefined ? undefined : this.#shared(key);
+    if (key === undefined) return this.#fetchAndCache(providerId, key, run(signal), signal, hooks);
+    const shared = this.#shared(key, signal);
     if (shared) return shared;
-    const answer = this.#fetch(providerId, run(), signal, hooks).then(async (fetched) => {
-      const cache = this.#options.cache;
-      if (key !== undefined && cache && fetched.result) {
-        const { raw: _raw, ...stored } = fetched.result;
-        const ttlMs =
-          fetched.result.status === 'matched' ? this.#options.cacheTtlMs : this.#options.notFoundTtlMs;
-        await cache.set(key, stored, ttlMs);
-      }
-      return fetched;
+    const flight = new SharedCall(() => {
+      if (this.#inFlight.get(key) === flight) this.#inFlight.delete(key);
     });
-    if (key !== undefined) {
-      this.#inFlight.set(key, answer);
-      const forget = () => this.#inFlight.delete(key);
-      answer.then(forget, forget);
-    }
-    return answer;
+    flight.answer = this.#fetchAndCache(providerId, key, run(flight.signal), flight.signal, hooks);
+    this.#inFlight.set(key, flight);
+    const forget = () => {
+      if (this.#inFlight.get(key) === flight) this.#inFlight.delete(key);
+    };
+    flight.answer.then(forget, forget);
+    return flight.join(signal, (answer) => answer);
   }
 
   /** Deliver a webhook's final answer to the lookup waiting for it. Returns whether one was waiting. */
@@ -165,9 +232,26 @@ export class Answers {
     this.#pending.clear();
   }
 
-  #shared(key: string): Promise<CallAnswer> | undefined {
-    const inFlight = this.#inFlight.get(key);
-    return inFlight?.then((answer) => ({ ...answer, cached: true, credits: 0 }));
+  #shared(key: string, signal: AbortSignal | undefined): Promise<CallAnswer> | undefined {
+    return this.#inFlight.get(key)?.join(signal, (answer) => ({ ...answer, cached: true, credits: 0 }));
+  }
+
+  async #fetchAndCache(
+    providerId: string,
+    key: string | undefined,
+    called: Promise<EnrichResult>,
+    signal: AbortSignal | undefined,
+    hooks: CallHooks,
+  ): Promise<CallAnswer> {
+    const fetched = await this.#fetch(providerId, called, signal, hooks);
+    const cache = this.#options.cache;
+    if (key !== undefined && cache && fetched.result) {
+      const { raw: _raw, ...stored } = fetched.result;
+      const ttlMs =
+        fetched.result.status === 'matched' ? this.#options.cacheTtlMs : this.#options.notFoundTtlMs;
+      await cache.set(key, stored, ttlMs);
+    }
+    return fetched;
   }
 
   async #fetch(

@@ -174,7 +174,7 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
         continue;
       }
       const input = requestInput(provider, missing, known, flat);
-      const found = await answers.lookup(providerId, input);
+      const found = await answers.lookup(providerId, input, signal);
       // From here to the call, nothing awaits: budget reservations and queue estimates stay exact under concurrency.
       let release: () => void = () => {};
       if (found.source === 'call') {
@@ -206,16 +206,22 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
           answer = await found.answer;
         } else {
           const request: EnrichRequest = { leadId: lead.id, input, fields: missing };
-          answer = await answers.call(providerId, found.key, () => runtime.call(request, signal), signal, {
-            onCredits: (credits) => {
-              runtime.stats.credits += credits;
-              budget.spend(credits);
+          answer = await answers.call(
+            providerId,
+            found.key,
+            (callSignal) => runtime.call(request, callSignal),
+            signal,
+            {
+              onCredits: (credits) => {
+                runtime.stats.credits += credits;
+                budget.spend(credits);
+              },
+              onPending: (correlationId) => {
+                runtime.stats.pending += 1;
+                bus.emit('provider.pending', { leadId: lead.id, providerId, correlationId });
+              },
             },
-            onPending: (correlationId) => {
-              runtime.stats.pending += 1;
-              bus.emit('provider.pending', { leadId: lead.id, providerId, correlationId });
-            },
-          });
+          );
         }
       } catch (error) {
         if (signal?.aborted) throw abortError(signal);
@@ -347,8 +353,12 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
     enrich,
     enrichMany,
     handleWebhook: (providerId, request) =>
-      handleProviderWebhook(order.providers.get(providerId), providerId, request, (correlationId, result) =>
-        answers.deliver(providerId, correlationId, result),
+      handleProviderWebhook(
+        order.providers.get(providerId),
+        providerId,
+        request,
+        (correlationId, result) => answers.deliver(providerId, correlationId, result),
+        settings.webhookMaxBodyBytes,
       ),
     on: (event, listener) => bus.on(event, listener),
     stats: () => ({

@@ -137,6 +137,8 @@ export interface EnrichmentEvents {
      * `quota_exceeded` (out until `untilMs`).
      */
     code: 'unauthorized' | 'forbidden' | 'quota_exceeded';
+    /** The vendor error's message, for auth failures (never a secret). */
+    message?: string;
     /**
      * When the provider may be called again, in epoch ms: now plus the error's
      * `retryAfterMs`, else plus `quotaCoolDownMs`. Absent for auth failures.

@@ -9,4 +9,4 @@ export type {
 } from './events.js';
 export type { EnrichManyOptions, EnrichmentEngineOptions, EnrichOptions, MergePolicy } from './options.js';
 export type { EnrichmentAttempt, EnrichmentOutcome, EnrichmentStats } from './outcome.js';
-export type { LatencySummary, ProviderStats } from './stats.js';
+export type { LatencySummary, ProviderDisabled, ProviderStats } from './stats.js';

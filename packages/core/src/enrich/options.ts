@@ -7,6 +7,7 @@ import type { Lead } from '../contracts/lead.js';
 import type { LimiterRegistryOptions } from '../limits/index.js';
 import { parseOptions } from '../options/parse-options.js';
 import { createMemoryCache } from '../stores/memory-cache.js';
+import { DEFAULT_WEBHOOK_MAX_BODY_BYTES } from '../webhooks/raw-body.js';
 
 /** How field values from several providers are merged. */
 export type MergePolicy = 'first' | 'highestConfidence';
@@ -86,6 +87,12 @@ export interface EnrichmentEngineOptions {
   readonly batchLingerMs?: number;
   /** How long to wait for a webhook after a `pending` answer, in ms. Default 120 s. */
   readonly pendingTimeoutMs?: number;
+  /**
+   * Largest webhook body `handleWebhook` reads, in bytes; a larger one is
+   * answered 413 before the provider parses it or checks its signature.
+   * Default 1 MiB (`DEFAULT_WEBHOOK_MAX_BODY_BYTES`).
+   */
+  readonly webhookMaxBodyBytes?: number;
   /** How long a provider out of quota stays out when the vendor gave no reset, in ms. Default 1 hour. */
   readonly quotaCoolDownMs?: number;
   /** Options passed to each provider, keyed by provider id. */
@@ -152,6 +159,8 @@ export interface ResolvedEngineOptions {
   readonly batchLingerMs: number;
   /** Webhook wait after a `pending` answer, in ms. */
   readonly pendingTimeoutMs: number;
+  /** Largest webhook body read, in bytes. */
+  readonly webhookMaxBodyBytes: number;
   /** Quota cool-down when the vendor gave no reset, in ms. */
   readonly quotaCoolDownMs: number;
   /** Per-provider options passed to each call. */
@@ -252,6 +261,11 @@ const engineOptionsSchema = z
     spillOver: z.union([z.literal(false), z.object({ maxQueueWaitMs: milliseconds() })]).optional(),
     batchLingerMs: milliseconds().optional(),
     pendingTimeoutMs: milliseconds().optional(),
+    webhookMaxBodyBytes: z
+      .number({ error: 'must be a whole number of bytes' })
+      .int('must be a whole number of bytes')
+      .min(1, 'must be at least 1')
+      .optional(),
     quotaCoolDownMs: milliseconds().optional(),
     // Each provider's options pass through as given (not copied), so a provider may receive class instances.
     providerOptions: z
@@ -321,6 +335,7 @@ export function resolveEngineOptions(options: EnrichmentEngineOptions): Resolved
     spillOver: parsed.spillOver === false ? undefined : parsed.spillOver,
     batchLingerMs: parsed.batchLingerMs ?? 10,
     pendingTimeoutMs: parsed.pendingTimeoutMs ?? 120_000,
+    webhookMaxBodyBytes: parsed.webhookMaxBodyBytes ?? DEFAULT_WEBHOOK_MAX_BODY_BYTES,
     quotaCoolDownMs: parsed.quotaCoolDownMs ?? 3_600_000,
     providerOptions: parsed.providerOptions ?? {},
     onListenerError: parsed.onListenerError,

@@ -5,7 +5,7 @@ import type {
   EnrichRequest,
   EnrichResult,
 } from '../contracts/enrichment-provider.js';
-import { CircuitOpenError, type LeadpipeError } from '../contracts/errors.js';
+import { CircuitOpenError, LeadpipeError } from '../contracts/errors.js';
 import type { RateLimitPolicy, RateLimitState } from '../contracts/rate-limit.js';
 import type { SafeEventBus } from '../events/safe-event-bus.js';
 import {
@@ -19,7 +19,7 @@ import {
 } from '../limits/index.js';
 import { MicroBatcher } from './batcher.js';
 import type { EnrichmentEvents, ProviderSkipReason } from './events.js';
-import { countsAgainstHealth, toLeadpipeError } from './failure.js';
+import { abortError, countsAgainstHealth, toLeadpipeError } from './failure.js';
 import { unavailableReason } from './plan.js';
 import { ProviderStatsCounter } from './stats.js';
 
@@ -33,6 +33,31 @@ export function paceOf(policy: RateLimitPolicy): number {
     ...(policy.windows ?? []).map((window) => window.intervalMs / window.limit),
   ].filter((value): value is number => value !== undefined && Number.isFinite(value));
   return windows.length === 0 ? 0 : Math.max(...windows);
+}
+
+/**
+ * Calls in a row refused with 401 (each after its one retry) that take a
+ * provider whose credentials had worked earlier in the run out of it: a key
+ * revoked mid-run. A key that never worked is out after its first call.
+ */
+const AUTH_FAILURES_TO_DISABLE = 3;
+
+/** Wait for `promise`, or reject with an `aborted` error as soon as `signal` aborts. */
+function waitUnlessAborted(promise: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return promise;
+  if (signal.aborted) return Promise.reject(abortError(signal));
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(abortError(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    });
+  });
+}
+
+function isUnauthorized(error: unknown): error is LeadpipeError {
+  return LeadpipeError.isInstance(error) && error.code === 'unauthorized';
 }
 
 /** What every provider's runtime shares. */
@@ -62,6 +87,15 @@ export interface ProviderRuntimeSettings {
  * (quota and 429s), retries, circuit breaker, batcher, counters, and whether
  * it is out of the run (401/403) or out of quota (402) for now. A call goes
  * breaker, then retry around the limiter around the provider.
+ *
+ * A 401 is not always the end: it may mean an expired token or session, or
+ * a vendor's blip. The call is made once more (credentials are read again
+ * for every request, so a refreshed or rotated key is used). A provider is
+ * taken out of the run when that retry is refused too and its credentials
+ * never worked in this run (a wrong key: out after its first call refused
+ * twice; one retry is out at a time, so the calls already sent are all that
+ * follow), or when three calls in a row are refused twice after they had
+ * worked (a key revoked mid-run).
  */
 export class ProviderRuntime {
   /** The provider. */
@@ -74,6 +108,14 @@ export class ProviderRuntime {
   #limiter: ProviderLimiter | undefined;
   #batcher: MicroBatcher<EnrichRequest, EnrichResult> | undefined;
   #disabled = false;
+  /** The error a provider taken out of the run answers every later call with, without a request. */
+  #disabledBy: LeadpipeError | undefined;
+  /** Whether a call has succeeded in this run: the credentials are known to be right. */
+  #authenticated = false;
+  /** Calls in a row refused with 401 after their retry. */
+  #authFailures = 0;
+  /** Settles when the 401 retry out now has: other refused calls wait for its verdict. */
+  #authProbe: Promise<void> | undefined;
   #unavailableUntil: number | undefined;
   /** Calls decided on but not started yet (for spill-over estimates). */
   #waiting = 0;
@@ -148,21 +190,46 @@ export class ProviderRuntime {
   }
 
   /**
-   * Note a call that failed for good. A 401 or 403 takes the provider out of
-   * the run; a 402 (quota) takes it out until the vendor's reset, else for
-   * `quotaCoolDownMs`. Both are announced with `provider.disabled`.
+   * Note a call that failed for good. A 403 takes the provider out of the
+   * run (401s are judged per call, see the class); a 402 (quota) takes it
+   * out until the vendor's reset, else for `quotaCoolDownMs`. Both are
+   * announced with `provider.disabled`.
    */
   recordFailure(failure: LeadpipeError): void {
     const providerId = this.provider.providerId;
     this.stats.errors += 1;
-    if (failure.code === 'unauthorized' || failure.code === 'forbidden') {
-      this.#disabled = true;
-      this.#settings.bus.emit('provider.disabled', { providerId, code: failure.code });
+    if (failure.code === 'forbidden') {
+      this.#disable(failure);
     } else if (failure.code === 'quota_exceeded') {
       const untilMs = this.#settings.now() + (failure.retryAfterMs ?? this.#settings.quotaCoolDownMs);
       this.#unavailableUntil = untilMs;
       this.#settings.bus.emit('provider.disabled', { providerId, code: failure.code, untilMs });
     }
+  }
+
+  /** Take the provider out of the run: later calls fail with `failure` and send nothing. */
+  #disable(failure: LeadpipeError): void {
+    if (this.#disabled) return;
+    this.#disabled = true;
+    this.#disabledBy = failure;
+    const code = failure.code === 'forbidden' ? 'forbidden' : 'unauthorized';
+    this.stats.disabled = {
+      code,
+      message: failure.message,
+      afterCalls: this.stats.calls,
+      at: new Date(this.#settings.now()).toISOString(),
+    };
+    this.#settings.bus.emit('provider.disabled', {
+      providerId: this.provider.providerId,
+      code,
+      message: failure.message,
+    });
+  }
+
+  /** A call refused with 401 after its retry: a wrong key, or (three in a row) a key revoked mid-run. */
+  #authRefused(failure: LeadpipeError): void {
+    this.#authFailures += 1;
+    if (!this.#authenticated || this.#authFailures >= AUTH_FAILURES_TO_DISABLE) this.#disable(failure);
   }
 
   /** Send whatever waits in the batcher now. */
@@ -197,12 +264,53 @@ export class ProviderRuntime {
   ): Promise<T> {
     const providerId = this.provider.providerId;
     if (!this.#breaker.canRequest()) throw new CircuitOpenError(providerId, this.#breaker.retryAfterMs());
-    const limiter = this.#limiterOf();
+    return this.#run(requests, signal, call, onStart);
+  }
+
+  /**
+   * Ask a call refused with 401 once more (an expired token or session, or a
+   * blip: credentials are read again). One retry at a time: a call refused
+   * while another's retry is out waits for its verdict, and sends nothing
+   * more when that retry took the provider out.
+   */
+  async #askAgain<T>(attempt: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    while (this.#authProbe !== undefined) {
+      await waitUnlessAborted(this.#authProbe, signal);
+      if (this.#disabledBy) throw this.#disabledBy;
+    }
+    let settled: () => void = () => {};
+    this.#authProbe = new Promise<void>((resolve) => {
+      settled = resolve;
+    });
     try {
-      const value = await withRetry(
+      this.stats.authRetries += 1;
+      return await attempt();
+    } catch (error) {
+      // The verdict is in before any waiting call looks at it.
+      if (isUnauthorized(error) && error !== this.#disabledBy) this.#authRefused(error);
+      throw error;
+    } finally {
+      this.#authProbe = undefined;
+      settled();
+    }
+  }
+
+  async #run<T>(
+    requests: number,
+    signal: AbortSignal | undefined,
+    call: () => PromiseLike<T>,
+    onStart?: () => void,
+  ): Promise<T> {
+    const providerId = this.provider.providerId;
+    if (this.#disabledBy) throw this.#disabledBy;
+    const limiter = this.#limiterOf();
+    const attempt = () =>
+      withRetry(
         () =>
           limiter.schedule(
             async () => {
+              // Taken out of the run while this call waited: nothing is sent.
+              if (this.#disabledBy) throw this.#disabledBy;
               onStart?.();
               this.stats.calls += 1;
               this.stats.requests += requests;
@@ -218,6 +326,16 @@ export class ProviderRuntime {
           ),
         { ...this.#settings.retry, signal },
       );
+    try {
+      let value: T;
+      try {
+        value = await attempt();
+      } catch (error) {
+        if (!isUnauthorized(error) || this.#disabledBy || signal?.aborted) throw error;
+        value = await this.#askAgain(attempt, signal);
+      }
+      this.#authenticated = true;
+      this.#authFailures = 0;
       this.#breaker.recordSuccess();
       return value;
     } catch (error) {

@@ -70,6 +70,18 @@ class LatencyHistogram {
   }
 }
 
+/** Why and when a provider was taken out of the run. */
+export interface ProviderDisabled {
+  /** `unauthorized`: its credentials were refused (a wrong or revoked key); `forbidden`: it refused access (a 403). */
+  readonly code: 'unauthorized' | 'forbidden';
+  /** The vendor error's message (never a secret), such as which setting or variable holds the key. */
+  readonly message: string;
+  /** Calls made to it before it was taken out (its retries included). */
+  readonly afterCalls: number;
+  /** When, ISO 8601 (the engine's clock). */
+  readonly at: string;
+}
+
 /** What the engine counted for one provider. */
 export interface ProviderStats {
   /** Calls made to the provider (a batch call counts once). */
@@ -88,6 +100,13 @@ export interface ProviderStats {
   readonly errors: number;
   /** 429 answers received (each one waited out by the limiter). */
   readonly rateLimited: number;
+  /** Calls refused with 401 and asked once more (an expired token or session, or a blip). */
+  readonly authRetries: number;
+  /**
+   * Set when the provider was taken out of the run: every later lead skipped
+   * it. A report shows it first: a run can end "done" with little enriched.
+   */
+  readonly disabled?: ProviderDisabled;
   /** Calls not made because of a credit budget. */
   readonly budgetSkips: number;
   /** Credits spent. */
@@ -106,6 +125,8 @@ export class ProviderStatsCounter {
   pending = 0;
   errors = 0;
   rateLimited = 0;
+  authRetries = 0;
+  disabled: ProviderDisabled | undefined;
   budgetSkips = 0;
   credits = 0;
   readonly latency = new LatencyHistogram();
@@ -121,6 +142,8 @@ export class ProviderStatsCounter {
       pending: this.pending,
       errors: this.errors,
       rateLimited: this.rateLimited,
+      authRetries: this.authRetries,
+      ...(this.disabled === undefined ? {} : { disabled: this.disabled }),
       budgetSkips: this.budgetSkips,
       credits: Math.round(this.credits * 1e6) / 1e6,
       latency: this.latency.summary(),

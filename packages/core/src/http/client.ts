@@ -1,5 +1,6 @@
 import ky from 'ky';
 import type { ZodType } from 'zod';
+import { type Clock, systemClock } from '../contracts/clock.js';
 import { ApiCallError, type ApiErrorCode, ConfigurationError, LeadpipeError } from '../contracts/errors.js';
 import type { RateLimitState } from '../contracts/rate-limit.js';
 import { REDACTED } from '../contracts/secrets.js';
@@ -85,6 +86,13 @@ export interface HttpClientOptions {
    * had them, success or failure. Exceptions it throws are ignored.
    */
   readonly onRateLimit?: (state: RateLimitState) => void;
+  /**
+   * The clock relative rate-limit resets (`Retry-After: 30`, reset in
+   * seconds) are turned into epoch times with, and a 429's wait is measured
+   * from. Pass the engine's or limiter's clock so all of them agree. Default
+   * `Date.now`.
+   */
+  readonly now?: Clock;
 }
 
 /** One request. */
@@ -301,6 +309,7 @@ interface ResolvedClient {
   readonly captureResponseBody: boolean;
   readonly mapError: HttpClientOptions['mapError'];
   readonly onRateLimit: HttpClientOptions['onRateLimit'];
+  readonly now: Clock;
 }
 
 /**
@@ -328,6 +337,12 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   if (options.fetch !== undefined && typeof options.fetch !== 'function') {
     throw configError('fetch: must be a function', providerId);
   }
+  if (options.now !== undefined && typeof options.now !== 'function') {
+    throw configError(
+      'now: must be a Clock (a function returning epoch milliseconds), such as Date.now',
+      providerId,
+    );
+  }
   const client: ResolvedClient = {
     providerId,
     baseUrl: options.baseUrl.replace(/\/+$/, ''),
@@ -338,6 +353,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
     captureResponseBody: options.captureResponseBody ?? false,
     mapError: options.mapError,
     onRateLimit: options.onRateLimit,
+    now: options.now ?? systemClock,
   };
   return {
     providerId,
@@ -453,7 +469,8 @@ async function send<T>(
       throw transportError(new TypeError('fetch failed: the connection was closed without a response'));
     }
 
-    const rateLimit = parseRateLimitHeaders(response.headers, client.rateLimitHeaders);
+    const receivedAt = client.now();
+    const rateLimit = parseRateLimitHeaders(response.headers, client.rateLimitHeaders, receivedAt);
     if (rateLimit !== undefined) {
       notify(client.onRateLimit, rateLimit);
       notify(request.onRateLimit, rateLimit);
@@ -476,10 +493,9 @@ async function send<T>(
       const vendorCode = overrides?.vendorCode ?? pickVendorCode(json);
       let retryAfterMs = overrides?.retryAfterMs ?? rateLimit?.retryAfterMs;
       if (retryAfterMs === undefined && code === 'rate_limited') {
-        const now = Date.now();
         for (const window of rateLimit?.windows ?? []) {
-          if (window.resetAt !== undefined && window.resetAt > now)
-            retryAfterMs = Math.min(retryAfterMs ?? Number.POSITIVE_INFINITY, window.resetAt - now);
+          if (window.resetAt !== undefined && window.resetAt > receivedAt)
+            retryAfterMs = Math.min(retryAfterMs ?? Number.POSITIVE_INFINITY, window.resetAt - receivedAt);
         }
       }
       const status = `HTTP ${response.status}`;

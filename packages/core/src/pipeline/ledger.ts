@@ -45,6 +45,7 @@ export function subtractStats(
           pending: stats.pending - earlier.pending,
           errors: stats.errors - earlier.errors,
           rateLimited: stats.rateLimited - earlier.rateLimited,
+          authRetries: stats.authRetries - earlier.authRetries,
           budgetSkips: stats.budgetSkips - earlier.budgetSkips,
           credits: Math.round((stats.credits - earlier.credits) * 1e6) / 1e6,
         }

@@ -222,6 +222,13 @@ export function formatReport(report: PipelineReport): string {
     `${title}: ${report.status}${report.resumed ? ' (resumed)' : ''} in ${number(report.durationMs / 1000)} s, ${number(report.leadsPerSecond)} leads/s`,
   );
   if (report.error) lines.push(`  error: ${report.error.code}: ${report.error.message}`);
+  // A provider out of the run leaves rows "done" with little enriched: say so before any count.
+  for (const [id, stats] of Object.entries(report.providers)) {
+    if (stats.disabled === undefined) continue;
+    lines.push(
+      `  !! provider ${id} was TAKEN OUT of the run after ${number(stats.disabled.afterCalls)} calls (${stats.disabled.code}): ${stats.disabled.message}; every later lead skipped it`,
+    );
+  }
   const { total } = report;
   if (
     report.resumed &&
@@ -246,7 +253,7 @@ export function formatReport(report: PipelineReport): string {
     );
     for (const [id, stats] of providers) {
       lines.push(
-        `    ${id}: ${number(stats.calls)} calls, ${number(stats.matches)} matches, ${number(stats.misses)} misses, ${number(stats.cacheHits)} cache hits, ${number(stats.errors)} errors, ${number(stats.credits)} credits`,
+        `    ${id}: ${number(stats.calls)} calls, ${number(stats.matches)} matches, ${number(stats.misses)} misses, ${number(stats.cacheHits)} cache hits, ${number(stats.errors)} errors${stats.authRetries > 0 ? ` (${number(stats.authRetries)} 401s asked again)` : ''}, ${number(stats.credits)} credits${stats.disabled === undefined ? '' : ' [taken out of the run]'}`,
       );
     }
   }

@@ -47,8 +47,11 @@ export interface AssertHmacSignatureOptions extends VerifyHmacSignatureOptions {
 }
 
 const ALGORITHMS: ReadonlySet<string> = new Set(['sha1', 'sha256', 'sha512']);
-const HEX = /^(?:[0-9a-fA-F]{2})*$/;
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{2,3})?$/;
+const DIGEST_BYTES: Readonly<Record<HmacAlgorithm, number>> = { sha1: 20, sha256: 32, sha512: 64 };
+/** Whitespace tolerated around a signature (header folding, a stray space). */
+const MAX_SURROUNDING_SPACE = 64;
+const HEX_DIGITS = /^[0-9a-fA-F]*$/;
+const BASE64_TEXT = /^[A-Za-z0-9+/]*={0,2}$/;
 
 function checkOptions(options: ComputeHmacOptions): void {
   if (!ALGORITHMS.has(options.algorithm)) {
@@ -94,17 +97,41 @@ export function computeHmac(options: ComputeHmacOptions): string {
   return digest(options).toString(options.encoding);
 }
 
-function decodeSignature(text: string, encoding: SignatureEncoding): Buffer | undefined {
-  const trimmed = text.trim();
-  if (encoding === 'hex') return HEX.test(trimmed) ? Buffer.from(trimmed, 'hex') : undefined;
-  return BASE64.test(trimmed) ? Buffer.from(trimmed, 'base64') : undefined;
+/** How many characters a digest of `bytes` bytes takes when written in `encoding`. */
+function encodedLength(bytes: number, encoding: SignatureEncoding): number {
+  return encoding === 'hex' ? bytes * 2 : Math.ceil(bytes / 3) * 4;
+}
+
+/**
+ * The digest a signature's text stands for, or `undefined` when the text
+ * cannot be one. The length is checked first, so text of any size costs
+ * nothing to refuse; the character checks are linear, with no backtracking.
+ */
+function decodeSignature(
+  text: string,
+  algorithm: HmacAlgorithm,
+  encoding: SignatureEncoding,
+): Buffer | undefined {
+  const bytes = DIGEST_BYTES[algorithm];
+  if (encoding === 'hex') {
+    if (text.length !== encodedLength(bytes, 'hex') || !HEX_DIGITS.test(text)) return undefined;
+    return Buffer.from(text, 'hex');
+  }
+  // Base64 with or without its `=` padding.
+  const unpadded = text.replace(/=+$/, '');
+  const padded = encodedLength(bytes, 'base64');
+  if (text.length !== padded && text.length !== unpadded.length) return undefined;
+  if (unpadded.length !== Math.ceil((bytes * 4) / 3) || !BASE64_TEXT.test(text)) return undefined;
+  return Buffer.from(unpadded, 'base64');
 }
 
 /**
  * Whether `signature` is the HMAC of `payload` under `secret`, compared in
  * constant time (`crypto.timingSafeEqual`). Never throws on what the sender
  * controls: a missing, malformed, wrongly prefixed or wrong-length signature
- * is simply not valid. Hex digests match in either case.
+ * is simply not valid, and a signature longer than any valid one is refused
+ * before it is read (a 10 MB header costs nothing). Hex digests match in
+ * either case; base64 ones with or without their `=` padding.
  *
  * @throws ConfigurationError when the algorithm or encoding is unknown, or the secret is empty
  * (a setup mistake, not a bad request).
@@ -113,12 +140,15 @@ export function verifyHmacSignature(options: VerifyHmacSignatureOptions): boolea
   checkOptions(options);
   const { signature, prefix } = options;
   if (typeof signature !== 'string' || signature.length === 0) return false;
+  // Nothing longer than the longest valid signature (plus spaces around it) is read any further.
+  const longest = (prefix?.length ?? 0) + encodedLength(DIGEST_BYTES[options.algorithm], options.encoding);
+  if (signature.length > longest + MAX_SURROUNDING_SPACE) return false;
   let encoded = signature.trim();
   if (prefix !== undefined && prefix.length > 0) {
     if (encoded.slice(0, prefix.length).toLowerCase() !== prefix.toLowerCase()) return false;
     encoded = encoded.slice(prefix.length);
   }
-  const received = decodeSignature(encoded, options.encoding);
+  const received = decodeSignature(encoded.trim(), options.algorithm, options.encoding);
   if (received === undefined) return false;
   const expected = digest(options);
   if (received.length !== expected.length) return false;

@@ -1,9 +1,10 @@
+import { type Clock, systemClock } from '../contracts/clock.js';
 import { WebhookVerificationError } from '../contracts/errors.js';
 
 /** Options of {@link assertFreshTimestamp}. */
 export interface FreshTimestampOptions {
-  /** The current time in epoch milliseconds. Defaults to `Date.now()`. */
-  readonly now?: number;
+  /** The clock the timestamp is compared with (epoch ms), as the engine and limiter take. Default `Date.now`. */
+  readonly now?: Clock;
   /** How far the timestamp may be from `now`, either way, in milliseconds. Defaults to 5 minutes. */
   readonly toleranceMs?: number;
   /** The provider or CRM the webhook claims to come from, for the error. */
@@ -30,7 +31,7 @@ export function assertFreshTimestamp(
   options: FreshTimestampOptions = {},
 ): void {
   const field = options.fieldName ?? 'timestamp';
-  const now = options.now ?? Date.now();
+  const now = (options.now ?? systemClock)();
   const tolerance = options.toleranceMs ?? DEFAULT_TIMESTAMP_TOLERANCE_MS;
   let value: number | undefined;
   if (typeof timestampMs === 'number') value = Number.isSafeInteger(timestampMs) ? timestampMs : undefined;

@@ -70,7 +70,14 @@ export interface FaultOptions {
   readonly connectionResetRate?: number;
   /** Share of JSON answers whose body is cut short, so it no longer parses. */
   readonly malformedJsonRate?: number;
-  /** Share of requests answered 401 as if the access token had expired. */
+  /**
+   * Share of requests answered 401 as if the access token or key had
+   * expired, in the vendor's own shape: HubSpot's and Salesforce's expired
+   * session answers; Apollo's and Clearbit's are exactly what they send for
+   * a wrong key (`Invalid API key` in plain text; `{"error":{"type":"invalid_api_key"}}`),
+   * since API keys carry no "expired" signal: only asking again tells a blip
+   * from a wrong key. At 1, every request is refused, as with a revoked key.
+   */
   readonly expiredTokenRate?: number;
 }
 
