@@ -179,8 +179,10 @@ Options:
 Keys (read from the environment; not needed with --emulate):
 ${keysHelp()}
 
-Exit codes: 0 done, 1 failed or interrupted, 2 bad usage or missing key,
-3 finished, but some rows were rejected or dead-lettered.
+Exit codes: 0 done, 1 failed, 2 bad usage, missing key or unreadable input
+(nothing written), 3 finished, but some rows were rejected or dead-lettered,
+130 stopped by Ctrl-C and 143 by SIGTERM (finished rows are checkpointed:
+--resume finishes the rest; a second signal quits at once).
 `;
 
 /** Usage of `leadpipe redrive`. */

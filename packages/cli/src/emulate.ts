@@ -1,4 +1,5 @@
-import type { RunningEmulators, StartEmulatorsOptions, VendorName } from '@leadpipe/testkit';
+import { ConfigurationError } from '@leadpipe/core';
+import type { FaultOptions, RunningEmulators, StartEmulatorsOptions, VendorName } from '@leadpipe/testkit';
 
 /** Seed of the ground truth `--emulate` serves; `examples/data/leads.csv` was generated from it. */
 export const EMULATE_SEED = 1;
@@ -35,6 +36,41 @@ export const EMULATE_LIMITS = {
 export interface EmulateOptions {
   /** Vendors to serve. Default every vendor the testkit emulates. */
   readonly vendors?: readonly VendorName[];
+  /** Faults every emulated vendor injects (hangs, 5xx, 429 bursts, ...); default none. */
+  readonly faults?: FaultOptions;
+}
+
+/** The environment variable `--emulate` reads faults from: JSON of the testkit's `FaultOptions`. */
+export const EMULATE_FAULTS_VARIABLE = 'LEADPIPE_EMULATE_FAULTS';
+
+/**
+ * The faults `--emulate` injects, from {@link EMULATE_FAULTS_VARIABLE}
+ * (such as `{"hangRate":1}` to see how a run ends when every vendor hangs);
+ * `undefined` when it is not set.
+ *
+ * @throws ConfigurationError naming the variable when its value is not a JSON object.
+ */
+export function emulateFaults(env: Readonly<Record<string, string | undefined>>): FaultOptions | undefined {
+  const text = env[EMULATE_FAULTS_VARIABLE];
+  if (text === undefined || text.trim() === '') return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    value = undefined;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ConfigurationError('invalid_configuration', {
+      issues: [
+        {
+          field: EMULATE_FAULTS_VARIABLE,
+          reason:
+            'must be a JSON object of fault options, such as {"hangRate":1} or {"serverErrorRate":0.05}',
+        },
+      ],
+    });
+  }
+  return value as FaultOptions;
 }
 
 /**
@@ -46,6 +82,7 @@ export interface EmulateOptions {
 export function emulatorOptions(options: EmulateOptions = {}): StartEmulatorsOptions {
   return {
     ...(options.vendors && { vendors: options.vendors }),
+    ...(options.faults && { faults: options.faults }),
     seed: EMULATE_SEED,
     timeScale: EMULATE_TIME_SCALE,
     truth: { seed: EMULATE_SEED },

@@ -37,6 +37,12 @@ export interface ProgressDisplay {
   update(progress: PipelineProgress, extras: ProgressExtras): void;
   /** On a terminal, draw the final figures and leave them on screen. */
   finish(progress: PipelineProgress | undefined, extras: ProgressExtras): void;
+  /**
+   * Write a message (a whole line) between updates: on a terminal the live
+   * block is erased first and drawn again below the message by the next
+   * update, so no stale copy of it stays on screen.
+   */
+  note(text: string): void;
 }
 
 function seconds(ms: number): string {
@@ -150,6 +156,12 @@ export function createProgressDisplay(output: CliOutput): ProgressDisplay {
     update(progress, extras) {
       if (live) draw(progressLines(progress, extras));
       else output.write(progressLogLine(progress, extras));
+    },
+    note(text) {
+      // Move up to the block's first line and clear from there to the end of the screen.
+      if (live && drawn > 0) output.write(`\x1b[${drawn}F\x1b[0J`);
+      drawn = 0;
+      output.write(text);
     },
     finish(progress, extras) {
       if (progress === undefined) return;

@@ -30,7 +30,7 @@ import {
   REDRIVE_HELP,
 } from './args.js';
 import { type Connections, connect, missingKeys, registerKeys } from './connections.js';
-import { startEmulatedVendors } from './emulate.js';
+import { emulateFaults, startEmulatedVendors } from './emulate.js';
 import {
   type CliIo,
   EXIT_CODES,
@@ -40,7 +40,7 @@ import {
   removeIfEmpty,
   writeJsonReport,
 } from './io.js';
-import { createProgressDisplay, type ProgressExtras } from './progress.js';
+import { createProgressDisplay, type ProgressDisplay, type ProgressExtras } from './progress.js';
 import { createQuotaTracker, type QuotaUse } from './quota.js';
 import { runRedrive } from './redrive.js';
 
@@ -97,13 +97,14 @@ async function unknownMappedHeaders(
 }
 
 function exitCodeOf(report: PipelineReport): ExitCode {
+  if (report.status === 'aborted') return EXIT_CODES.interrupted;
   if (report.status !== 'completed') return EXIT_CODES.failed;
   return report.counts.rejected > 0 || report.counts.deadLettered > 0
     ? EXIT_CODES.finishedWithProblems
     : EXIT_CODES.done;
 }
 
-async function enrich(options: EnrichCommandOptions, io: CliIo): Promise<ExitCode> {
+async function enrich(options: EnrichCommandOptions, io: CliIo, display: ProgressDisplay): Promise<ExitCode> {
   const { stderr } = io;
   try {
     await access(options.input);
@@ -131,11 +132,14 @@ async function enrich(options: EnrichCommandOptions, io: CliIo): Promise<ExitCod
     }
   }
 
-  const emulators = options.emulate ? (io.emulators ?? (await startEmulatedVendors())) : undefined;
+  const faults = options.emulate ? emulateFaults(io.env) : undefined;
+  const emulators = options.emulate
+    ? (io.emulators ?? (await startEmulatedVendors(faults === undefined ? {} : { faults })))
+    : undefined;
   try {
     const connections = connect(options.providers, options.crm, io.env, emulators);
     try {
-      return await runPipeline(options, io, connections);
+      return await runPipeline(options, io, connections, display);
     } finally {
       await connections.close();
     }
@@ -183,6 +187,7 @@ async function runPipeline(
   options: EnrichCommandOptions,
   io: CliIo,
   connections: Connections,
+  display: ProgressDisplay,
 ): Promise<ExitCode> {
   // Without a checkpoint there is nothing to resume: start over, replacing the output instead of appending to it.
   const resume = options.resume && existsSync(options.checkpoint);
@@ -196,7 +201,7 @@ async function runPipeline(
   const rejects = createRejectsWriter(options.rejects, { format: options.rejectsFormat, append: resume });
   const deadLetters = createFileDeadLetterQueue(options.deadLetters, { fresh: !resume });
   try {
-    return await runWith(options, io, connections, { resume, rejects, deadLetters });
+    return await runWith(options, io, connections, { resume, rejects, deadLetters }, display);
   } finally {
     await rejects.close();
     await removeIfEmpty(options.rejects);
@@ -211,6 +216,7 @@ async function runWith(
   io: CliIo,
   connections: Connections,
   files: SideFiles,
+  display: ProgressDisplay,
 ): Promise<ExitCode> {
   const { stdout, stderr } = io;
   const { resume } = files;
@@ -236,7 +242,6 @@ async function runWith(
   if (io.signal?.aborted) onAbort();
   io.signal?.addEventListener('abort', onAbort, { once: true });
   const counter = countRows(options.input, options.inputFormat, controller.signal);
-  const display = createProgressDisplay(stderr);
   let last: PipelineProgress | undefined;
   const extras = (): ProgressExtras => {
     const providers: Record<string, { calls: number; credits: number }> = {};
@@ -281,7 +286,7 @@ async function runWith(
   const code = exitCodeOf(report);
   if (report.status === 'aborted') {
     stderr.write(
-      `leadpipe: interrupted; ${report.counts.done + report.counts.rejected + report.counts.deadLettered} rows are checkpointed. Run the same command with --resume to finish.\n`,
+      `leadpipe: interrupted; ${report.counts.done + report.counts.rejected + report.counts.deadLettered} rows are checkpointed, ${report.counts.unfinished} were not finished. Run the same command with --resume to finish.\n`,
     );
   } else if (code === EXIT_CODES.finishedWithProblems) {
     stderr.write(
@@ -307,6 +312,18 @@ async function runWith(
  * ```
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+  const display = createProgressDisplay(io.stderr);
+  const onStop = () => display.note(stoppingText(io.signal?.reason));
+  if (io.signal?.aborted) onStop();
+  else io.signal?.addEventListener('abort', onStop, { once: true });
+  try {
+    return await runCommand(argv, io, display);
+  } finally {
+    io.signal?.removeEventListener('abort', onStop);
+  }
+}
+
+async function runCommand(argv: readonly string[], io: CliIo, display: ProgressDisplay): Promise<ExitCode> {
   try {
     const command = parseCommandLine(argv, io.cwd);
     switch (command.kind) {
@@ -319,7 +336,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
         io.stdout.write(`${cliVersion()}\n`);
         return EXIT_CODES.done;
       case 'enrich':
-        return await enrich(command.options, io);
+        return await enrich(command.options, io, display);
       case 'redrive':
         return await runRedrive(command.options, io);
     }
@@ -332,4 +349,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     io.stderr.write(`leadpipe: ${problemText(error)}\n`);
     return EXIT_CODES.failed;
   }
+}
+
+/** What the command says when its signal stops it (the reason names the signal, such as `SIGTERM`). */
+function stoppingText(reason: unknown): string {
+  const why = reason instanceof Error && reason.message !== '' ? ` (${reason.message})` : '';
+  return `leadpipe: stopping${why}: no more rows are read, calls in flight are aborted, finished rows are checkpointed; a second Ctrl-C or SIGTERM quits at once\n`;
 }
