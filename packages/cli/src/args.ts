@@ -29,8 +29,8 @@ export const DEFAULT_FIELDS: readonly LeadField[] = [
   'company.headcount',
 ];
 
-/** Input and output file formats, chosen by extension. */
-export type FileFormat = 'csv' | 'ndjson';
+/** Input and output file formats, chosen by extension: `.csv`, `.tsv` (tab-separated), `.ndjson` or `.jsonl`. */
+export type FileFormat = 'csv' | 'tsv' | 'ndjson';
 
 /** The options of `leadpipe enrich`, checked, with paths resolved. */
 export interface EnrichCommandOptions {
@@ -151,11 +151,11 @@ function keysHelp(): string {
 /** Usage of `leadpipe enrich`. */
 export const ENRICH_HELP = `Usage: leadpipe enrich <file> [options]
 
-Enrich the leads of <file> (.csv, or .ndjson / .jsonl) across providers with a
+Enrich the leads of <file> (.csv, .tsv, or .ndjson / .jsonl) across providers with a
 waterfall, write them out with where each value came from, and sync them to a CRM.
 
 Options:
-  --out <file>           Output file, .csv or .ndjson (default: <file name>.enriched.<ext>)
+  --out <file>           Output file, .csv, .tsv or .ndjson (default: <file name>.enriched.<ext>)
   --providers <list>     Providers in waterfall order: ${PROVIDER_NAMES.join(',')} (default: all)
   --fields <list>        Fields to fill, such as title,company.headcount
                          (default: ${DEFAULT_FIELDS.join(',')})
@@ -165,7 +165,7 @@ Options:
   --emulate              Run against in-process vendor emulators: no keys, no network
   --report <file>        Write the run's report as JSON
   --checkpoint <file>    Checkpoint file for --resume (default: <out>.checkpoint)
-  --rejects <file>       Rejected rows with their reasons, .csv or .ndjson
+  --rejects <file>       Rejected rows with their reasons, .csv, .tsv or .ndjson
                          (default: <file name>.rejects.<ext>, next to the output)
   --dead-letters <file>  Records a CRM refused for good, .ndjson, kept across runs
                          with --resume (default: <file name>.dead-letters.ndjson)
@@ -210,8 +210,9 @@ Exit codes: 0 every record sent was written (records left alone stay in the file
 function formatOf(path: string, flag: string, issues: ValidationIssue[]): FileFormat {
   const extension = extname(path).toLowerCase();
   if (extension === '.csv') return 'csv';
+  if (extension === '.tsv') return 'tsv';
   if (extension === '.ndjson' || extension === '.jsonl') return 'ndjson';
-  issues.push({ field: flag, reason: `"${path}" must end in .csv, .ndjson or .jsonl` });
+  issues.push({ field: flag, reason: `"${path}" must end in .csv, .tsv, .ndjson or .jsonl` });
   return 'csv';
 }
 
@@ -292,7 +293,7 @@ function parseEnrich(argv: readonly string[], cwd: string): CliCommand {
   const issues: ValidationIssue[] = [];
   const [file, ...extra] = positionals;
   if (file === undefined)
-    issues.push({ field: '<file>', reason: 'is required: the CSV or NDJSON file to enrich' });
+    issues.push({ field: '<file>', reason: 'is required: the CSV, TSV or NDJSON file to enrich' });
   if (extra.length > 0)
     issues.push({ field: '<file>', reason: `only one file is taken, got also ${extra.join(' ')}` });
   const input = resolve(cwd, file ?? '');
@@ -337,9 +338,7 @@ function parseEnrich(argv: readonly string[], cwd: string): CliCommand {
 
   const columns = parseColumnMapping(values.map ?? [], issues);
 
-  let out =
-    input.replace(/\.(csv|ndjson|jsonl)$/i, '') +
-    (inputFormat === 'csv' ? '.enriched.csv' : '.enriched.ndjson');
+  let out = `${input.replace(/\.(csv|tsv|ndjson|jsonl)$/i, '')}.enriched.${inputFormat}`;
   let outFormat: FileFormat = inputFormat;
   if (values.out !== undefined) {
     out = resolve(cwd, values.out);
@@ -353,8 +352,8 @@ function parseEnrich(argv: readonly string[], cwd: string): CliCommand {
   }
   const checkpoint = values.checkpoint === undefined ? `${out}.checkpoint` : resolve(cwd, values.checkpoint);
   // Side files sit next to the output, named after it without its `.enriched.<ext>`.
-  const base = out.replace(/(\.enriched)?\.(csv|ndjson|jsonl)$/i, '');
-  let rejects = `${base}.rejects.${inputFormat === 'csv' ? 'csv' : 'ndjson'}`;
+  const base = out.replace(/(\.enriched)?\.(csv|tsv|ndjson|jsonl)$/i, '');
+  let rejects = `${base}.rejects.${inputFormat}`;
   let rejectsFormat: FileFormat = inputFormat;
   if (values.rejects !== undefined) {
     rejects = resolve(cwd, values.rejects);

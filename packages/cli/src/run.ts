@@ -1,24 +1,17 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { access, mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
   ConfigurationError,
-  createCsvWriter,
   createFileCheckpointStore,
   createFileDeadLetterQueue,
   createLeadPipeline,
-  createNdjsonWriter,
-  createRejectsWriter,
   type FileDeadLetterQueue,
   formatReport,
-  type LeadSink,
   PipelineAbortedError,
   type PipelineProgress,
   type PipelineReport,
   type RejectsWriter,
-  readCsv,
-  readNdjson,
-  type SourceRow,
   ValidationError,
 } from '@leadpipe/core';
 import {
@@ -31,6 +24,7 @@ import {
 } from './args.js';
 import { type Connections, connect, missingKeys, registerKeys } from './connections.js';
 import { emulateFaults, startEmulatedVendors } from './emulate.js';
+import { inputProblems, openOutput, openRejects, readInput } from './files.js';
 import {
   type CliIo,
   EXIT_CODES,
@@ -51,49 +45,18 @@ export function cliVersion(): string {
   return typeof version === 'string' ? version : '0.0.0';
 }
 
-function reader(path: string, format: FileFormat): AsyncGenerator<SourceRow, void, undefined> {
-  return format === 'csv' ? readCsv(path) : readNdjson(path);
-}
-
-function writer(path: string, format: FileFormat, append: boolean): LeadSink {
-  return format === 'csv' ? createCsvWriter(path, { append }) : createNdjsonWriter(path, { append });
-}
-
 /** Count the rows of the input in the background, for the ETA; `undefined` until done (or if it fails). */
 function countRows(path: string, format: FileFormat, signal: AbortSignal): { total(): number | undefined } {
   let total: number | undefined;
   (async () => {
     let count = 0;
-    for await (const _row of reader(path, format)) {
+    for await (const _row of readInput(path, format)) {
       if (signal.aborted) return;
       count += 1;
     }
     total = count;
   })().catch(() => undefined);
   return { total: () => total };
-}
-
-/**
- * `--map` headers a CSV input does not have (a typo would otherwise map
- * nothing, silently). NDJSON rows can each have other keys, so they are not checked.
- */
-async function unknownMappedHeaders(
-  options: EnrichCommandOptions,
-): Promise<{ readonly headers: readonly string[]; readonly columns: readonly string[] } | undefined> {
-  if (options.columns === undefined || options.inputFormat !== 'csv') return undefined;
-  let columns: readonly string[] | undefined;
-  try {
-    for await (const row of reader(options.input, options.inputFormat)) {
-      columns = row.columns;
-      break;
-    }
-  } catch {
-    return undefined; // An unreadable file is the run's to report.
-  }
-  if (columns === undefined) return undefined;
-  const present = new Set(columns);
-  const headers = Object.keys(options.columns).filter((header) => !present.has(header));
-  return headers.length > 0 ? { headers, columns } : undefined;
 }
 
 function exitCodeOf(report: PipelineReport): ExitCode {
@@ -106,18 +69,10 @@ function exitCodeOf(report: PipelineReport): ExitCode {
 
 async function enrich(options: EnrichCommandOptions, io: CliIo, display: ProgressDisplay): Promise<ExitCode> {
   const { stderr } = io;
-  try {
-    await access(options.input);
-  } catch {
-    stderr.write(`leadpipe: <file>: ${options.input} does not exist or cannot be read\n`);
-    return EXIT_CODES.usage;
-  }
-  const unknown = await unknownMappedHeaders(options);
-  if (unknown !== undefined) {
-    for (const header of unknown.headers) {
-      stderr.write(`leadpipe: --map: "${header}" is not a column of ${options.input}\n`);
-    }
-    stderr.write(`leadpipe: its columns are ${unknown.columns.map((column) => `"${column}"`).join(', ')}\n`);
+  // Refuse an input that cannot be run before anything is written.
+  const problems = await inputProblems(options);
+  if (problems.length > 0) {
+    for (const line of problems) stderr.write(`${line}\n`);
     return EXIT_CODES.usage;
   }
   registerKeys(io.env);
@@ -198,7 +153,7 @@ async function runPipeline(
     await mkdir(dirname(path), { recursive: true });
   }
   // A resumed run adds to the rejects and dead letters of the run it finishes; a fresh run starts new files.
-  const rejects = createRejectsWriter(options.rejects, { format: options.rejectsFormat, append: resume });
+  const rejects = openRejects(options, resume);
   const deadLetters = createFileDeadLetterQueue(options.deadLetters, { fresh: !resume });
   try {
     return await runWith(options, io, connections, { resume, rejects, deadLetters }, display);
@@ -260,10 +215,10 @@ async function runWith(
 
   let report: PipelineReport;
   try {
-    report = await pipeline.run(reader(options.input, options.inputFormat), {
+    report = await pipeline.run(readInput(options.input, options.inputFormat), {
       signal: controller.signal,
       resume,
-      output: writer(options.out, options.outFormat, resume),
+      output: await openOutput(options, resume),
     });
   } catch (error) {
     if (!PipelineAbortedError.isInstance<PipelineReport>(error)) {

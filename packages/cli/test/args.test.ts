@@ -121,7 +121,7 @@ describe('parseCommandLine', () => {
       '0',
     ]);
     expect(issues).toEqual([
-      { field: '<file>', reason: '"leads.xlsx" must end in .csv, .ndjson or .jsonl' },
+      { field: '<file>', reason: '"leads.xlsx" must end in .csv, .tsv, .ndjson or .jsonl' },
       { field: '--providers', reason: '"zoominfo" is not a provider; use apollo, clearbit' },
       { field: '--fields', reason: '"shoeSize" is not a lead field' },
       { field: '--crm', reason: '"pipedrive" is not a CRM; use hubspot or salesforce' },
@@ -131,7 +131,7 @@ describe('parseCommandLine', () => {
 
   it('refuses a missing file, a repeated provider, an output that is the input, unknown flags', () => {
     expect(issuesOf(['enrich'])).toEqual([
-      { field: '<file>', reason: 'is required: the CSV or NDJSON file to enrich' },
+      { field: '<file>', reason: 'is required: the CSV, TSV or NDJSON file to enrich' },
     ]);
     expect(issuesOf(['enrich', 'a.csv', '--providers', 'apollo,apollo'])).toEqual([
       { field: '--providers', reason: '"apollo" is listed twice' },
@@ -166,7 +166,7 @@ describe('parseCommandLine', () => {
       { field: '--dead-letters', reason: 'must not be the same file as --checkpoint' },
     ]);
     expect(issuesOf(['enrich', 'a.csv', '--rejects', 'r.xlsx', '--dead-letters', 'r.csv'])).toEqual([
-      { field: '--rejects', reason: '"r.xlsx" must end in .csv, .ndjson or .jsonl' },
+      { field: '--rejects', reason: '"r.xlsx" must end in .csv, .tsv, .ndjson or .jsonl' },
       { field: '--dead-letters', reason: '"r.csv" must end in .ndjson or .jsonl' },
     ]);
     expect(issuesOf(['enrich', 'a.csv', '--rejects', 'x.ndjson', '--dead-letters', 'x.ndjson'])).toEqual([
