@@ -4,10 +4,12 @@ import {
   type ColumnMapping,
   isColumnTarget,
   isLeadField,
+  LEAD_FIELDS,
   type LeadField,
   ValidationError,
   type ValidationIssue,
 } from '@leadpipe/core';
+import { didYouMean } from './suggest.js';
 import { CRM_NAMES, PROVIDER_NAMES, unknownCrm, unknownProvider, VENDORS } from './vendors.js';
 
 /** An enrichment provider the command knows: the id of one of its vendor descriptors, such as `apollo`. */
@@ -117,7 +119,7 @@ export type CliCommand =
 export const MAIN_HELP = `Usage: leadpipe <command> [options]
 
 Commands:
-  enrich <file>   Enrich a CSV or NDJSON file of leads and sync it to a CRM
+  enrich <file>   Enrich a CSV, TSV or NDJSON file of leads and sync it to a CRM
   redrive <file>  Send the records of a dead-letters file to the CRM again
 
 Options:
@@ -275,20 +277,35 @@ function usage(issues: readonly ValidationIssue[]): ValidationError {
   });
 }
 
-/** Run a `node:util` `parseArgs` call; its errors become a usage error naming the flag. */
-function parsedOrUsage<T>(parse: () => T): T {
+/** The flags of a `parseArgs` options table, as typed: `--out`, `-q`. */
+function flagsOf(
+  options: Readonly<Record<string, { readonly type: string; readonly short?: string }>>,
+): string[] {
+  return Object.entries(options).flatMap(([name, option]) => [
+    `--${name}`,
+    ...(option.short === undefined ? [] : [`-${option.short}`]),
+  ]);
+}
+
+/**
+ * Run a `node:util` `parseArgs` call; its errors become a usage error naming
+ * the flag, with the nearest known flag for an unknown one (`--emulat`).
+ */
+function parsedOrUsage<T>(parse: () => T, flags: readonly string[]): T {
   try {
     return parse();
   } catch (error) {
     // node:util parseArgs names the option in its message ("Unknown option '--x'").
     const message = error instanceof Error ? error.message : String(error);
     const flag = /'(--?[A-Za-z][\w-]*)/.exec(message)?.[1] ?? 'arguments';
-    throw usage([{ field: flag, reason: message.replace(/\. To specify a positional.*$/s, '') }]);
+    let reason = message.replace(/\. To specify a positional.*$/s, '');
+    if (/^Unknown option/.test(message)) reason += didYouMean(flag, flags);
+    throw usage([{ field: flag, reason }]);
   }
 }
 
 function parseEnrich(argv: readonly string[], cwd: string): CliCommand {
-  const { values, positionals } = parsedOrUsage(() => parseEnrichArgs(argv));
+  const { values, positionals } = parsedOrUsage(() => parseEnrichArgs(argv), flagsOf(ENRICH_OPTIONS));
   if (values.help === true) return { kind: 'help', topic: 'enrich' };
   const issues: ValidationIssue[] = [];
   const [file, ...extra] = positionals;
@@ -312,9 +329,19 @@ function parseEnrich(argv: readonly string[], cwd: string): CliCommand {
   }
 
   const fields: LeadField[] = [];
+  const unknownFields: string[] = [];
   for (const name of list(values.fields) ?? [...DEFAULT_FIELDS]) {
-    if (!isLeadField(name)) issues.push({ field: '--fields', reason: `"${name}" is not a lead field` });
+    if (!isLeadField(name)) unknownFields.push(name);
     else if (!fields.includes(name)) fields.push(name);
+  }
+  for (const name of unknownFields) {
+    issues.push({
+      field: '--fields',
+      reason: `"${name}" is not a lead field${didYouMean(name, LEAD_FIELDS)}`,
+    });
+  }
+  if (unknownFields.length > 0) {
+    issues.push({ field: '--fields', reason: `the lead fields are ${LEAD_FIELDS.join(', ')}` });
   }
   if (values.fields !== undefined && fields.length === 0 && issues.length === 0) {
     issues.push({ field: '--fields', reason: 'must name at least one lead field, such as title' });
@@ -413,33 +440,30 @@ function parseEnrich(argv: readonly string[], cwd: string): CliCommand {
   };
 }
 
+const ENRICH_OPTIONS = {
+  out: { type: 'string' },
+  providers: { type: 'string' },
+  fields: { type: 'string' },
+  crm: { type: 'string' },
+  resume: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  emulate: { type: 'boolean' },
+  report: { type: 'string' },
+  checkpoint: { type: 'string' },
+  rejects: { type: 'string' },
+  'dead-letters': { type: 'string' },
+  map: { type: 'string', multiple: true },
+  concurrency: { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 function parseEnrichArgs(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      out: { type: 'string' },
-      providers: { type: 'string' },
-      fields: { type: 'string' },
-      crm: { type: 'string' },
-      resume: { type: 'boolean' },
-      'dry-run': { type: 'boolean' },
-      emulate: { type: 'boolean' },
-      report: { type: 'string' },
-      checkpoint: { type: 'string' },
-      rejects: { type: 'string' },
-      'dead-letters': { type: 'string' },
-      map: { type: 'string', multiple: true },
-      concurrency: { type: 'string' },
-      quiet: { type: 'boolean', short: 'q' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  return parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: ENRICH_OPTIONS });
 }
 
 function parseRedrive(argv: readonly string[], cwd: string): CliCommand {
-  const { values, positionals } = parsedOrUsage(() => parseRedriveArgs(argv));
+  const { values, positionals } = parsedOrUsage(() => parseRedriveArgs(argv), flagsOf(REDRIVE_OPTIONS));
   if (values.help === true) return { kind: 'help', topic: 'redrive' };
   const issues: ValidationIssue[] = [];
   const [file, ...extra] = positionals;
@@ -477,20 +501,17 @@ function parseRedrive(argv: readonly string[], cwd: string): CliCommand {
   };
 }
 
+const REDRIVE_OPTIONS = {
+  crm: { type: 'string' },
+  'retryable-only': { type: 'boolean' },
+  emulate: { type: 'boolean' },
+  report: { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 function parseRedriveArgs(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      crm: { type: 'string' },
-      'retryable-only': { type: 'boolean' },
-      emulate: { type: 'boolean' },
-      report: { type: 'string' },
-      quiet: { type: 'boolean', short: 'q' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  return parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: REDRIVE_OPTIONS });
 }
 
 /**
@@ -500,7 +521,8 @@ function parseRedriveArgs(argv: readonly string[]) {
  */
 export function parseCommandLine(argv: readonly string[], cwd: string): CliCommand {
   const [first, ...rest] = argv;
-  if (first === undefined) throw usage([{ field: '<command>', reason: 'is required; try leadpipe --help' }]);
+  // Bare `leadpipe`: show what it can do.
+  if (first === undefined) return { kind: 'help', topic: 'main' };
   if (first === '-h' || first === '--help' || first === 'help') {
     return { kind: 'help', topic: rest[0] === 'enrich' || rest[0] === 'redrive' ? rest[0] : 'main' };
   }
@@ -511,8 +533,8 @@ export function parseCommandLine(argv: readonly string[], cwd: string): CliComma
     {
       field: '<command>',
       reason: first.startsWith('-')
-        ? `unknown option "${first}"; try leadpipe --help`
-        : `unknown command "${first}"; the commands are enrich and redrive (try leadpipe --help)`,
+        ? `unknown option "${first}"${didYouMean(first, ['--help', '--version'])}; try leadpipe --help`
+        : `unknown command "${first}"${didYouMean(first, ['enrich', 'redrive', 'help', 'version'])}; the commands are enrich and redrive (try leadpipe --help)`,
     },
   ]);
 }
