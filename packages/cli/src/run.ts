@@ -34,7 +34,7 @@ import {
   removeIfEmpty,
   writeJsonReport,
 } from './io.js';
-import { createProgressDisplay, type ProgressDisplay, type ProgressExtras } from './progress.js';
+import { count, createProgressDisplay, type ProgressDisplay, type ProgressExtras } from './progress.js';
 import { createQuotaTracker, type QuotaUse } from './quota.js';
 import { runRedrive } from './redrive.js';
 
@@ -121,7 +121,7 @@ function summarize(
   const used = Object.entries(quotas);
   if (used.length > 0) {
     lines.push(
-      `  quota use: ${used.map(([id, use]) => `${id} ${use.used}/${use.limit} per ${use.window}`).join(', ')}`,
+      `  quota use: ${used.map(([id, use]) => `${id} ${count(use.used)}/${count(use.limit)} per ${use.window}`).join(', ')}`,
     );
   }
   lines.push(`  output: ${options.out}`);
@@ -241,11 +241,11 @@ async function runWith(
   const code = exitCodeOf(report);
   if (report.status === 'aborted') {
     stderr.write(
-      `leadpipe: interrupted; ${report.counts.done + report.counts.rejected + report.counts.deadLettered} rows are checkpointed, ${report.counts.unfinished} were not finished. Run the same command with --resume to finish.\n`,
+      `leadpipe: interrupted; ${count(report.counts.done + report.counts.rejected + report.counts.deadLettered)} rows are checkpointed, ${count(report.counts.unfinished)} were not finished. Run the same command with --resume to finish.\n`,
     );
   } else if (code === EXIT_CODES.finishedWithProblems) {
     stderr.write(
-      `leadpipe: finished with ${report.counts.rejected} rejected and ${report.counts.deadLettered} dead-lettered rows (exit code 3)\n`,
+      `leadpipe: finished with ${count(report.counts.rejected)} rejected and ${count(report.counts.deadLettered)} dead-lettered rows (exit code 3)\n`,
     );
   }
   return code;
