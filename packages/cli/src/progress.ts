@@ -69,7 +69,7 @@ const ETA_AFTER_MS = 5_000;
 /**
  * Time left, in ms: rows not finished yet over the rate so far. `undefined`
  * while it would mean nothing: without a total or a rate, in the first
- * {@link ETA_AFTER_MS} ms, and before 20 rows (or 1% of the rows to do,
+ * 5 s, and before 20 rows (or 1% of the rows to do,
  * up to 200) were processed in this run.
  */
 export function estimateRemainingMs(

@@ -26,7 +26,7 @@ function distance(a: string, b: string): number {
  * `--emulat`), when one is near enough to be what was meant: `word` starts
  * it, or it is at most a third of its length (at least 1, at most 3) edits away.
  */
-export function nearest(word: string, candidates: readonly string[]): string | undefined {
+function nearest(word: string, candidates: readonly string[]): string | undefined {
   const lower = word.toLowerCase();
   const prefixed = candidates.filter((candidate) => candidate.startsWith(lower) && lower.length >= 3);
   if (prefixed.length === 1) return prefixed[0];

@@ -68,13 +68,16 @@ const file = fc.record({
   garbage: fc.option(fc.uint8Array({ maxLength: 40 }), { freq: 5 }),
 });
 
+/** One generated file. */
+type HostileFile = typeof file extends fc.Arbitrary<infer T> ? T : never;
+
 function encode(text: string, encoding: string): Buffer {
   if (encoding === 'utf8') return Buffer.from(text);
   if (encoding === 'utf8-bom') return Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text)]);
   return Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
 }
 
-function render(input: fc.RecordValue<typeof file extends fc.Arbitrary<infer T> ? T : never>): Buffer {
+function render(input: HostileFile): Buffer {
   const field = (value: string) => (input.quoteAll ? `"${value.replaceAll('"', '""')}"` : value);
   const lines = [input.headers, ...input.rows].map((values) => values.map(field).join(input.delimiter));
   const bytes = encode(`${lines.join(input.lineEnd)}${input.lineEnd}`, input.encoding);
