@@ -87,7 +87,8 @@ describe('leadpipe enrich examples/data/leads.csv --emulate --crm hubspot', () =
     expect(counts.unfinished).toBe(0);
     expect(counts.done + counts.rejected + counts.deadLettered).toBe(counts.read);
     expect(counts.synced).toBe(counts.done - counts.duplicates);
-    expect(counts.enriched).toBe(counts.synced);
+    // Enriched: the leads that gained a field (some are known to no provider, and are done all the same).
+    expect(counts.enriched).toBeLessThanOrEqual(counts.synced);
     expect(report.crms).toMatchObject([
       { adapterId: 'hubspot', object: 'contacts', status: 'ok', created: counts.synced, failed: 0 },
     ]);
@@ -115,6 +116,12 @@ describe('leadpipe enrich examples/data/leads.csv --emulate --crm hubspot', () =
     expect(new Set(contacts.map((contact) => contact.properties.email))).toEqual(new Set(emails));
 
     // Enriched titles come from the providers and mostly agree with the emulators' ground truth.
+    const gained = rows.filter((row) =>
+      Object.entries(row).some(
+        ([column, value]) => column.endsWith('__source') && /^(apollo|clearbit|zoominfo)$/.test(value),
+      ),
+    );
+    expect(gained.length).toBe(counts.enriched);
     const enriched = rows.filter(
       (row) =>
         row.title__source === 'apollo' ||

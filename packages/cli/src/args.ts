@@ -4,10 +4,12 @@ import {
   type ColumnMapping,
   isColumnTarget,
   isLeadField,
+  LEAD_FIELDS,
   type LeadField,
   ValidationError,
   type ValidationIssue,
 } from '@leadpipe/core';
+import { didYouMean } from './suggest.js';
 import { CRM_NAMES, PROVIDER_NAMES, unknownCrm, unknownProvider, VENDORS } from './vendors.js';
 
 /** An enrichment provider the command knows: the id of one of its vendor descriptors, such as `apollo`. */
@@ -29,8 +31,8 @@ export const DEFAULT_FIELDS: readonly LeadField[] = [
   'company.headcount',
 ];
 
-/** Input and output file formats, chosen by extension. */
-export type FileFormat = 'csv' | 'ndjson';
+/** Input and output file formats, chosen by extension: `.csv`, `.tsv` (tab-separated), `.ndjson` or `.jsonl`. */
+export type FileFormat = 'csv' | 'tsv' | 'ndjson';
 
 /** The options of `leadpipe enrich`, checked, with paths resolved. */
 export interface EnrichCommandOptions {
@@ -130,7 +132,7 @@ export type CliCommand =
 export const MAIN_HELP = `Usage: leadpipe <command> [options]
 
 Commands:
-  enrich <file>   Enrich a CSV or NDJSON file of leads and sync it to a CRM
+  enrich <file>   Enrich a CSV, TSV or NDJSON file of leads and sync it to a CRM
   redrive <file>  Send the records of a dead-letters file to the CRM again
 
 Options:
@@ -164,11 +166,11 @@ function keysHelp(): string {
 /** Usage of `leadpipe enrich`. */
 export const ENRICH_HELP = `Usage: leadpipe enrich <file> [options]
 
-Enrich the leads of <file> (.csv, or .ndjson / .jsonl) across providers with a
+Enrich the leads of <file> (.csv, .tsv, or .ndjson / .jsonl) across providers with a
 waterfall, write them out with where each value came from, and sync them to a CRM.
 
 Options:
-  --out <file>           Output file, .csv or .ndjson (default: <file name>.enriched.<ext>)
+  --out <file>           Output file, .csv, .tsv or .ndjson (default: <file name>.enriched.<ext>)
   --providers <list>     Providers in waterfall order: ${PROVIDER_NAMES.join(',')} (default: all)
   --fields <list>        Fields to fill, such as title,company.headcount
                          (default: ${DEFAULT_FIELDS.join(',')})
@@ -182,7 +184,7 @@ Options:
   --emulate              Run against in-process vendor emulators: no keys, no network
   --report <file>        Write the run's report as JSON
   --checkpoint <file>    Checkpoint file for --resume (default: <out>.checkpoint)
-  --rejects <file>       Rejected rows with their reasons, .csv or .ndjson
+  --rejects <file>       Rejected rows with their reasons, .csv, .tsv or .ndjson
                          (default: <file name>.rejects.<ext>, next to the output;
                          rows merged as duplicates go to <file name>.duplicates.<ext>)
   --dead-letters <file>  Records a CRM refused for good, .ndjson, kept across runs
@@ -197,8 +199,10 @@ Options:
 Keys (read from the environment; not needed with --emulate):
 ${keysHelp()}
 
-Exit codes: 0 done, 1 failed or interrupted, 2 bad usage or missing key,
-3 finished, but some rows were rejected or dead-lettered.
+Exit codes: 0 done, 1 failed, 2 bad usage, missing key or unreadable input
+(nothing written), 3 finished, but some rows were rejected or dead-lettered,
+130 stopped by Ctrl-C and 143 by SIGTERM (finished rows are checkpointed:
+--resume finishes the rest; a second signal quits at once).
 `;
 
 /** Usage of `leadpipe redrive`. */
@@ -226,8 +230,9 @@ Exit codes: 0 every record sent was written (records left alone stay in the file
 function formatOf(path: string, flag: string, issues: ValidationIssue[]): FileFormat {
   const extension = extname(path).toLowerCase();
   if (extension === '.csv') return 'csv';
+  if (extension === '.tsv') return 'tsv';
   if (extension === '.ndjson' || extension === '.jsonl') return 'ndjson';
-  issues.push({ field: flag, reason: `"${path}" must end in .csv, .ndjson or .jsonl` });
+  issues.push({ field: flag, reason: `"${path}" must end in .csv, .tsv, .ndjson or .jsonl` });
   return 'csv';
 }
 
@@ -290,25 +295,40 @@ function usage(issues: readonly ValidationIssue[]): ValidationError {
   });
 }
 
-/** Run a `node:util` `parseArgs` call; its errors become a usage error naming the flag. */
-function parsedOrUsage<T>(parse: () => T): T {
+/** The flags of a `parseArgs` options table, as typed: `--out`, `-q`. */
+function flagsOf(
+  options: Readonly<Record<string, { readonly type: string; readonly short?: string }>>,
+): string[] {
+  return Object.entries(options).flatMap(([name, option]) => [
+    `--${name}`,
+    ...(option.short === undefined ? [] : [`-${option.short}`]),
+  ]);
+}
+
+/**
+ * Run a `node:util` `parseArgs` call; its errors become a usage error naming
+ * the flag, with the nearest known flag for an unknown one (`--emulat`).
+ */
+function parsedOrUsage<T>(parse: () => T, flags: readonly string[]): T {
   try {
     return parse();
   } catch (error) {
     // node:util parseArgs names the option in its message ("Unknown option '--x'").
     const message = error instanceof Error ? error.message : String(error);
     const flag = /'(--?[A-Za-z][\w-]*)/.exec(message)?.[1] ?? 'arguments';
-    throw usage([{ field: flag, reason: message.replace(/\. To specify a positional.*$/s, '') }]);
+    let reason = message.replace(/\. To specify a positional.*$/s, '');
+    if (/^Unknown option/.test(message)) reason += didYouMean(flag, flags);
+    throw usage([{ field: flag, reason }]);
   }
 }
 
 function parseEnrich(argv: readonly string[], cwd: string): CliCommand {
-  const { values, positionals } = parsedOrUsage(() => parseEnrichArgs(argv));
+  const { values, positionals } = parsedOrUsage(() => parseEnrichArgs(argv), flagsOf(ENRICH_OPTIONS));
   if (values.help === true) return { kind: 'help', topic: 'enrich' };
   const issues: ValidationIssue[] = [];
   const [file, ...extra] = positionals;
   if (file === undefined)
-    issues.push({ field: '<file>', reason: 'is required: the CSV or NDJSON file to enrich' });
+    issues.push({ field: '<file>', reason: 'is required: the CSV, TSV or NDJSON file to enrich' });
   if (extra.length > 0)
     issues.push({ field: '<file>', reason: `only one file is taken, got also ${extra.join(' ')}` });
   const input = resolve(cwd, file ?? '');
@@ -327,9 +347,19 @@ function parseEnrich(argv: readonly string[], cwd: string): CliCommand {
   }
 
   const fields: LeadField[] = [];
+  const unknownFields: string[] = [];
   for (const name of list(values.fields) ?? [...DEFAULT_FIELDS]) {
-    if (!isLeadField(name)) issues.push({ field: '--fields', reason: `"${name}" is not a lead field` });
+    if (!isLeadField(name)) unknownFields.push(name);
     else if (!fields.includes(name)) fields.push(name);
+  }
+  for (const name of unknownFields) {
+    issues.push({
+      field: '--fields',
+      reason: `"${name}" is not a lead field${didYouMean(name, LEAD_FIELDS)}`,
+    });
+  }
+  if (unknownFields.length > 0) {
+    issues.push({ field: '--fields', reason: `the lead fields are ${LEAD_FIELDS.join(', ')}` });
   }
   if (values.fields !== undefined && fields.length === 0 && issues.length === 0) {
     issues.push({ field: '--fields', reason: 'must name at least one lead field, such as title' });
@@ -353,9 +383,7 @@ function parseEnrich(argv: readonly string[], cwd: string): CliCommand {
 
   const columns = parseColumnMapping(values.map ?? [], issues);
 
-  let out =
-    input.replace(/\.(csv|ndjson|jsonl)$/i, '') +
-    (inputFormat === 'csv' ? '.enriched.csv' : '.enriched.ndjson');
+  let out = `${input.replace(/\.(csv|tsv|ndjson|jsonl)$/i, '')}.enriched.${inputFormat}`;
   let outFormat: FileFormat = inputFormat;
   if (values.out !== undefined) {
     out = resolve(cwd, values.out);
@@ -369,8 +397,8 @@ function parseEnrich(argv: readonly string[], cwd: string): CliCommand {
   }
   const checkpoint = values.checkpoint === undefined ? `${out}.checkpoint` : resolve(cwd, values.checkpoint);
   // Side files sit next to the output, named after it without its `.enriched.<ext>`.
-  const base = out.replace(/(\.enriched)?\.(csv|ndjson|jsonl)$/i, '');
-  let rejects = `${base}.rejects.${inputFormat === 'csv' ? 'csv' : 'ndjson'}`;
+  const base = out.replace(/(\.enriched)?\.(csv|tsv|ndjson|jsonl)$/i, '');
+  let rejects = `${base}.rejects.${inputFormat}`;
   let rejectsFormat: FileFormat = inputFormat;
   if (values.rejects !== undefined) {
     rejects = resolve(cwd, values.rejects);
@@ -448,35 +476,32 @@ function parseEnrich(argv: readonly string[], cwd: string): CliCommand {
   };
 }
 
+const ENRICH_OPTIONS = {
+  out: { type: 'string' },
+  providers: { type: 'string' },
+  fields: { type: 'string' },
+  crm: { type: 'string' },
+  resume: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  emulate: { type: 'boolean' },
+  report: { type: 'string' },
+  checkpoint: { type: 'string' },
+  fresh: { type: 'boolean' },
+  cache: { type: 'string' },
+  rejects: { type: 'string' },
+  'dead-letters': { type: 'string' },
+  map: { type: 'string', multiple: true },
+  concurrency: { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 function parseEnrichArgs(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      out: { type: 'string' },
-      providers: { type: 'string' },
-      fields: { type: 'string' },
-      crm: { type: 'string' },
-      resume: { type: 'boolean' },
-      'dry-run': { type: 'boolean' },
-      emulate: { type: 'boolean' },
-      report: { type: 'string' },
-      checkpoint: { type: 'string' },
-      fresh: { type: 'boolean' },
-      cache: { type: 'string' },
-      rejects: { type: 'string' },
-      'dead-letters': { type: 'string' },
-      map: { type: 'string', multiple: true },
-      concurrency: { type: 'string' },
-      quiet: { type: 'boolean', short: 'q' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  return parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: ENRICH_OPTIONS });
 }
 
 function parseRedrive(argv: readonly string[], cwd: string): CliCommand {
-  const { values, positionals } = parsedOrUsage(() => parseRedriveArgs(argv));
+  const { values, positionals } = parsedOrUsage(() => parseRedriveArgs(argv), flagsOf(REDRIVE_OPTIONS));
   if (values.help === true) return { kind: 'help', topic: 'redrive' };
   const issues: ValidationIssue[] = [];
   const [file, ...extra] = positionals;
@@ -514,20 +539,17 @@ function parseRedrive(argv: readonly string[], cwd: string): CliCommand {
   };
 }
 
+const REDRIVE_OPTIONS = {
+  crm: { type: 'string' },
+  'retryable-only': { type: 'boolean' },
+  emulate: { type: 'boolean' },
+  report: { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 function parseRedriveArgs(argv: readonly string[]) {
-  return parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    strict: true,
-    options: {
-      crm: { type: 'string' },
-      'retryable-only': { type: 'boolean' },
-      emulate: { type: 'boolean' },
-      report: { type: 'string' },
-      quiet: { type: 'boolean', short: 'q' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
+  return parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: REDRIVE_OPTIONS });
 }
 
 /**
@@ -537,7 +559,8 @@ function parseRedriveArgs(argv: readonly string[]) {
  */
 export function parseCommandLine(argv: readonly string[], cwd: string): CliCommand {
   const [first, ...rest] = argv;
-  if (first === undefined) throw usage([{ field: '<command>', reason: 'is required; try leadpipe --help' }]);
+  // Bare `leadpipe`: show what it can do.
+  if (first === undefined) return { kind: 'help', topic: 'main' };
   if (first === '-h' || first === '--help' || first === 'help') {
     return { kind: 'help', topic: rest[0] === 'enrich' || rest[0] === 'redrive' ? rest[0] : 'main' };
   }
@@ -548,8 +571,8 @@ export function parseCommandLine(argv: readonly string[], cwd: string): CliComma
     {
       field: '<command>',
       reason: first.startsWith('-')
-        ? `unknown option "${first}"; try leadpipe --help`
-        : `unknown command "${first}"; the commands are enrich and redrive (try leadpipe --help)`,
+        ? `unknown option "${first}"${didYouMean(first, ['--help', '--version'])}; try leadpipe --help`
+        : `unknown command "${first}"${didYouMean(first, ['enrich', 'redrive', 'help', 'version'])}; the commands are enrich and redrive (try leadpipe --help)`,
     },
   ]);
 }

@@ -1,5 +1,5 @@
 import { ConfigurationError } from '@leadpipe/core';
-import type { VendorName } from '@leadpipe/testkit';
+import type { FaultOptions, VendorName } from '@leadpipe/testkit';
 
 /** Seed of the ground truth `--emulate` serves; `examples/data/leads.csv` was generated from it. */
 export const EMULATE_SEED = 1;
@@ -36,6 +36,49 @@ export const EMULATE_LIMITS = {
 export interface EmulateOptions<Vendor extends string = string> {
   /** Vendors to serve, by id (`apollo`, `hubspot`...). Default every vendor the testkit emulates. */
   readonly vendors?: readonly Vendor[];
+  /** Faults every emulated vendor injects (hangs, 5xx, 429 bursts, ...); default none. */
+  readonly faults?: EmulatedFaults;
+}
+
+/**
+ * Faults the emulated vendors inject: the testkit's `FaultOptions` (such as
+ * `{ hangRate: 1 }` or `{ serverErrorRate: 0.05 }`), checked by the testkit
+ * when the emulators start. Declared loosely here so that `@leadpipe/cli`'s
+ * types never load the testkit's.
+ */
+export type EmulatedFaults = Readonly<Record<string, unknown>>;
+
+/** The environment variable `--emulate` reads faults from: JSON of the testkit's `FaultOptions`. */
+export const EMULATE_FAULTS_VARIABLE = 'LEADPIPE_EMULATE_FAULTS';
+
+/**
+ * The faults `--emulate` injects, from {@link EMULATE_FAULTS_VARIABLE}
+ * (such as `{"hangRate":1}` to see how a run ends when every vendor hangs);
+ * `undefined` when it is not set.
+ *
+ * @throws ConfigurationError naming the variable when its value is not a JSON object.
+ */
+export function emulateFaults(env: Readonly<Record<string, string | undefined>>): EmulatedFaults | undefined {
+  const text = env[EMULATE_FAULTS_VARIABLE];
+  if (text === undefined || text.trim() === '') return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    value = undefined;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ConfigurationError('invalid_configuration', {
+      issues: [
+        {
+          field: EMULATE_FAULTS_VARIABLE,
+          reason:
+            'must be a JSON object of fault options, such as {"hangRate":1} or {"serverErrorRate":0.05}',
+        },
+      ],
+    });
+  }
+  return value as EmulatedFaults;
 }
 
 /**
@@ -46,6 +89,8 @@ export interface EmulateOptions<Vendor extends string = string> {
 export interface EmulatorStartOptions<Vendor extends string = never> {
   /** Vendors to serve; every vendor when absent. */
   readonly vendors?: readonly Vendor[];
+  /** Faults every vendor injects; none when absent. */
+  readonly faults?: EmulatedFaults;
   /** {@link EMULATE_SEED}. */
   readonly seed: number;
   /** {@link EMULATE_TIME_SCALE}. */
@@ -86,6 +131,7 @@ export function emulatorOptions<Vendor extends string = never>(
 ): EmulatorStartOptions<Vendor> {
   return {
     ...(options.vendors && { vendors: options.vendors }),
+    ...(options.faults && { faults: options.faults }),
     seed: EMULATE_SEED,
     timeScale: EMULATE_TIME_SCALE,
     truth: { seed: EMULATE_SEED },
@@ -126,5 +172,9 @@ export async function startEmulatedVendors(options: EmulateOptions = {}): Promis
   });
   // The testkit checks the vendor names (an unknown one is refused), so they need no narrower type here.
   const vendors = options.vendors as readonly VendorName[] | undefined;
-  return testkit.startEmulators(emulatorOptions(vendors === undefined ? {} : { vendors }));
+  return testkit.startEmulators({
+    ...emulatorOptions(vendors === undefined ? {} : { vendors }),
+    // The testkit checks the fault options and names any wrong one.
+    ...(options.faults && { faults: options.faults as FaultOptions }),
+  });
 }

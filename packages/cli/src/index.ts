@@ -51,7 +51,7 @@ export {
   progressLines,
   progressLogLine,
 } from './progress.js';
-export { createQuotaTracker, type QuotaTracker, type QuotaUse } from './quota.js';
+export { createQuotaTracker, type QuotaTracker, type QuotaTrackerOptions, type QuotaUse } from './quota.js';
 export { runRedrive } from './redrive.js';
 export { cliVersion, runCli } from './run.js';
 export { CRM_NAMES, PROVIDER_NAMES, VENDORS } from './vendors.js';

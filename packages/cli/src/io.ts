@@ -9,12 +9,19 @@ import type { CliOutput } from './progress.js';
 export const EXIT_CODES = {
   /** Every row done (`redrive`: every record sent was written). */
   done: 0,
-  /** The run failed or was interrupted. */
+  /** The run failed: an error it could not go on from (a CRM down, an unreadable input mid-run). */
   failed: 1,
   /** Bad usage: unknown flag, bad value, missing file or key. */
   usage: 2,
   /** The run finished, but some rows were rejected or dead-lettered (`redrive`: some records were refused again). */
   finishedWithProblems: 3,
+  /**
+   * The run was stopped (Ctrl-C, SIGTERM, or the caller's `signal`): finished
+   * rows are checkpointed; `--resume` finishes the rest. 130 is 128 + SIGINT,
+   * as shells report it; the `leadpipe` executable exits 143 (128 + SIGTERM)
+   * when SIGTERM stopped it.
+   */
+  interrupted: 130,
 } as const;
 
 /** One of {@link EXIT_CODES}. */

@@ -37,6 +37,12 @@ export interface ProgressDisplay {
   update(progress: PipelineProgress, extras: ProgressExtras): void;
   /** On a terminal, draw the final figures and leave them on screen. */
   finish(progress: PipelineProgress | undefined, extras: ProgressExtras): void;
+  /**
+   * Write a message (a whole line) between updates: on a terminal the live
+   * block is erased first and drawn again below the message by the next
+   * update, so no stale copy of it stays on screen.
+   */
+  note(text: string): void;
 }
 
 function seconds(ms: number): string {
@@ -52,15 +58,28 @@ function finished(progress: PipelineProgress): number {
   return progress.done + progress.rejected + progress.deadLettered + progress.skipped;
 }
 
+/** A figure as every line of the command writes it (as `formatReport` does): `1,234`, `12.5`. */
+export function count(value: number): string {
+  return value.toLocaleString('en-US', { maximumFractionDigits: 2 });
+}
+
+/** Time before an ETA is shown: the first seconds' rate says little about the rest. */
+const ETA_AFTER_MS = 5_000;
+
 /**
- * Time left, in ms: rows not finished yet over the rate so far, or
- * `undefined` while the total or the rate is unknown.
+ * Time left, in ms: rows not finished yet over the rate so far. `undefined`
+ * while it would mean nothing: without a total or a rate, in the first
+ * 5 s, and before 20 rows (or 1% of the rows to do,
+ * up to 200) were processed in this run.
  */
 export function estimateRemainingMs(
   progress: PipelineProgress,
   total: number | undefined,
 ): number | undefined {
   if (total === undefined || progress.ratePerSecond <= 0) return undefined;
+  const processed = finished(progress) - progress.skipped;
+  const enough = Math.min(200, Math.max(20, Math.ceil((total - progress.skipped) * 0.01)));
+  if (progress.elapsedMs < ETA_AFTER_MS || processed < enough) return undefined;
   const left = Math.max(0, total - finished(progress));
   return (left / progress.ratePerSecond) * 1000;
 }
@@ -72,10 +91,12 @@ function percent(share: number): string {
 function quotaText(providerId: string, extras: ProgressExtras): string {
   const stats = extras.providers[providerId];
   const quota = extras.quotas[providerId];
-  const parts = [
-    `${providerId}: ${stats?.calls ?? 0} calls, ${Math.round((stats?.credits ?? 0) * 100) / 100} credits`,
-  ];
-  if (quota) parts.push(`quota ${quota.used}/${quota.limit} per ${quota.window} (${percent(quota.share)})`);
+  const parts = [`${providerId}: ${count(stats?.calls ?? 0)} calls, ${count(stats?.credits ?? 0)} credits`];
+  if (quota) {
+    parts.push(
+      `quota ${count(quota.used)}/${count(quota.limit)} per ${quota.window} (${percent(quota.share)})`,
+    );
+  }
   return parts.join(', ');
 }
 
@@ -91,9 +112,9 @@ export function progressLines(progress: PipelineProgress, extras: ProgressExtras
   const eta = estimateRemainingMs(progress, total);
   const share = total === undefined || total === 0 ? undefined : done / total;
   const lines = [
-    `rows      ${progress.read} read${total === undefined ? '' : ` of ${total}`}${share === undefined ? '' : ` ${bar(share, 20)} ${percent(share)}`}`,
-    `          ${progress.enriched} enriched, ${progress.synced} synced, ${progress.rejected} rejected, ${progress.duplicates} duplicates, ${progress.deadLettered} dead-lettered${progress.skipped > 0 ? `, ${progress.skipped} skipped` : ''}`,
-    `rate      ${progress.ratePerSecond} rows/s, elapsed ${seconds(progress.elapsedMs)}, ETA ${eta === undefined ? '?' : seconds(eta)}`,
+    `rows      ${count(progress.read)} read${total === undefined ? '' : ` of ${count(total)}`}${share === undefined ? '' : ` ${bar(share, 20)} ${percent(share)}`}`,
+    `          ${count(progress.enriched)} enriched, ${count(progress.synced)} synced, ${count(progress.rejected)} rejected, ${count(progress.duplicates)} duplicates, ${count(progress.deadLettered)} dead-lettered${progress.skipped > 0 ? `, ${count(progress.skipped)} skipped` : ''}`,
+    `rate      ${count(progress.ratePerSecond)} rows/s, elapsed ${seconds(progress.elapsedMs)}${eta === undefined ? '' : `, ETA ${seconds(eta)}`}`,
   ];
   const providerIds = [...new Set([...Object.keys(extras.providers), ...Object.keys(extras.quotas)])];
   for (const [index, providerId] of providerIds.entries()) {
@@ -107,20 +128,20 @@ export function progressLogLine(progress: PipelineProgress, extras: ProgressExtr
   const { total } = extras;
   const eta = estimateRemainingMs(progress, total);
   const fields = [
-    `read=${progress.read}${total === undefined ? '' : `/${total}`}`,
-    `enriched=${progress.enriched}`,
-    `synced=${progress.synced}`,
-    `rejected=${progress.rejected}`,
-    `duplicates=${progress.duplicates}`,
-    `deadLettered=${progress.deadLettered}`,
-    `done=${progress.done}`,
-    ...(progress.skipped > 0 ? [`skipped=${progress.skipped}`] : []),
-    `rate=${progress.ratePerSecond}/s`,
+    `read=${count(progress.read)}${total === undefined ? '' : `/${count(total)}`}`,
+    `enriched=${count(progress.enriched)}`,
+    `synced=${count(progress.synced)}`,
+    `rejected=${count(progress.rejected)}`,
+    `duplicates=${count(progress.duplicates)}`,
+    `deadLettered=${count(progress.deadLettered)}`,
+    `done=${count(progress.done)}`,
+    ...(progress.skipped > 0 ? [`skipped=${count(progress.skipped)}`] : []),
+    `rate=${count(progress.ratePerSecond)}/s`,
     `elapsed=${seconds(progress.elapsedMs)}`,
-    `eta=${eta === undefined ? '?' : seconds(eta)}`,
+    ...(eta === undefined ? [] : [`eta=${seconds(eta)}`]),
   ];
   for (const [providerId, quota] of Object.entries(extras.quotas)) {
-    fields.push(`quota.${providerId}=${quota.used}/${quota.limit}/${quota.window}`);
+    fields.push(`quota.${providerId}=${count(quota.used)}/${count(quota.limit)}/${quota.window}`);
   }
   return `leadpipe: progress ${fields.join(' ')}\n`;
 }
@@ -150,6 +171,12 @@ export function createProgressDisplay(output: CliOutput): ProgressDisplay {
     update(progress, extras) {
       if (live) draw(progressLines(progress, extras));
       else output.write(progressLogLine(progress, extras));
+    },
+    note(text) {
+      // Move up to the block's first line and clear from there to the end of the screen.
+      if (live && drawn > 0) output.write(`\x1b[${drawn}F\x1b[0J`);
+      drawn = 0;
+      output.write(text);
     },
     finish(progress, extras) {
       if (progress === undefined) return;

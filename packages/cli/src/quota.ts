@@ -1,8 +1,10 @@
-import type {
-  EnrichCallOptions,
-  EnrichmentProviderV1,
-  RateLimitState,
-  RateLimitWindowState,
+import {
+  type Clock,
+  type EnrichCallOptions,
+  type EnrichmentProviderV1,
+  type RateLimitState,
+  type RateLimitWindowState,
+  systemClock,
 } from '@leadpipe/core';
 
 /** A provider's use of one quota window, as its last response headers said. */
@@ -28,19 +30,49 @@ export interface QuotaTracker {
    * forwards every call and every report unchanged.
    */
   track(provider: EnrichmentProviderV1): EnrichmentProviderV1;
-  /** The most used window of each provider that reported one (by provider id). */
+  /**
+   * The window that binds each provider that reported one (by provider id):
+   * the one that allows the fewest requests a second for the rest of it
+   * (requests left over the time until it resets), so a day's quota shows
+   * when it is what will run out, not the minute that is busier now.
+   */
   snapshot(): Readonly<Record<string, QuotaUse>>;
 }
 
-function useOf(window: RateLimitWindowState): QuotaUse | undefined {
+/** Window lengths by their usual names, for a window that says neither its length nor its reset. */
+const NAMED_WINDOW_MS: Readonly<Record<string, number>> = {
+  second: 1_000,
+  minute: 60_000,
+  hour: 3_600_000,
+  day: 86_400_000,
+};
+
+interface WindowUse extends QuotaUse {
+  /** Requests a second the window allows until it resets. */
+  readonly allowedPerSecond: number;
+}
+
+function useOf(window: RateLimitWindowState, now: number): WindowUse | undefined {
   const { limit, remaining } = window;
   if (limit === undefined || remaining === undefined || !(limit > 0)) return undefined;
   const used = Math.min(limit, Math.max(0, limit - remaining));
-  return { window: window.name, limit, used, share: used / limit };
+  const untilReset =
+    window.resetAt !== undefined
+      ? window.resetAt - now
+      : (window.intervalMs ?? NAMED_WINDOW_MS[window.name.toLowerCase()] ?? Number.POSITIVE_INFINITY);
+  const allowedPerSecond = (limit - used) / Math.max(1, untilReset / 1000);
+  return { window: window.name, limit, used, share: used / limit, allowedPerSecond };
+}
+
+/** Options of {@link createQuotaTracker}. */
+export interface QuotaTrackerOptions {
+  /** Clock, for the time left until a window resets. Default the system clock. */
+  readonly now?: Clock;
 }
 
 /** Create a {@link QuotaTracker}. */
-export function createQuotaTracker(): QuotaTracker {
+export function createQuotaTracker(options: QuotaTrackerOptions = {}): QuotaTracker {
+  const now = options.now ?? systemClock;
   const latest = new Map<string, RateLimitState>();
 
   function tap(providerId: string, options: EnrichCallOptions): EnrichCallOptions {
@@ -76,13 +108,22 @@ export function createQuotaTracker(): QuotaTracker {
     },
     snapshot() {
       const out: Record<string, QuotaUse> = {};
+      const at = now();
       for (const [providerId, state] of latest) {
-        let most: QuotaUse | undefined;
+        let binding: WindowUse | undefined;
         for (const window of state.windows) {
-          const use = useOf(window);
-          if (use !== undefined && (most === undefined || use.share > most.share)) most = use;
+          const use = useOf(window, at);
+          if (use === undefined) continue;
+          const tighter =
+            binding === undefined ||
+            use.allowedPerSecond < binding.allowedPerSecond ||
+            (use.allowedPerSecond === binding.allowedPerSecond && use.share > binding.share);
+          if (tighter) binding = use;
         }
-        if (most !== undefined) out[providerId] = most;
+        if (binding !== undefined) {
+          const { allowedPerSecond: _rate, ...use } = binding;
+          out[providerId] = use;
+        }
       }
       return out;
     },

@@ -1,27 +1,19 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { access, mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
   ConfigurationError,
   compactResultLog,
-  createCsvWriter,
-  createDuplicatesWriter,
   createFileCheckpointStore,
   createFileDeadLetterQueue,
   createLeadPipeline,
-  createNdjsonWriter,
-  createRejectsWriter,
   type DuplicatesWriter,
   type FileDeadLetterQueue,
   formatReport,
-  type LeadSink,
   PipelineAbortedError,
   type PipelineProgress,
   type PipelineReport,
   type RejectsWriter,
-  readCsv,
-  readNdjson,
-  type SourceRow,
   ValidationError,
 } from '@leadpipe/core';
 import {
@@ -33,7 +25,8 @@ import {
   REDRIVE_HELP,
 } from './args.js';
 import { type Connections, connect, missingKeys, registerKeys } from './connections.js';
-import { startEmulatedVendors } from './emulate.js';
+import { emulateFaults, startEmulatedVendors } from './emulate.js';
+import { inputProblems, openDuplicates, openOutput, openRejects, readInput } from './files.js';
 import { checkInput, forgetInput, recordInput } from './input-check.js';
 import {
   type CliIo,
@@ -44,7 +37,7 @@ import {
   removeIfEmpty,
   writeJsonReport,
 } from './io.js';
-import { createProgressDisplay, type ProgressExtras } from './progress.js';
+import { count, createProgressDisplay, type ProgressDisplay, type ProgressExtras } from './progress.js';
 import { createQuotaTracker, type QuotaUse } from './quota.js';
 import { runRedrive } from './redrive.js';
 
@@ -55,23 +48,12 @@ export function cliVersion(): string {
   return typeof version === 'string' ? version : '0.0.0';
 }
 
-function reader(path: string, format: FileFormat): AsyncGenerator<SourceRow, void, undefined> {
-  return format === 'csv' ? readCsv(path) : readNdjson(path);
-}
-
-function writer(path: string, format: FileFormat, append: boolean): LeadSink {
-  // Rows are written as they finish, not in input order: each carries its input row number.
-  return format === 'csv'
-    ? createCsvWriter(path, { append, rowNumbers: true })
-    : createNdjsonWriter(path, { append, rowNumbers: true });
-}
-
 /** Count the rows of the input in the background, for the ETA; `undefined` until done (or if it fails). */
 function countRows(path: string, format: FileFormat, signal: AbortSignal): { total(): number | undefined } {
   let total: number | undefined;
   (async () => {
     let count = 0;
-    for await (const _row of reader(path, format)) {
+    for await (const _row of readInput(path, format)) {
       if (signal.aborted) return;
       count += 1;
     }
@@ -80,51 +62,21 @@ function countRows(path: string, format: FileFormat, signal: AbortSignal): { tot
   return { total: () => total };
 }
 
-/**
- * `--map` headers a CSV input does not have (a typo would otherwise map
- * nothing, silently). NDJSON rows can each have other keys, so they are not checked.
- */
-async function unknownMappedHeaders(
-  options: EnrichCommandOptions,
-): Promise<{ readonly headers: readonly string[]; readonly columns: readonly string[] } | undefined> {
-  if (options.columns === undefined || options.inputFormat !== 'csv') return undefined;
-  let columns: readonly string[] | undefined;
-  try {
-    for await (const row of reader(options.input, options.inputFormat)) {
-      columns = row.columns;
-      break;
-    }
-  } catch {
-    return undefined; // An unreadable file is the run's to report.
-  }
-  if (columns === undefined) return undefined;
-  const present = new Set(columns);
-  const headers = Object.keys(options.columns).filter((header) => !present.has(header));
-  return headers.length > 0 ? { headers, columns } : undefined;
-}
-
 /** The exit code of a run: a resumed run's includes the rows the earlier runs rejected or dead-lettered. */
 function exitCodeOf(report: PipelineReport): ExitCode {
+  if (report.status === 'aborted') return EXIT_CODES.interrupted;
   if (report.status !== 'completed') return EXIT_CODES.failed;
   return report.total.rejected > 0 || report.total.deadLettered > 0
     ? EXIT_CODES.finishedWithProblems
     : EXIT_CODES.done;
 }
 
-async function enrich(options: EnrichCommandOptions, io: CliIo): Promise<ExitCode> {
+async function enrich(options: EnrichCommandOptions, io: CliIo, display: ProgressDisplay): Promise<ExitCode> {
   const { stderr } = io;
-  try {
-    await access(options.input);
-  } catch {
-    stderr.write(`leadpipe: <file>: ${options.input} does not exist or cannot be read\n`);
-    return EXIT_CODES.usage;
-  }
-  const unknown = await unknownMappedHeaders(options);
-  if (unknown !== undefined) {
-    for (const header of unknown.headers) {
-      stderr.write(`leadpipe: --map: "${header}" is not a column of ${options.input}\n`);
-    }
-    stderr.write(`leadpipe: its columns are ${unknown.columns.map((column) => `"${column}"`).join(', ')}\n`);
+  // Refuse an input that cannot be run before anything is written.
+  const problems = await inputProblems(options);
+  if (problems.length > 0) {
+    for (const line of problems) stderr.write(`${line}\n`);
     return EXIT_CODES.usage;
   }
   registerKeys(io.env);
@@ -139,11 +91,14 @@ async function enrich(options: EnrichCommandOptions, io: CliIo): Promise<ExitCod
     }
   }
 
-  const emulators = options.emulate ? (io.emulators ?? (await startEmulatedVendors())) : undefined;
+  const faults = options.emulate ? emulateFaults(io.env) : undefined;
+  const emulators = options.emulate
+    ? (io.emulators ?? (await startEmulatedVendors(faults === undefined ? {} : { faults })))
+    : undefined;
   try {
     const connections = connect(options.providers, options.crm, io.env, emulators);
     try {
-      return await runPipeline(options, io, connections);
+      return await runPipeline(options, io, connections, display);
     } finally {
       await connections.close();
     }
@@ -170,7 +125,7 @@ function summarize(
   const used = Object.entries(quotas);
   if (used.length > 0) {
     lines.push(
-      `  quota use: ${used.map(([id, use]) => `${id} ${use.used}/${use.limit} per ${use.window}`).join(', ')}`,
+      `  quota use: ${used.map(([id, use]) => `${id} ${count(use.used)}/${count(use.limit)} per ${use.window}`).join(', ')}`,
     );
   }
   lines.push(`  output: ${options.out}`);
@@ -195,6 +150,7 @@ async function runPipeline(
   options: EnrichCommandOptions,
   io: CliIo,
   connections: Connections,
+  display: ProgressDisplay,
 ): Promise<ExitCode> {
   // Without a checkpoint there is nothing to resume: start over, replacing the output instead of appending to it.
   const resume = options.resume && existsSync(options.checkpoint);
@@ -221,14 +177,17 @@ async function runPipeline(
     if (!options.quiet) io.stderr.write(answersNotice(options));
   }
   // A resumed run adds to the rejects and dead letters of the run it finishes; a fresh run starts new files.
-  const rejects = createRejectsWriter(options.rejects, { format: options.rejectsFormat, append: resume });
-  const duplicates = createDuplicatesWriter(options.duplicates, {
-    format: options.inputFormat,
-    append: resume,
-  });
+  const rejects = openRejects(options, resume);
+  const duplicates = openDuplicates(options, resume);
   const deadLetters = createFileDeadLetterQueue(options.deadLetters, { fresh: !resume });
   try {
-    return await runWith(options, io, connections, { resume, fingerprint, rejects, duplicates, deadLetters });
+    return await runWith(
+      options,
+      io,
+      connections,
+      { resume, fingerprint, rejects, duplicates, deadLetters },
+      display,
+    );
   } finally {
     await rejects.close();
     await removeIfEmpty(options.rejects);
@@ -245,6 +204,7 @@ async function runWith(
   io: CliIo,
   connections: Connections,
   files: SideFiles,
+  display: ProgressDisplay,
 ): Promise<ExitCode> {
   const { stdout, stderr } = io;
   const { resume } = files;
@@ -274,7 +234,6 @@ async function runWith(
   if (io.signal?.aborted) onAbort();
   io.signal?.addEventListener('abort', onAbort, { once: true });
   const counter = countRows(options.input, options.inputFormat, controller.signal);
-  const display = createProgressDisplay(stderr);
   let last: PipelineProgress | undefined;
   const extras = (): ProgressExtras => {
     const providers: Record<string, { calls: number; credits: number }> = {};
@@ -293,12 +252,12 @@ async function runWith(
 
   let report: PipelineReport;
   try {
-    report = await pipeline.run(reader(options.input, options.inputFormat), {
+    report = await pipeline.run(readInput(options.input, options.inputFormat), {
       signal: controller.signal,
       resume,
       fresh: options.fresh,
       ...(files.fingerprint === undefined ? {} : { fingerprint: files.fingerprint }),
-      output: writer(options.out, options.outFormat, resume),
+      output: await openOutput(options, resume),
     });
   } catch (error) {
     if (!PipelineAbortedError.isInstance<PipelineReport>(error)) {
@@ -325,11 +284,11 @@ async function runWith(
   const code = exitCodeOf(report);
   if (report.status === 'aborted') {
     stderr.write(
-      `leadpipe: interrupted; ${report.counts.done + report.counts.rejected + report.counts.deadLettered} rows are checkpointed. Run the same command with --resume to finish.\n`,
+      `leadpipe: interrupted; ${count(report.counts.done + report.counts.rejected + report.counts.deadLettered)} rows are checkpointed, ${count(report.counts.unfinished)} were not finished. Run the same command with --resume to finish.\n`,
     );
   } else if (code === EXIT_CODES.finishedWithProblems) {
     stderr.write(
-      `leadpipe: finished with ${report.total.rejected} rejected and ${report.total.deadLettered} dead-lettered rows${report.resumed ? ' (earlier runs included)' : ''} (exit code 3)\n`,
+      `leadpipe: finished with ${count(report.total.rejected)} rejected and ${count(report.total.deadLettered)} dead-lettered rows${report.resumed ? ' (earlier runs included)' : ''} (exit code 3)\n`,
     );
   }
   return code;
@@ -389,6 +348,18 @@ async function settleCheckpoint(options: EnrichCommandOptions): Promise<string |
  * ```
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
+  const display = createProgressDisplay(io.stderr);
+  const onStop = () => display.note(stoppingText(io.signal?.reason));
+  if (io.signal?.aborted) onStop();
+  else io.signal?.addEventListener('abort', onStop, { once: true });
+  try {
+    return await runCommand(argv, io, display);
+  } finally {
+    io.signal?.removeEventListener('abort', onStop);
+  }
+}
+
+async function runCommand(argv: readonly string[], io: CliIo, display: ProgressDisplay): Promise<ExitCode> {
   try {
     const command = parseCommandLine(argv, io.cwd);
     switch (command.kind) {
@@ -401,7 +372,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
         io.stdout.write(`${cliVersion()}\n`);
         return EXIT_CODES.done;
       case 'enrich':
-        return await enrich(command.options, io);
+        return await enrich(command.options, io, display);
       case 'redrive':
         return await runRedrive(command.options, io);
     }
@@ -414,4 +385,10 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     io.stderr.write(`leadpipe: ${problemText(error)}\n`);
     return EXIT_CODES.failed;
   }
+}
+
+/** What the command says when its signal stops it (the reason names the signal, such as `SIGTERM`). */
+function stoppingText(reason: unknown): string {
+  const why = reason instanceof Error && reason.message !== '' ? ` (${reason.message})` : '';
+  return `leadpipe: stopping${why}: no more rows are read, calls in flight are aborted, finished rows are checkpointed; a second Ctrl-C or SIGTERM quits at once\n`;
 }

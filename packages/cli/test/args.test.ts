@@ -1,4 +1,4 @@
-import { ValidationError } from '@leadpipe/core';
+import { LEAD_FIELDS, ValidationError } from '@leadpipe/core';
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_FIELDS,
@@ -124,9 +124,10 @@ describe('parseCommandLine', () => {
       '0',
     ]);
     expect(issues).toEqual([
-      { field: '<file>', reason: '"leads.xlsx" must end in .csv, .ndjson or .jsonl' },
+      { field: '<file>', reason: '"leads.xlsx" must end in .csv, .tsv, .ndjson or .jsonl' },
       { field: '--providers', reason: '"lusha" is not a provider; use apollo, clearbit, zoominfo' },
       { field: '--fields', reason: '"shoeSize" is not a lead field' },
+      { field: '--fields', reason: `the lead fields are ${LEAD_FIELDS.join(', ')}` },
       { field: '--crm', reason: '"pipedrive" is not a CRM; use hubspot or salesforce' },
       { field: '--concurrency', reason: 'must be a whole number from 1 to 1000, got "0"' },
     ]);
@@ -134,7 +135,7 @@ describe('parseCommandLine', () => {
 
   it('refuses a missing file, a repeated provider, an output that is the input, unknown flags', () => {
     expect(issuesOf(['enrich'])).toEqual([
-      { field: '<file>', reason: 'is required: the CSV or NDJSON file to enrich' },
+      { field: '<file>', reason: 'is required: the CSV, TSV or NDJSON file to enrich' },
     ]);
     expect(issuesOf(['enrich', 'a.csv', '--providers', 'apollo,apollo'])).toEqual([
       { field: '--providers', reason: '"apollo" is listed twice' },
@@ -169,7 +170,7 @@ describe('parseCommandLine', () => {
       { field: '--dead-letters', reason: 'must not be the same file as --checkpoint' },
     ]);
     expect(issuesOf(['enrich', 'a.csv', '--rejects', 'r.xlsx', '--dead-letters', 'r.csv'])).toEqual([
-      { field: '--rejects', reason: '"r.xlsx" must end in .csv, .ndjson or .jsonl' },
+      { field: '--rejects', reason: '"r.xlsx" must end in .csv, .tsv, .ndjson or .jsonl' },
       { field: '--dead-letters', reason: '"r.csv" must end in .ndjson or .jsonl' },
     ]);
     expect(issuesOf(['enrich', 'a.csv', '--rejects', 'x.ndjson', '--dead-letters', 'x.ndjson'])).toEqual([
@@ -196,8 +197,28 @@ describe('runCli usage', () => {
     expect(bad.stdout).toBe('');
     expect(bad.stderr).toContain('leadpipe: --crm: "pipedrive" is not a CRM; use hubspot or salesforce');
     expect(bad.stderr).toContain('Run leadpipe --help for usage.');
-    expect((await run([])).code).toBe(2);
     expect((await run(['--nope'])).code).toBe(2);
+  });
+
+  it('bare leadpipe prints usage', async () => {
+    expect(await run([])).toMatchObject({ code: EXIT_CODES.done, stdout: MAIN_HELP, stderr: '' });
+  });
+
+  it('suggests the nearest flag, command or field for a typo', async () => {
+    const flag = await run(['enrich', 'leads.csv', '--emulat']);
+    expect(flag.code).toBe(EXIT_CODES.usage);
+    expect(flag.stderr).toContain("leadpipe: --emulat: Unknown option '--emulat' (did you mean --emulate?)");
+    expect(issuesOf(['enrich', 'a.csv', '--dryrun'])[0]?.reason).toContain('(did you mean --dry-run?)');
+    expect(issuesOf(['redrive', 'd.ndjson', '--retryable'])[0]?.reason).toContain(
+      '(did you mean --retryable-only?)',
+    );
+    expect(issuesOf(['enrihc'])[0]?.reason).toContain('unknown command "enrihc" (did you mean enrich?)');
+    expect(issuesOf(['enrich', 'a.csv', '--fields', 'titel'])).toEqual([
+      { field: '--fields', reason: '"titel" is not a lead field (did you mean title?)' },
+      { field: '--fields', reason: `the lead fields are ${LEAD_FIELDS.join(', ')}` },
+    ]);
+    // Nothing near: no guess.
+    expect(issuesOf(['enrich', 'a.csv', '--colour'])[0]?.reason).not.toContain('did you mean');
   });
 
   it('a file that does not exist exits 2 naming it', async () => {

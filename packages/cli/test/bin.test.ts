@@ -1,7 +1,9 @@
 import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { demoSubset, readRows, tempDir } from './support.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../..', import.meta.url));
@@ -30,4 +32,25 @@ describe('the leadpipe executable', () => {
     expect(bad.stderr).toContain('leadpipe: --providers: "nobody" is not a provider');
     expect(bad.stderr).toContain('Run leadpipe --help for usage.');
   }, 30_000);
+});
+
+describe('pnpm leadpipe, from the root of a clone', () => {
+  it('runs the CLI from source on a file of ones own', async () => {
+    const dir = tempDir();
+    const file = demoSubset(dir, 5, 'my.csv');
+    let result: { code: number; stderr: string };
+    try {
+      await run('pnpm', ['-s', 'leadpipe', 'enrich', file, '--emulate', '--quiet'], {
+        cwd: root,
+        timeout: 60_000,
+        env: { ...process.env, NODE_OPTIONS: '' },
+      });
+      result = { code: 0, stderr: '' };
+    } catch (error) {
+      const failed = error as { code?: number; stderr?: string };
+      result = { code: failed.code ?? -1, stderr: failed.stderr ?? '' };
+    }
+    expect([0, 3], result.stderr).toContain(result.code);
+    expect((await readRows(join(dir, 'my.enriched.csv'))).length).toBeGreaterThan(0);
+  }, 60_000);
 });

@@ -199,7 +199,8 @@ describe('leadpipe enrich --emulate', () => {
     const startCredits = credits();
     const first = await cli(args, { cwd: dir, stderr, signal: controller.signal, progressIntervalMs: 0 });
     const firstReport = readReport(join(dir, 'report.json'));
-    expect(first.code).toBe(EXIT_CODES.failed);
+    expect(first.code).toBe(EXIT_CODES.interrupted);
+    expect(first.stderr).toContain('leadpipe: stopping (Ctrl-C): no more rows are read');
     expect(first.stderr).toContain('Run the same command with --resume to finish.');
     expect(firstReport.status).toBe('aborted');
     const finishedFirst =

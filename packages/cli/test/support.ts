@@ -48,3 +48,39 @@ export async function readRows(path: string): Promise<Record<string, string>[]> 
   for await (const row of readCsv(path)) rows.push(row.values as Record<string, string>);
   return rows;
 }
+
+const ESC = String.fromCharCode(27);
+
+/**
+ * What a terminal shows after `text` was written to it: plain characters,
+ * `\n`, and the cursor moves the progress display uses (`ESC[nF` up n lines
+ * to their start, `ESC[2K` clear the line, `ESC[0J` clear to the end of the screen).
+ */
+export function screenAfter(text: string): string[] {
+  const lines: string[] = [''];
+  let row = 0;
+  let column = 0;
+  const pattern = new RegExp(`${ESC}\\[(\\d*)([A-Za-z])|\\n|[^${ESC}\\n]+`, 'g');
+  for (const match of text.matchAll(pattern)) {
+    const [token, count, command] = match;
+    if (token === '\n') {
+      row += 1;
+      column = 0;
+      while (lines.length <= row) lines.push('');
+    } else if (command === 'F') {
+      row = Math.max(0, row - Number(count || 1));
+      column = 0;
+    } else if (command === 'K') {
+      lines[row] = '';
+      column = 0;
+    } else if (command === 'J') {
+      lines[row] = (lines[row] ?? '').slice(0, column);
+      lines.length = row + 1;
+    } else if (command === undefined) {
+      const line = lines[row] ?? '';
+      lines[row] = line.slice(0, column) + token + line.slice(column + token.length);
+      column += token.length;
+    }
+  }
+  return lines.filter((line, index) => line !== '' || index < lines.length - 1);
+}

@@ -134,3 +134,62 @@ describe('ProviderRuntime failures', () => {
     await limiters.disconnect();
   });
 });
+
+describe('ProviderRuntime batches and aborts', () => {
+  it('lets each aborted lead leave a batch in flight at once, and aborts the call when the last one leaves', async () => {
+    let callSignal: AbortSignal | undefined;
+    let callStarted!: () => void;
+    const started = new Promise<void>((resolve) => (callStarted = resolve));
+    // A vendor that never answers: the batch call ends only when its signal aborts.
+    const provider = defineProvider({
+      id: 'hangs',
+      lookups: [{ requires: ['email'], supplies: ['title'] }],
+      enrich: async () => null,
+      maxBatchSize: 10,
+      enrichBatch: (_requests, options) => {
+        callSignal = options.signal;
+        callStarted();
+        return new Promise((_resolve, reject) => {
+          options.signal?.addEventListener('abort', () => reject(new Error('call aborted')), { once: true });
+        });
+      },
+    });
+    const { runtimes, limiters } = createProviderRuntimes([provider], {
+      now: () => Date.now(),
+      bus: new SafeEventBus<EnrichmentEvents>(),
+      limits: {},
+      breaker: { failureThreshold: 5, coolDownMs: 30_000 },
+      retry: { retries: 0 },
+      batchLingerMs: 5,
+      quotaCoolDownMs: 3_600_000,
+      providerOptions: {},
+    });
+    const runtime = runtimes.get('hangs')!;
+    const first = new AbortController();
+    const second = new AbortController();
+    const request = (leadId: string) => ({
+      leadId,
+      input: { email: `${leadId}@acme.com` },
+      fields: ['title' as const],
+    });
+    const settled = (promise: Promise<unknown>) =>
+      Promise.race([
+        promise.then(
+          () => 'resolved',
+          (error: { code?: string }) => `rejected ${error.code}`,
+        ),
+        new Promise((resolve) => setTimeout(() => resolve('still waiting'), 500)),
+      ]);
+    const one = runtime.call(request('one'), first.signal);
+    const two = runtime.call(request('two'), second.signal);
+    await started;
+    first.abort(new Error('stop'));
+    expect(await settled(one)).toBe('rejected aborted');
+    // The other lead still waits for the answer: the call goes on.
+    expect(callSignal?.aborted).toBe(false);
+    second.abort(new Error('stop'));
+    expect(await settled(two)).toBe('rejected aborted');
+    expect(callSignal?.aborted).toBe(true);
+    await limiters.disconnect();
+  });
+});

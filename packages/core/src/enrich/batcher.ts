@@ -19,9 +19,10 @@ export interface MicroBatcherOptions<Item, Result> {
    * the call is really about to go out (after the limiter granted its slot),
    * so items that arrived while the call waited for quota ride along. Calling
    * it again (a retry) returns the same items. Resolves one result per item,
-   * in order.
+   * in order. `signal` aborts once every item taken has been aborted by its
+   * own signal (no one waits for the answer any more): pass it to the call.
    */
-  readonly run: (take: () => readonly Item[]) => Promise<readonly Result[]>;
+  readonly run: (take: () => readonly Item[], signal: AbortSignal) => Promise<readonly Result[]>;
 }
 
 /**
@@ -29,7 +30,10 @@ export interface MicroBatcherOptions<Item, Result> {
  * are fixed only when its call goes out, not when it is queued: while a call
  * waits for a rate-limit slot, later items join it, so a limited provider's
  * quota is spent on full batches. A batch that fails rejects each of its
- * items with the same error.
+ * items with the same error. An item whose signal aborts leaves at once,
+ * even after its batch went out; when every item of a batch has left, the
+ * batch's call is aborted too, so an abort never waits on a vendor that
+ * does not answer.
  */
 export class MicroBatcher<Item, Result> {
   readonly #options: MicroBatcherOptions<Item, Result>;
@@ -95,39 +99,76 @@ export class MicroBatcher<Item, Result> {
   #dispatch(): void {
     this.#untaken += 1;
     let batch: Waiting<Item, Result>[] | undefined;
+    const controller = new AbortController();
+    const leavers: { readonly signal: AbortSignal; readonly leave: () => void }[] = [];
+    const stopListening = (): void => {
+      for (const { signal, leave } of leavers.splice(0)) signal.removeEventListener('abort', leave);
+    };
     const take = (): readonly Item[] => {
       if (batch === undefined) {
         this.#untaken -= 1;
         batch = this.#waiting.splice(0, this.#options.maxBatchSize);
         for (const entry of batch) entry.signal?.removeEventListener('abort', entry.onAbort);
+        this.#watchTaken(batch, controller, leavers);
         // Items beyond this batch still need a call of their own.
         if (this.#waiting.length > 0) this.#plan();
       }
       return batch.map((entry) => entry.item);
     };
-    this.#options.run(take).then(
-      (results) => {
-        if (batch === undefined) {
-          // The call never took its batch (it failed before going out): release the slot.
-          this.#untaken -= 1;
-          this.#plan(true);
-          return;
-        }
-        batch.forEach((entry, index) => {
-          if (index < results.length) entry.resolve(results[index] as Result);
-          else entry.reject(new Error(`batch returned ${results.length} results for ${batch?.length} items`));
-        });
-      },
-      (error: unknown) => {
-        if (batch === undefined) {
-          // Failed before taking items (breaker open, limiter closed): those items fail with it.
-          this.#untaken -= 1;
-          batch = this.#waiting.splice(0, this.#options.maxBatchSize);
-          for (const entry of batch) entry.signal?.removeEventListener('abort', entry.onAbort);
-        }
-        for (const entry of batch) entry.reject(error);
-        if (this.#waiting.length > 0) this.#plan();
-      },
-    );
+    this.#options
+      .run(take, controller.signal)
+      .finally(stopListening)
+      .then(
+        (results) => {
+          if (batch === undefined) {
+            // The call never took its batch (it failed before going out): release the slot.
+            this.#untaken -= 1;
+            this.#plan(true);
+            return;
+          }
+          batch.forEach((entry, index) => {
+            if (index < results.length) entry.resolve(results[index] as Result);
+            else
+              entry.reject(new Error(`batch returned ${results.length} results for ${batch?.length} items`));
+          });
+        },
+        (error: unknown) => {
+          if (batch === undefined) {
+            // Failed before taking items (breaker open, limiter closed): those items fail with it.
+            this.#untaken -= 1;
+            batch = this.#waiting.splice(0, this.#options.maxBatchSize);
+            for (const entry of batch) entry.signal?.removeEventListener('abort', entry.onAbort);
+          }
+          for (const entry of batch) entry.reject(error);
+          if (this.#waiting.length > 0) this.#plan();
+        },
+      );
+  }
+
+  /**
+   * Let each taken item leave when its signal aborts (rejected at once; the
+   * batch's answer, when it comes, is no longer its), and abort the batch's
+   * call once every item has left. An item without a signal never leaves.
+   */
+  #watchTaken(
+    batch: readonly Waiting<Item, Result>[],
+    controller: AbortController,
+    leavers: { readonly signal: AbortSignal; readonly leave: () => void }[],
+  ): void {
+    let staying = batch.length;
+    for (const entry of batch) {
+      const signal = entry.signal;
+      if (signal === undefined) continue;
+      const leave = (): void => {
+        entry.reject(new ApiCallError('aborted', { message: 'Aborted while its batch was in flight' }));
+        staying -= 1;
+        if (staying === 0) controller.abort(signal.reason);
+      };
+      if (signal.aborted) leave();
+      else {
+        signal.addEventListener('abort', leave, { once: true });
+        leavers.push({ signal, leave });
+      }
+    }
   }
 }

@@ -102,7 +102,8 @@ function toResult(
  *   lookups: [{ requires: ['email'], supplies: ['title', 'company.name'] }],
  *   rateLimits: { perSecond: 20, maxConcurrent: 5 },
  *   async enrich({ input }, { signal }) {
- *     const res = await fetch(`https://people.internal/find?email=${input.email}`, { signal });
+ *     const url = `https://people.internal/find?email=${encodeURIComponent(input.email ?? '')}`;
+ *     const res = await fetch(url, { signal });
  *     if (res.status === 404) return null;
  *     const body = await res.json();
  *     return { fields: { title: body.title, 'company.name': body.company }, confidence: 0.9 };

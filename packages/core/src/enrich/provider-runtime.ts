@@ -350,17 +350,18 @@ export class ProviderRuntime {
     this.#batcher ??= new MicroBatcher<EnrichRequest, EnrichResult>({
       maxBatchSize: this.provider.capabilities.maxBatchSize,
       lingerMs: this.#settings.batchLingerMs,
-      // A batch is shared by several leads, so no single lead's signal aborts it; a lead
-      // aborted while still waiting simply leaves the batch before it goes out.
-      run: (take) =>
-        this.#guarded(0, undefined, async () => {
+      // A batch is shared by several leads, so no single lead's signal aborts it: an aborted
+      // lead leaves it (before or after it went out), and the batch's signal aborts the call
+      // only once every lead in it has left.
+      run: (take, signal) =>
+        this.#guarded(0, signal, async () => {
           const requests = take();
           this.stats.requests += requests.length;
           if (requests.length === 0) return [];
           if (requests.length === 1 || !batch) {
-            return [await this.provider.doEnrich(requests[0]!, this.#callOptions(undefined))];
+            return [await this.provider.doEnrich(requests[0]!, this.#callOptions(signal))];
           }
-          return batch.call(this.provider, requests, this.#callOptions(undefined));
+          return batch.call(this.provider, requests, this.#callOptions(signal));
         }),
     });
     return this.#batcher;

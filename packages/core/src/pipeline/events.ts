@@ -15,7 +15,7 @@ export interface PipelineProgress {
   readonly rejected: number;
   /** Rows folded into an earlier row with the same identity (counted in `done` too). */
   readonly duplicates: number;
-  /** Rows that went through the enrichment engine. */
+  /** Rows whose lead gained at least one field from enrichment. */
   readonly enriched: number;
   /** Rows written to every CRM. */
   readonly synced: number;

@@ -621,7 +621,12 @@ function assemblePipeline(
         enriching += 1;
         enrichLead(enrichmentEngine, task.lead, { fields, signal: engineSignal.signal })
           .then((outcome) => {
-            if (outcome.kind === 'enriched') ledger.enriched();
+            // "Enriched" means the lead gained a field; a lead no provider knew is only done.
+            if (
+              outcome.kind === 'enriched' &&
+              (outcome.status === 'enriched' || outcome.status === 'partial')
+            )
+              ledger.enriched();
             if (signal.aborted || outcome.kind === 'aborted') {
               writer.unfinished();
             } else if (outcome.kind === 'enriched') {

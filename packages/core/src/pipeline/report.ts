@@ -131,7 +131,7 @@ export interface PipelineCounts {
   readonly validated: number;
   /** Rows folded into an earlier row with the same identity (counted in `done` too). */
   readonly duplicates: number;
-  /** Rows that went through the enrichment engine. */
+  /** Rows whose lead gained at least one field from enrichment (a lead no provider knew is not counted). */
   readonly enriched: number;
   /** Rows written to every CRM. */
   readonly synced: number;

@@ -253,6 +253,9 @@ export function createCsvWriter(output: string | Writable, options: CsvWriterOpt
         delimiter,
         record_delimiter: 'unix',
         escape_formulas: escapeFormulas,
+        // csv-stringify quotes a field with a line feed, but not one with a lone carriage return, which readers
+        // (ours included) take for a line end: quote those too, so a cell never splits its record.
+        quoted_match: /\r/,
         cast: { boolean: (value) => String(value) },
       }),
     );
@@ -452,7 +455,7 @@ export function createRejectsWriter(
     empty = size === 0;
   });
   const delimiter = options.delimiter ?? ',';
-  const stringifyOptions = { delimiter, escape_formulas: options.escapeFormulas ?? true };
+  const stringifyOptions = { delimiter, escape_formulas: options.escapeFormulas ?? true, quoted_match: /\r/ };
   let header: { readonly input: readonly string[]; readonly known: ReadonlySet<string> } | undefined;
   let written = 0;
   let closed = false;
