@@ -46,6 +46,11 @@ export interface EnrichCommandOptions {
   readonly outFormat: FileFormat;
   /** Providers, in waterfall order. */
   readonly providers: readonly ProviderName[];
+  /**
+   * Whether `--providers` named them. Without it, a run uses every provider
+   * whose keys are set (every emulated one under `--emulate`).
+   */
+  readonly providersGiven: boolean;
   /** Fields to fill. */
   readonly fields: readonly LeadField[];
   /** CRM to sync into, if any. */
@@ -171,7 +176,8 @@ waterfall, write them out with where each value came from, and sync them to a CR
 
 Options:
   --out <file>           Output file, .csv, .tsv or .ndjson (default: <file name>.enriched.<ext>)
-  --providers <list>     Providers in waterfall order: ${PROVIDER_NAMES.join(',')} (default: all)
+  --providers <list>     Providers in waterfall order: ${PROVIDER_NAMES.join(',')}
+                         (default: every one whose keys are set; all with --emulate)
   --fields <list>        Fields to fill, such as title,company.headcount
                          (default: ${DEFAULT_FIELDS.join(',')})
   --crm <name>           Sync into ${CRM_NAMES.join(' or ')} (default: no CRM)
@@ -456,6 +462,7 @@ function parseEnrich(argv: readonly string[], cwd: string): CliCommand {
       out,
       outFormat,
       providers,
+      providersGiven: values.providers !== undefined,
       fields,
       crm,
       resume: values.resume === true,

@@ -21,6 +21,7 @@ import {
   type EnrichCommandOptions,
   type FileFormat,
   MAIN_HELP,
+  type ProviderName,
   parseCommandLine,
   REDRIVE_HELP,
 } from './args.js';
@@ -71,8 +72,25 @@ function exitCodeOf(report: PipelineReport): ExitCode {
     : EXIT_CODES.done;
 }
 
-async function enrich(options: EnrichCommandOptions, io: CliIo, display: ProgressDisplay): Promise<ExitCode> {
+/**
+ * The providers of a run without `--providers`: every one whose keys are set
+ * (all of them when none is, so the missing keys are named), or under
+ * `--emulate` every one the emulators serve.
+ */
+function defaultProviders(options: EnrichCommandOptions, io: CliIo): readonly ProviderName[] {
+  if (options.emulate) {
+    const served = io.emulators?.urls;
+    return served === undefined
+      ? options.providers
+      : options.providers.filter((name) => served[name] !== undefined);
+  }
+  const usable = options.providers.filter((name) => missingKeys([name], undefined, io.env).length === 0);
+  return usable.length > 0 ? usable : options.providers;
+}
+
+async function enrich(given: EnrichCommandOptions, io: CliIo, display: ProgressDisplay): Promise<ExitCode> {
   const { stderr } = io;
+  const options = given.providersGiven ? given : { ...given, providers: defaultProviders(given, io) };
   // Refuse an input that cannot be run before anything is written.
   const problems = await inputProblems(options);
   if (problems.length > 0) {
@@ -85,6 +103,11 @@ async function enrich(options: EnrichCommandOptions, io: CliIo, display: Progres
     if (missing.length > 0) {
       for (const key of missing) {
         stderr.write(`leadpipe: missing key: set ${key.variable} (needed by ${key.neededBy})\n`);
+      }
+      if (!options.providersGiven) {
+        stderr.write(
+          'leadpipe: set the keys of at least one provider, or name the providers with --providers\n',
+        );
       }
       stderr.write('leadpipe: or try it with --emulate: no keys, no network\n');
       return EXIT_CODES.usage;

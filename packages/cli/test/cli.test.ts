@@ -86,7 +86,9 @@ describe('leadpipe enrich without --emulate', () => {
     expect(existsSync(join(dir, 'leads.enriched.csv'))).toBe(false);
 
     const env = { APOLLO_API_KEY: 'apl_live_0123456789abcdef', CLEARBIT_API_KEY: '   ' };
-    const partial = await cli(['enrich', input, '--crm', 'salesforce'], { env });
+    const partial = await cli(['enrich', input, '--providers', 'apollo,clearbit', '--crm', 'salesforce'], {
+      env,
+    });
     expect(partial.code).toBe(EXIT_CODES.usage);
     expect(partial.stderr).not.toContain('APOLLO_API_KEY');
     expect(partial.stderr).toContain('set CLEARBIT_API_KEY');
@@ -94,6 +96,18 @@ describe('leadpipe enrich without --emulate', () => {
       'set SALESFORCE_ACCESS_TOKEN and SALESFORCE_INSTANCE_URL, or SALESFORCE_REFRESH_TOKEN and SALESFORCE_CLIENT_ID, or SALESFORCE_PRIVATE_KEY, SALESFORCE_USERNAME and SALESFORCE_CLIENT_ID (needed by --crm salesforce)',
     );
     expect(partial.stderr + partial.stdout).not.toContain(env.APOLLO_API_KEY);
+
+    // Without --providers, a run uses the providers whose keys are set: only the CRM's keys are missing.
+    const defaulted = await cli(['enrich', input, '--crm', 'salesforce'], { env });
+    expect(defaulted.code).toBe(EXIT_CODES.usage);
+    expect(defaulted.stderr).not.toContain('CLEARBIT_API_KEY');
+    expect(defaulted.stderr).not.toContain('ZOOMINFO');
+    expect(defaulted.stderr).toContain('(needed by --crm salesforce)');
+    // With no provider key at all, every provider's keys are named, and how to choose.
+    expect(bare.stderr).toContain('(needed by --providers zoominfo)');
+    expect(bare.stderr).toContain(
+      'set the keys of at least one provider, or name the providers with --providers',
+    );
   });
 });
 
@@ -391,7 +405,7 @@ describe('leadpipe enrich --emulate', () => {
       signal: controller.signal,
       progressIntervalMs: 0,
     });
-    expect(outcome.code).toBe(EXIT_CODES.failed);
+    expect(outcome.code).toBe(EXIT_CODES.interrupted);
     return outcome;
   }
 

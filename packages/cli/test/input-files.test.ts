@@ -95,7 +95,7 @@ describe('leadpipe enrich: input files', () => {
     expect(result.code).toBe(EXIT_CODES.done);
     expect(result.stdout).toContain('0 read, 0 done');
     expect(readFileSync(join(dir, 'empty.enriched.csv'), 'utf8')).toBe(
-      'Email,Company,title,title__source,title__confidence\n',
+      'Email,Company,title,title__source,title__confidence,leadpipe_row\n',
     );
   });
 
@@ -136,7 +136,7 @@ describe('leadpipe enrich: input files', () => {
     );
     expect(result.code).toBe(EXIT_CODES.done);
     const lines = readFileSync(join(dir, 'mapped.enriched.csv'), 'utf8').trim().split('\n');
-    expect(lines[0]).toBe('Notiz,Kontakt,title,title__source,title__confidence');
-    expect(lines[1]).toBe('hello,nobody.one@unknown-domain-one.test,,,');
+    expect(lines[0]).toBe('Notiz,Kontakt,title,title__source,title__confidence,leadpipe_row');
+    expect(lines[1]).toBe('hello,nobody.one@unknown-domain-one.test,,,,1');
   });
 });

@@ -8,9 +8,15 @@ import { createEmulatorClock } from '../src/emulator/create-context.js';
 import { validateFaults } from '../src/emulator/faults.js';
 import { createEmulator } from '../src/emulator/registry.js';
 import { startEmulators } from '../src/emulator/server.js';
+import { EMULATOR_DEFINITIONS } from '../src/emulator/vendors.js';
 import { wrapEmulator } from '../src/emulator/wrap.js';
 import { createGroundTruth } from '../src/truth/index.js';
 import { manualClock } from './emulator-helpers.js';
+
+/** The vendors the registry knows, in its order: a new vendor needs no edit here. */
+const KNOWN = EMULATOR_DEFINITIONS.map((definition) => definition.id).join(', ');
+/** The highest first port: one port per vendor, all below 65536. */
+const HIGHEST_PORT = 65_536 - EMULATOR_DEFINITIONS.length;
 
 const truth = createGroundTruth({ seed: 3, people: 50, companies: 10 });
 
@@ -113,7 +119,7 @@ describe('emulator option checks (zod, through parseOptions)', () => {
     expect(refusal(() => createEmulator('nope' as 'apollo', { truth })).issues).toEqual([
       {
         field: 'vendor',
-        reason: 'unknown vendor "nope"; expected one of hubspot, salesforce, apollo, clearbit',
+        reason: `unknown vendor "nope"; expected one of ${KNOWN}`,
       },
     ]);
     expect(refusal(() => createEmulator('apollo', { truth, faults: { hangRate: 3 } })).issues[0]?.field).toBe(
@@ -137,7 +143,7 @@ describe('emulator option checks (zod, through parseOptions)', () => {
       [{ port: -1 }, 'port'],
       [{ port: 1.5 }, 'port'],
       // Four vendors need four ports: 65533 is the highest first port.
-      [{ port: 65_533 }, 'port'],
+      [{ port: HIGHEST_PORT + 1 }, 'port'],
       [{ timeScale: -2 }, 'timeScale'],
       [{ seed: 'one' }, 'seed'],
       [{ faults: { serverErrorRate: 7 } }, 'faults.serverErrorRate'],
@@ -151,9 +157,9 @@ describe('emulator option checks (zod, through parseOptions)', () => {
       expect(error.issues.map((issue) => issue.field)).toEqual([field]);
       expect(error.message.startsWith(`startEmulators: ${field}: `)).toBe(true);
     }
-    expect((await asyncRefusal(() => startEmulators({ truth, port: 65_533 }))).issues[0]?.reason).toBe(
-      'must be an integer from 0 to 65532 (one port per vendor), got 65533',
-    );
+    expect(
+      (await asyncRefusal(() => startEmulators({ truth, port: HIGHEST_PORT + 1 }))).issues[0]?.reason,
+    ).toBe(`must be an integer from 0 to ${HIGHEST_PORT} (one port per vendor), got ${HIGHEST_PORT + 1}`);
   });
 
   it('createEmulatorClock refuses a time scale that is not a positive number', () => {
@@ -169,7 +175,7 @@ describe('emulator option checks (zod, through parseOptions)', () => {
     expect(flag(['--port', ' '])).toEqual({ field: '--port', reason: 'must be a number, got " "' });
     expect(flag(['--vendors', 'apollo,zoho'])).toEqual({
       field: '--vendors.1',
-      reason: 'unknown vendor "zoho"; expected one of hubspot, salesforce, apollo, clearbit',
+      reason: `unknown vendor "zoho"; expected one of ${KNOWN}`,
     });
     expect(flag(['--latency-ms', 'weird:1'])?.reason).toBe(
       'unknown distribution "weird"; expected one of fixed, uniform, normal, exponential, lognormal',
