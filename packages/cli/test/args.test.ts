@@ -39,6 +39,7 @@ describe('parseCommandLine', () => {
         out: '/work/data/leads.enriched.csv',
         outFormat: 'csv',
         providers: ['apollo', 'clearbit', 'zoominfo'],
+        providersGiven: false,
         fields: DEFAULT_FIELDS,
         crm: undefined,
         resume: false,
