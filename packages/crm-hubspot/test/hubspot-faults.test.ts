@@ -84,7 +84,9 @@ describe('HubSpot adapter under injected 429s and 401s (emulator over HTTP)', ()
     const results = await adapter.doUpsert(upsertOne, {});
     expect(results).toHaveLength(1);
     expect(hub.instance.counters.get('hubspot.faults.expiredToken')).toBe(1);
-    expect(hub.emulator.contacts().map((contact) => contact.properties.email)).toEqual(['one@faults.example']);
+    expect(hub.emulator.contacts().map((contact) => contact.properties.email)).toEqual([
+      'one@faults.example',
+    ]);
     await adapter.close();
   });
 
