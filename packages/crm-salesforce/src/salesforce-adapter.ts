@@ -65,7 +65,10 @@ export interface SalesforceSettings extends SalesforceAuthSettings {
   readonly bulkPollIntervalMs?: number;
   /** Longest wait between Bulk job polls, ms. Default 10,000. */
   readonly bulkPollMaxIntervalMs?: number;
-  /** How long one `doUpsert` polls a Bulk job before handing it to the next call, ms. Default 10 minutes. */
+  /**
+   * How long one `doUpsert` follows a Bulk job (from the start of the call: close, polls, result reads,
+   * each repeated after a transient failure) before handing it to the next call, ms. Default 10 minutes.
+   */
   readonly bulkPollTimeoutMs?: number;
   /** Requests in flight at once (long-running ones count against the org's cap of 25, 5 in Developer Edition). Default 4. */
   readonly maxConcurrentRequests?: number;
