@@ -107,7 +107,10 @@ export interface SalesforceSettings extends SalesforceAuthSettings {
    * README); compared case-insensitively, `&` as `and`, punctuation ignored.
    */
   readonly picklistSynonyms?: Readonly<Record<string, string | readonly string[]>>;
-  /** Timeout of one HTTP request, ms. Default 120,000 (a Bulk upload can take a while). */
+  /**
+   * Timeout of one HTTP request, ms. Default 120,000 (a Bulk upload can take a while). Token requests wait
+   * at least 10 s: a rotated refresh token in an answer given up on would be lost.
+   */
   readonly timeoutMs?: number;
   /** Records per SOQL page of `doListChanges` (200–2,000, a hint Salesforce may not follow). Default 2,000. */
   readonly queryBatchSize?: number;

@@ -168,6 +168,8 @@ export class SalesforceApi {
           session = await this.#settings.auth.renew(session, options.signal);
         } catch (renewError) {
           if (ApiCallError.isInstance(renewError) && renewError.code === 'aborted') throw renewError;
+          // The token endpoint failed for now (5xx, timeout, network): nothing says the credential is wrong.
+          if (ApiCallError.isInstance(renewError) && renewError.isRetryable) throw renewError;
           throw new ApiCallError('unauthorized', {
             message: `salesforce: the session expired and could not be renewed: ${
               renewError instanceof Error ? renewError.message : String(renewError)

@@ -128,6 +128,58 @@ describe('Salesforce adapter under lost answers and expired sessions (emulator o
     await sync.close();
   });
 
+  it('a token request that fails for now (a 5xx) while renewing keeps its retryable error: the CRM stays up', async () => {
+    const sf = await start();
+    const adapter = adapterFor(sf);
+    const sync = createCrmSync({
+      crms: [{ adapter, mapping }],
+      retry: { retries: 2, minTimeoutMs: 1, maxTimeoutMs: 5 },
+    });
+    await sync.sync(leads(1, 'warm'));
+    // The upsert's 401 sends the adapter to the token endpoint, whose answer is a 500.
+    sf.instance.faults.queue('expiredToken');
+    sf.instance.faults.queue('serverError');
+    const report = await sync.sync(leads(150, 'renewal'));
+    expect(sf.instance.counters.get('salesforce.faults.serverError')).toBe(1);
+    expect(report.crms[0]).toMatchObject({ status: 'ok', created: 150, deadLettered: 0 });
+    await sync.close();
+  });
+
+  it('a slow token answer is waited for past timeoutMs: with rotated refresh tokens, one given up on is lost for good', async () => {
+    const sf = await startSalesforce(
+      { bulkStartDelayMs: 0, rotateRefreshTokens: true },
+      { msPerRequest: 50 },
+    );
+    fixtures.push(sf);
+    // Salesforce handles the token request (rotating the refresh token) and answers 300 ms later.
+    const slowTokens: typeof globalThis.fetch = async (input, init) => {
+      const request = new Request(input, init);
+      const response = await globalThis.fetch(request);
+      if (!new URL(request.url).pathname.endsWith('/oauth2/token')) return response;
+      const body = await response.arrayBuffer();
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(resolve, 300);
+        request.signal.addEventListener(
+          'abort',
+          () => {
+            clearTimeout(timer);
+            reject(request.signal.reason);
+          },
+          { once: true },
+        );
+      });
+      return new Response(body, { status: response.status, headers: response.headers });
+    };
+    const adapter = adapterFor(sf, { timeoutMs: 100, fetch: slowTokens });
+    const sync = createCrmSync({
+      crms: [{ adapter, mapping }],
+      retry: { retries: 2, minTimeoutMs: 1, maxTimeoutMs: 5 },
+    });
+    const report = await sync.sync(leads(50, 'slow'));
+    expect(report.crms[0]).toMatchObject({ status: 'ok', created: 50, deadLettered: 0 });
+    await sync.close();
+  });
+
   it('a refresh token Salesforce refuses is a wrong credential: the CRM is down at once and the report says so', async () => {
     const sf = await start();
     const adapter = adapterFor(sf, { refreshToken: 'not-the-refresh-token' });
