@@ -18,6 +18,23 @@ import {
   scaleRateLimitState,
 } from './hubspot-limits.js';
 
+/** HubSpot's 401 category for a token that expired, as opposed to `INVALID_AUTHENTICATION` (a wrong one). */
+const EXPIRED = 'EXPIRED_AUTHENTICATION';
+
+/** The 401 of a call whose token was called expired twice in a row: retryable, it says nothing about the credential. */
+function expiredAgain(error: ApiCallError, adapterId: string): ApiCallError {
+  return new ApiCallError('unauthorized', {
+    message: `${adapterId}: the token was reported expired again right after it was renewed; the call may be retried`,
+    providerId: adapterId,
+    vendorCode: EXPIRED,
+    isRetryable: true,
+    ...(error.status === undefined ? {} : { status: error.status }),
+    ...(error.url === undefined ? {} : { url: error.url }),
+    ...(error.method === undefined ? {} : { method: error.method }),
+    cause: error,
+  });
+}
+
 /** What {@link createHubspotClient} needs. */
 export interface HubspotClientSettings {
   /** Adapter id, in errors and limiter names. */
@@ -53,7 +70,10 @@ export interface HubspotClientSettings {
 export interface HubspotClient {
   /**
    * One authenticated call: refused while the daily limit is spent; a fresh
-   * token, and one retry with a new token after a 401 (OAuth). `search`
+   * token, and one retry after a 401 that says the token expired
+   * (`EXPIRED_AUTHENTICATION`; with OAuth after any 401, with a new token).
+   * A second "expired" in a row is a retryable `unauthorized`; a wrong
+   * credential (`INVALID_AUTHENTICATION`) is not retryable. `search`
    * calls also wait for the search scheduler (5 per second).
    */
   call<T>(
@@ -95,6 +115,7 @@ export function createHubspotClient(settings: HubspotClientSettings): HubspotCli
         now,
         dailyResetAt,
         searchWindowMs: limits.searchWindowMs,
+        rollingRetryMs: limits.searchWindowMs,
         onDailyLimit: block,
       }),
   });
@@ -171,15 +192,16 @@ export function createHubspotClient(settings: HubspotClientSettings): HubspotCli
             onRateLimit: forward,
           });
         } catch (error) {
-          if (
-            attempt === 0 &&
-            tokens.oauth &&
-            ApiCallError.isInstance(error) &&
-            error.code === 'unauthorized' &&
-            tokens.invalidate(token)
-          ) {
+          if (!ApiCallError.isInstance(error) || error.code !== 'unauthorized') throw error;
+          const expired = error.vendorCode === EXPIRED;
+          // An expired token (OAuth: any 401) is renewed, or read again, and the call sent once more.
+          if (attempt === 0 && (expired || tokens.oauth)) {
+            tokens.invalidate(token);
             continue;
           }
+          // Called expired again just after: not a wrong credential (HubSpot answers those
+          // INVALID_AUTHENTICATION), so the call may be retried later instead of taking the CRM out.
+          if (expired) throw expiredAgain(error, adapterId);
           throw error;
         }
       }

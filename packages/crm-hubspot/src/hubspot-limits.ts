@@ -238,13 +238,23 @@ export interface HubspotErrorContext {
   readonly onDailyLimit: (resetAt: number) => void;
   /** Length of the search window, ms, the wait after a secondly 429. */
   readonly searchWindowMs: number;
+  /**
+   * Wait after a `TEN_SECONDLY_ROLLING` 429 without Retry-After, ms (a tenth
+   * of the window): the rolling window frees a slot as each old request
+   * ages out, so waiting the whole window (or a backoff doubling past it,
+   * 31 s for a burst of five 429s) only wastes quota. HubSpot's headers
+   * carry no reset time to wait for instead.
+   */
+  readonly rollingRetryMs: number;
 }
 
 /**
  * Map a failed HubSpot response onto leadpipe's error codes:
  * - 429 `DAILY` becomes `quota_exceeded`, not retryable, waiting until
  *   midnight in the account's time zone (and the adapter stops calling);
- * - 429 `TEN_SECONDLY_ROLLING` stays `rate_limited` (the limiter waits);
+ * - 429 `TEN_SECONDLY_ROLLING` stays `rate_limited`: the limiter waits the
+ *   Retry-After when HubSpot sent one, else `rollingRetryMs`, and sends the
+ *   call again;
  * - 429 `SECONDLY` (search) is `rate_limited` with a one-second wait;
  * - everything else keeps the status's code, with HubSpot's `category`
  *   (or `policyName`) as the vendor code.
@@ -277,7 +287,11 @@ export function mapHubspotError(
         retryAfterMs: info.rateLimit?.retryAfterMs ?? context.searchWindowMs,
       };
     }
-    return { code: 'rate_limited', vendorCode: policyName ?? 'TEN_SECONDLY_ROLLING' };
+    return {
+      code: 'rate_limited',
+      vendorCode: policyName ?? 'TEN_SECONDLY_ROLLING',
+      retryAfterMs: info.rateLimit?.retryAfterMs ?? context.rollingRetryMs,
+    };
   }
   if (category !== undefined && /^[A-Z][A-Z0-9_]{1,63}$/.test(category)) return { vendorCode: category };
   return undefined;

@@ -65,7 +65,10 @@ export interface SalesforceSettings extends SalesforceAuthSettings {
   readonly bulkPollIntervalMs?: number;
   /** Longest wait between Bulk job polls, ms. Default 10,000. */
   readonly bulkPollMaxIntervalMs?: number;
-  /** How long one `doUpsert` polls a Bulk job before handing it to the next call, ms. Default 10 minutes. */
+  /**
+   * How long one `doUpsert` follows a Bulk job (from the start of the call: close, polls, result reads,
+   * each repeated after a transient failure) before handing it to the next call, ms. Default 10 minutes.
+   */
   readonly bulkPollTimeoutMs?: number;
   /** Requests in flight at once (long-running ones count against the org's cap of 25, 5 in Developer Edition). Default 4. */
   readonly maxConcurrentRequests?: number;
@@ -104,7 +107,10 @@ export interface SalesforceSettings extends SalesforceAuthSettings {
    * README); compared case-insensitively, `&` as `and`, punctuation ignored.
    */
   readonly picklistSynonyms?: Readonly<Record<string, string | readonly string[]>>;
-  /** Timeout of one HTTP request, ms. Default 120,000 (a Bulk upload can take a while). */
+  /**
+   * Timeout of one HTTP request, ms. Default 120,000 (a Bulk upload can take a while). Token requests wait
+   * at least 10 s: a rotated refresh token in an answer given up on would be lost.
+   */
   readonly timeoutMs?: number;
   /** Records per SOQL page of `doListChanges` (200–2,000, a hint Salesforce may not follow). Default 2,000. */
   readonly queryBatchSize?: number;

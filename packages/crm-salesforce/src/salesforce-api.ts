@@ -50,10 +50,27 @@ export interface SalesforceApiSettings {
   readonly now: () => number;
 }
 
+/** A 401 on a session renewed just before: retryable `unauthorized`, since the renewal proved the credential. */
+function refusedAfterRenewal(error: ApiCallError): ApiCallError {
+  return new ApiCallError('unauthorized', {
+    message:
+      'salesforce: the session was refused again right after it was renewed (INVALID_SESSION_ID); the call may be retried',
+    providerId: SALESFORCE_PROVIDER_ID,
+    status: 401,
+    isRetryable: true,
+    ...(error.url === undefined ? {} : { url: error.url }),
+    ...(error.method === undefined ? {} : { method: error.method }),
+    ...(error.vendorCode === undefined ? {} : { vendorCode: error.vendorCode }),
+    cause: error,
+  });
+}
+
 /**
  * Salesforce REST calls with the session attached: a refused session (401
  * `INVALID_SESSION_ID`) is renewed once (shared with concurrent callers) and
- * the call sent again; at most `maxConcurrentRequests` are in flight; after
+ * the call sent again; refused again, the call fails with a retryable
+ * `unauthorized` (a renewal that fails, or a session that cannot be renewed,
+ * is not retryable: the credential is wrong); at most `maxConcurrentRequests` are in flight; after
  * `REQUEST_LIMIT_EXCEEDED` nothing is sent until the cooldown ends.
  */
 export class SalesforceApi {
@@ -139,20 +156,20 @@ export class SalesforceApi {
         if (ApiCallError.isInstance(error) && error.code === 'quota_exceeded') {
           throw await this.#confirmQuota(error, session, options.signal);
         }
-        if (
-          !ApiCallError.isInstance(error) ||
-          error.code !== 'unauthorized' ||
-          error.status !== 401 ||
-          renewed
-        ) {
+        if (!ApiCallError.isInstance(error) || error.code !== 'unauthorized' || error.status !== 401) {
           throw error;
         }
+        // Refused again right after a renewal that worked: the credential is good (the token request
+        // proved it), so the call may be retried later rather than taking the CRM out.
+        if (renewed) throw refusedAfterRenewal(error);
         if (!this.#settings.auth.canRenew()) throw error;
         renewed = true;
         try {
           session = await this.#settings.auth.renew(session, options.signal);
         } catch (renewError) {
           if (ApiCallError.isInstance(renewError) && renewError.code === 'aborted') throw renewError;
+          // The token endpoint failed for now (5xx, timeout, network): nothing says the credential is wrong.
+          if (ApiCallError.isInstance(renewError) && renewError.isRetryable) throw renewError;
           throw new ApiCallError('unauthorized', {
             message: `salesforce: the session expired and could not be renewed: ${
               renewError instanceof Error ? renewError.message : String(renewError)

@@ -171,6 +171,13 @@ function createSalesforceJwtAssertion(options: {
 }
 
 /**
+ * Shortest timeout of a token request, ms, whatever `timeoutMs` says: an org that rotates refresh tokens
+ * invalidates the old one when it answers, so a token answer the client gave up on loses the new refresh
+ * token and every later renewal fails with `invalid_grant`.
+ */
+const MIN_TOKEN_TIMEOUT_MS = 10_000;
+
+/**
  * Sessions for one adapter: read credentials lazily, exchange them for an
  * access token, renew it once at a time (concurrent callers share one
  * refresh), and keep a rotated refresh token.
@@ -361,7 +368,9 @@ export class SalesforceAuth {
       providerId: SALESFORCE_PROVIDER_ID,
       baseUrl: flow.loginUrl,
       ...(this.#fetch === undefined ? {} : { fetch: this.#fetch }),
-      ...(this.#timeoutMs === undefined ? {} : { timeoutMs: this.#timeoutMs }),
+      ...(this.#timeoutMs === undefined
+        ? {}
+        : { timeoutMs: Math.max(this.#timeoutMs, MIN_TOKEN_TIMEOUT_MS) }),
       mapError: ({ json, status }) => {
         const error =
           typeof json === 'object' && json !== null ? (json as Record<string, unknown>).error : undefined;

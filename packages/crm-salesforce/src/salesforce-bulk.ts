@@ -196,6 +196,59 @@ export async function bulkUpsert(options: BulkUpsertOptions): Promise<CrmUpsertR
   const call = <T>(request: Parameters<SalesforceApi['call']>[0] & { schema?: z.ZodType<T> }) =>
     api.call<T>({ ...request, onRateLimit, ...(signal === undefined ? {} : { signal }) });
 
+  const deadline = options.now() + options.polling.timeoutMs;
+  let wait = options.polling.intervalMs;
+  const readJob = async (id: string) =>
+    (await call({ path: `jobs/ingest/${id}`, schema: jobInfoSchema })).data;
+  /**
+   * Run `step` again after a transient failure (5xx, timeout, network, limit) until it works or the
+   * poll time is up (`undefined`). Only for steps that may be repeated: once a job is closed, its
+   * rows are the org's to write, so a lost answer must not end this call as failed while the job
+   * goes on writing them.
+   */
+  const whileTransient = async <T>(step: () => Promise<T>): Promise<T | undefined> => {
+    for (;;) {
+      try {
+        return await step();
+      } catch (error) {
+        if (!isTransient(error)) throw error;
+        const left = deadline - options.now();
+        if (left <= 0) return undefined;
+        const retryAfter = ApiCallError.isInstance(error) ? error.retryAfterMs : undefined;
+        await sleep(Math.min(retryAfter ?? wait, left), signal);
+        wait = Math.min(options.polling.maxIntervalMs, Math.ceil(wait * 1.5));
+      }
+    }
+  };
+  /**
+   * Mark the uploaded job `UploadComplete`. When the answer is lost (the PATCH may have reached
+   * Salesforce or not), read the job: still `Open`, close it again; closed, go on with it.
+   */
+  const closeJob = async (id: string): Promise<JobInfo> => {
+    let current: JobInfo | undefined;
+    for (;;) {
+      try {
+        return (
+          await call({
+            method: 'PATCH',
+            path: `jobs/ingest/${id}`,
+            json: { state: 'UploadComplete' },
+            schema: jobInfoSchema,
+          })
+        ).data;
+      } catch (error) {
+        // A conflict: an earlier PATCH whose answer was lost closed it meanwhile.
+        const conflict = ApiCallError.isInstance(error) && (error.status === 409 || error.status === 400);
+        if (!isTransient(error) && !conflict) throw error;
+        current = await whileTransient(() => readJob(id));
+        if (current === undefined) throw error;
+        if (current.state !== 'Open') return current;
+        if (deadline - options.now() <= 0) throw error;
+        await sleep(Math.min(wait, Math.max(0, deadline - options.now())), signal);
+      }
+    }
+  };
+
   let job: JobInfo | undefined;
   const recorded = await store.get(batchId);
   if (recorded !== undefined) {
@@ -247,90 +300,106 @@ export async function bulkUpsert(options: BulkUpsertOptions): Promise<CrmUpsertR
       headers: { 'content-type': 'text/csv' },
       responseType: 'none',
     });
-    job = (
-      await call({
-        method: 'PATCH',
-        path: `jobs/ingest/${job.id}`,
-        json: { state: 'UploadComplete' },
-        schema: jobInfoSchema,
-      })
-    ).data;
+    job = await closeJob(job.id);
   }
+  return finishJob(job);
 
-  const started = options.now();
-  let wait = options.polling.intervalMs;
-  while (job.state === 'UploadComplete' || job.state === 'InProgress') {
-    const left = options.polling.timeoutMs - (options.now() - started);
-    if (left <= 0) return pending(rows, job);
-    await sleep(Math.min(wait, left), signal);
-    wait = Math.min(options.polling.maxIntervalMs, Math.ceil(wait * 1.5));
-    job = (await call({ path: `jobs/ingest/${job.id}`, schema: jobInfoSchema })).data;
-  }
+  async function finishJob(started: JobInfo): Promise<CrmUpsertResult[]> {
+    let job: JobInfo = started;
+    while (job.state === 'UploadComplete' || job.state === 'InProgress') {
+      const left = deadline - options.now();
+      if (left <= 0) return pending(rows, job);
+      await sleep(Math.min(wait, left), signal);
+      wait = Math.min(options.polling.maxIntervalMs, Math.ceil(wait * 1.5));
+      const id = job.id;
+      const polled = await whileTransient(() => readJob(id));
+      if (polled === undefined) return pending(rows, job);
+      job = polled;
+    }
 
-  const text = async (kind: string) =>
-    (
-      await call<string>({
-        path: `jobs/ingest/${job.id}/${kind}`,
-        responseType: 'text',
-        headers: { accept: 'text/csv' },
-      })
-    ).data;
-  const successful = parseCsv(await text('successfulResults'));
-  const failed = parseCsv(await text('failedResults'));
-  const unprocessed = parseCsv(await text('unprocessedrecords'));
+    const jobId = job.id;
+    const text = (kind: string) =>
+      whileTransient(
+        async () =>
+          (
+            await call<string>({
+              path: `jobs/ingest/${jobId}/${kind}`,
+              responseType: 'text',
+              headers: { accept: 'text/csv' },
+            })
+          ).data,
+      );
+    const texts: string[] = [];
+    for (const kind of ['successfulResults', 'failedResults', 'unprocessedrecords']) {
+      const read = await text(kind);
+      // Out of time: the job stays recorded, and the next upsert of these rows reads its results.
+      if (read === undefined) return pending(rows, job);
+      texts.push(read);
+    }
+    const [successful, failed, unprocessed] = texts.map(parseCsv) as [
+      Record<string, string>[],
+      Record<string, string>[],
+      Record<string, string>[],
+    ];
 
-  const byKey = new Map<string, CrmUpsertResult>();
-  const keyOf = (row: Record<string, string>) => (row[externalIdField] ?? '').toLowerCase();
-  for (const row of successful) {
-    const key = keyOf(row);
-    byKey.set(key, {
-      key,
-      status: /^true$/i.test(row.sf__Created ?? '') ? 'created' : 'updated',
-      id: row.sf__Id ?? '',
-    });
-  }
-  for (const row of failed) {
-    const key = keyOf(row);
-    byKey.set(key, { key, status: 'failed', error: bulkRecordError(row.sf__Error ?? '') });
-  }
-  for (const row of unprocessed) {
-    const key = keyOf(row);
-    byKey.set(key, {
-      key,
-      status: 'failed',
-      error: {
-        code: 'server_error',
-        message: `Bulk job ${job.id} ended ${job.state} before processing this row${job.errorMessage ? `: ${job.errorMessage}` : ''}`,
-        retryable: true,
-        vendorCode: 'BULK_ROW_UNPROCESSED',
-        raw: { jobId: job.id, state: job.state },
-      },
-    });
-  }
-  await store.delete(batchId);
-  const finalJob = job;
-  return rows.map((row): CrmUpsertResult => {
-    const result = byKey.get(row.key.toLowerCase());
-    if (result === undefined) {
-      return {
-        key: row.key,
+    const byKey = new Map<string, CrmUpsertResult>();
+    const keyOf = (row: Record<string, string>) => (row[externalIdField] ?? '').toLowerCase();
+    for (const row of successful) {
+      const key = keyOf(row);
+      byKey.set(key, {
+        key,
+        status: /^true$/i.test(row.sf__Created ?? '') ? 'created' : 'updated',
+        id: row.sf__Id ?? '',
+      });
+    }
+    for (const row of failed) {
+      const key = keyOf(row);
+      byKey.set(key, { key, status: 'failed', error: bulkRecordError(row.sf__Error ?? '') });
+    }
+    for (const row of unprocessed) {
+      const key = keyOf(row);
+      byKey.set(key, {
+        key,
         status: 'failed',
         error: {
-          code: 'missing_result',
-          message: `Bulk job ${finalJob.id} (${finalJob.state}) returned no result for this row${
-            finalJob.errorMessage ? `: ${finalJob.errorMessage}` : ''
-          }`,
+          code: 'server_error',
+          message: `Bulk job ${job.id} ended ${job.state} before processing this row${job.errorMessage ? `: ${job.errorMessage}` : ''}`,
           retryable: true,
-          vendorCode:
-            finalJob.state === 'JobComplete'
-              ? 'BULK_ROW_MISSING'
-              : `BULK_JOB_${finalJob.state.toUpperCase()}`,
-          raw: { jobId: finalJob.id, state: finalJob.state },
+          vendorCode: 'BULK_ROW_UNPROCESSED',
+          raw: { jobId: job.id, state: job.state },
         },
-      };
+      });
     }
-    return { ...result, key: row.key };
-  });
+    await store.delete(batchId);
+    const finalJob = job;
+    return rows.map((row): CrmUpsertResult => {
+      const result = byKey.get(row.key.toLowerCase());
+      if (result === undefined) {
+        return {
+          key: row.key,
+          status: 'failed',
+          error: {
+            code: 'missing_result',
+            message: `Bulk job ${finalJob.id} (${finalJob.state}) returned no result for this row${
+              finalJob.errorMessage ? `: ${finalJob.errorMessage}` : ''
+            }`,
+            retryable: true,
+            vendorCode:
+              finalJob.state === 'JobComplete'
+                ? 'BULK_ROW_MISSING'
+                : `BULK_JOB_${finalJob.state.toUpperCase()}`,
+            raw: { jobId: finalJob.id, state: finalJob.state },
+          },
+        };
+      }
+      return { ...result, key: row.key };
+    });
+  }
+}
+
+/** A failure worth repeating an idempotent step for: retryable (5xx, timeout, network, malformed answer, limit). */
+function isTransient(error: unknown): boolean {
+  return ApiCallError.isInstance(error) && error.isRetryable && error.code !== 'unauthorized';
 }
 
 function pending(rows: readonly BulkRow[], job: JobInfo): CrmUpsertResult[] {

@@ -77,7 +77,10 @@ function adapterFor(sf: SalesforceFixture, settings: SalesforceSettings = {}) {
     clientSecret: sf.emulator.credentials.clientSecret,
     loginUrl: sf.url,
     bulkPollIntervalMs: 1,
-    timeoutMs: 100,
+    // A hung request costs this much. At 100 ms, on a loaded machine most requests timed out although the
+    // emulator handled them: an answer lost on the last retry leaves a record written yet dead-lettered,
+    // an outcome no client can know (the adapters' own lost-answer cases are in salesforce-faults.test.ts).
+    timeoutMs: 1_000,
     ...settings,
   });
 }
@@ -129,5 +132,6 @@ describe('createCrmSync with the Salesforce adapter against the emulator', () =>
       await sync.close();
       await rerun.close();
     },
+    60_000,
   );
 });

@@ -120,6 +120,35 @@ describe('faults seen by a plain fetch client (msw)', () => {
     expect(hubspot.counters.get('hubspot.faults.expiredToken')).toBe(1);
   });
 
+  it('a queued expired token skips the token endpoint and hits the next call that carries a token', async () => {
+    const hubspot = createEmulator('hubspot', { seed: 9, clock: manualClock(), truth });
+    server.use(...toMswHandlers([hubspot]));
+    hubspot.faults.queue('expiredToken');
+    const { clientId, clientSecret, refreshToken } = hubspot.credentials as Record<string, string>;
+    const refreshed = await fetch('https://api.hubapi.com/oauth/v1/token', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        client_id: clientId!,
+        client_secret: clientSecret!,
+        refresh_token: refreshToken!,
+      }),
+    });
+    expect(refreshed.status).toBe(200);
+    const { access_token: token } = (await refreshed.json()) as { access_token: string };
+    const first = await fetch('https://api.hubapi.com/crm/v3/objects/contacts', {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(first.status).toBe(401);
+    expect(((await first.json()) as { category: string }).category).toBe('EXPIRED_AUTHENTICATION');
+    const second = await fetch('https://api.hubapi.com/crm/v3/objects/contacts', {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(second.status).toBe(200);
+    expect(hubspot.counters.get('hubspot.faults.expiredToken')).toBe(1);
+  });
+
   it('adds latency on the emulated clock', async () => {
     const clock = manualClock();
     apollo = createEmulator('apollo', { seed: 9, clock, truth, faults: { latencyMs: 250 } });

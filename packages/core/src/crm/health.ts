@@ -4,9 +4,20 @@ import type { CrmRecordError } from '../contracts/crm-adapter.js';
 const TAKES_DOWN_AT_ONCE: ReadonlySet<string> = new Set(['unauthorized', 'forbidden', 'quota_exceeded']);
 
 /**
+ * Whether `error` takes a CRM down at once: `quota_exceeded`, or an
+ * `unauthorized` / `forbidden` the adapter did not mark retryable (a wrong
+ * credential; an adapter marks a session that expired again right after its
+ * renewal retryable, and such failures count toward `downAfter` instead).
+ */
+function takesDownAtOnce(error: CrmRecordError): boolean {
+  if (!TAKES_DOWN_AT_ONCE.has(error.code)) return false;
+  return error.code === 'quota_exceeded' || !error.retryable;
+}
+
+/**
  * Whether one CRM is down for the rest of a run: after `downAfter` calls in a
- * row failed as a whole (after their retries), or at once on `unauthorized`,
- * `forbidden` or `quota_exceeded`. Pure state; the run asks it before each
+ * row failed as a whole (after their retries), or at once on `quota_exceeded`
+ * or a non-retryable `unauthorized` or `forbidden`. Pure state; the run asks it before each
  * call and tells it how each batch ended.
  */
 export class CrmHealth {
@@ -51,7 +62,7 @@ export class CrmHealth {
   failed(error: CrmRecordError): CrmRecordError | undefined {
     if (this.#down) return undefined;
     this.#consecutiveFailures += 1;
-    if (!TAKES_DOWN_AT_ONCE.has(error.code) && this.#consecutiveFailures < this.#downAfter) return undefined;
+    if (!takesDownAtOnce(error) && this.#consecutiveFailures < this.#downAfter) return undefined;
     this.#down = {
       code: error.code,
       message: `${this.#adapterId} is down for this run: ${error.message}`,

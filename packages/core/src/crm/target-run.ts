@@ -9,7 +9,7 @@ import type {
   CrmUpsertResult,
 } from '../contracts/crm-adapter.js';
 import type { DeadLetterEntry, DeadLetterQueue } from '../contracts/dead-letter-queue.js';
-import type { ValidationIssue } from '../contracts/errors.js';
+import { ApiCallError, type ValidationIssue } from '../contracts/errors.js';
 import type { Lead } from '../contracts/lead.js';
 import { redactSecrets } from '../contracts/secrets.js';
 import type { SafeEventBus } from '../events/safe-event-bus.js';
@@ -470,7 +470,7 @@ export class CrmTargetRun {
       if (signal.aborted) throw syncAbortedError(signal);
       if (error instanceof CrmDownError) return { error: error.recordError };
       const recordError = toRecordError(error);
-      this.#callFailed(recordError);
+      if (!isRateLimited(error)) this.#callFailed(recordError);
       return { error: recordError };
     }
   }
@@ -479,8 +479,11 @@ export class CrmTargetRun {
    * The retry loop: send the records still pending, apply the results, and
    * go round again (after a backoff) while some failed retryably and
    * attempts are left. A whole call that fails with a retryable error (5xx,
-   * timeout, network) uses the same attempts. 429s never reach here: the
-   * limiter sends the same call again.
+   * timeout, network) uses the same attempts. 429s are the limiter's: it
+   * waits and sends the same call again; one that still ends `rate_limited`
+   * after the limiter's re-runs uses these attempts too, and when they run
+   * out its records are dead-lettered (retryable) without counting toward
+   * `downAfter`: a vendor asking to wait is not a CRM failing.
    */
   async #upsertLoop(pending: Map<string, Pending>, batch: BatchCounts): Promise<void> {
     const { signal, target, backoff } = this.#ctx;
@@ -534,12 +537,14 @@ export class CrmTargetRun {
           await this.#deadLetterAll(pending, error.recordError, batch);
           return;
         }
-        if (isRetryableByRetry(error) && attempt <= backoff.retries) {
+        const rateLimited = isRateLimited(error);
+        if ((rateLimited || isRetryableByRetry(error)) && attempt <= backoff.retries) {
           await sleep(backoffDelayMs(attempt, error, backoff, this.#ctx.random), signal);
           continue;
         }
         const recordError = toRecordError(error);
-        this.#callFailed(recordError);
+        // The CRM refusing for now (a 429 after the limiter's re-runs) is not the CRM failing.
+        if (!rateLimited) this.#callFailed(recordError);
         await this.#deadLetterAll(pending, recordError, batch);
         return;
       }
@@ -662,6 +667,11 @@ export class CrmTargetRun {
       retryable: entry.error.retryable,
     });
   }
+}
+
+/** A 429 the limiter gave up re-running (`rate_limited`). */
+function isRateLimited(error: unknown): boolean {
+  return ApiCallError.isInstance(error) && error.code === 'rate_limited';
 }
 
 function missingResult(adapterId: string): CrmRecordError {

@@ -80,8 +80,11 @@ export interface CrmSyncOptions {
    * After this many batches in a row fail as a whole (after retries), a CRM
    * is considered down for the rest of the run: its remaining records go
    * straight to the dead-letter queue, marked retryable, to be redriven
-   * later. Auth failures (`unauthorized`, `forbidden`) and `quota_exceeded`
-   * take a CRM down at once. Down lasts for the whole run (a session, or
+   * later. Auth failures (`unauthorized`, `forbidden`) the adapter did not
+   * mark retryable (a wrong credential; a session that expired again right
+   * after its renewal is retryable and counts here) and `quota_exceeded`
+   * take a CRM down at once. A `rate_limited` call (the vendor asking to
+   * wait) never counts. Down lasts for the whole run (a session, or
    * one `sync` call): later batches dead-letter without calling, and
    * `crm.down` is emitted once. After a batch failed as a whole, new batches
    * wait for those in flight (one probe at a time) until one succeeds.

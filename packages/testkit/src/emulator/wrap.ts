@@ -40,7 +40,10 @@ export interface FaultController {
   configure(options: FaultOptions): void;
   /** The settings in force. */
   current(): FaultOptions;
-  /** Force `kind` on the next `count` requests (default 1), whatever the rates say. */
+  /**
+   * Force `kind` on the next `count` requests (default 1), whatever the rates say; a queued
+   * `expiredToken` skips token endpoints (they issue tokens) and hits the next request carrying one.
+   */
   queue(kind: FaultKind, count?: number): void;
   /** Drop queued faults and reset every rate. */
   clear(): void;
@@ -212,8 +215,13 @@ export function wrapEmulator<E extends VendorEmulator>(
   };
 
   const decide = (pathname: string): FaultKind | undefined => {
-    const forced = queued.shift();
-    if (forced !== undefined) return forced;
+    // A queued expired-token answer waits for a request that carries a token: token endpoints issue
+    // tokens and never answer "token expired" (HubSpot refuses a refresh with a 400, Salesforce with invalid_grant).
+    const forced = queued[0];
+    if (forced !== undefined && !(forced === 'expiredToken' && isTokenEndpoint(pathname))) {
+      queued.shift();
+      return forced;
+    }
     if (burstLeft > 0) {
       burstLeft--;
       return 'rateLimited';
