@@ -212,9 +212,11 @@ const settingsSchema = z
  *
  * @example
  * ```ts
+ * // Keep each rotated refresh token where the next run reads it (a secrets store, a file...).
+ * const saveTokens = async (tokens: SalesforceTokens) => secrets.put('salesforce', tokens.refreshToken);
  * const salesforce = createSalesforce({
  *   refreshToken, clientId, clientSecret, externalIdField: 'Lead_Key__c',
- *   onTokens: (tokens) => saveTokens(tokens), // keeps rotated refresh tokens
+ *   onTokens: saveTokens,
  * });
  * const crmSync = createCrmSync({ crms: [{ adapter: salesforce, mapping: leads }] });
  * ```

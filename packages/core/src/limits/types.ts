@@ -78,7 +78,7 @@ export interface LimiterRegistryOptions {
    * import Bottleneck from 'bottleneck';
    * import Redis from 'ioredis';
    *
-   * const client = new Redis(process.env.REDIS_URL);
+   * const client = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
    * // Pass `Redis` too: Bottleneck otherwise `require`s ioredis from its own folder.
    * const connection = new Bottleneck.IORedisConnection({ client, Redis });
    * const limiters = createLimiterRegistry({ connection });
