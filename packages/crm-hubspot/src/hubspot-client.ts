@@ -66,6 +66,9 @@ export interface HubspotClientSettings {
   readonly searchSchedulers?: CallSchedulerSource | undefined;
 }
 
+/** How many times a search refused with a secondly 429 is asked again before the error is the caller's. */
+const SEARCH_RATE_LIMIT_RETRIES = 3;
+
 /** Authenticated HubSpot calls, the daily block, and the paced search calls. */
 export interface HubspotClient {
   /**
@@ -206,7 +209,21 @@ export function createHubspotClient(settings: HubspotClientSettings): HubspotCli
         }
       }
     };
-    return kind === 'search' ? searchSchedulerOf().schedule(run, { signal }) : run();
+    if (kind !== 'search') return run();
+    // A search refused with a secondly 429 (the pacer's spacing can be squeezed by a late timer, or another
+    // process shares the account) holds later searches back for the window, and is asked again behind them.
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await searchSchedulerOf().schedule(run, { signal });
+      } catch (error) {
+        if (
+          attempt >= SEARCH_RATE_LIMIT_RETRIES ||
+          !ApiCallError.isInstance(error) ||
+          error.code !== 'rate_limited'
+        )
+          throw error;
+      }
+    }
   }
 
   return {

@@ -23,12 +23,12 @@ afterAll(async () => {
   for (const adapter of adapters) await adapter.close();
 });
 
-function adapter(fetch?: typeof globalThis.fetch) {
+function adapter(fetch?: typeof globalThis.fetch, searchPerSecond?: number) {
   const hubspot = createHubspot({
     accessToken: hub.token,
     baseUrl: hub.baseUrl,
     now: hub.now,
-    rateLimits: { windowMs: 1_000 },
+    rateLimits: { windowMs: 1_000, ...(searchPerSecond === undefined ? {} : { searchPerSecond }) },
     ...(fetch === undefined ? {} : { fetch }),
   });
   adapters.push(hubspot);
@@ -65,6 +65,14 @@ function seedContacts(count: number, prefix: string) {
 }
 
 describe('doListChanges', () => {
+  it('asks a search refused with a secondly 429 again instead of failing the listing', async () => {
+    seedContacts(3_000, 'burst');
+    // Told the account allows 9 searches a second where HubSpot allows 5: some searches are refused.
+    const { records } = await listAll(adapter(undefined, 9), undefined, 100);
+    expect(new Set(records.map((record) => record.id)).size).toBe(3_000);
+    expect(hub.instance.counters.get('hubspot.429')).toBeGreaterThan(0);
+  });
+
   it('lists more than 10,000 changed contacts without any search paging past the cap, oldest change first', async () => {
     seedContacts(10_500, 'bulk');
     const canned = cannedFetch();
