@@ -15,7 +15,7 @@ import { registerOauthRoutes } from './routes-oauth.js';
 import { registerQueryRoutes } from './routes-query.js';
 import { registerSObjectRoutes } from './routes-sobjects.js';
 import { formatDatetime, type SalesforceFieldDefinition } from './schema.js';
-import { MAX_VERSION, positive, rate, resolveSettings, salesforceCredentials } from './settings.js';
+import { checkSalesforceOption, MAX_VERSION, resolveSettings, salesforceCredentials } from './settings.js';
 import { SalesforceState } from './state.js';
 import { type LeadRecord, LeadStore, type SaveOutcome } from './store.js';
 import type {
@@ -271,13 +271,16 @@ export function createSalesforceEmulator(
         : {},
     expireTokens: () => tokens.expireAll(),
     setPartialFailureRate: (value) => {
-      state.partialFailureRate = rate('partialFailureRate', value);
+      checkSalesforceOption('partialFailureRate', value);
+      state.partialFailureRate = value ?? 0;
     },
     setResponseDelayMs: (ms) => {
-      state.responseDelayMs = positive('responseDelayMs', ms, 0, true);
+      checkSalesforceOption('responseDelayMs', ms);
+      state.responseDelayMs = ms ?? 0;
     },
     setDailyApiRequests: (limit) => {
-      state.dailyLimit = positive('dailyApiRequests', limit, state.dailyLimit);
+      checkSalesforceOption('dailyApiRequests', limit);
+      state.dailyLimit = limit ?? state.dailyLimit;
     },
     queueOutboundMessages: (leadIds) => {
       if (options.outboundMessages === undefined) {
