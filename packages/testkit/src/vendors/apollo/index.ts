@@ -7,6 +7,7 @@ import { seededRandom } from '../../emulator/create-context.js';
 import { positiveNumberSchema, shareSchema, uncheckedOption } from '../../emulator/option-schemas.js';
 import { createFixedWindowLimiter, type FixedWindow, type LimitDecision } from '../../emulator/rate-limit.js';
 import { createWebhookDispatcher, type WebhookDispatcher } from '../../emulator/webhooks.js';
+import { coverageOverridesSchema } from '../../truth/coverage.js';
 import {
   APOLLO_COVERAGE,
   type CoverageOverrides,
@@ -93,7 +94,7 @@ const apolloOptionsSchema = z
   .object(
     {
       truth: uncheckedOption,
-      coverage: uncheckedOption,
+      coverage: coverageOverridesSchema.optional(),
       apiKey: uncheckedOption,
       restrictedApiKey: uncheckedOption,
       rateLimits: z

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { EmulatorContext, VendorEmulator } from '../../emulator/context.js';
 import { positiveNumberSchema, uncheckedOption } from '../../emulator/option-schemas.js';
 import { createFixedWindowLimiter, type FixedWindow, type LimitDecision } from '../../emulator/rate-limit.js';
+import { coverageOverridesSchema } from '../../truth/coverage.js';
 import {
   type CoverageOverrides,
   createGroundTruth,
@@ -116,7 +117,7 @@ const zoomInfoOptionsSchema = z
   .object(
     {
       truth: uncheckedOption,
-      coverage: uncheckedOption,
+      coverage: coverageOverridesSchema.optional(),
       credentials: uncheckedOption,
       deniedOutputFields: uncheckedOption,
       clientCredentialsEnabled: uncheckedOption,
