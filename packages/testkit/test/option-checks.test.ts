@@ -1,7 +1,13 @@
 import { ConfigurationError } from '@leadpipe/core';
 import { describe, expect, it } from 'vitest';
 import { createEmulatorContext } from '../src/emulator/create-context.js';
-import { APOLLO_COVERAGE, createGroundTruth, resolveCoverage } from '../src/truth/index.js';
+import {
+  APOLLO_COVERAGE,
+  type CoverageOverrides,
+  createGroundTruth,
+  type GroundTruthOptions,
+  resolveCoverage,
+} from '../src/truth/index.js';
 import { type ApolloEmulatorOptions, createApolloEmulator } from '../src/vendors/apollo/index.js';
 import { createHubspotEmulator, type HubspotEmulatorOptions } from '../src/vendors/hubspot/index.js';
 import { createSalesforceEmulator } from '../src/vendors/salesforce/index.js';
@@ -285,7 +291,7 @@ describe('ground-truth options', () => {
     [{ companies: 2.5 }, 'companies', 'must be a positive integer, got 2.5'],
     [{ persons: 10 }, 'persons', 'is not a known option'],
   ])('createGroundTruth refuses %j naming %s', (options, field, reason) => {
-    expectRefused(() => createGroundTruth(options), 'createGroundTruth', field, reason);
+    expectRefused(() => createGroundTruth(options as GroundTruthOptions), 'createGroundTruth', field, reason);
   });
 
   it('refuses an unknown option even when the population asked for is cached', () => {
@@ -318,7 +324,7 @@ describe('ground-truth options', () => {
 
   it('resolveCoverage refuses an unknown key and keeps the shares it is given', () => {
     expectRefused(
-      () => resolveCoverage(APOLLO_COVERAGE, { personshare: 0.5 } as { personShare: number }),
+      () => resolveCoverage(APOLLO_COVERAGE, { personshare: 0.5 } as CoverageOverrides),
       'coverage',
       'personshare',
       'is not a known option',

@@ -1,9 +1,7 @@
 import { z } from 'zod';
 
-/**
- * Zod pieces of the testkit's option schemas (checked by core's `parseOptions`): each reason echoes the
- * value it refuses, `<reason>, got <value>`.
- */
+// Zod pieces of the testkit's option schemas (checked by core's `parseOptions`): each reason echoes the
+// value it refuses, `<reason>, got <value>`.
 
 /** A zod message that echoes the value it rejects: `<reason>, got <value>`. */
 function got(reason: string): { error: (issue: { input?: unknown }) => string } {
@@ -20,12 +18,6 @@ export function positiveNumberSchema(): z.ZodNumber {
 export function nonNegativeNumberSchema(): z.ZodNumber {
   const message = got('must be a non-negative number');
   return z.number(message).min(0, message);
-}
-
-/** A whole number of at least 1: `must be a positive integer, got 1.5`. */
-export function positiveIntegerSchema(): z.ZodNumber {
-  const message = got('must be a positive integer');
-  return z.number(message).int(message).min(1, message);
 }
 
 /** A share in [0, 1]: `<reason>, got 2` (default reason `must be a share between 0 and 1`). */
