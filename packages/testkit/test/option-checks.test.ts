@@ -121,6 +121,30 @@ describe('Salesforce emulator options', () => {
     emulator.setDailyApiRequests(7);
     expect(emulator.apiUsage().limit).toBe(7);
   });
+
+  it('findLeadByExternalId takes only an External ID field, queueOutboundMessages only known Lead ids', () => {
+    const emulator = createSalesforceEmulator(createEmulatorContext(), {
+      outboundMessages: { url: 'http://127.0.0.1:9/listener' },
+    });
+    for (const fieldName of ['Email', 'Nope__c']) {
+      expectRefused(
+        () => emulator.findLeadByExternalId('k1', fieldName),
+        'findLeadByExternalId',
+        'fieldName',
+        `is not an External ID field of Lead, got ${fieldName}`,
+        'salesforce',
+      );
+    }
+    expect(emulator.findLeadByExternalId('k1', 'lead_key__c')).toBeUndefined();
+    expectRefused(
+      () => emulator.queueOutboundMessages(['00QDn0000000001IAA']),
+      'queueOutboundMessages',
+      'leadIds.0',
+      'no Lead with id 00QDn0000000001IAA',
+      'salesforce',
+    );
+    emulator.queueOutboundMessages([]);
+  });
 });
 
 describe('Apollo emulator options', () => {
