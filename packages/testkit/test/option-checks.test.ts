@@ -9,6 +9,7 @@ import {
   resolveCoverage,
 } from '../src/truth/index.js';
 import { type ApolloEmulatorOptions, createApolloEmulator } from '../src/vendors/apollo/index.js';
+import { type ClearbitEmulatorOptions, createClearbitEmulator } from '../src/vendors/clearbit/index.js';
 import { createHubspotEmulator, type HubspotEmulatorOptions } from '../src/vendors/hubspot/index.js';
 import { createSalesforceEmulator } from '../src/vendors/salesforce/index.js';
 import type { SalesforceEmulatorOptions } from '../src/vendors/salesforce/types.js';
@@ -178,6 +179,46 @@ describe('Apollo emulator options', () => {
   it('accepts shares of 0 and 1', () => {
     const emulator = createApolloEmulator(createEmulatorContext(), { truth, partialBatchFailureRate: 1 });
     expect(emulator.vendor).toBe('apollo');
+  });
+});
+
+describe('Clearbit emulator options', () => {
+  it.each([
+    [{ perMinute: 0 }, 'perMinute', 'must be a positive number, got 0'],
+    [{ queuedShare: 2 }, 'queuedShare', 'must be between 0 and 1, got 2'],
+    [{ indexDelayMs: -1 }, 'indexDelayMs', 'must be non-negative, got -1'],
+    [{ monthlyQuota: -5 }, 'monthlyQuota', 'must be non-negative, got -5'],
+    [{ streamTimeoutMs: Number.NaN }, 'streamTimeoutMs', 'must be non-negative, got NaN'],
+    [
+      { combinedWebhookType: 'company' },
+      'combinedWebhookType',
+      'must be "person" or "person_company", got company',
+    ],
+    [
+      { coverage: { errorRates: { title: 2 } } },
+      'coverage.errorRates.title',
+      'must be a share between 0 and 1, got 2',
+    ],
+    [{ perHour: 5 }, 'perHour', 'is not a known option'],
+  ])('refuses %j naming %s', (options, field, reason) => {
+    expectRefused(
+      () => createClearbitEmulator(createEmulatorContext(), { truth, ...options } as ClearbitEmulatorOptions),
+      'createClearbitEmulator',
+      field,
+      reason,
+      'clearbit',
+    );
+  });
+
+  it('accepts an unlimited monthly quota and the edges of each range', () => {
+    const emulator = createClearbitEmulator(createEmulatorContext(), {
+      truth,
+      monthlyQuota: Number.POSITIVE_INFINITY,
+      queuedShare: 1,
+      indexDelayMs: 0,
+      combinedWebhookType: 'person_company',
+    });
+    expect(emulator.vendor).toBe('clearbit');
   });
 });
 
