@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ApiCallError, LeadpipeError } from '../src/contracts/errors.js';
+import { ApiCallError, ConfigurationError, LeadpipeError } from '../src/contracts/errors.js';
 import { createCallPacer, reservePacerSlot } from '../src/kit/call-pacer.js';
 
 describe('reservePacerSlot', () => {
@@ -57,7 +57,35 @@ describe('createCallPacer', () => {
     expect(LeadpipeError.isInstance(error) && (error as LeadpipeError).code).toBe('limiter_closed');
   });
 
-  it('refuses a limit that is not a positive integer', () => {
-    expect(() => createCallPacer({ limit: 0, intervalMs: 1_000 })).toThrow(RangeError);
+  it('refuses a limit, intervalMs or safetyMargin out of range, and an unknown option, naming each', () => {
+    const refusal = (options: unknown): ConfigurationError => {
+      try {
+        createCallPacer(options as Parameters<typeof createCallPacer>[0]);
+      } catch (error) {
+        expect(ConfigurationError.isInstance(error)).toBe(true);
+        return error as ConfigurationError;
+      }
+      throw new Error('createCallPacer accepted the options');
+    };
+    for (const [options, field, reason] of [
+      [{ limit: 0, intervalMs: 1_000 }, 'limit', 'must be a positive integer, got 0'],
+      [{ limit: 1.5, intervalMs: 1_000 }, 'limit', 'must be a positive integer, got 1.5'],
+      [{ limit: 1, intervalMs: 0 }, 'intervalMs', 'must be a positive number, got 0'],
+      [{ limit: 1, intervalMs: Number.NaN }, 'intervalMs', 'must be a positive number, got NaN'],
+      [
+        { limit: 1, intervalMs: 1_000, safetyMargin: -0.1 },
+        'safetyMargin',
+        'must be a number of 0 or more, got -0.1',
+      ],
+      [{ limit: 1, intervalMs: 1_000, intervalms: 5 }, 'intervalms', 'is not a known option'],
+    ] as const) {
+      const error = refusal(options);
+      expect(error.code).toBe('invalid_configuration');
+      expect(error.issues).toEqual([{ field, reason }]);
+      expect(error.message).toBe(`createCallPacer: ${field}: ${reason}`);
+    }
+    expect(refusal({ limit: 0, intervalMs: 1_000, providerId: 'crm' }).providerId).toBe('crm');
+    // A safetyMargin of 0 is allowed.
+    createCallPacer({ limit: 1, intervalMs: 1_000, safetyMargin: 0 }).close();
   });
 });

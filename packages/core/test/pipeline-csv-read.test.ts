@@ -183,6 +183,27 @@ describe('readCsv: the record size is bounded', () => {
     expect(ConfigurationError.isInstance(unknown)).toBe(true);
     expect((unknown as ConfigurationError).message).toMatch(/relax_quotes/);
   });
+
+  it('refuses a delimiter that is a quote, a line break or not one character, in readCsv and readCsvHeader', async () => {
+    for (const [delimiter, reason] of [
+      ['"', 'must not be a quote or a line break'],
+      ['\n', 'must not be a quote or a line break'],
+      ['\r', 'must not be a quote or a line break'],
+      [',,', 'must be one character'],
+      ['', 'must be one character'],
+    ] as const) {
+      const error = await collect(readCsv(Readable.from(['a,b\n1,2\n']), { delimiter })).catch(
+        (caught: unknown) => caught,
+      );
+      expect(ConfigurationError.isInstance(error)).toBe(true);
+      expect((error as ConfigurationError).code).toBe('invalid_configuration');
+      expect((error as ConfigurationError).issues).toEqual([{ field: 'delimiter', reason }]);
+      expect((error as ConfigurationError).message).toBe(`readCsv: delimiter: ${reason}`);
+      await expect(readCsvHeader(Readable.from(['a,b\n']), { delimiter })).rejects.toThrow(
+        `readCsv: delimiter: ${reason}`,
+      );
+    }
+  });
 });
 
 describe('readCsv: headers', () => {
@@ -342,12 +363,6 @@ describe('readCsv: encodings and delimiters', () => {
 });
 
 describe('CsvRecordSplitter', () => {
-  it('refuses a delimiter that is a quote, a line break or longer than one character', () => {
-    for (const delimiter of ['"', '\n', '\r', ',,', '']) {
-      expect(() => new CsvRecordSplitter({ delimiter, maxRecordSize: 10 })).toThrow(RangeError);
-    }
-  });
-
   it('counts LF, CRLF and CR line ends alike, inside quotes too', () => {
     const splitter = new CsvRecordSplitter({ delimiter: ',', maxRecordSize: 100 });
     const records = [...splitter.push('a\rb\r\n"c\rd"\n\r\ne'), ...splitter.end()];

@@ -138,7 +138,7 @@ describe('Salesforce emulator Outbound Messages', () => {
   it('refuses to queue without a configured listener', () => {
     const emulator = createSalesforceEmulator(createEmulatorContext());
     expect(() => emulator.queueOutboundMessages(['00QDn0000000001IAA'])).toThrow(
-      /outboundMessages: set a url/,
+      "queueOutboundMessages: outboundMessages: must be set in the emulator's options (with a url) before queueing Outbound Messages",
     );
   });
 });

@@ -431,12 +431,14 @@ describe('Salesforce emulator limits without a server', () => {
   it('rejects bad options with a ConfigurationError naming the option', () => {
     const context = createEmulatorContext();
     expect(() => createSalesforceEmulator(context, { dailyApiRequests: -1 })).toThrow(
-      /option dailyApiRequests: must be a positive number, got -1/,
+      'createSalesforceEmulator: dailyApiRequests: must be a positive number, got -1',
     );
     expect(() => createSalesforceEmulator(context, { partialFailureRate: 2 })).toThrow(ConfigurationError);
-    expect(() => createSalesforceEmulator(context, { organizationId: '001abc' })).toThrow(/organizationId/);
+    expect(() => createSalesforceEmulator(context, { organizationId: '001abc' })).toThrow(
+      'createSalesforceEmulator: organizationId: must be a 15 or 18 character id starting with 00D, got 001abc',
+    );
     expect(() =>
       createSalesforceEmulator(context, { customFields: [{ name: 'Bad', label: 'Bad', type: 'string' }] }),
-    ).toThrow(/customFields: field Bad must end with __c/);
+    ).toThrow('createSalesforceEmulator: customFields.0.name: must end with __c, got Bad');
   });
 });

@@ -71,7 +71,9 @@ describe('ground truth population', () => {
 
   it('rejects bad sizes with a ConfigurationError naming the option', () => {
     expect(() => createGroundTruth({ people: 0 })).toThrow(ConfigurationError);
-    expect(() => createGroundTruth({ companies: 1.5 })).toThrow(/companies/);
+    expect(() => createGroundTruth({ companies: 1.5 })).toThrow(
+      'createGroundTruth: companies: must be a positive integer, got 1.5',
+    );
   });
 });
 

@@ -154,16 +154,18 @@ describe('normalization shared by both sides', () => {
 describe('bad input', () => {
   it('names a wanted field that is not a LeadField path, and its position', () => {
     expect(() => truth.score([], ['title', 'company.size' as LeadField])).toThrow(
-      /wantedFields\[1\].*company\.size/,
+      'score: wantedFields.1: "company.size" is not a LeadField path',
     );
     expect(() => truth.score([], 'title' as unknown as LeadField[])).toThrow(ConfigurationError);
   });
 
   it('names a lead that is not an object, and leads that are not iterable', () => {
     const bad = [{ email: engineer.email }, null] as unknown as ScorableLead[];
-    expect(() => truth.score(bad, ['title'])).toThrow(/leads\[1\]: must be an object.*got null/);
+    expect(() => truth.score(bad, ['title'])).toThrow(
+      'score: leads.1: must be an object (a Lead, an enrichment outcome or a flat patch), got null',
+    );
     expect(() => truth.score(42 as unknown as ScorableLead[], ['title'])).toThrow(
-      /leads: must be an iterable/,
+      'score: leads: must be an iterable of leads (core Lead objects, enrichment outcomes or flat patches)',
     );
   });
 });

@@ -1,6 +1,8 @@
+import { z } from 'zod';
 import { type Clock, systemClock } from '../contracts/clock.js';
 import { ApiCallError, LeadpipeError } from '../contracts/errors.js';
 import type { RateLimitPolicy } from '../contracts/rate-limit.js';
+import { parseOptions } from '../options/parse-options.js';
 
 /** Options of one {@link CallScheduler.schedule} call. */
 export interface CallScheduleOptions {
@@ -46,6 +48,33 @@ export interface CallPacerOptions {
   readonly providerId?: string;
 }
 
+/** A zod message that echoes the value it rejects: `<reason>, got <value>`. */
+function got(reason: string): { error: (issue: { input?: unknown }) => string } {
+  return { error: (issue) => `${reason}, got ${String(issue.input)}` };
+}
+
+const positiveInteger = got('must be a positive integer');
+const positiveNumber = got('must be a positive number');
+const atLeastZero = got('must be a number of 0 or more');
+
+/** The options of {@link createCallPacer}, checked by `parseOptions`. */
+const callPacerOptionsSchema = z
+  .object(
+    {
+      limit: z.number(positiveInteger).int(positiveInteger).positive(positiveInteger),
+      intervalMs: z.number(positiveNumber).positive(positiveNumber),
+      safetyMargin: z.number(atLeastZero).min(0, atLeastZero).optional(),
+      now: z
+        .custom<Clock>((value) => typeof value === 'function', {
+          error: 'must be a function returning epoch ms',
+        })
+        .optional(),
+      providerId: z.string({ error: 'must be a string' }).optional(),
+    },
+    { error: 'must be an object' },
+  )
+  .strict();
+
 /** The state of an even pacer: the earliest time the next call may start. */
 export interface PacerSlot {
   /** When the reserved call starts, epoch ms. */
@@ -76,19 +105,15 @@ export interface CallPacer extends CallScheduler {
  * with a 429 (`rate_limited` with `retryAfterMs`) holds later starts back
  * for that long; the error itself propagates (the caller owns retries).
  *
- * @throws RangeError when `limit`, `intervalMs` or `safetyMargin` is not a positive number.
+ * @throws ConfigurationError (`invalid_configuration`, checked by `parseOptions`) naming each wrong option:
+ * `limit` not a positive integer, `intervalMs` not a positive number, `safetyMargin` below 0, an unknown option.
  */
 export function createCallPacer(options: CallPacerOptions): CallPacer {
-  const { limit, intervalMs } = options;
+  const { limit, intervalMs } = parseOptions(callPacerOptionsSchema, options, {
+    name: 'createCallPacer',
+    providerId: options?.providerId,
+  });
   const margin = options.safetyMargin ?? 0.1;
-  if (!(Number.isInteger(limit) && limit > 0))
-    throw new RangeError('createCallPacer: limit must be a positive integer');
-  if (!(Number.isFinite(intervalMs) && intervalMs > 0)) {
-    throw new RangeError('createCallPacer: intervalMs must be a positive number');
-  }
-  if (!(Number.isFinite(margin) && margin >= 0)) {
-    throw new RangeError('createCallPacer: safetyMargin must be a number of 0 or more');
-  }
   const now = options.now ?? systemClock;
   const gapMs = (intervalMs / limit) * (1 + margin);
   let nextFreeAt = Number.NEGATIVE_INFINITY;

@@ -36,9 +36,9 @@ export type CsvRecord =
       readonly reason: string;
     };
 
-/** Options of {@link CsvRecordSplitter}. */
+/** Options of {@link CsvRecordSplitter}, already checked (readCsv's options schema checks `delimiter`). */
 export interface CsvRecordSplitterOptions {
-  /** One-character field delimiter. */
+  /** One-character field delimiter, not a quote or a line break (checked by `readCsv`'s options schema). */
   readonly delimiter: string;
   /** Longest record, in characters; a longer one is rejected. */
   readonly maxRecordSize: number;
@@ -90,9 +90,6 @@ export class CsvRecordSplitter {
   #expectFields: number | undefined;
 
   constructor(options: CsvRecordSplitterOptions) {
-    if (options.delimiter.length !== 1 || /["\r\n]/.test(options.delimiter)) {
-      throw new RangeError('delimiter must be one character other than a quote or a line break');
-    }
     this.#delimiter = options.delimiter.charCodeAt(0);
     this.#maxRecordSize = options.maxRecordSize;
   }

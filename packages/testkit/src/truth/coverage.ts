@@ -1,11 +1,12 @@
 import {
-  ConfigurationError,
   HEADCOUNT_RANGES,
   LEAD_FIELDS,
   type LeadField,
   type LeadFieldPatch,
+  parseOptions,
   SENIORITY_LEVELS,
 } from '@leadpipe/core/adapter-kit';
+import { z } from 'zod';
 import {
   type GroundTruthData,
   headcountRangeOf,
@@ -124,9 +125,40 @@ export const CLEARBIT_COVERAGE: CoverageProfile = {
   defaultErrorRate: 0.02,
 };
 
-/** Merge overrides into a profile, checking every share is in [0, 1]. */
+/** A share in [0, 1]: `must be a share between 0 and 1, got 2`. */
+const share = z
+  .number({ error: (issue) => `must be a share between 0 and 1, got ${String(issue.input)}` })
+  .min(0, { error: (issue) => `must be a share between 0 and 1, got ${String(issue.input)}` })
+  .max(1, { error: (issue) => `must be a share between 0 and 1, got ${String(issue.input)}` });
+
+/** {@link CoverageOverrides} (an emulator's `coverage` option): every key listed, unknown ones refused. */
+export const coverageOverridesSchema = z
+  .object(
+    {
+      personShare: share.optional(),
+      companyShare: share.optional(),
+      fields: z
+        .record(z.string(), share.optional(), { error: 'must be an object of shares by LeadField' })
+        .optional(),
+      errorRates: z
+        .record(z.string(), share.optional(), { error: 'must be an object of shares by LeadField' })
+        .optional(),
+      defaultErrorRate: share.optional(),
+      fieldCorrelation: share.optional(),
+    },
+    { error: 'must be an object' },
+  )
+  .strict();
+
+/**
+ * Merge overrides into a profile, checking every share is in [0, 1].
+ *
+ * @throws ConfigurationError (`invalid_configuration`, checked by `parseOptions`) naming the share:
+ * `coverage: fields.title: must be a share between 0 and 1, got 2`, or an unknown key.
+ */
 export function resolveCoverage(base: CoverageProfile, overrides: CoverageOverrides = {}): CoverageProfile {
-  const profile: CoverageProfile = {
+  parseOptions(coverageOverridesSchema, overrides, { name: 'coverage' });
+  return {
     personShare: overrides.personShare ?? base.personShare,
     companyShare: overrides.companyShare ?? base.companyShare,
     fields: { ...base.fields, ...overrides.fields },
@@ -134,21 +166,6 @@ export function resolveCoverage(base: CoverageProfile, overrides: CoverageOverri
     defaultErrorRate: overrides.defaultErrorRate ?? base.defaultErrorRate ?? 0,
     fieldCorrelation: overrides.fieldCorrelation ?? base.fieldCorrelation ?? 0,
   };
-  const check = (field: string, value: number | undefined) => {
-    if (value === undefined) return;
-    if (!(value >= 0 && value <= 1)) {
-      throw new ConfigurationError('invalid_configuration', {
-        message: `coverage.${field} must be a share between 0 and 1, got ${String(value)}`,
-      });
-    }
-  };
-  check('personShare', profile.personShare);
-  check('companyShare', profile.companyShare);
-  check('defaultErrorRate', profile.defaultErrorRate);
-  check('fieldCorrelation', profile.fieldCorrelation);
-  for (const [field, value] of Object.entries(profile.fields)) check(`fields.${field}`, value);
-  for (const [field, value] of Object.entries(profile.errorRates ?? {})) check(`errorRates.${field}`, value);
-  return profile;
 }
 
 /**

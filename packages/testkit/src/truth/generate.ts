@@ -1,12 +1,13 @@
 import {
-  ConfigurationError,
   HEADCOUNT_RANGES,
   type HeadcountRange,
   type LeadFieldPatch,
   type LeadLocation,
+  parseOptions,
   type Seniority,
 } from '@leadpipe/core/adapter-kit';
 import { isValidPhoneNumber } from 'libphonenumber-js/max';
+import { z } from 'zod';
 import { createRng, hashString, type Rng } from './random.js';
 import {
   CITIES,
@@ -166,14 +167,33 @@ export function linkedinComparisonKey(value: string): string {
     .replace(/\/+$/, '');
 }
 
-function positiveInteger(value: number | undefined, fallback: number, field: string): number {
-  const resolved = value ?? fallback;
-  if (!Number.isInteger(resolved) || resolved < 1) {
-    throw new ConfigurationError('invalid_configuration', {
-      message: `${field} must be a positive integer, got ${String(value)}`,
-    });
-  }
-  return resolved;
+/** A zod message that echoes the value it rejects: `<reason>, got <value>`. */
+function got(reason: string): { error: (issue: { input?: unknown }) => string } {
+  return { error: (issue) => `${reason}, got ${String(issue.input)}` };
+}
+
+const anInteger = got('must be an integer');
+const aPositiveInteger = got('must be a positive integer');
+
+/** The options of {@link createGroundTruth}: every key listed, unknown ones refused. */
+const groundTruthOptionsSchema = z
+  .object(
+    {
+      seed: z.number(anInteger).int(anInteger).optional(),
+      people: z.number(aPositiveInteger).int(aPositiveInteger).min(1, aPositiveInteger).optional(),
+      companies: z.number(aPositiveInteger).int(aPositiveInteger).min(1, aPositiveInteger).optional(),
+    },
+    { error: 'must be an object' },
+  )
+  .strict();
+
+/**
+ * Check {@link createGroundTruth}'s options with zod (through core's `parseOptions`).
+ *
+ * @throws ConfigurationError naming every wrong option: `createGroundTruth: people: must be a positive integer, got 0`.
+ */
+export function checkGroundTruthOptions(options: GroundTruthOptions): void {
+  parseOptions(groundTruthOptionsSchema, options, { name: 'createGroundTruth' });
 }
 
 function hexId(rng: Rng): string {
@@ -419,17 +439,14 @@ function personFieldValues(person: TruthPerson, company: TruthCompany): LeadFiel
  * headcount, revenue, location and technologies. The same options always give
  * the same population.
  *
- * @throws ConfigurationError when `people` or `companies` is not a positive integer.
+ * @throws ConfigurationError (see {@link checkGroundTruthOptions}) when `seed` is not an integer, `people` or
+ * `companies` not a positive integer, or an option is unknown.
  */
 export function generatePopulation(options: GroundTruthOptions = {}): GroundTruthData {
+  checkGroundTruthOptions(options);
   const seed = options.seed ?? 1;
-  if (!Number.isInteger(seed)) {
-    throw new ConfigurationError('invalid_configuration', {
-      message: `seed must be an integer, got ${String(options.seed)}`,
-    });
-  }
-  const peopleCount = positiveInteger(options.people, DEFAULT_PEOPLE, 'people');
-  const companyCount = positiveInteger(options.companies, DEFAULT_COMPANIES, 'companies');
+  const peopleCount = options.people ?? DEFAULT_PEOPLE;
+  const companyCount = options.companies ?? DEFAULT_COMPANIES;
   const rng = createRng(hashString('leadpipe-truth', seed));
   const companies = generateCompanies(rng, companyCount);
   const people = generatePeople(rng, peopleCount, companies);

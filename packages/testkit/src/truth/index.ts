@@ -1,5 +1,10 @@
 import type { LeadField } from '@leadpipe/core/adapter-kit';
-import { type GroundTruthData, type GroundTruthOptions, generatePopulation } from './generate.js';
+import {
+  checkGroundTruthOptions,
+  type GroundTruthData,
+  type GroundTruthOptions,
+  generatePopulation,
+} from './generate.js';
 import { type ScorableLead, type ScoreReport, scoreLeads } from './score.js';
 
 export {
@@ -55,6 +60,8 @@ const cache = new Map<string, GroundTruth>();
  * @throws ConfigurationError when a size is not a positive integer or the seed is not an integer.
  */
 export function createGroundTruth(options: GroundTruthOptions = {}): GroundTruth {
+  // Checked before the cache, so an unknown option is refused even when the population is cached.
+  checkGroundTruthOptions(options);
   const key = `${options.seed ?? 1}|${options.people ?? 20_000}|${options.companies ?? 3_000}`;
   const cached = cache.get(key);
   if (cached !== undefined) return cached;

@@ -1,10 +1,11 @@
 import {
-  ConfigurationError,
   isLeadField,
   type LeadField,
   type LeadFieldPatch,
   type LeadLocation,
+  parseOptions,
 } from '@leadpipe/core/adapter-kit';
+import { z } from 'zod';
 import {
   domainComparisonKey,
   type GroundTruthData,
@@ -249,6 +250,37 @@ function identifyScored(
   return fromInput ?? fromAll;
 }
 
+/** `scoreLeads`' arguments, checked before any lead is read. */
+const scoreArgumentsSchema = z.object({
+  wantedFields: z.array(
+    z.custom<LeadField>((field) => typeof field === 'string' && isLeadField(field), {
+      error: (issue) => `"${String(issue.input)}" is not a LeadField path`,
+    }),
+    { error: 'must be an array of LeadField paths' },
+  ),
+  leads: z.custom<Iterable<unknown>>(
+    (value) => typeof value === 'object' && value !== null && Symbol.iterator in value,
+    { error: 'must be an iterable of leads (core Lead objects, enrichment outcomes or flat patches)' },
+  ),
+});
+
+/** What an entry of `leads` is, in words, for the error. */
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  return Array.isArray(value) ? 'an array' : typeof value;
+}
+
+/** One entry of `leads`, as `{ leads: { <index>: entry } }` so that the error names `leads.<index>`. */
+const scoredLeadSchema = z.object({
+  leads: z.record(
+    z.string(),
+    z.custom<Readonly<Record<string, unknown>>>(isRecord, {
+      error: (issue) =>
+        `must be an object (a Lead, an enrichment outcome or a flat patch), got ${kindOf(issue.input)}`,
+    }),
+  ),
+});
+
 /**
  * Score enriched leads against the truth: per wanted field, how many leads
  * got a value (coverage) and how many of those values are right (accuracy).
@@ -256,44 +288,25 @@ function identifyScored(
  * patches; a `Lead` is identified by its `input` fields first (see
  * {@link identifyLead}). Leads the truth does not know count in `leads` only.
  *
- * @throws ConfigurationError naming `wantedFields[i]` when a wanted field is
- * not a LeadField path, `leads` when it is not iterable, `leads[i]` when an
- * entry is not an object.
+ * @throws ConfigurationError (`invalid_configuration`, checked by `parseOptions`) naming `wantedFields.<i>`
+ * when a wanted field is not a LeadField path, `leads` when it is not iterable, `leads.<i>` when an entry is
+ * not an object: `score: wantedFields.1: "company.size" is not a LeadField path`.
  */
 export function scoreLeads(
   truth: GroundTruthData,
   leads: Iterable<ScorableLead>,
   wantedFields: readonly LeadField[],
 ): ScoreReport {
-  const given: unknown = wantedFields;
-  if (!Array.isArray(given)) {
-    throw new ConfigurationError('invalid_configuration', {
-      message: 'wantedFields: must be an array of LeadField paths',
-    });
-  }
-  given.forEach((field: unknown, index) => {
-    if (typeof field !== 'string' || !isLeadField(field)) {
-      throw new ConfigurationError('invalid_configuration', {
-        message: `wantedFields[${index}]: "${String(field)}" is not a LeadField path`,
-      });
-    }
-  });
-  if (leads === null || typeof leads !== 'object' || !(Symbol.iterator in leads)) {
-    throw new ConfigurationError('invalid_configuration', {
-      message: 'leads: must be an iterable of leads (core Lead objects, enrichment outcomes or flat patches)',
-    });
-  }
+  parseOptions(scoreArgumentsSchema, { leads, wantedFields }, { name: 'score' });
   const tallies = new Map<LeadField, { wanted: number; filled: number; correct: number }>(
     wantedFields.map((field) => [field, { wanted: 0, filled: 0, correct: 0 }]),
   );
   let count = 0;
   let identified = 0;
-  for (const lead of leads as Iterable<unknown>) {
-    if (!isRecord(lead)) {
-      throw new ConfigurationError('invalid_configuration', {
-        message: `leads[${count}]: must be an object (a Lead, an enrichment outcome or a flat patch), got ${lead === null ? 'null' : Array.isArray(lead) ? 'an array' : typeof lead}`,
-      });
-    }
+  for (const entry of leads as Iterable<unknown>) {
+    // The iterable is read once (it may be a generator), so each entry is checked as it comes.
+    parseOptions(scoredLeadSchema, { leads: { [count]: entry } }, { name: 'score' });
+    const lead = entry as Readonly<Record<string, unknown>>; // an object: the schema refused anything else
     count++;
     const flat = flattenScorableLead(lead);
     const record = identifyScored(truth, lead, flat);

@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto';
-import { ConfigurationError } from '@leadpipe/core/adapter-kit';
+import { parseOptions } from '@leadpipe/core/adapter-kit';
 import { type Context, Hono } from 'hono';
+import { z } from 'zod';
 import type { EmulatorContext, VendorEmulator } from '../../emulator/context.js';
 import { seededRandom } from '../../emulator/create-context.js';
+import { positiveNumberSchema, shareSchema, uncheckedOption } from '../../emulator/option-schemas.js';
 import { createFixedWindowLimiter, type FixedWindow, type LimitDecision } from '../../emulator/rate-limit.js';
 import { createWebhookDispatcher, type WebhookDispatcher } from '../../emulator/webhooks.js';
+import { coverageOverridesSchema } from '../../truth/coverage.js';
 import {
   APOLLO_COVERAGE,
   type CoverageOverrides,
@@ -86,16 +89,41 @@ const RESULT_TTL_MS = 30 * 24 * 3600 * 1000;
 
 type Params = Record<string, unknown>;
 
-function positive(value: number | undefined, fallback: number, field: string): number {
-  const resolved = value ?? fallback;
-  if (!(resolved > 0) || !Number.isFinite(resolved)) {
-    throw new ConfigurationError('invalid_configuration', {
-      message: `apollo.${field} must be a positive number, got ${String(value)}`,
-      providerId: 'apollo',
-    });
-  }
-  return resolved;
-}
+/** The options of `createApolloEmulator`, checked by `parseOptions`; every key listed, unknown ones refused. */
+const apolloOptionsSchema = z
+  .object(
+    {
+      truth: uncheckedOption,
+      coverage: coverageOverridesSchema.optional(),
+      apiKey: uncheckedOption,
+      restrictedApiKey: uncheckedOption,
+      rateLimits: z
+        .object(
+          {
+            perMinute: positiveNumberSchema().optional(),
+            perHour: positiveNumberSchema().optional(),
+            perDay: positiveNumberSchema().optional(),
+            bulkDivisor: positiveNumberSchema().optional(),
+          },
+          { error: 'must be an object' },
+        )
+        .strict()
+        .optional(),
+      rateLimitHeadersOn429: uncheckedOption,
+      retryAfterOn429: uncheckedOption,
+      credits: z
+        .object(
+          { person: uncheckedOption, mobilePhone: uncheckedOption, organization: uncheckedOption },
+          { error: 'must be an object' },
+        )
+        .strict()
+        .optional(),
+      webhookDelayMs: uncheckedOption,
+      partialBatchFailureRate: shareSchema().optional(),
+    },
+    { error: 'must be an object' },
+  )
+  .strict();
 
 /** The keys an Apollo emulator seeded with `seed` accepts: those of `options`, or derived from the seed. */
 export function apolloCredentials(
@@ -116,12 +144,14 @@ export function apolloCredentials(
  * `x-api-key` auth, per-endpoint minute/hour/day limits and Apollo's
  * bodies, status codes and headers.
  *
- * @throws ConfigurationError when an option is out of range.
+ * @throws ConfigurationError (`invalid_configuration`, checked by `parseOptions`) naming every option out of
+ * range or unknown: `createApolloEmulator: rateLimits.perMinute: must be a positive number, got 0`.
  */
 export function createApolloEmulator(
   context: EmulatorContext,
   options: ApolloEmulatorOptions = {},
 ): ApolloEmulator {
+  parseOptions(apolloOptionsSchema, options, { name: 'createApolloEmulator', providerId: 'apollo' });
   const truth = options.truth ?? createGroundTruth({ seed: context.seed });
   const view = createProviderView(
     truth,
@@ -131,21 +161,15 @@ export function createApolloEmulator(
   );
   const { apiKey, restrictedApiKey } = apolloCredentials(context.seed, options);
   const limits = options.rateLimits ?? {};
-  const perMinute = positive(limits.perMinute, 200, 'rateLimits.perMinute');
-  const perHour = positive(limits.perHour, 600, 'rateLimits.perHour');
-  const perDay = positive(limits.perDay, 6000, 'rateLimits.perDay');
-  const bulkDivisor = positive(limits.bulkDivisor, 10, 'rateLimits.bulkDivisor');
+  const perMinute = limits.perMinute ?? 200;
+  const perHour = limits.perHour ?? 600;
+  const perDay = limits.perDay ?? 6000;
+  const bulkDivisor = limits.bulkDivisor ?? 10;
   const personCredits = options.credits?.person ?? 1;
   const phoneCredits = options.credits?.mobilePhone ?? 8;
   const organizationCredits = options.credits?.organization ?? 1;
   const webhookDelayMs = options.webhookDelayMs ?? 120_000;
   const partialFailureRate = options.partialBatchFailureRate ?? 0;
-  if (!(partialFailureRate >= 0 && partialFailureRate <= 1)) {
-    throw new ConfigurationError('invalid_configuration', {
-      message: `apollo.partialBatchFailureRate must be a share between 0 and 1, got ${partialFailureRate}`,
-      providerId: 'apollo',
-    });
-  }
   const { counters, clock } = context;
   const limiter = createFixedWindowLimiter(clock);
   const webhooks = createWebhookDispatcher(context, 'apollo');

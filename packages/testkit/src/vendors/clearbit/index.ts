@@ -1,9 +1,12 @@
 import { createHmac } from 'node:crypto';
-import { ConfigurationError } from '@leadpipe/core/adapter-kit';
+import { parseOptions } from '@leadpipe/core/adapter-kit';
 import { type Context, Hono } from 'hono';
+import { z } from 'zod';
 import type { EmulatorClock, EmulatorContext, VendorEmulator } from '../../emulator/context.js';
+import { uncheckedOption } from '../../emulator/option-schemas.js';
 import { createFixedWindowLimiter, type LimitDecision } from '../../emulator/rate-limit.js';
 import { createWebhookDispatcher, type WebhookDispatcher } from '../../emulator/webhooks.js';
+import { coverageOverridesSchema } from '../../truth/coverage.js';
 import {
   CLEARBIT_COVERAGE,
   type CoverageOverrides,
@@ -145,6 +148,39 @@ export function clearbitCredentials(
   return { apiKey: options.apiKey ?? deterministicSecret('sk_', 'clearbit-secret', seed, 32) };
 }
 
+/** A number (Infinity included, as before: an unlimited quota) that `holds`, else `<reason>, got <value>`. */
+function numberWhere(holds: (value: number) => boolean, reason: string): z.ZodType<number> {
+  return z.custom<number>((value) => typeof value === 'number' && holds(value), {
+    error: (issue) => `${reason}, got ${String(issue.input)}`,
+  });
+}
+
+/** The options of `createClearbitEmulator`, checked by `parseOptions`; every key listed, unknown ones refused. */
+const clearbitOptionsSchema = z
+  .object(
+    {
+      truth: uncheckedOption,
+      coverage: coverageOverridesSchema.optional(),
+      apiKey: uncheckedOption,
+      perMinute: numberWhere((value) => value > 0, 'must be a positive number').optional(),
+      rateLimitReset: uncheckedOption,
+      retryAfterOn429: uncheckedOption,
+      queuedShare: numberWhere((value) => value >= 0 && value <= 1, 'must be between 0 and 1').optional(),
+      indexDelayMs: numberWhere((value) => value >= 0, 'must be non-negative').optional(),
+      queuedBody: uncheckedOption,
+      monthlyQuota: numberWhere((value) => value >= 0, 'must be non-negative').optional(),
+      streamTimeoutMs: numberWhere((value) => value >= 0, 'must be non-negative').optional(),
+      webhookOnEveryLookup: uncheckedOption,
+      combinedWebhookType: z
+        .enum(['person', 'person_company'], {
+          error: (issue) => `must be "person" or "person_company", got ${String(issue.input)}`,
+        })
+        .optional(),
+    },
+    { error: 'must be an object' },
+  )
+  .strict();
+
 /**
  * Create the Clearbit emulator: `GET /v2/people/find`, `/v2/companies/find`
  * and `/v2/combined/find` (and the streaming variant of each under
@@ -152,12 +188,14 @@ export function clearbitCredentials(
  * `unknown_record`, 402 over quota, 422, 429 with `X-RateLimit-*`, and
  * webhooks signed with `X-Request-Signature`.
  *
- * @throws ConfigurationError when an option is out of range.
+ * @throws ConfigurationError (`invalid_configuration`, checked by `parseOptions`) naming every option out of
+ * range or unknown: `createClearbitEmulator: queuedShare: must be between 0 and 1, got 2`.
  */
 export function createClearbitEmulator(
   context: EmulatorContext,
   options: ClearbitEmulatorOptions = {},
 ): ClearbitEmulator {
+  parseOptions(clearbitOptionsSchema, options, { name: 'createClearbitEmulator', providerId: 'clearbit' });
   const truth = options.truth ?? createGroundTruth({ seed: context.seed });
   const view = createProviderView(
     truth,
@@ -172,23 +210,6 @@ export function createClearbitEmulator(
   const streamTimeoutMs = options.streamTimeoutMs ?? 60_000;
   const quota = options.monthlyQuota ?? Number.POSITIVE_INFINITY;
   const combinedWebhookType = options.combinedWebhookType ?? 'person';
-  const fail = (field: string, reason: string) =>
-    new ConfigurationError('invalid_configuration', {
-      message: `clearbit.${field} ${reason}`,
-      providerId: 'clearbit',
-    });
-  if (!(perMinute > 0)) throw fail('perMinute', `must be a positive number, got ${perMinute}`);
-  if (!(queuedShare >= 0 && queuedShare <= 1))
-    throw fail('queuedShare', `must be between 0 and 1, got ${queuedShare}`);
-  if (!(indexDelayMs >= 0)) throw fail('indexDelayMs', `must be non-negative, got ${indexDelayMs}`);
-  if (!(quota >= 0)) throw fail('monthlyQuota', `must be non-negative, got ${quota}`);
-  if (!(streamTimeoutMs >= 0)) throw fail('streamTimeoutMs', `must be non-negative, got ${streamTimeoutMs}`);
-  if (combinedWebhookType !== 'person' && combinedWebhookType !== 'person_company') {
-    throw fail(
-      'combinedWebhookType',
-      `must be "person" or "person_company", got ${String(combinedWebhookType)}`,
-    );
-  }
   const { counters, clock } = context;
   const limiter = createFixedWindowLimiter(clock);
   const webhooks = createWebhookDispatcher(context, 'clearbit');

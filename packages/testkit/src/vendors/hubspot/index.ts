@@ -1,6 +1,8 @@
-import { ConfigurationError, redactSecrets, ValidationError } from '@leadpipe/core/adapter-kit';
+import { parseOptions, redactSecrets, ValidationError } from '@leadpipe/core/adapter-kit';
 import { Hono } from 'hono';
+import { z } from 'zod';
 import type { EmulatorContext } from '../../emulator/context.js';
+import { shareSchema, uncheckedOption } from '../../emulator/option-schemas.js';
 import { HubspotAuth } from './auth.js';
 import type { RouteDeps } from './http.js';
 import { errorResponse } from './http.js';
@@ -12,7 +14,7 @@ import { registerObjectRoutes } from './routes-objects.js';
 import { registerPropertyRoutes } from './routes-properties.js';
 import { HubspotStore } from './store.js';
 import type { HubspotEmulator, HubspotEmulatorOptions, HubspotFaults, HubspotObjectType } from './types.js';
-import { HubspotWebhookSender } from './webhooks.js';
+import { HubspotWebhookSender, hubspotWebhookOptionsSchema } from './webhooks.js';
 
 /** Public types of the HubSpot emulator. */
 export type {
@@ -35,73 +37,81 @@ export type {
 /** Webhook signature helpers (v1 and v3), for verifying what the emulator sends. */
 export { hubspotSignatureV3 } from './webhooks.js';
 
-function invalid(field: string, reason: string): never {
-  throw new ConfigurationError('invalid_configuration', {
-    message: `Invalid HubSpot emulator option ${field}: ${reason}`,
-    providerId: 'hubspot',
-  });
+/** A whole number in [min, max]: `must be an integer from -720 to 840, got 900`. */
+function integerIn(min: number, max?: number): z.ZodNumber {
+  const reason =
+    max === undefined ? `must be an integer of at least ${min}` : `must be an integer from ${min} to ${max}`;
+  const message = { error: (issue: { input?: unknown }) => `${reason}, got ${String(issue.input)}` };
+  const schema = z.number(message).int(message).min(min, message);
+  return max === undefined ? schema : schema.max(max, message);
 }
 
-function checkInteger(
-  field: string,
-  value: number | undefined,
-  min: number,
-  max = Number.MAX_SAFE_INTEGER,
-): void {
-  if (value !== undefined && !(Number.isInteger(value) && value >= min && value <= max)) {
-    invalid(
-      field,
-      `must be an integer from ${min}${max === Number.MAX_SAFE_INTEGER ? '' : ` to ${max}`}, got ${value}`,
-    );
-  }
-}
+const credential = z
+  .string({ error: 'must be at least 6 characters without spaces' })
+  .regex(/^\S{6,}$/, { error: 'must be at least 6 characters without spaces' });
 
-function checkFaults(faults: HubspotFaults, prefix: string): void {
-  const rate = faults.partialFailureRate;
-  if (rate !== undefined && !(rate >= 0 && rate <= 1))
-    invalid(`${prefix}partialFailureRate`, `must be within [0, 1], got ${rate}`);
-  if (faults.partialFailureCategory !== undefined && faults.partialFailureCategory.length === 0) {
-    invalid(`${prefix}partialFailureCategory`, 'must not be empty');
-  }
-}
+/** HubSpot's faults (`faults` of the options, `setFaults`). */
+const faultsSchema = z
+  .object(
+    {
+      partialFailureRate: shareSchema('must be within [0, 1]').optional(),
+      partialFailureCategory: z
+        .string({ error: 'must be a string' })
+        .min(1, { error: 'must not be empty' })
+        .optional(),
+    },
+    { error: 'must be an object' },
+  )
+  .strict();
 
-function checkOptions(options: HubspotEmulatorOptions): void {
-  checkInteger('portalId', options.portalId, 1);
-  checkInteger('appId', options.appId, 1);
-  for (const [field, value] of [
-    ['privateAppToken', options.privateAppToken],
-    ['oauth.clientId', options.oauth?.clientId],
-    ['oauth.clientSecret', options.oauth?.clientSecret],
-  ] as const) {
-    if (value !== undefined && !/^\S{6,}$/.test(value))
-      invalid(field, 'must be at least 6 characters without spaces');
-  }
-  if (options.oauth?.redirectUri !== undefined && !URL.canParse(options.oauth.redirectUri)) {
-    invalid('oauth.redirectUri', 'must be an absolute URL');
-  }
-  checkInteger('oauth.accessTokenTtlMs', options.oauth?.accessTokenTtlMs, 1);
-  const limits = options.rateLimits ?? {};
-  checkInteger('rateLimits.tenSecondly', limits.tenSecondly, 1);
-  checkInteger('rateLimits.windowMs', limits.windowMs, 1);
-  checkInteger('rateLimits.daily', limits.daily, 1);
-  checkInteger('rateLimits.searchPerSecond', limits.searchPerSecond, 1);
-  checkInteger('rateLimits.timeZoneOffsetMinutes', limits.timeZoneOffsetMinutes, -720, 840);
-  if (
-    options.multiStatus !== undefined &&
-    options.multiStatus !== 'always' &&
-    options.multiStatus !== 'objectWriteTraceId'
-  ) {
-    invalid('multiStatus', `must be 'always' or 'objectWriteTraceId'`);
-  }
-  if (
-    options.associationBatchCreateStatus !== undefined &&
-    options.associationBatchCreateStatus !== 200 &&
-    options.associationBatchCreateStatus !== 201
-  ) {
-    invalid('associationBatchCreateStatus', 'must be 200 or 201');
-  }
-  checkFaults(options.faults ?? {}, 'faults.');
-}
+/** The options of `createHubspotEmulator`, checked by `parseOptions`; every key listed, unknown ones refused. */
+const hubspotOptionsSchema = z
+  .object(
+    {
+      portalId: integerIn(1).optional(),
+      appId: integerIn(1).optional(),
+      privateAppToken: credential.optional(),
+      oauth: z
+        .object(
+          {
+            clientId: credential.optional(),
+            clientSecret: credential.optional(),
+            redirectUri: z
+              .string({ error: 'must be an absolute URL' })
+              .refine((value) => URL.canParse(value), { error: 'must be an absolute URL' })
+              .optional(),
+            accessTokenTtlMs: integerIn(1).optional(),
+          },
+          { error: 'must be an object' },
+        )
+        .strict()
+        .optional(),
+      rateLimits: z
+        .object(
+          {
+            tenSecondly: integerIn(1).optional(),
+            windowMs: integerIn(1).optional(),
+            daily: integerIn(1).optional(),
+            searchPerSecond: integerIn(1).optional(),
+            timeZoneOffsetMinutes: integerIn(-720, 840).optional(),
+            secondlyHeaders: uncheckedOption,
+          },
+          { error: 'must be an object' },
+        )
+        .strict()
+        .optional(),
+      multiStatus: z
+        .enum(['always', 'objectWriteTraceId'], { error: "must be 'always' or 'objectWriteTraceId'" })
+        .optional(),
+      associationBatchCreateStatus: z
+        .union([z.literal(200), z.literal(201)], { error: 'must be 200 or 201' })
+        .optional(),
+      faults: faultsSchema.optional(),
+      webhooks: hubspotWebhookOptionsSchema.optional(),
+    },
+    { error: 'must be an object' },
+  )
+  .strict();
 
 /**
  * Create a HubSpot emulator: a Hono app answering on HubSpot's real paths
@@ -111,14 +121,16 @@ function checkOptions(options: HubspotEmulatorOptions): void {
  * counters (`hubspot.*` in `context.counters`) and signed webhooks.
  *
  * All time is the context's emulated clock; all random choices derive from the
- * context's seed. Throws a `ConfigurationError` naming the option when an
- * option is invalid.
+ * context's seed.
+ *
+ * @throws ConfigurationError (`invalid_configuration`, checked by `parseOptions`) naming every invalid or
+ * unknown option: `createHubspotEmulator: rateLimits.tenSecondly: must be an integer of at least 1, got 0`.
  */
 export function createHubspotEmulator(
   context: EmulatorContext,
   options: HubspotEmulatorOptions = {},
 ): HubspotEmulator {
-  checkOptions(options);
+  parseOptions(hubspotOptionsSchema, options, { name: 'createHubspotEmulator', providerId: 'hubspot' });
   const { portalId, appId, credentials, firstId } = hubspotIdentity(context.seed, options);
   const now = () => context.clock.now();
 
@@ -225,7 +237,7 @@ export function createHubspotEmulator(
       context.counters.increment('hubspot.faults.tokensExpired');
     },
     setFaults: (next) => {
-      checkFaults(next, '');
+      parseOptions(faultsSchema, next, { name: 'setFaults', providerId: 'hubspot' });
       faults = next;
     },
     configureWebhooks: (next) => webhooks.configure(next),

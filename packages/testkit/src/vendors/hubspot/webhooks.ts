@@ -1,6 +1,8 @@
 import { createHash, createHmac } from 'node:crypto';
-import { ConfigurationError } from '@leadpipe/core/adapter-kit';
+import { parseOptions } from '@leadpipe/core/adapter-kit';
+import { z } from 'zod';
 import type { EmulatorClock, EmulatorCounters } from '../../emulator/context.js';
+import { uncheckedOption } from '../../emulator/option-schemas.js';
 import type { StoreChange } from './store.js';
 import type {
   HubspotWebhookDelivery,
@@ -50,28 +52,33 @@ export interface WebhookSenderContext {
   readonly defaultSecret: string;
 }
 
-function checkOptions(options: HubspotWebhookOptions): void {
-  const fail = (field: string, reason: string): never => {
-    throw new ConfigurationError('invalid_configuration', {
-      message: `Invalid HubSpot emulator option webhooks.${field}: ${reason}`,
-      providerId: 'hubspot',
-    });
+/** A whole number of at least `min`: `must be an integer of at least 1, got 0`. */
+function integerAtLeast(min: number): z.ZodNumber {
+  const message = {
+    error: (issue: { input?: unknown }) =>
+      `must be an integer of at least ${min}, got ${String(issue.input)}`,
   };
-  if (!URL.canParse(options.targetUrl)) fail('targetUrl', 'must be an absolute URL');
-  const positive = (
-    field: 'maxEventsPerRequest' | 'maxAttempts' | 'retryDelayMs',
-    value: number | undefined,
-  ) => {
-    if (value !== undefined && !(Number.isInteger(value) && value >= (field === 'retryDelayMs' ? 0 : 1))) {
-      fail(field, 'must be a positive integer');
-    }
-  };
-  positive('maxEventsPerRequest', options.maxEventsPerRequest);
-  positive('maxAttempts', options.maxAttempts);
-  positive('retryDelayMs', options.retryDelayMs);
-  if (options.clientSecret !== undefined && options.clientSecret.length === 0)
-    fail('clientSecret', 'must not be empty');
+  return z.number(message).int(message).min(min, message);
 }
+
+/** Webhook delivery settings (`webhooks` of the emulator's options, `configureWebhooks`), checked by `parseOptions`. */
+export const hubspotWebhookOptionsSchema = z
+  .object(
+    {
+      targetUrl: z
+        .string({ error: 'must be an absolute URL' })
+        .refine((value) => URL.canParse(value), { error: 'must be an absolute URL' }),
+      clientSecret: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).optional(),
+      subscriptions: uncheckedOption,
+      maxEventsPerRequest: integerAtLeast(1).optional(),
+      maxAttempts: integerAtLeast(1).optional(),
+      retryDelayMs: integerAtLeast(0).optional(),
+      delivery: uncheckedOption,
+      fetch: uncheckedOption,
+    },
+    { error: 'must be an object' },
+  )
+  .strict();
 
 /**
  * Turns store changes into HubSpot webhook events and delivers them, signed
@@ -88,9 +95,14 @@ export class HubspotWebhookSender {
   /** @param context - clock, counters, ids and the default signing secret */
   constructor(private readonly context: WebhookSenderContext) {}
 
-  /** Set or remove delivery settings. Throws ConfigurationError naming a bad field. */
+  /** Set or remove delivery settings. Throws ConfigurationError (`invalid_configuration`) naming a bad field. */
   configure(options: HubspotWebhookOptions | undefined): void {
-    if (options !== undefined) checkOptions(options);
+    if (options !== undefined) {
+      parseOptions(hubspotWebhookOptionsSchema, options, {
+        name: 'configureWebhooks',
+        providerId: 'hubspot',
+      });
+    }
     this.options = options;
   }
 

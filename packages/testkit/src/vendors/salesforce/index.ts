@@ -1,5 +1,6 @@
-import { ConfigurationError } from '@leadpipe/core/adapter-kit';
+import { parseOptions } from '@leadpipe/core/adapter-kit';
 import { Hono } from 'hono';
+import { z } from 'zod';
 import type { EmulatorContext } from '../../emulator/context.js';
 import { BulkJobs, type IngestJob } from './bulk.js';
 import { notFound, SalesforceHttpFailure } from './errors.js';
@@ -15,7 +16,7 @@ import { registerOauthRoutes } from './routes-oauth.js';
 import { registerQueryRoutes } from './routes-query.js';
 import { registerSObjectRoutes } from './routes-sobjects.js';
 import { formatDatetime, type SalesforceFieldDefinition } from './schema.js';
-import { MAX_VERSION, positive, rate, resolveSettings, salesforceCredentials } from './settings.js';
+import { checkSalesforceOption, MAX_VERSION, resolveSettings, salesforceCredentials } from './settings.js';
 import { SalesforceState } from './state.js';
 import { type LeadRecord, LeadStore, type SaveOutcome } from './store.js';
 import type {
@@ -50,6 +51,13 @@ function summary(job: IngestJob): SalesforceIngestJobSummary {
   };
 }
 
+/** Queueing Outbound Messages needs the emulator's `outboundMessages` option. */
+const outboundConfiguredSchema = z.object({
+  outboundMessages: z.custom<object>((value) => value !== undefined, {
+    error: "must be set in the emulator's options (with a url) before queueing Outbound Messages",
+  }),
+});
+
 /**
  * Create the Salesforce emulator. Its Hono app answers Salesforce's real
  * paths at the root of one base URL, which serves as login host and as
@@ -59,7 +67,8 @@ function summary(job: IngestJob): SalesforceIngestJobSummary {
  * `nextRecordsUrl` paging, limits, and Bulk API 2.0 ingest jobs. The routes
  * live in `routes-*.ts`, one module per API.
  *
- * @throws ConfigurationError when an option is out of range.
+ * @throws ConfigurationError (`invalid_configuration`, checked by `parseOptions`) naming every option out of
+ * range or unknown: `createSalesforceEmulator: dailyApiRequests: must be a positive number, got -1`.
  */
 export function createSalesforceEmulator(
   context: EmulatorContext,
@@ -68,6 +77,24 @@ export function createSalesforceEmulator(
   const now = () => context.clock.now();
   const settings = resolveSettings(context, options);
   const { organizationId, schema, outboundFields } = settings;
+  /** `findLeadByExternalId`'s field: an External ID field of Lead, resolved to its definition. */
+  const findByExternalIdSchema = z.object({
+    fieldName: z.string({ error: 'must be a Lead field name' }).transform((name, check) => {
+      const field = schema.field(name);
+      if (field?.externalId === true) return field;
+      check.addIssue({ code: 'custom', message: `is not an External ID field of Lead, got ${name}` });
+      return z.NEVER;
+    }),
+  });
+  /** `queueOutboundMessages`' ids, as `{ leadIds: { <index>: id } }` so that the error names `leadIds.<index>`. */
+  const queuedLeadSchema = z.object({
+    leadIds: z.record(
+      z.string(),
+      z.string({ error: 'must be a Lead id' }).refine((id) => store.get(id) !== undefined, {
+        error: (issue) => `no Lead with id ${String(issue.input)}`,
+      }),
+    ),
+  });
   const state = new SalesforceState(settings, context.seed, options.instanceUrl);
 
   const credentials = salesforceCredentials(context.seed, options, organizationId);
@@ -249,13 +276,14 @@ export function createSalesforceEmulator(
     },
     findLeadByExternalId: (value, fieldName = 'Lead_Key__c') => {
       bulk.advance();
-      const field = schema.field(fieldName);
-      if (field === undefined || field.externalId !== true) {
-        throw new ConfigurationError('invalid_configuration', {
-          message: `findLeadByExternalId field: ${fieldName} is not an External ID field of Lead`,
+      const { fieldName: field } = parseOptions(
+        findByExternalIdSchema,
+        { fieldName },
+        {
+          name: 'findLeadByExternalId',
           providerId: 'salesforce',
-        });
-      }
+        },
+      );
       const match = store.findBy(field, value)[0];
       return match === undefined ? undefined : present(match);
     },
@@ -271,30 +299,25 @@ export function createSalesforceEmulator(
         : {},
     expireTokens: () => tokens.expireAll(),
     setPartialFailureRate: (value) => {
-      state.partialFailureRate = rate('partialFailureRate', value);
+      checkSalesforceOption('partialFailureRate', value);
+      state.partialFailureRate = value ?? 0;
     },
     setResponseDelayMs: (ms) => {
-      state.responseDelayMs = positive('responseDelayMs', ms, 0, true);
+      checkSalesforceOption('responseDelayMs', ms);
+      state.responseDelayMs = ms ?? 0;
     },
     setDailyApiRequests: (limit) => {
-      state.dailyLimit = positive('dailyApiRequests', limit, state.dailyLimit);
+      checkSalesforceOption('dailyApiRequests', limit);
+      state.dailyLimit = limit ?? state.dailyLimit;
     },
     queueOutboundMessages: (leadIds) => {
-      if (options.outboundMessages === undefined) {
-        throw new ConfigurationError('invalid_configuration', {
-          message: 'Salesforce emulator option outboundMessages: set a url before queueing Outbound Messages',
-          providerId: 'salesforce',
-        });
-      }
-      for (const id of leadIds) {
-        if (store.get(id) === undefined) {
-          throw new ConfigurationError('invalid_configuration', {
-            message: `queueOutboundMessages leadIds: no Lead with id ${id}`,
-            providerId: 'salesforce',
-          });
-        }
+      const checkedAs = { name: 'queueOutboundMessages', providerId: 'salesforce' };
+      parseOptions(outboundConfiguredSchema, { outboundMessages: options.outboundMessages }, checkedAs);
+      // Ids are checked as they are queued (the ones before a bad id stay queued, as before).
+      [...leadIds].forEach((id, index) => {
+        parseOptions(queuedLeadSchema, { leadIds: { [index]: id } }, checkedAs);
         queueNotification(id);
-      }
+      });
     },
     deliverOutboundMessages: async () => {
       const settings = options.outboundMessages;

@@ -1,8 +1,15 @@
-import { ConfigurationError } from '@leadpipe/core/adapter-kit';
+import { parseOptions } from '@leadpipe/core/adapter-kit';
+import { z } from 'zod';
 import type { EmulatorContext } from '../../emulator/context.js';
+import {
+  nonNegativeNumberSchema,
+  positiveNumberSchema,
+  shareSchema,
+  uncheckedOption,
+} from '../../emulator/option-schemas.js';
 import { ID_PREFIX, salesforceId } from './ids.js';
 import { derivedToken } from './oauth.js';
-import { LeadSchema } from './schema.js';
+import { LeadSchema, type SalesforceFieldDefinition } from './schema.js';
 import type { SalesforceCredentials, SalesforceEmulatorOptions } from './types.js';
 
 const DEFAULT_SESSION_MS = 2 * 60 * 60 * 1000;
@@ -22,33 +29,89 @@ export function releaseLabel(major: number): string {
   return `${season} '${String(year).padStart(2, '0')}`;
 }
 
-/** `value`, or `fallback` when absent; a `ConfigurationError` naming option `name` unless a positive (or zero, with `allowZero`) number. */
-export function positive(
-  name: string,
-  value: number | undefined,
-  fallback: number,
-  allowZero = false,
-): number {
-  if (value === undefined) return fallback;
-  if (!Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
-    throw new ConfigurationError('invalid_configuration', {
-      message: `Salesforce emulator option ${name}: must be a ${allowZero ? 'non-negative' : 'positive'} number, got ${value}`,
-      providerId: 'salesforce',
-    });
-  }
-  return value;
-}
+const ORGANIZATION_ID = /^00D[a-zA-Z0-9]{12}(?:[a-zA-Z0-9]{3})?$/;
 
-/** `value`, or 0 when absent; a `ConfigurationError` naming option `name` unless within [0, 1]. */
-export function rate(name: string, value: number | undefined): number {
-  if (value === undefined) return 0;
-  if (!Number.isFinite(value) || value < 0 || value > 1) {
-    throw new ConfigurationError('invalid_configuration', {
-      message: `Salesforce emulator option ${name}: must be between 0 and 1, got ${value}`,
-      providerId: 'salesforce',
+/** The options of `createSalesforceEmulator`, checked by `parseOptions`; every key listed, unknown ones refused. */
+const salesforceOptionsSchema = z
+  .object(
+    {
+      instanceUrl: uncheckedOption,
+      organizationId: z
+        .string({ error: 'must be a 15 or 18 character id starting with 00D' })
+        .regex(ORGANIZATION_ID, {
+          error: (issue) => `must be a 15 or 18 character id starting with 00D, got ${String(issue.input)}`,
+        })
+        .optional(),
+      clientId: uncheckedOption,
+      clientSecret: uncheckedOption,
+      username: uncheckedOption,
+      password: uncheckedOption,
+      rotateRefreshTokens: uncheckedOption,
+      sessionLifetimeMs: positiveNumberSchema().optional(),
+      jwtPublicKey: uncheckedOption,
+      jwtAudiences: uncheckedOption,
+      dailyApiRequests: positiveNumberSchema().optional(),
+      concurrentLongRunningLimit: positiveNumberSchema().optional(),
+      responseDelayMs: nonNegativeNumberSchema().optional(),
+      queryBatchSize: positiveNumberSchema().optional(),
+      bulkStartDelayMs: nonNegativeNumberSchema().optional(),
+      bulkRecordsPerSecond: positiveNumberSchema().optional(),
+      shuffleBulkResults: uncheckedOption,
+      partialFailureRate: shareSchema('must be between 0 and 1').optional(),
+      customFields: z
+        .array(
+          z.looseObject({
+            name: z.string({ error: 'must be a field name' }).refine((name) => name.endsWith('__c'), {
+              error: (issue) => `must end with __c, got ${String(issue.input)}`,
+            }),
+          }),
+          { error: 'must be a list of field definitions' },
+        )
+        .optional(),
+      outboundMessages: z
+        .object(
+          {
+            url: uncheckedOption,
+            fields: z.array(z.string(), { error: 'must be a list of Lead field names' }).optional(),
+            fetch: uncheckedOption,
+          },
+          { error: 'must be an object' },
+        )
+        .strict()
+        .optional(),
+    },
+    { error: 'must be an object' },
+  )
+  .strict()
+  .superRefine((options, context) => {
+    const fields = options.outboundMessages?.fields;
+    if (fields === undefined) return;
+    const schema = new LeadSchema(
+      (options.customFields ?? []) as unknown as readonly SalesforceFieldDefinition[],
+    );
+    fields.forEach((name, index) => {
+      if (schema.field(name) === undefined) {
+        context.addIssue({
+          code: 'custom',
+          path: ['outboundMessages', 'fields', index],
+          message: `no Lead field named ${name}`,
+        });
+      }
     });
-  }
-  return value;
+  });
+
+/** `createSalesforceEmulator`'s name in option errors. */
+const CHECKED_AS = { name: 'createSalesforceEmulator', providerId: 'salesforce' } as const;
+
+/**
+ * Check one option changed at run time (`setPartialFailureRate(0.2)`) against the emulator's option schema.
+ *
+ * @throws ConfigurationError naming the option, as `createSalesforceEmulator` does.
+ */
+export function checkSalesforceOption<
+  Key extends 'partialFailureRate' | 'responseDelayMs' | 'dailyApiRequests',
+>(key: Key, value: SalesforceEmulatorOptions[Key]): void {
+  parseOptions(salesforceOptionsSchema, { [key]: value }, CHECKED_AS);
 }
 
 /** The emulator's options, checked and defaulted; what `reset()` goes back to. */
@@ -80,45 +143,25 @@ export interface SalesforceSettings {
 /**
  * Check and default the emulator's options.
  *
- * @throws ConfigurationError naming the option when one is out of range.
+ * @throws ConfigurationError (`invalid_configuration`, checked by `parseOptions`) naming every option out of
+ * range or unknown: `createSalesforceEmulator: <option>: <reason>`.
  */
 export function resolveSettings(
   context: EmulatorContext,
   options: SalesforceEmulatorOptions,
 ): SalesforceSettings {
-  const sessionLifetimeMs = positive('sessionLifetimeMs', options.sessionLifetimeMs, DEFAULT_SESSION_MS);
-  const dailyApiRequests = positive('dailyApiRequests', options.dailyApiRequests, 100_000);
-  const longRunningLimit = positive('concurrentLongRunningLimit', options.concurrentLongRunningLimit, 25);
-  const responseDelayMs = positive('responseDelayMs', options.responseDelayMs, 0, true);
-  const defaultBatchSize = positive('queryBatchSize', options.queryBatchSize, 2000);
-  const bulkStartDelayMs = positive('bulkStartDelayMs', options.bulkStartDelayMs, 1000, true);
-  const bulkRecordsPerSecond = positive('bulkRecordsPerSecond', options.bulkRecordsPerSecond, 10_000);
-  const partialFailureRate = rate('partialFailureRate', options.partialFailureRate);
+  parseOptions(salesforceOptionsSchema, options, CHECKED_AS);
+  const sessionLifetimeMs = options.sessionLifetimeMs ?? DEFAULT_SESSION_MS;
+  const dailyApiRequests = options.dailyApiRequests ?? 100_000;
+  const longRunningLimit = options.concurrentLongRunningLimit ?? 25;
+  const responseDelayMs = options.responseDelayMs ?? 0;
+  const defaultBatchSize = options.queryBatchSize ?? 2000;
+  const bulkStartDelayMs = options.bulkStartDelayMs ?? 1000;
+  const bulkRecordsPerSecond = options.bulkRecordsPerSecond ?? 10_000;
+  const partialFailureRate = options.partialFailureRate ?? 0;
   const organizationId = options.organizationId ?? defaultOrganizationId(context.seed);
-  if (!/^00D[a-zA-Z0-9]{12}(?:[a-zA-Z0-9]{3})?$/.test(organizationId)) {
-    throw new ConfigurationError('invalid_configuration', {
-      message: `Salesforce emulator option organizationId: must be a 15 or 18 character id starting with 00D, got ${organizationId}`,
-      providerId: 'salesforce',
-    });
-  }
   const schema = new LeadSchema(options.customFields ?? []);
-  for (const field of options.customFields ?? []) {
-    if (!field.name.endsWith('__c')) {
-      throw new ConfigurationError('invalid_configuration', {
-        message: `Salesforce emulator option customFields: field ${field.name} must end with __c`,
-        providerId: 'salesforce',
-      });
-    }
-  }
   const outboundFields = options.outboundMessages?.fields ?? DEFAULT_OUTBOUND_FIELDS;
-  for (const name of outboundFields) {
-    if (schema.field(name) === undefined) {
-      throw new ConfigurationError('invalid_configuration', {
-        message: `Salesforce emulator option outboundMessages.fields: no Lead field named ${name}`,
-        providerId: 'salesforce',
-      });
-    }
-  }
   return {
     sessionLifetimeMs,
     dailyApiRequests,

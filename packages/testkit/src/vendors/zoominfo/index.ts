@@ -1,7 +1,10 @@
-import { ConfigurationError } from '@leadpipe/core/adapter-kit';
+import { parseOptions } from '@leadpipe/core/adapter-kit';
 import { type Context, Hono } from 'hono';
+import { z } from 'zod';
 import type { EmulatorContext, VendorEmulator } from '../../emulator/context.js';
+import { positiveNumberSchema, uncheckedOption } from '../../emulator/option-schemas.js';
 import { createFixedWindowLimiter, type FixedWindow, type LimitDecision } from '../../emulator/rate-limit.js';
+import { coverageOverridesSchema } from '../../truth/coverage.js';
 import {
   type CoverageOverrides,
   createGroundTruth,
@@ -109,16 +112,47 @@ const YEAR_MS = 365 * 24 * 3600 * 1000;
 type Json = Record<string, unknown>;
 type Api = 'legacy' | 'gtm';
 
-function positive(value: number | undefined, fallback: number, field: string): number {
-  const resolved = value ?? fallback;
-  if (!(resolved > 0) || !Number.isFinite(resolved)) {
-    throw new ConfigurationError('invalid_configuration', {
-      message: `zoominfo.${field} must be a positive number, got ${String(value)}`,
-      providerId: 'zoominfo',
-    });
-  }
-  return resolved;
-}
+/** The options of `createZoomInfoEmulator`, checked by `parseOptions`; every key listed, unknown ones refused. */
+const zoomInfoOptionsSchema = z
+  .object(
+    {
+      truth: uncheckedOption,
+      coverage: coverageOverridesSchema.optional(),
+      credentials: uncheckedOption,
+      deniedOutputFields: uncheckedOption,
+      clientCredentialsEnabled: uncheckedOption,
+      appScopes: uncheckedOption,
+      accessTokenTtlSeconds: positiveNumberSchema().optional(),
+      jwtTtlSeconds: positiveNumberSchema().optional(),
+      rateLimits: z
+        .object(
+          {
+            perSecond: positiveNumberSchema().optional(),
+            perHour: positiveNumberSchema().optional(),
+            perDay: positiveNumberSchema().optional(),
+            legacyPerMinute: positiveNumberSchema().optional(),
+            legacyPerSecond: positiveNumberSchema().optional(),
+          },
+          { error: 'must be an object' },
+        )
+        .strict()
+        .optional(),
+      quotas: z
+        .object(
+          {
+            requestLimit: positiveNumberSchema().optional(),
+            recordLimit: positiveNumberSchema().optional(),
+            uniqueIdLimit: positiveNumberSchema().optional(),
+          },
+          { error: 'must be an object' },
+        )
+        .strict()
+        .optional(),
+      optOutShare: uncheckedOption,
+    },
+    { error: 'must be an object' },
+  )
+  .strict();
 
 /** A legacy error body, as the one captured live (`{success:false,statusCode,error}`). */
 export function legacyErrorBody(status: number, message: string, extra: Json = {}): Json {
@@ -159,12 +193,14 @@ export function gtmGatewayBody(status: number, code: string, message: string, re
  * months, misses free; request, record and unique-id quotas and the rate
  * windows of each API are enforced with ZoomInfo's headers.
  *
- * @throws ConfigurationError when an option is out of range.
+ * @throws ConfigurationError (`invalid_configuration`, checked by `parseOptions`) naming every option out of
+ * range or unknown: `createZoomInfoEmulator: quotas.requestLimit: must be a positive number, got 0`.
  */
 export function createZoomInfoEmulator(
   context: EmulatorContext,
   options: ZoomInfoEmulatorOptions = {},
 ): ZoomInfoEmulator {
+  parseOptions(zoomInfoOptionsSchema, options, { name: 'createZoomInfoEmulator', providerId: 'zoominfo' });
   const truth = options.truth ?? createGroundTruth({ seed: context.seed });
   const view = createProviderView(
     truth,
@@ -175,32 +211,32 @@ export function createZoomInfoEmulator(
   const credentials = zoominfoCredentials(context.seed, options.credentials);
   const limits = options.rateLimits ?? {};
   const gtmWindows: FixedWindow[] = [
-    { name: 'second', limit: positive(limits.perSecond, 25, 'rateLimits.perSecond'), intervalMs: 1000 },
-    { name: 'hour', limit: positive(limits.perHour, 54_000, 'rateLimits.perHour'), intervalMs: 3_600_000 },
-    { name: 'day', limit: positive(limits.perDay, 648_000, 'rateLimits.perDay'), intervalMs: 86_400_000 },
+    { name: 'second', limit: limits.perSecond ?? 25, intervalMs: 1000 },
+    { name: 'hour', limit: limits.perHour ?? 54_000, intervalMs: 3_600_000 },
+    { name: 'day', limit: limits.perDay ?? 648_000, intervalMs: 86_400_000 },
   ];
   const legacyWindows: FixedWindow[] = [
     {
       name: 'minute',
-      limit: positive(limits.legacyPerMinute, 1500, 'rateLimits.legacyPerMinute'),
+      limit: limits.legacyPerMinute ?? 1500,
       intervalMs: 60_000,
     },
     {
       name: 'second',
-      limit: positive(limits.legacyPerSecond, 25, 'rateLimits.legacyPerSecond'),
+      limit: limits.legacyPerSecond ?? 25,
       intervalMs: 1000,
     },
   ];
   const quotas = {
-    requests: positive(options.quotas?.requestLimit, 1_000_000_000, 'quotas.requestLimit'),
-    records: positive(options.quotas?.recordLimit, 10_000_000, 'quotas.recordLimit'),
-    uniqueIds: positive(options.quotas?.uniqueIdLimit, 10_000_000, 'quotas.uniqueIdLimit'),
+    requests: options.quotas?.requestLimit ?? 1_000_000_000,
+    records: options.quotas?.recordLimit ?? 10_000_000,
+    uniqueIds: options.quotas?.uniqueIdLimit ?? 10_000_000,
   };
   const deniedByDefault = (options.deniedOutputFields ?? ['mobilePhone']).map((field) => field.toLowerCase());
   let denied = new Set(deniedByDefault);
   const appScopes = new Set(options.appScopes ?? GTM_SCOPES);
-  const accessTtl = positive(options.accessTokenTtlSeconds, 3600, 'accessTokenTtlSeconds');
-  const jwtTtl = positive(options.jwtTtlSeconds, 3600, 'jwtTtlSeconds');
+  const accessTtl = options.accessTokenTtlSeconds ?? 3600;
+  const jwtTtl = options.jwtTtlSeconds ?? 3600;
   const optOutShare = options.optOutShare ?? 0;
   const { clock, counters } = context;
   const limiter = createFixedWindowLimiter(clock);
