@@ -127,6 +127,24 @@ function delivery(events: readonly unknown[], signature?: string): InboundWebhoo
   };
 }
 
+describe('createCrmEventDeduper', () => {
+  it('checks its options, naming each wrong one', () => {
+    expect(() => createCrmEventDeduper({ max: 0 })).toThrow(
+      /^createCrmEventDeduper: max: must be a positive integer$/,
+    );
+    expect(() => createCrmEventDeduper({ max: 1.5 })).toThrow(/^createCrmEventDeduper: max: /);
+    expect(() => createCrmEventDeduper({ ttlMs: -1 })).toThrow(
+      /^createCrmEventDeduper: ttlMs: must be a positive number$/,
+    );
+    expect(() => createCrmEventDeduper({ ttl: 5 } as never)).toThrow(
+      /^createCrmEventDeduper: ttl: is not a known option$/,
+    );
+    const deduper = createCrmEventDeduper({ max: 1, ttlMs: 60_000 });
+    expect(deduper.seen('crm', 'a')).toBe(false);
+    expect(deduper.seen('crm', 'a')).toBe(true);
+  });
+});
+
 describe('parseCrmWebhook', () => {
   it('drops duplicate events and orders the rest by occurredAt', async () => {
     const crm = new WebhookCrm('crm-a');
@@ -194,7 +212,12 @@ describe('parseCrmWebhook', () => {
     expect(parsed).toBe(0);
     expect(await parseCrmWebhook(crm, big, { maxBodyBytes: 2_000_000 })).toHaveLength(1);
     expect(parsed).toBe(1);
-    await expect(parseCrmWebhook(crm, big, { maxBodyBytes: 0 })).rejects.toThrow(/maxBodyBytes: /);
+    await expect(parseCrmWebhook(crm, big, { maxBodyBytes: 0 })).rejects.toThrow(
+      /^parseCrmWebhook: maxBodyBytes: must be a whole number of bytes, at least 1$/,
+    );
+    await expect(parseCrmWebhook(crm, big, { maxBodyByte: 10 } as never)).rejects.toThrow(
+      /^parseCrmWebhook: maxBodyByte: is not a known option$/,
+    );
   });
 
   it('says clearly when an adapter does not parse webhooks', async () => {

@@ -132,6 +132,15 @@ describe('computeHmac', () => {
     );
     const error = thrownBy(() => computeHmac(options));
     expect(ConfigurationError.isInstance(error) && error.code).toBe('missing_credentials');
+    const encoding = thrownBy(() =>
+      verifyHmacSignature({ ...options, secret: 'k', signature: 'ab', encoding: 'b32' as 'hex' }),
+    );
+    expect(ConfigurationError.isInstance(encoding) && encoding.issues).toEqual([
+      { field: 'encoding', reason: 'must be "hex" or "base64", got "b32"' },
+    ]);
+    expect((encoding as Error).message).toBe(
+      'verifyHmacSignature: encoding: must be "hex" or "base64", got "b32"',
+    );
   });
 });
 

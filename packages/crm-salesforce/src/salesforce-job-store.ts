@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type FileHandle, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { ConfigurationError, LeadpipeError, ValidationError } from '@leadpipe/core/adapter-kit';
+import { LeadpipeError, parseOptions, ValidationError } from '@leadpipe/core/adapter-kit';
 import { z } from 'zod';
 import { SALESFORCE_PROVIDER_ID } from './salesforce-auth.js';
 import type { SalesforceBulkJobRecord, SalesforceBulkJobStore } from './salesforce-bulk.js';
@@ -193,12 +193,19 @@ export function createFileBulkJobStore(path: string): SalesforceBulkJobStore & {
   /** How many jobs are recorded now (0 until the file is read by the first call). */
   readonly size: number;
 } {
-  if (typeof path !== 'string' || path.trim() === '') {
-    throw new ConfigurationError('invalid_configuration', {
-      message: 'createFileBulkJobStore: path: must be a non-empty file path',
+  parseOptions(
+    z.object({
+      path: z
+        .string({ error: 'must be a non-empty file path' })
+        .trim()
+        .min(1, { error: 'must be a non-empty file path' }),
+    }),
+    { path },
+    {
+      name: 'createFileBulkJobStore',
       providerId: SALESFORCE_PROVIDER_ID,
-    });
-  }
+    },
+  );
   // Fixed now: a later change of the working folder does not move the store.
   const file = resolve(path);
   let jobs: Map<string, SalesforceBulkJobRecord> | undefined;

@@ -10,6 +10,7 @@ import {
   DEFAULT_WEBHOOK_MAX_BODY_BYTES,
   getHeader,
   type InboundWebhookRequest,
+  parseOptions,
   rawBodyToBuffer,
   rawBodyToString,
   registerSecret,
@@ -313,17 +314,24 @@ function setting(value: string | undefined, env: string): string | undefined {
  * the option and variable when the org id or secret it needs is not
  * configured.
  */
+/** The one setting checked up front; the others are checked where they are used (a missing secret is a 401). */
+const webhookOptionsSchema = z.looseObject({
+  maxBodyBytes: z
+    .number({ error: 'must be a whole number of bytes, at least 1' })
+    .int({ error: 'must be a whole number of bytes, at least 1' })
+    .min(1, { error: 'must be a whole number of bytes, at least 1' })
+    .optional(),
+});
+
 export function parseSalesforceWebhook(
   request: InboundWebhookRequest,
   options: ParseSalesforceWebhookOptions = {},
 ): CrmEvent[] {
-  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_WEBHOOK_MAX_BODY_BYTES;
-  if (!(Number.isSafeInteger(maxBodyBytes) && maxBodyBytes >= 1)) {
-    throw new ConfigurationError('invalid_configuration', {
-      message: 'maxBodyBytes: must be a whole number of bytes, at least 1',
-      providerId: SALESFORCE_PROVIDER_ID,
-    });
-  }
+  const checked = parseOptions(webhookOptionsSchema, options, {
+    name: 'parseSalesforceWebhook',
+    providerId: SALESFORCE_PROVIDER_ID,
+  });
+  const maxBodyBytes = checked.maxBodyBytes ?? DEFAULT_WEBHOOK_MAX_BODY_BYTES;
   assertWebhookBodySize(request.rawBody, maxBodyBytes, SALESFORCE_PROVIDER_ID);
   const contentType = getHeader(request.headers, 'content-type') ?? '';
   if (/xml/i.test(contentType) || startsWithMarkup(request.rawBody)) {

@@ -44,6 +44,14 @@ async function readJson(path: string): Promise<{ v: number; jobs: Record<string,
 }
 
 describe('createFileBulkJobStore', () => {
+  it('refuses a path that is not a non-empty string, naming it', () => {
+    for (const path of ['', '   ', 42 as unknown as string]) {
+      expect(() => createFileBulkJobStore(path)).toThrow(
+        /^createFileBulkJobStore: path: must be a non-empty file path$/,
+      );
+    }
+  });
+
   it('records, reads and forgets jobs, and the file holds exactly what the store does', async () => {
     const path = join(dir, 'jobs.json');
     const store = createFileBulkJobStore(path);

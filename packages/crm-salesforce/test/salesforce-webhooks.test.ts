@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { WebhookVerificationError } from '@leadpipe/core';
 import { describe, expect, it } from 'vitest';
 import { createSalesforce } from '../src/index.js';
+import { parseSalesforceWebhook } from '../src/salesforce-webhooks.js';
 
 const ORG = '00D000000000001AAA';
 const SECRET = 'callout-signing-secret';
@@ -137,5 +138,18 @@ describe('signed callouts are checked over the raw bytes', () => {
     expect(
       await refusal(adapter.doParseWebhook(request(small, `sha256=${'/'.repeat(10 * 1024 * 1024)}`))),
     ).toBe('signature_invalid');
+  });
+});
+
+describe('parseSalesforceWebhook options', () => {
+  it('refuses a maxBodyBytes that is not a whole number of bytes, before reading the body', () => {
+    for (const maxBodyBytes of [0, 1.5, -3]) {
+      expect(() =>
+        parseSalesforceWebhook(
+          { method: 'POST', url: '/salesforce/outbound', headers: {}, rawBody: '<x/>' },
+          { maxBodyBytes },
+        ),
+      ).toThrow(/^parseSalesforceWebhook: maxBodyBytes: must be a whole number of bytes, at least 1$/);
+    }
   });
 });

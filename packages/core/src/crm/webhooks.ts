@@ -4,7 +4,38 @@ import type { CrmAdapterV1, CrmEvent } from '../contracts/crm-adapter.js';
 import type { CrmEventDeduper } from '../contracts/crm-event-deduper.js';
 import { ConfigurationError, WebhookVerificationError } from '../contracts/errors.js';
 import type { InboundWebhookRequest } from '../contracts/webhook.js';
+import { parseOptions } from '../options/parse-options.js';
 import { assertWebhookBodySize, DEFAULT_WEBHOOK_MAX_BODY_BYTES } from '../webhooks/raw-body.js';
+
+const deduperOptionsSchema = z
+  .object({
+    max: z
+      .number({ error: 'must be a positive integer' })
+      .int({ error: 'must be a positive integer' })
+      .min(1, { error: 'must be a positive integer' })
+      .optional(),
+    ttlMs: z
+      .number({ error: 'must be a positive number' })
+      .positive({ error: 'must be a positive number' })
+      .refine(Number.isFinite, { error: 'must be a positive number' })
+      .optional(),
+  })
+  .strict();
+
+const parseWebhookOptionsSchema = z
+  .object({
+    deduper: z
+      .custom<CrmEventDeduper>((value) => typeof (value as { seen?: unknown } | null)?.seen === 'function', {
+        error: 'must be a CrmEventDeduper (with seen())',
+      })
+      .optional(),
+    maxBodyBytes: z
+      .number({ error: 'must be a whole number of bytes, at least 1' })
+      .int({ error: 'must be a whole number of bytes, at least 1' })
+      .min(1, { error: 'must be a whole number of bytes, at least 1' })
+      .optional(),
+  })
+  .strict();
 
 export type { CrmEventDeduper } from '../contracts/crm-event-deduper.js';
 
@@ -22,18 +53,9 @@ export interface CrmEventDeduperOptions {
  * shared store (Redis `SET NX` with a TTL).
  */
 export function createCrmEventDeduper(options: CrmEventDeduperOptions = {}): CrmEventDeduper {
-  const max = options.max ?? 10_000;
-  const ttl = options.ttlMs ?? 72 * 60 * 60 * 1000;
-  if (!Number.isInteger(max) || max < 1) {
-    throw new ConfigurationError('invalid_configuration', {
-      message: 'createCrmEventDeduper: max: must be a positive integer',
-    });
-  }
-  if (!Number.isFinite(ttl) || ttl <= 0) {
-    throw new ConfigurationError('invalid_configuration', {
-      message: 'createCrmEventDeduper: ttlMs: must be a positive number',
-    });
-  }
+  const checked = parseOptions(deduperOptionsSchema, options, { name: 'createCrmEventDeduper' });
+  const max = checked.max ?? 10_000;
+  const ttl = checked.ttlMs ?? 72 * 60 * 60 * 1000;
   const cache = new LRUCache<string, true>({ max, ttl });
   return {
     seen(adapterId, eventId) {
@@ -88,13 +110,11 @@ export async function parseCrmWebhook(
       providerId: adapter.adapterId,
     });
   }
-  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_WEBHOOK_MAX_BODY_BYTES;
-  if (!(Number.isSafeInteger(maxBodyBytes) && maxBodyBytes >= 1)) {
-    throw new ConfigurationError('invalid_configuration', {
-      message: 'parseCrmWebhook: maxBodyBytes: must be a whole number of bytes, at least 1',
-      providerId: adapter.adapterId,
-    });
-  }
+  const checked = parseOptions(parseWebhookOptionsSchema, options, {
+    name: 'parseCrmWebhook',
+    providerId: adapter.adapterId,
+  });
+  const maxBodyBytes = checked.maxBodyBytes ?? DEFAULT_WEBHOOK_MAX_BODY_BYTES;
   assertWebhookBodySize(request.rawBody, maxBodyBytes, adapter.adapterId);
   const events = await adapter.doParseWebhook(request);
   if (!Array.isArray(events)) {

@@ -1,6 +1,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
 import { ConfigurationError, WebhookVerificationError } from '../contracts/errors.js';
 import { registerSecret } from '../contracts/secrets.js';
+import { parseOptions } from '../options/parse-options.js';
 
 /** Hash functions accepted for HMAC signatures. */
 export type HmacAlgorithm = 'sha1' | 'sha256' | 'sha512';
@@ -46,24 +48,24 @@ export interface AssertHmacSignatureOptions extends VerifyHmacSignatureOptions {
   readonly signatureName?: string;
 }
 
-const ALGORITHMS: ReadonlySet<string> = new Set(['sha1', 'sha256', 'sha512']);
 const DIGEST_BYTES: Readonly<Record<HmacAlgorithm, number>> = { sha1: 20, sha256: 32, sha512: 64 };
 /** Whitespace tolerated around a signature (header folding, a stray space). */
 const MAX_SURROUNDING_SPACE = 64;
 const HEX_DIGITS = /^[0-9a-fA-F]*$/;
 const BASE64_TEXT = /^[A-Za-z0-9+/]*={0,2}$/;
 
-function checkOptions(options: ComputeHmacOptions): void {
-  if (!ALGORITHMS.has(options.algorithm)) {
-    throw new ConfigurationError('invalid_configuration', {
-      message: `algorithm: must be one of sha1, sha256, sha512, got "${String(options.algorithm)}"`,
-    });
-  }
-  if (options.encoding !== 'hex' && options.encoding !== 'base64') {
-    throw new ConfigurationError('invalid_configuration', {
-      message: `encoding: must be "hex" or "base64", got "${String(options.encoding)}"`,
-    });
-  }
+/** The HMAC settings of an options object; its other fields (payload, signature...) are checked where used. */
+const hmacSettingsSchema = z.looseObject({
+  algorithm: z.enum(['sha1', 'sha256', 'sha512'], {
+    error: (issue) => `must be one of sha1, sha256, sha512, got "${String(issue.input)}"`,
+  }),
+  encoding: z.enum(['hex', 'base64'], {
+    error: (issue) => `must be "hex" or "base64", got "${String(issue.input)}"`,
+  }),
+});
+
+function checkOptions(options: ComputeHmacOptions, name: string): void {
+  parseOptions(hmacSettingsSchema, options, { name });
   const secret: unknown = options.secret;
   if (!(typeof secret === 'string' || secret instanceof Uint8Array) || secret.length === 0) {
     throw new ConfigurationError('missing_credentials', {
@@ -93,7 +95,7 @@ function digest(options: ComputeHmacOptions): Buffer {
  * @throws ConfigurationError when the algorithm or encoding is unknown, or the secret is empty.
  */
 export function computeHmac(options: ComputeHmacOptions): string {
-  checkOptions(options);
+  checkOptions(options, 'computeHmac');
   return digest(options).toString(options.encoding);
 }
 
@@ -137,7 +139,7 @@ function decodeSignature(
  * (a setup mistake, not a bad request).
  */
 export function verifyHmacSignature(options: VerifyHmacSignatureOptions): boolean {
-  checkOptions(options);
+  checkOptions(options, 'verifyHmacSignature');
   const { signature, prefix } = options;
   if (typeof signature !== 'string' || signature.length === 0) return false;
   // Nothing longer than the longest valid signature (plus spaces around it) is read any further.
@@ -166,7 +168,7 @@ export function verifyHmacSignature(options: VerifyHmacSignatureOptions): boolea
 export function assertHmacSignature(options: AssertHmacSignatureOptions): void {
   const name = options.signatureName ?? 'signature';
   if (typeof options.signature !== 'string' || options.signature.trim().length === 0) {
-    checkOptions(options);
+    checkOptions(options, 'assertHmacSignature');
     throw new WebhookVerificationError('signature_missing', {
       message: `${name}: no webhook signature was sent`,
       providerId: options.providerId,
