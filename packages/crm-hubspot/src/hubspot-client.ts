@@ -109,6 +109,7 @@ export function createHubspotClient(settings: HubspotClientSettings): HubspotCli
   const http: HttpClient = createHttpClient({
     providerId: adapterId,
     baseUrl: settings.baseUrl,
+    now,
     fetch: settings.fetch,
     timeoutMs: settings.timeoutMs,
     captureResponseBody: settings.captureResponseBody,

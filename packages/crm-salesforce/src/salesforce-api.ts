@@ -129,9 +129,10 @@ export class SalesforceApi {
   #client(instanceUrl: string): HttpClient {
     let client = this.#clients.get(instanceUrl);
     if (client === undefined) {
-      const { fetch, timeoutMs, waits } = this.#settings;
+      const { fetch, timeoutMs, waits, now } = this.#settings;
       client = createHttpClient({
         providerId: SALESFORCE_PROVIDER_ID,
+        now,
         baseUrl: `${instanceUrl}/services/data/v${this.#settings.apiVersion}`,
         rateLimitHeaders: salesforceRateLimitHeaders,
         mapError: (info) => mapSalesforceError(info, waits),

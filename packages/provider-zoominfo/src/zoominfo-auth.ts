@@ -179,6 +179,7 @@ export function createZoomInfoSession(settings: ZoomInfoSessionSettings): ZoomIn
   const http: HttpClient = createHttpClient({
     providerId: settings.providerId,
     baseUrl: settings.baseUrl,
+    now: settings.clock,
     fetch: settings.fetch,
     timeoutMs: settings.timeoutMs,
     mapError: tokenError,

@@ -368,6 +368,7 @@ export function createZoomInfo(settings: ZoomInfoProviderSettings = {}): ZoomInf
   const http: HttpClient = createHttpClient({
     providerId,
     baseUrl,
+    now: clock,
     headers: () => ({ ...options.headers }),
     timeoutMs: options.timeoutMs,
     fetch: options.fetch,
