@@ -64,6 +64,7 @@ export {
   emailIdentity,
   projectLead,
 } from './kit/lead-store-records.js';
+export { exportLeadPages, importLeadBatches } from './kit/lead-store-streams.js';
 export { recordErrorFromError } from './kit/record-error.js';
 export { type CheckedListChangesRequest, parseIsoTime } from './kit/request-checks.js';
 export * from './lead/index.js';

@@ -4,8 +4,9 @@ import {
   checkLeadStoreQuery,
   emailIdentity,
   encodeLeadCursor,
+  exportLeadPages,
+  importLeadBatches,
   type Lead,
-  type LeadImportRejection,
   type LeadImportReport,
   type LeadStoreMergePolicy,
   type LeadStoreQuery,
@@ -244,43 +245,11 @@ export function createPostgresLeadStoreOn(
       );
       return { count: Number(rows[0]?.count ?? 0), exact: true };
     },
-    async *export(query?: LeadStoreQuery) {
-      let cursor: string | undefined;
-      const base: LeadStoreQuery = { ...query, limit: 100 };
-      delete (base as { cursor?: string }).cursor;
-      do {
-        const page = await store.query(cursor === undefined ? base : { ...base, cursor });
-        yield* page.leads;
-        cursor = page.nextCursor;
-      } while (cursor !== undefined);
+    export(query?: LeadStoreQuery) {
+      return exportLeadPages(query, (page) => store.query(page));
     },
     async import(source): Promise<LeadImportReport> {
-      const report = {
-        read: 0,
-        created: 0,
-        updated: 0,
-        unchanged: 0,
-        rejected: [] as LeadImportRejection[],
-      };
-      let batch: Lead[] = [];
-      const flush = async () => {
-        const outcomes = await upsert(batch);
-        for (const [offset, outcome] of outcomes.entries()) {
-          if (outcome.status === 'rejected') {
-            report.rejected.push({
-              index: report.read - batch.length + offset,
-              issues: outcome.issues ?? [],
-            });
-          } else report[outcome.status] += 1;
-        }
-        batch = [];
-      };
-      for await (const lead of source) {
-        batch.push(lead);
-        report.read += 1;
-        if (batch.length === settings.importBatch) await flush();
-      }
-      if (batch.length > 0) await flush();
+      const report = await importLeadBatches(source, settings.importBatch, upsert);
       // Fresh planner statistics after a bulk write: count estimates and plans rely on them (PGlite has no autovacuum).
       if (report.created + report.updated >= settings.importBatch) await database.query(`ANALYZE ${leads}`);
       return report;

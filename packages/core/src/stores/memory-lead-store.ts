@@ -3,11 +3,8 @@ import { type Clock, systemClock } from '../contracts/clock.js';
 import { ValidationError } from '../contracts/errors.js';
 import type { Lead } from '../contracts/lead.js';
 import type {
-  LeadImportRejection,
-  LeadImportReport,
   LeadStoreEvent,
   LeadStoreMergePolicy,
-  LeadStoreRecord,
   LeadStoreV1,
   LeadUpsertOutcome,
 } from '../contracts/lead-store.js';
@@ -19,6 +16,7 @@ import {
   textWords,
 } from '../kit/lead-store-query.js';
 import { acceptLeadForStore, emailIdentity, projectLead } from '../kit/lead-store-records.js';
+import { exportLeadPages, importLeadBatches } from '../kit/lead-store-streams.js';
 import { leadIdentityKey } from '../lead/identity.js';
 import { mergeStoredLead } from '../lead/store-merge.js';
 import { parseOptions } from '../options/parse-options.js';
@@ -207,44 +205,11 @@ export function createMemoryLeadStore(options: MemoryLeadStoreOptions = {}): Lea
       for (const lead of leads.values()) if (matches(lead, checked)) count += 1;
       return { count, exact: true };
     },
-    async *export(query) {
-      let cursor: string | undefined;
-      const base = { ...query, limit: 100 };
-      delete (base as { cursor?: string }).cursor;
-      do {
-        const page = await store.query(cursor === undefined ? base : { ...base, cursor });
-        for (const lead of page.leads) yield lead as LeadStoreRecord;
-        cursor = page.nextCursor;
-      } while (cursor !== undefined);
+    export(query) {
+      return exportLeadPages(query, (page) => store.query(page));
     },
-    async import(source): Promise<LeadImportReport> {
-      const report = {
-        read: 0,
-        created: 0,
-        updated: 0,
-        unchanged: 0,
-        rejected: [] as LeadImportRejection[],
-      };
-      let batch: Lead[] = [];
-      const flush = async () => {
-        const outcomes = await store.upsert(batch);
-        for (const [offset, outcome] of outcomes.entries()) {
-          if (outcome.status === 'rejected') {
-            report.rejected.push({
-              index: report.read - batch.length + offset,
-              issues: outcome.issues ?? [],
-            });
-          } else report[outcome.status] += 1;
-        }
-        batch = [];
-      };
-      for await (const lead of source) {
-        batch.push(lead);
-        report.read += 1;
-        if (batch.length === IMPORT_BATCH) await flush();
-      }
-      if (batch.length > 0) await flush();
-      return report;
+    import(source) {
+      return importLeadBatches(source, IMPORT_BATCH, (leads) => store.upsert(leads));
     },
     async erase(email) {
       const identity = emailIdentity(email);
