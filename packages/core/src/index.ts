@@ -143,6 +143,7 @@ export {
   type RejectSink,
   type RejectsWriter,
   type RejectsWriterOptions,
+  type RowFileWriter,
   readCsv,
   readCsvHeader,
   readNdjson,

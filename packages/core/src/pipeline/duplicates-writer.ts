@@ -2,6 +2,7 @@ import type { Writable } from 'node:stream';
 import { stringify } from 'csv-stringify/sync';
 import { ValidationError } from '../contracts/errors.js';
 import { openOutput, resumableFile, TextWriter } from './file-output.js';
+import type { RowFileWriter } from './sinks.js';
 
 /** A row folded into an earlier row with the same identity, as the duplicates sink receives it. */
 export interface MergedRow {
@@ -30,21 +31,8 @@ export interface DuplicatesWriterOptions {
   readonly escapeFormulas?: boolean;
 }
 
-/** A file of the rows merged as duplicates; pass it as the pipeline's `duplicates` option. */
-export interface DuplicatesWriter {
-  /** The {@link DuplicateSink}: writes one merged row, resolving once it is handed to the file. */
-  readonly write: DuplicateSink;
-  /** Rows written by this writer. */
-  readonly written: number;
-  /** Resolves once everything written has reached the file or stream. */
-  flush(): Promise<void>;
-  /** Flush and release the file (a stream passed in is left open). */
-  close(): Promise<void>;
-  /** Where the file ends once flushed, in bytes; a stream passed in has none. See `LeadSink.position`. */
-  position?(): number;
-  /** Cut the file back to `position` bytes before a resumed run writes; see `LeadSink.resumeAt`. */
-  resumeAt?(position: number): Promise<void>;
-}
+/** A file of the rows merged as duplicates; pass `write` (a {@link DuplicateSink}) as the pipeline's `duplicates` option. */
+export type DuplicatesWriter = RowFileWriter<DuplicateSink>;
 
 const MERGE_COLUMNS = ['leadpipe_row', 'leadpipe_duplicate_of'] as const;
 

@@ -52,6 +52,7 @@ export {
   type LeadWriterOptions,
   type RejectsWriter,
   type RejectsWriterOptions,
+  type RowFileWriter,
   type SinkEntry,
 } from './sinks.js';
 export {

@@ -383,10 +383,13 @@ export interface RejectsWriterOptions {
   readonly escapeFormulas?: boolean;
 }
 
-/** A file of rejected rows; pass `write` as the pipeline's `rejects` option. */
-export interface RejectsWriter {
-  /** The {@link RejectSink}: writes one rejected row, resolving once it is handed to the file. */
-  readonly write: RejectSink;
+/**
+ * A file of rows the pipeline hands over one at a time (rejects, merged
+ * duplicates): `write` is the sink to pass to the pipeline.
+ */
+export interface RowFileWriter<Sink> {
+  /** The sink: writes one row, resolving once it is handed to the file. */
+  readonly write: Sink;
   /** Rows written by this writer. */
   readonly written: number;
   /** Resolves once everything written has reached the file or stream. */
@@ -398,6 +401,9 @@ export interface RejectsWriter {
   /** Cut the file back to `position` bytes before a resumed run writes; see {@link LeadSink.resumeAt}. */
   resumeAt?(position: number): Promise<void>;
 }
+
+/** A file of rejected rows; pass `write` (a {@link RejectSink}) as the pipeline's `rejects` option. */
+export type RejectsWriter = RowFileWriter<RejectSink>;
 
 function reasonsOf(row: RejectedRow): string {
   return row.issues.map((issue) => `${issue.field}: ${issue.reason}`).join('; ');
