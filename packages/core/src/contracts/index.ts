@@ -5,6 +5,7 @@ export * from './crm-adapter.js';
 export * from './crm-event-deduper.js';
 export * from './crm-mapping.js';
 export * from './dead-letter-queue.js';
+export * from './email-provider.js';
 export * from './enrichment-provider.js';
 export * from './errors.js';
 export * from './fields.js';

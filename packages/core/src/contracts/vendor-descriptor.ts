@@ -1,5 +1,6 @@
 import type { CrmAdapterV1 } from './crm-adapter.js';
 import type { CrmFieldMappingDefinition } from './crm-mapping.js';
+import type { EmailProviderV1 } from './email-provider.js';
 import type { EnrichmentProviderV1 } from './enrichment-provider.js';
 import { ConfigurationError, type ValidationIssue } from './errors.js';
 import type { RateLimitPolicy } from './rate-limit.js';
@@ -15,8 +16,8 @@ import { registerSecret } from './secrets.js';
 
 /**
  * What a vendor does, which says which contract its adapter implements:
- * `enrichment` ({@link EnrichmentProviderV1}) or `crm` ({@link CrmAdapterV1}).
- * Email providers come next, as a third kind.
+ * `enrichment` ({@link EnrichmentProviderV1}), `crm` ({@link CrmAdapterV1})
+ * or `email` ({@link EmailProviderV1}).
  */
 export type VendorKind = VendorDescriptor['kind'];
 
@@ -131,8 +132,17 @@ export interface CrmAdapterDescriptor<Adapter extends CrmAdapterV1 = CrmAdapterV
   readonly defaultBatchSize?: number;
 }
 
+/**
+ * The descriptor of an email provider package. What it builds is an
+ * {@link EmailProviderV1}; call its `close?.()` when done.
+ */
+export interface EmailProviderDescriptor<
+  Provider extends EmailProviderV1 = EmailProviderV1,
+  Settings = unknown,
+> extends VendorDescriptorBase<'email', Provider, Settings> {}
+
 /** Any vendor descriptor; `kind` tells which. */
-export type VendorDescriptor = EnrichmentProviderDescriptor | CrmAdapterDescriptor;
+export type VendorDescriptor = EnrichmentProviderDescriptor | CrmAdapterDescriptor | EmailProviderDescriptor;
 
 /**
  * The value of `name` in `env`, trimmed; `undefined` when unset, empty or
