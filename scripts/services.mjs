@@ -19,4 +19,5 @@ export function probe(url, timeoutMs = 1500) {
 export const defaults = {
   REDIS_URL: 'redis://127.0.0.1:6379',
   DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/test',
+  AMQP_URL: 'amqp://guest:guest@127.0.0.1:5672',
 };
