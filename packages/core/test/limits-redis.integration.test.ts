@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { v4 as uuid } from 'uuid';
 import { describe, expect, it } from 'vitest';
 import { createLimiterRegistry, type LimiterRegistry } from '../src/index.js';
+import { SharedRollingGuard } from '../src/limits/shared-rolling-guard.js';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -62,5 +63,41 @@ describe('clustered limiter (Redis)', () => {
     await second.close();
     const left = await settleHandles(baseline);
     expect(left.length).toBeLessThanOrEqual(baseline);
+  });
+});
+
+describe('rolling window shared through Redis', () => {
+  it('holds a start back, on Redis clock, until the last span has room, whichever process made the others', async () => {
+    const client = new Redis(REDIS_URL);
+    const connection = new Bottleneck.IORedisConnection({ client, Redis });
+    try {
+      const baseId = `it-guard-${uuid()}`;
+      const window = { limit: 3, intervalMs: 300 };
+      // Two "processes": two guards on one key. The first fills the window; a process that was stalled after
+      // its grant then tries to start at once, and must wait until the oldest start is a span old.
+      const first = new SharedRollingGuard(connection, baseId, 0);
+      const stalled = new SharedRollingGuard(connection, baseId, 0);
+      for (let start = 0; start < 3; start += 1) await first.admit(window, 1, () => false);
+      await stalled.admit(window, 1, () => false);
+      await stalled.admit(window, 2, () => false);
+      const scores = (await client.zrange(`${baseId}:rolling-starts`, 0, -1, 'WITHSCORES'))
+        .filter((_, index) => index % 2 === 1)
+        .map(Number);
+      // The set keeps only the last span; every start it holds is at most `limit` per span.
+      const all = [...scores];
+      expect(all.length).toBeGreaterThanOrEqual(3);
+      for (const from of all)
+        expect(all.filter((at) => at >= from && at < from + 300).length).toBeLessThanOrEqual(3);
+      // A weight of more than the limit never fits: it is not held back forever.
+      await stalled.admit(window, 4, () => false);
+      // A closed limiter stops waiting.
+      const full = new SharedRollingGuard(connection, `it-guard-${uuid()}`, 0);
+      await full.admit({ limit: 1, intervalMs: 60_000 }, 1, () => false);
+      let stops = 0;
+      await full.admit({ limit: 1, intervalMs: 60_000 }, 1, () => stops++ > 1);
+      expect(stops).toBe(4);
+    } finally {
+      await connection.disconnect();
+    }
   });
 });

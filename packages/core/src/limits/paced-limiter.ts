@@ -4,6 +4,7 @@ import { BaseLimiter, type LimiterSettings } from './base-limiter.js';
 import { BottleneckPacer, timerClock } from './pacer.js';
 import { type NormalizedPolicy, selectPacingWindow } from './policy.js';
 import { RollingWindowGuard } from './rolling-window-guard.js';
+import { SharedRollingGuard } from './shared-rolling-guard.js';
 import type { QueuedTask } from './task-queue.js';
 import { paceMs, type WindowState } from './windows.js';
 
@@ -32,6 +33,8 @@ interface Ticket {
 export class PacedLimiter extends BaseLimiter {
   readonly #pacingWindow: WindowState | undefined;
   readonly #guard: RollingWindowGuard;
+  /** With a Redis connection: the rolling-window check shared by every process, at the moment of start. */
+  #sharedGuard: SharedRollingGuard | undefined;
   #pacer: BottleneckPacer | undefined;
   readonly #tickets = new Set<Ticket>();
   /** Remaining counts reported before the pacer was built; applied when it is. */
@@ -142,6 +145,13 @@ export class PacedLimiter extends BaseLimiter {
       onError: (error) => this.emitError(error),
     });
     this.#reportedRemaining.clear();
+    const connection = this.settings.connection;
+    if (connection !== undefined && this.#pacingWindow !== undefined)
+      this.#sharedGuard = new SharedRollingGuard(
+        connection,
+        `leadpipe:${this.id}:${this.key}`,
+        this.settings.safetyMargin,
+      );
     for (const window of this.windows) if (window.aligned) this.#armBoundary(window);
     return this.#pacer;
   }
@@ -207,10 +217,28 @@ export class PacedLimiter extends BaseLimiter {
     const clock = timerClock();
     const startAt = this.#guard.plan(this.#pacingWindow, clock, entry.weight);
     this.pump();
-    if (startAt <= clock) return this.run(entry, now);
+    if (startAt <= clock && this.#sharedGuard === undefined) return this.run(entry, now);
     return new Promise<void>((resolve) => {
-      setTimeout(() => resolve(this.run(entry, this.settings.now())), startAt - clock);
+      setTimeout(() => resolve(this.#startShared(entry)), Math.max(0, startAt - clock));
     });
+  }
+
+  /**
+   * Starts `entry` once the rolling window shared through Redis has room (see
+   * {@link SharedRollingGuard}); without a connection, at once. A Redis failure
+   * is reported and the start goes ahead: Bottleneck has already granted it.
+   */
+  async #startShared(entry: QueuedTask): Promise<void> {
+    const shared = this.#sharedGuard;
+    const window = this.#pacingWindow;
+    if (shared !== undefined && window !== undefined) {
+      try {
+        await shared.admit(window, entry.weight, () => this.closed);
+      } catch (error) {
+        this.emitError(error);
+      }
+    }
+    return this.run(entry, this.settings.now());
   }
 
   /**

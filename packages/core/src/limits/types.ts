@@ -70,7 +70,14 @@ export interface LimiterRegistryOptions {
    * of windows and one concurrency cap (Bottleneck clustering; the Bottleneck
    * id is `leadpipe:<id>:<key>`, plus `:<window>` for each counted window).
    * Jobs get an `expiration` (see {@link LimiterRegistryOptions.jobExpirationMs})
-   * so a crashed process cannot hold a slot. The registry does not close the
+   * so a crashed process cannot hold a slot. Grants are made on Redis's
+   * clock, so at the moment each task starts the limiter also checks, in one
+   * atomic script on Redis's clock, that the paced window's last interval
+   * (rolling) still has room across every process, and holds the start back
+   * until it has: a process that stalls after its grant (a GC pause, a busy
+   * event loop) cannot then start next to the others' on-time starts and
+   * overfill a rolling window (key `leadpipe:<id>:<key>:rolling-starts`, one
+   * Redis call per start). The registry does not close the
    * connection: you created it, you disconnect it.
    *
    * @example
