@@ -30,6 +30,14 @@ export {
 export { type ValidatedResult, validateEnrichResult } from './enrich/validate-result.js';
 export * from './http/index.js';
 export {
+  type CheckedBusSubscription,
+  checkBusEvents,
+  checkBusSubscription,
+  DEFAULT_BUS_CONCURRENCY,
+  DEFAULT_BUS_MAX_DELIVERIES,
+  topicMatches,
+} from './kit/bus-events.js';
+export {
   type CallPacer,
   type CallPacerOptions,
   type CallScheduleOptions,

@@ -61,6 +61,14 @@ export {
   type ProviderSkipReason,
   type ProviderStats,
 } from './enrich/index.js';
+export { type DeduplicateEventsOptions, deduplicateEvents } from './events/deduplicate-events.js';
+export {
+  createInProcessEventBus,
+  type InProcessDeadLetter,
+  type InProcessEventBus,
+  type InProcessEventBusOptions,
+} from './events/in-process-event-bus.js';
+export { topicMatches } from './kit/bus-events.js';
 export { type CursorCodec, createCursorCodec } from './kit/cursor-codec.js';
 export {
   type CrmChangesSettings,

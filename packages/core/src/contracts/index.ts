@@ -8,6 +8,7 @@ export * from './dead-letter-queue.js';
 export * from './email-provider.js';
 export * from './enrichment-provider.js';
 export * from './errors.js';
+export * from './event-bus.js';
 export * from './fields.js';
 export * from './lead.js';
 export * from './lead-store.js';

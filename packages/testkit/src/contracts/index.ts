@@ -50,6 +50,11 @@ export {
   enrichmentProviderContract,
 } from './enrichment-provider.js';
 export {
+  type EventBusContractCheck,
+  type EventBusContractOptions,
+  eventBusContract,
+} from './event-bus-contract.js';
+export {
   type LeadStoreContractCheck,
   type LeadStoreContractContext,
   type LeadStoreContractOptions,
