@@ -68,6 +68,14 @@ export {
   type InProcessEventBus,
   type InProcessEventBusOptions,
 } from './events/in-process-event-bus.js';
+export {
+  createMemoryOutboxPosition,
+  createOutboxRelay,
+  type OutboxPositionStore,
+  type OutboxRelay,
+  type OutboxRelayOptions,
+  outboxBusEvent,
+} from './events/outbox-relay.js';
 export { topicMatches } from './kit/bus-events.js';
 export { type CursorCodec, createCursorCodec } from './kit/cursor-codec.js';
 export {
