@@ -1,0 +1,86 @@
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import {
+  createMemoryLeadStore,
+  type LeadStoreV1,
+  type MemoryLeadStoreOptions,
+} from '@leadpipe/core';
+
+/** The Redis the integration tests use. */
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** A key prefix no other test file or run shares: `lp-test:<name>:<random>:`. */
+export function uniquePrefix(name: string): string {
+  return `lp-test:${name}:${randomBytes(6).toString('hex')}:`;
+}
+
+/** A `redis://` URL on a local port nothing listens on (bound, then closed). */
+export async function closedPortUrl(credentials = ''): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 1;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `redis://${credentials}127.0.0.1:${port}`;
+}
+
+/** Calls per method of a {@link countingStore}. */
+export type Calls = Record<string, number>;
+
+/**
+ * A real memory lead store behind a wrapper that counts the calls reaching
+ * it (and can hold `get` until released): what a cache in front must spare.
+ */
+export function countingStore(options: MemoryLeadStoreOptions = {}): {
+  store: LeadStoreV1;
+  calls: Calls;
+  /** Make the next `get` wait until the returned function is called (it has read the store by then). */
+  holdNextGet(): { released: () => void; reached: Promise<void> };
+} {
+  const inner = createMemoryLeadStore(options);
+  const calls: Calls = {};
+  let hold: { gate: Promise<void>; reached: () => void } | undefined;
+  const count = (name: string) => {
+    calls[name] = (calls[name] ?? 0) + 1;
+  };
+  const store: LeadStoreV1 = {
+    specificationVersion: 'v1',
+    upsert: (leads) => (count('upsert'), inner.upsert(leads)),
+    async get(id) {
+      count('get');
+      const lead = await inner.get(id);
+      const held = hold;
+      if (held !== undefined) {
+        hold = undefined;
+        held.reached();
+        await held.gate;
+      }
+      return lead;
+    },
+    getByEmail: (email) => (count('getByEmail'), inner.getByEmail(email)),
+    query: (query) => (count('query'), inner.query(query)),
+    count: (query) => (count('count'), inner.count(query)),
+    export: (query) => (count('export'), inner.export(query)),
+    import: (leads) => (count('import'), inner.import(leads)),
+    erase: (email) => (count('erase'), inner.erase(email)),
+    retain: (options) => (count('retain'), inner.retain(options)),
+    readOutbox: (options) => (count('readOutbox'), inner.readOutbox(options)),
+    close: () => inner.close(),
+  };
+  return {
+    store,
+    calls,
+    holdNextGet() {
+      let released!: () => void;
+      let reached!: () => void;
+      const gate = new Promise<void>((resolve) => {
+        released = resolve;
+      });
+      const reachedPromise = new Promise<void>((resolve) => {
+        reached = resolve;
+      });
+      hold = { gate, reached };
+      return { released, reached: reachedPromise };
+    },
+  };
+}
