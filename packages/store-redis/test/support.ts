@@ -1,10 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import {
-  createMemoryLeadStore,
-  type LeadStoreV1,
-  type MemoryLeadStoreOptions,
-} from '@leadpipe/core';
+import { createMemoryLeadStore, type LeadStoreV1, type MemoryLeadStoreOptions } from '@leadpipe/core';
 
 /** The Redis the integration tests use. */
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
