@@ -18,6 +18,9 @@ export type RedisConnectionOption = string | Redis;
 
 const REDIS_URL = /^rediss?:\/\//i;
 
+/** Client states in which a command would wait for a reconnect: calls fail at once instead. */
+const DOWN: ReadonlySet<string> = new Set(['reconnecting', 'close', 'end']);
+
 /** Whether `value` looks like an ioredis client (duck-typed: a second copy of ioredis fails `instanceof`). */
 function isRedisClient(value: unknown): value is Redis {
   if (typeof value !== 'object' || value === null) return false;
@@ -88,7 +91,8 @@ function registerUrlSecrets(url: string): void {
 /**
  * Open (or adopt) a Redis client. A URL gets a client that fails a command
  * after one reconnect attempt instead of queueing it forever, and keeps
- * reconnecting in the background; every call is also cut at `timeoutMs`.
+ * reconnecting in the background. Every call is cut at `timeoutMs`, and
+ * fails at once while the client is reconnecting (or closed).
  */
 export function openRedisConnection(
   option: RedisConnectionOption,
@@ -129,6 +133,13 @@ export function openRedisConnection(
     client,
     report: notify,
     async call(operation, work) {
+      // Lost the connection: fail now rather than queue behind reconnect attempts (a cache must not slow reads down).
+      if (DOWN.has(client.status)) {
+        throw new ApiCallError('network_error', {
+          providerId: 'redis',
+          message: `Redis ${operation} failed: not connected (${client.status})`,
+        });
+      }
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(

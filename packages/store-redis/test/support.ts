@@ -41,7 +41,10 @@ export function countingStore(options: MemoryLeadStoreOptions = {}): {
   };
   const store: LeadStoreV1 = {
     specificationVersion: 'v1',
-    upsert: (leads) => (count('upsert'), inner.upsert(leads)),
+    upsert: (leads) => {
+      count('upsert');
+      return inner.upsert(leads);
+    },
     async get(id) {
       count('get');
       const lead = await inner.get(id);
@@ -53,14 +56,38 @@ export function countingStore(options: MemoryLeadStoreOptions = {}): {
       }
       return lead;
     },
-    getByEmail: (email) => (count('getByEmail'), inner.getByEmail(email)),
-    query: (query) => (count('query'), inner.query(query)),
-    count: (query) => (count('count'), inner.count(query)),
-    export: (query) => (count('export'), inner.export(query)),
-    import: (leads) => (count('import'), inner.import(leads)),
-    erase: (email) => (count('erase'), inner.erase(email)),
-    retain: (options) => (count('retain'), inner.retain(options)),
-    readOutbox: (options) => (count('readOutbox'), inner.readOutbox(options)),
+    getByEmail: (email) => {
+      count('getByEmail');
+      return inner.getByEmail(email);
+    },
+    query: (query) => {
+      count('query');
+      return inner.query(query);
+    },
+    count: (query) => {
+      count('count');
+      return inner.count(query);
+    },
+    export: (query) => {
+      count('export');
+      return inner.export(query);
+    },
+    import: (leads) => {
+      count('import');
+      return inner.import(leads);
+    },
+    erase: (email) => {
+      count('erase');
+      return inner.erase(email);
+    },
+    retain: (options) => {
+      count('retain');
+      return inner.retain(options);
+    },
+    readOutbox: (options) => {
+      count('readOutbox');
+      return inner.readOutbox(options);
+    },
     close: () => inner.close(),
   };
   return {
