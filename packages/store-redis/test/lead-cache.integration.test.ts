@@ -3,7 +3,7 @@ import { leadStoreContract } from '@leadpipe/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type RedisCachedLeadStore, withRedisLeadCache } from '../src/index.js';
-import { countingStore, REDIS_URL, uniquePrefix } from './support.js';
+import { countingStore, REDIS_URL, redisProxy, uniquePrefix } from './support.js';
 
 const FILE_PREFIX = uniquePrefix('lead-cache');
 /** A client of the test's own, shared by the wrappers of the behaviour tests (a given client is not closed by them). */
@@ -245,5 +245,46 @@ describe('Redis lead cache: clear', () => {
     expect(neighbour.calls.get, 'the neighbour still hits').toBe(1);
     await leads.get(lead.id);
     expect(neighbour.calls.get).toBe(1);
+  });
+});
+
+describe('Redis lead cache: Redis going away and coming back', () => {
+  it('reads go to the store while Redis is away, and hit the cache again once it is back', async () => {
+    const proxy = await redisProxy();
+    const counted = countingStore();
+    const errors: string[] = [];
+    const leads = withRedisLeadCache(counted.store, {
+      redis: proxy.url,
+      prefix: nextPrefix(),
+      onError: (event) => errors.push(event.operation),
+    });
+    try {
+      const lead = ada();
+      await leads.upsert([lead]);
+      await leads.get(lead.id);
+      await leads.get(lead.id);
+      expect(counted.calls.get, 'a hit while Redis is there').toBe(1);
+
+      await proxy.stop();
+      expect((await leads.get(lead.id))?.email, 'served by the store').toBe('ada@acme.com');
+      expect((await leads.get(lead.id))?.email).toBe('ada@acme.com');
+      expect(counted.calls.get, 'both reads went to the store').toBe(3);
+      expect(errors.length, 'the outage was reported').toBeGreaterThan(0);
+
+      await proxy.start();
+      // ioredis reconnects on its own, with back-off: wait (a bounded number of turns) until reads hit again.
+      let hitsBefore = leads.stats().hits;
+      let recovered = false;
+      for (let turn = 0; turn < 200 && !recovered; turn += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        await leads.get(lead.id);
+        recovered = leads.stats().hits > hitsBefore;
+        hitsBefore = leads.stats().hits;
+      }
+      expect(recovered, 'the cache serves again after Redis came back').toBe(true);
+    } finally {
+      await leads.close();
+      await proxy.stop().catch(() => {});
+    }
   });
 });

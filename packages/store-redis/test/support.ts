@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { createMemoryLeadStore, type LeadStoreV1, type MemoryLeadStoreOptions } from '@leadpipe/core';
 
 /** The Redis the integration tests use. */
@@ -104,6 +104,46 @@ export function countingStore(options: MemoryLeadStoreOptions = {}): {
       });
       hold = { gate, reached };
       return { released, reached: reachedPromise };
+    },
+  };
+}
+
+/** A TCP proxy to Redis that a test can stop and start again on the same port: Redis "going down" and "coming back". */
+export async function redisProxy(target = REDIS_URL): Promise<{
+  url: string;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}> {
+  const { hostname, port: targetPort } = new URL(target);
+  const sockets = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(Number(targetPort || 6379), hostname);
+    sockets.add(client);
+    sockets.add(upstream);
+    client.pipe(upstream).pipe(client);
+    for (const socket of [client, upstream]) {
+      socket.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+      socket.on('close', () => {
+        sockets.delete(socket);
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    async stop() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+    async start() {
+      await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
     },
   };
 }
