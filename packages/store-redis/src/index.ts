@@ -13,6 +13,7 @@ export type {
 } from './connection.js';
 export {
   type RedisCachedLeadStore,
+  type RedisLeadCacheControls,
   type RedisLeadCacheOptions,
   type RedisLeadCacheStats,
   withRedisLeadCache,

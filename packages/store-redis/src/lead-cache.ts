@@ -60,13 +60,16 @@ export interface RedisLeadCacheStats {
   readonly errors: number;
 }
 
-/** A {@link LeadStoreV1} with a Redis read-through cache in front. */
-export interface RedisCachedLeadStore extends LeadStoreV1 {
+/** What {@link withRedisLeadCache} adds to the lead store it wraps. */
+export interface RedisLeadCacheControls {
   /** Hit, miss and error counters of this wrapper. */
   stats(): RedisLeadCacheStats;
   /** Remove every cached lead, page and count under the prefix (by `SCAN`, never `KEYS`); resolves with the keys removed. */
   clear(): Promise<number>;
 }
+
+/** A `LeadStoreV1` with a Redis read-through cache in front, and the cache's controls. */
+export type RedisCachedLeadStore = LeadStoreV1 & RedisLeadCacheControls;
 
 const optionsSchema = z
   .object({
