@@ -288,3 +288,30 @@ describe('Redis lead cache: Redis going away and coming back', () => {
     }
   });
 });
+
+describe('Redis lead cache: Redis answering with an error', () => {
+  it('a broken generation key sends reads to the store and is reported, and clear repairs it', async () => {
+    const counted = countingStore();
+    const prefix = nextPrefix();
+    const operations: string[] = [];
+    const leads = withRedisLeadCache(counted.store, {
+      redis,
+      prefix,
+      onError: (event) => operations.push(`${event.operation}:${event.error.code}`),
+    });
+    const lead = ada();
+    await leads.upsert([lead]);
+    await redis.del(`${prefix}gen:write`);
+    await redis.lpush(`${prefix}gen:write`, 'broken');
+    expect((await leads.get(lead.id))?.email).toBe('ada@acme.com');
+    expect((await leads.get(lead.id))?.email).toBe('ada@acme.com');
+    expect(counted.calls.get).toBe(2);
+    await leads.upsert([bob()]);
+    expect(operations).toEqual(['read:server_error', 'read:server_error', 'invalidate:server_error']);
+    expect(leads.stats().errors).toBe(3);
+    await leads.clear();
+    await leads.get(lead.id);
+    await leads.get(lead.id);
+    expect(counted.calls.get, 'cached again after clear').toBe(3);
+  });
+});

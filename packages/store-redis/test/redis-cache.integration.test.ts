@@ -1,4 +1,4 @@
-import { ValidationError } from '@leadpipe/core/adapter-kit';
+import { ApiCallError, ValidationError } from '@leadpipe/core/adapter-kit';
 import { cacheContract } from '@leadpipe/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -123,5 +123,23 @@ describe('Redis cache: what lands in Redis', () => {
     await first.close();
     await second.close();
     expect(await redis.ping()).toBe('PONG');
+  });
+});
+
+describe('Redis cache: Redis answering with an error', () => {
+  it('a reply error (a key of another type) is a server_error: a miss when failing open, a rejection when not', async () => {
+    const prefix = `${FILE_PREFIX}wrongtype:`;
+    await redis.lpush(`${prefix}listed`, 'not a string');
+    const operations: string[] = [];
+    const open = createRedisCache({ redis, prefix, onError: (event) => operations.push(event.error.code) });
+    const strict = createRedisCache({ redis, prefix, failOpen: false });
+    expect(await open.get('listed')).toBe(undefined);
+    expect(operations).toEqual(['server_error']);
+    const failure = await strict.get('listed').catch((error: unknown) => error);
+    expect(ApiCallError.isInstance(failure)).toBe(true);
+    expect((failure as ApiCallError).code).toBe('server_error');
+    expect((failure as ApiCallError).message).toContain('WRONGTYPE');
+    await strict.set('listed', 'a string now', 60_000);
+    expect(await strict.get('listed')).toBe('a string now');
   });
 });
