@@ -3,7 +3,7 @@ import { leadStoreContract } from '@leadpipe/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type RedisCachedLeadStore, withRedisLeadCache } from '../src/index.js';
-import { countingStore, REDIS_URL, redisProxy, uniquePrefix } from './support.js';
+import { countingStore, PATIENT_MS, REDIS_URL, redisProxy, uniquePrefix } from './support.js';
 
 const FILE_PREFIX = uniquePrefix('lead-cache');
 /** A client of the test's own, shared by the wrappers of the behaviour tests (a given client is not closed by them). */
@@ -16,7 +16,11 @@ const nextPrefix = () => {
 };
 
 afterAll(async () => {
-  const sweeper = withRedisLeadCache(createMemoryLeadStore(), { redis, prefix: FILE_PREFIX });
+  const sweeper = withRedisLeadCache(createMemoryLeadStore(), {
+    timeoutMs: PATIENT_MS,
+    redis,
+    prefix: FILE_PREFIX,
+  });
   await sweeper.clear();
   await redis.quit();
 });
@@ -25,13 +29,18 @@ describe('Redis lead cache in front of the memory store: the lead store contract
   leadStoreContract(it, expect, {
     open: (context) =>
       withRedisLeadCache(createMemoryLeadStore(context), {
+        timeoutMs: PATIENT_MS,
         redis: REDIS_URL,
         prefix: nextPrefix(),
         ttlMs: 60_000,
       }),
     cleanup: async (store) => {
       // Each wrapper has closed its own client; sweep its keys with the shared one.
-      const sweeper = withRedisLeadCache(createMemoryLeadStore(), { redis, prefix: FILE_PREFIX });
+      const sweeper = withRedisLeadCache(createMemoryLeadStore(), {
+        timeoutMs: PATIENT_MS,
+        redis,
+        prefix: FILE_PREFIX,
+      });
       await sweeper.clear();
       void store;
     },
@@ -53,7 +62,7 @@ const bob = () => createLead({ email: 'bob@acme.com', fullName: 'Bob Byte', titl
 function setUp(ttlMs = 60_000) {
   const counted = countingStore();
   const prefix = nextPrefix();
-  const leads = withRedisLeadCache(counted.store, { redis, prefix, ttlMs });
+  const leads = withRedisLeadCache(counted.store, { timeoutMs: PATIENT_MS, redis, prefix, ttlMs });
   return { ...counted, leads, prefix };
 }
 
@@ -121,8 +130,18 @@ describe('Redis lead cache: invalidation', () => {
     const shared = countingStore({ mergePolicy: 'newest' });
     const prefix = nextPrefix();
     // Two "processes": each its own Redis client and wrapper, in front of the same store.
-    const one = withRedisLeadCache(shared.store, { redis: REDIS_URL, prefix, ttlMs: 60_000 });
-    const two = withRedisLeadCache(shared.store, { redis: REDIS_URL, prefix, ttlMs: 60_000 });
+    const one = withRedisLeadCache(shared.store, {
+      timeoutMs: PATIENT_MS,
+      redis: REDIS_URL,
+      prefix,
+      ttlMs: 60_000,
+    });
+    const two = withRedisLeadCache(shared.store, {
+      timeoutMs: PATIENT_MS,
+      redis: REDIS_URL,
+      prefix,
+      ttlMs: 60_000,
+    });
     try {
       const lead = ada();
       await one.upsert([lead]);
@@ -158,7 +177,7 @@ describe('Redis lead cache: invalidation', () => {
   it('import and retain invalidate every cached lead (their ids are not reported)', async () => {
     let time = Date.UTC(2026, 0, 1);
     const counted = countingStore({ now: () => time });
-    const leads = withRedisLeadCache(counted.store, { redis, prefix: nextPrefix() });
+    const leads = withRedisLeadCache(counted.store, { timeoutMs: PATIENT_MS, redis, prefix: nextPrefix() });
     const lead = createLead({ email: 'ada@acme.com', title: 'Engineer' }, { now: () => new Date(time) });
     await leads.upsert([lead]);
     expect((await leads.get(lead.id))?.title).toBe('Engineer');
@@ -206,8 +225,8 @@ describe('Redis lead cache: invalidation', () => {
   it('a reader that read the store before a write does not put the old lead back', async () => {
     const counted = countingStore({ mergePolicy: 'newest' });
     const prefix = nextPrefix();
-    const reader = withRedisLeadCache(counted.store, { redis, prefix });
-    const writer = withRedisLeadCache(counted.store, { redis, prefix });
+    const reader = withRedisLeadCache(counted.store, { timeoutMs: PATIENT_MS, redis, prefix });
+    const writer = withRedisLeadCache(counted.store, { timeoutMs: PATIENT_MS, redis, prefix });
     const lead = ada();
     await writer.upsert([lead]);
     const held = counted.holdNextGet();
@@ -221,7 +240,7 @@ describe('Redis lead cache: invalidation', () => {
 
   it('a write the store refuses still invalidates (it may have written part)', async () => {
     const counted = countingStore();
-    const leads = withRedisLeadCache(counted.store, { redis, prefix: nextPrefix() });
+    const leads = withRedisLeadCache(counted.store, { timeoutMs: PATIENT_MS, redis, prefix: nextPrefix() });
     const lead: Lead = ada();
     await leads.upsert([lead]);
     await leads.query({});
@@ -254,6 +273,7 @@ describe('Redis lead cache: Redis going away and coming back', () => {
     const counted = countingStore();
     const errors: string[] = [];
     const leads = withRedisLeadCache(counted.store, {
+      timeoutMs: PATIENT_MS,
       redis: proxy.url,
       prefix: nextPrefix(),
       onError: (event) => errors.push(event.operation),
@@ -295,6 +315,7 @@ describe('Redis lead cache: Redis answering with an error', () => {
     const prefix = nextPrefix();
     const operations: string[] = [];
     const leads = withRedisLeadCache(counted.store, {
+      timeoutMs: PATIENT_MS,
       redis,
       prefix,
       onError: (event) => operations.push(`${event.operation}:${event.error.code}`),

@@ -3,7 +3,7 @@ import { cacheContract } from '@leadpipe/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRedisCache, type RedisCache } from '../src/index.js';
-import { REDIS_URL, uniquePrefix } from './support.js';
+import { PATIENT_MS, REDIS_URL, uniquePrefix } from './support.js';
 
 const FILE_PREFIX = uniquePrefix('redis-cache');
 /** A client of the test's own, to look at what landed in Redis. */
@@ -13,7 +13,7 @@ let opened = 0;
 const prefixes = new WeakMap<object, string>();
 
 afterAll(async () => {
-  const sweeper = createRedisCache({ redis, prefix: FILE_PREFIX });
+  const sweeper = createRedisCache({ timeoutMs: PATIENT_MS, redis, prefix: FILE_PREFIX });
   await sweeper.clear();
   await redis.quit();
 });
@@ -23,14 +23,14 @@ describe('Redis cache: the Cache contract', () => {
     open: ({ now }) => {
       opened += 1;
       const prefix = `${FILE_PREFIX}contract${opened}:`;
-      const cache = createRedisCache({ redis: REDIS_URL, prefix, now });
+      const cache = createRedisCache({ timeoutMs: PATIENT_MS, redis: REDIS_URL, prefix, now });
       prefixes.set(cache, prefix);
       return cache;
     },
     close: (cache) => (cache as RedisCache).close(),
     reopen: (cache, { now }) => {
       const prefix = prefixes.get(cache)!;
-      const reopened = createRedisCache({ redis: REDIS_URL, prefix, now });
+      const reopened = createRedisCache({ timeoutMs: PATIENT_MS, redis: REDIS_URL, prefix, now });
       prefixes.set(reopened, prefix);
       return reopened;
     },
@@ -40,7 +40,7 @@ describe('Redis cache: the Cache contract', () => {
 describe('Redis cache: what lands in Redis', () => {
   it('stores JSON under the prefix with a Redis expiry (PX) and lets Redis expire it', async () => {
     const prefix = `${FILE_PREFIX}px:`;
-    const cache = createRedisCache({ redis, prefix });
+    const cache = createRedisCache({ timeoutMs: PATIENT_MS, redis, prefix });
     await cache.set('apollo:email:ada@acme.com', { status: 'matched', fields: { title: 'CTO' } }, 60_000);
     const ttl = await redis.pttl(`${prefix}apollo:email:ada@acme.com`);
     expect(ttl).toBeGreaterThan(55_000);
@@ -62,7 +62,7 @@ describe('Redis cache: what lands in Redis', () => {
 
   it('refuses what JSON cannot hold with a ValidationError naming value, and reads foreign text as a miss', async () => {
     const prefix = `${FILE_PREFIX}values:`;
-    const cache = createRedisCache({ redis, prefix });
+    const cache = createRedisCache({ timeoutMs: PATIENT_MS, redis, prefix });
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
     for (const value of [10n, undefined, () => 1, Symbol('s'), cyclic]) {
@@ -83,8 +83,8 @@ describe('Redis cache: what lands in Redis', () => {
     const prefix = `${FILE_PREFIX}glob*[x]?:`;
     // Unescaped, the pattern `glob*[x]?:*` would match this neighbour too.
     const neighbour = `${FILE_PREFIX}globbyx1:`;
-    const cache = createRedisCache({ redis, prefix, scanCount: 7 });
-    const other = createRedisCache({ redis, prefix: neighbour });
+    const cache = createRedisCache({ timeoutMs: PATIENT_MS, redis, prefix, scanCount: 7 });
+    const other = createRedisCache({ timeoutMs: PATIENT_MS, redis, prefix: neighbour });
     for (let index = 0; index < 40; index += 1) await cache.set(`k${index}`, index, 60_000);
     await other.set('k1', 'kept', 60_000);
     expect(await cache.clear()).toBe(40);
@@ -95,7 +95,7 @@ describe('Redis cache: what lands in Redis', () => {
 
   it('eraseEmail removes the entries whose key or value names the address, and no other', async () => {
     const prefix = `${FILE_PREFIX}erase:`;
-    const cache = createRedisCache({ redis, prefix, scanCount: 3 });
+    const cache = createRedisCache({ timeoutMs: PATIENT_MS, redis, prefix, scanCount: 3 });
     await cache.set('apollo:email:ada@acme.com', { status: 'matched' }, 60_000);
     await cache.set('clearbit:email:ADA@acme.com', { status: 'matched' }, 60_000);
     await cache.set('zoominfo:domain:acme.com', { people: [{ email: 'ada@acme.com' }] }, 60_000);
@@ -114,8 +114,8 @@ describe('Redis cache: what lands in Redis', () => {
 
   it('shares entries between two caches (two processes) on the same prefix; a given client stays open', async () => {
     const prefix = `${FILE_PREFIX}shared:`;
-    const first = createRedisCache({ redis: REDIS_URL, prefix });
-    const second = createRedisCache({ redis, prefix });
+    const first = createRedisCache({ timeoutMs: PATIENT_MS, redis: REDIS_URL, prefix });
+    const second = createRedisCache({ timeoutMs: PATIENT_MS, redis, prefix });
     await first.set('hubspot:answer', { id: 7 }, 60_000);
     expect(await second.get('hubspot:answer')).toEqual({ id: 7 });
     await second.delete('hubspot:answer');
@@ -131,8 +131,13 @@ describe('Redis cache: Redis answering with an error', () => {
     const prefix = `${FILE_PREFIX}wrongtype:`;
     await redis.lpush(`${prefix}listed`, 'not a string');
     const operations: string[] = [];
-    const open = createRedisCache({ redis, prefix, onError: (event) => operations.push(event.error.code) });
-    const strict = createRedisCache({ redis, prefix, failOpen: false });
+    const open = createRedisCache({
+      timeoutMs: PATIENT_MS,
+      redis,
+      prefix,
+      onError: (event) => operations.push(event.error.code),
+    });
+    const strict = createRedisCache({ timeoutMs: PATIENT_MS, redis, prefix, failOpen: false });
     expect(await open.get('listed')).toBe(undefined);
     expect(operations).toEqual(['server_error']);
     const failure = await strict.get('listed').catch((error: unknown) => error);
