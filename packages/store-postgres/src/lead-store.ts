@@ -31,7 +31,7 @@ export interface LeadStoreSettings {
   /** Leads per upsert statement in `import`. */
   readonly importBatch: number;
   /** Where reads go (queries, exports, counts): the primary or a replica. */
-  readonly reader: () => SqlDatabase;
+  readonly reader: () => Promise<SqlDatabase>;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -204,9 +204,8 @@ export function createPostgresLeadStoreOn(
     async query(query) {
       const checked = checkLeadStoreQuery(query, settings.customFields);
       const statement = pageSql(checked, leads);
-      const { rows } = await settings
-        .reader()
-        .query<{ id: string; updated: string; record: Record<string, unknown> }>(
+      const reader = await settings.reader();
+      const { rows } = await reader.query<{ id: string; updated: string; record: Record<string, unknown> }>(
           statement.text,
           statement.values,
         );
@@ -230,7 +229,7 @@ export function createPostgresLeadStoreOn(
       );
       const values: unknown[] = [];
       const condition = whereSql(checked, values);
-      const reader = settings.reader();
+      const reader = await settings.reader();
       const plan = await reader.query<{ 'QUERY PLAN': unknown }>(
         `EXPLAIN (FORMAT JSON) SELECT 1 FROM ${leads} WHERE ${condition}`,
         values,

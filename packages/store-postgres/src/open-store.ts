@@ -5,6 +5,7 @@ import {
   type CheckpointStore,
   type Clock,
   CUSTOM_FIELD_NAME,
+  ConfigurationError,
   type DeadLetterQueue,
   type LeadStoreMergePolicy,
   type LeadStoreV1,
@@ -20,6 +21,7 @@ import {
   createPostgresCheckpointStoreOn,
   createPostgresDeadLetterQueueOn,
 } from './run-state.js';
+import { replicaRouting } from './replicas.js';
 import { pgDatabaseAt, pgliteDatabase, type SqlDatabase } from './sql-client.js';
 
 /** Options of {@link openPostgresStore}. */
@@ -45,6 +47,13 @@ export interface PostgresStoreOptions {
   readonly now?: Clock;
   /** URLs of streaming read replicas: queries, counts and exports go there (round robin); writes and gets stay on the primary. */
   readonly readReplicas?: readonly string[];
+  /**
+   * With `readReplicas`: before a query, count or export page, wait up to
+   * this many milliseconds for the chosen replica to replay this store's
+   * last write (its WAL position), and read from the primary when it has
+   * not. Default 0: read the replica as it is, which may lag the primary.
+   */
+  readonly replicaCatchUpMs?: number;
   /** Most connections per pool (primary and each replica). Default 10. */
   readonly maxConnections?: number;
   /** `count` counts exactly when the planner estimates fewer matches than this; above, it answers the estimate. Default 10,000. */
@@ -88,6 +97,7 @@ const optionsSchema = z
       .optional(),
     now: z.custom<Clock>((value) => typeof value === 'function', 'must be a function').optional(),
     readReplicas: z.array(z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')).optional(),
+    replicaCatchUpMs: z.number().int().min(0).max(600_000).optional(),
     maxConnections: z.number().int().min(1).max(1000).optional(),
     exactCountBelow: z.number().int().min(0).optional(),
     importBatch: z.number().int().min(1).max(100_000).optional(),
@@ -156,17 +166,27 @@ export async function migratePostgresStore(options: PostgresStoreOptions): Promi
  */
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
   const parsed = parseOptions(optionsSchema, options, { name: 'openPostgresStore' });
+  if (parsed.readReplicas !== undefined && parsed.readReplicas.length > 0 && parsed.connection !== undefined) {
+    if (!isUrl(parsed.connection)) {
+      throw new ConfigurationError('invalid_configuration', {
+        issues: [{ field: 'readReplicas', reason: 'read replicas need a PostgreSQL server, not a PGlite folder' }],
+      });
+    }
+  }
   const schemaName = parsed.schema ?? 'leadpipe';
   const schema = `"${schemaName}"`;
   const now = parsed.now ?? systemClock;
-  const database = await openDatabase(parsed);
+  const opened = await openDatabase(parsed);
   const replicas = (parsed.readReplicas ?? []).map((url) => pgDatabaseAt(url, parsed.maxConnections ?? 10));
+  const catchUpMs = parsed.replicaCatchUpMs ?? 0;
+  const routing = replicaRouting(opened, replicas, catchUpMs);
+  const database = routing.primary;
   let closed = false;
   const close = async () => {
     if (closed) return;
     closed = true;
     await Promise.all(replicas.map((replica) => replica.close()));
-    await database.close();
+    await opened.close();
   };
   try {
     if (parsed.migrate !== false) await migrate(database, schemaName);
@@ -174,12 +194,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     await close();
     throw error;
   }
-  let turn = 0;
-  const reader = () => {
-    if (replicas.length === 0) return database;
-    turn = (turn + 1) % replicas.length;
-    return replicas[turn]!;
-  };
+  const reader = routing.reader;
   return {
     engine: database.engine,
     leads: createPostgresLeadStoreOn(
