@@ -4,8 +4,8 @@ import {
   type Cache,
   type CheckpointStore,
   type Clock,
-  CUSTOM_FIELD_NAME,
   ConfigurationError,
+  CUSTOM_FIELD_NAME,
   type DeadLetterQueue,
   type LeadStoreMergePolicy,
   type LeadStoreV1,
@@ -13,15 +13,16 @@ import {
   systemClock,
 } from '@leadpipe/core/adapter-kit';
 import { z } from 'zod';
+import { type BackupCounts, backupLines, restoreBackup } from './backup.js';
 import { lockDataFolder } from './folder-lock.js';
 import { createPostgresLeadStoreOn } from './lead-store.js';
 import { migrate, SCHEMA_NAME } from './migrations.js';
+import { replicaRouting } from './replicas.js';
 import {
   createPostgresCacheOn,
   createPostgresCheckpointStoreOn,
   createPostgresDeadLetterQueueOn,
 } from './run-state.js';
-import { replicaRouting } from './replicas.js';
 import { pgDatabaseAt, pgliteDatabase, type SqlDatabase } from './sql-client.js';
 
 /** Options of {@link openPostgresStore}. */
@@ -60,6 +61,12 @@ export interface PostgresStoreOptions {
   readonly exactCountBelow?: number;
   /** Leads per upsert in `import`. Default 1,000. */
   readonly importBatch?: number;
+  /**
+   * Archive to this NDJSON file (appended, one archived lead a line)
+   * instead of the `leads_archive` table: `retain` moves stale leads there,
+   * purges rewrite it, `erase` removes the person from it. Default: the table.
+   */
+  readonly archiveFile?: string;
   /** Name of the run whose checkpoint `checkpoints` keeps. Default `default`. */
   readonly checkpointName?: string;
 }
@@ -76,6 +83,26 @@ export interface PostgresStore {
   readonly deadLetters: DeadLetterQueue;
   /** Pipeline checkpoints of the run `checkpointName`. */
   readonly checkpoints: CheckpointStore;
+  /**
+   * A backup of everything the store holds (leads with provenance and custom
+   * fields, the archive, the outbox, cache entries, dead letters,
+   * checkpoints with their rows and answers): NDJSON lines, each ending in
+   * `\n`, a header first (`format`, `version`), an `end` line with the counts
+   * last. Read from the primary in one snapshot, page by page.
+   *
+   * @example
+   * ```ts
+   * await pipeline(Readable.from(store.backup()), createWriteStream('leads.backup.ndjson'));
+   * ```
+   */
+  backup(): AsyncIterable<string>;
+  /**
+   * Restore a backup into this store, which must be empty: all or nothing,
+   * in one transaction. Resolves with the records restored by type.
+   *
+   * @throws ValidationError naming `backup` (the store is not empty) or `backup.line N` (a bad or missing line).
+   */
+  restore(source: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>): Promise<BackupCounts>;
   /** Close connections, the PGlite instance this store opened, and the folder lock. */
   close(): Promise<void>;
 }
@@ -102,6 +129,7 @@ const optionsSchema = z
     exactCountBelow: z.number().int().min(0).optional(),
     importBatch: z.number().int().min(1).max(100_000).optional(),
     checkpointName: z.string().min(1).max(200).optional(),
+    archiveFile: z.string().min(1).optional(),
   })
   .refine((options) => (options.connection === undefined) !== (options.pglite === undefined), {
     message: 'give either a connection (URL or folder) or a pglite instance',
@@ -166,10 +194,16 @@ export async function migratePostgresStore(options: PostgresStoreOptions): Promi
  */
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
   const parsed = parseOptions(optionsSchema, options, { name: 'openPostgresStore' });
-  if (parsed.readReplicas !== undefined && parsed.readReplicas.length > 0 && parsed.connection !== undefined) {
+  if (
+    parsed.readReplicas !== undefined &&
+    parsed.readReplicas.length > 0 &&
+    parsed.connection !== undefined
+  ) {
     if (!isUrl(parsed.connection)) {
       throw new ConfigurationError('invalid_configuration', {
-        issues: [{ field: 'readReplicas', reason: 'read replicas need a PostgreSQL server, not a PGlite folder' }],
+        issues: [
+          { field: 'readReplicas', reason: 'read replicas need a PostgreSQL server, not a PGlite folder' },
+        ],
       });
     }
   }
@@ -206,6 +240,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
         now,
         exactCountBelow: parsed.exactCountBelow ?? 10_000,
         importBatch: parsed.importBatch ?? 1_000,
+        ...(parsed.archiveFile === undefined ? {} : { archiveFile: parsed.archiveFile }),
         reader,
       },
       close,
@@ -213,6 +248,8 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     cache: createPostgresCacheOn(database, schema, now),
     deadLetters: createPostgresDeadLetterQueueOn(database, schema),
     checkpoints: createPostgresCheckpointStoreOn(database, schema, parsed.checkpointName ?? 'default', now),
+    backup: () => backupLines(database, schema, now, parsed.archiveFile),
+    restore: (source) => restoreBackup(database, schema, parsed.archiveFile, source),
     close,
   };
 }

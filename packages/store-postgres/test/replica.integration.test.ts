@@ -48,7 +48,11 @@ beforeAll(async () => {
     // The setup: a replica on port 5433 of the local server (idempotent; .ci/run runs it too).
     const primaryPort = new URL(primaryUrl).port || '5432';
     execFileSync('bash', [join(import.meta.dirname, '../../../scripts/start-replica.sh')], {
-      env: { ...process.env, LEADPIPE_PRIMARY_PORT: primaryPort, LEADPIPE_REPLICA_PORT: new URL(replicaUrl).port },
+      env: {
+        ...process.env,
+        LEADPIPE_PRIMARY_PORT: primaryPort,
+        LEADPIPE_REPLICA_PORT: new URL(replicaUrl).port,
+      },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
   }
@@ -68,7 +72,8 @@ async function pauseReplay(): Promise<void> {
   await replica.query('SELECT pg_wal_replay_pause()');
   await eventually(
     async () =>
-      (await replica.query<{ s: string }>('SELECT pg_get_wal_replay_pause_state() AS s')).rows[0]?.s === 'paused',
+      (await replica.query<{ s: string }>('SELECT pg_get_wal_replay_pause_state() AS s')).rows[0]?.s ===
+      'paused',
     'replay to pause',
   );
 }
@@ -86,18 +91,25 @@ describe('read replicas', () => {
       const first = createLead({ email: 'ada@replica.example', title: 'CTO' });
       await store.leads.upsert([first]);
       await eventually(
-        async () => (await store.leads.query({ where: { emailDomain: 'replica.example' } })).leads.length === 1,
+        async () =>
+          (await store.leads.query({ where: { emailDomain: 'replica.example' } })).leads.length === 1,
         'the first lead on the replica',
       );
       await pauseReplay();
       try {
         const second = createLead({ email: 'bob@replica.example', title: 'CFO' });
         expect((await store.leads.upsert([second]))[0]?.status).toBe('created');
-        expect((await store.leads.get(second.id))?.email, 'get reads the primary').toBe('bob@replica.example');
-        expect((await store.leads.getByEmail('bob@replica.example'))?.id, 'getByEmail reads the primary').toBe(
-          second.id,
+        expect((await store.leads.get(second.id))?.email, 'get reads the primary').toBe(
+          'bob@replica.example',
         );
-        const page = await store.leads.query({ where: { emailDomain: 'replica.example' }, fields: ['email'] });
+        expect(
+          (await store.leads.getByEmail('bob@replica.example'))?.id,
+          'getByEmail reads the primary',
+        ).toBe(second.id);
+        const page = await store.leads.query({
+          where: { emailDomain: 'replica.example' },
+          fields: ['email'],
+        });
         expect(page.leads, 'the query read the replica, which has not replayed the second lead').toEqual([
           { id: first.id, email: 'ada@replica.example' },
         ]);
@@ -167,7 +179,10 @@ describe('read replicas', () => {
 
 describe('PostgreSQL lead store with a read replica', () => {
   const opened = new WeakMap<object, string>();
-  const open = async (context: Parameters<Parameters<typeof leadStoreContract>[2]['open']>[0], schema: string) => {
+  const open = async (
+    context: Parameters<Parameters<typeof leadStoreContract>[2]['open']>[0],
+    schema: string,
+  ) => {
     const store: PostgresStore = await openPostgresStore({
       connection: primaryUrl,
       schema,
