@@ -23,7 +23,7 @@ export interface BackupHeader {
   readonly schemaVersion: number;
 }
 
-/** Records per record type in a backup, by `type`: what {@link restoreBackup} restored. */
+/** Records per record type in a backup, by `type`: what `PostgresStore.restore` restored. */
 export type BackupCounts = Readonly<Record<string, number>>;
 
 /** One table of a backup: its record type, how to read it page by page, how to insert a page of records. */

@@ -5,7 +5,6 @@
  * queue and checkpoint store of a run in the same database.
  */
 
-export type { ArchivedLeadLine } from './archive-file.js';
 export {
   BACKUP_FORMAT,
   BACKUP_VERSION,

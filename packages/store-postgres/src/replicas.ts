@@ -9,7 +9,7 @@ export interface ReplicaRouting {
 }
 
 /** A WAL position (`16/B374D848`) as a number, to compare two. */
-export function lsnValue(lsn: string): bigint {
+function lsnValue(lsn: string): bigint {
   const [high = '0', low = '0'] = lsn.split('/');
   return (BigInt(`0x${high}`) << 32n) + BigInt(`0x${low}`);
 }
