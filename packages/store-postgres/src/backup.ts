@@ -185,8 +185,9 @@ async function* pull<T>(produce: (push: (item: T) => Promise<void>) => Promise<v
  * `\n`): a header, then one record a line by `type` (`lead`, `archivedLead`,
  * `outboxEvent`, `cacheEntry`, `deadLetter`, `checkpointRun`,
  * `checkpointRow`, `checkpointResult`, `archiveFileLead`), then an `end`
- * line with the counts. The tables are read in one read-only repeatable-read
- * transaction (one snapshot), page by page: memory stays bounded.
+ * line with the counts. On PostgreSQL the tables are read in one read-only
+ * repeatable-read transaction (one snapshot); on PGlite page by page
+ * outside a transaction. Memory stays bounded either way.
  */
 export function backupLines(
   database: SqlDatabase,
@@ -197,7 +198,12 @@ export function backupLines(
 ): AsyncGenerator<string> {
   return pull<string>(async (push) => {
     const counts: Record<string, number> = {};
-    await database.transaction(async (session) => {
+    // PostgreSQL: one repeatable-read snapshot. PGlite has one connection, which a transaction holds for every caller
+    // in the process: held while the reader of the backup works, it would deadlock a reader that uses the same
+    // instance. There each page is read on its own (take PGlite backups when the process is not writing).
+    const inSnapshot = (work: (session: SqlSession) => Promise<void>) =>
+      database.engine === 'pglite' ? work(database) : database.transaction(work);
+    await inSnapshot(async (session) => {
       if (database.engine === 'postgres') {
         await session.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
       }

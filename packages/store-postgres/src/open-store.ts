@@ -88,7 +88,9 @@ export interface PostgresStore {
    * fields, the archive, the outbox, cache entries, dead letters,
    * checkpoints with their rows and answers): NDJSON lines, each ending in
    * `\n`, a header first (`format`, `version`), an `end` line with the counts
-   * last. Read from the primary in one snapshot, page by page.
+   * last. Read page by page from the primary, in one snapshot on
+   * PostgreSQL; on PGlite without one (take it while the process is not
+   * writing).
    *
    * @example
    * ```ts
@@ -98,7 +100,9 @@ export interface PostgresStore {
   backup(): AsyncIterable<string>;
   /**
    * Restore a backup into this store, which must be empty: all or nothing,
-   * in one transaction. Resolves with the records restored by type.
+   * in one transaction. Resolves with the records restored by type. On
+   * PGlite, read the backup from a file or another instance: a backup of a
+   * schema on the same instance would wait for this transaction forever.
    *
    * @throws ValidationError naming `backup` (the store is not empty) or `backup.line N` (a bad or missing line).
    */

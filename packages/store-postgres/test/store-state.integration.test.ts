@@ -403,4 +403,18 @@ describe('restore from a file on disk', () => {
       await target.close();
     }
   }, 60_000);
+
+  it('a PGlite backup streams straight into a PostgreSQL restore', async () => {
+    const clock = testClock();
+    const source = await open('pglite', clock.now);
+    const target = await open('postgres', clock.now);
+    try {
+      await populate(source, clock);
+      await target.restore(source.backup());
+      expect(await snapshot(target)).toEqual(await snapshot(source));
+    } finally {
+      await source.close();
+      await target.close();
+    }
+  }, 60_000);
 });
