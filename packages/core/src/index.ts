@@ -88,6 +88,14 @@ export {
   type DefinedCrmWebhooks,
   defineCrmAdapter,
 } from './kit/define-crm-adapter.js';
+export {
+  deadLetterEraseTarget,
+  type ErasableCache,
+  type ErasableCheckpointStore,
+  erasableCache,
+  erasableCheckpointStore,
+  mentionsEmail,
+} from './kit/lead-store-erase.js';
 export type { CheckedListChangesRequest } from './kit/request-checks.js';
 export {
   type CompanyInput,

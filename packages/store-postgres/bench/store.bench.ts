@@ -1,121 +1,431 @@
-// Benchmark of the lead store (issue 12 §5), one JSON line per case: import (beside a raw COPY of the same rows on
-// PostgreSQL) and re-import. Not written yet: pagination, filter/full-text and Redis cases.
-// Usage: tsx --conditions=@leadpipe/source packages/store-postgres/bench/store.bench.ts [postgres|pglite] [leads]
-// postgres uses DATABASE_URL (a fresh schema, dropped at the end); pglite a fresh temporary folder.
+// Benchmark of the lead store (issue 12 §5): one JSON line per case.
+//   import      the store's bulk upsert (COPY into a temporary table + one INSERT ... ON CONFLICT per batch) beside a
+//               raw COPY of the same rows into an empty table shaped like the leads table; peak RSS of the import
+//   reimport    the same leads again (all unchanged), as a ratio to the first import
+//   pagination  median latency of a keyset page at depth 1 and 9,000 (pages) beside OFFSET at the same depths
+//   query       p50/p95 of 100 random filter queries (beside the same with the filter indexes dropped) and of 100
+//               random full-text searches (beside the same words with ILIKE)
+// The redis-cache case of the issue lives with the Redis cache package.
+//
+// Usage (full size: 1,000,000 leads on the local PostgreSQL, 100,000 on PGlite, each engine in its own process):
+//   pnpm exec tsx --conditions=@leadpipe/source packages/store-postgres/bench/store.bench.ts
+// Smaller or one engine: STORE_BENCH_LEADS=20000 (both engines), STORE_BENCH_POSTGRES_LEADS, STORE_BENCH_PGLITE_LEADS,
+// STORE_BENCH_ENGINES=postgres|pglite|postgres,pglite. PostgreSQL: DATABASE_URL (a fresh schema, dropped at the end);
+// PGlite: a fresh temporary folder, removed at the end.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createLead, type Lead } from '@leadpipe/core';
+import { fileURLToPath } from 'node:url';
+import { PGlite } from '@electric-sql/pglite';
+import {
+  checkLeadStoreQuery,
+  createLead,
+  encodeLeadCursor,
+  type Lead,
+  type LeadStoreQuery,
+} from '@leadpipe/core/adapter-kit';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { openPostgresStore } from '../src/index.js';
+import { pageSql } from '../src/query-sql.js';
 
-const engine = process.argv[2] === 'pglite' ? 'pglite' : 'postgres';
-const total = Number(process.argv[3] ?? 10_000);
-const SCHEMA = `lp_bench_${process.pid}`;
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const engineArg = process.argv[2];
 
-/** Leads per second of a raw COPY of the same rows (id, email, document) into an empty table: the baseline. */
-async function copyBaseline(): Promise<number> {
-  const client = new pg.Client({ connectionString: DATABASE_URL });
-  await client.connect();
-  try {
-    await client.query(`CREATE TABLE "${SCHEMA}".raw_copy (id uuid, identity text, doc jsonb)`);
-    const started = performance.now();
-    const lines = Readable.from(
-      (function* () {
-        for (const lead of leads()) {
-          yield `${lead.id}\temail:${lead.email}\t${JSON.stringify(lead).replace(/\\/g, '\\\\')}\n`;
-        }
-      })(),
+if (engineArg !== 'postgres' && engineArg !== 'pglite') {
+  // The parent: each engine in a process of its own, so one's memory does not count in the other's peak RSS.
+  const engines = (process.env.STORE_BENCH_ENGINES ?? 'postgres,pglite')
+    .split(',')
+    .map((name) => name.trim());
+  let failed = 0;
+  for (const engine of engines) {
+    const result = spawnSync(
+      process.execPath,
+      [...process.execArgv, fileURLToPath(import.meta.url), engine],
+      {
+        stdio: 'inherit',
+        env: process.env,
+      },
     );
-    await pipeline(lines, client.query(copyFrom(`COPY "${SCHEMA}".raw_copy FROM STDIN`)));
-    return total / ((performance.now() - started) / 1000);
-  } finally {
-    await client.end();
+    if (result.status !== 0) failed += 1;
   }
+  process.exit(failed === 0 ? 0 : 1);
 }
 
-let peakRss = 0;
-const sampler = setInterval(() => {
-  peakRss = Math.max(peakRss, process.memoryUsage.rss());
-}, 50);
+const engine: 'postgres' | 'pglite' = engineArg;
+const total = Number(
+  process.env.STORE_BENCH_LEADS ??
+    (engine === 'postgres' ? process.env.STORE_BENCH_POSTGRES_LEADS : process.env.STORE_BENCH_PGLITE_LEADS) ??
+    (engine === 'postgres' ? 1_000_000 : 100_000),
+);
+if (!Number.isInteger(total) || total < 10_000) throw new Error('the bench needs at least 10,000 leads');
+const SCHEMA = `lp_bench_${process.pid}`;
+const CUSTOM = new Set(['plan']);
 
-/** The leads, generated in batches so memory stays bounded. */
+// ---- data: deterministic, varied enough that filters and searches select small parts ----
+const FIRST = [
+  'Ada',
+  'Bob',
+  'Cyd',
+  'Dee',
+  'Eve',
+  'Finn',
+  'Gus',
+  'Hana',
+  'Ivo',
+  'Jun',
+  'Kai',
+  'Lea',
+  'Mo',
+  'Nia',
+];
+const LAST = Array.from({ length: 400 }, (_, index) => `Surname${index.toString(36)}x`);
+const ROLES = [
+  'Engineer',
+  'Sales Manager',
+  'VP Marketing',
+  'Head of Data',
+  'Account Executive',
+  'Designer',
+  'CFO',
+];
+const SENIORITY = [
+  'owner',
+  'founder',
+  'c_suite',
+  'vp',
+  'head',
+  'director',
+  'manager',
+  'senior',
+  'entry',
+] as const;
+const COUNTRIES = ['DE', 'US', 'GB', 'FR', 'ES', 'IT', 'NL', 'SE', 'PL', 'BR', 'IN', 'JP', 'CA', 'AU', 'MX'];
+
+function leadAt(index: number): Lead {
+  return createLead({
+    email: `lead${index}@d${index % 5000}.example`,
+    fullName: `${FIRST[index % FIRST.length]} ${LAST[(index * 7) % LAST.length]}`,
+    title: `${ROLES[index % ROLES.length]} team${index % 300}`,
+    seniority: SENIORITY[index % SENIORITY.length],
+    location: { countryCode: COUNTRIES[index % COUNTRIES.length] },
+    company: {
+      name: `Company${index % 20_000}`,
+      domain: `co${index % 20_000}.example`,
+      industry: `Industry ${index % 150}`,
+      headcount: (index * 7919) % 100_000,
+    },
+    custom: { plan: `plan${index % 1000}` },
+  });
+}
+
+/** The leads, made one at a time: the import streams them. */
 function* leads(): Generator<Lead> {
   for (let index = 0; index < total; index++) {
-    yield createLead({
-      email: `lead${index}@d${index % 2000}.example`,
-      fullName: `Person ${index}`,
-      title: ['Engineer', 'Sales Manager', 'VP of Marketing'][index % 3],
-      company: {
-        name: `Company ${index % 5000}`,
-        domain: `co${index % 5000}.example`,
-        headcount: index % 10_000,
-      },
-    });
+    // Sampled here too: PGlite works synchronously and the timer below may not fire during its import.
+    if (sampling && index % 500 === 0) peakRss = Math.max(peakRss, process.memoryUsage.rss());
+    yield leadAt(index);
   }
 }
 
-const folder = engine === 'pglite' ? mkdtempSync(join(tmpdir(), 'leadpipe-bench-')) : undefined;
+// A seeded random sequence: the same queries every run.
+let seed = 42;
+const random = () => {
+  seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+  return seed / 2_147_483_648;
+};
+const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+
+// ---- engines ----
+let pglite: PGlite | undefined;
+let folder: string | undefined;
+let pool: pg.Pool | undefined;
+if (engine === 'pglite') {
+  folder = mkdtempSync(join(tmpdir(), 'leadpipe-bench-'));
+} else {
+  pool = new pg.Pool({ connectionString: DATABASE_URL, max: 2 });
+}
+const table = `"${SCHEMA}".leads`;
+
+/** A statement on the same database, outside the store. */
+async function raw<Row = Record<string, unknown>>(text: string, values: unknown[] = []): Promise<Row[]> {
+  if (pglite !== undefined) return (await pglite.query<Row>(text, values)).rows;
+  return (await pool!.query(text, values)).rows as Row[];
+}
+
+const median = (values: number[]) => quantile(values, 0.5);
+function quantile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+const round = (value: number, digits = 3) => Number(value.toFixed(digits));
+async function timed(run: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await run();
+  return performance.now() - started;
+}
+const print = (line: Record<string, unknown>) =>
+  console.log(JSON.stringify({ bench: 'store', engine, ...line }));
+
+// Peak RSS, sampled while the import runs (every 25 ms, and every 500 leads generated).
+let peakRss = 0;
+let sampling = false;
+const sampler = setInterval(() => {
+  if (sampling) peakRss = Math.max(peakRss, process.memoryUsage.rss());
+}, 25);
+
 const openedAt = performance.now();
+if (engine === 'pglite') pglite = await PGlite.create(join(folder!, 'pgdata'));
 const store = await openPostgresStore(
-  engine === 'pglite' ? { connection: folder! } : { connection: DATABASE_URL, schema: SCHEMA },
+  pglite !== undefined
+    ? { pglite, schema: SCHEMA, customFields: [...CUSTOM] }
+    : { connection: DATABASE_URL, schema: SCHEMA, customFields: [...CUSTOM], maxConnections: 2 },
 );
 const openMs = performance.now() - openedAt;
+
+/** Leads per second of a raw COPY of the same rows into an empty table shaped like `leads` (its indexes included). */
+async function copyBaseline(): Promise<number> {
+  await raw(`CREATE TABLE "${SCHEMA}".raw_copy (LIKE ${table} INCLUDING ALL)`);
+  const line = (lead: Lead) =>
+    `${[lead.id, `email:${lead.email}`, JSON.stringify(lead), lead.createdAt, lead.updatedAt]
+      .map((value) => value.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n'))
+      .join('\t')}\n`;
+  const statement = `COPY "${SCHEMA}".raw_copy (id, identity, doc, created_at, updated_at) FROM`;
+  let ms: number;
+  if (pglite !== undefined) {
+    // PGlite's COPY reads a blob: the rows are made first (not timed), then copied.
+    const parts: string[] = [];
+    for (const lead of leads()) parts.push(line(lead));
+    const blob = new Blob(parts);
+    parts.length = 0;
+    ms = await timed(() => pglite!.query(`${statement} '/dev/blob'`, [], { blob }));
+  } else {
+    const client = await pool!.connect();
+    try {
+      ms = await timed(() =>
+        pipeline(
+          Readable.from(
+            (function* () {
+              for (const lead of leads()) yield line(lead);
+            })(),
+          ),
+          client.query(copyFrom(`${statement} STDIN`)),
+        ),
+      );
+    } finally {
+      client.release();
+    }
+  }
+  await raw(`DROP TABLE "${SCHEMA}".raw_copy`);
+  return total / (ms / 1000);
+}
+
 try {
-  const started = performance.now();
-  const first = await store.leads.import(leads());
-  const importMs = performance.now() - started;
-  const again = performance.now();
-  const second = await store.leads.import(leads());
-  const reimportMs = performance.now() - again;
+  // ---- import and reimport ----
+  sampling = true;
+  let first!: Awaited<ReturnType<typeof store.leads.import>>;
+  const importMs = await timed(async () => {
+    first = await store.leads.import(leads());
+  });
+  sampling = false;
+  let second!: Awaited<ReturnType<typeof store.leads.import>>;
+  const reimportMs = await timed(async () => {
+    second = await store.leads.import(leads());
+  });
   if (first.created !== total || second.unchanged !== total) {
     throw new Error(`import counts are wrong: ${JSON.stringify({ first, second })}`);
   }
-  const count = await store.leads.count();
-  const copyLeadsPerSecond = engine === 'postgres' ? await copyBaseline() : null;
+  const copyLeadsPerSecond = await copyBaseline();
   const leadsPerSecond = total / (importMs / 1000);
-  console.log(
-    JSON.stringify({
-      bench: 'store',
-      case: 'import',
-      engine,
-      leads: total,
-      leadsPerSecond: Math.round(leadsPerSecond),
-      copyLeadsPerSecond: copyLeadsPerSecond === null ? null : Math.round(copyLeadsPerSecond),
-      ratioToCopy:
-        copyLeadsPerSecond === null ? null : Number((leadsPerSecond / copyLeadsPerSecond).toFixed(3)),
-      peakRssMb: Math.round(peakRss / 1e6),
-      openMs: Math.round(openMs),
-      counted: count.count,
-      countExact: count.exact,
-    }),
+  print({
+    case: 'import',
+    leads: total,
+    leadsPerSecond: Math.round(leadsPerSecond),
+    copyLeadsPerSecond: Math.round(copyLeadsPerSecond),
+    ratioToCopy: round(leadsPerSecond / copyLeadsPerSecond),
+    peakRssMb: Math.round(peakRss / 1e6),
+    // The process's peak so far (kernel's maxrss): the open included.
+    processPeakRssMb: Math.round((process.resourceUsage().maxRSS * 1024) / 1e6),
+    openMs: Math.round(openMs),
+    copyTable: 'LIKE leads INCLUDING ALL',
+  });
+  print({
+    case: 'reimport',
+    leads: total,
+    ratioToFirstImport: round(reimportMs / importMs),
+    reimportLeadsPerSecond: Math.round(total / (reimportMs / 1000)),
+    unchanged: second.unchanged,
+  });
+
+  // ---- pagination: keyset vs OFFSET, page depth 1 and 9,000 ----
+  // 9,000 pages deep must exist: 100 a page from 1,000,000 leads (fewer a page when there are fewer leads).
+  const pageSize = Math.max(1, Math.min(100, Math.floor(total / 10_000)));
+  const base: LeadStoreQuery = { fields: ['email', 'title', 'company.name'], limit: pageSize };
+  const runs = 21;
+  const keysetAt = async (depth: number) => {
+    // The cursor of the page before `depth`: the id of the last lead of page depth-1.
+    let query = checkLeadStoreQuery(base, CUSTOM);
+    if (depth > 1) {
+      const [row] = await raw<{ id: string }>(
+        `SELECT id::text AS id FROM ${table} ORDER BY id OFFSET ${(depth - 1) * pageSize - 1} LIMIT 1`,
+      );
+      query = checkLeadStoreQuery({ ...base, cursor: encodeLeadCursor(query, { id: row!.id }) }, CUSTOM);
+    }
+    const statement = pageSql(query, table);
+    await raw(statement.text, statement.values); // warm
+    const times: number[] = [];
+    for (let run = 0; run < runs; run++) times.push(await timed(() => raw(statement.text, statement.values)));
+    return median(times);
+  };
+  const offsetAt = async (depth: number) => {
+    const statement = pageSql(checkLeadStoreQuery(base, CUSTOM), table);
+    const text = `${statement.text} OFFSET ${(depth - 1) * pageSize}`;
+    await raw(text, statement.values); // warm
+    const times: number[] = [];
+    for (let run = 0; run < runs; run++) times.push(await timed(() => raw(text, statement.values)));
+    return median(times);
+  };
+  const keyset1 = await keysetAt(1);
+  const keyset9000 = await keysetAt(9_000);
+  const offset1 = await offsetAt(1);
+  const offset9000 = await offsetAt(9_000);
+  print({
+    case: 'pagination',
+    leads: total,
+    pageSize,
+    keysetDepth1Ms: round(keyset1),
+    keysetDepth9000Ms: round(keyset9000),
+    keysetRatio: round(keyset9000 / keyset1),
+    offsetDepth1Ms: round(offset1),
+    offsetDepth9000Ms: round(offset9000),
+    offsetRatio: round(offset9000 / offset1),
+  });
+
+  // ---- filters and full-text: 100 random queries each, beside a baseline ----
+  const filterQueries: LeadStoreQuery[] = Array.from({ length: 100 }, () => {
+    const index = Math.floor(random() * total);
+    const where = pick([
+      { emailDomain: `d${index % 5000}.example` },
+      { companyDomain: `co${index % 20_000}.example` },
+      { industry: `Industry ${index % 150}`, country: pick(COUNTRIES) },
+      { headcount: { min: index % 100_000, max: (index % 100_000) + 50 } },
+      { custom: { plan: `plan${index % 1000}` } },
+      { seniority: pick(SENIORITY), country: pick(COUNTRIES), industry: `Industry ${index % 150}` },
+    ]);
+    return { where, fields: ['email', 'title'], limit: 50 };
+  });
+  const words = [
+    ...FIRST,
+    ...LAST.slice(0, 50),
+    ...ROLES.map((role) => role.split(' ')[0]!),
+    'Company12',
+    'team7',
+  ];
+  const searches = Array.from({ length: 100 }, () =>
+    random() < 0.5 ? pick(words) : `${pick(FIRST)} ${pick(LAST.slice(0, 100))}`,
   );
-  console.log(
-    JSON.stringify({
-      bench: 'store',
-      case: 'reimport',
-      engine,
-      leads: total,
-      ratioToFirstImport: Number((reimportMs / importMs).toFixed(3)),
-      unchanged: second.unchanged,
-    }),
+  const statementsOf = (queries: LeadStoreQuery[]) =>
+    queries.map((query) => pageSql(checkLeadStoreQuery(query, CUSTOM), table));
+  const timeAll = async (statements: { text: string; values: unknown[] }[]) => {
+    const times: number[] = [];
+    for (const statement of statements) times.push(await timed(() => raw(statement.text, statement.values)));
+    return times;
+  };
+  const filterStatements = statementsOf(filterQueries);
+  await timeAll(filterStatements.slice(0, 10)); // warm
+  const filterTimes = await timeAll(filterStatements);
+  // Baseline: the same statements with the filter indexes dropped (inside a transaction, rolled back).
+  const filterIndexes = [
+    'leads_email_domain_idx',
+    'leads_company_domain_idx',
+    'leads_industry_idx',
+    'leads_headcount_idx',
+    'leads_country_idx',
+    'leads_seniority_idx',
+    'leads_custom_idx',
+  ];
+  let baselineFilterTimes: number[] = [];
+  const withoutIndexes = async (run: (query: typeof raw) => Promise<void>) => {
+    if (pglite !== undefined) {
+      await pglite.transaction(async (tx) => {
+        for (const index of filterIndexes) await tx.query(`DROP INDEX "${SCHEMA}".${index}`);
+        await run(async (text, values = []) => (await tx.query(text, values)).rows as never);
+        await tx.rollback();
+      });
+      return;
+    }
+    const client = await pool!.connect();
+    try {
+      await client.query('BEGIN');
+      for (const index of filterIndexes) await client.query(`DROP INDEX "${SCHEMA}".${index}`);
+      await run(async (text, values = []) => (await client.query(text, values)).rows as never);
+    } finally {
+      await client.query('ROLLBACK');
+      client.release();
+    }
+  };
+  await withoutIndexes(async (query) => {
+    for (const statement of filterStatements) {
+      const started = performance.now();
+      await query(statement.text, statement.values);
+      baselineFilterTimes.push(performance.now() - started);
+    }
+  });
+  print({
+    case: 'query',
+    kind: 'filter',
+    leads: total,
+    queries: filterTimes.length,
+    p50Ms: round(median(filterTimes)),
+    p95Ms: round(quantile(filterTimes, 0.95)),
+    baselineP50Ms: round(median(baselineFilterTimes)),
+    baselineP95Ms: round(quantile(baselineFilterTimes, 0.95)),
+    ratioToBaseline: round(median(filterTimes) / median(baselineFilterTimes)),
+    baseline: 'filter indexes dropped',
+  });
+  baselineFilterTimes = [];
+
+  const searchStatements = statementsOf(
+    searches.map((search) => ({ search, fields: ['email', 'title'], limit: 50 })),
   );
+  await timeAll(searchStatements.slice(0, 10));
+  const searchTimes = await timeAll(searchStatements);
+  // Baseline: every word with ILIKE over the same text (full name, title, company name), same order and page.
+  const ilikeStatements = searches.map((search) => {
+    const terms = search.toLowerCase().split(/\s+/);
+    const text = `coalesce(l.doc->>'fullName', '') || ' ' || coalesce(l.doc->>'title', '') || ' ' || coalesce(l.doc->'company'->>'name', '')`;
+    return {
+      text: `SELECT l.id::text AS id, jsonb_build_object('email', l.doc->'email', 'title', l.doc->'title') AS record FROM ${table} AS l WHERE ${terms
+        .map((_, index) => `(${text}) ILIKE $${index + 1}`)
+        .join(' AND ')} ORDER BY l.id LIMIT 51`,
+      values: terms.map((term) => `%${term}%`),
+    };
+  });
+  await timeAll(ilikeStatements.slice(0, 3));
+  const ilikeTimes = await timeAll(ilikeStatements);
+  print({
+    case: 'query',
+    kind: 'fulltext',
+    leads: total,
+    queries: searchTimes.length,
+    p50Ms: round(median(searchTimes)),
+    p95Ms: round(quantile(searchTimes, 0.95)),
+    baselineP50Ms: round(median(ilikeTimes)),
+    baselineP95Ms: round(quantile(ilikeTimes, 0.95)),
+    ratioToBaseline: round(median(searchTimes) / median(ilikeTimes)),
+    baseline: 'ILIKE',
+  });
 } finally {
-  await store.close();
   clearInterval(sampler);
+  await store.close();
+  if (pglite !== undefined) await pglite.close();
   if (folder !== undefined) rmSync(folder, { recursive: true, force: true });
-  else {
-    const pg = (await import('pg')).default;
-    const client = new pg.Client({
-      connectionString: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
-    });
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE`);
-    await client.end();
+  if (pool !== undefined) {
+    await pool.query(`DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE`);
+    await pool.end();
   }
 }

@@ -16,6 +16,7 @@ import {
   mergeStoredLead,
   ValidationError,
 } from '@leadpipe/core/adapter-kit';
+import { type ArchivedLeadLine, appendArchiveLines, dropFromArchiveFile } from './archive-file.js';
 import { nestRecord, pageSql, whereSql } from './query-sql.js';
 import type { SqlDatabase, SqlSession } from './sql-client.js';
 
@@ -30,8 +31,10 @@ export interface LeadStoreSettings {
   readonly exactCountBelow: number;
   /** Leads per upsert statement in `import`. */
   readonly importBatch: number;
+  /** An NDJSON file `retain` archives to instead of the `leads_archive` table. */
+  readonly archiveFile?: string;
   /** Where reads go (queries, exports, counts): the primary or a replica. */
-  readonly reader: () => SqlDatabase;
+  readonly reader: () => Promise<SqlDatabase>;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -204,12 +207,11 @@ export function createPostgresLeadStoreOn(
     async query(query) {
       const checked = checkLeadStoreQuery(query, settings.customFields);
       const statement = pageSql(checked, leads);
-      const { rows } = await settings
-        .reader()
-        .query<{ id: string; updated: string; record: Record<string, unknown> }>(
-          statement.text,
-          statement.values,
-        );
+      const reader = await settings.reader();
+      const { rows } = await reader.query<{ id: string; updated: string; record: Record<string, unknown> }>(
+        statement.text,
+        statement.values,
+      );
       const more = rows.length > checked.limit;
       const shown = rows.slice(0, checked.limit);
       const last = shown.at(-1);
@@ -230,7 +232,7 @@ export function createPostgresLeadStoreOn(
       );
       const values: unknown[] = [];
       const condition = whereSql(checked, values);
-      const reader = settings.reader();
+      const reader = await settings.reader();
       const plan = await reader.query<{ 'QUERY PLAN': unknown }>(
         `EXPLAIN (FORMAT JSON) SELECT 1 FROM ${leads} WHERE ${condition}`,
         values,
@@ -293,6 +295,14 @@ export function createPostgresLeadStoreOn(
             `DELETE FROM ${s}.checkpoint_results WHERE key ~* $1 OR value::text ~* $1`,
             [pattern],
           ),
+          ...(settings.archiveFile === undefined
+            ? {}
+            : {
+                archiveFile: await dropFromArchiveFile(
+                  settings.archiveFile,
+                  (entry) => entry.identity === identity,
+                ),
+              }),
         };
         return { email: address, removed };
       });
@@ -305,11 +315,21 @@ export function createPostgresLeadStoreOn(
         }
       }
       const time = settings.now();
+      const archivedAt = new Date(time).toISOString();
+      const archiveBefore =
+        retention.archiveAfterDays === undefined
+          ? undefined
+          : new Date(time - retention.archiveAfterDays * DAY_MS).toISOString();
+      const purgeBefore =
+        retention.purgeAfterDays === undefined
+          ? undefined
+          : new Date(time - retention.purgeAfterDays * DAY_MS).toISOString();
       return database.transaction(async (session) => {
+        // One retention at a time per schema (two would archive the same leads to a file twice).
+        await session.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`leadpipe.retain.${s}`]);
         let archived = 0;
         let purged = 0;
-        if (retention.archiveAfterDays !== undefined) {
-          const before = new Date(time - retention.archiveAfterDays * DAY_MS).toISOString();
+        if (archiveBefore !== undefined && settings.archiveFile === undefined) {
           const { rows } = await session.query<{ n: string }>(
             `WITH moved AS (DELETE FROM ${leads} WHERE updated_at < $1::timestamptz RETURNING id, identity, doc, updated_at),
                   kept AS (INSERT INTO ${s}.leads_archive (id, identity, doc, updated_at, archived_at)
@@ -317,17 +337,47 @@ export function createPostgresLeadStoreOn(
                            ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, updated_at = EXCLUDED.updated_at, archived_at = EXCLUDED.archived_at
                            RETURNING 1)
              SELECT count(*)::text AS n FROM kept`,
-            [before, new Date(time).toISOString()],
+            [archiveBefore, archivedAt],
           );
           archived = Number(rows[0]?.n ?? 0);
         }
-        if (retention.purgeAfterDays !== undefined) {
-          const before = new Date(time - retention.purgeAfterDays * DAY_MS).toISOString();
+        if (archiveBefore !== undefined && settings.archiveFile !== undefined) {
+          // Batch by batch: each batch is on disk (flushed) before its leads are deleted; a failed run leaves
+          // them in both places and the next run archives them again (readers take the last line of an id).
+          for (;;) {
+            const { rows } = await session.query<{ id: string; identity: string; doc: Lead }>(
+              `SELECT id::text AS id, identity, doc FROM ${leads} WHERE updated_at < $1::timestamptz ORDER BY updated_at, id LIMIT 1000`,
+              [archiveBefore],
+            );
+            if (rows.length === 0) break;
+            const entries: ArchivedLeadLine[] = rows.map((row) => ({
+              id: row.id,
+              identity: row.identity,
+              updatedAt: row.doc.updatedAt,
+              archivedAt,
+              lead: row.doc,
+            }));
+            await appendArchiveLines(settings.archiveFile, entries);
+            await session.query(
+              `DELETE FROM ${leads} WHERE id IN (SELECT (jsonb_array_elements_text($1::jsonb))::uuid)`,
+              [JSON.stringify(rows.map((row) => row.id))],
+            );
+            archived += rows.length;
+          }
+        }
+        if (purgeBefore !== undefined) {
           const { rows } = await session.query<{ n: string }>(
             `WITH gone AS (DELETE FROM ${s}.leads_archive WHERE updated_at < $1::timestamptz RETURNING 1) SELECT count(*)::text AS n FROM gone`,
-            [before],
+            [purgeBefore],
           );
           purged = Number(rows[0]?.n ?? 0);
+          if (settings.archiveFile !== undefined) {
+            const cutoff = Date.parse(purgeBefore);
+            purged += await dropFromArchiveFile(
+              settings.archiveFile,
+              (entry) => Date.parse(entry.updatedAt) < cutoff,
+            );
+          }
         }
         return { archived, purged };
       });

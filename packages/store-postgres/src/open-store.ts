@@ -4,6 +4,7 @@ import {
   type Cache,
   type CheckpointStore,
   type Clock,
+  ConfigurationError,
   CUSTOM_FIELD_NAME,
   type DeadLetterQueue,
   type LeadStoreMergePolicy,
@@ -12,9 +13,11 @@ import {
   systemClock,
 } from '@leadpipe/core/adapter-kit';
 import { z } from 'zod';
+import { type BackupCounts, backupLines, restoreBackup } from './backup.js';
 import { lockDataFolder } from './folder-lock.js';
 import { createPostgresLeadStoreOn } from './lead-store.js';
 import { migrate, SCHEMA_NAME } from './migrations.js';
+import { replicaRouting } from './replicas.js';
 import {
   createPostgresCacheOn,
   createPostgresCheckpointStoreOn,
@@ -45,12 +48,25 @@ export interface PostgresStoreOptions {
   readonly now?: Clock;
   /** URLs of streaming read replicas: queries, counts and exports go there (round robin); writes and gets stay on the primary. */
   readonly readReplicas?: readonly string[];
+  /**
+   * With `readReplicas`: before a query, count or export page, wait up to
+   * this many milliseconds for the chosen replica to replay this store's
+   * last write (its WAL position), and read from the primary when it has
+   * not. Default 0: read the replica as it is, which may lag the primary.
+   */
+  readonly replicaCatchUpMs?: number;
   /** Most connections per pool (primary and each replica). Default 10. */
   readonly maxConnections?: number;
   /** `count` counts exactly when the planner estimates fewer matches than this; above, it answers the estimate. Default 10,000. */
   readonly exactCountBelow?: number;
   /** Leads per upsert in `import`. Default 1,000. */
   readonly importBatch?: number;
+  /**
+   * Archive to this NDJSON file (appended, one archived lead a line)
+   * instead of the `leads_archive` table: `retain` moves stale leads there,
+   * purges rewrite it, `erase` removes the person from it. Default: the table.
+   */
+  readonly archiveFile?: string;
   /** Name of the run whose checkpoint `checkpoints` keeps. Default `default`. */
   readonly checkpointName?: string;
 }
@@ -67,6 +83,30 @@ export interface PostgresStore {
   readonly deadLetters: DeadLetterQueue;
   /** Pipeline checkpoints of the run `checkpointName`. */
   readonly checkpoints: CheckpointStore;
+  /**
+   * A backup of everything the store holds (leads with provenance and custom
+   * fields, the archive, the outbox, cache entries, dead letters,
+   * checkpoints with their rows and answers): NDJSON lines, each ending in
+   * `\n`, a header first (`format`, `version`), an `end` line with the counts
+   * last. Read page by page from the primary, in one snapshot on
+   * PostgreSQL; on PGlite without one (take it while the process is not
+   * writing).
+   *
+   * @example
+   * ```ts
+   * await pipeline(Readable.from(store.backup()), createWriteStream('leads.backup.ndjson'));
+   * ```
+   */
+  backup(): AsyncIterable<string>;
+  /**
+   * Restore a backup into this store, which must be empty: all or nothing,
+   * in one transaction. Resolves with the records restored by type. On
+   * PGlite, read the backup from a file or another instance: a backup of a
+   * schema on the same instance would wait for this transaction forever.
+   *
+   * @throws ValidationError naming `backup` (the store is not empty) or `backup.line N` (a bad or missing line).
+   */
+  restore(source: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>): Promise<BackupCounts>;
   /** Close connections, the PGlite instance this store opened, and the folder lock. */
   close(): Promise<void>;
 }
@@ -88,10 +128,12 @@ const optionsSchema = z
       .optional(),
     now: z.custom<Clock>((value) => typeof value === 'function', 'must be a function').optional(),
     readReplicas: z.array(z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')).optional(),
+    replicaCatchUpMs: z.number().int().min(0).max(600_000).optional(),
     maxConnections: z.number().int().min(1).max(1000).optional(),
     exactCountBelow: z.number().int().min(0).optional(),
     importBatch: z.number().int().min(1).max(100_000).optional(),
     checkpointName: z.string().min(1).max(200).optional(),
+    archiveFile: z.string().min(1).optional(),
   })
   .refine((options) => (options.connection === undefined) !== (options.pglite === undefined), {
     message: 'give either a connection (URL or folder) or a pglite instance',
@@ -156,17 +198,33 @@ export async function migratePostgresStore(options: PostgresStoreOptions): Promi
  */
 export async function openPostgresStore(options: PostgresStoreOptions): Promise<PostgresStore> {
   const parsed = parseOptions(optionsSchema, options, { name: 'openPostgresStore' });
+  if (
+    parsed.readReplicas !== undefined &&
+    parsed.readReplicas.length > 0 &&
+    parsed.connection !== undefined
+  ) {
+    if (!isUrl(parsed.connection)) {
+      throw new ConfigurationError('invalid_configuration', {
+        issues: [
+          { field: 'readReplicas', reason: 'read replicas need a PostgreSQL server, not a PGlite folder' },
+        ],
+      });
+    }
+  }
   const schemaName = parsed.schema ?? 'leadpipe';
   const schema = `"${schemaName}"`;
   const now = parsed.now ?? systemClock;
-  const database = await openDatabase(parsed);
+  const opened = await openDatabase(parsed);
   const replicas = (parsed.readReplicas ?? []).map((url) => pgDatabaseAt(url, parsed.maxConnections ?? 10));
+  const catchUpMs = parsed.replicaCatchUpMs ?? 0;
+  const routing = replicaRouting(opened, replicas, catchUpMs);
+  const database = routing.primary;
   let closed = false;
   const close = async () => {
     if (closed) return;
     closed = true;
     await Promise.all(replicas.map((replica) => replica.close()));
-    await database.close();
+    await opened.close();
   };
   try {
     if (parsed.migrate !== false) await migrate(database, schemaName);
@@ -174,12 +232,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     await close();
     throw error;
   }
-  let turn = 0;
-  const reader = () => {
-    if (replicas.length === 0) return database;
-    turn = (turn + 1) % replicas.length;
-    return replicas[turn]!;
-  };
+  const reader = routing.reader;
   return {
     engine: database.engine,
     leads: createPostgresLeadStoreOn(
@@ -191,6 +244,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
         now,
         exactCountBelow: parsed.exactCountBelow ?? 10_000,
         importBatch: parsed.importBatch ?? 1_000,
+        ...(parsed.archiveFile === undefined ? {} : { archiveFile: parsed.archiveFile }),
         reader,
       },
       close,
@@ -198,6 +252,8 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     cache: createPostgresCacheOn(database, schema, now),
     deadLetters: createPostgresDeadLetterQueueOn(database, schema),
     checkpoints: createPostgresCheckpointStoreOn(database, schema, parsed.checkpointName ?? 'default', now),
+    backup: () => backupLines(database, schema, now, parsed.archiveFile),
+    restore: (source) => restoreBackup(database, schema, parsed.archiveFile, source),
     close,
   };
 }

@@ -47,3 +47,17 @@ describe('openPostgresStore options', () => {
     ]);
   });
 });
+
+describe('openPostgresStore read replicas', () => {
+  it('refuses read replicas beside a PGlite folder, and a negative catch-up wait', async () => {
+    expect(
+      await refusedFields({
+        connection: '/tmp/leadpipe-no-folder',
+        readReplicas: ['postgres://x@127.0.0.1:1/y'],
+      }),
+    ).toEqual(['readReplicas']);
+    expect(
+      await refusedFields({ connection: 'postgres://nobody@127.0.0.1:1/none', replicaCatchUpMs: -1 }),
+    ).toEqual(['replicaCatchUpMs']);
+  });
+});

@@ -118,6 +118,26 @@ export interface LeadEraseReport {
   readonly removed: Readonly<Record<string, number>>;
 }
 
+/** The person {@link LeadEraseTarget.erase} removes: their normalized email and the ids of their stored leads. */
+export interface ErasedPerson {
+  /** The normalized email. */
+  readonly email: string;
+  /** Ids of the person's leads (stored or archived) before the erase. */
+  readonly leadIds: readonly string[];
+}
+
+/**
+ * Another place that keeps people (an answer cache, a dead-letter queue, a
+ * checkpoint's answers), which a lead store's `erase` clears too and names
+ * in its report: see `eraseTargets` of `createMemoryLeadStore`.
+ */
+export interface LeadEraseTarget {
+  /** Name of the place in the erase report, such as `cache` or `deadLetters`. */
+  readonly place: string;
+  /** Remove every record that names the person (their email as a whole address, or one of their lead ids); resolves with how many. */
+  erase(person: ErasedPerson): Promise<number>;
+}
+
 /** An event of the outbox, written in the same transaction as the change it reports. */
 export interface LeadStoreEvent {
   /** Position in the outbox: pass the last one seen as `after` to read on. */
@@ -142,7 +162,7 @@ export interface LeadOutboxReadOptions {
 export interface LeadRetentionOptions {
   /** Archive leads not updated for this many days (their `updatedAt` older than now minus the days). */
   readonly archiveAfterDays?: number;
-  /** Purge archived leads archived more than this many days ago. */
+  /** Purge archived leads not updated for this many days (measured, like `archiveAfterDays`, from their last update). */
   readonly purgeAfterDays?: number;
 }
 

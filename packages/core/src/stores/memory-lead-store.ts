@@ -3,6 +3,7 @@ import { type Clock, systemClock } from '../contracts/clock.js';
 import { ValidationError } from '../contracts/errors.js';
 import type { Lead } from '../contracts/lead.js';
 import type {
+  LeadEraseTarget,
   LeadStoreEvent,
   LeadStoreMergePolicy,
   LeadStoreV1,
@@ -29,6 +30,12 @@ export interface MemoryLeadStoreOptions {
   readonly customFields?: readonly string[];
   /** The clock of `updatedAt` stamps and retention. Default `Date.now`. */
   readonly now?: Clock;
+  /**
+   * Other places that keep people, which `erase` clears too and names in
+   * its report: `deadLetterEraseTarget(queue)`, `erasableCache(cache).target`,
+   * `erasableCheckpointStore(store).target`. Default none.
+   */
+  readonly eraseTargets?: readonly LeadEraseTarget[];
 }
 
 const optionsSchema = z
@@ -39,6 +46,18 @@ const optionsSchema = z
       .optional(),
     now: z
       .custom<Clock>((value) => typeof value === 'function', { message: 'must be a function' })
+      .optional(),
+    eraseTargets: z
+      .array(
+        z.custom<LeadEraseTarget>(
+          (value) =>
+            typeof value === 'object' &&
+            value !== null &&
+            typeof (value as LeadEraseTarget).place === 'string' &&
+            typeof (value as LeadEraseTarget).erase === 'function',
+          { message: 'must be an erase target: { place, erase(person) }' },
+        ),
+      )
       .optional(),
   })
   .optional();
@@ -99,8 +118,9 @@ function isAfter(lead: Lead, query: CheckedLeadQuery): boolean {
  * (`leadStoreContract` in `@leadpipe/testkit`) that the database stores keep,
  * scanning every lead per query (fine for thousands, not for millions).
  *
- * `erase` removes the person from the leads, the archive and the outbox; this
- * store holds no cache, dead letters or checkpoints to search.
+ * `erase` removes the person from the leads, the archive and the outbox,
+ * and from every place given as `eraseTargets` (a cache, dead letters,
+ * checkpoint answers), each named in the report.
  *
  * @throws ConfigurationError naming the option when an option is invalid.
  */
@@ -109,6 +129,7 @@ export function createMemoryLeadStore(options: MemoryLeadStoreOptions = {}): Lea
   const policy = parsed.mergePolicy ?? 'highestConfidence';
   const now = parsed.now ?? systemClock;
   const customFields: ReadonlySet<string> = new Set(parsed.customFields ?? []);
+  const eraseTargets = parsed.eraseTargets ?? [];
   const leads = new Map<string, Lead>();
   const idByIdentity = new Map<string, string>();
   const archive = new Map<string, { lead: Lead; identity: string }>();
@@ -235,7 +256,13 @@ export function createMemoryLeadStore(options: MemoryLeadStoreOptions = {}): Lea
           removed.outbox += 1;
         }
       }
-      return { email: identity.slice('email:'.length), removed };
+      const address = identity.slice('email:'.length);
+      const elsewhere: Record<string, number> = {};
+      for (const target of eraseTargets) {
+        elsewhere[target.place] =
+          (elsewhere[target.place] ?? 0) + (await target.erase({ email: address, leadIds: [...ids] }));
+      }
+      return { email: address, removed: { ...removed, ...elsewhere } };
     },
     async retain(retention) {
       const checkDays = (value: unknown, field: string) => {

@@ -571,7 +571,7 @@ export function leadStoreContract(
 
   check(
     'hostileInput',
-    'SQL-injection payloads in every filter, field name and cursor change nothing',
+    'SQL-injection payloads in every filter, field name, sort key, cursor, outbox position and erase change nothing',
     async (h) => {
       const leads = people(h);
       await store(h, leads);
@@ -617,8 +617,66 @@ export function leadStoreContract(
         await expectInvalid(h.store.getByEmail(payload), 'email', `getByEmail ${label}`);
         expect(await h.store.get(payload), `get ${label}`).toBe(undefined);
       }
+      // Sort keys, nested field names, typed filters, real cursors with a hostile id or time, outbox positions, erase.
+      const byId = await h.store.query({ fields: ['email'], limit: 2 });
+      const byUpdated = await h.store.query({ fields: ['email'], limit: 2, orderBy: 'updatedAt' });
+      const reencode = (cursor: string, change: Record<string, unknown>) =>
+        Buffer.from(
+          JSON.stringify({ ...JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')), ...change }),
+          'utf8',
+        ).toString('base64url');
+      for (const payload of SQL_INJECTION_PAYLOADS) {
+        const label = JSON.stringify(payload);
+        await expectInvalid(h.store.query({ orderBy: payload as never }), 'orderBy', `sort key ${label}`);
+        await expectInvalid(
+          h.store.query({ fields: [`company.${payload}` as never] }),
+          'fields.0',
+          `nested field name ${label}`,
+        );
+        for (const where of [
+          { seniority: payload },
+          { seniority: ['vp', payload] },
+          { headcount: { min: payload } },
+          { headcount: { max: payload } },
+          { custom: { plan: ['x', payload] } },
+        ] as unknown as LeadStoreQuery['where'][]) {
+          const outcome = await settle(h.store.query({ where }));
+          expect(outcome.ok, `typed filter ${JSON.stringify(where)} is refused`).toBe(false);
+          if (!outcome.ok) {
+            expect(
+              ValidationError.isInstance(outcome.error),
+              `typed filter ${JSON.stringify(where)}: ${describeError(outcome.error)}`,
+            ).toBe(true);
+          }
+          const counted = await settle(h.store.count({ where }));
+          expect(counted.ok, `count with ${JSON.stringify(where)} is refused`).toBe(false);
+        }
+        await expectInvalid(
+          h.store.query({ fields: ['email'], limit: 2, cursor: reencode(byId.nextCursor!, { id: payload }) }),
+          'cursor',
+          `a real cursor with the id ${label}`,
+        );
+        await expectInvalid(
+          h.store.query({
+            fields: ['email'],
+            limit: 2,
+            orderBy: 'updatedAt',
+            cursor: reencode(byUpdated.nextCursor!, { u: payload }),
+          }),
+          'cursor',
+          `a real cursor with the time ${label}`,
+        );
+        await expectInvalid(h.store.readOutbox({ after: payload }), 'after', `outbox position ${label}`);
+        await expectInvalid(h.store.erase(payload), 'email', `erase ${label}`);
+      }
       expect((await h.store.count()).count, 'every lead is still there').toBe(Object.keys(leads).length);
       expect((await h.store.get(leads.ada!.id))?.email, 'a lead is intact').toBe('ada@acme.com');
+      expect(ids(await queryAll(h.store, { fields: ['email'] })), 'every lead is listed').toEqual(
+        ids(Object.values(leads)),
+      );
+      expect((await h.store.readOutbox({ limit: 1_000 })).length, 'the outbox is intact').toBe(
+        Object.keys(leads).length,
+      );
     },
   );
 
