@@ -62,6 +62,7 @@ export {
   type ProviderStats,
 } from './enrich/index.js';
 export { type CursorCodec, createCursorCodec } from './kit/cursor-codec.js';
+export { SafeEventBus } from './events/safe-event-bus.js';
 export {
   type CrmChangesSettings,
   type DefineCrmAdapterSettings,

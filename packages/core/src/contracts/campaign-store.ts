@@ -341,7 +341,16 @@ export interface CampaignStoreV1 {
    * (from the provider's events), or `not_sent` when a person decided it never
    * left. Resolves with false when the row is not `claimed`.
    */
-  resolveClaim(ledgerKey: string, outcome: { sent: true; messageId: string; at: number } | { sent: false }): Promise<boolean>;
+  resolveClaim(
+    ledgerKey: string,
+    outcome: { sent: true; messageId: string; at: number } | { sent: false },
+  ): Promise<boolean>;
+  /**
+   * Reopen a `failed` row (a redrive after the cause was fixed): it becomes
+   * `not_sent`, so a later claim may take it. Resolves with false when the row
+   * is not `failed`.
+   */
+  reopenSend(ledgerKey: string): Promise<boolean>;
   /** One ledger row. */
   getSend(ledgerKey: string): Promise<CampaignSend | undefined>;
   /** Ledger rows, oldest claim first. */
@@ -357,9 +366,16 @@ export interface CampaignStoreV1 {
    * exit the lead's active enrollments named in `options.exit` and write
    * `options.suppress`.
    */
-  recordEvent(event: CampaignStoredEvent, options?: CampaignRecordEventOptions): Promise<CampaignRecordEventResult>;
+  recordEvent(
+    event: CampaignStoredEvent,
+    options?: CampaignRecordEventOptions,
+  ): Promise<CampaignRecordEventResult>;
   /** The lead's stored events at or after `since` (epoch ms), oldest first, optionally only these types. */
-  eventsSince(leadId: string, since: number, types?: readonly string[]): Promise<readonly CampaignStoredEvent[]>;
+  eventsSince(
+    leadId: string,
+    since: number,
+    types?: readonly string[],
+  ): Promise<readonly CampaignStoredEvent[]>;
   /** Keep a dead letter (same id replaces). */
   putDeadLetter(letter: CampaignDeadLetter): Promise<void>;
   /** Dead letters, oldest first. */
