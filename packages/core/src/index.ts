@@ -61,8 +61,8 @@ export {
   type ProviderSkipReason,
   type ProviderStats,
 } from './enrich/index.js';
-export { type CursorCodec, createCursorCodec } from './kit/cursor-codec.js';
 export { SafeEventBus } from './events/safe-event-bus.js';
+export { type CursorCodec, createCursorCodec } from './kit/cursor-codec.js';
 export {
   type CrmChangesSettings,
   type DefineCrmAdapterSettings,

@@ -108,8 +108,8 @@ export function createMemoryCampaignStore(options: MemoryCampaignStoreOptions = 
         const enrollment = change.v;
         enrollments.set(enrollment.id, enrollment);
         byLeadAndCampaign.set(`${enrollment.campaignId}\u0000${enrollment.leadId}`, enrollment.id);
-        let ids = byLead.get(enrollment.leadId);
-        if (ids === undefined) byLead.set(enrollment.leadId, (ids = new Set()));
+        const ids = byLead.get(enrollment.leadId) ?? new Set<string>();
+        byLead.set(enrollment.leadId, ids);
         ids.add(enrollment.id);
         break;
       }
@@ -122,12 +122,12 @@ export function createMemoryCampaignStore(options: MemoryCampaignStoreOptions = 
       case 'event': {
         const event = change.v;
         eventIds.add(event.id);
-        let list = eventsByLead.get(event.leadId);
-        if (list === undefined) eventsByLead.set(event.leadId, (list = []));
+        const list = eventsByLead.get(event.leadId) ?? [];
+        eventsByLead.set(event.leadId, list);
         list.push(event);
         if (event.ledgerKey !== undefined) {
-          let types = eventsByLedgerKey.get(event.ledgerKey);
-          if (types === undefined) eventsByLedgerKey.set(event.ledgerKey, (types = new Set()));
+          const types = eventsByLedgerKey.get(event.ledgerKey) ?? new Set<string>();
+          eventsByLedgerKey.set(event.ledgerKey, types);
           types.add(event.type);
         }
         break;
