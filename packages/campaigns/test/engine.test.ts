@@ -28,7 +28,11 @@ import { createTestEmailProvider, leadOf, startTestVendor, type TestVendor } fro
 
 const DAY = 86_400_000;
 const T0 = Date.parse('2026-12-07T09:00:00Z');
-const sender = { email: 'sales@acme.example', name: 'Acme Sales', postalAddress: 'Acme Inc, 1 Main St, Springfield, USA' };
+const sender = {
+  email: 'sales@acme.example',
+  name: 'Acme Sales',
+  postalAddress: 'Acme Inc, 1 Main St, Springfield, USA',
+};
 const unsubscribe = { baseUrl: 'https://acme.example/unsubscribe', secret: 'unsubscribe-secret-123456' };
 
 const twoEmails: CampaignDefinition = {
@@ -45,7 +49,11 @@ const twoEmails: CampaignDefinition = {
       },
     },
     { id: 'pause', type: 'wait', durationMs: 2 * DAY },
-    { id: 'followup', type: 'email', template: { subject: 'Following up', text: 'Any thoughts, {{ first_name }}?' } },
+    {
+      id: 'followup',
+      type: 'email',
+      template: { subject: 'Following up', text: 'Any thoughts, {{ first_name }}?' },
+    },
   ],
 };
 
@@ -57,9 +65,7 @@ afterAll(async () => {
   await vendor.close();
 });
 beforeEach(() => {
-  vendor.messages.length = 0;
-  vendor.requests = 0;
-  vendor.delayMs = 0;
+  vendor.reset();
 });
 
 interface Setup {
@@ -144,7 +150,10 @@ describe('enrollment', () => {
     const lead = await addLead(leads, 2);
     await engine.handleLeadEvent({ type: 'lead.created', lead, id: 'a' });
     await engine.handleLeadEvent({ type: 'lead.created', lead, id: 'b' });
-    await Promise.all([engine.handleLeadEvent({ type: 'lead.created', lead, id: 'c' }), engine.enroll('welcome', lead.id)]);
+    await Promise.all([
+      engine.handleLeadEvent({ type: 'lead.created', lead, id: 'c' }),
+      engine.enroll('welcome', lead.id),
+    ]);
     await engine.runDue();
     expect((await store.enrollmentsOfLead(lead.id)).length).toBe(1);
     expect(sentTo(lead.email ?? '')).toHaveLength(1);
@@ -157,7 +166,11 @@ describe('enrollment', () => {
       triggers: [{ type: 'condition', when: { field: 'company.headcount', op: 'gte', value: 200 } }],
       steps: [{ id: 'done', type: 'exit', reason: 'test' }],
     };
-    const retitled: CampaignDefinition = { id: 'retitled', triggers: [{ type: 'changed', field: 'title' }], steps: [{ id: 'x', type: 'exit' }] };
+    const retitled: CampaignDefinition = {
+      id: 'retitled',
+      triggers: [{ type: 'changed', field: 'title' }],
+      steps: [{ id: 'x', type: 'exit' }],
+    };
     const { engine, leads, store } = setup([crossing, retitled]);
     const small = leadOf(3, { company: { name: 'S', headcount: 150 }, title: 'Engineer' });
     const grown = leadOf(3, { company: { name: 'S', headcount: 250 }, title: 'Engineer' });
@@ -176,7 +189,11 @@ describe('enrollment', () => {
   });
 
   it('keeps leads outside the audience out', async () => {
-    const campaign: CampaignDefinition = { ...twoEmails, id: 'de-only', audience: { field: 'location.countryCode', op: 'eq', value: 'DE' } };
+    const campaign: CampaignDefinition = {
+      ...twoEmails,
+      id: 'de-only',
+      audience: { field: 'location.countryCode', op: 'eq', value: 'DE' },
+    };
     const { engine, leads } = setup([campaign]);
     const us = await addLead(leads, 5, { location: { countryCode: 'US' } });
     const de = await addLead(leads, 6, { location: { countryCode: 'DE' } });
@@ -185,15 +202,30 @@ describe('enrollment', () => {
   });
 
   it('custom events and email events trigger enrollment too', async () => {
-    const onDemo: CampaignDefinition = { id: 'demo', triggers: [{ type: 'event', event: 'demo.requested' }], steps: [{ id: 'hello', type: 'email', template: { subject: 'Demo for {{ data.product }}', text: 'Hi' } }] };
-    const onClick: CampaignDefinition = { id: 'clicked', triggers: [{ type: 'event', event: 'email.clicked' }], steps: [{ id: 'x', type: 'exit' }] };
+    const onDemo: CampaignDefinition = {
+      id: 'demo',
+      triggers: [{ type: 'event', event: 'demo.requested' }],
+      steps: [
+        { id: 'hello', type: 'email', template: { subject: 'Demo for {{ data.product }}', text: 'Hi' } },
+      ],
+    };
+    const onClick: CampaignDefinition = {
+      id: 'clicked',
+      triggers: [{ type: 'event', event: 'email.clicked' }],
+      steps: [{ id: 'x', type: 'exit' }],
+    };
     const { engine, leads, store } = setup([onDemo, onClick]);
     const lead = await addLead(leads, 7);
     await engine.publish({ id: 'd1', type: 'demo.requested', leadId: lead.id, data: { product: 'Rockets' } });
     await engine.runDue();
     expect(sentTo(lead.email ?? '').map((m) => m.subject)).toEqual(['Demo for Rockets']);
-    await engine.ingestEmailEvents([{ eventId: 'c1', type: 'clicked', email: lead.email ?? '', occurredAt: new Date(T0).toISOString() }]);
-    expect((await store.enrollmentsOfLead(lead.id)).map((e) => e.campaignId).sort()).toEqual(['clicked', 'demo']);
+    await engine.ingestEmailEvents([
+      { eventId: 'c1', type: 'clicked', email: lead.email ?? '', occurredAt: new Date(T0).toISOString() },
+    ]);
+    expect((await store.enrollmentsOfLead(lead.id)).map((e) => e.campaignId).sort()).toEqual([
+      'clicked',
+      'demo',
+    ]);
   });
 });
 
@@ -201,7 +233,9 @@ describe('time triggers', () => {
   it('a cron trigger enrolls its audience when it fires, and its next time survives a restart', async () => {
     const campaign: CampaignDefinition = {
       id: 'weekly',
-      triggers: [{ type: 'cron', cron: '0 10 * * 1', timeZone: 'Europe/Berlin', audience: { country: 'DE' } }],
+      triggers: [
+        { type: 'cron', cron: '0 10 * * 1', timeZone: 'Europe/Berlin', audience: { country: 'DE' } },
+      ],
       steps: [{ id: 'x', type: 'exit' }],
     };
     const store = createMemoryCampaignStore();
@@ -212,19 +246,29 @@ describe('time triggers', () => {
     await first.engine.runDue();
     expect(await store.enrollmentsOfLead(de.id)).toHaveLength(0);
     // Monday 2026-12-07 10:00 in Berlin is 09:00 UTC: the pattern fires at T0 + 7 days next.
-    expect((await store.dueTimers(T0 + 7 * DAY)).map((timer) => [timer.key, timer.runAt])).toEqual([['cron-weekly-t0', T0 + 7 * DAY]]);
+    expect((await store.dueTimers(T0 + 7 * DAY)).map((timer) => [timer.key, timer.runAt])).toEqual([
+      ['cron-weekly-t0', T0 + 7 * DAY],
+    ]);
     await first.engine.close();
     const second = setup([campaign], { store, leads: first.leads });
     second.clock.t = T0 + 7 * DAY + 5000;
     await second.engine.start();
     await second.engine.runDue();
-    expect((await store.enrollmentsOfLead(de.id)).map((e) => [e.campaignId, e.trigger, e.status])).toEqual([['weekly', 'cron-weekly-t0', 'exited']]);
-    expect((await store.dueTimers(Number.MAX_SAFE_INTEGER)).map((timer) => timer.runAt)).toEqual([T0 + 14 * DAY]);
+    expect((await store.enrollmentsOfLead(de.id)).map((e) => [e.campaignId, e.trigger, e.status])).toEqual([
+      ['weekly', 'cron-weekly-t0', 'exited'],
+    ]);
+    expect((await store.dueTimers(Number.MAX_SAFE_INTEGER)).map((timer) => timer.runAt)).toEqual([
+      T0 + 14 * DAY,
+    ]);
     await second.engine.close();
   });
 
   it('a one-off trigger enrolls at its time', async () => {
-    const campaign: CampaignDefinition = { id: 'launch', triggers: [{ type: 'at', at: new Date(T0 + 3600_000).toISOString() }], steps: [{ id: 'x', type: 'exit' }] };
+    const campaign: CampaignDefinition = {
+      id: 'launch',
+      triggers: [{ type: 'at', at: new Date(T0 + 3600_000).toISOString() }],
+      steps: [{ id: 'x', type: 'exit' }],
+    };
     const { engine, leads, store, clock } = setup([campaign]);
     const lead = await addLead(leads, 10);
     await engine.start();
@@ -245,7 +289,15 @@ describe('exit rules', () => {
     await engine.handleLeadEvent({ type: 'lead.created', lead });
     await engine.runDue();
     const [first] = vendor.messages;
-    await engine.ingestEmailEvents([{ eventId: 'r1', type: 'replied', email: lead.email ?? '', occurredAt: new Date(T0 + DAY).toISOString(), ledgerKey: first?.ledgerKey ?? '' }]);
+    await engine.ingestEmailEvents([
+      {
+        eventId: 'r1',
+        type: 'replied',
+        email: lead.email ?? '',
+        occurredAt: new Date(T0 + DAY).toISOString(),
+        ledgerKey: first?.ledgerKey ?? '',
+      },
+    ]);
     const [enrollment] = await store.enrollmentsOfLead(lead.id);
     expect([enrollment?.status, enrollment?.reason]).toEqual(['exited', 'email.replied']);
     clock.t = T0 + 3 * DAY;
@@ -277,7 +329,9 @@ describe('exit rules', () => {
     const lead = await addLead(leads, 13);
     await engine.handleLeadEvent({ type: 'lead.created', lead });
     await engine.publish({ id: 'w1', type: 'deal.won', leadId: lead.id });
-    const byCampaign = Object.fromEntries((await store.enrollmentsOfLead(lead.id)).map((e) => [e.campaignId, e.status]));
+    const byCampaign = Object.fromEntries(
+      (await store.enrollmentsOfLead(lead.id)).map((e) => [e.campaignId, e.status]),
+    );
     expect(byCampaign).toEqual({ welcome: 'active', custom: 'exited' });
   });
 });
@@ -289,7 +343,13 @@ describe('steps', () => {
       triggers: [{ type: 'event', event: 'trial.started' }],
       steps: [
         { id: 'wait', type: 'wait', durationMs: DAY },
-        { id: 'activated', type: 'waitForEvent', events: ['app.activated'], timeoutMs: 3 * DAY, onTimeout: 'nudge' },
+        {
+          id: 'activated',
+          type: 'waitForEvent',
+          events: ['app.activated'],
+          timeoutMs: 3 * DAY,
+          onTimeout: 'nudge',
+        },
         { id: 'celebrate', type: 'exit', reason: 'activated' },
         { id: 'nudge', type: 'exit', reason: 'timed_out' },
       ],
@@ -315,7 +375,10 @@ describe('steps', () => {
     const campaign: CampaignDefinition = {
       id: 'w',
       triggers: [{ type: 'event', event: 'go' }],
-      steps: [{ id: 'hold', type: 'waitForEvent', events: ['signal'], timeoutMs: 10 * DAY }, { id: 'after', type: 'exit', reason: 'signalled' }],
+      steps: [
+        { id: 'hold', type: 'waitForEvent', events: ['signal'], timeoutMs: 10 * DAY },
+        { id: 'after', type: 'exit', reason: 'signalled' },
+      ],
     };
     const { engine, leads, store, clock } = setup([campaign]);
     const lead = await addLead(leads, 16);
@@ -332,10 +395,18 @@ describe('steps', () => {
     const crm: CrmAdapterV1 = {
       specificationVersion: 'v1',
       adapterId: 'test-crm',
-      capabilities: { objects: ['contacts'], maxBatchSize: 10, rateLimits: {} } as unknown as CrmAdapterV1['capabilities'],
+      capabilities: {
+        objects: ['contacts'],
+        maxBatchSize: 10,
+        rateLimits: {},
+      } as unknown as CrmAdapterV1['capabilities'],
       doUpsert: async (request) => {
         upserts.push(request);
-        return request.records.map((record) => ({ key: record.key, status: 'updated' as const, id: '1' })) as never;
+        return request.records.map((record) => ({
+          key: record.key,
+          status: 'updated' as const,
+          id: '1',
+        })) as never;
       },
       doGet: async () => [],
     };
@@ -343,8 +414,22 @@ describe('steps', () => {
       id: 'route',
       triggers: [{ type: 'event', event: 'route' }],
       steps: [
-        { id: 'size', type: 'branch', if: { field: 'company.headcount', op: 'gte', value: 200 }, then: 'enterprise', else: 'smb' },
-        { id: 'enterprise', type: 'crm', crm: 'main', object: 'contacts', idProperty: 'email', properties: { lifecycle: 'sql' }, next: 'later' },
+        {
+          id: 'size',
+          type: 'branch',
+          if: { field: 'company.headcount', op: 'gte', value: 200 },
+          then: 'enterprise',
+          else: 'smb',
+        },
+        {
+          id: 'enterprise',
+          type: 'crm',
+          crm: 'main',
+          object: 'contacts',
+          idProperty: 'email',
+          properties: { lifecycle: 'sql' },
+          next: 'later',
+        },
         { id: 'smb', type: 'updateLead', custom: { plan: 'self-serve' }, next: 'later' },
         { id: 'later', type: 'wait', until: new Date(T0 + 5 * DAY).toISOString() },
         { id: 'end', type: 'exit', reason: 'routed' },
@@ -356,7 +441,13 @@ describe('steps', () => {
     await engine.publish({ id: 'r1', type: 'route', leadId: big.id });
     await engine.publish({ id: 'r2', type: 'route', leadId: small.id });
     await engine.runDue();
-    expect(upserts).toEqual([{ object: 'contacts', idProperty: 'email', records: [{ key: big.email, properties: { lifecycle: 'sql' } }] }]);
+    expect(upserts).toEqual([
+      {
+        object: 'contacts',
+        idProperty: 'email',
+        records: [{ key: big.email, properties: { lifecycle: 'sql' } }],
+      },
+    ]);
     expect((await leads.get(small.id))?.custom).toEqual({ plan: 'self-serve' });
     expect((await leads.get(big.id))?.custom).toBe(undefined);
     expect((await store.enrollmentsOfLead(big.id))[0]?.nextRunAt).toBe(T0 + 5 * DAY);
@@ -367,16 +458,29 @@ describe('steps', () => {
   });
 
   it('A/B variants split by weight, the same variant for the same enrollment every time', async () => {
-    const variants = [{ id: 'a', weight: 3 }, { id: 'b', weight: 1 }];
+    const variants = [
+      { id: 'a', weight: 3 },
+      { id: 'b', weight: 1 },
+    ];
     const counts = { a: 0, b: 0 };
-    for (let index = 0; index < 4000; index++) counts[pickVariant(variants, `enrollment-${index}`, 's').id as 'a' | 'b']++;
+    for (let index = 0; index < 4000; index++)
+      counts[pickVariant(variants, `enrollment-${index}`, 's').id as 'a' | 'b']++;
     expect(counts.a / 4000).toBeGreaterThan(0.72);
     expect(counts.a / 4000).toBeLessThan(0.78);
     expect(pickVariant(variants, 'fixed', 's')).toBe(pickVariant(variants, 'fixed', 's'));
     const campaign: CampaignDefinition = {
       id: 'ab',
       triggers: [{ type: 'event', event: 'ab' }],
-      steps: [{ id: 'mail', type: 'email', variants: [{ id: 'a', subject: 'Subject A', text: 'A' }, { id: 'b', subject: 'Subject B', text: 'B' }] }],
+      steps: [
+        {
+          id: 'mail',
+          type: 'email',
+          variants: [
+            { id: 'a', subject: 'Subject A', text: 'A' },
+            { id: 'b', subject: 'Subject B', text: 'B' },
+          ],
+        },
+      ],
     };
     const { engine, leads, store } = setup([campaign]);
     for (let index = 20; index < 40; index++) {
@@ -387,7 +491,11 @@ describe('steps', () => {
     expect(vendor.messages).toHaveLength(20);
     for (const message of vendor.messages) {
       const send = await store.getSend(message.ledgerKey);
-      const expected = pickVariant(campaign.steps[0]?.type === 'email' ? (campaign.steps[0].variants ?? []) : [], send?.enrollmentId ?? '', 'mail');
+      const expected = pickVariant(
+        campaign.steps[0]?.type === 'email' ? (campaign.steps[0].variants ?? []) : [],
+        send?.enrollmentId ?? '',
+        'mail',
+      );
       expect([send?.variant, message.subject]).toEqual([expected.id, `Subject ${expected.id.toUpperCase()}`]);
     }
     expect(new Set(vendor.messages.map((message) => message.subject)).size).toBe(2);
@@ -409,7 +517,11 @@ describe('steps', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
     const secret = 'webhook-secret-abcdef';
-    const campaign: CampaignDefinition = { id: 'hooked', triggers: [{ type: 'event', event: 'h' }], steps: [{ id: 'notify', type: 'webhook', url, secret }] };
+    const campaign: CampaignDefinition = {
+      id: 'hooked',
+      triggers: [{ type: 'event', event: 'h' }],
+      steps: [{ id: 'notify', type: 'webhook', url, secret }],
+    };
     const { engine, leads, store, clock, seen } = setup([campaign]);
     const lead = await addLead(leads, 41);
     await engine.publish({ id: 'h1', type: 'h', leadId: lead.id });
@@ -425,7 +537,9 @@ describe('steps', () => {
       expect(request.headers['idempotency-key']).toBe(ledgerKeyOf(enrollment?.id ?? '', 'notify'));
       const [t, v1] = String(request.headers['x-leadpipe-signature']).split(',');
       const timestamp = t?.slice(2) ?? '';
-      expect(v1).toBe(`v1=${createHmac('sha256', secret).update(`${timestamp}.${request.body}`).digest('hex')}`);
+      expect(v1).toBe(
+        `v1=${createHmac('sha256', secret).update(`${timestamp}.${request.body}`).digest('hex')}`,
+      );
       expect(JSON.parse(request.body).lead.email).toBe(lead.email);
     }
   });
@@ -433,14 +547,30 @@ describe('steps', () => {
 
 describe('templates', () => {
   it('a missing variable without a fallback fails that enrollment, never sending a blank; the fallback works', async () => {
-    const campaign: CampaignDefinition = { id: 'strict', triggers: [{ type: 'event', event: 's' }], steps: [{ id: 'mail', type: 'email', template: { subject: 'Hi {{ first_name | default: "there" }}', text: 'About {{ company_name }}' } }] };
+    const campaign: CampaignDefinition = {
+      id: 'strict',
+      triggers: [{ type: 'event', event: 's' }],
+      steps: [
+        {
+          id: 'mail',
+          type: 'email',
+          template: { subject: 'Hi {{ first_name | default: "there" }}', text: 'About {{ company_name }}' },
+        },
+      ],
+    };
     const { engine, leads, store } = setup([campaign]);
-    const withCompany = await addLead(leads, 42, { firstName: undefined, fullName: undefined, company: { name: 'Acme' } });
+    const withCompany = await addLead(leads, 42, {
+      firstName: undefined,
+      fullName: undefined,
+      company: { name: 'Acme' },
+    });
     const without = await addLead(leads, 43);
     await engine.publish({ id: 's1', type: 's', leadId: withCompany.id });
     await engine.publish({ id: 's2', type: 's', leadId: without.id });
     await engine.runDue();
-    expect(vendor.messages.map((message) => [message.to.email, message.subject])).toEqual([[withCompany.email, 'Hi there']]);
+    expect(vendor.messages.map((message) => [message.to.email, message.subject])).toEqual([
+      [withCompany.email, 'Hi there'],
+    ]);
     const [letter] = await engine.deadLetters('strict');
     expect(letter?.code).toBe('template_error');
     expect(letter?.message).toMatch(/company_name/);
@@ -450,7 +580,11 @@ describe('templates', () => {
 
 describe('send ledger and failures', () => {
   it('retries 5xx with backoff, sends once, then dead-letters permanent failures and redrives them', async () => {
-    const campaign: CampaignDefinition = { id: 'retry', triggers: [{ type: 'event', event: 'r' }], steps: [{ id: 'mail', type: 'email', template: { subject: 'S', text: 'T' } }] };
+    const campaign: CampaignDefinition = {
+      id: 'retry',
+      triggers: [{ type: 'event', event: 'r' }],
+      steps: [{ id: 'mail', type: 'email', template: { subject: 'S', text: 'T' } }],
+    };
     const { engine, leads, store, clock } = setup([campaign]);
     const lead = await addLead(leads, 44);
     vendor.inject({ status: 503 }, { status: 502 });
@@ -459,7 +593,7 @@ describe('send ledger and failures', () => {
     expect(vendor.requests).toBe(1);
     const [enrollment] = await store.enrollmentsOfLead(lead.id);
     expect(enrollment?.attempts).toBe(1);
-    expect(enrollment?.nextRunAt).toBe(T0 + 1000);
+    expect(enrollment?.nextRunAt).toBe(T0 + 750);
     clock.t += 1000;
     await engine.runDue();
     clock.t += 2000;
@@ -486,7 +620,11 @@ describe('send ledger and failures', () => {
   });
 
   it('5xx past the retries goes to the dead-letter queue', async () => {
-    const campaign: CampaignDefinition = { id: 'down', triggers: [{ type: 'event', event: 'd' }], steps: [{ id: 'mail', type: 'email', template: { subject: 'S', text: 'T' } }] };
+    const campaign: CampaignDefinition = {
+      id: 'down',
+      triggers: [{ type: 'event', event: 'd' }],
+      steps: [{ id: 'mail', type: 'email', template: { subject: 'S', text: 'T' } }],
+    };
     const { engine, leads, clock } = setup([campaign]);
     const lead = await addLead(leads, 46);
     vendor.inject({ status: 500 }, { status: 500 }, { status: 500 });
@@ -496,12 +634,20 @@ describe('send ledger and failures', () => {
       clock.t += 10_000;
     }
     expect(vendor.requests).toBe(3);
-    expect((await engine.deadLetters('down')).map((letter) => [letter.code, letter.attempts])).toEqual([['server_error', 3]]);
+    expect((await engine.deadLetters('down')).map((letter) => [letter.code, letter.attempts])).toEqual([
+      ['server_error', 3],
+    ]);
   });
 
   it('429s belong to the limiter: the send waits and goes once, spending no retry', async () => {
-    const campaign: CampaignDefinition = { id: 'limited', triggers: [{ type: 'event', event: 'l' }], steps: [{ id: 'mail', type: 'email', template: { subject: 'S', text: 'T' } }] };
-    const { engine, leads, store } = setup([campaign], { limiters: createLimiterRegistry({ rateLimitBackoffMs: 5 }) });
+    const campaign: CampaignDefinition = {
+      id: 'limited',
+      triggers: [{ type: 'event', event: 'l' }],
+      steps: [{ id: 'mail', type: 'email', template: { subject: 'S', text: 'T' } }],
+    };
+    const { engine, leads, store } = setup([campaign], {
+      limiters: createLimiterRegistry({ rateLimitBackoffMs: 5 }),
+    });
     const lead = await addLead(leads, 47);
     vendor.inject({ status: 429, headers: { 'retry-after': '0' } }, { status: 429 });
     await engine.publish({ id: 'l1', type: 'l', leadId: lead.id });
@@ -520,7 +666,16 @@ describe('send ledger and failures', () => {
     const [enrollment] = await store.enrollmentsOfLead(lead.id);
     const ledgerKey = ledgerKeyOf(enrollment?.id ?? '', 'intro');
     // What a process killed between its claim and its mark leaves behind.
-    await store.claimSend({ ledgerKey, enrollmentId: enrollment?.id ?? '', campaignId: 'welcome', stepId: 'intro', leadId: lead.id, email: lead.email ?? '', at: T0, cap: { mailbox: sender.email, day: '2026-12-07' } });
+    await store.claimSend({
+      ledgerKey,
+      enrollmentId: enrollment?.id ?? '',
+      campaignId: 'welcome',
+      stepId: 'intro',
+      leadId: lead.id,
+      email: lead.email ?? '',
+      at: T0,
+      cap: { mailbox: sender.email, day: '2026-12-07' },
+    });
     await engine.runDue();
     expect(vendor.requests).toBe(0);
     expect(seen.filter((event) => event.name === 'send.needsReview')).toHaveLength(1);
@@ -528,7 +683,14 @@ describe('send ledger and failures', () => {
     clock.t += 60_000;
     await engine.runDue();
     expect(vendor.requests).toBe(0);
-    const event: EmailEvent = { eventId: 'p1', type: 'delivered', email: lead.email ?? '', occurredAt: new Date(T0 + 5).toISOString(), ledgerKey, messageId: 'vendor-id-1' };
+    const event: EmailEvent = {
+      eventId: 'p1',
+      type: 'delivered',
+      email: lead.email ?? '',
+      occurredAt: new Date(T0 + 5).toISOString(),
+      ledgerKey,
+      messageId: 'vendor-id-1',
+    };
     await engine.ingestEmailEvents([event]);
     expect((await store.getSend(ledgerKey))?.messageId).toBe('vendor-id-1');
     await engine.runDue();
@@ -545,7 +707,16 @@ describe('send ledger and failures', () => {
     await engine.handleLeadEvent({ type: 'lead.created', lead });
     const [enrollment] = await store.enrollmentsOfLead(lead.id);
     const ledgerKey = ledgerKeyOf(enrollment?.id ?? '', 'intro');
-    await store.claimSend({ ledgerKey, enrollmentId: enrollment?.id ?? '', campaignId: 'welcome', stepId: 'intro', leadId: lead.id, email: lead.email ?? '', at: T0, cap: { mailbox: sender.email, day: '2026-12-07' } });
+    await store.claimSend({
+      ledgerKey,
+      enrollmentId: enrollment?.id ?? '',
+      campaignId: 'welcome',
+      stepId: 'intro',
+      leadId: lead.id,
+      email: lead.email ?? '',
+      at: T0,
+      cap: { mailbox: sender.email, day: '2026-12-07' },
+    });
     await engine.runDue();
     expect(vendor.requests).toBe(0);
     expect(await engine.resolveReview(ledgerKey, { sent: false })).toBe(true);
@@ -556,7 +727,11 @@ describe('send ledger and failures', () => {
   });
 
   it('a timeout leaves the claim for review instead of resending a message the vendor may have taken', async () => {
-    const campaign: CampaignDefinition = { id: 'slow', triggers: [{ type: 'event', event: 'x' }], steps: [{ id: 'mail', type: 'email', template: { subject: 'S', text: 'T' } }] };
+    const campaign: CampaignDefinition = {
+      id: 'slow',
+      triggers: [{ type: 'event', event: 'x' }],
+      steps: [{ id: 'mail', type: 'email', template: { subject: 'S', text: 'T' } }],
+    };
     const { engine, leads, clock } = setup([campaign]);
     const lead = await addLead(leads, 50);
     vendor.inject({ status: 202, hangMs: 1500, accept: true });
@@ -566,7 +741,16 @@ describe('send ledger and failures', () => {
     await engine.runDue();
     expect(vendor.requests).toBe(1);
     expect((await engine.reviewList()).length).toBe(1);
-    await engine.ingestEmailEvents([{ eventId: 'x-p', type: 'processed', email: lead.email ?? '', occurredAt: new Date().toISOString(), ledgerKey: vendor.messages[0]?.ledgerKey ?? '', messageId: vendor.messages[0]?.messageId ?? '' }]);
+    await engine.ingestEmailEvents([
+      {
+        eventId: 'x-p',
+        type: 'processed',
+        email: lead.email ?? '',
+        occurredAt: new Date().toISOString(),
+        ledgerKey: vendor.messages[0]?.ledgerKey ?? '',
+        messageId: vendor.messages[0]?.messageId ?? '',
+      },
+    ]);
     await engine.runDue();
     expect(vendor.requests).toBe(1);
     expect((await engine.stats('slow')).byStatus.completed).toBe(1);
@@ -591,7 +775,9 @@ describe('send ledger and failures', () => {
     clock.t += 60_000;
     await engine.runDue();
     expect(vendor.messages).toHaveLength(2);
-    const deferred = seen.filter((event) => event.name === 'email.deferred').map((event) => event.payload as { cap: string; until: number });
+    const deferred = seen
+      .filter((event) => event.name === 'email.deferred')
+      .map((event) => event.payload as { cap: string; until: number });
     expect(deferred.some((event) => event.cap === 'minGap')).toBe(true);
     const daily = deferred.filter((event) => event.cap === 'dailyCap');
     // Midnight in New York on 2026-12-08 is 05:00 UTC.
@@ -608,7 +794,12 @@ describe('compliance', () => {
   it('a suppressed address is never sent to: the claim refuses it and the enrollment exits', async () => {
     const { engine, leads, store, seen } = setup([twoEmails]);
     const lead = await addLead(leads, 60);
-    await store.suppress({ email: (lead.email ?? '').toUpperCase(), reason: 'do_not_contact', source: 'import', at: T0 });
+    await store.suppress({
+      email: (lead.email ?? '').toUpperCase(),
+      reason: 'do_not_contact',
+      source: 'import',
+      at: T0,
+    });
     await engine.handleLeadEvent({ type: 'lead.created', lead });
     await engine.runDue();
     expect(vendor.requests).toBe(0);
@@ -622,10 +813,28 @@ describe('compliance', () => {
     const b = await addLead(leads, 62);
     const c = await addLead(leads, 63);
     await engine.ingestEmailEvents([
-      { eventId: 'b1', type: 'bounced', bounce: 'hard', email: a.email ?? '', occurredAt: new Date(T0).toISOString() },
+      {
+        eventId: 'b1',
+        type: 'bounced',
+        bounce: 'hard',
+        email: a.email ?? '',
+        occurredAt: new Date(T0).toISOString(),
+      },
       { eventId: 'b2', type: 'complained', email: b.email ?? '', occurredAt: new Date(T0).toISOString() },
-      { eventId: 'b3', type: 'bounced', bounce: 'soft', email: c.email ?? '', occurredAt: new Date(T0).toISOString() },
-      { eventId: 'b4', type: 'bounced', bounce: 'hard', email: 'stranger@nowhere.example', occurredAt: new Date(T0).toISOString() },
+      {
+        eventId: 'b3',
+        type: 'bounced',
+        bounce: 'soft',
+        email: c.email ?? '',
+        occurredAt: new Date(T0).toISOString(),
+      },
+      {
+        eventId: 'b4',
+        type: 'bounced',
+        bounce: 'hard',
+        email: 'stranger@nowhere.example',
+        occurredAt: new Date(T0).toISOString(),
+      },
     ]);
     expect((await store.getSuppression(a.email ?? ''))?.reason).toBe('bounced');
     expect((await store.getSuppression(b.email ?? ''))?.reason).toBe('complained');
@@ -650,9 +859,17 @@ describe('compliance', () => {
     expect((await store.enrollmentsOfLead(lead.id))[0]?.reason).toBe('email.unsubscribed');
     expect((await engine.handleUnsubscribe({ method: 'POST', url: link })).status).toBe(200);
     const token = new URL(link).searchParams.get('token') ?? '';
-    const forged = createUnsubscribeToken({ email: 'victim@example.com', campaignId: 'welcome' }, 'another-secret-000000');
-    expect((await engine.handleUnsubscribe({ method: 'POST', url: `/unsubscribe?token=${forged}` })).status).toBe(400);
-    expect((await engine.handleUnsubscribe({ method: 'POST', url: `/unsubscribe?token=${token.slice(0, -2)}00` })).status).toBe(400);
+    const forged = createUnsubscribeToken(
+      { email: 'victim@example.com', campaignId: 'welcome' },
+      'another-secret-000000',
+    );
+    expect(
+      (await engine.handleUnsubscribe({ method: 'POST', url: `/unsubscribe?token=${forged}` })).status,
+    ).toBe(400);
+    expect(
+      (await engine.handleUnsubscribe({ method: 'POST', url: `/unsubscribe?token=${token.slice(0, -2)}00` }))
+        .status,
+    ).toBe(400);
     expect((await engine.handleUnsubscribe({ method: 'DELETE', url: link })).status).toBe(405);
     expect(await store.getSuppression('victim@example.com')).toBe(undefined);
     expect(verifyUnsubscribeToken(token, unsubscribe.secret)?.email).toBe(lead.email);
@@ -676,24 +893,56 @@ describe('compliance', () => {
   });
 
   it('refuses configurations that break the rules, naming each field', () => {
-    const base = { campaigns: [twoEmails], store: createMemoryCampaignStore(), leads: createMemoryLeadStore(), email: createTestEmailProvider(vendor.url) };
+    const base = {
+      campaigns: [twoEmails],
+      store: createMemoryCampaignStore(),
+      leads: createMemoryLeadStore(),
+      email: createTestEmailProvider(vendor.url),
+    };
     const issues = (options: Partial<CampaignEngineOptions>) => {
       try {
-        createCampaignEngine({ ...base, senders: [sender], unsubscribe, ...options } as CampaignEngineOptions);
+        createCampaignEngine({
+          ...base,
+          senders: [sender],
+          unsubscribe,
+          ...options,
+        } as CampaignEngineOptions);
       } catch (error) {
         expect(ConfigurationError.isInstance(error)).toBe(true);
         return (error as ConfigurationError).issues.map((issue) => issue.field);
       }
       return [];
     };
-    expect(issues({ senders: [{ email: 'a@b.example', postalAddress: '' }] })).toEqual(['senders.0.postalAddress']);
-    expect(issues({ unsubscribe: { baseUrl: 'http://acme.example/u', secret: 'short' } })).toEqual(['unsubscribe.baseUrl', 'unsubscribe.secret']);
+    expect(issues({ senders: [{ email: 'a@b.example', postalAddress: '' }] })).toEqual([
+      'senders.0.postalAddress',
+    ]);
+    expect(issues({ unsubscribe: { baseUrl: 'http://acme.example/u', secret: 'short' } })).toEqual([
+      'unsubscribe.baseUrl',
+      'unsubscribe.secret',
+    ]);
     expect(issues({ unsubscribe: undefined })).toEqual(['unsubscribe']);
     expect(issues({ email: undefined, senders: [] })).toEqual(['email', 'senders']);
-    expect(issues({ campaigns: [{ ...twoEmails, sending: { windows: [{ days: [1], start: '09:00', end: '17:00' }] } }] })).toEqual(['welcome.sending.windows']);
-    expect(issues({ campaigns: [{ ...twoEmails, steps: [{ id: 'b', type: 'branch', if: { field: 'x', op: 'exists' }, then: 'nowhere' }] }] })).toEqual(['campaigns.0.steps.0.then']);
+    expect(
+      issues({
+        campaigns: [{ ...twoEmails, sending: { windows: [{ days: [1], start: '09:00', end: '17:00' }] } }],
+      }),
+    ).toEqual(['welcome.sending.windows']);
+    expect(
+      issues({
+        campaigns: [
+          {
+            ...twoEmails,
+            steps: [{ id: 'b', type: 'branch', if: { field: 'x', op: 'exists' }, then: 'nowhere' }],
+          },
+        ],
+      }),
+    ).toEqual(['campaigns.0.steps.0.then']);
     expect(issues({ campaigns: [twoEmails, twoEmails] })).toEqual(['campaigns.1.id']);
-    expect(issues({ campaigns: [{ ...twoEmails, triggers: [{ type: 'cron', cron: 'not a cron', timeZone: 'UTC' }] }] })).toEqual(['campaigns.0.triggers.0.cron']);
+    expect(
+      issues({
+        campaigns: [{ ...twoEmails, triggers: [{ type: 'cron', cron: 'not a cron', timeZone: 'UTC' }] }],
+      }),
+    ).toEqual(['campaigns.0.triggers.0.cron']);
     expect(issues({})).toEqual([]);
   });
 });
@@ -710,11 +959,27 @@ describe('monitoring', () => {
       { eventId: 'v1', type: 'delivered', email: lead.email ?? '', occurredAt: at, ledgerKey },
       { eventId: 'v1', type: 'delivered', email: lead.email ?? '', occurredAt: at, ledgerKey },
       { eventId: 'v2', type: 'opened', email: lead.email ?? '', occurredAt: at, ledgerKey },
-      { eventId: 'v3', type: 'clicked', email: lead.email ?? '', occurredAt: at, ledgerKey, url: 'https://acme.example' },
+      {
+        eventId: 'v3',
+        type: 'clicked',
+        email: lead.email ?? '',
+        occurredAt: at,
+        ledgerKey,
+        url: 'https://acme.example',
+      },
     ]);
     const stats = await engine.stats('welcome');
     expect(stats.enrolled).toBe(1);
-    expect(stats.steps.intro).toEqual({ sent: 1, failed: 0, delivered: 1, opened: 1, clicked: 1, replied: 0, bounced: 0, unsubscribed: 0 });
+    expect(stats.steps.intro).toEqual({
+      sent: 1,
+      failed: 0,
+      delivered: 1,
+      opened: 1,
+      clicked: 1,
+      replied: 0,
+      bounced: 0,
+      unsubscribed: 0,
+    });
     expect(seen.map((event) => event.name)).toEqual(['enrollment.created', 'email.sent']);
     expect(JSON.stringify(seen)).not.toContain('@example.com');
   });

@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApiCallError, createLead, type EmailEvent, type EmailMessage, type EmailProviderV1, type Lead } from '@leadpipe/core';
+import {
+  ApiCallError,
+  createLead,
+  type EmailEvent,
+  type EmailMessage,
+  type EmailProviderV1,
+  type Lead,
+} from '@leadpipe/core';
 import { createHttpClient } from '@leadpipe/core/adapter-kit';
 
 /**
@@ -23,6 +30,8 @@ export interface TestVendor {
   inject(...answers: InjectedAnswer[]): void;
   /** Delay every accepted answer by this many ms (the message is stored before the delay). */
   delayMs: number;
+  /** Forget messages, counts, injected answers and the delay. */
+  reset(): void;
   /** Stop the server. */
   close(): Promise<void>;
 }
@@ -58,6 +67,12 @@ export async function startTestVendor(): Promise<TestVendor> {
     delayMs: 0,
     inject: (...answers: InjectedAnswer[]) => {
       injected.push(...answers);
+    },
+    reset: () => {
+      vendor.messages.length = 0;
+      vendor.requests = 0;
+      vendor.delayMs = 0;
+      injected.length = 0;
     },
     close: async () => {
       for (const socket of sockets) socket.destroy();
@@ -122,7 +137,10 @@ export async function startTestVendor(): Promise<TestVendor> {
  * 429, 5xx, network errors and timeouts reject with the HTTP client's
  * `ApiCallError`, as the contract asks.
  */
-export function createTestEmailProvider(baseUrl: string, options: { timeoutMs?: number } = {}): EmailProviderV1 {
+export function createTestEmailProvider(
+  baseUrl: string,
+  options: { timeoutMs?: number } = {},
+): EmailProviderV1 {
   const client = createHttpClient({ providerId: 'test-mail', baseUrl, timeoutMs: options.timeoutMs ?? 5000 });
   return {
     specificationVersion: 'v1',
@@ -137,10 +155,20 @@ export function createTestEmailProvider(baseUrl: string, options: { timeoutMs?: 
           responseType: 'none',
           ...(callOptions.onRateLimit === undefined ? {} : { onRateLimit: callOptions.onRateLimit }),
         });
-        return { ledgerKey: message.ledgerKey, status: 'accepted', messageId: response.headers.get('x-message-id') ?? '' };
+        return {
+          ledgerKey: message.ledgerKey,
+          status: 'accepted',
+          messageId: response.headers.get('x-message-id') ?? '',
+        };
       } catch (error) {
         if (ApiCallError.isInstance(error) && !error.isRetryable) {
-          return { ledgerKey: message.ledgerKey, status: 'failed', code: error.code, message: error.message, retryable: false };
+          return {
+            ledgerKey: message.ledgerKey,
+            status: 'failed',
+            code: error.code,
+            message: error.message,
+            retryable: false,
+          };
         }
         throw error;
       }
@@ -152,6 +180,9 @@ export function createTestEmailProvider(baseUrl: string, options: { timeoutMs?: 
 export function leadOf(index: number, fields: Partial<Parameters<typeof createLead>[0]> = {}): Lead {
   return createLead(
     { email: `lead${index}@example.com`, firstName: `Lead${index}`, ...fields },
-    { id: `01900000-0000-7000-8000-${String(index).padStart(12, '0')}`, now: () => new Date('2026-12-01T00:00:00Z') },
+    {
+      id: `01900000-0000-7000-8000-${String(index).padStart(12, '0')}`,
+      now: () => new Date('2026-12-01T00:00:00Z'),
+    },
   );
 }

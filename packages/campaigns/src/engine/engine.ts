@@ -1038,11 +1038,7 @@ export function createCampaignEngine(options: CampaignEngineOptions): CampaignEn
         throw new ConfigurationError('invalid_configuration', {
           issues: [{ field: 'queue', reason: 'runDue needs the in-process queue' }],
         });
-      if (!processing) {
-        processing = true;
-        queue.process((wakeUp) => engine.handleWakeUp(wakeUp));
-      }
-      await drain.call(queue);
+      await drain.call(queue, (wakeUp) => engine.handleWakeUp(wakeUp));
     },
 
     async handleWakeUp(wakeUp) {

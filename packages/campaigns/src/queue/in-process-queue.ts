@@ -30,8 +30,12 @@ export interface InProcessQueueOptions {
 
 /** The in-process driver: {@link CampaignQueueV1} plus a way to run everything due now. */
 export interface InProcessCampaignQueue extends CampaignQueueV1 {
-  /** Handle every wake-up due now, looking again until none is left (each enrollment version at most once per call). */
-  drain(): Promise<void>;
+  /**
+   * Handle every wake-up due now with `handler`, looking again until none is
+   * left (each enrollment version at most once per call). The timer loop
+   * pauses meanwhile, so nothing due now is still running when it resolves.
+   */
+  drain(handler: CampaignWakeUpHandler): Promise<void>;
 }
 
 const optionsSchema = z.object({
@@ -98,10 +102,13 @@ export function createInProcessQueue(options: InProcessQueueOptions): InProcessC
     }
   };
 
+  let draining: CampaignWakeUpHandler | undefined;
+
   const handle = async (wakeUp: CampaignWakeUp): Promise<boolean> => {
-    if (handler === undefined) return false;
+    const current = draining ?? handler;
+    if (current === undefined) return false;
     try {
-      await handler(wakeUp);
+      await current(wakeUp);
       return true;
     } catch (error) {
       report(error, wakeUp.key);
@@ -146,6 +153,25 @@ export function createInProcessQueue(options: InProcessQueueOptions): InProcessC
     return { handled: wakeUps.length + handledTimers, full: due.length >= batchSize };
   };
 
+  let drainChain: Promise<unknown> = Promise.resolve();
+  /** One drain at a time; the timer loop waits for it. */
+  const drainWith = async (drainHandler: CampaignWakeUpHandler): Promise<void> => {
+    draining = drainHandler;
+    try {
+      await ticking;
+      const seen = new Set<string>();
+      for (let round = 0; round < 10_000; round++) {
+        if ((await look(seen)).handled === 0) return;
+      }
+    } finally {
+      draining = undefined;
+      if (again && !closed) {
+        again = false;
+        arm(0);
+      }
+    }
+  };
+
   const arm = (delay: number) => {
     if (closed || handler === undefined) return;
     const at = now() + Math.max(0, delay);
@@ -165,7 +191,7 @@ export function createInProcessQueue(options: InProcessQueueOptions): InProcessC
 
   const tick = async (): Promise<void> => {
     if (closed) return;
-    if (ticking !== undefined) {
+    if (ticking !== undefined || draining !== undefined) {
       again = true;
       return;
     }
@@ -234,11 +260,10 @@ export function createInProcessQueue(options: InProcessQueueOptions): InProcessC
       handler = next;
       arm(0);
     },
-    async drain() {
-      const seen = new Set<string>();
-      for (let round = 0; round < 10_000; round++) {
-        if ((await look(seen)).handled === 0) return;
-      }
+    drain(drainHandler) {
+      const run = drainChain.then(() => drainWith(drainHandler));
+      drainChain = run.catch(() => undefined);
+      return run;
     },
     async close() {
       closed = true;
