@@ -418,8 +418,8 @@ describe('steps', () => {
           id: 'size',
           type: 'branch',
           if: { field: 'company.headcount', op: 'gte', value: 200 },
-          then: 'enterprise',
-          else: 'smb',
+          whenTrue: 'enterprise',
+          whenFalse: 'smb',
         },
         {
           id: 'enterprise',
@@ -932,11 +932,11 @@ describe('compliance', () => {
         campaigns: [
           {
             ...twoEmails,
-            steps: [{ id: 'b', type: 'branch', if: { field: 'x', op: 'exists' }, then: 'nowhere' }],
+            steps: [{ id: 'b', type: 'branch', if: { field: 'x', op: 'exists' }, whenTrue: 'nowhere' }],
           },
         ],
       }),
-    ).toEqual(['campaigns.0.steps.0.then']);
+    ).toEqual(['campaigns.0.steps.0.whenTrue']);
     expect(issues({ campaigns: [twoEmails, twoEmails] })).toEqual(['campaigns.1.id']);
     expect(
       issues({

@@ -214,7 +214,7 @@ function checkCampaigns(options: CampaignEngineOptions, timing: CampaignTiming):
       if (seen.has(step.id)) issues.push({ field: `${where}.id`, reason: `repeats "${step.id}"` });
       seen.add(step.id);
       const targets: [string, string | undefined][] = [['next', step.next]];
-      if (step.type === 'branch') targets.push(['then', step.then], ['else', step.else]);
+      if (step.type === 'branch') targets.push(['whenTrue', step.whenTrue], ['whenFalse', step.whenFalse]);
       if (step.type === 'waitForEvent')
         targets.push(['onEvent', step.onEvent], ['onTimeout', step.onTimeout]);
       for (const [name, target] of targets) {
@@ -852,7 +852,9 @@ export function createCampaignEngine(options: CampaignEngineOptions): CampaignEn
       case 'branch':
         return {
           kind: 'advance',
-          to: evaluateCondition(step.if, subject) ? step.then : (step.else ?? stepAfter(campaign, step)),
+          to: evaluateCondition(step.if, subject)
+            ? step.whenTrue
+            : (step.whenFalse ?? stepAfter(campaign, step)),
         };
       case 'exit':
         return { kind: 'exit', reason: step.reason ?? 'exit_step' };

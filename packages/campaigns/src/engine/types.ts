@@ -158,10 +158,10 @@ export interface CampaignBranchStep extends StepBase {
   readonly type: 'branch';
   /** The condition. */
   readonly if: CampaignCondition;
-  /** Step when it holds. */
-  readonly then: string;
+  /** Step when it holds. (Not `then`: an object with a `then` is taken for a promise.) */
+  readonly whenTrue: string;
   /** Step when it does not. Default `next`. */
-  readonly else?: string;
+  readonly whenFalse?: string;
 }
 
 /** End the enrollment. */
