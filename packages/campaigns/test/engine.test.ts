@@ -85,7 +85,7 @@ function setup(campaigns: readonly CampaignDefinition[], extra: Partial<Campaign
     campaigns,
     store,
     leads,
-    email: createTestEmailProvider(vendor.url, { timeoutMs: 500 }),
+    email: createTestEmailProvider(vendor.url, { timeoutMs: 15_000 }),
     senders: [sender],
     unsubscribe,
     now,
@@ -732,9 +732,9 @@ describe('send ledger and failures', () => {
       triggers: [{ type: 'event', event: 'x' }],
       steps: [{ id: 'mail', type: 'email', template: { subject: 'S', text: 'T' } }],
     };
-    const { engine, leads, clock } = setup([campaign]);
+    const { engine, leads, clock } = setup([campaign], { email: createTestEmailProvider(vendor.url, { timeoutMs: 300 }) });
     const lead = await addLead(leads, 50);
-    vendor.inject({ status: 202, hangMs: 1500, accept: true });
+    vendor.inject({ status: 202, hangMs: 2000, accept: true });
     await engine.publish({ id: 'x1', type: 'x', leadId: lead.id });
     await engine.runDue();
     clock.t += 10 * 60_000;
@@ -944,6 +944,7 @@ describe('compliance', () => {
       }),
     ).toEqual(['campaigns.0.triggers.0.cron']);
     expect(issues({})).toEqual([]);
+    expect(issues({ campaigns: undefined, store: undefined } as never)).toEqual(['campaigns', 'store']);
   });
 });
 

@@ -194,6 +194,19 @@ type Transition =
 
 function checkCampaigns(options: CampaignEngineOptions, timing: CampaignTiming): void {
   const issues: ValidationIssue[] = [];
+  const required = {
+    campaigns: Array.isArray(options?.campaigns),
+    store: typeof options?.store === 'object',
+    leads: typeof options?.leads === 'object',
+  };
+  for (const [field, present] of Object.entries(required)) {
+    if (!present)
+      issues.push({
+        field,
+        reason: field === 'campaigns' ? 'must be an array of campaign definitions' : 'is required',
+      });
+  }
+  if (issues.length > 0) throw new ConfigurationError('invalid_configuration', { issues });
   const ids = new Set<string>();
   let emailSteps = 0;
   let marketing = 0;
