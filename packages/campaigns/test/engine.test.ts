@@ -732,7 +732,9 @@ describe('send ledger and failures', () => {
       triggers: [{ type: 'event', event: 'x' }],
       steps: [{ id: 'mail', type: 'email', template: { subject: 'S', text: 'T' } }],
     };
-    const { engine, leads, clock } = setup([campaign], { email: createTestEmailProvider(vendor.url, { timeoutMs: 300 }) });
+    const { engine, leads, clock } = setup([campaign], {
+      email: createTestEmailProvider(vendor.url, { timeoutMs: 300 }),
+    });
     const lead = await addLead(leads, 50);
     vendor.inject({ status: 202, hangMs: 2000, accept: true });
     await engine.publish({ id: 'x1', type: 'x', leadId: lead.id });

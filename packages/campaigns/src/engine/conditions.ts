@@ -1,10 +1,10 @@
-import type { CampaignJsonValue, Lead } from '@leadpipe/core';
+import type { CampaignJsonValue } from '@leadpipe/core';
 import type { CampaignCondition } from './types.js';
 
 /** What conditions read: the lead, and the trigger's data under `data.`. */
 export interface ConditionSubject {
   /** The lead (absent fields read as `undefined`). */
-  readonly lead: Partial<Lead> | undefined;
+  readonly lead: object | undefined;
   /** The enrollment's trigger data. */
   readonly data?: Readonly<Record<string, CampaignJsonValue>>;
 }
@@ -70,8 +70,8 @@ export function evaluateCondition(condition: CampaignCondition, subject: Conditi
 
 /** Whether a field's value differs between two versions of a lead (a first value counts as a change). */
 export function fieldChanged(
-  before: Partial<Lead> | undefined,
-  after: Partial<Lead>,
+  before: object | undefined,
+  after: object,
   field: string,
 ): boolean {
   const now = readPath({ lead: after }, field);

@@ -35,6 +35,7 @@ import { type CampaignTiming, createBasicTiming } from './timing.js';
 import {
   type CampaignDefinition,
   type CampaignEmailStep,
+  type CampaignEmailVariant,
   type CampaignSender,
   type CampaignStep,
   DEFAULT_EXIT_EVENTS,
@@ -76,7 +77,12 @@ export interface CampaignEngineOptions {
    * secret its tokens are signed with (at least 16 characters). Required
    * with marketing email steps. Serve it with `engine.handleUnsubscribe`.
    */
-  readonly unsubscribe?: { readonly baseUrl: string; readonly secret: string };
+  readonly unsubscribe?: {
+    /** The HTTPS URL of the endpoint; the token is added as `token`. */
+    readonly baseUrl: string;
+    /** The token signing secret. */
+    readonly secret: string;
+  };
   /** CRM adapters by the name `crm` steps use. */
   readonly crms?: Readonly<Record<string, CrmAdapterV1>>;
   /** The scheduler driver. Default: the in-process timer over the store (`createInProcessQueue`). */
@@ -331,7 +337,7 @@ function unitHash(text: string): number {
 }
 
 /** The variant of an email step for an enrollment: a weighted split, the same every time for the same enrollment. */
-export function pickVariant<T extends { readonly id: string; readonly weight?: number }>(
+export function pickVariant<T extends Pick<CampaignEmailVariant, 'id' | 'weight'>>(
   variants: readonly T[],
   enrollmentId: string,
   stepId: string,

@@ -14,9 +14,18 @@ export type CampaignCondition =
       /** The value compared with (an array for `in`). */
       readonly value?: CampaignJsonValue;
     }
-  | { /** Every condition holds. */ readonly all: readonly CampaignCondition[] }
-  | { /** At least one holds. */ readonly any: readonly CampaignCondition[] }
-  | { /** The condition does not hold. */ readonly not: CampaignCondition };
+  | {
+      /** Every condition holds. */
+      readonly all: readonly CampaignCondition[];
+    }
+  | {
+      /** At least one holds. */
+      readonly any: readonly CampaignCondition[];
+    }
+  | {
+      /** The condition does not hold. */
+      readonly not: CampaignCondition;
+    };
 
 /**
  * What enrolls a lead:
@@ -34,6 +43,7 @@ export type CampaignTrigger =
     }
   | { readonly type: 'changed' /** The field whose change enrolls. */; readonly field: string }
   | {
+      /** A cron trigger. */
       readonly type: 'cron';
       /** Cron pattern. */
       readonly cron: string;
@@ -43,6 +53,7 @@ export type CampaignTrigger =
       readonly audience?: LeadStoreFilter;
     }
   | {
+      /** A one-off trigger. */
       readonly type: 'at';
       /** ISO 8601 time. */
       readonly at: string;

@@ -100,7 +100,12 @@ export interface CampaignSend {
   /** The provider's message id, once sent. */
   readonly messageId?: string;
   /** The last error's code and message, scrubbed, when it failed. */
-  readonly error?: { readonly code: string; readonly message: string };
+  readonly error?: {
+    /** The error code. */
+    readonly code: string;
+    /** The message, scrubbed. */
+    readonly message: string;
+  };
 }
 
 /** Why an address is suppressed. */
@@ -160,10 +165,26 @@ export interface CampaignSendClaim {
  * - `capped`: the mailbox is over its daily cap or inside its minimum gap; nothing was written.
  */
 export type CampaignClaimResult =
-  | { readonly status: 'claimed'; readonly send: CampaignSend }
-  | { readonly status: 'suppressed'; readonly suppression: CampaignSuppression }
-  | { readonly status: 'exists'; readonly send: CampaignSend }
   | {
+      /** Claimed: call the provider. */
+      readonly status: 'claimed';
+      /** The claimed row. */
+      readonly send: CampaignSend;
+    }
+  | {
+      /** The address is suppressed. */
+      readonly status: 'suppressed';
+      /** Its suppression. */
+      readonly suppression: CampaignSuppression;
+    }
+  | {
+      /** The row exists and may not be claimed. */
+      readonly status: 'exists';
+      /** The existing row. */
+      readonly send: CampaignSend;
+    }
+  | {
+      /** The mailbox is capped. */
       readonly status: 'capped';
       /** `dailyCap` or `minGap`. */
       readonly cap: 'dailyCap' | 'minGap';
