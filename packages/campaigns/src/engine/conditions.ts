@@ -69,11 +69,7 @@ export function evaluateCondition(condition: CampaignCondition, subject: Conditi
 }
 
 /** Whether a field's value differs between two versions of a lead (a first value counts as a change). */
-export function fieldChanged(
-  before: object | undefined,
-  after: object,
-  field: string,
-): boolean {
+export function fieldChanged(before: object | undefined, after: object, field: string): boolean {
   const now = readPath({ lead: after }, field);
   if (now === undefined) return false;
   return !sameValue(readPath({ lead: before }, field), now);

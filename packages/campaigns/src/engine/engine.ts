@@ -20,6 +20,7 @@ import {
   type EmailSendResult,
   type Lead,
   LeadpipeError,
+  type LeadStoreRecord,
   type LeadStoreV1,
   type LimiterRegistry,
   SafeEventBus,
@@ -110,9 +111,9 @@ export interface CampaignLeadEvent {
   /** `lead.created`, `lead.updated`, `lead.enriched` or `crm.synced`. */
   readonly type: 'lead.created' | 'lead.updated' | 'lead.enriched' | 'crm.synced';
   /** The lead as it is now. */
-  readonly lead: Lead;
+  readonly lead: LeadStoreRecord;
   /** The lead before the change, for condition triggers (threshold crossings and field changes). */
-  readonly previous?: Lead;
+  readonly previous?: LeadStoreRecord;
   /** Unique event id (duplicates are ignored). Default: type, lead id and `updatedAt`. */
   readonly id?: string;
   /** When (epoch ms). Default now. */
@@ -135,8 +136,16 @@ export interface CampaignCustomEvent {
 
 /** How a review of a claimed send was settled. */
 export type CampaignReviewOutcome =
-  | { readonly sent: true; readonly messageId: string }
-  | { readonly sent: false };
+  | {
+      /** It was sent. */
+      readonly sent: true;
+      /** The provider's message id. */
+      readonly messageId: string;
+    }
+  | {
+      /** It never left: it is sent on the next run. */
+      readonly sent: false;
+    };
 
 /** The campaign engine. */
 export interface CampaignEngine {
@@ -433,7 +442,7 @@ export function createCampaignEngine(options: CampaignEngineOptions): CampaignEn
 
   const enrollLead = async (
     campaign: CampaignDefinition,
-    lead: Lead,
+    lead: LeadStoreRecord,
     trigger: string,
     data?: Readonly<Record<string, CampaignJsonValue>>,
   ): Promise<boolean> => {
@@ -487,7 +496,7 @@ export function createCampaignEngine(options: CampaignEngineOptions): CampaignEn
 
   const enrollOnEvent = async (
     type: string,
-    lead: Lead,
+    lead: LeadStoreRecord,
     data?: Readonly<Record<string, CampaignJsonValue>>,
   ) => {
     for (const campaign of campaigns.values()) {
@@ -1086,7 +1095,7 @@ export function createCampaignEngine(options: CampaignEngineOptions): CampaignEn
       const at = event.at ?? now();
       const recorded = await store.recordEvent(
         {
-          id: event.id ?? `${event.type}-${event.lead.id}-${event.lead.updatedAt}`,
+          id: event.id ?? `${event.type}-${event.lead.id}-${event.lead.updatedAt ?? at}`,
           type: event.type,
           leadId: event.lead.id,
           at,

@@ -36,7 +36,12 @@ export interface CampaignEngineEvents {
     readonly message: string;
   };
   /** A step finished and the enrollment moved on. */
-  readonly 'step.completed': EnrollmentEventBase & { readonly stepId: string; readonly type: string };
+  readonly 'step.completed': EnrollmentEventBase & {
+    /** The step. */
+    readonly stepId: string;
+    /** The step type. */
+    readonly type: string;
+  };
   /** A step failed retryably and runs again at `retryAt`. */
   readonly 'step.retrying': EnrollmentEventBase & {
     /** The step. */
@@ -60,7 +65,12 @@ export interface CampaignEngineEvents {
     readonly variant?: string;
   };
   /** An email was not sent: the address is suppressed. */
-  readonly 'email.suppressed': EnrollmentEventBase & { readonly stepId: string; readonly reason: string };
+  readonly 'email.suppressed': EnrollmentEventBase & {
+    /** The step. */
+    readonly stepId: string;
+    /** The suppression reason. */
+    readonly reason: string;
+  };
   /** An email waits for the mailbox's cap or gap, until `until`. */
   readonly 'email.deferred': EnrollmentEventBase & {
     /** The step. */
@@ -93,7 +103,17 @@ export interface CampaignEngineEvents {
     readonly messageId: string;
   };
   /** A webhook step's call succeeded. */
-  readonly 'webhook.called': EnrollmentEventBase & { readonly stepId: string; readonly status: number };
+  readonly 'webhook.called': EnrollmentEventBase & {
+    /** The step. */
+    readonly stepId: string;
+    /** HTTP status. */
+    readonly status: number;
+  };
   /** Something failed in the background (a wake-up handler, the store): the wake-up comes again. */
-  readonly 'engine.error': { readonly key: string; readonly error: unknown };
+  readonly 'engine.error': {
+    /** The wake-up key (or `store`). */
+    readonly key: string;
+    /** What was thrown, scrubbed of secrets. */
+    readonly error: unknown;
+  };
 }

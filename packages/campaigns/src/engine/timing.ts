@@ -1,4 +1,4 @@
-import type { Lead, ValidationIssue } from '@leadpipe/core';
+import type { LeadStoreRecord, ValidationIssue } from '@leadpipe/core';
 import { CronExpressionParser } from 'cron-parser';
 import type { CampaignDefinition, CampaignSendingPolicy, CampaignWaitStep } from './types.js';
 
@@ -13,13 +13,13 @@ export interface CampaignTiming {
   /** The earliest time at or after `at` a send to `lead` may go out under `policy`. */
   nextSendTime(input: {
     readonly at: number;
-    readonly lead: Lead;
+    readonly lead: LeadStoreRecord;
     readonly policy: CampaignSendingPolicy;
   }): number;
   /** When a wait step that began at `from` ends. */
   waitUntil(input: {
     readonly from: number;
-    readonly lead: Lead;
+    readonly lead: LeadStoreRecord;
     readonly step: CampaignWaitStep;
     readonly policy: CampaignSendingPolicy;
   }): number;
@@ -33,7 +33,7 @@ export interface CampaignTiming {
     readonly cap: 'dailyCap' | 'minGap';
     readonly at: number;
     readonly lastSentAt?: number;
-    readonly lead: Lead;
+    readonly lead: LeadStoreRecord;
     readonly policy: CampaignSendingPolicy;
   }): number;
   /** The first time strictly after `after` the cron pattern fires in `timeZone`. */

@@ -36,12 +36,24 @@ export type CampaignCondition =
  * - `at`: once, at a time, every lead of `audience`.
  */
 export type CampaignTrigger =
-  | { readonly type: 'event' /** The event type. */; readonly event: string }
   | {
-      readonly type: 'condition' /** The condition that must become true. */;
+      /** An event trigger. */
+      readonly type: 'event';
+      /** The event type. */
+      readonly event: string;
+    }
+  | {
+      /** A condition trigger. */
+      readonly type: 'condition';
+      /** The condition that must become true. */
       readonly when: CampaignCondition;
     }
-  | { readonly type: 'changed' /** The field whose change enrolls. */; readonly field: string }
+  | {
+      /** A field-change trigger. */
+      readonly type: 'changed';
+      /** The field whose change enrolls. */
+      readonly field: string;
+    }
   | {
       /** A cron trigger. */
       readonly type: 'cron';
@@ -200,8 +212,11 @@ export interface CampaignSendingPolicy {
   readonly timeZone?: string;
   /** Sending windows: ISO weekdays (1 = Monday) and hours `HH:mm`-`HH:mm`. */
   readonly windows?: readonly {
+    /** ISO weekdays, 1 (Monday) to 7. */
     readonly days: readonly number[];
+    /** Start, `HH:mm`. */
     readonly start: string;
+    /** End, `HH:mm`. */
     readonly end: string;
   }[];
   /** Dates (`YYYY-MM-DD`) nothing is sent on. */
