@@ -76,6 +76,7 @@ export {
   type OutboxRelayOptions,
   outboxBusEvent,
 } from './events/outbox-relay.js';
+export { SafeEventBus } from './events/safe-event-bus.js';
 export { topicMatches } from './kit/bus-events.js';
 export { type CursorCodec, createCursorCodec } from './kit/cursor-codec.js';
 export {
