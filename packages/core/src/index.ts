@@ -77,6 +77,7 @@ export {
   outboxBusEvent,
 } from './events/outbox-relay.js';
 export { topicMatches } from './kit/bus-events.js';
+export { SafeEventBus } from './events/safe-event-bus.js';
 export { type CursorCodec, createCursorCodec } from './kit/cursor-codec.js';
 export {
   type CrmChangesSettings,

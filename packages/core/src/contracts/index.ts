@@ -1,4 +1,6 @@
 export * from './cache.js';
+export * from './campaign-queue.js';
+export * from './campaign-store.js';
 export * from './checkpoint-store.js';
 export * from './clock.js';
 export * from './crm-adapter.js';

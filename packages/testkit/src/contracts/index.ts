@@ -10,6 +10,11 @@ export {
   cacheContract,
 } from './cache-contract.js';
 export {
+  type CampaignStoreContractCheck,
+  type CampaignStoreContractOptions,
+  campaignStoreContract,
+} from './campaign-store-contract.js';
+export {
   type CheckpointStoreContractCheck,
   type CheckpointStoreContractOptions,
   type CheckpointStoreFixture,

@@ -1,0 +1,246 @@
+import type { CampaignJsonValue, EmailAddress, LeadStoreFilter } from '@leadpipe/core';
+
+/**
+ * A condition over a lead (and the enrollment's trigger data): paths such
+ * as `company.headcount`, `title`, `custom.plan`, or `data.<key>` for what
+ * the trigger carried.
+ */
+export type CampaignCondition =
+  | {
+      /** Path of the value compared. */
+      readonly field: string;
+      /** Comparison; `exists` takes no value. */
+      readonly op: 'eq' | 'neq' | 'gt' | 'gte' | 'lt' | 'lte' | 'in' | 'contains' | 'exists';
+      /** The value compared with (an array for `in`). */
+      readonly value?: CampaignJsonValue;
+    }
+  | { /** Every condition holds. */ readonly all: readonly CampaignCondition[] }
+  | { /** At least one holds. */ readonly any: readonly CampaignCondition[] }
+  | { /** The condition does not hold. */ readonly not: CampaignCondition };
+
+/**
+ * What enrolls a lead:
+ * - `event`: an event of this type about the lead (`lead.created`, `lead.updated`, `lead.enriched`, `crm.synced`, `email.opened`, a custom type);
+ * - `condition`: on lead events, `when` became true (was false before: a threshold crossing such as `company.headcount >= 200`);
+ * - `changed`: on lead events, the field's value changed (a new `title`);
+ * - `cron`: on a cron schedule in a time zone, every lead of `audience` (a lead store query filter);
+ * - `at`: once, at a time, every lead of `audience`.
+ */
+export type CampaignTrigger =
+  | { readonly type: 'event' /** The event type. */; readonly event: string }
+  | {
+      readonly type: 'condition' /** The condition that must become true. */;
+      readonly when: CampaignCondition;
+    }
+  | { readonly type: 'changed' /** The field whose change enrolls. */; readonly field: string }
+  | {
+      readonly type: 'cron';
+      /** Cron pattern. */
+      readonly cron: string;
+      /** IANA zone the pattern is read in. */
+      readonly timeZone: string;
+      /** Leads to enroll, as a lead store filter. Default: every lead. */
+      readonly audience?: LeadStoreFilter;
+    }
+  | {
+      readonly type: 'at';
+      /** ISO 8601 time. */
+      readonly at: string;
+      /** Leads to enroll, as a lead store filter. Default: every lead. */
+      readonly audience?: LeadStoreFilter;
+    };
+
+/** An email's content, as Liquid templates. */
+export interface CampaignEmailTemplate {
+  /** Subject template. */
+  readonly subject: string;
+  /** HTML body template. */
+  readonly html?: string;
+  /** Plain-text body template. */
+  readonly text?: string;
+}
+
+/** One A/B variant of an email step. */
+export interface CampaignEmailVariant extends CampaignEmailTemplate {
+  /** Variant id, such as `a`. */
+  readonly id: string;
+  /** Relative weight of the split. Default 1. */
+  readonly weight?: number;
+}
+
+/** Fields every step has. */
+interface StepBase {
+  /** Unique within the campaign: letters, digits, `_` and `-`. It names the step in the send ledger. */
+  readonly id: string;
+  /** The step run after this one. Default: the next in the list (the end of the campaign after the last). */
+  readonly next?: string;
+}
+
+/** Send one email. */
+export interface CampaignEmailStep extends StepBase {
+  /** Step type. */
+  readonly type: 'email';
+  /** The content (or give `variants`). */
+  readonly template?: CampaignEmailTemplate;
+  /** A/B variants, split by weight, deterministically by enrollment id. */
+  readonly variants?: readonly CampaignEmailVariant[];
+  /** Sender: one of the engine's `senders` by its email; default the first. */
+  readonly from?: string;
+  /** Marketing mail carries List-Unsubscribe headers and a body link. Default true. */
+  readonly marketing?: boolean;
+}
+
+/** Call a webhook: a signed JSON POST with an `Idempotency-Key`. */
+export interface CampaignWebhookStep extends StepBase {
+  /** Step type. */
+  readonly type: 'webhook';
+  /** The https (or http, for local tests) URL. */
+  readonly url: string;
+  /** Signing secret: the body is signed with HMAC-SHA256 (`X-Leadpipe-Signature: t=<ms>,v1=<hex>` over `<t>.<body>`). */
+  readonly secret: string;
+  /** Time allowed, in ms. Default 10 000. */
+  readonly timeoutMs?: number;
+}
+
+/** Update fields of the lead in the lead store. */
+export interface CampaignUpdateLeadStep extends StepBase {
+  /** Step type. */
+  readonly type: 'updateLead';
+  /** Custom fields to set (written with provenance `campaign:<id>`). */
+  readonly custom: Readonly<Record<string, CampaignJsonValue>>;
+}
+
+/** Set properties of the lead's record in a CRM. */
+export interface CampaignCrmStep extends StepBase {
+  /** Step type. */
+  readonly type: 'crm';
+  /** The CRM: a key of the engine's `crms`. */
+  readonly crm: string;
+  /** CRM object type, such as `contacts`. */
+  readonly object: string;
+  /** The unique id property, such as `email`. */
+  readonly idProperty: string;
+  /** The lead field whose value is the record key. Default `email`. */
+  readonly keyField?: string;
+  /** Properties to write. */
+  readonly properties: Readonly<Record<string, string | number | boolean>>;
+}
+
+/** Wait: a duration, N business days, or until a time. */
+export interface CampaignWaitStep extends StepBase {
+  /** Step type. */
+  readonly type: 'wait';
+  /** A duration in ms. */
+  readonly durationMs?: number;
+  /** Business days (weekends and holidays skipped, in the recipient's zone): needs the schedule module's timing. */
+  readonly businessDays?: number;
+  /** An ISO 8601 time. */
+  readonly until?: string;
+}
+
+/** Wait for an event about the lead, with a timeout. Stored events since enrollment count. */
+export interface CampaignWaitForEventStep extends StepBase {
+  /** Step type. */
+  readonly type: 'waitForEvent';
+  /** Event types that end the wait. */
+  readonly events: readonly string[];
+  /** How long to wait, from when the step began, in ms. */
+  readonly timeoutMs: number;
+  /** Step after the event. Default `next`. */
+  readonly onEvent?: string;
+  /** Step after the timeout. Default `next`. */
+  readonly onTimeout?: string;
+}
+
+/** Go one way or the other. */
+export interface CampaignBranchStep extends StepBase {
+  /** Step type. */
+  readonly type: 'branch';
+  /** The condition. */
+  readonly if: CampaignCondition;
+  /** Step when it holds. (Not `then`: an object with a `then` is taken for a promise.) */
+  readonly whenTrue: string;
+  /** Step when it does not. Default `next`. */
+  readonly whenFalse?: string;
+}
+
+/** End the enrollment. */
+export interface CampaignExitStep extends StepBase {
+  /** Step type. */
+  readonly type: 'exit';
+  /** The exit reason. Default `exit_step`. */
+  readonly reason?: string;
+}
+
+/** One step of a sequence. */
+export type CampaignStep =
+  | CampaignEmailStep
+  | CampaignWebhookStep
+  | CampaignUpdateLeadStep
+  | CampaignCrmStep
+  | CampaignWaitStep
+  | CampaignWaitForEventStep
+  | CampaignBranchStep
+  | CampaignExitStep;
+
+/** When sends may go out, read by the schedule module's timing. */
+export interface CampaignSendingPolicy {
+  /** The campaign's zone, used when the lead's is unknown. Default `UTC`. */
+  readonly timeZone?: string;
+  /** Sending windows: ISO weekdays (1 = Monday) and hours `HH:mm`-`HH:mm`. */
+  readonly windows?: readonly {
+    readonly days: readonly number[];
+    readonly start: string;
+    readonly end: string;
+  }[];
+  /** Dates (`YYYY-MM-DD`) nothing is sent on. */
+  readonly holidays?: readonly string[];
+  /** Most sends per mailbox per day. */
+  readonly dailyCapPerMailbox?: number;
+  /** Least time between two sends of a mailbox, in ms. */
+  readonly minGapMs?: number;
+}
+
+/**
+ * A campaign: a trigger, an audience condition and a sequence of steps.
+ * This is the engine's view; the definition module's zod schema (JSON/YAML)
+ * produces it.
+ */
+export interface CampaignDefinition {
+  /** Stable id: letters, digits, `_` and `-`. */
+  readonly id: string;
+  /** Version of the definition; enrollments keep the one they started on. Default 1. */
+  readonly version?: number;
+  /** What enrolls leads (any of them). */
+  readonly triggers: readonly CampaignTrigger[];
+  /** Leads must meet this to be enrolled. */
+  readonly audience?: CampaignCondition;
+  /** The steps, run in order unless a step names its `next`. */
+  readonly steps: readonly CampaignStep[];
+  /**
+   * Event types that exit an enrollment, checked before every step and
+   * applied as they arrive. Default: `email.replied`, `email.bounced`,
+   * `email.unsubscribed`, `email.complained`, `meeting.booked`. The exit
+   * reason is the event type.
+   */
+  readonly exitOn?: readonly string[];
+  /** When sends may go out. */
+  readonly sending?: CampaignSendingPolicy;
+}
+
+/** A sender: a mailbox and the postal address every marketing email carries (CAN-SPAM). */
+export interface CampaignSender extends EmailAddress {
+  /** The sender's physical postal address, printed in every marketing email. Required. */
+  readonly postalAddress: string;
+  /** Where replies go. */
+  readonly replyTo?: EmailAddress;
+}
+
+/** The default exit events. */
+export const DEFAULT_EXIT_EVENTS: readonly string[] = [
+  'email.replied',
+  'email.bounced',
+  'email.unsubscribed',
+  'email.complained',
+  'meeting.booked',
+];
