@@ -76,8 +76,8 @@ export {
   type OutboxRelayOptions,
   outboxBusEvent,
 } from './events/outbox-relay.js';
-export { topicMatches } from './kit/bus-events.js';
 export { SafeEventBus } from './events/safe-event-bus.js';
+export { topicMatches } from './kit/bus-events.js';
 export { type CursorCodec, createCursorCodec } from './kit/cursor-codec.js';
 export {
   type CrmChangesSettings,
