@@ -38,7 +38,13 @@ function start(log: string): Promise<ChildProcess> {
       process.execPath,
       ['--import', tsxLoader, '--conditions=@leadpipe/source', fixture, name, type, log],
       {
-        env: { ...process.env, NODE_OPTIONS: '', AMQP_URL, LEADPIPE_QUEUE_PREFIX: queuePrefix, LEADPIPE_EXCHANGE: 'leadpipe.bench-events' },
+        env: {
+          ...process.env,
+          NODE_OPTIONS: '',
+          AMQP_URL,
+          LEADPIPE_QUEUE_PREFIX: queuePrefix,
+          LEADPIPE_EXCHANGE: 'leadpipe.bench-events',
+        },
         stdio: ['ignore', 'pipe', 'inherit'],
       },
     );
