@@ -21,18 +21,24 @@ const conditionSchema = z.custom<ConditionInput>().transform((input, context): C
 
 /** A duration as written: `2d`, `30m`, `PT4H` or `{ hours: 4 }`. */
 const durationSchema = z
-  .union([
-    z.string(),
-    z
-      .object({
-        weeks: z.number().optional(),
-        days: z.number().optional(),
-        hours: z.number().optional(),
-        minutes: z.number().optional(),
-        seconds: z.number().optional(),
-      })
-      .strict(),
-  ])
+  .union(
+    [
+      z.string(),
+      z
+        .object({
+          weeks: z.number().optional(),
+          days: z.number().optional(),
+          hours: z.number().optional(),
+          minutes: z.number().optional(),
+          seconds: z.number().optional(),
+        })
+        .strict(),
+    ],
+    {
+      error: (issue) =>
+        issue.input === undefined ? 'required' : 'expected a duration such as "2d", "30m" or "PT4H"',
+    },
+  )
   .superRefine((value, context) => {
     try {
       parseDuration(value);
@@ -116,7 +122,9 @@ const emailTemplateSchema = z
   })
   .strict();
 
-const templateRefSchema = z.union([z.string().min(1, 'must name a template'), emailTemplateSchema]);
+const templateRefSchema = z.union([z.string().min(1, 'must name a template'), emailTemplateSchema], {
+  error: 'expected a template name or { subject, html, text? }',
+});
 
 // ---------------------------------------------------------------------------------------------------------------
 // Steps
@@ -235,10 +243,13 @@ const waitForEventStepSchema = z
   })
   .strict();
 
-const exitStepSchema = z.union([
-  z.literal(true).transform(() => ({})),
-  z.object({ reason: z.string().min(1).max(200).optional() }).strict(),
-]);
+const exitStepSchema = z.union(
+  [
+    z.literal(true).transform(() => ({})),
+    z.object({ reason: z.string().min(1).max(200).optional() }).strict(),
+  ],
+  { error: 'expected true or { reason }' },
+);
 
 /** The kinds of step, in the order they are documented. */
 export const STEP_KINDS = [
@@ -326,7 +337,12 @@ const stepSchema: z.ZodType<CampaignStep, CampaignStepInput> = z.lazy(() =>
       wait: waitStepSchema.optional(),
       waitForEvent: waitForEventStepSchema.optional(),
       branch: z
-        .object({ if: conditionSchema, then: z.array(stepSchema), else: z.array(stepSchema).default([]) })
+        .object({
+          if: conditionSchema,
+          // biome-ignore lint/suspicious/noThenProperty: a branch is written { if, then, else }; it is data, never awaited.
+          then: z.array(stepSchema),
+          else: z.array(stepSchema).default([]),
+        })
         .strict()
         .optional(),
       exit: exitStepSchema.optional(),
@@ -416,19 +432,22 @@ export const EXIT_REASONS = ['reply', 'bounce', 'unsubscribe', 'complaint', 'mee
 /** One of {@link EXIT_REASONS}. */
 export type ExitReason = (typeof EXIT_REASONS)[number];
 
-const exitRuleSchema = z.union([
-  z.enum(EXIT_REASONS, { error: `expected one of ${EXIT_REASONS.join(', ')}, or { event, match }` }),
-  z.object({ event: eventNameSchema, match: conditionSchema.optional() }).strict(),
-]);
+const exitRuleSchema = z.union(
+  [z.enum(EXIT_REASONS), z.object({ event: eventNameSchema, match: conditionSchema.optional() }).strict()],
+  { error: `expected one of ${EXIT_REASONS.join(', ')}, or { event, match }` },
+);
 
 const addressSchema = z.email({ error: 'expected an email address' });
 
 const senderSchema = z
   .object({
-    from: z.union([
-      addressSchema,
-      z.object({ email: addressSchema, name: z.string().min(1).max(200).optional() }).strict(),
-    ]),
+    from: z.union(
+      [
+        addressSchema,
+        z.object({ email: addressSchema, name: z.string().min(1).max(200).optional() }).strict(),
+      ],
+      { error: 'expected an email address or { email, name }' },
+    ),
     replyTo: addressSchema.optional(),
     postalAddress: z
       .string({
@@ -524,6 +543,7 @@ export const campaignSchema = z
             id,
             branch: {
               ...step.branch,
+              // biome-ignore lint/suspicious/noThenProperty: a branch is written { if, then, else }; it is data, never awaited.
               then: withIds(step.branch.then, `${positional}-then`),
               else: withIds(step.branch.else, `${positional}-else`),
             },

@@ -21,7 +21,7 @@ export function pickVariant<Variant extends WeightedVariant>(
   variants: readonly Variant[],
   key: string,
 ): Variant {
-  const total = variants.reduce((sum, variant) => sum + (variant.weight > 0 ? variant.weight : 0), 0);
+  const total = variants.reduce((sum, variant) => sum + Math.max(variant.weight, 0), 0);
   if (variants.length === 0 || !(total > 0) || !Number.isFinite(total)) {
     throw new RangeError('pickVariant needs at least one variant with a positive weight');
   }
