@@ -290,6 +290,7 @@ describe('errors that name the path', () => {
               { webhook: { url: 'http://hooks.acme.test/x', secretRef: 'sk_live abc' } },
               { wait: { duration: '1d', until: '09:00' } },
               { waitForEvent: { event: 'email.replied' } },
+              // biome-ignore lint/suspicious/noThenProperty: a branch is written { if, then, else }.
               { branch: { if: 'title ~ x', then: [{ exit: true }] } },
               { updateLead: { set: {} } },
             ];
