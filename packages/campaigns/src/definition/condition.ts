@@ -43,8 +43,14 @@ export interface FieldCondition {
 /** A condition: a field comparison, all of several, or any of several. */
 export type Condition =
   | FieldCondition
-  | { readonly all: readonly Condition[] }
-  | { readonly any: readonly Condition[] };
+  | {
+      /** Holds when every condition holds. */
+      readonly all: readonly Condition[];
+    }
+  | {
+      /** Holds when at least one condition holds. */
+      readonly any: readonly Condition[];
+    };
 
 /**
  * A condition as written: also a one-line string `field op value`, such as `company.headcount >= 200`,
@@ -53,8 +59,29 @@ export type Condition =
 export type ConditionInput =
   | string
   | FieldCondition
-  | { readonly all: readonly ConditionInput[] }
-  | { readonly any: readonly ConditionInput[] };
+  | {
+      /** Holds when every condition holds. */
+      readonly all: readonly ConditionInput[];
+    }
+  | {
+      /** Holds when at least one condition holds. */
+      readonly any: readonly ConditionInput[];
+    };
+
+/** The answer of {@link parseCondition}. */
+export type ParsedCondition =
+  | {
+      /** The input is a valid condition. */
+      readonly ok: true;
+      /** The parsed condition. */
+      readonly condition: Condition;
+    }
+  | {
+      /** The input is not a valid condition. */
+      readonly ok: false;
+      /** Every problem, with its path. */
+      readonly issues: readonly ConditionIssue[];
+    };
 
 /** One problem found by {@link parseCondition}: where (relative path) and why. */
 export interface ConditionIssue {
@@ -214,11 +241,7 @@ function parseAt(
  * @param input - the condition.
  * @returns the condition, or the issues.
  */
-export function parseCondition(
-  input: unknown,
-):
-  | { readonly ok: true; readonly condition: Condition }
-  | { readonly ok: false; readonly issues: readonly ConditionIssue[] } {
+export function parseCondition(input: unknown): ParsedCondition {
   const issues: ConditionIssue[] = [];
   const condition = parseAt(input, [], 0, issues);
   return condition === undefined || issues.length > 0 ? { ok: false, issues } : { ok: true, condition };

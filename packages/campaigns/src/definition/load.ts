@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { ConfigurationError, type ValidationIssue } from '@leadpipe/core/adapter-kit';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { type Campaign, type CampaignInput, campaignSchema, formatPath } from './schema.js';
+import { type CampaignInput, campaignSchema, formatPath } from './schema.js';
+import type { Campaign } from './types.js';
 
 /** Where a campaign came from, for messages. */
 export interface CampaignSourceOptions {
@@ -39,7 +40,7 @@ function fail(issues: readonly ValidationIssue[], source: string | undefined): n
 }
 
 /**
- * Checks a campaign definition and fills its defaults. Throws a {@link ConfigurationError}
+ * Checks a campaign definition and fills its defaults. Throws a `ConfigurationError`
  * (`invalid_configuration`) whose issues name every wrong field by its path, such as
  * `steps[2].wait.businessDays: expected a positive integer`.
  *
@@ -70,7 +71,7 @@ export interface LoadCampaignOptions extends CampaignSourceOptions {
 
 /**
  * Parses a campaign from JSON or YAML text and checks it ({@link parseCampaign}). A syntax error is a
- * {@link ConfigurationError} naming `json` or `yaml` with the line and column; YAML duplicate keys are refused.
+ * `ConfigurationError` naming `json` or `yaml` with the line and column; YAML duplicate keys are refused.
  *
  * @param text - the file's content.
  * @param options - the format and the source name.

@@ -6,6 +6,15 @@ import { isCalendarDate, isClockTime, WEEKDAYS, type Weekday } from '../schedule
 import { isValidTimeZone } from '../schedule/zone.js';
 import { createTemplateRenderer, UNSUBSCRIBE_URL_VARIABLE } from '../templates/renderer.js';
 import { type Condition, type ConditionInput, parseCondition } from './condition.js';
+import {
+  type Campaign,
+  type CampaignStep,
+  type CampaignTrigger,
+  type EmailTemplateSource,
+  EXIT_REASONS,
+  STEP_KINDS,
+  type StepKind,
+} from './types.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Building blocks
@@ -251,63 +260,6 @@ const exitStepSchema = z.union(
   { error: 'expected true or { reason }' },
 );
 
-/** The kinds of step, in the order they are documented. */
-export const STEP_KINDS = [
-  'email',
-  'webhook',
-  'updateLead',
-  'updateCrm',
-  'wait',
-  'waitForEvent',
-  'branch',
-  'exit',
-] as const;
-
-/** One of {@link STEP_KINDS}. */
-export type StepKind = (typeof STEP_KINDS)[number];
-
-/** An email step: a template (by name or inline) or A/B variants with weights, from a mailbox. */
-export type EmailStep = z.output<typeof emailStepSchema>;
-/** A webhook step: POST to `url`, signed with the secret `secretRef` names, within `timeout`. */
-export type WebhookStep = z.output<typeof webhookStepSchema>;
-/** Sets lead fields. */
-export type UpdateLeadStep = z.output<typeof updateLeadStepSchema>;
-/** Sets CRM properties through a CRM adapter (`crm` names it when the host has several). */
-export type UpdateCrmStep = z.output<typeof updateCrmStepSchema>;
-/** Waits for exactly one of a duration, N business days, or a time. */
-export type WaitStep = z.output<typeof waitStepSchema>;
-/** Waits for an event (optionally matching a condition), up to a timeout, then continues or exits. */
-export type WaitForEventStep = z.output<typeof waitForEventStepSchema>;
-/** Ends the enrollment, with an optional reason. */
-export type ExitStep = { readonly reason?: string };
-/** Runs `then` when the condition holds for the lead, else `else`. */
-export interface BranchStep {
-  /** The condition, evaluated against the lead when the step runs. */
-  readonly if: Condition;
-  /** Steps when it holds. */
-  readonly then: readonly CampaignStep[];
-  /** Steps when it does not (may be empty). */
-  readonly else: readonly CampaignStep[];
-}
-
-interface StepBase {
-  /** A stable id, unique in the campaign (defaults to its position, such as `step-3` or `step-3-then-1`). */
-  readonly id: string;
-  /** A label for dashboards. */
-  readonly name?: string;
-}
-
-/** One step of a campaign, tagged with its kind; the step's settings are under the key named like the kind. */
-export type CampaignStep =
-  | (StepBase & { readonly kind: 'email'; readonly email: EmailStep })
-  | (StepBase & { readonly kind: 'webhook'; readonly webhook: WebhookStep })
-  | (StepBase & { readonly kind: 'updateLead'; readonly updateLead: UpdateLeadStep })
-  | (StepBase & { readonly kind: 'updateCrm'; readonly updateCrm: UpdateCrmStep })
-  | (StepBase & { readonly kind: 'wait'; readonly wait: WaitStep })
-  | (StepBase & { readonly kind: 'waitForEvent'; readonly waitForEvent: WaitForEventStep })
-  | (StepBase & { readonly kind: 'branch'; readonly branch: BranchStep })
-  | (StepBase & { readonly kind: 'exit'; readonly exit: ExitStep });
-
 type StepInputBase = { id?: string; name?: string };
 
 /**
@@ -426,12 +378,6 @@ const triggerSchema = z
       context.addIssue({ code: 'custom', message: 'expected exactly one of time, event or condition' });
   });
 
-/** The built-in exit reasons, each backed by email or CRM events. */
-export const EXIT_REASONS = ['reply', 'bounce', 'unsubscribe', 'complaint', 'meetingBooked'] as const;
-
-/** One of {@link EXIT_REASONS}. */
-export type ExitReason = (typeof EXIT_REASONS)[number];
-
 const exitRuleSchema = z.union(
   [z.enum(EXIT_REASONS), z.object({ event: eventNameSchema, match: conditionSchema.optional() }).strict()],
   { error: `expected one of ${EXIT_REASONS.join(', ')}, or { event, match }` },
@@ -530,7 +476,7 @@ export const campaignSchema = z
     caps: capsSchema.default({}),
   })
   .strict()
-  .transform((campaign, context) => {
+  .transform((campaign, context): Campaign => {
     const ids = new Map<string, string>();
     const steps = campaign.steps;
     const withIds = (list: readonly CampaignStep[], prefix: string): CampaignStep[] =>
@@ -554,7 +500,7 @@ export const campaignSchema = z
     const identified = withIds(steps, 'step');
     const checkedNames = new Set<string>();
     const templateAt = (
-      reference: string | z.output<typeof emailTemplateSchema>,
+      reference: string | EmailTemplateSource,
       path: (string | number)[],
       marketing: boolean,
     ) => {
@@ -574,7 +520,7 @@ export const campaignSchema = z
       if (marketing) checkUnsubscribe(reference, path);
     };
     // Marketing mail must carry the unsubscribe link in its body: catch a template without it now, not per send.
-    const checkUnsubscribe = (template: z.output<typeof emailTemplateSchema>, path: (string | number)[]) => {
+    const checkUnsubscribe = (template: EmailTemplateSource, path: (string | number)[]) => {
       const mentions = (source: string) => new RegExp(`{{-?\\s*${UNSUBSCRIBE_URL_VARIABLE}\\b`).test(source);
       if (!mentions(template.html)) {
         context.addIssue({
@@ -591,7 +537,7 @@ export const campaignSchema = z
         });
       }
     };
-    const checkTemplate = (template: z.output<typeof emailTemplateSchema>, path: (string | number)[]) => {
+    const checkTemplate = (template: EmailTemplateSource, path: (string | number)[]) => {
       try {
         templateCheck.compile(template);
       } catch (error) {
@@ -652,32 +598,8 @@ export const campaignSchema = z
     };
   });
 
-/** A campaign's trigger, tagged with its kind. */
-export type CampaignTrigger =
-  | {
-      readonly kind: 'time';
-      readonly time: { readonly cron: string; readonly timeZone: string } | { readonly at: string };
-    }
-  | { readonly kind: 'event'; readonly event: { readonly name: string; readonly match?: Condition } }
-  | {
-      readonly kind: 'condition';
-      readonly condition: { readonly when: Condition; readonly events: readonly string[] };
-    };
-
 /** A campaign as written, in TypeScript, JSON or YAML (before defaults). */
 export type CampaignInput = z.input<typeof campaignSchema>;
-
-/** A checked campaign with every default filled in. */
-export type Campaign = z.output<typeof campaignSchema>;
-
-/** An exit rule: a built-in reason, or a custom event with an optional match. */
-export type ExitRule = z.output<typeof exitRuleSchema>;
-
-/** The sender: from, reply-to, the CAN-SPAM postal address, and the https base of unsubscribe links. */
-export type CampaignSender = z.output<typeof senderSchema>;
-
-/** A sending mailbox with its own cap and gap. */
-export type CampaignMailbox = z.output<typeof mailboxSchema>;
 
 /**
  * A zod issue path as written in messages: `steps[2].wait.businessDays`.

@@ -28,8 +28,12 @@ export type DeferralReason = 'window' | 'daily_cap' | 'min_gap';
 
 /** The answer of {@link checkMailbox}. */
 export type MailboxCheck =
-  | { readonly allowed: true }
   | {
+      /** The mailbox may send now. */
+      readonly allowed: true;
+    }
+  | {
+      /** The mailbox may not send now. */
       readonly allowed: false;
       /** Which limit binds. */
       readonly reason: 'daily_cap' | 'min_gap';

@@ -52,6 +52,7 @@ export {
   COUNTRY_TIME_ZONES,
   isValidTimeZone,
   REGION_TIME_ZONES,
+  type RecipientLocations,
   type RecipientTimeZone,
   recipientTimeZone,
   type TimeZoneSource,

@@ -8,7 +8,12 @@ import { assertTimeZone } from './zone.js';
  * read them), or one instant.
  */
 export type TimeTriggerSpec =
-  | { readonly cron: string; readonly timeZone: string }
+  | {
+      /** The cron expression, such as `0 9 * * 1-5`. */
+      readonly cron: string;
+      /** The IANA zone it is read in. */
+      readonly timeZone: string;
+    }
   | {
       /** An ISO 8601 date-time with an offset (`2026-12-01T09:00:00Z`), or a Date. */
       readonly at: string | Date;

@@ -10,10 +10,15 @@ import { assertTimeZone } from './zone.js';
 export type DurationInput =
   | string
   | {
+      /** Calendar weeks (7 local days each). */
       readonly weeks?: number;
+      /** Calendar days: the same wall-clock time on the target day. */
       readonly days?: number;
+      /** Exact hours. */
       readonly hours?: number;
+      /** Exact minutes. */
       readonly minutes?: number;
+      /** Exact seconds. */
       readonly seconds?: number;
     };
 
@@ -115,9 +120,18 @@ export function addDuration(
  * occurrence in the recipient's zone at or after the wait starts.
  */
 export type WaitSpec =
-  | { readonly duration: DurationInput }
-  | { readonly businessDays: number }
-  | { readonly until: string };
+  | {
+      /** Wait this long. */
+      readonly duration: DurationInput;
+    }
+  | {
+      /** Wait this many business days (a positive integer). */
+      readonly businessDays: number;
+    }
+  | {
+      /** Wait until this time. */
+      readonly until: string;
+    };
 
 const OFFSET = /(Z|[+-]\d{2}:?\d{2})$/i;
 const BARE_CLOCK = /^([01]\d|2[0-3]):([0-5]\d)$/;

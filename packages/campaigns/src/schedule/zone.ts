@@ -1,4 +1,4 @@
-import type { Lead, LeadLocation } from '@leadpipe/core/adapter-kit';
+import type { LeadLocation } from '@leadpipe/core/adapter-kit';
 import { ConfigurationError } from '@leadpipe/core/adapter-kit';
 import { IANAZone } from 'luxon';
 
@@ -312,7 +312,7 @@ export function isValidTimeZone(zone: string): boolean {
 }
 
 /**
- * Returns `zone` when it is a known IANA time zone, else throws a {@link ConfigurationError}
+ * Returns `zone` when it is a known IANA time zone, else throws a `ConfigurationError`
  * (`invalid_configuration`) whose issue names `field`.
  *
  * @param zone - the zone to check, such as `America/New_York`.
@@ -325,6 +325,17 @@ export function assertTimeZone(zone: string, field: string): string {
     issues: [{ field, reason }],
     message: `${field}: ${reason}`,
   });
+}
+
+/** The parts of a lead {@link recipientTimeZone} reads (a `Lead` has them). */
+export interface RecipientLocations {
+  /** Where the person is based. */
+  readonly location?: LeadLocation;
+  /** The person's company and its headquarters. */
+  readonly company?: {
+    /** The company headquarters. */
+    readonly location?: LeadLocation;
+  };
 }
 
 /** Where {@link recipientTimeZone} found the zone. */
@@ -363,7 +374,7 @@ export function timeZoneOfLocation(location: LeadLocation | undefined): string |
 
 /**
  * The recipient's time zone: from the lead's own location, else the company's location, else the campaign's zone.
- * Throws a {@link ConfigurationError} naming `field` when the campaign's zone is not a known IANA zone (checked
+ * Throws a `ConfigurationError` naming `field` when the campaign's zone is not a known IANA zone (checked
  * even when the lead's location decides, so a bad campaign zone fails at once, not on the first lead without a
  * location).
  *
@@ -372,7 +383,7 @@ export function timeZoneOfLocation(location: LeadLocation | undefined): string |
  * @param field - the option name to put in the error, `timeZone` by default.
  */
 export function recipientTimeZone(
-  lead: Pick<Lead, 'location' | 'company'> | undefined,
+  lead: RecipientLocations | undefined,
   campaignTimeZone: string,
   field = 'timeZone',
 ): RecipientTimeZone {

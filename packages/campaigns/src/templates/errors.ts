@@ -76,6 +76,7 @@ export class TemplateError extends ValidationError {
     );
   }
 
+  /** A JSON-safe view: the validation error's fields plus reason, part, variable and template id. */
   override toJSON(): Record<string, unknown> {
     return {
       ...super.toJSON(),

@@ -57,8 +57,11 @@ export interface CompiledEmailTemplate {
   readonly hasText: boolean;
   /** The parsed Liquid of each part (`text` absent when derived from the HTML). */
   readonly parts: {
+    /** The subject line. */
     readonly subject: Template[];
+    /** The HTML body. */
     readonly html: Template[];
+    /** The text body, when the template has one. */
     readonly text: Template[] | undefined;
   };
 }
