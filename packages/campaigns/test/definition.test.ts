@@ -11,9 +11,11 @@ import {
   formatPath,
   loadCampaign,
   loadCampaignFile,
+  mailboxLimits,
   parseCampaign,
+  recipientCalendar,
 } from '../src/definition/index.js';
-import { nextAllowedTime, resolveWait } from '../src/schedule/index.js';
+import { NO_SENDS, nextAllowedTime, planSend, resolveWait } from '../src/schedule/index.js';
 import { createTemplateRenderer } from '../src/templates/index.js';
 
 const FOOTER = '<p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>';
@@ -187,6 +189,37 @@ describe('loading a campaign', () => {
     });
     expect(email.subject).toBe('Quick question, there');
     expect(email.text).toBe('Hi\nhttps://acme.test/u?t=1');
+  });
+
+  it('derives each recipient calendar and mailbox limits from the campaign', () => {
+    const campaign = loadCampaign(YAML);
+    expect(recipientCalendar(campaign, { location: { countryCode: 'US', region: 'CA' } })).toEqual({
+      timeZone: 'America/Los_Angeles',
+      windows: campaign.sendingWindows,
+      holidays: campaign.holidays,
+    });
+    expect(recipientCalendar(campaign, {}).timeZone).toBe('Europe/Berlin');
+    const fixed = parseCampaign({ ...base, recipientTimeZone: 'campaign' });
+    expect(recipientCalendar(fixed, { location: { countryCode: 'JP' } }).timeZone).toBe('America/New_York');
+    expect(mailboxLimits(campaign, 'jane')).toEqual({
+      timeZone: 'Europe/Berlin',
+      dailyCap: 40,
+      minGap: '5m',
+    });
+    expect(mailboxLimits(campaign, undefined)).toEqual({
+      timeZone: 'Europe/Berlin',
+      dailyCap: 50,
+      minGap: '2m',
+    });
+    expect(mailboxLimits(fixed, undefined)).toEqual({ timeZone: 'America/New_York' });
+    // A Californian lead at 08:00 Berlin time on Monday 7 Dec: the send waits for 09:00 in Los Angeles.
+    const plan = planSend(
+      new Date('2026-12-07T07:00:00Z'),
+      recipientCalendar(campaign, { location: { countryCode: 'US', region: 'California' } }),
+      mailboxLimits(campaign, 'jane'),
+      NO_SENDS,
+    );
+    expect(plan.at.toISOString()).toBe('2026-12-07T17:00:00.000Z');
   });
 
   it('loads the same campaign from JSON and from a TypeScript object', async () => {

@@ -5,6 +5,7 @@
  *
  * @module
  */
+export { mailboxLimits, recipientCalendar } from './calendar.js';
 export {
   CONDITION_OPERATORS,
   type Condition,
