@@ -60,6 +60,9 @@ import {
 const LEADS = Number(process.env.BENCH_LEADS ?? 2_000);
 const CORRELATIONS = (process.env.BENCH_FIELD_CORRELATIONS ?? '0,0.8').split(',').map(Number);
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 200);
+/** `BENCH_MIN_FIELDS_PER_CREDIT` overrides the cost-aware threshold (default: the engine's). */
+const MIN_FIELDS_PER_CREDIT =
+  process.env.BENCH_MIN_FIELDS_PER_CREDIT === undefined ? undefined : Number(process.env.BENCH_MIN_FIELDS_PER_CREDIT);
 const UNKNOWN_SHARE = 0.05;
 const SEED = 1;
 const TIME_SCALE = 1_000;
@@ -69,6 +72,8 @@ const PLAN = { perMinute: 600_000, perHour: 6_000_000, perDay: 60_000_000 };
 const ZOOMINFO_PLAN = { perSecond: 100_000, perHour: 6_000_000, perDay: 60_000_000 };
 const PROVIDER_IDS = ['apollo', 'zoominfo', 'clearbit'] as const;
 type ProviderId = (typeof PROVIDER_IDS)[number];
+/** The fixed order: `BENCH_FIXED_ORDER` (comma-separated ids), default Apollo, ZoomInfo, Clearbit. */
+const FIXED_ORDER = (process.env.BENCH_FIXED_ORDER?.split(',') ?? PROVIDER_IDS) as readonly ProviderId[];
 
 /**
  * What a sales team asks for. `phone` is left out: Apollo sells phones only through an asynchronous reveal
@@ -255,7 +260,9 @@ function clairvoyantFloor(
       let total = bought.length;
       let missed = 0;
       for (const email of members) {
-        const target = [...(everyProvider.filled.get(email) ?? [])].filter((field) => !fromCompanies.has(field));
+        const target = [...(everyProvider.filled.get(email) ?? [])].filter(
+          (field) => !fromCompanies.has(field),
+        );
         if (target.length === 0) continue;
         let cheapest = Number.POSITIVE_INFINITY;
         for (const subset of personSubsets) {
@@ -333,13 +340,14 @@ async function runCorrelation(fieldCorrelation: number): Promise<void> {
     const waterfall = { ...base, mergePolicy: 'highestConfidence', minConfidence: 0.5 } as const;
     const fixedOrder = await runCase(emulators, 'fixed-order', emails, (built) => ({
       ...waterfall,
-      providers: PROVIDER_IDS.map((id) => built[id]),
+      providers: FIXED_ORDER.map((id) => built[id]),
       strategy: 'fixed-order',
     }));
     const costAware = await runCase(emulators, 'cost-aware', emails, (built) => ({
       ...waterfall,
       providers: PROVIDER_IDS.map((id) => built[id]),
       strategy: 'cost-aware',
+      ...(MIN_FIELDS_PER_CREDIT === undefined ? {} : { costAware: { minFieldsPerCredit: MIN_FIELDS_PER_CREDIT } }),
     }));
 
     const built = buildProviders(emulators);
@@ -355,10 +363,14 @@ async function runCorrelation(fieldCorrelation: number): Promise<void> {
     ) as Record<ProviderId, Set<LeadField>>;
     for (const provider of Object.values(built)) await provider.close?.();
     const views = Object.fromEntries(
-      PROVIDER_IDS.map((id) => [id, (emulators.emulators[id]!.emulator as unknown as { view: ProviderView }).view]),
+      PROVIDER_IDS.map((id) => [
+        id,
+        (emulators.emulators[id]!.emulator as unknown as { view: ProviderView }).view,
+      ]),
     ) as Record<ProviderId, ProviderView>;
     const floor = clairvoyantFloor(emulators, emails, singles, everyProvider, views, companySupplies);
-    if (floor.uncoverable > 0) console.error(`floor: ${floor.uncoverable} leads not coverable by its lookups`);
+    if (floor.uncoverable > 0)
+      console.error(`floor: ${floor.uncoverable} leads not coverable by its lookups`);
 
     const best = PROVIDER_IDS.map((id) => singles[id]).reduce((top, candidate) =>
       candidate.correct > top.correct ? candidate : top,
@@ -382,7 +394,11 @@ async function runCorrelation(fieldCorrelation: number): Promise<void> {
     line('every-provider', everyProvider);
     line('fixed-order', fixedOrder);
     line('cost-aware', costAware);
-    line('floor', { coverage: everyProvider.coverage, accuracy: everyProvider.accuracy, credits: floor.credits });
+    line('floor', {
+      coverage: everyProvider.coverage,
+      accuracy: everyProvider.accuracy,
+      credits: floor.credits,
+    });
 
     const windows: number[] = [];
     for (let start = 0; start < costAware.creditsInOrder.length; start += WINDOW) {

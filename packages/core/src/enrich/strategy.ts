@@ -72,6 +72,12 @@ export interface Candidate {
   readonly matchRate: number;
   /** Per field of `fields`: expected share of matches that fill it. Absent counts as 0. */
   readonly fieldRates: Readonly<Partial<Record<LeadField, number>>>;
+  /**
+   * Expected share of matches that fill every one of `fields` they were asked
+   * for: how much a record's fields come together. Default: as if each field
+   * came on its own (the product of `fieldRates`).
+   */
+  readonly completeRate?: number;
   /** What the provider charges. */
   readonly cost: ProviderCostModel;
   /** The answer is cached or already being fetched for another lead: it costs nothing. */
@@ -104,17 +110,128 @@ export function fieldsPerCredit(candidate: Candidate): number {
   return cost <= 0 ? Number.POSITIVE_INFINITY : gain / cost;
 }
 
+/** How many providers the look-ahead of {@link lookaheadValue} plans beyond the first: 3. */
+export const LOOKAHEAD_DEPTH = 3;
+
+type MissingChance = ReadonlyMap<LeadField, number>;
+
+/** The value of the best continuation from a state: ask one of `remaining` next, or stop (0). */
+function bestContinuation(
+  remaining: readonly Candidate[],
+  chance: MissingChance,
+  minFieldsPerCredit: number,
+  depth: number,
+): number {
+  if (depth <= 0) return 0;
+  let best = 0;
+  for (const candidate of remaining) {
+    const value = askValue(candidate, remaining, chance, minFieldsPerCredit, depth, false);
+    if (value > best) best = value;
+  }
+  return best;
+}
+
 /**
- * The candidates worth asking, best first: those whose expected gain is
- * positive and worth at least `minFieldsPerCredit` fields per credit, by
- * fields per credit, then by expected gain, then by the main order. Empty
- * when none is worth its cost: the lead is done.
+ * The expected net value of asking `candidate` in a state where each field is
+ * still missing with its `chance`, then continuing as well as possible.
+ * `certain`: the candidate's fields are known to be missing (the first ask).
+ *
+ * A match either fills every field asked (the candidate's complete rate) or
+ * fills each on its own, at rates that keep each field's overall rate; a miss
+ * changes nothing. The three branches are planned apart, so that a provider
+ * whose records come whole makes the ones after it unneeded more often.
+ */
+function askValue(
+  candidate: Candidate,
+  remaining: readonly Candidate[],
+  chance: MissingChance,
+  minFieldsPerCredit: number,
+  depth: number,
+  certain: boolean,
+): number {
+  const of = (field: LeadField) => chance.get(field) ?? 1;
+  let allFilled = 1;
+  let gainIfMatch = 0;
+  let independent = 1;
+  let lowest = 1;
+  for (const field of candidate.fields) {
+    const missing = of(field);
+    const rate = candidate.fieldRates[field] ?? 0;
+    allFilled *= 1 - missing;
+    gainIfMatch += missing * rate;
+    independent *= rate;
+    lowest = Math.min(lowest, rate);
+  }
+  // A provider is asked only while one of its fields is missing; its price is weighed by that chance.
+  const asked = certain ? 1 : 1 - allFilled;
+  if (asked <= 0 || gainIfMatch <= 0) return Number.NEGATIVE_INFINITY;
+  const complete = Math.min(candidate.completeRate ?? independent, lowest);
+  const afterComplete = new Map(chance);
+  const afterPartial = new Map(chance);
+  for (const field of candidate.fields) {
+    const rate = candidate.fieldRates[field] ?? 0;
+    const partialRate = complete < 1 ? Math.max(0, (rate - complete) / (1 - complete)) : rate;
+    afterComplete.set(field, 0);
+    afterPartial.set(field, of(field) * (1 - partialRate));
+  }
+  const rest = remaining.filter((other) => other !== candidate);
+  const match = candidate.matchRate;
+  const next = (state: MissingChance) => bestContinuation(rest, state, minFieldsPerCredit, depth - 1);
+  return (
+    match * gainIfMatch -
+    minFieldsPerCredit * expectedCost(candidate) * asked +
+    match * complete * next(afterComplete) +
+    match * (1 - complete) * next(afterPartial) +
+    (1 - match) * next(chance)
+  );
+}
+
+/**
+ * The expected net value, in fields, of asking `first` now and then going on
+ * as well as possible with the `others` (up to {@link LOOKAHEAD_DEPTH} more):
+ * expected missing fields filled, less `minFieldsPerCredit` fields for every
+ * credit expected to be spent. A look ahead, so that a provider whose answer
+ * leaves a field only a dear lookup can fill (a contact lookup without
+ * technologies) loses to one that leaves less to buy afterwards.
+ *
+ * The plan branches on whether each provider matches (a lead one provider
+ * does not know is often one nobody knows, and a miss leaves every field
+ * missing); given those, providers are taken to answer independently, and
+ * the fields of one answer too. A later provider is asked only while one of
+ * its fields is missing: its price is weighed by that chance. A free
+ * candidate (cached or in flight) costs nothing.
+ */
+export function lookaheadValue(
+  first: Candidate,
+  others: readonly Candidate[],
+  minFieldsPerCredit: number,
+): number {
+  return askValue(first, [first, ...others], new Map(), minFieldsPerCredit, LOOKAHEAD_DEPTH + 1, true);
+}
+
+/**
+ * The candidates worth asking, best first. Worth asking: an expected gain
+ * above 0 and at least `minFieldsPerCredit` expected missing fields per
+ * expected credit; when none is, the lead is done. Best: the highest
+ * {@link lookaheadValue} (what asking it first, then going on as well as
+ * possible, is expected to fill, less what it is expected to cost), then the most fields
+ * per credit, then the main order.
  */
 export function rankCandidates(candidates: readonly Candidate[], minFieldsPerCredit: number): Candidate[] {
-  return candidates
-    .map((candidate) => ({ candidate, value: fieldsPerCredit(candidate), gain: expectedGain(candidate) }))
-    .filter((entry) => entry.gain > 0 && entry.value >= minFieldsPerCredit)
-    .sort((a, b) => b.value - a.value || b.gain - a.gain || a.candidate.order - b.candidate.order)
+  const worth = candidates.filter(
+    (candidate) => expectedGain(candidate) > 0 && fieldsPerCredit(candidate) >= minFieldsPerCredit,
+  );
+  return worth
+    .map((candidate) => ({
+      candidate,
+      value: lookaheadValue(
+        candidate,
+        candidates.filter((other) => other !== candidate),
+        minFieldsPerCredit,
+      ),
+      ratio: fieldsPerCredit(candidate),
+    }))
+    .sort((a, b) => b.value - a.value || b.ratio - a.ratio || a.candidate.order - b.candidate.order)
     .map((entry) => entry.candidate);
 }
 
@@ -172,6 +289,8 @@ export interface LearnedRates {
   readonly match: Beta;
   /** Per field: rate of matches that fill it, when it was missing. */
   readonly fields: ReadonlyMap<LeadField, Beta>;
+  /** Rate of matches that fill every missing field they were asked for. */
+  readonly complete: Beta;
 }
 
 /** Options of {@link HitRateModel}. */
@@ -184,6 +303,7 @@ export interface HitRateModelOptions {
 
 interface MutableRates {
   match: Beta;
+  complete: Beta;
   readonly fields: Map<LeadField, Beta>;
   readonly priors: ProviderHitRatePriors | undefined;
 }
@@ -229,12 +349,12 @@ export class HitRateModel {
     key: string,
     priors: ProviderHitRatePriors | undefined,
     fields: readonly LeadField[],
-  ): { matchRate: number; fieldRates: Partial<Record<LeadField, number>> } {
+  ): { matchRate: number; fieldRates: Partial<Record<LeadField, number>>; completeRate: number } {
     const rates = this.rates(key, priors);
     const fieldRates: Partial<Record<LeadField, number>> = {};
     for (const field of fields)
       fieldRates[field] = betaMean(rates.fields.get(field) ?? fieldPrior(priors, field));
-    return { matchRate: betaMean(rates.match), fieldRates };
+    return { matchRate: betaMean(rates.match), fieldRates, completeRate: betaMean(rates.complete) };
   }
 
   /**
@@ -256,6 +376,11 @@ export class HitRateModel {
     }
     rates.match = betaObserve(rates.match, matched, this.#maxWeight);
     if (!matched) return;
+    rates.complete = betaObserve(
+      rates.complete,
+      asked.every((field) => filled.has(field)),
+      this.#maxWeight,
+    );
     for (const field of asked) {
       const current = rates.fields.get(field) ?? fieldPrior(rates.priors, field);
       rates.fields.set(field, betaObserve(current, filled.has(field), this.#maxWeight));
@@ -265,6 +390,8 @@ export class HitRateModel {
   #fromPriors(priors: ProviderHitRatePriors | undefined): MutableRates {
     return {
       match: betaPrior(priors?.match ?? DEFAULT_PRIOR_SHARE, priorWeight(priors)),
+      // Nothing is declared about how fields come together: an even prior, learned quickly.
+      complete: betaPrior(0.5, priorWeight(priors)),
       fields: new Map(),
       priors,
     };
