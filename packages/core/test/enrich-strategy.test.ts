@@ -16,6 +16,7 @@ import {
   lookupKind,
   rankCandidates,
 } from '../src/enrich/strategy.js';
+import { createEnrichmentEngine, createLead } from '../src/index.js';
 
 const candidate = (overrides: Partial<Candidate> & Pick<Candidate, 'providerId'>): Candidate => ({
   order: 0,
@@ -241,5 +242,153 @@ describe('HitRateModel', () => {
 
   it('tells a lead another provider missed apart from one nobody has tried', () => {
     expect(HitRateModel.key('p', 'lead:email', true)).not.toBe(HitRateModel.key('p', 'lead:email', false));
+  });
+});
+
+describe('the engine with strategy cost-aware', () => {
+  type Reply = Record<string, unknown> | null;
+  const fake = (
+    id: string,
+    reply: (email: string) => Reply,
+    cost = { perMatch: 1, chargesMisses: false },
+  ) => {
+    const calls: string[] = [];
+    const provider = defineProvider({
+      id,
+      lookups: [{ requires: ['email'], supplies: ['title', 'seniority', 'company.industry'] }],
+      cost,
+      priors: { match: 0.9, fields: { title: 0.9, seniority: 0.9, 'company.industry': 0.9 } },
+      enrich: async ({ input }) => {
+        calls.push(input.email ?? '');
+        const fields = reply(input.email ?? '');
+        return fields === null ? null : { fields, confidence: 0.9 };
+      },
+    });
+    return { provider, calls };
+  };
+  const FIELDS: LeadField[] = ['title', 'seniority', 'company.industry'];
+
+  it('checks its options, naming the field and the reason', () => {
+    const { provider } = fake('a', () => null);
+    expect(() =>
+      createEnrichmentEngine({ providers: [provider], strategy: 'cheapest' as 'cost-aware' }),
+    ).toThrow(/strategy.*"fixed-order" or "cost-aware"/);
+    expect(() =>
+      createEnrichmentEngine({ providers: [provider], costAware: { minFieldsPerCredit: -1 } }),
+    ).toThrow(/costAware\.minFieldsPerCredit.*non-negative/);
+    expect(() => createEnrichmentEngine({ providers: [provider], costAware: { maxContexts: 0 } })).toThrow(
+      /costAware\.maxContexts/,
+    );
+  });
+
+  it('defineProvider refuses priors that are not shares', () => {
+    const base = {
+      id: 'p',
+      lookups: [{ requires: ['email'], supplies: ['title'] }] as const,
+      enrich: async () => null,
+    };
+    expect(() => defineProvider({ ...base, lookups: [...base.lookups], priors: { match: 2 } })).toThrow(
+      /priors\.match: must be a share/,
+    );
+    expect(() =>
+      defineProvider({ ...base, lookups: [...base.lookups], priors: { fields: { titel: 0.5 } as never } }),
+    ).toThrow(/priors\.fields: "titel" is not a Lead field/);
+    expect(() => defineProvider({ ...base, lookups: [...base.lookups], priors: { weight: 0 } })).toThrow(
+      /priors\.weight/,
+    );
+  });
+
+  it('asks a provider with the same yield at a third of the price first, whatever the order', async () => {
+    const dear = fake(
+      'dear',
+      () => ({ title: 'CTO', seniority: 'c_suite', 'company.industry': 'Software' }),
+      {
+        perMatch: 3,
+        chargesMisses: false,
+      },
+    );
+    const cheap = fake('cheap', () => ({
+      title: 'CTO',
+      seniority: 'c_suite',
+      'company.industry': 'Software',
+    }));
+    const engine = createEnrichmentEngine({
+      providers: [dear.provider, cheap.provider],
+      fields: FIELDS,
+      strategy: 'cost-aware',
+    });
+    const outcome = await engine.enrich(createLead({ email: 'ada@acme.com' }));
+    expect(outcome.attempts.map((attempt) => attempt.providerId)).toEqual(['cheap']);
+    expect(dear.calls).toEqual([]);
+    expect(outcome.credits).toBe(1);
+    await engine.close();
+  });
+
+  it('stops when the only field left is one nobody has filled, and says why', async () => {
+    // Both fill title and industry, never seniority.
+    const reply = () => ({ title: 'CTO', 'company.industry': 'Software' });
+    const a = fake('a', reply);
+    const b = fake('b', reply, { perMatch: 1, chargesMisses: true });
+    const engine = createEnrichmentEngine({
+      providers: [a.provider, b.provider],
+      fields: FIELDS,
+      strategy: 'cost-aware',
+      costAware: { minFieldsPerCredit: 0.3 },
+    });
+    const skipped: string[] = [];
+    engine.on('provider.skipped', ({ providerId, reason }) => skipped.push(`${providerId}:${reason}`));
+    const outcomes = [];
+    for (let index = 0; index < 40; index++) {
+      outcomes.push(await engine.enrich(createLead({ email: `p${index}@acme.com` })));
+    }
+    // Early on, b is still asked for the seniority (its prior says 90%)...
+    expect(outcomes[0]!.attempts.map((attempt) => attempt.providerId)).toEqual(['a', 'b']);
+    // ...until its answers have taught the engine it never has one: then it is not worth a credit.
+    const last = outcomes.at(-1)!;
+    expect(last.attempts.map((attempt) => attempt.providerId)).toEqual(['a']);
+    expect(last.missing).toEqual(['seniority']);
+    expect(skipped.at(-1)).toBe('b:not_worth_cost');
+    // A 90% prior worth 10 observations falls under 0.3 after about 20 answers without it.
+    expect(b.calls.length).toBeLessThan(30);
+    // The fixed order keeps paying b for every lead.
+    const fixedB = fake('b', reply, { perMatch: 1, chargesMisses: true });
+    const fixed = createEnrichmentEngine({
+      providers: [fake('a', reply).provider, fixedB.provider],
+      fields: FIELDS,
+    });
+    for (let index = 0; index < 40; index++) await fixed.enrich(createLead({ email: `p${index}@acme.com` }));
+    expect(fixedB.calls).toHaveLength(40);
+    await engine.close();
+    await fixed.close();
+  });
+
+  it('keeps fieldOrder first, budgets, and shares a cached answer for free', async () => {
+    const a = fake('a', () => ({ title: 'CTO', seniority: 'c_suite', 'company.industry': 'Software' }));
+    const b = fake('b', () => ({ title: 'Chief', seniority: 'c_suite', 'company.industry': 'Software' }), {
+      perMatch: 5,
+      chargesMisses: false,
+    });
+    const engine = createEnrichmentEngine({
+      providers: [a.provider, b.provider],
+      fields: FIELDS,
+      strategy: 'cost-aware',
+      fieldOrder: { title: ['b'] },
+      budgets: { perLead: 4 },
+    });
+    const budgetHits: string[] = [];
+    engine.on('budget.reached', ({ providerId }) => budgetHits.push(providerId));
+    // b is listed first for the title, but costs 5 against a budget of 4 per lead: passed over, then a.
+    const outcome = await engine.enrich(createLead({ email: 'ada@acme.com' }));
+    expect(outcome.attempts.map((attempt) => `${attempt.providerId}:${attempt.outcome}`)).toEqual([
+      'b:skipped',
+      'a:matched',
+    ]);
+    expect(budgetHits).toEqual(['b']);
+    // The same lead again: a's answer is cached, free, and asked first.
+    const again = await engine.enrich(createLead({ email: 'ada@acme.com' }));
+    expect(again.attempts[0]).toMatchObject({ providerId: 'b', outcome: 'skipped' });
+    expect(again.attempts[1]).toMatchObject({ providerId: 'a', cached: true, credits: 0 });
+    expect(a.calls).toHaveLength(1);
+    await engine.close();
   });
 });
