@@ -27,7 +27,8 @@
  * `{"bench":"waterfall-quality","strategy","fieldCorrelation","providers","leads","coverage","accuracy","credits","creditsVsAll","creditsVsFloor"}`,
  * scored with the ground truth's `score()` (coverage: filled over wanted, accuracy: correct over filled, over every
  * requested field the truth knows). Then per correlation a `waterfall-learning-curve` line (cost-aware credits per
- * lead over successive windows of the run, in the order leads finished), a `waterfall-single` line per provider,
+ * lead over successive windows of the run, in the order leads finished, beside the fixed order's), a
+ * `waterfall-single` line per provider,
  * and a `waterfall-goals` line: the cost-aware waterfall's coverage at least every provider's, its accuracy at
  * least the best single provider's, for at most 1.3 times the floor's credits.
  *
@@ -62,7 +63,9 @@ const CORRELATIONS = (process.env.BENCH_FIELD_CORRELATIONS ?? '0,0.8').split(','
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 200);
 /** `BENCH_MIN_FIELDS_PER_CREDIT` overrides the cost-aware threshold (default: the engine's). */
 const MIN_FIELDS_PER_CREDIT =
-  process.env.BENCH_MIN_FIELDS_PER_CREDIT === undefined ? undefined : Number(process.env.BENCH_MIN_FIELDS_PER_CREDIT);
+  process.env.BENCH_MIN_FIELDS_PER_CREDIT === undefined
+    ? undefined
+    : Number(process.env.BENCH_MIN_FIELDS_PER_CREDIT);
 const UNKNOWN_SHARE = 0.05;
 const SEED = 1;
 const TIME_SCALE = 1_000;
@@ -236,8 +239,11 @@ function clairvoyantFloor(
     const company = truth.companyOf(person);
     byCompany.set(company, [...(byCompany.get(company) ?? []), email]);
   }
-  const subsets = <T>(items: readonly T[]): T[][] =>
-    items.reduce<T[][]>((all, item) => [...all, ...all.map((subset) => [...subset, item])], [[]]);
+  const subsets = <T>(items: readonly T[]): T[][] => {
+    const all: T[][] = [[]];
+    for (const item of items) for (const subset of all.slice()) all.push([...subset, item]);
+    return all;
+  };
   const personSubsets = subsets(PROVIDER_IDS);
   let credits = 0;
   let uncoverable = 0;
@@ -347,7 +353,9 @@ async function runCorrelation(fieldCorrelation: number): Promise<void> {
       ...waterfall,
       providers: PROVIDER_IDS.map((id) => built[id]),
       strategy: 'cost-aware',
-      ...(MIN_FIELDS_PER_CREDIT === undefined ? {} : { costAware: { minFieldsPerCredit: MIN_FIELDS_PER_CREDIT } }),
+      ...(MIN_FIELDS_PER_CREDIT === undefined
+        ? {}
+        : { costAware: { minFieldsPerCredit: MIN_FIELDS_PER_CREDIT } }),
     }));
 
     const built = buildProviders(emulators);
@@ -400,11 +408,14 @@ async function runCorrelation(fieldCorrelation: number): Promise<void> {
       credits: floor.credits,
     });
 
-    const windows: number[] = [];
-    for (let start = 0; start < costAware.creditsInOrder.length; start += WINDOW) {
-      const slice = costAware.creditsInOrder.slice(start, start + WINDOW);
-      windows.push(round(slice.reduce((sum, credits) => sum + credits, 0) / slice.length, 3));
-    }
+    const windows = (inOrder: readonly number[]) => {
+      const perLead: number[] = [];
+      for (let start = 0; start < inOrder.length; start += WINDOW) {
+        const slice = inOrder.slice(start, start + WINDOW);
+        perLead.push(round(slice.reduce((sum, credits) => sum + credits, 0) / slice.length, 3));
+      }
+      return perLead;
+    };
     console.log(
       JSON.stringify({
         bench: 'waterfall-learning-curve',
@@ -412,7 +423,9 @@ async function runCorrelation(fieldCorrelation: number): Promise<void> {
         fieldCorrelation,
         leads: emails.length,
         windowLeads: WINDOW,
-        creditsPerLead: windows,
+        creditsPerLead: windows(costAware.creditsInOrder),
+        // The fixed order's own curve: its spend falls too as company answers fill the cache.
+        fixedOrderCreditsPerLead: windows(fixedOrder.creditsInOrder),
         floorCreditsPerLead: round(floor.credits / emails.length, 3),
       }),
     );

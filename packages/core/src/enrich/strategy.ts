@@ -20,7 +20,7 @@ export type WaterfallStrategy = 'fixed-order' | 'cost-aware';
 /** Default share of lookups expected to match, and of fields a match carries, when a provider declares none. */
 export const DEFAULT_PRIOR_SHARE = 0.7;
 /** Default strength of a provider's priors, in observations. */
-export const DEFAULT_PRIOR_WEIGHT = 10;
+const DEFAULT_PRIOR_WEIGHT = 10;
 /** Default least expected missing fields filled per credit for a call to be worth it. */
 export const DEFAULT_MIN_FIELDS_PER_CREDIT = 0.2;
 
@@ -111,7 +111,7 @@ export function fieldsPerCredit(candidate: Candidate): number {
 }
 
 /** How many providers the look-ahead of {@link lookaheadValue} plans beyond the first: 3. */
-export const LOOKAHEAD_DEPTH = 3;
+const LOOKAHEAD_DEPTH = 3;
 
 type MissingChance = ReadonlyMap<LeadField, number>;
 
