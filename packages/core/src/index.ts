@@ -60,6 +60,7 @@ export {
   type ProviderDisabled,
   type ProviderSkipReason,
   type ProviderStats,
+  type WaterfallStrategy,
 } from './enrich/index.js';
 export { type CursorCodec, createCursorCodec } from './kit/cursor-codec.js';
 export {
