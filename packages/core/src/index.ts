@@ -60,6 +60,7 @@ export {
   type ProviderDisabled,
   type ProviderSkipReason,
   type ProviderStats,
+  type WaterfallStrategy,
 } from './enrich/index.js';
 export { type DeduplicateEventsOptions, deduplicateEvents } from './events/deduplicate-events.js';
 export {

@@ -12,6 +12,7 @@ import {
   type LeadFieldPatch,
   loadApiKey,
   normalizeDomain,
+  type ProviderHitRatePriors,
   type ProviderLookup,
   parseOptions,
   ValidationError,
@@ -247,6 +248,32 @@ function planFor(request: EnrichRequest, field: string, providerId: string): Pla
 function credit(value: number): number {
   return Math.round(value * 1e6) / 1e6;
 }
+
+/**
+ * Apollo's expected hit rates, the cost-aware waterfall's starting point (it
+ * learns the real ones during the run): strong on people (titles, seniority,
+ * LinkedIn), weaker on company metrics, which it estimates (revenue and
+ * technologies least often).
+ */
+const APOLLO_PRIORS: ProviderHitRatePriors = {
+  match: 0.8,
+  fields: {
+    email: 0.9,
+    title: 0.95,
+    seniority: 0.95,
+    department: 0.9,
+    linkedinUrl: 0.9,
+    location: 0.85,
+    'company.name': 0.98,
+    'company.domain': 0.98,
+    'company.industry': 0.65,
+    'company.headcount': 0.6,
+    'company.headcountRange': 0.6,
+    'company.annualRevenue': 0.35,
+    'company.location': 0.65,
+    'company.technologies': 0.45,
+  },
+};
 
 /**
  * Create an Apollo.io enrichment provider.
@@ -549,6 +576,7 @@ export function createApollo(settings: ApolloProviderSettings = {}): ApolloProvi
       maxBatchSize: APOLLO_MAX_BATCH_SIZE,
       rateLimits: apolloRateLimitPolicy(options.rateLimits),
       cost: { perRequest: 0, perMatch: prices.person, chargesMisses: false },
+      priors: APOLLO_PRIORS,
     },
     limiterKey: () => {
       try {

@@ -12,6 +12,7 @@ import {
   type InboundWebhookRequest,
   loadApiKey,
   type ProviderCapabilities,
+  type ProviderHitRatePriors,
   parseOptions,
   type RateLimitPolicy,
   rawBodyToString,
@@ -127,6 +128,31 @@ export const CLEARBIT_API_KEY_ENV = 'CLEARBIT_API_KEY';
 
 /** Credits one lookup costs: Clearbit bills 200, 202 and 404 answers alike. */
 const CLEARBIT_CREDITS_PER_LOOKUP = 1;
+
+/**
+ * Clearbit's expected hit rates, the cost-aware waterfall's starting point
+ * (it learns the real ones during the run): strong on company metrics and
+ * technologies, thinner on people (seniority, department, LinkedIn).
+ */
+const CLEARBIT_PRIORS: ProviderHitRatePriors = {
+  match: 0.75,
+  fields: {
+    email: 1,
+    title: 0.8,
+    seniority: 0.7,
+    department: 0.7,
+    linkedinUrl: 0.7,
+    location: 0.8,
+    'company.name': 1,
+    'company.domain': 1,
+    'company.industry': 0.9,
+    'company.headcount': 0.9,
+    'company.headcountRange': 0.9,
+    'company.annualRevenue': 0.8,
+    'company.location': 0.9,
+    'company.technologies': 0.85,
+  },
+};
 
 const DEFAULTS = {
   providerId: 'clearbit',
@@ -485,6 +511,7 @@ export function createClearbit(settings: ClearbitProviderSettings = {}): Clearbi
     maxBatchSize: 1,
     rateLimits: settings.rateLimits ?? DEFAULTS.rateLimits,
     cost: { perRequest: 0, perMatch: CLEARBIT_CREDITS_PER_LOOKUP, chargesMisses: true },
+    priors: CLEARBIT_PRIORS,
   };
 
   return {

@@ -11,6 +11,7 @@ import {
   type HttpClient,
   type LeadFieldPatch,
   loadOptionalSetting,
+  type ProviderHitRatePriors,
   type ProviderLookup,
   parseOptions,
   registerSecret,
@@ -49,6 +50,33 @@ const ZOOMINFO_BASE_URL = 'https://api.zoominfo.com';
 
 /** Most inputs ZoomInfo's enrich endpoints take in one call. */
 const ZOOMINFO_MAX_BATCH_SIZE = 25;
+
+/**
+ * ZoomInfo's expected hit rates, the cost-aware waterfall's starting point
+ * (it learns the real ones during the run): deep company firmographics and
+ * direct phones; LinkedIn only where a profile is linked; technologies from
+ * company lookups only.
+ */
+const ZOOMINFO_PRIORS: ProviderHitRatePriors = {
+  match: 0.8,
+  fields: {
+    email: 0.88,
+    phone: 0.8,
+    title: 0.93,
+    seniority: 0.9,
+    department: 0.9,
+    linkedinUrl: 0.75,
+    location: 0.9,
+    'company.name': 1,
+    'company.domain': 0.99,
+    'company.industry': 0.9,
+    'company.headcount': 0.9,
+    'company.headcountRange': 0.9,
+    'company.annualRevenue': 0.85,
+    'company.location': 0.9,
+    'company.technologies': 0.7,
+  },
+};
 
 /** A record enriched again within this long costs no credit (ZoomInfo's "Under Management" year). */
 const UNDER_MANAGEMENT_MS = 365 * 24 * 3600 * 1000;
@@ -661,6 +689,7 @@ export function createZoomInfo(settings: ZoomInfoProviderSettings = {}): ZoomInf
       maxBatchSize: ZOOMINFO_MAX_BATCH_SIZE,
       rateLimits: zoominfoRateLimitPolicy(api, options.rateLimits),
       cost: { perRequest: 0, perMatch: 1, chargesMisses: false },
+      priors: ZOOMINFO_PRIORS,
     },
     limiterKey,
 

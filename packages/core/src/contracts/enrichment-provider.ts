@@ -33,6 +33,32 @@ export interface ProviderCostModel {
   readonly chargesMisses: boolean;
 }
 
+/**
+ * What a provider expects to find, as the starting point of the cost-aware
+ * waterfall's learning (`strategy: 'cost-aware'`). Each share is the mean of a
+ * Beta prior worth `weight` observations; the engine then learns the real
+ * rates from the provider's answers during the run. Shares are between 0
+ * and 1. Every key is optional; a provider that declares nothing is assumed
+ * to match 70% of lookups and carry 70% of the fields it supplies.
+ *
+ * @example
+ * ```ts
+ * priors: { match: 0.85, fields: { title: 0.95, 'company.annualRevenue': 0.45 }, weight: 20 }
+ * ```
+ */
+export interface ProviderHitRatePriors {
+  /** Share of lookups expected to match (not `not_found`). Default 0.7. */
+  readonly match?: number;
+  /**
+   * Per field: share of matched answers expected to carry the field (at a
+   * confidence that counts). Fields the provider supplies but does not list
+   * default to 0.7.
+   */
+  readonly fields?: Partial<Record<LeadField, number>>;
+  /** How many observations the priors are worth: more, slower to move. Positive. Default 10. */
+  readonly weight?: number;
+}
+
 /** What a provider can do: static facts the engine plans with. */
 export interface ProviderCapabilities {
   /** The lookups the provider offers. The fields it can supply are their union. */
@@ -43,6 +69,11 @@ export interface ProviderCapabilities {
   readonly rateLimits: RateLimitPolicy;
   /** What calls cost. */
   readonly cost: ProviderCostModel;
+  /**
+   * Expected hit rates, the priors of the cost-aware waterfall. Optional:
+   * the engine assumes 70% when absent, and learns the real rates either way.
+   */
+  readonly priors?: ProviderHitRatePriors;
 }
 
 /** The identity and fields a provider may read from a lead. */

@@ -189,6 +189,26 @@ export class Answers {
   }
 
   /**
+   * Whether `providerId`'s answer for `input` would cost nothing now: an
+   * identical call is in flight, or a final answer is cached. Joins nothing
+   * and changes nothing; reads the cache at most once. A cache that fails to
+   * answer counts as a miss.
+   */
+  async isFree(providerId: string, input: ProviderLeadInput): Promise<boolean> {
+    const key = this.keyOf(providerId, input);
+    if (key === undefined) return false;
+    if (this.#inFlight.has(key)) return true;
+    const cache = this.#options.cache;
+    if (!cache) return false;
+    try {
+      const hit = (await cache.get(key)) as { status?: unknown } | undefined;
+      return hit !== undefined && hit !== null && hit.status !== 'pending';
+    } catch {
+      return false;
+    }
+  }
+
+  /**
    * Get the answer from the provider with `run`, unless an identical call
    * (same `key`) is in flight by now: then share its answer. `run` is called
    * synchronously, so the in-flight entry exists before this returns. A

@@ -6,6 +6,7 @@ import type {
   EnrichRequest,
   EnrichResult,
   ProviderCostModel,
+  ProviderHitRatePriors,
   ProviderLookup,
   WebhookResolution,
 } from '../contracts/enrichment-provider.js';
@@ -43,6 +44,8 @@ export interface DefineProviderSettings {
   readonly rateLimits?: RateLimitPolicy;
   /** What calls cost. Default: free. */
   readonly cost?: Partial<ProviderCostModel>;
+  /** Expected hit rates, the cost-aware waterfall's starting point (shares between 0 and 1). Default: none. */
+  readonly priors?: ProviderHitRatePriors;
   /** Confidence of matches that do not say. Default 0.8. */
   readonly defaultConfidence?: number;
   /** Look one lead up. */
@@ -136,6 +139,22 @@ export function defineProvider(settings: DefineProviderSettings): EnrichmentProv
     problems.push('maxBatchSize: must be an integer above 1 when enrichBatch is given');
   }
   if (typeof settings.enrich !== 'function') problems.push('enrich: must be a function');
+  const priors = settings.priors;
+  if (priors !== undefined) {
+    const isShare = (value: unknown) => typeof value === 'number' && value >= 0 && value <= 1;
+    if (priors.match !== undefined && !isShare(priors.match))
+      problems.push('priors.match: must be a share between 0 and 1');
+    for (const [field, share] of Object.entries(priors.fields ?? {})) {
+      if (!isLeadField(field)) problems.push(`priors.fields: "${field}" is not a Lead field`);
+      else if (!isShare(share)) problems.push(`priors.fields.${field}: must be a share between 0 and 1`);
+    }
+    if (
+      priors.weight !== undefined &&
+      !(typeof priors.weight === 'number' && Number.isFinite(priors.weight) && priors.weight > 0)
+    ) {
+      problems.push('priors.weight: must be a positive number');
+    }
+  }
   if (problems.length > 0) {
     throw new ConfigurationError('invalid_configuration', {
       message: `defineProvider: ${problems.join('; ')}`,
@@ -158,6 +177,7 @@ export function defineProvider(settings: DefineProviderSettings): EnrichmentProv
       maxBatchSize: enrichBatch ? (settings.maxBatchSize ?? 1) : 1,
       rateLimits: settings.rateLimits ?? { maxConcurrent: 10 },
       cost,
+      ...(priors ? { priors } : {}),
     },
     ...(settings.limiterKey ? { limiterKey: settings.limiterKey } : {}),
     async doEnrich(request, options) {

@@ -1,6 +1,6 @@
-import type { EnrichRequest } from '../contracts/enrichment-provider.js';
+import type { EnrichmentProviderV1, EnrichRequest } from '../contracts/enrichment-provider.js';
 import { ApiCallError, CircuitOpenError, type ValidationIssue } from '../contracts/errors.js';
-import type { LeadField } from '../contracts/fields.js';
+import type { LeadField, LeadFieldPatch } from '../contracts/fields.js';
 import type { Lead } from '../contracts/lead.js';
 import type { InboundWebhookRequest, WebhookResponse } from '../contracts/webhook.js';
 import { SafeEventBus } from '../events/safe-event-bus.js';
@@ -25,8 +25,16 @@ import {
   resolveEngineOptions,
 } from './options.js';
 import type { EnrichmentAttempt, EnrichmentOutcome, EnrichmentStats } from './outcome.js';
-import { costEstimate, nextProvider, requestInput, unreachedReason, type WaterfallOrder } from './plan.js';
+import {
+  costEstimate,
+  nextProvider,
+  requestInput,
+  suppliableFields,
+  unreachedReason,
+  type WaterfallOrder,
+} from './plan.js';
 import { createProviderRuntimes } from './provider-runtime.js';
+import { type Candidate, fillableFields, HitRateModel, lookupKind, rankCandidates } from './strategy.js';
 import { handleProviderWebhook } from './webhooks.js';
 
 /** The waterfall enrichment engine. Create with {@link createEnrichmentEngine}. */
@@ -101,6 +109,76 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
     now,
   });
   const budget = new CreditBudget(settings.budgets);
+  const costAware = settings.strategy === 'cost-aware';
+  const hitRates = new HitRateModel({ maxContexts: settings.costAware.maxContexts });
+  const mainOrder = new Map(settings.providers.map((provider, index) => [provider.providerId, index]));
+
+  /** What the cost-aware strategy asks of one provider for a lead: its request and what it may fill. */
+  interface Ask {
+    readonly provider: EnrichmentProviderV1;
+    readonly input: LeadFieldPatch;
+    readonly context: string;
+    readonly fields: readonly LeadField[];
+  }
+
+  /** The first provider `fieldOrder` puts ahead for a missing field, untried and able to supply it. */
+  function fieldOrderFirst(
+    missing: readonly LeadField[],
+    known: ReadonlySet<string>,
+    tried: ReadonlySet<string>,
+  ): EnrichmentProviderV1 | undefined {
+    for (const field of missing) {
+      for (const providerId of settings.fieldOrder[field] ?? []) {
+        if (tried.has(providerId)) continue;
+        const provider = order.providers.get(providerId);
+        if (provider && suppliableFields(provider, known).has(field)) return provider;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * The cost-aware choice: every untried provider that can fill a missing
+   * field, ranked by expected fields per credit (a cached or in-flight answer
+   * is free), those not worth their cost left out. `fieldOrder` goes first.
+   */
+  async function rankAsks(
+    missing: readonly LeadField[],
+    known: ReadonlySet<string>,
+    flat: LeadFieldPatch,
+    tried: ReadonlySet<string>,
+    missedBefore: boolean,
+  ): Promise<Ask[]> {
+    const asks = new Map<string, Ask>();
+    const candidates: Candidate[] = [];
+    for (const provider of settings.providers) {
+      if (tried.has(provider.providerId)) continue;
+      const input = requestInput(provider, missing, known, flat);
+      const fields = fillableFields(provider, input, flat, missing, known);
+      if (fields.length === 0) continue;
+      const context = HitRateModel.key(
+        provider.providerId,
+        lookupKind(provider, input, flat, missing, known),
+        missedBefore,
+      );
+      const expected = hitRates.expect(context, provider.capabilities.priors, fields);
+      candidates.push({
+        providerId: provider.providerId,
+        order: mainOrder.get(provider.providerId) ?? 0,
+        fields,
+        ...expected,
+        cost: provider.capabilities.cost,
+        free: await answers.isFree(provider.providerId, input),
+      });
+      asks.set(provider.providerId, { provider, input, context, fields });
+    }
+    const ranked = rankCandidates(candidates, settings.costAware.minFieldsPerCredit).map(
+      (candidate) => asks.get(candidate.providerId)!,
+    );
+    const first = fieldOrderFirst(missing, known, tried);
+    const forced = first && asks.get(first.providerId);
+    return forced ? [forced, ...ranked.filter((ask) => ask !== forced)] : ranked;
+  }
   const leadCounts: Record<EnrichmentStatus, number> = { enriched: 0, partial: 0, unchanged: 0, skipped: 0 };
 
   async function enrich(lead: Lead, enrichOptions: EnrichOptions = {}): Promise<EnrichmentOutcome> {
@@ -144,6 +222,8 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
     const initiallyMissing = new Set(missingFields(lead, wantedList, minConfidence));
     const filledNow = new Set<LeadField>();
     const tried = new Set<string>();
+    let missedBefore = false;
+    let stoppedByCost = false;
     const attempts: EnrichmentAttempt[] = [];
     const warnings: (ValidationIssue & { providerId: string })[] = [];
     const passOver = (providerId: string, reason: ProviderSkipReason) => {
@@ -162,8 +242,23 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
       if (missing.length === 0) break;
       const flat = flattenLead(current);
       const known = new Set(Object.keys(flat));
-      const provider = nextProvider(order, missing, known, tried);
-      if (!provider) break;
+      let provider: EnrichmentProviderV1 | undefined;
+      let ask: Ask | undefined;
+      let alternatives: readonly Ask[] = [];
+      if (costAware) {
+        const ranked = await rankAsks(missing, known, flat, tried, missedBefore);
+        if (signal?.aborted) throw abortError(signal);
+        ask = ranked[0];
+        alternatives = ranked.slice(1);
+        provider = ask?.provider;
+        if (!provider) {
+          stoppedByCost = true;
+          break;
+        }
+      } else {
+        provider = nextProvider(order, missing, known, tried);
+        if (!provider) break;
+      }
       const providerId = provider.providerId;
       const runtime = runtimes.get(providerId)!;
       tried.add(providerId);
@@ -173,13 +268,15 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
         passOver(providerId, unavailable);
         continue;
       }
-      const input = requestInput(provider, missing, known, flat);
+      const input = ask?.input ?? requestInput(provider, missing, known, flat);
       const found = await answers.lookup(providerId, input, signal);
       // From here to the call, nothing awaits: budget reservations and queue estimates stay exact under concurrency.
       let release: () => void = () => {};
       if (found.source === 'call') {
         if (settings.spillOver && runtime.estimatedWaitMs() > settings.spillOver.maxQueueWaitMs) {
-          const alternative = nextProvider(order, missing, known, tried);
+          const alternative = costAware
+            ? alternatives[0]?.provider
+            : nextProvider(order, missing, known, tried);
           if (alternative && !runtimes.get(alternative.providerId)!.unavailability()) {
             passOver(providerId, 'spill_over');
             continue;
@@ -266,6 +363,8 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
       }
       if (answer.result.status === 'not_found') {
         runtime.stats.misses += 1;
+        if (ask) hitRates.observe(ask.context, provider.capabilities.priors, false, ask.fields, new Set());
+        missedBefore = true;
         attempts.push({
           providerId,
           outcome: 'not_found',
@@ -291,6 +390,11 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
         at: new Date(now()),
       });
       current = merged.lead;
+      if (ask) {
+        const stillMissing = new Set(missingFields(current, ask.fields, minConfidence));
+        const filledAsked = new Set(ask.fields.filter((field) => !stillMissing.has(field)));
+        hitRates.observe(ask.context, provider.capabilities.priors, true, ask.fields, filledAsked);
+      }
       warn(providerId, merged.issues);
       for (const field of merged.filled) if (wanted.has(field)) filledNow.add(field);
       attempts.push({
@@ -312,12 +416,15 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
 
     if (bus.hasListeners('provider.skipped')) {
       const known = new Set(Object.keys(flattenLead(current)));
+      const stillMissing = missingFields(current, wantedList, minConfidence);
       for (const [providerId, provider] of order.providers) {
         if (tried.has(providerId)) continue;
+        const couldFill =
+          stoppedByCost && stillMissing.some((field) => suppliableFields(provider, known).has(field));
         bus.emit('provider.skipped', {
           leadId: lead.id,
           providerId,
-          reason: unreachedReason(provider, initiallyMissing, known),
+          reason: couldFill ? 'not_worth_cost' : unreachedReason(provider, initiallyMissing, known),
         });
       }
     }

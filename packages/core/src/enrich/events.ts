@@ -1,6 +1,9 @@
 import type { LeadField } from '../contracts/fields.js';
 
-/** Why the waterfall did not call a provider for a lead. */
+/**
+ * Why the waterfall did not call a provider for a lead. `not_worth_cost`: the
+ * cost-aware strategy expected too few missing fields from it per credit.
+ */
 export type ProviderSkipReason =
   | 'no_missing_fields'
   | 'missing_inputs'
@@ -8,7 +11,8 @@ export type ProviderSkipReason =
   | 'quota_exhausted'
   | 'circuit_open'
   | 'budget'
-  | 'spill_over';
+  | 'spill_over'
+  | 'not_worth_cost';
 
 /**
  * Every event the enrichment engine emits, with its payload. Payloads carry

@@ -10,3 +10,4 @@ export type {
 export type { EnrichManyOptions, EnrichmentEngineOptions, EnrichOptions, MergePolicy } from './options.js';
 export type { EnrichmentAttempt, EnrichmentOutcome, EnrichmentStats } from './outcome.js';
 export type { LatencySummary, ProviderDisabled, ProviderStats } from './stats.js';
+export type { WaterfallStrategy } from './strategy.js';

@@ -8,6 +8,7 @@ import type { LimiterRegistryOptions } from '../limits/index.js';
 import { parseOptions } from '../options/parse-options.js';
 import { createMemoryCache } from '../stores/memory-cache.js';
 import { DEFAULT_WEBHOOK_MAX_BODY_BYTES } from '../webhooks/raw-body.js';
+import { DEFAULT_MIN_FIELDS_PER_CREDIT, type WaterfallStrategy } from './strategy.js';
 
 /** How field values from several providers are merged. */
 export type MergePolicy = 'first' | 'highestConfidence';
@@ -32,6 +33,29 @@ export interface EnrichmentEngineOptions {
    * Providers not listed follow in the main order.
    */
   readonly fieldOrder?: Partial<Record<LeadField, readonly string[]>>;
+  /**
+   * How the next provider is picked for a lead. `fixed-order`: the order of
+   * `providers` (and `fieldOrder`), each provider asked while it can supply a
+   * missing field. `cost-aware`: the provider with the most expected missing
+   * fields per credit, from hit rates learned during the run per provider,
+   * field and kind of lead (starting from each provider's
+   * `capabilities.priors`); a lead is done when no provider is worth its cost
+   * (`costAware.minFieldsPerCredit`). `fieldOrder` entries are asked first
+   * under both. Default `fixed-order`.
+   */
+  readonly strategy?: WaterfallStrategy;
+  /** Settings of the `cost-aware` strategy. */
+  readonly costAware?: {
+    /**
+     * Least expected missing fields a call must fill per credit it is expected
+     * to cost: lower spends more for the last few fields, higher stops sooner.
+     * A call whose answer is cached or in flight costs nothing and is always
+     * worth it. Default 0.2 (one credit for a fifth of a field).
+     */
+    readonly minFieldsPerCredit?: number;
+    /** Most kinds of lead (provider, lookup, earlier miss) whose rates are learned; memory stays bounded. Default 256. */
+    readonly maxContexts?: number;
+  };
   /** Credit budgets. A call that could pass one is not made, and the outcome says so. */
   readonly budgets?: {
     /** Most credits spent on one lead. */
@@ -137,6 +161,10 @@ export interface ResolvedEngineOptions {
   readonly mergePolicy: MergePolicy;
   /** Provider order per field. */
   readonly fieldOrder: Partial<Record<LeadField, readonly string[]>>;
+  /** How the next provider is picked. */
+  readonly strategy: WaterfallStrategy;
+  /** Settings of the cost-aware strategy. */
+  readonly costAware: { readonly minFieldsPerCredit: number; readonly maxContexts: number };
   /** Credit budgets (each absent when unlimited). */
   readonly budgets: { readonly perLead?: number; readonly perRun?: number };
   /** The skip rule, when there is one. */
@@ -237,6 +265,25 @@ const engineOptionsSchema = z
       .optional(),
     mergePolicy: z.enum(['first', 'highestConfidence']).optional(),
     fieldOrder: z.record(z.string(), z.array(z.string()).readonly().optional()).optional(),
+    strategy: z.enum(['fixed-order', 'cost-aware'], 'must be "fixed-order" or "cost-aware"').optional(),
+    costAware: z
+      .object(
+        {
+          minFieldsPerCredit: z
+            .number({ error: 'must be a non-negative number of fields per credit' })
+            .finite('must be a non-negative number of fields per credit')
+            .min(0, 'must be a non-negative number of fields per credit')
+            .optional(),
+          maxContexts: z
+            .number({ error: 'must be a whole number, at least 1' })
+            .int('must be a whole number, at least 1')
+            .min(1, 'must be a whole number, at least 1')
+            .optional(),
+        },
+        { error: 'must be an object' },
+      )
+      .strict()
+      .optional(),
     budgets: z.object({ perLead: budgetSchema, perRun: budgetSchema }).optional(),
     skip: functionSchema<(lead: Lead) => boolean | string>('of the lead').optional(),
     cache: cacheSchema.optional(),
@@ -321,6 +368,11 @@ export function resolveEngineOptions(options: EnrichmentEngineOptions): Resolved
     minConfidence: parsed.minConfidence ?? 0.5,
     mergePolicy: parsed.mergePolicy ?? 'first',
     fieldOrder: (parsed.fieldOrder ?? {}) as Partial<Record<LeadField, readonly string[]>>,
+    strategy: parsed.strategy ?? 'fixed-order',
+    costAware: {
+      minFieldsPerCredit: parsed.costAware?.minFieldsPerCredit ?? DEFAULT_MIN_FIELDS_PER_CREDIT,
+      maxContexts: parsed.costAware?.maxContexts ?? 256,
+    },
     budgets: parsed.budgets ?? {},
     skip: parsed.skip,
     cache: parsed.cache === false ? undefined : (parsed.cache ?? createMemoryCache()),
