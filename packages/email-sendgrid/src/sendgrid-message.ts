@@ -124,7 +124,6 @@ export function checkMessage(message: EmailMessage): EmailSendFailure | undefine
   const tags = message.tags ?? [];
   if (tags.length > MAX_CATEGORIES) return refused(message, 'tags', `at most ${MAX_CATEGORIES} categories`);
   for (const [index, tag] of tags.entries()) {
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: categories must be printable ASCII.
     if (tag.length === 0 || tag.length > 255 || /[^\x20-\x7e]/.test(tag)) {
       return refused(message, `tags.${index}`, 'must be 1 to 255 printable ASCII characters');
     }

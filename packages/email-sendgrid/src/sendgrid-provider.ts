@@ -294,7 +294,7 @@ export function createSendgrid(settings: SendgridSettings = {}): SendgridProvide
     }
     apiKey();
     const results: (EmailSendResult | undefined)[] = messages.map((message) => checkMessage(message));
-    const sendable = messages.flatMap((message, index) => (results[index] === undefined ? [index] : []));
+    const sendable = messages.flatMap((_message, index) => (results[index] === undefined ? [index] : []));
     const groups = groupMessages(
       sendable.map((index) => messages[index] as EmailMessage),
       checked.maxBatchSize,
