@@ -214,9 +214,11 @@ const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d
  *
  * Checks: capabilities are consistent; a send is accepted with the vendor's
  * message id and lands with its sender, recipient, subject, bodies, headers
- * (RFC 8058 `List-Unsubscribe`), tags, metadata and ledger key; a batch is
- * one request with one result per message in order, each landing with its
- * own ledger key; a full batch is one request and an oversized one is
+ * (RFC 8058 `List-Unsubscribe`), tags, metadata and ledger key; a batch of
+ * messages sharing sender, subject, bodies and tags (their own recipient,
+ * ledger key, metadata and headers) is one request with one result per
+ * message in order, each landing with its own ledger key, and a batch of
+ * messages with their own bodies still lands each as itself; a full batch is one request and an oversized one is
  * refused or split; a refused message is a permanent failed result and does
  * not land; each status maps to its outcome, code and retryability with one
  * request; a 429's headers reach `onRateLimit`; an aborted call sends
@@ -268,6 +270,22 @@ export function emailProviderContract(
   });
   const messages = (label: string, count: number) =>
     Array.from({ length: count }, (_, index) => message(label, index));
+  /**
+   * Messages of one batch as a campaign step sends them through a vendor's
+   * batch API: the same sender, subject, bodies and tags; their own
+   * recipient, ledger key, metadata and headers (`List-Unsubscribe`).
+   */
+  const batchMessages = (label: string, count: number): EmailMessage[] =>
+    Array.from({ length: count }, (_, index) => {
+      const own = message(label, index);
+      return {
+        ...own,
+        subject: `Contract ${label}`,
+        html: `<p>Hello from the contract suite (${label})</p>`,
+        text: `Hello from the contract suite (${label})`,
+        tags: ['contract', label],
+      };
+    });
   const send = (provider: EmailProviderV1, item: EmailMessage, extra: { signal?: AbortSignal } = {}) =>
     Promise.resolve(provider.doSend(item, extra));
   const accepted = (result: EmailSendResult | undefined, label: string): string | undefined => {
@@ -362,7 +380,7 @@ export function emailProviderContract(
     async () => {
       const provider = await options.createProvider();
       if (provider.doSendBatch === undefined) return;
-      const batch = messages('batch', 3);
+      const batch = batchMessages('batch', 3);
       const before = await requests();
       const results = await Promise.resolve(provider.doSendBatch(batch, {}));
       expect((await requests()) - before, 'one request for the batch').toBe(1);
@@ -379,7 +397,7 @@ export function emailProviderContract(
     const provider = await options.createProvider();
     if (provider.doSendBatch === undefined) return;
     const size = provider.capabilities.maxBatchSize;
-    const full = messages('batch-full', size);
+    const full = batchMessages('batch-full', size);
     const countBefore = await db.count();
     const before = await requests();
     const results = await Promise.resolve(provider.doSendBatch(full, {}));
@@ -389,7 +407,7 @@ export function emailProviderContract(
       'every message of the full batch is accepted',
     ).toBe(size);
     expect((await db.count()) - countBefore, 'messages added by the full batch').toBe(size);
-    const over = messages('batch-over', size + 1);
+    const over = batchMessages('batch-over', size + 1);
     const overBefore = await requests();
     const outcome = await settle(Promise.resolve(provider.doSendBatch(over, {})));
     const sent = (await requests()) - overBefore;
@@ -474,7 +492,7 @@ export function emailProviderContract(
   check('errors', 'a batch refused as a whole fails every message, in order', async () => {
     const provider = await options.createProvider();
     if (provider.doSendBatch === undefined) return;
-    const batch = messages('errors-batch', 2);
+    const batch = batchMessages('errors-batch', 2);
     await backend.respondWith(400, options.errorResponses?.[400] ?? { body: DEFAULT_ERROR_BODY });
     const results = await Promise.resolve(provider.doSendBatch(batch, {}));
     expect(
