@@ -41,6 +41,10 @@ async function startReceiver(): Promise<Receiver> {
   };
 }
 
+/** `sgMail.client`: there at run time (the @sendgrid/client singleton), missing from 8.1.6's typings. */
+const mailClient = () =>
+  (sgMail as unknown as { client: { setDefaultRequest(name: 'baseUrl', value: string): void } }).client;
+
 let running: RunningEmulators;
 let emulator: SendgridEmulator;
 let baseUrl: string;
@@ -68,7 +72,7 @@ beforeEach(() => {
   receiver.received.length = 0;
   // @sendgrid/mail resets its base URL on every setApiKey: set it after.
   sgMail.setApiKey(emulator.credentials.apiKey);
-  sgMail.client.setDefaultRequest('baseUrl', baseUrl);
+  mailClient().setDefaultRequest('baseUrl', baseUrl);
 });
 
 const verifier = new EventWebhook();
@@ -190,7 +194,7 @@ describe('SendGrid emulator driven by @sendgrid/mail 8.1.6', () => {
     expect(emulator.messages()).toHaveLength(0);
 
     sgMail.setApiKey('SG.wrong.key-that-is-not-the-emulators');
-    sgMail.client.setDefaultRequest('baseUrl', baseUrl);
+    mailClient().setDefaultRequest('baseUrl', baseUrl);
     const unauthorized = await sgMail
       .send({ to: 'g@example.com', from: 'ada@news.example', subject: 'x', text: 'x' })
       .then(
