@@ -153,6 +153,8 @@ export type { SendgridLimits } from './vendors/sendgrid/definition.js';
 export {
   createSendgridEmulator,
   SENDGRID_EVENT_NAMES,
+  type SendgridAddress,
+  type SendgridCredentials,
   type SendgridEmulator,
   type SendgridEmulatorOptions,
   type SendgridErrorItem,
@@ -162,6 +164,7 @@ export {
   type SendgridEventTarget,
   type SendgridEventWebhookOptions,
   type SendgridInjections,
+  type SendgridMailSendLimits,
   type SendgridRawEvent,
   type SendgridSigning,
   type SendgridSigningKeys,
