@@ -5,10 +5,18 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { ConfigurationError } from '@leadpipe/core/adapter-kit';
 import { EventWebhook, EventWebhookHeader } from '@sendgrid/eventwebhook';
 import sgMail from '@sendgrid/mail';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type RunningEmulators, type SendgridEmulator, startEmulators } from '../src/index.js';
+import {
+  createEmulatorContext,
+  createSendgridEmulator,
+  type RunningEmulators,
+  type SendgridEmulator,
+  sendgridCredentials,
+  startEmulators,
+} from '../src/index.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 
@@ -373,4 +381,32 @@ describe('leadpipe-emulator --vendors sendgrid', () => {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
   }, 60_000);
+});
+
+describe('createSendgridEmulator options', () => {
+  it.each([
+    [{ limit: 0 }, 'limit'],
+    [{ windowMs: -5 }, 'windowMs'],
+    [{ apiKey: 'a b' }, 'apiKey'],
+    [{ eventWebhook: { url: 'not a url' } }, 'eventWebhook.url'],
+    [{ eventWebhook: { autoEvents: ['delivered', 'bogus'] } }, 'eventWebhook.autoEvents.1'],
+    [{ eventWebhook: { openShare: 2 } }, 'eventWebhook.openShare'],
+    [{ verifiedSenders: 'x' }, 'verifiedSenders'],
+    [{ nope: 1 }, 'nope'],
+  ])('refuses %j naming %s', (options, field) => {
+    let caught: unknown;
+    try {
+      createSendgridEmulator(createEmulatorContext(), options as never);
+    } catch (error) {
+      caught = error;
+    }
+    expect(ConfigurationError.isInstance(caught)).toBe(true);
+    expect((caught as ConfigurationError).issues.map((issue) => issue.field)).toContain(field);
+  });
+
+  it('defaults: the seed’s credentials, 600 sends per second', () => {
+    const emulator = createSendgridEmulator(createEmulatorContext({ seed: 9 }));
+    expect(emulator.credentials).toEqual(sendgridCredentials(9));
+    expect(emulator.limits).toEqual({ limit: 600, windowMs: 1000 });
+  });
 });
