@@ -8,7 +8,7 @@ const truth = { people: 40, companies: 10 };
 describe('emulator definitions', () => {
   it('name every vendor once, in the registry order, each with its msw hosts', () => {
     const ids = EMULATOR_DEFINITIONS.map((definition) => definition.id);
-    expect(ids).toEqual(['hubspot', 'salesforce', 'apollo', 'clearbit', 'zoominfo']);
+    expect(ids).toEqual(['hubspot', 'salesforce', 'apollo', 'clearbit', 'zoominfo', 'sendgrid']);
     expect(new Set(ids).size).toBe(ids.length);
     expect(VENDOR_NAMES).toEqual(ids);
     expect(Object.keys(DEFAULT_MSW_MOUNTS).sort()).toEqual([...ids].sort());
@@ -58,6 +58,10 @@ describe('emulator definitions', () => {
     expect(salesforce.withLimits({}, { dailyApiRequests: 10 })).toEqual({ dailyApiRequests: 10 });
     expect(definitionOf('clearbit').withLimits(undefined, { perMinute: 5 })).toEqual({ perMinute: 5 });
     expect(definitionOf('apollo').withLimits({}, { perMinute: 5 })).toEqual({ rateLimits: { perMinute: 5 } });
+    expect(definitionOf('sendgrid').withLimits({ limit: 3 }, { limit: 9, windowMs: 500 })).toEqual({
+      limit: 3,
+      windowMs: 500,
+    });
   });
 
   it('answer the generic faults in each vendor’s own shape', () => {
@@ -77,6 +81,7 @@ describe('emulator definitions', () => {
       apollo: [503, 429, 401],
       clearbit: [503, 429, 401],
       zoominfo: [503, 429, 401],
+      sendgrid: [503, 429, 401],
     });
     expect(definitionOf('hubspot').faultResponses.rateLimited('/x', 'c-1', 2.5).headers['retry-after']).toBe(
       '3',
