@@ -112,6 +112,17 @@ export interface CrmEmulatorDefinition<
   readonly kind: 'crm';
 }
 
+/** An email delivery vendor emulator's definition (SendGrid, Mailgun). */
+export interface EmailEmulatorDefinition<
+  Id extends string = string,
+  Options extends object = object,
+  Emulator extends VendorEmulator = VendorEmulator,
+  Limits extends object = object,
+> extends EmulatorDefinitionBase<Id, Options, Emulator, Limits> {
+  /** An email provider. */
+  readonly kind: 'email';
+}
+
 /** An enrichment emulator: it answers from the ground truth, seen through its coverage. */
 interface EnrichmentVendorEmulator extends VendorEmulator {
   /** What the vendor knows of each truth person and company. */
