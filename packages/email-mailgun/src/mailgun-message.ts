@@ -198,6 +198,8 @@ export function mailgunErrorText(bodyText: string, json: unknown): string | unde
 /** The {@link EmailMessage} field a Mailgun 400 message blames, when it names one. */
 export function fieldOfMailgunError(text: string | undefined): string | undefined {
   if (text === undefined) return undefined;
+  // "Need at least one of 'text', 'html' or 'template'": the body is missing, reported as `html` like the local check.
+  if (/at least one of/i.test(text)) return 'html';
   const named = /'(from|to|subject|text|html|h:[^']+|v:[^']+|o:[^']+)'/.exec(text)?.[1];
   if (named === 'from') return 'from.email';
   if (named === 'to') return 'to.email';
