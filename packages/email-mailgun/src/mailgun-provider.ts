@@ -66,7 +66,8 @@ function refusalCode(status: number): EmailSendErrorCode {
     case 404:
       return 'not_found';
     default:
-      return 'invalid_request';
+      // 400 and 413: Mailgun refused this message's content, as the local checks do.
+      return 'invalid_message';
   }
 }
 

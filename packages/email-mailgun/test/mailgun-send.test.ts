@@ -224,7 +224,7 @@ describe('Mailgun’s refusals become failed results', () => {
     const result = (await provider({ fetch: stripping }).doSend(message(), {})) as EmailSendFailure;
     expect(result).toMatchObject({
       status: 'failed',
-      code: 'invalid_request',
+      code: 'invalid_message',
       retryable: false,
       field: 'html',
     });
@@ -244,7 +244,7 @@ describe('Mailgun’s refusals become failed results', () => {
       }).doSend(message({ html: `<p>${'x'.repeat(5_000)}</p>` }), {})) as EmailSendFailure;
       expect(result).toMatchObject({
         status: 'failed',
-        code: 'invalid_request',
+        code: 'invalid_message',
         field: 'html',
         retryable: false,
       });

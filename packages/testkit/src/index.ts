@@ -165,6 +165,28 @@ export {
   type SalesforceLead,
   type SalesforceOutboundMessageOptions,
 } from './vendors/salesforce/index.js';
+export type { SendgridLimits } from './vendors/sendgrid/definition.js';
+export {
+  createSendgridEmulator,
+  SENDGRID_EVENT_NAMES,
+  type SendgridEmulator,
+  type SendgridEmulatorOptions,
+  type SendgridErrorItem,
+  type SendgridEventDetails,
+  type SendgridEventName,
+  type SendgridEvents,
+  type SendgridEventTarget,
+  type SendgridEventWebhookOptions,
+  type SendgridInjections,
+  type SendgridRawEvent,
+  type SendgridSigning,
+  type SendgridSigningKeys,
+  type SendgridStoredMessage,
+  type SendgridWebhookRequest,
+  sendgridCredentials,
+  sendgridEventSignature,
+  sendgridSigningKeys,
+} from './vendors/sendgrid/index.js';
 export {
   createZoomInfoEmulator,
   ZOOMINFO_COVERAGE,

@@ -29,6 +29,18 @@ export {
   deadLetterQueueContract,
 } from './dead-letter-queue-contract.js';
 export {
+  DEFAULT_EMAIL_EXPECTED_ERRORS,
+  type EmailContractCheck,
+  type EmailContractDatabase,
+  type EmailContractEvent,
+  type EmailContractSigning,
+  type EmailContractWebhooks,
+  type EmailProviderContractOptions,
+  type EmailStoredMessage,
+  type ExpectedEmailError,
+  emailProviderContract,
+} from './email-provider-contract.js';
+export {
   type EmulatorBackend,
   type EmulatorBackendOptions,
   type EmulatorBackendUrls,

@@ -112,7 +112,7 @@ export interface CrmEmulatorDefinition<
   readonly kind: 'crm';
 }
 
-/** An email delivery vendor emulator's definition (SendGrid, Mailgun). */
+/** An email delivery vendor's emulator definition (SendGrid, Mailgun). */
 export interface EmailEmulatorDefinition<
   Id extends string = string,
   Options extends object = object,

@@ -3,6 +3,7 @@ import { clearbitEmulatorDefinition } from '../vendors/clearbit/definition.js';
 import { hubspotEmulatorDefinition } from '../vendors/hubspot/definition.js';
 import { mailgunEmulatorDefinition } from '../vendors/mailgun/definition.js';
 import { salesforceEmulatorDefinition } from '../vendors/salesforce/definition.js';
+import { sendgridEmulatorDefinition } from '../vendors/sendgrid/definition.js';
 import { zoominfoEmulatorDefinition } from '../vendors/zoominfo/definition.js';
 
 /**
@@ -16,6 +17,7 @@ export const EMULATOR_DEFINITIONS = [
   apolloEmulatorDefinition,
   clearbitEmulatorDefinition,
   zoominfoEmulatorDefinition,
+  sendgridEmulatorDefinition,
   mailgunEmulatorDefinition,
 ] as const;
 
