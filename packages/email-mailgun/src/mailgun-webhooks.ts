@@ -14,7 +14,7 @@ import {
 import { MAILGUN_LEDGER_KEY_VARIABLE } from './mailgun-message.js';
 
 /** A Mailgun signature block: `signature` = hex HMAC-SHA256 of `timestamp + token` under the webhook signing key. */
-export interface MailgunWebhookSignature {
+interface MailgunWebhookSignature {
   /** Epoch seconds, as text. */
   readonly timestamp: string;
   /** A random token, unique per delivery. */
@@ -67,7 +67,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * @throws WebhookVerificationError `signature_missing`, `signature_invalid`
  * (also for a replayed token), `timestamp_expired` or `payload_invalid`.
  */
-export function verifyMailgunSignature(
+function verifyMailgunSignature(
   block: { timestamp?: unknown; token?: unknown; signature?: unknown },
   verification: MailgunVerification,
   where: string,

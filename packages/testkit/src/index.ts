@@ -139,6 +139,7 @@ export {
   bareAddress as mailgunBareAddress,
   createMailgunEmulator,
   MAILGUN_OPTIONS_LIMIT_BYTES,
+  type MailgunCredentials,
   type MailgunEmulator,
   type MailgunEmulatorOptions,
   type MailgunEventDetails,

@@ -123,12 +123,18 @@ export interface MailgunEmulator extends VendorEmulator {
   sign(timestampSeconds?: number, token?: string): MailgunSignature;
 }
 
+/** What the Mailgun emulator accepts and signs with (the `leadpipe-emulator` line prints them). */
+export type MailgunCredentials = {
+  /** The private API key (basic auth password, user `api`). */
+  readonly apiKey: string;
+  /** The sending domain. */
+  readonly domain: string;
+  /** The HTTP webhook signing key event webhooks are signed with. */
+  readonly webhookSigningKey: string;
+};
+
 /** The credentials an emulator built from `seed` accepts: `apiKey`, `domain`, `webhookSigningKey`. */
-export function mailgunCredentials(seed: number): {
-  apiKey: string;
-  domain: string;
-  webhookSigningKey: string;
-} {
+export function mailgunCredentials(seed: number): MailgunCredentials {
   const hex = (name: string, length: number) => deterministicSecret('', `mailgun|${name}`, seed, length);
   return {
     apiKey: `${hex('key', 32)}-${hex('key-a', 8)}-${hex('key-b', 8)}`,
