@@ -162,7 +162,7 @@ function personalization(message: EmailMessage): Personalization {
  * reply-to and categories are per request; recipient, subject, headers and
  * custom args are per personalization.
  */
-export function sharedKey(message: EmailMessage): string {
+function sharedKey(message: EmailMessage): string {
   return JSON.stringify([
     message.from.email.toLowerCase(),
     message.from.name ?? '',

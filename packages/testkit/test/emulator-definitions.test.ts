@@ -58,6 +58,10 @@ describe('emulator definitions', () => {
     expect(salesforce.withLimits({}, { dailyApiRequests: 10 })).toEqual({ dailyApiRequests: 10 });
     expect(definitionOf('clearbit').withLimits(undefined, { perMinute: 5 })).toEqual({ perMinute: 5 });
     expect(definitionOf('apollo').withLimits({}, { perMinute: 5 })).toEqual({ rateLimits: { perMinute: 5 } });
+    expect(definitionOf('sendgrid').withLimits({ limit: 3 }, { limit: 9, windowMs: 500 })).toEqual({
+      limit: 3,
+      windowMs: 500,
+    });
   });
 
   it('answer the generic faults in each vendor’s own shape', () => {

@@ -19,10 +19,11 @@ describe('startEmulators', () => {
         'clearbit',
         'hubspot',
         'salesforce',
+        'sendgrid',
         'zoominfo',
       ]);
       const origins = Object.values(running.urls).map((urls) => urls?.baseUrl);
-      expect(new Set(origins).size).toBe(5);
+      expect(new Set(origins).size).toBe(6);
       for (const origin of origins) expect(origin).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(running.truth.people).toHaveLength(300);
       const apollo = await fetch(`${running.urls.apollo!.apiUrl}/people/match`, {

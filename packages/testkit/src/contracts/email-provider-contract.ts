@@ -390,6 +390,16 @@ export function emailProviderContract(
         expect(result?.ledgerKey, `result ${index} is message ${index}`).toBe(item.ledgerKey);
         await expectLanded(item, accepted(result, `batch ${index}`), `batch ${index}`);
       }
+      // Messages with their own bodies may take several requests, but each still lands as itself.
+      const mixed = messages('batch-mixed', 3);
+      const mixedResults = await Promise.resolve(provider.doSendBatch(mixed, {}));
+      expect(
+        mixedResults.map((result) => result.ledgerKey),
+        'mixed batch: one result per message, in order',
+      ).toEqual(mixed.map((item) => item.ledgerKey));
+      for (const [index, item] of mixed.entries()) {
+        await expectLanded(item, accepted(mixedResults[index], `mixed ${index}`), `mixed ${index}`);
+      }
     },
   );
 

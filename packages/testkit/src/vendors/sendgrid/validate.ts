@@ -17,7 +17,7 @@ export interface MailAddress {
 }
 
 /** One personalization, as checked. */
-export interface CheckedPersonalization {
+interface CheckedPersonalization {
   /** Recipients (to). */
   readonly to: readonly MailAddress[];
   /** Subject (its own or the request's). */
