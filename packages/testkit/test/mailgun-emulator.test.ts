@@ -375,5 +375,5 @@ describe('leadpipe-emulator --vendors mailgun', () => {
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
-  }, 30_000);
+  }, 90_000);
 });
