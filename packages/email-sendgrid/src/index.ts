@@ -16,8 +16,13 @@ export {
   type SendgridEventOptions,
   toEmailEvent,
 } from './sendgrid-events.js';
-export { SENDGRID_LEDGER_KEY_ARG, type SendgridMailBody } from './sendgrid-message.js';
-export { createSendgrid, type SendgridProvider, type SendgridSettings } from './sendgrid-provider.js';
+export { SENDGRID_LEDGER_KEY_ARG } from './sendgrid-message.js';
+export {
+  createSendgrid,
+  type SendgridProvider,
+  type SendgridRateLimit,
+  type SendgridSettings,
+} from './sendgrid-provider.js';
 export {
   parseWebhookPublicKey,
   SENDGRID_BASE_URL,

@@ -70,7 +70,7 @@ interface Personalization {
 }
 
 /** The v3 mail send body, as leadpipe writes it. */
-export interface SendgridMailBody {
+interface SendgridMailBody {
   /** One per recipient. */
   personalizations: Personalization[];
   /** Sender. */

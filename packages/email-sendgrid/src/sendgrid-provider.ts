@@ -23,6 +23,14 @@ import { parseSendgridEvents } from './sendgrid-events.js';
 import { checkMessage, groupMessages, mailBody } from './sendgrid-message.js';
 import { checkSendgridSettings } from './sendgrid-settings.js';
 
+/** A mail-send window: at most `limit` requests per `intervalMs`. */
+export interface SendgridRateLimit {
+  /** Requests allowed per window. */
+  readonly limit: number;
+  /** The window's length, ms. */
+  readonly intervalMs: number;
+}
+
 /** Settings of {@link createSendgrid}. */
 export interface SendgridSettings {
   /** API key with the Mail Send permission, sent as `Authorization: Bearer`. Default: `SENDGRID_API_KEY`, read at call time. */
@@ -38,7 +46,7 @@ export interface SendgridSettings {
    * `X-RateLimit-*` headers correct it. SendGrid publishes no fixed
    * mail-send limit. Default `{ limit: 100, intervalMs: 1000 }`.
    */
-  readonly rateLimit?: { readonly limit: number; readonly intervalMs: number };
+  readonly rateLimit?: SendgridRateLimit;
   /** Most messages per `doSendBatch` request (personalizations). Default and maximum 1000. */
   readonly maxBatchSize?: number;
   /** Send with `mail_settings.sandbox_mode` on: SendGrid validates and answers 200, delivering nothing. */

@@ -170,6 +170,8 @@ export type { SendgridLimits } from './vendors/sendgrid/definition.js';
 export {
   createSendgridEmulator,
   SENDGRID_EVENT_NAMES,
+  type SendgridAddress,
+  type SendgridCredentials,
   type SendgridEmulator,
   type SendgridEmulatorOptions,
   type SendgridErrorItem,
@@ -179,6 +181,7 @@ export {
   type SendgridEventTarget,
   type SendgridEventWebhookOptions,
   type SendgridInjections,
+  type SendgridMailSendLimits,
   type SendgridRawEvent,
   type SendgridSigning,
   type SendgridSigningKeys,

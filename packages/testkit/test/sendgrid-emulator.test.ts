@@ -1,16 +1,18 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { ConfigurationError } from '@leadpipe/core/adapter-kit';
 import { EventWebhook, EventWebhookHeader } from '@sendgrid/eventwebhook';
 import sgMail from '@sendgrid/mail';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type RunningEmulators, type SendgridEmulator, startEmulators } from '../src/index.js';
-
-const ROOT = new URL('../../../', import.meta.url).pathname;
+import { parseCli } from '../src/emulator/cli-options.js';
+import {
+  createEmulatorContext,
+  createSendgridEmulator,
+  type RunningEmulators,
+  type SendgridEmulator,
+  sendgridCredentials,
+  startEmulators,
+} from '../src/index.js';
 
 /** A receiver for the emulator's Event Webhook posts. */
 interface Receiver {
@@ -319,38 +321,18 @@ describe('SendGrid emulator Event Webhook, verified by @sendgrid/eventwebhook 8.
 });
 
 describe('leadpipe-emulator --vendors sendgrid', () => {
-  it('prints the base URL, API key and webhook public key, and serves mail send', async () => {
-    const config = join(mkdtempSync(join(tmpdir(), 'leadpipe-sendgrid-')), 'config.json');
-    writeFileSync(config, JSON.stringify({ truth: { people: 200, companies: 40 } }));
-    const child = spawn(
-      'pnpm',
-      [
-        'exec',
-        'tsx',
-        '--conditions=@leadpipe/source',
-        'packages/testkit/src/cli.ts',
-        '--vendors',
-        'sendgrid',
-        '--port',
-        '0',
-        '--config',
-        config,
-      ],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+  // The command's own path in process (parseCli, then startEmulators; the command prints `urls` and
+  // `credentials` as its JSON line): spawning it is covered once for every vendor by emulator-cli.test.ts.
+  it('parses --vendors sendgrid and serves mail send with the base URL, API key and webhook public key', async () => {
+    const options = parseCli(['--vendors', 'sendgrid', '--port', '0', '--seed', '3']);
+    expect(options?.vendors).toEqual(['sendgrid']);
+    const cli = await startEmulators({ ...options, truth: { people: 20, companies: 5 } });
     try {
-      const lines = createInterface({ input: child.stdout! });
-      const first = await new Promise<string>((resolve, reject) => {
-        lines.once('line', resolve);
-        child.once('exit', (code) => reject(new Error(`exited early with ${code}`)));
+      const sendgrid = { ...cli.urls.sendgrid!, credentials: cli.credentials.sendgrid! };
+      expect(JSON.parse(JSON.stringify({ vendors: { sendgrid } })).vendors.sendgrid).toEqual({
+        baseUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
+        credentials: sendgridCredentials(3),
       });
-      const printed = JSON.parse(first) as {
-        vendors: Record<string, { baseUrl: string; credentials: Record<string, string> }>;
-        pid: number;
-      };
-      const sendgrid = printed.vendors.sendgrid!;
-      expect(sendgrid.credentials.apiKey).toMatch(/^SG\./);
-      expect(sendgrid.credentials.webhookPublicKey!.length).toBeGreaterThan(80);
       const response = await fetch(`${sendgrid.baseUrl}/v3/mail/send`, {
         method: 'POST',
         headers: {
@@ -365,12 +347,39 @@ describe('leadpipe-emulator --vendors sendgrid', () => {
         }),
       });
       expect(response.status).toBe(202);
-      expect(response.headers.get('x-message-id')).toBeTruthy();
-      const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));
-      process.kill(printed.pid, 'SIGTERM');
-      await exit;
+      expect(response.headers.get('x-message-id')).toBe(
+        cli.emulators.sendgrid!.emulator.messages()[0]?.messageId,
+      );
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      await cli.close();
     }
-  }, 60_000);
+  });
+});
+
+describe('createSendgridEmulator options', () => {
+  it.each([
+    [{ limit: 0 }, 'limit'],
+    [{ windowMs: -5 }, 'windowMs'],
+    [{ apiKey: 'a b' }, 'apiKey'],
+    [{ eventWebhook: { url: 'not a url' } }, 'eventWebhook.url'],
+    [{ eventWebhook: { autoEvents: ['delivered', 'bogus'] } }, 'eventWebhook.autoEvents.1'],
+    [{ eventWebhook: { openShare: 2 } }, 'eventWebhook.openShare'],
+    [{ verifiedSenders: 'x' }, 'verifiedSenders'],
+    [{ nope: 1 }, 'nope'],
+  ])('refuses %j naming %s', (options, field) => {
+    let caught: unknown;
+    try {
+      createSendgridEmulator(createEmulatorContext(), options as never);
+    } catch (error) {
+      caught = error;
+    }
+    expect(ConfigurationError.isInstance(caught)).toBe(true);
+    expect((caught as ConfigurationError).issues.map((issue) => issue.field)).toContain(field);
+  });
+
+  it('defaults: the seed’s credentials, 600 sends per second', () => {
+    const emulator = createSendgridEmulator(createEmulatorContext({ seed: 9 }));
+    expect(emulator.credentials).toEqual(sendgridCredentials(9));
+    expect(emulator.limits).toEqual({ limit: 600, windowMs: 1000 });
+  });
 });

@@ -13,7 +13,7 @@ import {
   sendgridEventSignature,
   sendgridSigningKeys,
 } from './events.js';
-import { type CheckedMail, checkMail, type MailAddress, type SendgridErrorItem } from './validate.js';
+import { type CheckedMail, checkMail, type SendgridAddress, type SendgridErrorItem } from './validate.js';
 
 export {
   SENDGRID_EVENT_NAMES,
@@ -23,7 +23,7 @@ export {
   sendgridEventSignature,
   sendgridSigningKeys,
 } from './events.js';
-export type { SendgridErrorItem } from './validate.js';
+export type { SendgridAddress, SendgridErrorItem } from './validate.js';
 
 /** The header SendGrid signs Event Webhook requests in. */
 const SIGNATURE_HEADER = 'X-Twilio-Email-Event-Webhook-Signature';
@@ -70,11 +70,11 @@ export interface SendgridStoredMessage {
   /** Index of its personalization in the request. */
   readonly personalization: number;
   /** Sender address. */
-  readonly from: MailAddress;
+  readonly from: SendgridAddress;
   /** Reply-to. */
-  readonly replyTo?: MailAddress;
+  readonly replyTo?: SendgridAddress;
   /** This recipient. */
-  readonly to: MailAddress;
+  readonly to: SendgridAddress;
   /** Subject. */
   readonly subject: string;
   /** `text/plain` content. */
@@ -172,10 +172,26 @@ export interface SendgridInjections {
   drop(target: SendgridEventTarget, reason?: string): SendgridRawEvent;
 }
 
+/** What the SendGrid emulator accepts. */
+export type SendgridCredentials = {
+  /** The API key (`SG.…`). */
+  readonly apiKey: string;
+  /** The Event Webhook's verification key: base64 of the DER SubjectPublicKeyInfo, as SendGrid shows it. */
+  readonly webhookPublicKey: string;
+};
+
+/** The emulator's mail-send window. */
+export interface SendgridMailSendLimits {
+  /** Requests allowed per window per key. */
+  readonly limit: number;
+  /** The window's length, emulated ms. */
+  readonly windowMs: number;
+}
+
 /** The SendGrid emulator: a {@link VendorEmulator} plus what tests inspect and inject. */
 export interface SendgridEmulator extends VendorEmulator {
   /** `apiKey` and `webhookPublicKey` (base64, as SendGrid shows it). */
-  readonly credentials: Readonly<{ apiKey: string; webhookPublicKey: string }>;
+  readonly credentials: SendgridCredentials;
   /** Every recipient of every accepted send, oldest first. */
   messages(): readonly SendgridStoredMessage[];
   /** The stored message whose custom arg `name` is `value`. */
@@ -185,11 +201,11 @@ export interface SendgridEmulator extends VendorEmulator {
   /** Recipient behaviour, posted as events. */
   readonly inject: SendgridInjections;
   /** The mail-send window in force. */
-  readonly limits: { readonly limit: number; readonly windowMs: number };
+  readonly limits: SendgridMailSendLimits;
 }
 
 /** The API key an emulator with `seed` accepts by default. */
-export function sendgridCredentials(seed: number): { apiKey: string; webhookPublicKey: string } {
+export function sendgridCredentials(seed: number): SendgridCredentials {
   return {
     apiKey: `${deterministicSecret('SG.', 'sendgrid-key-id', seed, 22)}.${deterministicSecret('', 'sendgrid-key-secret', seed, 43)}`,
     webhookPublicKey: sendgridSigningKeys(seed).publicKey,
@@ -447,7 +463,7 @@ export function createSendgridEmulator(
     return messageId;
   };
 
-  const senderVerified = (from: MailAddress): boolean => {
+  const senderVerified = (from: SendgridAddress): boolean => {
     if (options.verifiedSenders === undefined) return true;
     const email = from.email.toLowerCase();
     const domain = email.slice(email.lastIndexOf('@') + 1);

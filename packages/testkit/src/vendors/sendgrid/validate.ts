@@ -9,7 +9,7 @@ export interface SendgridErrorItem {
 }
 
 /** An address in a v3 mail send body. */
-export interface MailAddress {
+export interface SendgridAddress {
   /** Address. */
   readonly email: string;
   /** Display name. */
@@ -19,7 +19,7 @@ export interface MailAddress {
 /** One personalization, as checked. */
 interface CheckedPersonalization {
   /** Recipients (to). */
-  readonly to: readonly MailAddress[];
+  readonly to: readonly SendgridAddress[];
   /** Subject (its own or the request's). */
   readonly subject: string;
   /** Headers (the request's, with its own over them). */
@@ -33,9 +33,9 @@ export interface CheckedMail {
   /** Personalizations. */
   readonly personalizations: readonly CheckedPersonalization[];
   /** Sender. */
-  readonly from: MailAddress;
+  readonly from: SendgridAddress;
   /** Reply-to. */
-  readonly replyTo?: MailAddress;
+  readonly replyTo?: SendgridAddress;
   /** `text/plain` content. */
   readonly text?: string;
   /** `text/html` content. */
@@ -84,7 +84,7 @@ function stringRecord(value: unknown): Record<string, string> | undefined {
   return out;
 }
 
-function address(value: unknown, field: string, errors: SendgridErrorItem[]): MailAddress | undefined {
+function address(value: unknown, field: string, errors: SendgridErrorItem[]): SendgridAddress | undefined {
   if (!isObject(value) || typeof value.email !== 'string') {
     errors.push(item(`${field}.email`, 'The email parameter is required and must be a valid email address.'));
     return undefined;
@@ -104,7 +104,7 @@ function address(value: unknown, field: string, errors: SendgridErrorItem[]): Ma
 export function checkMail(body: unknown): { mail?: CheckedMail; errors: SendgridErrorItem[] } {
   const errors: SendgridErrorItem[] = [];
   if (!isObject(body)) return { errors: [item(null, 'Bad Request')] };
-  let from: MailAddress | undefined;
+  let from: SendgridAddress | undefined;
   if (body.from === undefined) {
     errors.push(
       item(
@@ -148,7 +148,7 @@ export function checkMail(body: unknown): { mail?: CheckedMail; errors: Sendgrid
         );
         continue;
       }
-      const to: MailAddress[] = [];
+      const to: SendgridAddress[] = [];
       for (const [position, entry] of raw.to.entries()) {
         const parsed = address(entry, `${field}.to.${position}`, errors);
         if (parsed === undefined) continue;
