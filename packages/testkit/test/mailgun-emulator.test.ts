@@ -1,15 +1,12 @@
-import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createInterface } from 'node:readline';
 import Mailgun from 'mailgun.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseCli } from '../src/emulator/cli-options.js';
 import { createEmulator } from '../src/emulator/registry.js';
 import { type RunningEmulators, startEmulators } from '../src/emulator/server.js';
 import { MAILGUN_OPTIONS_LIMIT_BYTES, mailgunCredentials } from '../src/vendors/mailgun/index.js';
-
-const ROOT = new URL('../../../', import.meta.url).pathname;
 
 let running: RunningEmulators;
 beforeAll(async () => {
@@ -329,33 +326,18 @@ describe('Mailgun emulator webhooks', () => {
 });
 
 describe('leadpipe-emulator --vendors mailgun', () => {
-  it('prints the base URL, API key, sending domain and signing key, and serves sends', async () => {
-    const child = spawn(
-      'pnpm',
-      [
-        'exec',
-        'tsx',
-        '--conditions=@leadpipe/source',
-        'packages/testkit/src/cli.ts',
-        '--vendors',
-        'mailgun',
-        '--seed',
-        '3',
-      ],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+  // The command's own path in process (parseCli, then startEmulators; the command prints `urls` and
+  // `credentials` as its JSON line): spawning it is covered once for every vendor by emulator-cli.test.ts.
+  it('parses --vendors mailgun and serves sends with the base URL, API key, sending domain and signing key', async () => {
+    const options = parseCli(['--vendors', 'mailgun', '--port', '0', '--seed', '3']);
+    expect(options?.vendors).toEqual(['mailgun']);
+    const cli = await startEmulators({ ...options, truth: { people: 20, companies: 5 } });
     try {
-      const lines = createInterface({ input: child.stdout! });
-      const first = await new Promise<string>((resolve, reject) => {
-        lines.once('line', resolve);
-        child.once('exit', (code) => reject(new Error(`exited early with ${code}`)));
+      const mailgun = { ...cli.urls.mailgun!, credentials: cli.credentials.mailgun! };
+      expect(JSON.parse(JSON.stringify({ vendors: { mailgun } })).vendors.mailgun).toEqual({
+        baseUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/),
+        credentials: mailgunCredentials(3),
       });
-      const printed = JSON.parse(first) as {
-        vendors: { mailgun: { baseUrl: string; credentials: Record<string, string> } };
-        pid: number;
-      };
-      const mailgun = printed.vendors.mailgun;
-      expect(mailgun.credentials).toEqual(mailgunCredentials(3));
       expect(mailgun.credentials.domain).toBe('mg.leadpipe.test');
       const mg = new Mailgun(FormData).client({
         username: 'api',
@@ -368,12 +350,9 @@ describe('leadpipe-emulator --vendors mailgun', () => {
         text: 'hi',
       });
       expect(sent.status).toBe(200);
-      const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));
-      process.kill(printed.pid, 'SIGTERM');
-      const code = await exit;
-      expect(code === 0 || code === null).toBe(true);
+      expect(cli.emulators.mailgun!.emulator.message(sent.id!)?.text).toBe('hi');
     } finally {
-      if (child.exitCode === null) child.kill('SIGKILL');
+      await cli.close();
     }
-  }, 90_000);
+  });
 });
