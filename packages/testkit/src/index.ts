@@ -134,6 +134,23 @@ export {
   type HubspotWebhookSubscription,
   hubspotSignatureV3,
 } from './vendors/hubspot/index.js';
+export type { MailgunLimits } from './vendors/mailgun/definition.js';
+export {
+  bareAddress as mailgunBareAddress,
+  createMailgunEmulator,
+  MAILGUN_OPTIONS_LIMIT_BYTES,
+  type MailgunCredentials,
+  type MailgunEmulator,
+  type MailgunEmulatorOptions,
+  type MailgunEventDetails,
+  type MailgunEventName,
+  type MailgunReplyDetails,
+  type MailgunSignature,
+  type MailgunWebhookDelivery,
+  mailgunCredentials,
+  mailgunSignature,
+  type StoredMailgunMessage,
+} from './vendors/mailgun/index.js';
 export {
   createSalesforceEmulator,
   type FieldValue,

@@ -8,7 +8,7 @@ const truth = { people: 40, companies: 10 };
 describe('emulator definitions', () => {
   it('name every vendor once, in the registry order, each with its msw hosts', () => {
     const ids = EMULATOR_DEFINITIONS.map((definition) => definition.id);
-    expect(ids).toEqual(['hubspot', 'salesforce', 'apollo', 'clearbit', 'zoominfo', 'sendgrid']);
+    expect(ids).toEqual(['hubspot', 'salesforce', 'apollo', 'clearbit', 'zoominfo', 'sendgrid', 'mailgun']);
     expect(new Set(ids).size).toBe(ids.length);
     expect(VENDOR_NAMES).toEqual(ids);
     expect(Object.keys(DEFAULT_MSW_MOUNTS).sort()).toEqual([...ids].sort());
@@ -82,6 +82,7 @@ describe('emulator definitions', () => {
       clearbit: [503, 429, 401],
       zoominfo: [503, 429, 401],
       sendgrid: [503, 429, 401],
+      mailgun: [503, 429, 401],
     });
     expect(definitionOf('hubspot').faultResponses.rateLimited('/x', 'c-1', 2.5).headers['retry-after']).toBe(
       '3',

@@ -18,12 +18,13 @@ describe('startEmulators', () => {
         'apollo',
         'clearbit',
         'hubspot',
+        'mailgun',
         'salesforce',
         'sendgrid',
         'zoominfo',
       ]);
       const origins = Object.values(running.urls).map((urls) => urls?.baseUrl);
-      expect(new Set(origins).size).toBe(6);
+      expect(new Set(origins).size).toBe(7);
       for (const origin of origins) expect(origin).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(running.truth.people).toHaveLength(300);
       const apollo = await fetch(`${running.urls.apollo!.apiUrl}/people/match`, {

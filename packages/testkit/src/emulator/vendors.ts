@@ -1,6 +1,7 @@
 import { apolloEmulatorDefinition } from '../vendors/apollo/definition.js';
 import { clearbitEmulatorDefinition } from '../vendors/clearbit/definition.js';
 import { hubspotEmulatorDefinition } from '../vendors/hubspot/definition.js';
+import { mailgunEmulatorDefinition } from '../vendors/mailgun/definition.js';
 import { salesforceEmulatorDefinition } from '../vendors/salesforce/definition.js';
 import { sendgridEmulatorDefinition } from '../vendors/sendgrid/definition.js';
 import { zoominfoEmulatorDefinition } from '../vendors/zoominfo/definition.js';
@@ -17,6 +18,7 @@ export const EMULATOR_DEFINITIONS = [
   clearbitEmulatorDefinition,
   zoominfoEmulatorDefinition,
   sendgridEmulatorDefinition,
+  mailgunEmulatorDefinition,
 ] as const;
 
 /** A registered vendor's definition. */
