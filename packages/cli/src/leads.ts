@@ -377,21 +377,15 @@ async function retain(
 export async function runLeads(command: LeadsCommand, io: CliIo): Promise<ExitCode> {
   const customFields =
     command.kind === 'query' || command.kind === 'export' ? command.query.customFields : [];
-  const opened = await openStore(command.store, customFields);
+  const opened = io.store ?? (await openStore(command.store, customFields));
   try {
-    switch (command.kind) {
-      case 'query':
-        return await query(command, opened.leads, io);
-      case 'export':
-        return await exportLeads(command, opened.leads, io);
-      case 'import':
-        return await importLeads(command, opened.leads, io);
-      case 'erase':
-        return await erase(command, opened.leads, io);
-      case 'retain':
-        return await retain(command, opened.leads, io);
-    }
+    const leads = opened.leads;
+    if (command.kind === 'query') return await query(command, leads, io);
+    if (command.kind === 'export') return await exportLeads(command, leads, io);
+    if (command.kind === 'import') return await importLeads(command, leads, io);
+    if (command.kind === 'erase') return await erase(command, leads, io);
+    return await retain(command, leads, io);
   } finally {
-    await opened.close();
+    if (opened !== io.store) await opened.close();
   }
 }

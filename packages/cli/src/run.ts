@@ -211,7 +211,7 @@ async function runPipeline(
   const deadLetters = createFileDeadLetterQueue(options.deadLetters, { fresh: !resume });
   let store: Awaited<ReturnType<typeof openStore>> | undefined;
   try {
-    if (options.store !== undefined) store = await openStore(options.store);
+    if (options.store !== undefined) store = io.store ?? (await openStore(options.store));
     return await runWith(
       options,
       io,
@@ -220,7 +220,7 @@ async function runPipeline(
       display,
     );
   } finally {
-    await store?.close();
+    if (store !== io.store) await store?.close();
     await rejects.close();
     await removeIfEmpty(options.rejects);
     await duplicates.close();
