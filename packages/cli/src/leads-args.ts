@@ -464,7 +464,9 @@ function days(value: string | undefined, flag: string, issues: ValidationIssue[]
     issues.push({ field: flag, reason: `must be a number of days such as 365d, got "${value}"` });
     return undefined;
   }
-  return Number(match[1]);
+  const count = Number(match[1]);
+  if (count < 1) issues.push({ field: flag, reason: `must be at least 1 day, got "${value}"` });
+  return count;
 }
 
 /** What `leadpipe leads <argv>` asks for: a command, or the help of a topic. */

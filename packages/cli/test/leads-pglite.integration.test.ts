@@ -3,7 +3,7 @@ import { openPostgresStore, type PostgresStore } from '@leadpipe/store-postgres'
 import { type RunningEmulators, startEmulators } from '@leadpipe/testkit';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { emulatorOptions } from '../src/index.js';
-import { leadsCommandSuite } from './leads-suite.js';
+import { ageLeadsSql, leadsCommandSuite } from './leads-suite.js';
 import { tempDir } from './support.js';
 
 /**
@@ -37,5 +37,8 @@ describe('leadpipe leads on PGlite', () => {
     emulators: () => running,
     a: () => ({ arg: folder, open: a }),
     b: () => ({ arg: folder, open: b }),
+    ageB: async (days) => {
+      await pglite.exec(ageLeadsSql('store_b', days));
+    },
   });
 });

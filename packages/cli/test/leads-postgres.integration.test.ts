@@ -3,7 +3,7 @@ import { type RunningEmulators, startEmulators } from '@leadpipe/testkit';
 import pg from 'pg';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { emulatorOptions } from '../src/index.js';
-import { leadsCommandSuite } from './leads-suite.js';
+import { ageLeadsSql, leadsCommandSuite } from './leads-suite.js';
 
 /**
  * `leadpipe leads` and `enrich --store` on the real PostgreSQL: the command
@@ -41,5 +41,14 @@ describe('leadpipe leads on PostgreSQL', () => {
     emulators: () => running,
     a: () => ({ arg: url(schemas[0]) }),
     b: () => ({ arg: url(schemas[1]) }),
+    ageB: async (days) => {
+      const client = new pg.Client({ connectionString: databaseUrl() });
+      await client.connect();
+      try {
+        await client.query(ageLeadsSql(schemas[1], days));
+      } finally {
+        await client.end();
+      }
+    },
   });
 });

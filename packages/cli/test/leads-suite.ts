@@ -20,6 +20,8 @@ export interface LeadsSuiteContext {
   readonly emulators: () => RunningEmulators;
   readonly a: () => SuiteStore;
   readonly b: () => SuiteStore;
+  /** Make every lead of store B `days` older (its update time), as if it had not been touched since. */
+  readonly ageB: (days: number) => Promise<void>;
 }
 
 interface Outcome {
@@ -184,7 +186,7 @@ export function leadsCommandSuite(context: LeadsSuiteContext): void {
     const a = context.a();
     const cases: [string[], RegExp][] = [
       [['--where', 'colour=blue'], /--where: "colour=blue": "colour" is not a field you can filter on/],
-      [['--where', 'industy=Software'], /did you mean "industry"/],
+      [['--where', 'industy=Software'], /did you mean industry\?/],
       [['--where', 'industry>=Software'], /industry takes =, not >=/],
       [['--where', 'custom.drop table=1'], /custom field name "drop table" is not allowed/],
       [['--where', "custom.x'--=1"], /custom field name "x'--" is not allowed/],
@@ -324,26 +326,46 @@ export function leadsCommandSuite(context: LeadsSuiteContext): void {
     const none = await cli(b, ['leads', 'retain', '--archive-after', '365d']);
     expect(none.code).toBe(0);
     expect(none.stdout).toBe('archived 0 leads not updated for 365 days\n');
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await context.ageB(400);
+    const kept = await cli(b, [
+      'leads',
+      'retain',
+      '--archive-after',
+      '500d',
+      '--archive-file',
+      'archive.ndjson',
+    ]);
+    expect(kept.stdout).toContain('archived 0 leads not updated for 500 days (0 written to');
     const all = await cli(b, [
       'leads',
       'retain',
       '--archive-after',
-      '0d',
+      '365d',
       '--archive-file',
       'archive.ndjson',
     ]);
     expect(all.code, all.stderr).toBe(0);
-    expect(all.stdout).toContain(`archived ${before} leads not updated for 0 days (${before} written to`);
+    expect(all.stdout).toContain(`archived ${before} leads not updated for 365 days (${before} written to`);
     expect(await allPages(b, ['--fields', 'email'], 100)).toEqual([]);
     expect(readFileSync(join(dir, 'archive.ndjson'), 'utf8').trim().split('\n')).toHaveLength(before);
-    const purged = await cli(b, ['leads', 'retain', '--purge-after', '0d']);
-    expect(purged.stdout).toBe(`purged ${before} archived leads not updated for 0 days\n`);
+    const young = await cli(b, ['leads', 'retain', '--purge-after', '730d']);
+    expect(young.stdout).toBe('purged 0 archived leads not updated for 730 days\n');
+    const purged = await cli(b, ['leads', 'retain', '--purge-after', '365d']);
+    expect(purged.stdout).toBe(`purged ${before} archived leads not updated for 365 days\n`);
     const back = await cli(b, ['leads', 'import', 'archive.ndjson']);
     expect(back.stdout).toContain(`${before} read, ${before} created`);
     expect(await allPages(b, ['--fields', 'email'], 100)).toHaveLength(before);
     const usage = await cli(b, ['leads', 'retain', '--archive-after', 'a year']);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain('--archive-after: must be a number of days such as 365d');
+    const zero = await cli(b, ['leads', 'retain', '--purge-after', '0d']);
+    expect(zero.code).toBe(2);
+    expect(zero.stderr).toContain('--purge-after: must be at least 1 day');
   }, 240_000);
+}
+
+/** SQL that makes every lead of `schema` `days` older, in its column and its document alike. */
+export function ageLeadsSql(schema: string, days: number): string {
+  const older = `(updated_at - interval '${days} days')`;
+  return `UPDATE "${schema}".leads SET doc = jsonb_set(doc, '{updatedAt}', to_jsonb(to_char(${older} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'))), updated_at = ${older}`;
 }
