@@ -133,7 +133,7 @@ leads were refused (import).
 `;
 
 /** Usage of `leadpipe leads query`. */
-export const LEADS_QUERY_HELP = `Usage: leadpipe leads query [options]
+const LEADS_QUERY_HELP = `Usage: leadpipe leads query [options]
 
 Print one page of the leads matching every --where clause and --search, with the
 cursor of the next page (pass it as --cursor with the same filters).
@@ -154,7 +154,7 @@ Example:
 `;
 
 /** Usage of `leadpipe leads export`. */
-export const LEADS_EXPORT_HELP = `Usage: leadpipe leads export [options]
+const LEADS_EXPORT_HELP = `Usage: leadpipe leads export [options]
 
 Write every lead matching the filters (all leads without any), page by page.
 
@@ -170,7 +170,7 @@ ${WHERE_LINES}
 `;
 
 /** Usage of `leadpipe leads import`. */
-export const LEADS_IMPORT_HELP = `Usage: leadpipe leads import <file> [options]
+const LEADS_IMPORT_HELP = `Usage: leadpipe leads import <file> [options]
 
 Upsert the leads of <file> into the store, by identity (email, or domain for a
 company-only lead), merging field by field with what the store holds.
@@ -186,7 +186,7 @@ ${STORE_LINE}
 `;
 
 /** Usage of `leadpipe leads erase`. */
-export const LEADS_ERASE_HELP = `Usage: leadpipe leads erase --email <address> [options]
+const LEADS_ERASE_HELP = `Usage: leadpipe leads erase --email <address> [options]
 
 Remove a person from the store: the lead, its archived copy and its outbox events,
 and the cache entries, dead letters and checkpoint answers kept in the same store.
@@ -200,7 +200,7 @@ ${STORE_LINE}
 `;
 
 /** Usage of `leadpipe leads retain`. */
-export const LEADS_RETAIN_HELP = `Usage: leadpipe leads retain [options]
+const LEADS_RETAIN_HELP = `Usage: leadpipe leads retain [options]
 
 Archive the leads not updated for a while (they leave queries and exports), and
 purge archived leads for good after longer.
@@ -281,7 +281,7 @@ function wholeNumber(text: string): number | undefined {
  * Parse `--where` clauses (`field=value`, `headcount>=200`) into a store
  * filter. Issues name `--where` and the clause.
  */
-export function parseWhere(
+function parseWhere(
   clauses: readonly string[],
   now: number,
   issues: ValidationIssue[],
