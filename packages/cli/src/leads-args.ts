@@ -471,8 +471,18 @@ function days(value: string | undefined, flag: string, issues: ValidationIssue[]
 
 /** What `leadpipe leads <argv>` asks for: a command, or the help of a topic. */
 export type LeadsParse =
-  | { readonly kind: 'help'; readonly text: string }
-  | { readonly kind: 'command'; readonly command: LeadsCommand };
+  | {
+      /** Show a help text. */
+      readonly kind: 'help';
+      /** The text to print. */
+      readonly text: string;
+    }
+  | {
+      /** Run a command. */
+      readonly kind: 'command';
+      /** The command, checked. */
+      readonly command: LeadsCommand;
+    };
 
 /**
  * Parse `leadpipe leads <subcommand> ...` (argv after `leads`). Throws a
