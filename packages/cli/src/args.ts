@@ -9,6 +9,9 @@ import {
   ValidationError,
   type ValidationIssue,
 } from '@leadpipe/core';
+import type { Environment } from './connections.js';
+import { type LeadsParse, parseLeadsCommand } from './leads-args.js';
+import { parseStoreLocation, type StoreLocation } from './store.js';
 import { didYouMean } from './suggest.js';
 import { CRM_NAMES, PROVIDER_NAMES, unknownCrm, unknownProvider, VENDORS } from './vendors.js';
 
@@ -90,6 +93,8 @@ export interface EnrichCommandOptions {
   readonly concurrency: number | undefined;
   /** No progress display or log lines; only the summary. */
   readonly quiet: boolean;
+  /** The lead store every done lead is upserted into (`--store`), if any. */
+  readonly store?: StoreLocation;
 }
 
 /** The options of `leadpipe redrive`, checked, with paths resolved. */
@@ -131,6 +136,12 @@ export type CliCommand =
       readonly kind: 'redrive';
       /** The command's options. */
       readonly options: RedriveCommandOptions;
+    }
+  | {
+      /** Run `leadpipe leads <command>`, or show its help. */
+      readonly kind: 'leads';
+      /** The leads command, checked, or the help text asked for. */
+      readonly leads: LeadsParse;
     };
 
 /** Usage of `leadpipe`. */
@@ -139,13 +150,15 @@ export const MAIN_HELP = `Usage: leadpipe <command> [options]
 Commands:
   enrich <file>   Enrich a CSV, TSV or NDJSON file of leads and sync it to a CRM
   redrive <file>  Send the records of a dead-letters file to the CRM again
+  leads <command> Query, export, import, erase and retain the leads of a lead store
 
 Options:
   -h, --help      Show help (leadpipe <command> --help for a command's options)
   -v, --version   Show the version
 
 Try it with no keys and no network:
-  leadpipe enrich examples/data/leads.csv --emulate --crm hubspot
+  leadpipe enrich examples/data/leads.csv --emulate --crm hubspot --store examples/out/store
+  leadpipe leads query --store examples/out/store --where headcount>=200
 `;
 
 /**
@@ -181,19 +194,22 @@ Options:
   --fields <list>        Fields to fill, such as title,company.headcount
                          (default: ${DEFAULT_FIELDS.join(',')})
   --crm <name>           Sync into ${CRM_NAMES.join(' or ')} (default: no CRM)
+  --store <url|folder>   Also upsert every done lead into a lead store: a postgres:// URL
+                         (?schema=name picks the schema) or a folder for an embedded store
+                         (PGlite, created when missing); query it with leadpipe leads
   --resume               Skip the rows an interrupted run of the same input finished
   --fresh                Start over for real: discard the answers an earlier run paid for
                          (without it, a run started over reuses them and says so)
   --cache <file>         Keep provider answers in <file> across runs, and reuse them
                          (default: in the checkpoint, removed once a run completes)
-  --dry-run              Enrich and write the output, but write nothing to the CRM
+  --dry-run              Enrich and write the output, but write nothing to the CRM or the store
   --emulate              Run against in-process vendor emulators: no keys, no network
   --report <file>        Write the run's report as JSON
   --checkpoint <file>    Checkpoint file for --resume (default: <out>.checkpoint)
   --rejects <file>       Rejected rows with their reasons, .csv, .tsv or .ndjson
                          (default: <file name>.rejects.<ext>, next to the output;
                          rows merged as duplicates go to <file name>.duplicates.<ext>)
-  --dead-letters <file>  Records a CRM refused for good, .ndjson, kept across runs
+  --dead-letters <file>  Records a CRM (or the store) refused for good, .ndjson, kept across runs
                          with --resume (default: <file name>.dead-letters.ndjson)
   --map <header=path>    Where a column goes when its header is not recognised, such as
                          --map "Work Email=email,Org=company.name"; path - drops a column.
@@ -388,6 +404,8 @@ function parseEnrich(argv: readonly string[], cwd: string): CliCommand {
   }
 
   const columns = parseColumnMapping(values.map ?? [], issues);
+  const store =
+    values.store === undefined ? undefined : parseStoreLocation(values.store, cwd, '--store', issues);
 
   let out = `${input.replace(/\.(csv|tsv|ndjson|jsonl)$/i, '')}.enriched.${inputFormat}`;
   let outFormat: FileFormat = inputFormat;
@@ -479,6 +497,7 @@ function parseEnrich(argv: readonly string[], cwd: string): CliCommand {
       columns,
       concurrency,
       quiet: values.quiet === true,
+      ...(store === undefined ? {} : { store }),
     },
   };
 }
@@ -488,6 +507,7 @@ const ENRICH_OPTIONS = {
   providers: { type: 'string' },
   fields: { type: 'string' },
   crm: { type: 'string' },
+  store: { type: 'string' },
   resume: { type: 'boolean' },
   'dry-run': { type: 'boolean' },
   emulate: { type: 'boolean' },
@@ -561,25 +581,29 @@ function parseRedriveArgs(argv: readonly string[]) {
 
 /**
  * Parse the command line (without `node` and the script), resolving paths
- * against `cwd`. Throws a `ValidationError` whose issues name each bad flag
- * (`--providers`, `--fields`, `<file>`) and the reason.
+ * against `cwd`; `env` gives `leadpipe leads` its `LEADPIPE_STORE` default.
+ * Throws a `ValidationError` whose issues name each bad flag
+ * (`--providers`, `--fields`, `<file>`, `--where`) and the reason.
  */
-export function parseCommandLine(argv: readonly string[], cwd: string): CliCommand {
+export function parseCommandLine(argv: readonly string[], cwd: string, env: Environment = {}): CliCommand {
   const [first, ...rest] = argv;
   // Bare `leadpipe`: show what it can do.
   if (first === undefined) return { kind: 'help', topic: 'main' };
   if (first === '-h' || first === '--help' || first === 'help') {
+    if (rest[0] === 'leads')
+      return { kind: 'leads', leads: parseLeadsCommand(['help', ...rest.slice(1)], cwd, env, Date.now()) };
     return { kind: 'help', topic: rest[0] === 'enrich' || rest[0] === 'redrive' ? rest[0] : 'main' };
   }
   if (first === '-v' || first === '--version' || first === 'version') return { kind: 'version' };
   if (first === 'enrich') return parseEnrich(rest, cwd);
   if (first === 'redrive') return parseRedrive(rest, cwd);
+  if (first === 'leads') return { kind: 'leads', leads: parseLeadsCommand(rest, cwd, env, Date.now()) };
   throw usage([
     {
       field: '<command>',
       reason: first.startsWith('-')
         ? `unknown option "${first}"${didYouMean(first, ['--help', '--version'])}; try leadpipe --help`
-        : `unknown command "${first}"${didYouMean(first, ['enrich', 'redrive', 'help', 'version'])}; the commands are enrich and redrive (try leadpipe --help)`,
+        : `unknown command "${first}"${didYouMean(first, ['enrich', 'redrive', 'leads', 'help', 'version'])}; the commands are enrich, redrive and leads (try leadpipe --help)`,
     },
   ]);
 }

@@ -7,6 +7,9 @@
  * checkpoints for `--resume`, and `--emulate` to run it all against the
  * testkit's vendor emulators with no keys and no network. `leadpipe redrive
  * <file>` sends the records of a dead-letters file to the CRM again.
+ * `leadpipe enrich --store <url | folder>` also keeps every lead in a lead
+ * store (PostgreSQL, or embedded PGlite in a folder), and `leadpipe leads
+ * query | export | import | erase | retain` work with what it holds.
  */
 export {
   type CliCommand,
@@ -42,6 +45,17 @@ export {
   startEmulatedVendors,
 } from './emulate.js';
 export { type CliIo, EXIT_CODES, type ExitCode } from './io.js';
+export { runLeads } from './leads.js';
+export {
+  LEADS_HELP,
+  LEADS_SUBCOMMAND_HELP,
+  LEADS_SUBCOMMANDS,
+  type LeadsCommand,
+  type LeadsParse,
+  type LeadsQueryOptions,
+  type LeadsSubcommand,
+  parseLeadsCommand,
+} from './leads-args.js';
 export {
   type CliOutput,
   createProgressDisplay,
@@ -54,4 +68,5 @@ export {
 export { createQuotaTracker, type QuotaTracker, type QuotaTrackerOptions, type QuotaUse } from './quota.js';
 export { runRedrive } from './redrive.js';
 export { cliVersion, runCli } from './run.js';
+export { openStore, parseStoreLocation, STORE_VARIABLE, type StoreLocation } from './store.js';
 export { CRM_NAMES, PROVIDER_NAMES, VENDORS } from './vendors.js';

@@ -1,6 +1,7 @@
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { LeadpipeError, redactSecrets, ValidationError } from '@leadpipe/core';
+import type { PostgresStore } from '@leadpipe/store-postgres';
 import type { Environment } from './connections.js';
 import type { EmulatedVendors } from './emulate.js';
 import type { CliOutput } from './progress.js';
@@ -45,6 +46,12 @@ export interface CliIo {
    * state afterwards, or to share them between runs.
    */
   readonly emulators?: EmulatedVendors;
+  /**
+   * A store already open (such as `openPostgresStore(...)`), used by any
+   * command given `--store` instead of opening that one (and not closed by
+   * it): to share one embedded store between runs, as tests do.
+   */
+  readonly store?: PostgresStore;
   /** Shortest time between two progress updates, in ms. Default 100 on a terminal, 1,000 otherwise. */
   readonly progressIntervalMs?: number;
 }

@@ -10,6 +10,7 @@ import {
   type DuplicatesWriter,
   type FileDeadLetterQueue,
   formatReport,
+  type LeadStoreV1,
   PipelineAbortedError,
   type PipelineProgress,
   type PipelineReport,
@@ -38,9 +39,11 @@ import {
   removeIfEmpty,
   writeJsonReport,
 } from './io.js';
+import { runLeads } from './leads.js';
 import { count, createProgressDisplay, type ProgressDisplay, type ProgressExtras } from './progress.js';
 import { createQuotaTracker, type QuotaUse } from './quota.js';
 import { runRedrive } from './redrive.js';
+import { openStore } from './store.js';
 
 /** The version of `@leadpipe/cli`, from its package.json. */
 export function cliVersion(): string {
@@ -135,7 +138,7 @@ function describeRun(options: EnrichCommandOptions): string {
   const mode = [options.emulate ? 'emulated vendors' : undefined, options.dryRun ? 'dry run' : undefined]
     .filter((part) => part !== undefined)
     .join(', ');
-  return `leadpipe: enriching ${options.input} with ${options.providers.join(' > ')}${options.crm ? `, syncing to ${options.crm}` : ''}${mode === '' ? '' : ` (${mode})`}\n`;
+  return `leadpipe: enriching ${options.input} with ${options.providers.join(' > ')}${options.crm ? `, syncing to ${options.crm}` : ''}${options.store ? `, storing in ${options.store.display}` : ''}${mode === '' ? '' : ` (${mode})`}\n`;
 }
 
 function summarize(
@@ -152,6 +155,7 @@ function summarize(
     );
   }
   lines.push(`  output: ${options.out}`);
+  if (options.store !== undefined && !options.dryRun) lines.push(`  lead store: ${options.store.display}`);
   if (report.total.rejected > 0) lines.push(`  rejects: ${options.rejects}`);
   if (report.total.duplicates > 0) lines.push(`  duplicates merged: ${options.duplicates}`);
   if (deadLetters > 0) lines.push(`  dead letters: ${options.deadLetters} (${records(deadLetters)})`);
@@ -167,6 +171,8 @@ interface SideFiles {
   readonly rejects: RejectsWriter;
   readonly duplicates: DuplicatesWriter;
   readonly deadLetters: FileDeadLetterQueue;
+  /** The lead store of `--store`, open for the run. */
+  readonly store: LeadStoreV1 | undefined;
 }
 
 async function runPipeline(
@@ -203,15 +209,18 @@ async function runPipeline(
   const rejects = openRejects(options, resume);
   const duplicates = openDuplicates(options, resume);
   const deadLetters = createFileDeadLetterQueue(options.deadLetters, { fresh: !resume });
+  let store: Awaited<ReturnType<typeof openStore>> | undefined;
   try {
+    if (options.store !== undefined) store = io.store ?? (await openStore(options.store));
     return await runWith(
       options,
       io,
       connections,
-      { resume, fingerprint, rejects, duplicates, deadLetters },
+      { resume, fingerprint, rejects, duplicates, deadLetters, store: store?.leads },
       display,
     );
   } finally {
+    if (store !== io.store) await store?.close();
     await rejects.close();
     await removeIfEmpty(options.rejects);
     await duplicates.close();
@@ -239,6 +248,7 @@ async function runWith(
       fields: options.fields,
     },
     ...(connections.crm ? { crms: [connections.crm] } : {}),
+    ...(files.store === undefined ? {} : { store: files.store }),
     ...(connections.batchSize === undefined ? {} : { batchSize: connections.batchSize }),
     checkpoints: createFileCheckpointStore(
       options.checkpoint,
@@ -384,7 +394,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
 
 async function runCommand(argv: readonly string[], io: CliIo, display: ProgressDisplay): Promise<ExitCode> {
   try {
-    const command = parseCommandLine(argv, io.cwd);
+    const command = parseCommandLine(argv, io.cwd, io.env);
     switch (command.kind) {
       case 'help':
         io.stdout.write(
@@ -398,6 +408,12 @@ async function runCommand(argv: readonly string[], io: CliIo, display: ProgressD
         return await enrich(command.options, io, display);
       case 'redrive':
         return await runRedrive(command.options, io);
+      case 'leads':
+        if (command.leads.kind === 'help') {
+          io.stdout.write(command.leads.text);
+          return EXIT_CODES.done;
+        }
+        return await runLeads(command.leads.command, io);
     }
   } catch (error) {
     if (ValidationError.isInstance(error) || ConfigurationError.isInstance(error)) {

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { PipelineReport } from '@leadpipe/core';
+import { openPostgresStore } from '@leadpipe/store-postgres';
 import { type RecordedRequest, type RunningEmulators, startEmulators } from '@leadpipe/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emulatorOptions } from '../src/index.js';
@@ -308,4 +309,50 @@ describe('a crash, then --resume (issue 11 §1)', () => {
     // at most the calls in flight (16 leads at once, Apollo's batches of 10).
     for (const count of paidTwice) expect(count).toBeLessThanOrEqual(32);
   }, 180_000);
+
+  it('SIGKILL with --store <folder> (embedded), then resume: the store holds every unique lead once, as the output has it', async () => {
+    const dir = tempDir();
+    const { uniqueEmails } = writeInput(dir, 1_200);
+    const store = join(dir, 'store');
+    const args = ['enrich', 'leads.csv', '--emulate', '--store', store, '-q', '--report', 'report.json'];
+    const { process: proc, exit } = startChild(dir, args);
+    const out = join(dir, 'leads.enriched.csv');
+    // Past the first checkpoint flush (1,000 rows), with the store writing batches.
+    while (dataLines(out) < 1_030) await sleep(10);
+    proc.kill('SIGKILL');
+    expect(await exit).toBe(-9);
+    const last = await startChild(dir, [...args, '--resume']).exit;
+    const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as PipelineReport;
+    expect(report.status).toBe('completed');
+    expect(report.resumed).toBe(true);
+    expect(last).toBe(3);
+    // The resumed run wrote again the rows after the last checkpoint: those the store had are unchanged, not doubled.
+    expect(report.store?.failed).toBe(0);
+    expect(report.store?.updated).toBe(0);
+    const rows = await readRows(out);
+    const opened = await openPostgresStore({ connection: store });
+    try {
+      const stored = new Map<string, unknown>();
+      for await (const lead of opened.leads.export({ fields: ['email', 'title', 'company.name'] })) {
+        expect(stored.has(String(lead.email))).toBe(false);
+        stored.set(String(lead.email), { title: lead.title, company: lead.company?.name });
+      }
+      console.log(
+        JSON.stringify({
+          test: 'crash-resume-store',
+          uniqueLeads: uniqueEmails.size,
+          stored: stored.size,
+          resumedRun: report.store,
+        }),
+      );
+      expect(new Set(stored.keys())).toEqual(uniqueEmails);
+      // What the store holds for each lead is what the output row says (the same enrichment, not a second one).
+      for (const row of rows) {
+        const lead = stored.get(String(row.Email).toLowerCase()) as { title?: string; company?: string };
+        expect(lead.title ?? '').toBe(row.title ?? '');
+      }
+    } finally {
+      await opened.close();
+    }
+  }, 300_000);
 });

@@ -163,6 +163,8 @@ export {
   type PipelineRunOptions,
   type PipelineSource,
   type PipelineStage,
+  type PipelineStoreOutcome,
+  type PipelineStoreReport,
   type ReadCsvOptions,
   type ReadNdjsonOptions,
   type RejectedRow,

@@ -40,6 +40,8 @@ export {
   type PipelineReport,
   type PipelineResult,
   type PipelineStage,
+  type PipelineStoreOutcome,
+  type PipelineStoreReport,
   type RejectedRow,
   type RejectSink,
 } from './report.js';

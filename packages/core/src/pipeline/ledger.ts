@@ -10,6 +10,7 @@ import type {
   PipelineFinishedCounts,
   PipelineReject,
   PipelineReport,
+  PipelineStoreReport,
 } from './report.js';
 
 type MutableCounts = { -readonly [Key in keyof PipelineCounts]: PipelineCounts[Key] };
@@ -104,6 +105,7 @@ export class RunLedger {
   readonly #rejects: PipelineReject[] = [];
   readonly #deadLetters: PipelineDeadLetter[] = [];
   #crms: readonly CrmSyncTargetReport[] = [];
+  #store: { -readonly [Key in keyof PipelineStoreReport]: number } | undefined;
   #earlier: PipelineFinishedCounts = { done: 0, duplicates: 0, rejected: 0, deadLettered: 0 };
   #lastProgress: number;
 
@@ -170,6 +172,17 @@ export class RunLedger {
     this.#counts.unfinished += 1;
   }
 
+  /** A lead went through the store stage: how it ended there (counted in the report's `store`). */
+  stored(status: keyof PipelineStoreReport): void {
+    this.#store ??= { created: 0, updated: 0, unchanged: 0, rejected: 0, failed: 0 };
+    this.#store[status] += 1;
+  }
+
+  /** The run has a store stage: the report has `store` counts even when no lead reached it. */
+  expectStore(): void {
+    this.#store ??= { created: 0, updated: 0, unchanged: 0, rejected: 0, failed: 0 };
+  }
+
   /** The CRM session's report, per CRM and object (known when the session closes). */
   crmReports(reports: readonly CrmSyncTargetReport[]): void {
     this.#crms = [...reports];
@@ -198,6 +211,7 @@ export class RunLedger {
       reusedAnswers: inputs.reusedAnswers ?? 0,
       credits: Math.round(credits * 1e6) / 1e6,
       crms: [...this.#crms],
+      ...(this.#store === undefined ? {} : { store: { ...this.#store } }),
       durationMs,
       leadsPerSecond: durationMs === 0 ? 0 : Math.round((processed / durationMs) * 1000 * 100) / 100,
       rejects: [...this.#rejects],

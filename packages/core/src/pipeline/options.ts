@@ -4,6 +4,7 @@ import { type Clock, systemClock } from '../contracts/clock.js';
 import type { DeadLetterQueue } from '../contracts/dead-letter-queue.js';
 import { ConfigurationError, ValidationError, type ValidationIssue } from '../contracts/errors.js';
 import { LEAD_FIELDS, type LeadField } from '../contracts/fields.js';
+import type { LeadStoreV1 } from '../contracts/lead-store.js';
 import type { CrmSyncOptions } from '../crm/index.js';
 import { DEFAULT_CRM_CONCURRENCY } from '../crm/options.js';
 import type { EnrichmentEngineOptions } from '../enrich/index.js';
@@ -22,6 +23,8 @@ export interface PipelineSettings {
   readonly crms: NonNullable<CrmSyncOptions['crms']>;
   /** Other settings of the CRM sync. */
   readonly crmOptions: LeadPipelineOptions['crmOptions'];
+  /** The lead store done leads are upserted into, when given. */
+  readonly store: LeadStoreV1 | undefined;
   /** Where dead letters go, when given. */
   readonly deadLetters: DeadLetterQueue | undefined;
   /** The checkpoint store, when given. */
@@ -119,6 +122,16 @@ const pipelineOptionsSchema = z.looseObject({
   now: aFunction('a function returning epoch ms').optional(),
   onListenerError: aFunction('a function').optional(),
   dryRun: z.boolean({ error: 'must be true or false' }).optional(),
+  store: z
+    .custom<LeadStoreV1>(
+      (value) =>
+        typeof value === 'object' &&
+        value !== null &&
+        (value as { specificationVersion?: unknown }).specificationVersion === 'v1' &&
+        typeof (value as { upsert?: unknown }).upsert === 'function',
+      { error: 'must be a lead store (LeadStoreV1, such as openPostgresStore(...).leads)' },
+    )
+    .optional(),
 });
 
 /**
@@ -155,12 +168,16 @@ export function parsePipelineOptions(options: LeadPipelineOptions): {
       fields: options.fields ?? enrichment?.fields ?? LEAD_FIELDS,
       crms,
       crmOptions: options.crmOptions,
+      store: options.store,
       deadLetters: options.deadLetters,
       checkpoints: options.checkpoints,
       concurrency: parsed.concurrency,
       batchSize:
         parsed.batchSize ??
-        Math.max(1, ...crms.map((target) => target.adapter?.capabilities?.maxBatchSize ?? 1)),
+        Math.max(
+          options.store === undefined ? 1 : 100,
+          ...crms.map((target) => target.adapter?.capabilities?.maxBatchSize ?? 1),
+        ),
       batchConcurrency: options.crmOptions?.concurrency ?? DEFAULT_CRM_CONCURRENCY,
       batchLingerMs: parsed.batchLingerMs,
       maxReportedRows: parsed.maxReportedRows,

@@ -5,6 +5,7 @@ import type { DeadLetterQueue } from '../contracts/dead-letter-queue.js';
 import { ConfigurationError, PipelineAbortedError } from '../contracts/errors.js';
 import type { LeadField } from '../contracts/fields.js';
 import type { Lead } from '../contracts/lead.js';
+import type { LeadStoreV1 } from '../contracts/lead-store.js';
 import type { CrmSync, CrmSyncEvent, CrmSyncOptions } from '../crm/index.js';
 import type {
   EnrichmentEngine,
@@ -30,11 +31,18 @@ import type { PipelineEventName, PipelineEvents, PipelineRunEvents } from './eve
 import { FinishedRows } from './finished-rows.js';
 import { RunLedger, subtractStats } from './ledger.js';
 import { type PipelineSettings, parsePipelineOptions } from './options.js';
-import type { PipelineFinishedCounts, PipelineReport, PipelineResult, RejectSink } from './report.js';
+import type {
+  PipelineDeadLetterError,
+  PipelineFinishedCounts,
+  PipelineReport,
+  PipelineResult,
+  RejectSink,
+} from './report.js';
 import { ResultChannel } from './result-channel.js';
 import { fingerprintOf, iteratorOf } from './run-source.js';
 import type { LeadSink, RejectsWriter } from './sinks.js';
 import type { SourceRow } from './source.js';
+import { createStoreStage, type StoreStage, type StoreStageOutcome } from './store-stage.js';
 import { TerminalWriter } from './terminal-writer.js';
 
 /**
@@ -62,6 +70,17 @@ export interface LeadPipelineOptions {
   readonly fields?: readonly LeadField[];
   /** CRMs to sync into, each with its mapping. Omit to only validate and enrich. */
   readonly crms?: CrmSyncOptions['crms'];
+  /**
+   * A lead store (`LeadStoreV1`, such as `openPostgresStore(...).leads`) to
+   * upsert every done lead into, as a terminal step beside the CRMs: one
+   * `upsert` per batch (`batchSize`), keyed by identity, so a resumed run
+   * that writes a lead again merges it into the same stored lead. Each row's
+   * result says what the store did (`store`), the report counts it
+   * (`report.store`); a lead the store refuses is rejected (`store.<field>`
+   * issues), a failed upsert dead-letters the batch's leads (target
+   * `leadStore`). Skipped on a `dryRun`.
+   */
+  readonly store?: LeadStoreV1;
   /** Other settings of the CRM sync engine (retries, limits, batches in flight per CRM, clock). */
   readonly crmOptions?: Omit<CrmSyncOptions, 'crms' | 'deadLetters' | 'onEvent'>;
   /** Where dead-lettered records go. Default: an in-memory queue (see `pipeline.deadLetters`). */
@@ -80,7 +99,7 @@ export interface LeadPipelineOptions {
   readonly cache?: Cache;
   /** Leads enriched at once. Default 16. */
   readonly concurrency?: number;
-  /** Leads per CRM batch. Default: the largest `maxBatchSize` of the CRMs. */
+  /** Leads per CRM and store batch. Default: the largest `maxBatchSize` of the CRMs; at least 100 with a `store`. */
   readonly batchSize?: number;
   /** How long a partial CRM batch waits for more leads, in ms. Default 100. */
   readonly batchLingerMs?: number;
@@ -101,7 +120,7 @@ export interface LeadPipelineOptions {
    * resumed run cuts back like the rejects file. Default: only counted.
    */
   readonly duplicates?: DuplicateSink | DuplicatesWriter;
-  /** Validate and enrich, but write nothing to any CRM. */
+  /** Validate and enrich, but write nothing to any CRM or to the `store`. */
   readonly dryRun?: boolean;
   /** Country for phone numbers written without a country code. */
   readonly defaultCountry?: CountryCode;
@@ -213,7 +232,7 @@ export interface LeadPipeline {
  *   row (`duplicateOf`).
  * - `rejected`: the row could not be read or validated, or a CRM mapping
  *   refused the lead; with every reason, to the `rejects` sink.
- * - `deadLettered`: it failed for good. `stage: 'crm'`: a CRM failed it
+ * - `deadLettered`: it failed for good. `stage: 'crm'` (or `'store'`): a CRM (or the lead store's upsert) failed it
  *   (the record is on the dead-letter queue with the vendor's error; when
  *   one of several CRMs dead-letters a lead it is dead-lettered even if
  *   the others took it; a CRM dead letter wins over a CRM reject).
@@ -353,6 +372,8 @@ function assemblePipeline(
             if (bus.hasListeners(event.type)) bus.emit(event.type, event as never);
           },
         });
+  const storeStage: StoreStage | undefined =
+    settings.store === undefined ? undefined : createStoreStage({ store: settings.store, deadLetters, now });
   let running = false;
 
   function run(source: PipelineSource, runOptions: PipelineRunOptions = {}): PipelineRun {
@@ -549,15 +570,19 @@ function assemblePipeline(
       });
       // One CRM session for the run: a CRM found down stays down for every later batch.
       const session = crm && !settings.dryRun ? crm.open(signal) : undefined;
-      const batches = session ? new CrmBatchBuffer<Task>(settings.batchLingerMs, wake) : undefined;
+      const storeWrites = settings.dryRun ? undefined : storeStage;
+      if (storeWrites) ledger.expectStore();
+      const batches =
+        session || storeWrites ? new CrmBatchBuffer<Task>(settings.batchLingerMs, wake) : undefined;
 
-      function done(task: Task): void {
+      function done(task: Task, stored?: StoreStageOutcome): void {
         writer.finish(
           {
             status: 'done',
             rowNumber: task.row.rowNumber,
             lead: task.lead,
             ...(task.enrichment === undefined ? {} : { enrichment: task.enrichment }),
+            ...(stored?.kind === 'stored' ? { store: { status: stored.status, id: stored.id } } : {}),
           },
           task.row,
         );
@@ -568,41 +593,63 @@ function assemblePipeline(
         else done(task);
       }
 
-      function startBatch(tasks: Task[], crmSession: CrmStageSession): void {
+      /** Write a batch to the CRMs and the store at once; each lead ends in one state from both outcomes. */
+      function startBatch(
+        tasks: Task[],
+        crmSession: CrmStageSession | undefined,
+        storeSession: StoreStage | undefined,
+      ): void {
         syncing += 1;
-        crmSession
-          .write(tasks.map((task) => task.lead))
+        const leads = tasks.map((task) => task.lead);
+        Promise.all([crmSession?.write(leads), storeSession?.write(leads)])
           .then(
-            (outcomes) => {
+            ([crmOutcomes, storeOutcomes]) => {
               tasks.forEach((task, index) => {
-                const outcome = outcomes[index] ?? { kind: 'written' };
+                const outcome = crmOutcomes?.[index] ?? { kind: 'written' };
+                const stored = storeOutcomes?.[index];
+                if (stored !== undefined) {
+                  ledger.stored(
+                    stored.kind === 'stored'
+                      ? stored.status
+                      : stored.kind === 'rejected'
+                        ? 'rejected'
+                        : 'failed',
+                  );
+                }
                 const { row } = task;
-                if (outcome.kind === 'deadLettered') {
+                if (outcome.kind === 'deadLettered' || stored?.kind === 'deadLettered') {
+                  const errors: PipelineDeadLetterError[] = [
+                    ...(outcome.kind === 'deadLettered' ? outcome.errors : []),
+                    ...(stored?.kind === 'deadLettered' ? [stored.error] : []),
+                  ];
                   writer.finish(
                     {
                       status: 'deadLettered',
                       rowNumber: row.rowNumber,
                       leadId: task.lead.id,
                       lead: task.lead,
-                      stage: 'crm',
-                      errors: outcome.errors,
+                      stage: outcome.kind === 'deadLettered' ? 'crm' : 'store',
+                      errors,
                     },
                     row,
                   );
-                } else if (outcome.kind === 'rejected') {
+                } else if (outcome.kind === 'rejected' || stored?.kind === 'rejected') {
                   writer.finish(
                     {
                       status: 'rejected',
                       rowNumber: row.rowNumber,
                       ...(row.line === undefined ? {} : { line: row.line }),
-                      stage: 'crm',
-                      issues: outcome.issues,
+                      stage: outcome.kind === 'rejected' ? 'crm' : 'store',
+                      issues: [
+                        ...(outcome.kind === 'rejected' ? outcome.issues : []),
+                        ...(stored?.kind === 'rejected' ? stored.issues : []),
+                      ],
                     },
                     row,
                   );
                 } else {
-                  ledger.synced();
-                  done(task);
+                  if (crmSession) ledger.synced();
+                  done(task, stored);
                 }
               });
             },
@@ -733,17 +780,17 @@ function assemblePipeline(
               wake();
             });
         }
-        if (batches && session) {
+        if (batches) {
           if (stopping) {
             for (const _task of batches.clear()) writer.unfinished();
           } else {
             while (batches.length >= batchSize && syncing < batchConcurrency) {
-              startBatch(batches.take(batchSize), session);
+              startBatch(batches.take(batchSize), session, storeWrites);
             }
             const cannotFill =
               enriching === 0 && (sourceDone || inFlight >= maxInFlight || batches.lingerExpired);
             if (batches.length > 0 && syncing < batchConcurrency && (cannotFill || batches.lingerExpired)) {
-              startBatch(batches.take(batchSize), session);
+              startBatch(batches.take(batchSize), session, storeWrites);
             }
           }
         }

@@ -4,7 +4,7 @@ import type { CrmSyncTargetReport } from '../crm/index.js';
 import type { EnrichmentStatus, ProviderStats } from '../enrich/index.js';
 
 /** Where in the pipeline a row stopped. */
-export type PipelineStage = 'read' | 'validate' | 'enrich' | 'crm';
+export type PipelineStage = 'read' | 'validate' | 'enrich' | 'crm' | 'store';
 
 /** A row that was rejected, with every reason. */
 export interface PipelineReject {
@@ -12,9 +12,9 @@ export interface PipelineReject {
   readonly rowNumber: number;
   /** The file line the row ended on, when read from a file. */
   readonly line?: number;
-  /** `read`: the row could not be read; `validate`: bad values; `crm`: a CRM mapping refused the lead. */
+  /** `read`: the row could not be read; `validate`: bad values; `crm`: a CRM mapping refused the lead; `store`: the lead store refused it. */
   readonly stage: PipelineStage;
-  /** Every reason, naming the field (CRM reasons are named `crm.<adapterId>.<property>`). */
+  /** Every reason, naming the field (CRM reasons are named `crm.<adapterId>.<property>`, the store's `store.<field>`). */
   readonly issues: readonly ValidationIssue[];
 }
 
@@ -29,9 +29,9 @@ export interface RejectedRow extends PipelineReject {
 /** Where rejected rows go (a file writer, a queue). Awaited, so it can apply backpressure. */
 export type RejectSink = (row: RejectedRow) => void | Promise<void>;
 
-/** Why a row was dead-lettered by a CRM, per CRM. */
+/** Why a row was dead-lettered by a CRM or the lead store, per target. */
 export interface PipelineDeadLetterError {
-  /** The CRM adapter id whose dead-letter entry holds the record. */
+  /** The CRM adapter id whose dead-letter entry holds the record, or `leadStore` when the store's upsert failed. */
   readonly target: string;
   /** Stable error code. */
   readonly code: string;
@@ -52,17 +52,18 @@ export interface PipelineEnrichmentError {
 }
 
 /**
- * A row a CRM failed for good: each failing CRM put the record on the
- * dead-letter queue (`redrive` sends it again).
+ * A row a CRM or the lead store failed for good: each failing CRM put the
+ * record on the dead-letter queue (`redrive` sends it again); a failed
+ * store upsert put the lead there with target `leadStore`.
  */
 export interface PipelineCrmDeadLetter {
   /** The row's 1-based number in the input. */
   readonly rowNumber: number;
   /** The lead's id (the dead-letter entries list it in `leadIds`). */
   readonly leadId: string;
-  /** The CRM stage failed. */
-  readonly stage: 'crm';
-  /** One error per CRM that failed. */
+  /** `crm`: a CRM failed it (the store may have too); `store`: only the lead store's upsert failed. */
+  readonly stage: 'crm' | 'store';
+  /** One error per target that failed (CRM adapter id, or `leadStore`). */
   readonly errors: readonly PipelineDeadLetterError[];
 }
 
@@ -103,6 +104,8 @@ export type PipelineResult =
       readonly duplicateOf?: number;
       /** How enrichment went, when the row was enriched. */
       readonly enrichment?: EnrichmentStatus;
+      /** What the lead store did with the lead, when the pipeline has a `store` (not for a duplicate). */
+      readonly store?: PipelineStoreOutcome;
     }
   | ({
       /** The row was rejected; see {@link PipelineReject}. */
@@ -120,6 +123,28 @@ export type PipelineResult =
       /** The row's 1-based number in the input. */
       readonly rowNumber: number;
     };
+
+/** What the lead store did with one lead. */
+export interface PipelineStoreOutcome {
+  /** `created`, `updated` (merged into a stored lead) or `unchanged` (stored already as it is). */
+  readonly status: 'created' | 'updated' | 'unchanged';
+  /** Id of the stored lead (the stored one's when it merged into an existing lead). */
+  readonly id: string;
+}
+
+/** What the lead store stage did in a run, per lead. */
+export interface PipelineStoreReport {
+  /** Leads the store did not hold before. */
+  readonly created: number;
+  /** Leads merged into a stored lead, which changed. */
+  readonly updated: number;
+  /** Leads the store held already as they are (such as the rows a resumed run did again). */
+  readonly unchanged: number;
+  /** Leads the store refused (bad input): the row is rejected with `store.<field>` issues. */
+  readonly rejected: number;
+  /** Leads whose upsert failed: dead-lettered with target `leadStore`. */
+  readonly failed: number;
+}
 
 /** Counts of a run. `read = skipped + done + rejected + deadLettered + unfinished`. */
 export interface PipelineCounts {
@@ -188,6 +213,8 @@ export interface PipelineReport {
   readonly reusedAnswers: number;
   /** Per CRM and object, summed over the run's batches. */
   readonly crms: readonly CrmSyncTargetReport[];
+  /** What the lead store stage did, when the pipeline has a `store`. */
+  readonly store?: PipelineStoreReport;
   /** Wall time of the run, in ms. */
   readonly durationMs: number;
   /** Rows processed (read minus skipped) per second. */
@@ -264,6 +291,12 @@ export function formatReport(report: PipelineReport): string {
         `    ${crm.adapterId}/${crm.object} [${crm.status}]: ${number(crm.created)} created, ${number(crm.updated)} updated, ${number(crm.unchanged)} unchanged, ${number(crm.failed)} failed, ${number(crm.rejected)} rejected${crm.warned > 0 ? `, ${number(crm.warned)} written without some fields (warnings in their outcomes)` : ''}`,
       );
     }
+  }
+  if (report.store !== undefined) {
+    const store = report.store;
+    lines.push(
+      `  lead store: ${number(store.created)} created, ${number(store.updated)} updated, ${number(store.unchanged)} unchanged, ${number(store.failed)} failed, ${number(store.rejected)} rejected`,
+    );
   }
   if (report.rejects.length > 0) {
     lines.push(`  first rejects:`);

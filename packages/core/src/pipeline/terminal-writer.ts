@@ -185,7 +185,12 @@ export class TerminalWriter {
         const entry: PipelineDeadLetter =
           result.stage === 'enrich'
             ? { rowNumber: result.rowNumber, leadId: result.leadId, stage: 'enrich', error: result.error }
-            : { rowNumber: result.rowNumber, leadId: result.leadId, stage: 'crm', errors: result.errors };
+            : {
+                rowNumber: result.rowNumber,
+                leadId: result.leadId,
+                stage: result.stage,
+                errors: result.errors,
+              };
         ledger.deadLettered(entry);
         bus.emit('row.deadLettered', { ...entry });
         return true;
