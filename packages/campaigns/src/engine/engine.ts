@@ -32,7 +32,7 @@ import { createInProcessQueue, type InProcessCampaignQueue } from '../queue/in-p
 import { evaluateCondition, fieldChanged } from './conditions.js';
 import type { CampaignEngineEvents, EnrollmentEventBase } from './events.js';
 import { type CampaignTemplateRenderer, createLiquidRenderer } from './render.js';
-import { type CampaignTiming, createBasicTiming } from './timing.js';
+import { type CampaignTiming, createScheduleTiming } from './timing.js';
 import {
   type CampaignDefinition,
   type CampaignEmailStep,
@@ -88,7 +88,7 @@ export interface CampaignEngineOptions {
   readonly crms?: Readonly<Record<string, CrmAdapterV1>>;
   /** The scheduler driver. Default: the in-process timer over the store (`createInProcessQueue`). */
   readonly queue?: CampaignQueueV1;
-  /** When steps run. Default: `createBasicTiming()` (no sending windows); wire in the schedule module's. */
+  /** When steps run. Default: `createScheduleTiming()` (sending windows in the recipient's zone, business days, holidays). */
   readonly timing?: CampaignTiming;
   /** Template rendering. Default: liquidjs, strict (`createLiquidRenderer()`); wire in the templates module's. */
   readonly renderer?: CampaignTemplateRenderer;
@@ -388,7 +388,7 @@ const describe = (error: unknown): string => (error instanceof Error ? error.mes
  * ```
  */
 export function createCampaignEngine(options: CampaignEngineOptions): CampaignEngine {
-  const timing = options.timing ?? createBasicTiming();
+  const timing = options.timing ?? createScheduleTiming();
   checkCampaigns(options, timing);
   const { store, leads } = options;
   const now = options.now ?? systemClock;
