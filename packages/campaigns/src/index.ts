@@ -24,7 +24,6 @@ export {
   pickVariant,
 } from './engine/engine.js';
 export type { CampaignEngineEvents, EnrollmentEventBase } from './engine/events.js';
-export { type CampaignTemplateRenderer, createLiquidRenderer } from './engine/render.js';
 export { type CampaignTiming, createScheduleTiming, sendingCalendarOf } from './engine/timing.js';
 export {
   type CampaignBranchStep,

@@ -29,9 +29,13 @@ import {
 } from '@leadpipe/core';
 import { computeHmac, createHttpClient, registerSecret } from '@leadpipe/core/adapter-kit';
 import { createInProcessQueue, type InProcessCampaignQueue } from '../queue/in-process-queue.js';
+import {
+  createTemplateRenderer,
+  leadTemplateVariables,
+  type TemplateRenderer,
+} from '../templates/renderer.js';
 import { evaluateCondition, fieldChanged } from './conditions.js';
 import type { CampaignEngineEvents, EnrollmentEventBase } from './events.js';
-import { type CampaignTemplateRenderer, createLiquidRenderer } from './render.js';
 import { type CampaignTiming, createScheduleTiming } from './timing.js';
 import {
   type CampaignDefinition,
@@ -90,8 +94,12 @@ export interface CampaignEngineOptions {
   readonly queue?: CampaignQueueV1;
   /** When steps run. Default: `createScheduleTiming()` (sending windows in the recipient's zone, business days, holidays). */
   readonly timing?: CampaignTiming;
-  /** Template rendering. Default: liquidjs, strict (`createLiquidRenderer()`); wire in the templates module's. */
-  readonly renderer?: CampaignTemplateRenderer;
+  /**
+   * Template rendering. Default: `createTemplateRenderer({ unsubscribe: 'none' })` (liquidjs, strict variables
+   * and filters, HTML escaping, `default` fallbacks; the engine appends the unsubscribe link and postal address
+   * itself). A missing variable without a fallback fails that step of that enrollment (`template_error`).
+   */
+  readonly renderer?: TemplateRenderer;
   /** Rate limiters, shared with the rest of the host (429s belong to them). Default: a new registry. */
   readonly limiters?: LimiterRegistry;
   /** Retries of failed steps. */
@@ -397,7 +405,7 @@ export function createCampaignEngine(options: CampaignEngineOptions): CampaignEn
   const minDelayMs = options.retry?.minDelayMs ?? 60_000;
   const maxDelayMs = options.retry?.maxDelayMs ?? 3_600_000;
   const recheckMs = options.recheckMs ?? 300_000;
-  const renderer = options.renderer ?? createLiquidRenderer();
+  const renderer = options.renderer ?? createTemplateRenderer({ unsubscribe: 'none' });
   const ownLimiters = options.limiters === undefined;
   const limiters = options.limiters ?? createLimiterRegistry({ now });
   const events = new SafeEventBus<CampaignEngineEvents>();
@@ -511,24 +519,13 @@ export function createCampaignEngine(options: CampaignEngineOptions): CampaignEn
   const senderOf = (step: CampaignEmailStep): CampaignSender =>
     senders.find((sender) => sender.email === step.from) ?? (senders[0] as CampaignSender);
 
-  const variablesOf = (
-    lead: Lead,
-    enrollment: CampaignEnrollment,
-    sender: CampaignSender,
-    unsubscribe: string | undefined,
-  ) => ({
-    lead,
+  const variablesOf = (lead: Lead, enrollment: CampaignEnrollment, sender: CampaignSender) => ({
+    ...leadTemplateVariables(lead as Parameters<typeof leadTemplateVariables>[0]),
     data: enrollment.data ?? {},
-    email: lead.email,
-    first_name: lead.firstName,
-    last_name: lead.lastName,
-    full_name: lead.fullName,
-    title: lead.title,
     company_name: lead.company?.name,
     company_domain: lead.company?.domain,
     campaign_id: enrollment.campaignId,
     sender: { name: sender.name, email: sender.email, postal_address: sender.postalAddress },
-    ...(unsubscribe === undefined ? {} : { unsubscribe_url: unsubscribe }),
   });
 
   const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
@@ -597,20 +594,22 @@ export function createCampaignEngine(options: CampaignEngineOptions): CampaignEn
     const variant =
       step.variants === undefined ? undefined : pickVariant(step.variants, enrollment.id, step.id);
     const template = variant ?? (step.template as NonNullable<CampaignEmailStep['template']>);
-    const variables = variablesOf(lead, enrollment, sender, link);
     let subject: string;
     let html: string | undefined;
     let text: string | undefined;
     try {
-      subject = await renderer.render(template.subject, variables, { html: false });
-      html =
-        template.html === undefined
-          ? undefined
-          : await renderer.render(template.html, variables, { html: true });
-      text =
-        template.text === undefined
-          ? undefined
-          : await renderer.render(template.text, variables, { html: false });
+      ({ subject, html, text } = renderer.render(
+        {
+          id: `${campaign.id}/${step.id}${variant === undefined ? '' : `/${variant.id}`}`,
+          subject: template.subject,
+          ...(template.html === undefined ? {} : { html: template.html }),
+          ...(template.text === undefined ? {} : { text: template.text }),
+        },
+        {
+          variables: variablesOf(lead, enrollment, sender),
+          ...(link === undefined ? {} : { unsubscribeUrl: link }),
+        },
+      ));
     } catch (error) {
       return { kind: 'fail', code: 'template_error', message: `Step ${step.id}: ${describe(error)}` };
     }
