@@ -22,6 +22,7 @@ import {
   createUnsubscribeToken,
   ledgerKeyOf,
   pickVariant,
+  variantKeyOf,
   verifyUnsubscribeToken,
 } from '../src/index.js';
 import { createTestEmailProvider, leadOf, startTestVendor, type TestVendor } from './support.js';
@@ -163,7 +164,7 @@ describe('enrollment', () => {
   it('condition triggers enroll on a threshold crossing, not while it stays crossed; changed triggers on a new value', async () => {
     const crossing: CampaignDefinition = {
       id: 'big',
-      triggers: [{ type: 'condition', when: { field: 'company.headcount', op: 'gte', value: 200 } }],
+      triggers: [{ type: 'condition', when: { field: 'company.headcount', op: '>=', value: 200 } }],
       steps: [{ id: 'done', type: 'exit', reason: 'test' }],
     };
     const retitled: CampaignDefinition = {
@@ -192,7 +193,7 @@ describe('enrollment', () => {
     const campaign: CampaignDefinition = {
       ...twoEmails,
       id: 'de-only',
-      audience: { field: 'location.countryCode', op: 'eq', value: 'DE' },
+      audience: { field: 'location.countryCode', op: '=', value: 'DE' },
     };
     const { engine, leads } = setup([campaign]);
     const us = await addLead(leads, 5, { location: { countryCode: 'US' } });
@@ -417,7 +418,7 @@ describe('steps', () => {
         {
           id: 'size',
           type: 'branch',
-          if: { field: 'company.headcount', op: 'gte', value: 200 },
+          if: { field: 'company.headcount', op: '>=', value: 200 },
           whenTrue: 'enterprise',
           whenFalse: 'smb',
         },
@@ -464,10 +465,12 @@ describe('steps', () => {
     ];
     const counts = { a: 0, b: 0 };
     for (let index = 0; index < 4000; index++)
-      counts[pickVariant(variants, `enrollment-${index}`, 's').id as 'a' | 'b']++;
+      counts[pickVariant(variants, variantKeyOf(`enrollment-${index}`, 's')).id as 'a' | 'b']++;
     expect(counts.a / 4000).toBeGreaterThan(0.72);
     expect(counts.a / 4000).toBeLessThan(0.78);
-    expect(pickVariant(variants, 'fixed', 's')).toBe(pickVariant(variants, 'fixed', 's'));
+    expect(pickVariant(variants, variantKeyOf('fixed', 's'))).toBe(
+      pickVariant(variants, variantKeyOf('fixed', 's')),
+    );
     const campaign: CampaignDefinition = {
       id: 'ab',
       triggers: [{ type: 'event', event: 'ab' }],
@@ -492,9 +495,11 @@ describe('steps', () => {
     for (const message of vendor.messages) {
       const send = await store.getSend(message.ledgerKey);
       const expected = pickVariant(
-        campaign.steps[0]?.type === 'email' ? (campaign.steps[0].variants ?? []) : [],
-        send?.enrollmentId ?? '',
-        'mail',
+        (campaign.steps[0]?.type === 'email' ? (campaign.steps[0].variants ?? []) : []).map((variant) => ({
+          ...variant,
+          weight: variant.weight ?? 1,
+        })),
+        variantKeyOf(send?.enrollmentId ?? '', 'mail'),
       );
       expect([send?.variant, message.subject]).toEqual([expected.id, `Subject ${expected.id.toUpperCase()}`]);
     }

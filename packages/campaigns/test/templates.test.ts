@@ -6,7 +6,7 @@ import {
   leadTemplateVariables,
   TemplateError,
   UNSUBSCRIBE_URL_VARIABLE,
-} from '../src/templates/index.js';
+} from '../src/index.js';
 
 const UNSUBSCRIBE = 'https://example.test/u?t=abc&c=42';
 const FOOTER_HTML = '<p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>';

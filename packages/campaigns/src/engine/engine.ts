@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import {
   ApiCallError,
   type CampaignDeadLetter,
@@ -28,13 +28,14 @@ import {
   type ValidationIssue,
 } from '@leadpipe/core';
 import { computeHmac, createHttpClient, registerSecret } from '@leadpipe/core/adapter-kit';
+import { conditionBecameTrue, evaluateCondition } from '../definition/condition.js';
+import { pickVariant } from '../definition/variants.js';
 import { createInProcessQueue, type InProcessCampaignQueue } from '../queue/in-process-queue.js';
 import {
   createTemplateRenderer,
   leadTemplateVariables,
   type TemplateRenderer,
 } from '../templates/renderer.js';
-import { evaluateCondition, fieldChanged } from './conditions.js';
 import type { CampaignEngineEvents, EnrollmentEventBase } from './events.js';
 import { type CampaignTiming, createScheduleTiming } from './timing.js';
 import {
@@ -44,6 +45,7 @@ import {
   type CampaignSender,
   type CampaignStep,
   DEFAULT_EXIT_EVENTS,
+  END_OF_CAMPAIGN,
 } from './types.js';
 import {
   confirmationPage,
@@ -254,7 +256,7 @@ function checkCampaigns(options: CampaignEngineOptions, timing: CampaignTiming):
       if (step.type === 'waitForEvent')
         targets.push(['onEvent', step.onEvent], ['onTimeout', step.onTimeout]);
       for (const [name, target] of targets) {
-        if (target !== undefined && !stepIds.has(target))
+        if (target !== undefined && target !== END_OF_CAMPAIGN && !stepIds.has(target))
           issues.push({ field: `${where}.${name}`, reason: `names no step ("${target}")` });
       }
       if (step.type === 'email') {
@@ -348,24 +350,25 @@ function checkCampaigns(options: CampaignEngineOptions, timing: CampaignTiming):
   if (issues.length > 0) throw new ConfigurationError('invalid_configuration', { issues });
 }
 
-/** A deterministic number in [0, 1) from text. */
-function unitHash(text: string): number {
-  return createHash('sha256').update(text).digest().readUInt32BE(0) / 2 ** 32;
+/** What conditions read: the lead, with the trigger's data under `data`. */
+function conditionSubject(
+  lead: object,
+  data: Readonly<Record<string, CampaignJsonValue>> | undefined,
+): object {
+  return data === undefined ? lead : { ...lead, data };
 }
 
-/** The variant of an email step for an enrollment: a weighted split, the same every time for the same enrollment. */
-export function pickVariant<T extends Pick<CampaignEmailVariant, 'id' | 'weight'>>(
-  variants: readonly T[],
-  enrollmentId: string,
-  stepId: string,
-): T {
-  const total = variants.reduce((sum, variant) => sum + (variant.weight ?? 1), 0);
-  let point = unitHash(`${enrollmentId}\u0000${stepId}`) * total;
-  for (const variant of variants) {
-    point -= variant.weight ?? 1;
-    if (point < 0) return variant;
-  }
-  return variants[variants.length - 1] as T;
+/** The variant of an email step for an enrollment: a weighted split (weight 1 when unset), the same every time. */
+function variantOf(variants: readonly CampaignEmailVariant[], enrollmentId: string, stepId: string) {
+  return pickVariant(
+    variants.map((variant) => ({ ...variant, weight: variant.weight ?? 1 })),
+    variantKeyOf(enrollmentId, stepId),
+  );
+}
+
+/** The key an email step's A/B variant is picked by (`pickVariant(variants, variantKeyOf(enrollmentId, stepId))`). */
+export function variantKeyOf(enrollmentId: string, stepId: string): string {
+  return `${enrollmentId}\u0000${stepId}`;
 }
 
 /** The send ledger key of (enrollment, step). */
@@ -456,7 +459,7 @@ export function createCampaignEngine(options: CampaignEngineOptions): CampaignEn
   ): Promise<boolean> => {
     if (
       campaign.audience !== undefined &&
-      !evaluateCondition(campaign.audience, { lead, ...(data === undefined ? {} : { data }) })
+      !evaluateCondition(campaign.audience, { current: conditionSubject(lead, data) })
     )
       return false;
     const at = now();
@@ -592,7 +595,7 @@ export function createCampaignEngine(options: CampaignEngineOptions): CampaignEn
           )
         : undefined;
     const variant =
-      step.variants === undefined ? undefined : pickVariant(step.variants, enrollment.id, step.id);
+      step.variants === undefined ? undefined : variantOf(step.variants, enrollment.id, step.id);
     const template = variant ?? (step.template as NonNullable<CampaignEmailStep['template']>);
     let subject: string;
     let html: string | undefined;
@@ -811,7 +814,7 @@ export function createCampaignEngine(options: CampaignEngineOptions): CampaignEn
   ): Promise<Transition> => {
     const lead = await leads.get(enrollment.leadId);
     if (lead === undefined) return { kind: 'exit', reason: 'lead_missing' };
-    const subject = { lead, ...(enrollment.data === undefined ? {} : { data: enrollment.data }) };
+    const subject = { current: conditionSubject(lead, enrollment.data) };
     const started = enrollment.stepStartedAt ?? enrollment.enrolledAt;
     switch (step.type) {
       case 'email':
@@ -902,7 +905,7 @@ export function createCampaignEngine(options: CampaignEngineOptions): CampaignEn
     switch (transition.kind) {
       case 'advance':
         next =
-          transition.to === undefined
+          transition.to === undefined || transition.to === END_OF_CAMPAIGN
             ? { ...rest, status: 'completed', version, attempts: 0 }
             : { ...rest, stepId: transition.to, stepStartedAt: at, nextRunAt: at, attempts: 0, version };
         break;
@@ -1108,13 +1111,13 @@ export function createCampaignEngine(options: CampaignEngineOptions): CampaignEn
       for (const campaign of campaigns.values()) {
         for (const trigger of campaign.triggers) {
           if (trigger.type === 'condition') {
-            const before =
-              event.previous === undefined
-                ? false
-                : evaluateCondition(trigger.when, { lead: event.previous });
-            if (!before && evaluateCondition(trigger.when, { lead: event.lead }))
+            if (conditionBecameTrue(trigger.when, event.previous, event.lead))
               await enrollLead(campaign, event.lead, `${event.type}:condition`);
-          } else if (trigger.type === 'changed' && fieldChanged(event.previous, event.lead, trigger.field)) {
+          } else if (
+            trigger.type === 'changed' &&
+            // A first value counts as a change: compare with an empty lead when there was none before.
+            conditionBecameTrue({ field: trigger.field, op: 'changed' }, event.previous ?? {}, event.lead)
+          ) {
             await enrollLead(campaign, event.lead, `${event.type}:changed:${trigger.field}`);
           }
         }

@@ -1,32 +1,15 @@
 import type { CampaignJsonValue, EmailAddress, LeadStoreFilter } from '@leadpipe/core';
+import type { Condition } from '../definition/condition.js';
 import type { SendingWindow } from '../schedule/window.js';
 
 /**
- * A condition over a lead (and the enrollment's trigger data): paths such
- * as `company.headcount`, `title`, `custom.plan`, or `data.<key>` for what
- * the trigger carried.
+ * A condition over a lead (and the enrollment's trigger data under `data.`):
+ * the definition module's condition language, such as
+ * `{ field: 'company.headcount', op: '>=', value: 200 }` or `all` / `any`
+ * lists. Write it as a string (`company.headcount >= 200`) through
+ * `parseCondition` or a campaign file.
  */
-export type CampaignCondition =
-  | {
-      /** Path of the value compared. */
-      readonly field: string;
-      /** Comparison; `exists` takes no value. */
-      readonly op: 'eq' | 'neq' | 'gt' | 'gte' | 'lt' | 'lte' | 'in' | 'contains' | 'exists';
-      /** The value compared with (an array for `in`). */
-      readonly value?: CampaignJsonValue;
-    }
-  | {
-      /** Every condition holds. */
-      readonly all: readonly CampaignCondition[];
-    }
-  | {
-      /** At least one holds. */
-      readonly any: readonly CampaignCondition[];
-    }
-  | {
-      /** The condition does not hold. */
-      readonly not: CampaignCondition;
-    };
+export type CampaignCondition = Condition;
 
 /**
  * What enrolls a lead:
@@ -96,7 +79,7 @@ export interface CampaignEmailVariant extends CampaignEmailTemplate {
 interface StepBase {
   /** Unique within the campaign: letters, digits, `_` and `-`. It names the step in the send ledger. */
   readonly id: string;
-  /** The step run after this one. Default: the next in the list (the end of the campaign after the last). */
+  /** The step run after this one, or {@link END_OF_CAMPAIGN}. Default: the next in the list (the end of the campaign after the last). */
   readonly next?: string;
 }
 
@@ -270,3 +253,6 @@ export const DEFAULT_EXIT_EVENTS: readonly string[] = [
   'email.complained',
   'meeting.booked',
 ];
+
+/** A step target (`next`, `whenTrue`, `whenFalse`, `onEvent`, `onTimeout`) that completes the enrollment. */
+export const END_OF_CAMPAIGN = '$end';
