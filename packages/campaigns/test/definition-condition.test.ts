@@ -8,7 +8,7 @@ import {
   parseCondition,
   pickVariant,
   readField,
-} from '../src/definition/index.js';
+} from '../src/index.js';
 
 function parsed(input: ConditionInput): Condition {
   const result = parseCondition(input);

@@ -6,17 +6,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Campaign,
   type CampaignInput,
+  createTemplateRenderer,
   defineCampaign,
   evaluateCondition,
   formatPath,
   loadCampaign,
   loadCampaignFile,
   mailboxLimits,
+  NO_SENDS,
+  nextAllowedTime,
   parseCampaign,
+  planSend,
   recipientCalendar,
-} from '../src/definition/index.js';
-import { NO_SENDS, nextAllowedTime, planSend, resolveWait } from '../src/schedule/index.js';
-import { createTemplateRenderer } from '../src/templates/index.js';
+  resolveWait,
+} from '../src/index.js';
 
 const FOOTER = '<p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>';
 

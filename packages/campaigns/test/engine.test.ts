@@ -22,6 +22,7 @@ import {
   createUnsubscribeToken,
   ledgerKeyOf,
   pickVariant,
+  variantKeyOf,
   verifyUnsubscribeToken,
 } from '../src/index.js';
 import { createTestEmailProvider, leadOf, startTestVendor, type TestVendor } from './support.js';
@@ -163,7 +164,7 @@ describe('enrollment', () => {
   it('condition triggers enroll on a threshold crossing, not while it stays crossed; changed triggers on a new value', async () => {
     const crossing: CampaignDefinition = {
       id: 'big',
-      triggers: [{ type: 'condition', when: { field: 'company.headcount', op: 'gte', value: 200 } }],
+      triggers: [{ type: 'condition', when: { field: 'company.headcount', op: '>=', value: 200 } }],
       steps: [{ id: 'done', type: 'exit', reason: 'test' }],
     };
     const retitled: CampaignDefinition = {
@@ -192,7 +193,7 @@ describe('enrollment', () => {
     const campaign: CampaignDefinition = {
       ...twoEmails,
       id: 'de-only',
-      audience: { field: 'location.countryCode', op: 'eq', value: 'DE' },
+      audience: { field: 'location.countryCode', op: '=', value: 'DE' },
     };
     const { engine, leads } = setup([campaign]);
     const us = await addLead(leads, 5, { location: { countryCode: 'US' } });
@@ -417,7 +418,7 @@ describe('steps', () => {
         {
           id: 'size',
           type: 'branch',
-          if: { field: 'company.headcount', op: 'gte', value: 200 },
+          if: { field: 'company.headcount', op: '>=', value: 200 },
           whenTrue: 'enterprise',
           whenFalse: 'smb',
         },
@@ -464,10 +465,12 @@ describe('steps', () => {
     ];
     const counts = { a: 0, b: 0 };
     for (let index = 0; index < 4000; index++)
-      counts[pickVariant(variants, `enrollment-${index}`, 's').id as 'a' | 'b']++;
+      counts[pickVariant(variants, variantKeyOf(`enrollment-${index}`, 's')).id as 'a' | 'b']++;
     expect(counts.a / 4000).toBeGreaterThan(0.72);
     expect(counts.a / 4000).toBeLessThan(0.78);
-    expect(pickVariant(variants, 'fixed', 's')).toBe(pickVariant(variants, 'fixed', 's'));
+    expect(pickVariant(variants, variantKeyOf('fixed', 's'))).toBe(
+      pickVariant(variants, variantKeyOf('fixed', 's')),
+    );
     const campaign: CampaignDefinition = {
       id: 'ab',
       triggers: [{ type: 'event', event: 'ab' }],
@@ -492,9 +495,11 @@ describe('steps', () => {
     for (const message of vendor.messages) {
       const send = await store.getSend(message.ledgerKey);
       const expected = pickVariant(
-        campaign.steps[0]?.type === 'email' ? (campaign.steps[0].variants ?? []) : [],
-        send?.enrollmentId ?? '',
-        'mail',
+        (campaign.steps[0]?.type === 'email' ? (campaign.steps[0].variants ?? []) : []).map((variant) => ({
+          ...variant,
+          weight: variant.weight ?? 1,
+        })),
+        variantKeyOf(send?.enrollmentId ?? '', 'mail'),
       );
       expect([send?.variant, message.subject]).toEqual([expected.id, `Subject ${expected.id.toUpperCase()}`]);
     }
@@ -792,6 +797,65 @@ describe('send ledger and failures', () => {
   });
 });
 
+describe('timing (schedule module)', () => {
+  it("sends inside the sending window in the recipient's zone, from the lead's location", async () => {
+    const campaign: CampaignDefinition = {
+      id: 'windowed',
+      triggers: [{ type: 'event', event: 'w' }],
+      sending: {
+        timeZone: 'UTC',
+        windows: [{ days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '09:00', end: '17:00' }],
+      },
+      steps: [{ id: 'mail', type: 'email', template: { subject: 'S', text: 'T' } }],
+    };
+    const { engine, leads, clock } = setup([campaign]);
+    // T0 is Monday 09:00 UTC: 04:00 in New York, 10:00 in Berlin.
+    const newYork = await addLead(leads, 61, { location: { countryCode: 'US', region: 'NY' } });
+    const berlin = await addLead(leads, 62, { location: { countryCode: 'DE' } });
+    for (const lead of [newYork, berlin])
+      await engine.publish({ id: `w-${lead.id}`, type: 'w', leadId: lead.id });
+    await engine.runDue();
+    expect(vendor.messages.map((message) => message.to.email)).toEqual([berlin.email]);
+    clock.t = Date.parse('2026-12-07T13:59:00Z');
+    await engine.runDue();
+    expect(sentTo(newYork.email ?? '')).toHaveLength(0);
+    // 09:00 in New York (EST, UTC-5).
+    clock.t = Date.parse('2026-12-07T14:00:00Z');
+    await engine.runDue();
+    expect(sentTo(newYork.email ?? '')).toHaveLength(1);
+  });
+
+  it('a business-day wait skips the weekend and holidays, keeping the time of day', async () => {
+    const campaign: CampaignDefinition = {
+      id: 'business',
+      triggers: [{ type: 'event', event: 'b' }],
+      sending: { timeZone: 'UTC', holidays: ['2026-12-15'] },
+      steps: [
+        { id: 'first', type: 'email', template: { subject: 'One', text: 'T' } },
+        { id: 'pause', type: 'wait', businessDays: 2 },
+        { id: 'second', type: 'email', template: { subject: 'Two', text: 'T' } },
+      ],
+    };
+    const { engine, leads, clock } = setup([campaign]);
+    // Friday 10:00 UTC.
+    clock.t = Date.parse('2026-12-11T10:00:00Z');
+    const lead = await addLead(leads, 63);
+    await engine.publish({ id: 'b1', type: 'b', leadId: lead.id });
+    await engine.runDue();
+    expect(vendor.messages.map((message) => message.subject)).toEqual(['One']);
+    // Two calendar days (Sunday) and two weekdays (Tuesday, a holiday) are not yet two business days.
+    for (const at of ['2026-12-13T10:00:00Z', '2026-12-15T10:00:00Z', '2026-12-16T09:59:00Z']) {
+      clock.t = Date.parse(at);
+      await engine.runDue();
+      expect(vendor.messages).toHaveLength(1);
+    }
+    // Monday and Wednesday are the two business days: Wednesday 10:00.
+    clock.t = Date.parse('2026-12-16T10:00:00Z');
+    await engine.runDue();
+    expect(vendor.messages.map((message) => message.subject)).toEqual(['One', 'Two']);
+  });
+});
+
 describe('compliance', () => {
   it('a suppressed address is never sent to: the claim refuses it and the enrollment exits', async () => {
     const { engine, leads, store, seen } = setup([twoEmails]);
@@ -926,9 +990,11 @@ describe('compliance', () => {
     expect(issues({ email: undefined, senders: [] })).toEqual(['email', 'senders']);
     expect(
       issues({
-        campaigns: [{ ...twoEmails, sending: { windows: [{ days: [1], start: '09:00', end: '17:00' }] } }],
+        campaigns: [
+          { ...twoEmails, sending: { windows: [{ days: ['mon'], start: '17:00', end: '09:00' }] } },
+        ],
       }),
-    ).toEqual(['welcome.sending.windows']);
+    ).toEqual(['welcome.sending.windows.0.end']);
     expect(
       issues({
         campaigns: [

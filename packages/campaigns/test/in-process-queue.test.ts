@@ -1,9 +1,9 @@
 import type { CampaignWakeUp } from '@leadpipe/core';
 import { ConfigurationError } from '@leadpipe/core';
 import { expect, it } from 'vitest';
-import { createBasicTiming, createInProcessQueue, createMemoryCampaignStore } from '../src/index.js';
+import { createInProcessQueue, createMemoryCampaignStore, createScheduleTiming } from '../src/index.js';
 
-const { nextCronTime } = createBasicTiming();
+const { nextCronTime } = createScheduleTiming();
 
 async function until(check: () => boolean, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;

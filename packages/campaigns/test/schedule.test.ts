@@ -21,7 +21,7 @@ import {
   resolveWait,
   type SendingCalendar,
   timeZoneOfLocation,
-} from '../src/schedule/index.js';
+} from '../src/index.js';
 
 const NY = 'America/New_York';
 const BERLIN = 'Europe/Berlin';

@@ -6,7 +6,7 @@ import {
   leadTemplateVariables,
   TemplateError,
   UNSUBSCRIBE_URL_VARIABLE,
-} from '../src/templates/index.js';
+} from '../src/index.js';
 
 const UNSUBSCRIBE = 'https://example.test/u?t=abc&c=42';
 const FOOTER_HTML = '<p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>';
@@ -121,9 +121,9 @@ describe('createTemplateRenderer', () => {
       html: `{% if title %}As {{ title }}, {% endif %}you know.${FOOTER_HTML}`,
     };
     const without = renderer.render(template, { variables: {}, unsubscribeUrl: UNSUBSCRIBE });
-    expect(without.html.startsWith('you know.')).toBe(true);
+    expect(without.html?.startsWith('you know.')).toBe(true);
     const withTitle = renderer.render(template, { variables: { title: 'CTO' }, unsubscribeUrl: UNSUBSCRIBE });
-    expect(withTitle.html.startsWith('As CTO, you know.')).toBe(true);
+    expect(withTitle.html?.startsWith('As CTO, you know.')).toBe(true);
   });
 
   it('refuses unknown filters and syntax errors when compiling, naming the part', () => {
@@ -250,6 +250,6 @@ describe('leadTemplateVariables', () => {
       { variables, unsubscribeUrl: UNSUBSCRIBE },
     );
     expect(email.subject).toBe('Jane at Acme');
-    expect(email.html.startsWith('Leader / pro')).toBe(true);
+    expect(email.html?.startsWith('Leader / pro')).toBe(true);
   });
 });

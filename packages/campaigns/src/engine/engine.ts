@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import {
   ApiCallError,
   type CampaignDeadLetter,
@@ -25,14 +25,19 @@ import {
   type LimiterRegistry,
   SafeEventBus,
   systemClock,
-  type ValidationIssue,
 } from '@leadpipe/core';
 import { computeHmac, createHttpClient, registerSecret } from '@leadpipe/core/adapter-kit';
+import { conditionBecameTrue, evaluateCondition } from '../definition/condition.js';
+import { pickVariant } from '../definition/variants.js';
 import { createInProcessQueue, type InProcessCampaignQueue } from '../queue/in-process-queue.js';
-import { evaluateCondition, fieldChanged } from './conditions.js';
+import {
+  createTemplateRenderer,
+  leadTemplateVariables,
+  type TemplateRenderer,
+} from '../templates/renderer.js';
+import { checkCampaigns } from './check-campaigns.js';
 import type { CampaignEngineEvents, EnrollmentEventBase } from './events.js';
-import { type CampaignTemplateRenderer, createLiquidRenderer } from './render.js';
-import { type CampaignTiming, createBasicTiming } from './timing.js';
+import { type CampaignTiming, createScheduleTiming } from './timing.js';
 import {
   type CampaignDefinition,
   type CampaignEmailStep,
@@ -40,6 +45,7 @@ import {
   type CampaignSender,
   type CampaignStep,
   DEFAULT_EXIT_EVENTS,
+  END_OF_CAMPAIGN,
 } from './types.js';
 import {
   confirmationPage,
@@ -88,10 +94,14 @@ export interface CampaignEngineOptions {
   readonly crms?: Readonly<Record<string, CrmAdapterV1>>;
   /** The scheduler driver. Default: the in-process timer over the store (`createInProcessQueue`). */
   readonly queue?: CampaignQueueV1;
-  /** When steps run. Default: `createBasicTiming()` (no sending windows); wire in the schedule module's. */
+  /** When steps run. Default: `createScheduleTiming()` (sending windows in the recipient's zone, business days, holidays). */
   readonly timing?: CampaignTiming;
-  /** Template rendering. Default: liquidjs, strict (`createLiquidRenderer()`); wire in the templates module's. */
-  readonly renderer?: CampaignTemplateRenderer;
+  /**
+   * Template rendering. Default: `createTemplateRenderer({ unsubscribe: 'none' })` (liquidjs, strict variables
+   * and filters, HTML escaping, `default` fallbacks; the engine appends the unsubscribe link and postal address
+   * itself). A missing variable without a fallback fails that step of that enrollment (`template_error`).
+   */
+  readonly renderer?: TemplateRenderer;
   /** Rate limiters, shared with the rest of the host (429s belong to them). Default: a new registry. */
   readonly limiters?: LimiterRegistry;
   /** Retries of failed steps. */
@@ -192,8 +202,6 @@ export interface CampaignEngine {
   close(): Promise<void>;
 }
 
-const ID = /^[A-Za-z0-9_-]{1,64}$/;
-
 /** A step's outcome: how the enrollment changes. */
 type Transition =
   | { readonly kind: 'advance'; readonly to: string | undefined }
@@ -207,157 +215,25 @@ type Transition =
       readonly retryAfterMs?: number;
     };
 
-function checkCampaigns(options: CampaignEngineOptions, timing: CampaignTiming): void {
-  const issues: ValidationIssue[] = [];
-  const required = {
-    campaigns: Array.isArray(options?.campaigns),
-    store: typeof options?.store === 'object',
-    leads: typeof options?.leads === 'object',
-  };
-  for (const [field, present] of Object.entries(required)) {
-    if (!present)
-      issues.push({
-        field,
-        reason: field === 'campaigns' ? 'must be an array of campaign definitions' : 'is required',
-      });
-  }
-  if (issues.length > 0) throw new ConfigurationError('invalid_configuration', { issues });
-  const ids = new Set<string>();
-  let emailSteps = 0;
-  let marketing = 0;
-  options.campaigns.forEach((campaign, index) => {
-    const at = `campaigns.${index}`;
-    if (!ID.test(campaign.id))
-      issues.push({ field: `${at}.id`, reason: 'must be 1-64 letters, digits, _ or -' });
-    if (ids.has(campaign.id)) issues.push({ field: `${at}.id`, reason: `repeats "${campaign.id}"` });
-    ids.add(campaign.id);
-    if (campaign.steps.length === 0)
-      issues.push({ field: `${at}.steps`, reason: 'must hold at least one step' });
-    const stepIds = new Set(campaign.steps.map((step) => step.id));
-    const seen = new Set<string>();
-    campaign.steps.forEach((step, stepIndex) => {
-      const where = `${at}.steps.${stepIndex}`;
-      if (!ID.test(step.id))
-        issues.push({ field: `${where}.id`, reason: 'must be 1-64 letters, digits, _ or -' });
-      if (seen.has(step.id)) issues.push({ field: `${where}.id`, reason: `repeats "${step.id}"` });
-      seen.add(step.id);
-      const targets: [string, string | undefined][] = [['next', step.next]];
-      if (step.type === 'branch') targets.push(['whenTrue', step.whenTrue], ['whenFalse', step.whenFalse]);
-      if (step.type === 'waitForEvent')
-        targets.push(['onEvent', step.onEvent], ['onTimeout', step.onTimeout]);
-      for (const [name, target] of targets) {
-        if (target !== undefined && !stepIds.has(target))
-          issues.push({ field: `${where}.${name}`, reason: `names no step ("${target}")` });
-      }
-      if (step.type === 'email') {
-        emailSteps++;
-        if (step.marketing !== false) marketing++;
-        const templates = step.variants ?? (step.template === undefined ? [] : [step.template]);
-        if (templates.length === 0)
-          issues.push({ field: `${where}.template`, reason: 'an email step needs a template or variants' });
-        for (const template of templates) {
-          if (template.html === undefined && template.text === undefined)
-            issues.push({ field: `${where}.template`, reason: 'needs html or text' });
-        }
-        if (
-          step.variants?.some(
-            (variant) => !ID.test(variant.id) || (variant.weight !== undefined && !(variant.weight > 0)),
-          ) === true
-        ) {
-          issues.push({
-            field: `${where}.variants`,
-            reason: 'each variant needs an id and a positive weight',
-          });
-        }
-        if (
-          step.from !== undefined &&
-          !(options.senders ?? []).some((sender) => sender.email === step.from)
-        ) {
-          issues.push({ field: `${where}.from`, reason: 'names no sender' });
-        }
-      }
-      if (step.type === 'crm' && options.crms?.[step.crm] === undefined)
-        issues.push({ field: `${where}.crm`, reason: `names no CRM of the engine's crms` });
-      if (step.type === 'waitForEvent' && !(step.timeoutMs > 0))
-        issues.push({ field: `${where}.timeoutMs`, reason: 'must be above 0' });
-      if (
-        step.type === 'wait' &&
-        [step.durationMs, step.businessDays, step.until].filter((value) => value !== undefined).length !== 1
-      ) {
-        issues.push({ field: where, reason: 'a wait needs exactly one of durationMs, businessDays, until' });
-      }
-      if (step.type === 'webhook') {
-        if (!/^https?:\/\//.test(step.url))
-          issues.push({ field: `${where}.url`, reason: 'must be an http(s) URL' });
-        if (step.secret.length < 16)
-          issues.push({ field: `${where}.secret`, reason: 'must be at least 16 characters' });
-      }
-    });
-    campaign.triggers.forEach((trigger, triggerIndex) => {
-      if (trigger.type === 'cron') {
-        try {
-          timing.nextCronTime(trigger.cron, trigger.timeZone, 0);
-        } catch {
-          issues.push({
-            field: `${at}.triggers.${triggerIndex}.cron`,
-            reason: 'is not a valid cron pattern in that time zone',
-          });
-        }
-      }
-      if (trigger.type === 'at' && Number.isNaN(Date.parse(trigger.at)))
-        issues.push({ field: `${at}.triggers.${triggerIndex}.at`, reason: 'must be an ISO 8601 time' });
-    });
-    issues.push(...timing.validate(campaign));
-  });
-  if (emailSteps > 0) {
-    if (options.email === undefined)
-      issues.push({ field: 'email', reason: 'is required: a campaign has email steps' });
-    if ((options.senders ?? []).length === 0)
-      issues.push({ field: 'senders', reason: 'is required: a campaign has email steps' });
-  }
-  (options.senders ?? []).forEach((sender, index) => {
-    if (typeof sender.postalAddress !== 'string' || sender.postalAddress.trim().length < 5) {
-      issues.push({
-        field: `senders.${index}.postalAddress`,
-        reason: 'is required: every marketing email carries a postal address (CAN-SPAM)',
-      });
-    }
-  });
-  if (marketing > 0) {
-    const unsubscribe = options.unsubscribe;
-    if (unsubscribe === undefined)
-      issues.push({
-        field: 'unsubscribe',
-        reason: 'is required: marketing emails carry an unsubscribe link',
-      });
-    else {
-      if (!/^https:\/\//.test(unsubscribe.baseUrl))
-        issues.push({ field: 'unsubscribe.baseUrl', reason: 'must be an HTTPS URL (RFC 8058)' });
-      if (typeof unsubscribe.secret !== 'string' || unsubscribe.secret.length < 16)
-        issues.push({ field: 'unsubscribe.secret', reason: 'must be at least 16 characters' });
-    }
-  }
-  if (issues.length > 0) throw new ConfigurationError('invalid_configuration', { issues });
+/** What conditions read: the lead, with the trigger's data under `data`. */
+function conditionSubject(
+  lead: object,
+  data: Readonly<Record<string, CampaignJsonValue>> | undefined,
+): object {
+  return data === undefined ? lead : { ...lead, data };
 }
 
-/** A deterministic number in [0, 1) from text. */
-function unitHash(text: string): number {
-  return createHash('sha256').update(text).digest().readUInt32BE(0) / 2 ** 32;
+/** The variant of an email step for an enrollment: a weighted split (weight 1 when unset), the same every time. */
+function variantOf(variants: readonly CampaignEmailVariant[], enrollmentId: string, stepId: string) {
+  return pickVariant(
+    variants.map((variant) => ({ ...variant, weight: variant.weight ?? 1 })),
+    variantKeyOf(enrollmentId, stepId),
+  );
 }
 
-/** The variant of an email step for an enrollment: a weighted split, the same every time for the same enrollment. */
-export function pickVariant<T extends Pick<CampaignEmailVariant, 'id' | 'weight'>>(
-  variants: readonly T[],
-  enrollmentId: string,
-  stepId: string,
-): T {
-  const total = variants.reduce((sum, variant) => sum + (variant.weight ?? 1), 0);
-  let point = unitHash(`${enrollmentId}\u0000${stepId}`) * total;
-  for (const variant of variants) {
-    point -= variant.weight ?? 1;
-    if (point < 0) return variant;
-  }
-  return variants[variants.length - 1] as T;
+/** The key an email step's A/B variant is picked by (`pickVariant(variants, variantKeyOf(enrollmentId, stepId))`). */
+export function variantKeyOf(enrollmentId: string, stepId: string): string {
+  return `${enrollmentId}\u0000${stepId}`;
 }
 
 /** The send ledger key of (enrollment, step). */
@@ -388,7 +264,7 @@ const describe = (error: unknown): string => (error instanceof Error ? error.mes
  * ```
  */
 export function createCampaignEngine(options: CampaignEngineOptions): CampaignEngine {
-  const timing = options.timing ?? createBasicTiming();
+  const timing = options.timing ?? createScheduleTiming();
   checkCampaigns(options, timing);
   const { store, leads } = options;
   const now = options.now ?? systemClock;
@@ -397,7 +273,7 @@ export function createCampaignEngine(options: CampaignEngineOptions): CampaignEn
   const minDelayMs = options.retry?.minDelayMs ?? 60_000;
   const maxDelayMs = options.retry?.maxDelayMs ?? 3_600_000;
   const recheckMs = options.recheckMs ?? 300_000;
-  const renderer = options.renderer ?? createLiquidRenderer();
+  const renderer = options.renderer ?? createTemplateRenderer({ unsubscribe: 'none' });
   const ownLimiters = options.limiters === undefined;
   const limiters = options.limiters ?? createLimiterRegistry({ now });
   const events = new SafeEventBus<CampaignEngineEvents>();
@@ -448,7 +324,7 @@ export function createCampaignEngine(options: CampaignEngineOptions): CampaignEn
   ): Promise<boolean> => {
     if (
       campaign.audience !== undefined &&
-      !evaluateCondition(campaign.audience, { lead, ...(data === undefined ? {} : { data }) })
+      !evaluateCondition(campaign.audience, { current: conditionSubject(lead, data) })
     )
       return false;
     const at = now();
@@ -511,24 +387,13 @@ export function createCampaignEngine(options: CampaignEngineOptions): CampaignEn
   const senderOf = (step: CampaignEmailStep): CampaignSender =>
     senders.find((sender) => sender.email === step.from) ?? (senders[0] as CampaignSender);
 
-  const variablesOf = (
-    lead: Lead,
-    enrollment: CampaignEnrollment,
-    sender: CampaignSender,
-    unsubscribe: string | undefined,
-  ) => ({
-    lead,
+  const variablesOf = (lead: Lead, enrollment: CampaignEnrollment, sender: CampaignSender) => ({
+    ...leadTemplateVariables(lead as Parameters<typeof leadTemplateVariables>[0]),
     data: enrollment.data ?? {},
-    email: lead.email,
-    first_name: lead.firstName,
-    last_name: lead.lastName,
-    full_name: lead.fullName,
-    title: lead.title,
     company_name: lead.company?.name,
     company_domain: lead.company?.domain,
     campaign_id: enrollment.campaignId,
     sender: { name: sender.name, email: sender.email, postal_address: sender.postalAddress },
-    ...(unsubscribe === undefined ? {} : { unsubscribe_url: unsubscribe }),
   });
 
   const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
@@ -595,22 +460,24 @@ export function createCampaignEngine(options: CampaignEngineOptions): CampaignEn
           )
         : undefined;
     const variant =
-      step.variants === undefined ? undefined : pickVariant(step.variants, enrollment.id, step.id);
+      step.variants === undefined ? undefined : variantOf(step.variants, enrollment.id, step.id);
     const template = variant ?? (step.template as NonNullable<CampaignEmailStep['template']>);
-    const variables = variablesOf(lead, enrollment, sender, link);
     let subject: string;
     let html: string | undefined;
     let text: string | undefined;
     try {
-      subject = await renderer.render(template.subject, variables, { html: false });
-      html =
-        template.html === undefined
-          ? undefined
-          : await renderer.render(template.html, variables, { html: true });
-      text =
-        template.text === undefined
-          ? undefined
-          : await renderer.render(template.text, variables, { html: false });
+      ({ subject, html, text } = renderer.render(
+        {
+          id: `${campaign.id}/${step.id}${variant === undefined ? '' : `/${variant.id}`}`,
+          subject: template.subject,
+          ...(template.html === undefined ? {} : { html: template.html }),
+          ...(template.text === undefined ? {} : { text: template.text }),
+        },
+        {
+          variables: variablesOf(lead, enrollment, sender),
+          ...(link === undefined ? {} : { unsubscribeUrl: link }),
+        },
+      ));
     } catch (error) {
       return { kind: 'fail', code: 'template_error', message: `Step ${step.id}: ${describe(error)}` };
     }
@@ -812,7 +679,7 @@ export function createCampaignEngine(options: CampaignEngineOptions): CampaignEn
   ): Promise<Transition> => {
     const lead = await leads.get(enrollment.leadId);
     if (lead === undefined) return { kind: 'exit', reason: 'lead_missing' };
-    const subject = { lead, ...(enrollment.data === undefined ? {} : { data: enrollment.data }) };
+    const subject = { current: conditionSubject(lead, enrollment.data) };
     const started = enrollment.stepStartedAt ?? enrollment.enrolledAt;
     switch (step.type) {
       case 'email':
@@ -903,7 +770,7 @@ export function createCampaignEngine(options: CampaignEngineOptions): CampaignEn
     switch (transition.kind) {
       case 'advance':
         next =
-          transition.to === undefined
+          transition.to === undefined || transition.to === END_OF_CAMPAIGN
             ? { ...rest, status: 'completed', version, attempts: 0 }
             : { ...rest, stepId: transition.to, stepStartedAt: at, nextRunAt: at, attempts: 0, version };
         break;
@@ -1109,13 +976,13 @@ export function createCampaignEngine(options: CampaignEngineOptions): CampaignEn
       for (const campaign of campaigns.values()) {
         for (const trigger of campaign.triggers) {
           if (trigger.type === 'condition') {
-            const before =
-              event.previous === undefined
-                ? false
-                : evaluateCondition(trigger.when, { lead: event.previous });
-            if (!before && evaluateCondition(trigger.when, { lead: event.lead }))
+            if (conditionBecameTrue(trigger.when, event.previous, event.lead))
               await enrollLead(campaign, event.lead, `${event.type}:condition`);
-          } else if (trigger.type === 'changed' && fieldChanged(event.previous, event.lead, trigger.field)) {
+          } else if (
+            trigger.type === 'changed' &&
+            // A first value counts as a change: compare with an empty lead when there was none before.
+            conditionBecameTrue({ field: trigger.field, op: 'changed' }, event.previous ?? {}, event.lead)
+          ) {
             await enrollLead(campaign, event.lead, `${event.type}:changed:${trigger.field}`);
           }
         }

@@ -1,31 +1,15 @@
 import type { CampaignJsonValue, EmailAddress, LeadStoreFilter } from '@leadpipe/core';
+import type { Condition } from '../definition/condition.js';
+import type { SendingWindow } from '../schedule/window.js';
 
 /**
- * A condition over a lead (and the enrollment's trigger data): paths such
- * as `company.headcount`, `title`, `custom.plan`, or `data.<key>` for what
- * the trigger carried.
+ * A condition over a lead (and the enrollment's trigger data under `data.`):
+ * the definition module's condition language, such as
+ * `{ field: 'company.headcount', op: '>=', value: 200 }` or `all` / `any`
+ * lists. Write it as a string (`company.headcount >= 200`) through
+ * `parseCondition` or a campaign file.
  */
-export type CampaignCondition =
-  | {
-      /** Path of the value compared. */
-      readonly field: string;
-      /** Comparison; `exists` takes no value. */
-      readonly op: 'eq' | 'neq' | 'gt' | 'gte' | 'lt' | 'lte' | 'in' | 'contains' | 'exists';
-      /** The value compared with (an array for `in`). */
-      readonly value?: CampaignJsonValue;
-    }
-  | {
-      /** Every condition holds. */
-      readonly all: readonly CampaignCondition[];
-    }
-  | {
-      /** At least one holds. */
-      readonly any: readonly CampaignCondition[];
-    }
-  | {
-      /** The condition does not hold. */
-      readonly not: CampaignCondition;
-    };
+export type CampaignCondition = Condition;
 
 /**
  * What enrolls a lead:
@@ -95,7 +79,7 @@ export interface CampaignEmailVariant extends CampaignEmailTemplate {
 interface StepBase {
   /** Unique within the campaign: letters, digits, `_` and `-`. It names the step in the send ledger. */
   readonly id: string;
-  /** The step run after this one. Default: the next in the list (the end of the campaign after the last). */
+  /** The step run after this one, or {@link END_OF_CAMPAIGN}. Default: the next in the list (the end of the campaign after the last). */
   readonly next?: string;
 }
 
@@ -155,9 +139,9 @@ export interface CampaignWaitStep extends StepBase {
   readonly type: 'wait';
   /** A duration in ms. */
   readonly durationMs?: number;
-  /** Business days (weekends and holidays skipped, in the recipient's zone): needs the schedule module's timing. */
+  /** Business days (weekends and holidays skipped, in the recipient's zone; same wall-clock time). */
   readonly businessDays?: number;
-  /** An ISO 8601 time. */
+  /** An ISO 8601 time (without an offset: in the recipient's zone), or `HH:mm`: its next occurrence there. */
   readonly until?: string;
 }
 
@@ -206,22 +190,21 @@ export type CampaignStep =
   | CampaignBranchStep
   | CampaignExitStep;
 
-/** When sends may go out, read by the schedule module's timing. */
+/** When sends may go out, read by the engine's timing (the schedule module). */
 export interface CampaignSendingPolicy {
-  /** The campaign's zone, used when the lead's is unknown. Default `UTC`. */
+  /** The campaign's zone: for mailbox days and recipients whose zone is unknown. Default `UTC`. */
   readonly timeZone?: string;
-  /** Sending windows: ISO weekdays (1 = Monday) and hours `HH:mm`-`HH:mm`. */
-  readonly windows?: readonly {
-    /** ISO weekdays, 1 (Monday) to 7. */
-    readonly days: readonly number[];
-    /** Start, `HH:mm`. */
-    readonly start: string;
-    /** End, `HH:mm`. */
-    readonly end: string;
-  }[];
-  /** Dates (`YYYY-MM-DD`) nothing is sent on. */
+  /** Where a recipient's zone comes from: the lead's location, else the campaign's (`lead`, default), or always the campaign's. */
+  readonly recipientTimeZone?: 'lead' | 'campaign';
+  /**
+   * Sending windows in the recipient's local time: days (`mon`..`sun`) and
+   * hours `HH:mm`-`HH:mm`. Absent: any time (unless holidays are given, then
+   * any time of Monday to Friday). Business-day waits count the windows' days.
+   */
+  readonly windows?: readonly SendingWindow[];
+  /** Dates (`YYYY-MM-DD`, recipient's zone) nothing is sent on and no business day is counted. */
   readonly holidays?: readonly string[];
-  /** Most sends per mailbox per day. */
+  /** Most sends per mailbox per day (counted in the campaign's zone). */
   readonly dailyCapPerMailbox?: number;
   /** Least time between two sends of a mailbox, in ms. */
   readonly minGapMs?: number;
@@ -270,3 +253,6 @@ export const DEFAULT_EXIT_EVENTS: readonly string[] = [
   'email.complained',
   'meeting.booked',
 ];
+
+/** A step target (`next`, `whenTrue`, `whenFalse`, `onEvent`, `onTimeout`) that completes the enrollment. */
+export const END_OF_CAMPAIGN = '$end';

@@ -79,7 +79,7 @@ async function pool<T>(items: readonly T[], limit: number, task: (item: T) => Pr
  *
  * @example
  * ```ts
- * const queue = createInProcessQueue({ store, nextCronTime: createBasicTiming().nextCronTime });
+ * const queue = createInProcessQueue({ store, nextCronTime: createScheduleTiming().nextCronTime });
  * ```
  */
 export function createInProcessQueue(options: InProcessQueueOptions): InProcessCampaignQueue {

@@ -12,8 +12,8 @@ export interface EmailTemplate {
   readonly id?: string;
   /** The subject line (rendered without HTML escaping; line breaks become spaces). */
   readonly subject: string;
-  /** The HTML body (every `{{ output }}` is HTML-escaped). */
-  readonly html: string;
+  /** The HTML body (every `{{ output }}` is HTML-escaped). Absent: a plain-text email (then `text` is required). */
+  readonly html?: string;
   /** The plain-text body (not escaped). When absent it is derived from the rendered HTML, unless the renderer requires it. */
   readonly text?: string;
 }
@@ -22,8 +22,8 @@ export interface EmailTemplate {
 export interface RenderedEmail {
   /** The subject: one line, never empty. */
   readonly subject: string;
-  /** The HTML body. */
-  readonly html: string;
+  /** The HTML body; absent for a plain-text template. */
+  readonly html?: string;
   /** The text body: the rendered `text` template, or text derived from the HTML. */
   readonly text: string;
 }
@@ -45,8 +45,8 @@ export interface TemplateRendererOptions {
 export interface RenderInput {
   /** The variables: lead fields (see {@link leadTemplateVariables}), the sender, anything else the host adds. */
   readonly variables: Readonly<Record<string, unknown>>;
-  /** The recipient's unsubscribe URL, available to templates as `unsubscribe_url`. */
-  readonly unsubscribeUrl: string;
+  /** The recipient's unsubscribe URL, available to templates as `unsubscribe_url`; required unless the renderer's `unsubscribe` is `none`. */
+  readonly unsubscribeUrl?: string;
 }
 
 /** A template parsed once (see {@link TemplateRenderer.compile}). */
@@ -59,8 +59,8 @@ export interface CompiledEmailTemplate {
   readonly parts: {
     /** The subject line. */
     readonly subject: Template[];
-    /** The HTML body. */
-    readonly html: Template[];
+    /** The HTML body, when the template has one. */
+    readonly html: Template[] | undefined;
     /** The text body, when the template has one. */
     readonly text: Template[] | undefined;
   };
@@ -269,7 +269,7 @@ export function createTemplateRenderer(options: TemplateRendererOptions = {}): T
       return cached;
     }
     const id = template.id;
-    if (template.text === undefined && textPolicy === 'require') {
+    if (template.text === undefined && (textPolicy === 'require' || template.html === undefined)) {
       throw new TemplateError('missing_text', {
         part: 'text',
         templateId: id,
@@ -281,7 +281,7 @@ export function createTemplateRenderer(options: TemplateRendererOptions = {}): T
       hasText: template.text !== undefined,
       parts: Object.freeze({
         subject: parse(plainEngine, template.subject, 'subject', id),
-        html: parse(htmlEngine, template.html, 'html', id),
+        html: template.html === undefined ? undefined : parse(htmlEngine, template.html, 'html', id),
         text: template.text === undefined ? undefined : parse(plainEngine, template.text, 'text', id),
       }),
     });
@@ -322,25 +322,28 @@ export function createTemplateRenderer(options: TemplateRendererOptions = {}): T
     }
     const scope = {
       ...(withoutBlanks({ ...input.variables }) as Record<string, unknown>),
-      [UNSUBSCRIBE_URL_VARIABLE]: input.unsubscribeUrl,
+      ...(input.unsubscribeUrl === undefined ? {} : { [UNSUBSCRIBE_URL_VARIABLE]: input.unsubscribeUrl }),
     };
     const subject = renderPart(plainEngine, compiled.parts.subject, scope, 'subject', id)
       .replace(/\s+/g, ' ')
       .trim();
     if (subject === '')
       throw new TemplateError('empty', { part: 'subject', templateId: id, description: 'rendered empty' });
-    const html = renderPart(htmlEngine, compiled.parts.html, scope, 'html', id);
-    if (html.trim() === '')
+    const html =
+      compiled.parts.html === undefined
+        ? undefined
+        : renderPart(htmlEngine, compiled.parts.html, scope, 'html', id);
+    if (html !== undefined && html.trim() === '')
       throw new TemplateError('empty', { part: 'html', templateId: id, description: 'rendered empty' });
     const text =
       compiled.parts.text === undefined
-        ? convert(html, { wordwrap: false, selectors: [{ selector: 'img', format: 'skip' }] })
+        ? convert(html ?? '', { wordwrap: false, selectors: [{ selector: 'img', format: 'skip' }] })
         : renderPart(plainEngine, compiled.parts.text, scope, 'text', id);
     if (text.trim() === '')
       throw new TemplateError('empty', { part: 'text', templateId: id, description: 'rendered empty' });
     if (unsubscribePolicy === 'require') {
-      const url = input.unsubscribeUrl;
-      if (!html.includes(escapeHtml(url)) && !html.includes(url)) {
+      const url = input.unsubscribeUrl ?? '';
+      if (html !== undefined && !html.includes(escapeHtml(url)) && !html.includes(url)) {
         throw new TemplateError('missing_unsubscribe', {
           part: 'html',
           templateId: id,
@@ -355,7 +358,7 @@ export function createTemplateRenderer(options: TemplateRendererOptions = {}): T
         });
       }
     }
-    return { subject, html, text };
+    return html === undefined ? { subject, text } : { subject, html, text };
   }
 
   return {
