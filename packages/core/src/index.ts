@@ -62,7 +62,11 @@ export {
   type ProviderStats,
   type WaterfallStrategy,
 } from './enrich/index.js';
-export { type DeduplicateEventsOptions, deduplicateEvents } from './events/deduplicate-events.js';
+export {
+  type DeduplicatedHandler,
+  type DeduplicateEventsOptions,
+  deduplicateEvents,
+} from './events/deduplicate-events.js';
 export {
   createInProcessEventBus,
   type InProcessDeadLetter,
@@ -72,6 +76,7 @@ export {
 export {
   createMemoryOutboxPosition,
   createOutboxRelay,
+  type OutboxEventPayload,
   type OutboxPositionStore,
   type OutboxRelay,
   type OutboxRelayOptions,

@@ -14,6 +14,7 @@ export {
 export {
   migratePostgresStore,
   openPostgresStore,
+  type PGliteInstance,
   type PostgresStore,
   type PostgresStoreOptions,
 } from './open-store.js';

@@ -25,6 +25,17 @@ import {
 } from './run-state.js';
 import { pgDatabaseAt, pgliteDatabase, type SqlDatabase } from './sql-client.js';
 
+/**
+ * An open PGlite instance, as {@link PostgresStoreOptions.pglite} takes it: any object with PGlite's `query` and
+ * `exec` methods. The store checks it is one and uses it as a PGlite.
+ */
+export interface PGliteInstance {
+  /** PGlite's `query(sql, params)`. */
+  readonly query: (...args: never[]) => unknown;
+  /** PGlite's `exec(sql)`. */
+  readonly exec: (...args: never[]) => unknown;
+}
+
 /** Options of {@link openPostgresStore}. */
 export interface PostgresStoreOptions {
   /**
@@ -34,8 +45,12 @@ export interface PostgresStoreOptions {
    * `leadpipe.lock` beside it). Give this or `pglite`.
    */
   readonly connection?: string;
-  /** An open PGlite instance to use (not closed with the store, not locked): for tests sharing one instance. */
-  readonly pglite?: PGlite;
+  /**
+   * An open PGlite instance (`new PGlite(...)` from `@electric-sql/pglite`) to use, not closed with the store and
+   * not locked: for tests sharing one instance. Typed as {@link PGliteInstance} so that this package's types need
+   * none of PGlite's browser and Emscripten types.
+   */
+  readonly pglite?: PGliteInstance;
   /** Schema holding the tables: lower-case letters, digits and `_`. Default `leadpipe`. */
   readonly schema?: string;
   /** Apply the package's migrations on open. Default `true`; `false` expects `migratePostgresStore` to have run. */
@@ -115,7 +130,12 @@ const optionsSchema = z
   .object({
     connection: z.string().min(1).optional(),
     pglite: z
-      .custom<PGlite>((value) => typeof value === 'object' && value !== null, 'must be a PGlite instance')
+      .custom<PGliteInstance>(
+        (value) =>
+          typeof (value as PGliteInstance | null)?.query === 'function' &&
+          typeof (value as PGliteInstance | null)?.exec === 'function',
+        'must be a PGlite instance',
+      )
       .optional(),
     schema: z
       .string()
@@ -145,7 +165,8 @@ const isUrl = (connection: string) => /^postgres(ql)?:\/\//i.test(connection);
 /** Open the primary database: a pool on a URL, or PGlite on a folder (locked) or a given instance. */
 async function openDatabase(options: z.output<typeof optionsSchema>): Promise<SqlDatabase> {
   const connections = options.maxConnections ?? 10;
-  if (options.pglite !== undefined) return pgliteDatabase(options.pglite, async () => {});
+  if (options.pglite !== undefined)
+    return pgliteDatabase(options.pglite as unknown as PGlite, async () => {});
   const connection = options.connection!;
   if (isUrl(connection)) return pgDatabaseAt(connection, connections);
   const release = lockDataFolder(connection);

@@ -18,6 +18,14 @@ const optionsSchema = z
   })
   .strict();
 
+/** A bus handler that handles each event id once, with counts of what it did. */
+export interface DeduplicatedHandler extends BusHandler {
+  /** Events the wrapped handler ran to success. */
+  readonly handled: () => number;
+  /** Copies skipped: redeliveries of finished events and copies that arrived while the first ran. */
+  readonly duplicates: () => number;
+}
+
 /**
  * Wraps a bus handler so each event id is handled once by this process:
  * a redelivery of an event the handler already finished is acknowledged
@@ -35,7 +43,7 @@ const optionsSchema = z
 export function deduplicateEvents(
   handler: BusHandler,
   options: DeduplicateEventsOptions = {},
-): BusHandler & { readonly handled: () => number; readonly duplicates: () => number } {
+): DeduplicatedHandler {
   const checked = parseOptions(optionsSchema, options, { name: 'deduplicateEvents' });
   const done = new LRUCache<string, true>({
     max: checked.max ?? 100_000,

@@ -77,8 +77,14 @@ const optionsSchema = z
   })
   .strict();
 
+/** The payload of a lead outbox event on the bus. */
+export interface OutboxEventPayload {
+  /** Id of the lead created or updated; read it from the store (events carry no personal data). */
+  readonly leadId: string;
+}
+
 /** The bus event of an outbox entry: its id is derived from the position, so a republished entry keeps it. */
-export function outboxBusEvent(event: LeadStoreEvent): BusEvent<{ readonly leadId: string }> {
+export function outboxBusEvent(event: LeadStoreEvent): BusEvent<OutboxEventPayload> {
   return {
     id: `lead-outbox-${event.position}`,
     type: event.type,
