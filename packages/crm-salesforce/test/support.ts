@@ -1,13 +1,15 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import type { ContractBackend, ContractResponse } from '@leadpipe/testkit';
+import type { ContractResponse } from '@leadpipe/testkit';
 import {
+  type CannedFetch,
   createEmulator,
   createEmulatorClock,
   type EmulatorInstance,
   type FaultOptions,
   type NodeBindings,
   type SalesforceOptions,
+  cannedFetch as sharedCannedFetch,
 } from '@leadpipe/testkit';
 
 /** The Salesforce emulator (wrapped: faults, recorded requests) on a real port of 127.0.0.1, with a hand-driven clock. */
@@ -86,51 +88,8 @@ export async function startSalesforce(
   };
 }
 
-/** A `fetch` for the adapter that can answer the next requests with canned responses, and counts every request. */
-export interface CannedFetch {
-  /** Pass as the adapter's `fetch`. */
-  readonly fetch: typeof globalThis.fetch;
-  /** The contract suite's view of it. */
-  readonly backend: ContractBackend;
-  /** Every request made, with its method and URL path. */
-  readonly calls: { method: string; path: string }[];
-}
-
-/** Build a {@link CannedFetch} in front of the global `fetch`. */
-export function cannedFetch(): CannedFetch {
-  const queue: { status: number; response: ContractResponse | undefined }[] = [];
-  const calls: CannedFetch['calls'] = [];
-  const fetchImpl: typeof globalThis.fetch = async (input, init) => {
-    const request = new Request(input, init);
-    calls.push({ method: request.method, path: new URL(request.url).pathname });
-    const canned = queue.shift();
-    if (canned !== undefined) {
-      const headers = new Headers(canned.response?.headers);
-      const body = canned.response?.body;
-      let text: string | null = null;
-      if (typeof body === 'string') text = body;
-      else if (body !== undefined) {
-        text = JSON.stringify(body);
-        if (!headers.has('content-type')) headers.set('content-type', 'application/json');
-      }
-      return new Response(canned.status === 204 ? null : text, { status: canned.status, headers });
-    }
-    return globalThis.fetch(request);
-  };
-  return {
-    fetch: fetchImpl,
-    calls,
-    backend: {
-      respondWith: (status, response, times = 1) => {
-        for (let index = 0; index < times; index++) queue.push({ status, response });
-      },
-      requestCount: () => calls.length,
-      reset: () => {
-        queue.length = 0;
-      },
-    },
-  };
-}
+/** The testkit's canned `fetch` in front of the emulator, as this package's tests use it. */
+export const cannedFetch = (): CannedFetch => sharedCannedFetch();
 
 /** Salesforce's own error bodies per status (`[{message, errorCode}]`). */
 export const SALESFORCE_ERROR_RESPONSES: Readonly<Record<number, ContractResponse>> = {

@@ -91,7 +91,7 @@ describe('Mailgun provider against the Mailgun emulator over HTTP', () => {
       text: 'refused',
     }),
     db: { message: stored, count: () => emulator().messages().length },
-    backend: canned,
+    backend: canned.backend,
     secrets,
     errorResponses: {
       400: { body: { message: "'to' parameter is not a valid address. please check documentation" } },

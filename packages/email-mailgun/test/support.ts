@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { EmailMessage, InboundWebhookRequest } from '@leadpipe/core';
+import { type CannedFetch, cannedFetch as sharedCannedFetch } from '@leadpipe/testkit';
 
 /** A message that passes every local check. */
 export function message(overrides: Partial<EmailMessage> = {}): EmailMessage {
@@ -71,47 +72,5 @@ export async function rejection(promise: PromiseLike<unknown>): Promise<unknown>
   throw new Error('expected a rejection');
 }
 
-/** A `fetch` for the provider that can answer the next requests with canned responses, and counts every request. */
-export interface CannedFetch {
-  /** Pass as the provider's `fetch`. */
-  readonly fetch: typeof globalThis.fetch;
-  /** Answer the next `times` requests with `status` and `response`. */
-  respondWith(
-    status: number,
-    response?: { headers?: Record<string, string>; body?: unknown },
-    times?: number,
-  ): void;
-  /** Requests made so far (canned answers included). */
-  requestCount(): number;
-  /** Drop canned answers not used yet. */
-  reset(): void;
-}
-
-/** Build a {@link CannedFetch} in front of the global `fetch` (so the emulator answers the rest over HTTP). */
-export function cannedFetch(): CannedFetch {
-  const queue: { status: number; headers: Headers; body: string | null }[] = [];
-  let count = 0;
-  return {
-    fetch: async (input, init) => {
-      count++;
-      const canned = queue.shift();
-      if (canned !== undefined)
-        return new Response(canned.body, { status: canned.status, headers: canned.headers });
-      return globalThis.fetch(input, init);
-    },
-    respondWith: (status, response = {}, times = 1) => {
-      const headers = new Headers(response.headers);
-      let body: string | null = null;
-      if (typeof response.body === 'string') body = response.body;
-      else if (response.body !== undefined) {
-        body = JSON.stringify(response.body);
-        if (!headers.has('content-type')) headers.set('content-type', 'application/json');
-      }
-      for (let index = 0; index < times; index++) queue.push({ status, headers, body });
-    },
-    requestCount: () => count,
-    reset: () => {
-      queue.length = 0;
-    },
-  };
-}
+/** The testkit's canned `fetch` in front of the emulator, as this package's tests use it. */
+export const cannedFetch = (): CannedFetch => sharedCannedFetch();

@@ -1,13 +1,10 @@
-import type {
-  ContractBackend,
-  ContractResponse,
-  EmailStoredMessage,
-  SendgridStoredMessage,
-} from '@leadpipe/testkit';
+import type { ContractResponse, EmailStoredMessage, SendgridStoredMessage } from '@leadpipe/testkit';
 import {
+  type CannedFetch,
   type EmulatorInstance,
   type RunningEmulators,
   type StartEmulatorsOptions,
+  cannedFetch as sharedCannedFetch,
   startEmulators,
 } from '@leadpipe/testkit';
 import { SENDGRID_LEDGER_KEY_ARG } from '../src/index.js';
@@ -67,59 +64,8 @@ export function asContractMessage(
   };
 }
 
-/** A `fetch` for the provider that can answer the next requests with canned responses, and counts every request. */
-export interface CannedFetch {
-  /** Pass as the provider's `fetch`. */
-  readonly fetch: typeof globalThis.fetch;
-  /** The contract suite's view of it. */
-  readonly backend: ContractBackend;
-  /** Every request made: method, path, body. */
-  readonly calls: { method: string; path: string; body: string | undefined; headers: Headers }[];
-}
-
-function cannedResponse(status: number, response: ContractResponse | undefined): Response {
-  const headers = new Headers(response?.headers);
-  const body = response?.body;
-  let text: string | null = null;
-  if (typeof body === 'string') text = body;
-  else if (body !== undefined) {
-    text = JSON.stringify(body);
-    if (!headers.has('content-type')) headers.set('content-type', 'application/json');
-  }
-  return new Response(status === 204 ? null : text, { status, headers });
-}
-
-/** Build a {@link CannedFetch} in front of the global `fetch`. */
-export function cannedFetch(): CannedFetch {
-  const queue: { status: number; response: ContractResponse | undefined }[] = [];
-  const calls: CannedFetch['calls'] = [];
-  const fetchImpl: typeof globalThis.fetch = async (input, init) => {
-    const request = new Request(input, init);
-    const body = request.method === 'GET' ? undefined : await request.clone().text();
-    calls.push({
-      method: request.method,
-      path: new URL(request.url).pathname,
-      body,
-      headers: request.headers,
-    });
-    const canned = queue.shift();
-    if (canned !== undefined) return cannedResponse(canned.status, canned.response);
-    return globalThis.fetch(request);
-  };
-  return {
-    fetch: fetchImpl,
-    calls,
-    backend: {
-      respondWith: (status, response, times = 1) => {
-        for (let index = 0; index < times; index++) queue.push({ status, response });
-      },
-      requestCount: () => calls.length,
-      reset: () => {
-        queue.length = 0;
-      },
-    },
-  };
-}
+/** The testkit's canned `fetch` in front of the emulator, as this package's tests use it. */
+export const cannedFetch = (): CannedFetch => sharedCannedFetch();
 
 const sendgridError = (message: string, field: string | null = null) => ({
   body: { errors: [{ field, message, help: null }] },

@@ -1,4 +1,5 @@
-import type { ContractBackend, ContractResponse } from '@leadpipe/testkit';
+import type { ContractResponse } from '@leadpipe/testkit';
+import { type CannedFetch, cannedFetch as sharedCannedFetch } from '@leadpipe/testkit';
 
 /** Paths of the session (sign-in and entitlement lookups), as opposed to data calls. */
 const SESSION_PATH = /^\/(authenticate|gtm\/oauth\/v1\/token|lookup\/outputfields\/|gtm\/data\/v1\/lookup\/)/;
@@ -13,49 +14,11 @@ const SESSION_PATH = /^\/(authenticate|gtm\/oauth\/v1\/token|lookup\/outputfield
  * alike, as a credential ZoomInfo refuses is refused at sign-in too: ZoomInfo
  * clients sign in again once after a 401, so a single 401 would be healed.
  */
-export interface CannedFetch {
-  /** Pass as the adapter's `fetch`. */
-  readonly fetch: typeof globalThis.fetch;
-  /** The contract suite's view of it: `requestCount` counts data calls. */
-  readonly backend: ContractBackend;
-  /** Every request sent (canned or not): method and path. */
-  readonly calls: { method: string; path: string }[];
-}
-
-/** Build a {@link CannedFetch}. */
-export function cannedFetch(): CannedFetch {
-  const queue: { status: number; response: ContractResponse | undefined }[] = [];
-  const calls: CannedFetch['calls'] = [];
-  const fetchImpl: typeof globalThis.fetch = async (input, init) => {
-    const request = new Request(input, init);
-    calls.push({ method: request.method, path: new URL(request.url).pathname });
-    const canned = queue.shift();
-    if (canned === undefined) return globalThis.fetch(request);
-    const headers = new Headers(canned.response?.headers);
-    const body = canned.response?.body;
-    let text: string | null = null;
-    if (typeof body === 'string') text = body;
-    else if (body !== undefined) {
-      text = JSON.stringify(body);
-      if (!headers.has('content-type')) headers.set('content-type', 'application/json');
-    }
-    return new Response(text, { status: canned.status, headers });
-  };
-  return {
-    fetch: fetchImpl,
-    calls,
-    backend: {
-      respondWith: (status, response, times = 1) => {
-        const count = status === 401 ? Math.max(times, 2) : times;
-        for (let index = 0; index < count; index++) queue.push({ status, response });
-      },
-      requestCount: () => calls.filter((call) => !SESSION_PATH.test(call.path)).length,
-      reset: () => {
-        queue.length = 0;
-      },
-    },
-  };
-}
+export const cannedFetch = (): CannedFetch =>
+  sharedCannedFetch({
+    cannedTimes: (status, times) => (status === 401 ? Math.max(times, 2) : times),
+    counts: (call) => !SESSION_PATH.test(call.path),
+  });
 
 /** ZoomInfo's legacy error answers (the live-captured `{success:false,statusCode,error}` shape). */
 export const LEGACY_ERROR_RESPONSES: Readonly<Record<number, ContractResponse>> = {

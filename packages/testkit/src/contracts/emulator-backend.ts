@@ -7,6 +7,7 @@ import { type CreateEmulatorOptions, createEmulator, type EmulatorInstance } fro
 import { definitionOf, type RegisteredEmulatorDefinition } from '../emulator/vendors.js';
 import type { NodeBindings } from '../emulator/wrap.js';
 import type { TruthPerson } from '../truth/index.js';
+import { cannedResponse } from './canned-fetch.js';
 import type {
   ContractBackend,
   ContractResponse,
@@ -61,18 +62,6 @@ export interface EmulatorBackend<V extends EnrichmentVendor> {
  * looks real (Clearbit answers 422, not 404, for reserved TLDs such as `.example`).
  */
 export const UNKNOWN_CONTRACT_EMAIL = 'nobody.contract@unknown-contract-domain.com';
-
-function cannedResponse(status: number, response: ContractResponse | undefined): Response {
-  const headers = new Headers(response?.headers);
-  const body = response?.body;
-  let text: string | null = null;
-  if (typeof body === 'string') text = body;
-  else if (body !== undefined) {
-    text = JSON.stringify(body);
-    if (!headers.has('content-type')) headers.set('content-type', 'application/json; charset=utf-8');
-  }
-  return new Response(status === 204 || status === 304 ? null : text, { status, headers });
-}
 
 function pickKnownPerson(emulator: EmulatorInstance<EnrichmentVendor>): {
   person: TruthPerson;
@@ -141,7 +130,8 @@ export async function startEmulatorBackend<V extends EnrichmentVendor>(
   app.all('*', (c) => {
     count++;
     const canned = queue.shift();
-    if (canned !== undefined) return cannedResponse(canned.status, canned.response);
+    if (canned !== undefined)
+      return cannedResponse(canned.status, canned.response, 'application/json; charset=utf-8');
     return emulator.fetch(c.req.raw, c.env);
   });
   const host = options.host ?? '127.0.0.1';

@@ -15,6 +15,12 @@ export {
   campaignStoreContract,
 } from './campaign-store-contract.js';
 export {
+  type CannedCall,
+  type CannedFetch,
+  type CannedFetchOptions,
+  cannedFetch,
+} from './canned-fetch.js';
+export {
   type CheckpointStoreContractCheck,
   type CheckpointStoreContractOptions,
   type CheckpointStoreFixture,
