@@ -24,6 +24,7 @@ import {
 import { readInput } from './files.js';
 import { type CliIo, EXIT_CODES, type ExitCode } from './io.js';
 import type { LeadsCommand, LeadsQueryOptions } from './leads-args.js';
+import { checkEraseFiles, erasePerson } from './leads-erase.js';
 import { openStore } from './store.js';
 
 /** The store's field names in a bad query, as the command's flags. */
@@ -314,11 +315,13 @@ async function importLeads(
 
 async function erase(
   command: Extract<LeadsCommand, { kind: 'erase' }>,
-  store: LeadStoreV1,
+  store: LeadStoreV1 | undefined,
   io: CliIo,
 ): Promise<ExitCode> {
+  // Every file named must be there before anything is erased.
+  await checkEraseFiles(command.files, command.runs, io.cwd);
   for (const email of command.emails) {
-    const report = await asFlags(() => store.erase(email));
+    const report = await asFlags(() => erasePerson(email, store, command.files, io.cwd));
     const places = Object.entries(report.removed);
     const found = places.filter(([, count]) => count > 0);
     const none = places.filter(([, count]) => count === 0).map(([place]) => place);
@@ -375,9 +378,10 @@ async function retain(
 
 /** Run a `leadpipe leads` command against its store, closing the store after. */
 export async function runLeads(command: LeadsCommand, io: CliIo): Promise<ExitCode> {
+  if (command.kind === 'erase' && command.store === undefined) return await erase(command, undefined, io);
   const customFields =
     command.kind === 'query' || command.kind === 'export' ? command.query.customFields : [];
-  const opened = io.store ?? (await openStore(command.store, customFields));
+  const opened = io.store ?? (await openStore(command.store!, customFields));
   try {
     const leads = opened.leads;
     if (command.kind === 'query') return await query(command, leads, io);
