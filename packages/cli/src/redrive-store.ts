@@ -18,7 +18,7 @@ export const STORE_TARGET = 'leadStore';
 const BATCH = 500;
 
 /** What a redrive to the lead store did: the `--report` JSON. */
-export interface StoreRedriveReport {
+interface StoreRedriveReport {
   /** Always `leadStore`. */
   readonly target: typeof STORE_TARGET;
   /** Entries sent. */
