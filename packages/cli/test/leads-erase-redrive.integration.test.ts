@@ -143,7 +143,7 @@ describe('leadpipe leads erase: the store and the files leadpipe enrich keeps', 
     const stderr = capture({
       onWrite: (chunk) => {
         const done = /done=(\d+)/.exec(chunk);
-        if (done && Number(done[1]) >= 27) controller.abort(new Error('Ctrl-C'));
+        if (done && Number(done[1]) >= 18) controller.abort(new Error('Ctrl-C'));
       },
     });
     const second = await runCli(['enrich', 'leads.csv', '--emulate', '--out', 'run2/leads.enriched.csv'], {
