@@ -109,7 +109,7 @@ export interface RedriveCommandOptions {
   readonly store?: StoreLocation;
   /** Run against the testkit's emulators instead of the real vendors. */
   readonly emulate: boolean;
-  /** Where the JSON report (`CrmSyncReport`) goes (absolute), if anywhere. */
+  /** Where the JSON report goes (absolute), if anywhere: a `CrmSyncReport`, or the store redrive's counts. */
   readonly report: string | undefined;
   /** No log lines; only the summary. */
   readonly quiet: boolean;
