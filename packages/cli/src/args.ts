@@ -105,9 +105,11 @@ export interface RedriveCommandOptions {
   readonly crm: CrmName | undefined;
   /** Send only entries whose last error was retryable (a 5xx, a timeout, a rate limit). */
   readonly retryableOnly: boolean;
+  /** The lead store to send the entries of target `leadStore` to (`--store`); else `LEADPIPE_STORE`. */
+  readonly store?: StoreLocation;
   /** Run against the testkit's emulators instead of the real vendors. */
   readonly emulate: boolean;
-  /** Where the JSON report (`CrmSyncReport`) goes (absolute), if anywhere. */
+  /** Where the JSON report goes (absolute), if anywhere: a `CrmSyncReport`, or the store redrive's counts. */
   readonly report: string | undefined;
   /** No log lines; only the summary. */
   readonly quiet: boolean;
@@ -231,11 +233,13 @@ Exit codes: 0 done, 1 failed, 2 bad usage, missing key or unreadable input
 export const REDRIVE_HELP = `Usage: leadpipe redrive <file> [options]
 
 Send the records of a dead-letters file (.ndjson, as leadpipe enrich writes it)
-to the CRM again, once what refused them is fixed. Records the CRM takes now
-leave the file; records it refuses again stay, with the new error.
+to the CRM again, or to the lead store, once what refused them is fixed. Records
+taken now leave the file; records refused again stay, with the new error.
 
 Options:
   --crm <name>           Send to ${CRM_NAMES.join(' or ')} (default: the CRM the records were meant for)
+  --store <url|folder>   Send the records the lead store's upsert failed on (enrich --store) to
+                         this store: a postgres:// URL or a folder (default: LEADPIPE_STORE)
   --retryable-only       Send only records whose last error was retryable (5xx, timeout, rate limit)
   --emulate              Run against in-process vendor emulators: no keys, no network
   --report <file>        Write the run's report as JSON
@@ -547,6 +551,11 @@ function parseRedrive(argv: readonly string[], cwd: string): CliCommand {
     if (isOneOf(CRM_NAMES, values.crm)) crm = values.crm;
     else issues.push(unknownCrm(values.crm));
   }
+  const store =
+    values.store === undefined ? undefined : parseStoreLocation(values.store, cwd, '--store', issues);
+  if (crm !== undefined && store !== undefined) {
+    issues.push({ field: '--store', reason: 'cannot go with --crm: a redrive sends to one target' });
+  }
   const input = resolve(cwd, file ?? '');
   const report = values.report === undefined ? undefined : resolve(cwd, values.report);
   if (file !== undefined && report === input) {
@@ -559,6 +568,7 @@ function parseRedrive(argv: readonly string[], cwd: string): CliCommand {
       input,
       crm,
       retryableOnly: values['retryable-only'] === true,
+      ...(store === undefined ? {} : { store }),
       emulate: values.emulate === true,
       report,
       quiet: values.quiet === true,
@@ -568,6 +578,7 @@ function parseRedrive(argv: readonly string[], cwd: string): CliCommand {
 
 const REDRIVE_OPTIONS = {
   crm: { type: 'string' },
+  store: { type: 'string' },
   'retryable-only': { type: 'boolean' },
   emulate: { type: 'boolean' },
   report: { type: 'string' },

@@ -11,6 +11,13 @@ import {
   type ValidationIssue,
 } from '@leadpipe/core';
 import type { Environment } from './connections.js';
+import {
+  ERASE_FILE_FLAGS,
+  ERASE_FILE_HELP,
+  type EraseFile,
+  eraseFiles,
+  eraseFilesGiven,
+} from './leads-erase.js';
 import { type StoreLocation, storeOption } from './store.js';
 import { didYouMean } from './suggest.js';
 
@@ -75,10 +82,14 @@ export type LeadsCommand =
   | {
       /** `leads erase --email x`. */
       readonly kind: 'erase';
-      /** The store. */
-      readonly store: StoreLocation;
+      /** The store; `undefined` when only files are named (no `--store`, no `LEADPIPE_STORE`). */
+      readonly store: StoreLocation | undefined;
       /** The emails to erase. */
       readonly emails: readonly string[];
+      /** The files of `leadpipe enrich` and `leads retain` to erase from too. */
+      readonly files: readonly EraseFile[];
+      /** The enrich outputs `--run` named (as given), which must exist. */
+      readonly runs: readonly string[];
     }
   | {
       /** `leads retain`. */
@@ -189,14 +200,22 @@ ${STORE_LINE}
 const LEADS_ERASE_HELP = `Usage: leadpipe leads erase --email <address> [options]
 
 Remove a person from the store: the lead, its archived copy and its outbox events,
-and the cache entries, dead letters and checkpoint answers kept in the same store.
-Prints where it removed them from. Files of leadpipe enrich (outputs, --cache and
-dead-letters files) are not touched.
+and the cache entries, dead letters and checkpoint answers kept in the same store;
+and from the files leadpipe keeps people in that the options below name: provider
+answers (--cache, checkpoints), dead letters, and archive files. Prints every place
+it looked in, with what it removed from each. The outputs, rejects and duplicates
+files of leadpipe enrich are yours and are not touched.
 
 Options:
   --email <address>      The person to erase; repeat it for several
 ${STORE_LINE}
+                         (may be left out when files are named)
+${ERASE_FILE_HELP}
   -h, --help             Show this help
+
+Example:
+  leadpipe leads erase --email ada@acme.com --store examples/out/store \\
+    --run examples/out/leads.enriched.csv --cache answers.ndjson
 `;
 
 /** Usage of `leadpipe leads retain`. */
@@ -436,6 +455,7 @@ const OPTIONS = {
   erase: {
     store: { type: 'string' },
     email: { type: 'string', multiple: true },
+    ...ERASE_FILE_FLAGS,
     help: { type: 'boolean', short: 'h' },
   },
   retain: {
@@ -535,7 +555,7 @@ export function parseLeadsCommand(
   if (values.help === true) return { kind: 'help', text: LEADS_SUBCOMMAND_HELP[name] };
   const issues: ValidationIssue[] = [];
   const text = (key: string) => values[key] as string | undefined;
-  const store = storeOption(text('store'), env, cwd, issues, true);
+  const store = storeOption(text('store'), env, cwd, issues, !(name === 'erase' && eraseFilesGiven(values)));
   if (name !== 'import' && positionals.length > 0) {
     issues.push({
       field: '<arguments>',
@@ -643,7 +663,8 @@ export function parseLeadsCommand(
         if (!/^[^@\s]+@[^@\s]+$/.test(email))
           issues.push({ field: '--email', reason: `"${email}" is not an email address` });
       }
-      if (store) command = { kind: 'erase', store, emails };
+      const files = eraseFiles(values, cwd, issues);
+      command = { kind: 'erase', store, emails, files, runs: (values.run as string[] | undefined) ?? [] };
       break;
     }
     case 'retain': {

@@ -24,6 +24,7 @@ import {
 import { readInput } from './files.js';
 import { type CliIo, EXIT_CODES, type ExitCode } from './io.js';
 import type { LeadsCommand, LeadsQueryOptions } from './leads-args.js';
+import { checkEraseFiles, erasePerson } from './leads-erase.js';
 import { openStore } from './store.js';
 
 /** The store's field names in a bad query, as the command's flags. */
@@ -227,19 +228,39 @@ async function firstLine(path: string): Promise<string | undefined> {
   }
 }
 
-async function* storedLeads(path: string): AsyncGenerator<Lead> {
+/** The lines of a stored-leads file that are not handed to the store: blank ones, and lines that are not JSON. */
+interface SkippedLines {
+  /** Per line skipped, how many leads had been handed on before it: maps a lead's position back to its line. */
+  readonly before: number[];
+  /** Lines that are not JSON (1-based). */
+  readonly unreadable: number[];
+}
+
+async function* storedLeads(path: string, skipped: SkippedLines): AsyncGenerator<Lead> {
   const lines = createInterface({ input: createReadStream(path), crlfDelay: Number.POSITIVE_INFINITY });
+  let handed = 0;
+  let number = 0;
   for await (const line of lines) {
-    if (line.trim() === '') continue;
+    number += 1;
     let value: unknown;
     try {
-      value = JSON.parse(line);
+      value = line.trim() === '' ? undefined : JSON.parse(line);
     } catch {
-      value = { unreadable: line.slice(0, 80) };
+      skipped.unreadable.push(number);
+    }
+    if (value === undefined) {
+      skipped.before.push(handed);
+      continue;
     }
     // A line that is not a lead is handed on all the same: the store rejects it with its reasons.
+    handed += 1;
     yield value as Lead;
   }
+}
+
+/** The file line (1-based) of the lead at `index` of the stream. */
+function lineOf(index: number, skipped: SkippedLines): number {
+  return index + 1 + skipped.before.filter((handed) => handed <= index).length;
 }
 
 /** Columns of an enrich output or an export that are not lead values. */
@@ -280,16 +301,21 @@ async function importLeads(
     }
   }
   if (stored) {
-    const report = await store.import(storedLeads(command.input));
+    const skipped: SkippedLines = { before: [], unreadable: [] };
+    const report = await store.import(storedLeads(command.input, skipped));
+    const problems = [
+      ...skipped.unreadable.map((line) => ({ line, text: 'is not JSON' })),
+      ...report.rejected.map((rejection) => ({
+        line: lineOf(rejection.index, skipped),
+        text: rejection.issues.map((issue) => `${issue.field}: ${issue.reason}`).join('; '),
+      })),
+    ].sort((a, b) => a.line - b.line);
     io.stdout.write(
-      `Imported ${command.input} (stored leads): ${report.read} read, ${report.created} created, ${report.updated} updated, ${report.unchanged} unchanged, ${report.rejected.length} rejected\n`,
+      `Imported ${command.input} (stored leads): ${report.read + skipped.unreadable.length} read, ${report.created} created, ${report.updated} updated, ${report.unchanged} unchanged, ${problems.length} rejected\n`,
     );
-    for (const rejection of report.rejected.slice(0, 10)) {
-      io.stdout.write(
-        `  line ${rejection.index + 1}: ${rejection.issues.map((issue) => `${issue.field}: ${issue.reason}`).join('; ')}\n`,
-      );
-    }
-    return report.rejected.length > 0 ? EXIT_CODES.finishedWithProblems : EXIT_CODES.done;
+    for (const problem of problems.slice(0, 10)) io.stdout.write(`  line ${problem.line}: ${problem.text}\n`);
+    if (problems.length > 10) io.stdout.write(`  and ${problems.length - 10} more\n`);
+    return problems.length > 0 ? EXIT_CODES.finishedWithProblems : EXIT_CODES.done;
   }
   const pipeline = createLeadPipeline({ store, batchSize: 500 });
   try {
@@ -314,11 +340,13 @@ async function importLeads(
 
 async function erase(
   command: Extract<LeadsCommand, { kind: 'erase' }>,
-  store: LeadStoreV1,
+  store: LeadStoreV1 | undefined,
   io: CliIo,
 ): Promise<ExitCode> {
+  // Every file named must be there before anything is erased.
+  await checkEraseFiles(command.files, command.runs, io.cwd);
   for (const email of command.emails) {
-    const report = await asFlags(() => store.erase(email));
+    const report = await asFlags(() => erasePerson(email, store, command.files, io.cwd));
     const places = Object.entries(report.removed);
     const found = places.filter(([, count]) => count > 0);
     const none = places.filter(([, count]) => count === 0).map(([place]) => place);
@@ -375,9 +403,10 @@ async function retain(
 
 /** Run a `leadpipe leads` command against its store, closing the store after. */
 export async function runLeads(command: LeadsCommand, io: CliIo): Promise<ExitCode> {
+  if (command.kind === 'erase' && command.store === undefined) return await erase(command, undefined, io);
   const customFields =
     command.kind === 'query' || command.kind === 'export' ? command.query.customFields : [];
-  const opened = io.store ?? (await openStore(command.store, customFields));
+  const opened = io.store ?? (await openStore(command.store!, customFields));
   try {
     const leads = opened.leads;
     if (command.kind === 'query') return await query(command, leads, io);

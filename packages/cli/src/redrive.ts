@@ -14,6 +14,7 @@ import type { CrmName, RedriveCommandOptions } from './args.js';
 import { connect, missingKeys, registerKeys } from './connections.js';
 import { startEmulatedVendors } from './emulate.js';
 import { type CliIo, EXIT_CODES, type ExitCode, problemText, records, writeJsonReport } from './io.js';
+import { redriveToStore, STORE_TARGET } from './redrive-store.js';
 import { CRM_NAMES } from './vendors.js';
 
 /** Visit every entry of the queue, oldest first, reading it a page at a time. */
@@ -47,7 +48,7 @@ function chooseCrm(
       reason:
         names.length === 1
           ? `the records are for "${names[0]}", which is not a CRM this command knows; use ${CRM_NAMES.join(' or ')}`
-          : `the records are for ${names.map((name) => `"${name}"`).join(', ')}: name the one to send to`,
+          : `the records are for ${names.map((name) => `"${name}"`).join(', ')}: name the one to send to${targets.has(STORE_TARGET) ? ` (--store for "${STORE_TARGET}")` : ''}`,
     },
   ]);
 }
@@ -116,6 +117,14 @@ export async function runRedrive(options: RedriveCommandOptions, io: CliIo): Pro
       empty = true;
       stdout.write(`Redrive of ${options.input}: no dead letters to send\n`);
       return EXIT_CODES.done;
+    }
+    if (
+      options.crm === undefined &&
+      (options.store !== undefined || (targets.size === 1 && targets.has(STORE_TARGET)))
+    ) {
+      const outcome = await redriveToStore(options, queue, total, io);
+      empty = outcome.left === 0;
+      return outcome.code;
     }
     const crm = chooseCrm(options.crm, targets);
     if (crm instanceof ValidationError) {
