@@ -19,6 +19,7 @@ import {
   type Transition,
   variantKeyOf,
 } from './context.js';
+import { withComplianceFooter } from './footer.js';
 import type {
   CampaignDefinition,
   CampaignEmailStep,
@@ -47,8 +48,6 @@ const variablesOf = (lead: Lead, enrollment: CampaignEnrollment, sender: Campaig
   campaign_id: enrollment.campaignId,
   sender: { name: sender.name, email: sender.email, postal_address: sender.postalAddress },
 });
-
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
 
 /** Resolve an existing ledger row into a transition, or undefined when a claim may be made. */
 export function fromLedger(
@@ -136,11 +135,7 @@ export async function runEmail(
   } catch (error) {
     return { kind: 'fail', code: 'template_error', message: `Step ${step.id}: ${describe(error)}` };
   }
-  if (link !== undefined) {
-    if (html !== undefined)
-      html += `\n<p style="font-size:12px;color:#666">${escapeHtml(sender.postalAddress)}<br><a href="${escapeHtml(link)}">Unsubscribe</a></p>`;
-    if (text !== undefined) text += `\n\n--\n${sender.postalAddress}\nUnsubscribe: ${link}`;
-  }
+  if (link !== undefined) ({ html, text } = withComplianceFooter({ html, text }, link, sender.postalAddress));
   const claim = await store.claimSend({
     ledgerKey,
     enrollmentId: enrollment.id,
