@@ -43,6 +43,7 @@ export {
   loadCampaignFile,
   parseCampaign,
 } from './definition/load.js';
+export { type EventMatch, eventMatches, parseEventMatch } from './definition/match.js';
 export { type CampaignInput, formatPath } from './definition/schema.js';
 export {
   type EngineCampaign,
@@ -109,6 +110,7 @@ export {
   type CampaignEmailStep,
   type CampaignEmailTemplate,
   type CampaignEmailVariant,
+  type CampaignExitRule,
   type CampaignExitStep,
   type CampaignSender,
   type CampaignSendingPolicy,

@@ -99,7 +99,9 @@ describe('a YAML campaign through the engine', () => {
     expect(vendor.messages[0]?.html).toContain('Hauptstrasse 1');
     // The template links {{ unsubscribe_url }} (campaign files must): the engine adds no second link.
     const first = vendor.messages[0] as (typeof vendor.messages)[number];
-    const link = /<(https:\/\/acme\.test\/u\?token=[^>]+)>/.exec(first.headers?.['List-Unsubscribe'] ?? '')?.[1];
+    const link = /<(https:\/\/acme\.test\/u\?token=[^>]+)>/.exec(
+      first.headers?.['List-Unsubscribe'] ?? '',
+    )?.[1];
     expect(link).toBeDefined();
     expect(occurrences(first.html ?? '', 'acme.test/u?token=')).toBe(1);
     expect(occurrences(first.html ?? '', link as string)).toBe(1);

@@ -9,11 +9,17 @@ import type {
   LimiterRegistry,
   SafeEventBus,
 } from '@leadpipe/core';
+import { eventMatches } from '../definition/match.js';
 import type { TemplateRenderer } from '../templates/renderer.js';
 import type { CampaignEngineOptions } from './engine.js';
 import type { CampaignEngineEvents, EnrollmentEventBase } from './events.js';
 import type { CampaignTiming } from './timing.js';
-import { type CampaignDefinition, type CampaignStep, DEFAULT_EXIT_EVENTS } from './types.js';
+import {
+  type CampaignDefinition,
+  type CampaignExitRule,
+  type CampaignStep,
+  DEFAULT_EXIT_EVENTS,
+} from './types.js';
 
 /**
  * What the engine's modules share: the options with their defaults applied,
@@ -97,15 +103,31 @@ export const stepAfter = (campaign: CampaignDefinition, step: CampaignStep): str
   return campaign.steps[index + 1]?.id;
 };
 
-/** The exit event types of a campaign. */
-export const exitTypes = (campaign: CampaignDefinition): readonly string[] =>
-  campaign.exitOn ?? DEFAULT_EXIT_EVENTS;
+/** The exit rules of a campaign, each as `{ event, match? }`. */
+export const exitRules = (campaign: CampaignDefinition): readonly CampaignExitRule[] =>
+  (campaign.exitOn ?? DEFAULT_EXIT_EVENTS).map((rule) => (typeof rule === 'string' ? { event: rule } : rule));
 
-/** The campaigns an event type exits, with the reason (the type). */
-export const exitMap = (context: EngineContext, type: string): Record<string, string> => {
+/** The exit event types of a campaign. */
+export const exitTypes = (campaign: CampaignDefinition): readonly string[] => [
+  ...new Set(exitRules(campaign).map((rule) => rule.event)),
+];
+
+/** Whether an event exits enrollments of the campaign: a rule names its type and its data passes the rule's match. */
+export const exitsOn = (
+  campaign: CampaignDefinition,
+  type: string,
+  data: Readonly<Record<string, CampaignJsonValue>> | undefined,
+): boolean => exitRules(campaign).some((rule) => rule.event === type && eventMatches(rule.match, type, data));
+
+/** The campaigns an event exits, with the reason (the type). */
+export const exitMap = (
+  context: EngineContext,
+  type: string,
+  data?: Readonly<Record<string, CampaignJsonValue>>,
+): Record<string, string> => {
   const map: Record<string, string> = {};
   for (const campaign of context.campaigns.values())
-    if (exitTypes(campaign).includes(type)) map[campaign.id] = type;
+    if (exitsOn(campaign, type, data)) map[campaign.id] = type;
   return map;
 };
 

@@ -105,6 +105,11 @@ export interface CampaignLeadEvent {
   readonly id?: string;
   /** When (epoch ms). Default now. */
   readonly at?: number;
+  /**
+   * What the event carried (such as `{ properties: { crm: 'hubspot' } }` for `crm.synced`): stored with it, read
+   * by `match` filters of triggers, exit rules and waits, and the enrollment's data when it enrolls.
+   */
+  readonly data?: Readonly<Record<string, CampaignJsonValue>>;
 }
 
 /** A custom event about a lead: a reply the host detected, `meeting.booked`, anything the host app emits. */

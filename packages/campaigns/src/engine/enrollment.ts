@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CampaignJsonValue, LeadStoreRecord } from '@leadpipe/core';
 import { conditionBecameTrue, evaluateCondition } from '../definition/condition.js';
+import { eventMatches } from '../definition/match.js';
 import { base, conditionSubject, type EngineContext, wakeKey } from './context.js';
 import type { CampaignDefinition, CampaignStep, CampaignTrigger } from './types.js';
 
@@ -71,7 +72,12 @@ export async function enrollOnEvent(
   data?: Readonly<Record<string, CampaignJsonValue>>,
 ): Promise<void> {
   for (const campaign of context.campaigns.values()) {
-    if (campaign.triggers.some((trigger) => trigger.type === 'event' && trigger.event === type)) {
+    if (
+      campaign.triggers.some(
+        (trigger) =>
+          trigger.type === 'event' && trigger.event === type && eventMatches(trigger.match, type, data),
+      )
+    ) {
       await enrollLead(context, campaign, lead, type, data);
     }
   }

@@ -1,4 +1,4 @@
-import type { CampaignSuppression, EmailEvent } from '@leadpipe/core';
+import type { CampaignJsonValue, CampaignSuppression, EmailEvent } from '@leadpipe/core';
 import { base, type EngineContext, emitExits, exitMap, SUPPRESSING, wakeNow } from './context.js';
 import type { CampaignCustomEvent, CampaignLeadEvent } from './engine.js';
 import { enrollOnChange, enrollOnEvent, hasEventTrigger, wakeWaiters } from './enrollment.js';
@@ -10,6 +10,13 @@ import {
   verifyUnsubscribeToken,
 } from './unsubscribe.js';
 
+/** What an email event's match reads (ids and the bounce kind; no address, no vendor text). */
+const emailEventData = (event: EmailEvent): Record<string, CampaignJsonValue> => ({
+  ...(event.ledgerKey === undefined ? {} : { ledgerKey: event.ledgerKey }),
+  ...(event.messageId === undefined ? {} : { messageId: event.messageId }),
+  ...(event.bounce === undefined ? {} : { bounce: event.bounce }),
+});
+
 /** A lead event: stored (duplicates ignored), exits applied, waits woken, event and condition triggers evaluated. */
 export async function ingestLeadEvent(context: EngineContext, event: CampaignLeadEvent): Promise<void> {
   const { store, now } = context;
@@ -20,13 +27,14 @@ export async function ingestLeadEvent(context: EngineContext, event: CampaignLea
       type: event.type,
       leadId: event.lead.id,
       at,
+      ...(event.data === undefined ? {} : { data: event.data }),
     },
-    { exit: exitMap(context, event.type) },
+    { exit: exitMap(context, event.type, event.data) },
   );
   if (!recorded.recorded) return;
   emitExits(context, recorded.exited);
   await wakeWaiters(context, event.lead.id, event.type);
-  await enrollOnEvent(context, event.type, event.lead);
+  await enrollOnEvent(context, event.type, event.lead, event.data);
   await enrollOnChange(context, event.type, event.lead, event.previous);
 }
 
@@ -41,7 +49,7 @@ export async function ingestCustomEvent(context: EngineContext, event: CampaignC
       at: event.at ?? now(),
       ...(event.data === undefined ? {} : { data: event.data }),
     },
-    { exit: exitMap(context, event.type) },
+    { exit: exitMap(context, event.type, event.data) },
   );
   if (!recorded.recorded) return;
   emitExits(context, recorded.exited);
@@ -97,6 +105,7 @@ export async function ingestEmailEvents(
     const type =
       event.type === 'bounced' && event.bounce === 'soft' ? 'email.softBounced' : `email.${event.type}`;
     const reason = SUPPRESSING[type];
+    const data = emailEventData(event);
     const recorded = await store.recordEvent(
       {
         id: `email-${event.eventId}`,
@@ -104,9 +113,10 @@ export async function ingestEmailEvents(
         leadId,
         at: Date.parse(event.occurredAt) || now(),
         ...(event.ledgerKey === undefined ? {} : { ledgerKey: event.ledgerKey }),
+        data,
       },
       {
-        exit: exitMap(context, type),
+        exit: exitMap(context, type, data),
         ...(reason === undefined
           ? {}
           : { suppress: { email: event.email, reason, source: 'email-events', at: now() } }),
@@ -116,7 +126,7 @@ export async function ingestEmailEvents(
     emitExits(context, recorded.exited);
     await wakeWaiters(context, leadId, type);
     const lead = hasEventTrigger(context, type) ? await leads.get(leadId) : undefined;
-    if (lead !== undefined) await enrollOnEvent(context, type, lead);
+    if (lead !== undefined) await enrollOnEvent(context, type, lead, data);
   }
 }
 

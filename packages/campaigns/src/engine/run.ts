@@ -1,5 +1,5 @@
 import type { CampaignEnrollment } from '@leadpipe/core';
-import { base, type EngineContext, exitTypes, type Transition, wakeKey } from './context.js';
+import { base, type EngineContext, exitsOn, exitTypes, type Transition, wakeKey } from './context.js';
 import { runStep } from './steps.js';
 import { type CampaignStep, END_OF_CAMPAIGN } from './types.js';
 
@@ -129,9 +129,11 @@ export function createEnrollmentRunner(
           return;
         }
         // Exit rules, checked before every step against every event stored since enrollment.
-        const exits = await store.eventsSince(enrollment.leadId, enrollment.enrolledAt, exitTypes(campaign));
+        const exit = (
+          await store.eventsSince(enrollment.leadId, enrollment.enrolledAt, exitTypes(campaign))
+        ).find((event) => exitsOn(campaign, event.type, event.data));
         let transition: Transition;
-        if (exits.length > 0) transition = { kind: 'exit', reason: (exits[0] as { type: string }).type };
+        if (exit !== undefined) transition = { kind: 'exit', reason: exit.type };
         else {
           transition = await runStep(context, enrollment, campaign, step, at);
         }

@@ -1,6 +1,7 @@
 import { type CampaignEnrollment, type CrmAdapterV1, type Lead, LeadpipeError } from '@leadpipe/core';
 import { computeHmac, createHttpClient } from '@leadpipe/core/adapter-kit';
 import { evaluateCondition } from '../definition/condition.js';
+import { eventMatches } from '../definition/match.js';
 import {
   base,
   conditionSubject,
@@ -143,7 +144,9 @@ export async function runStep(
     }
     case 'waitForEvent': {
       // Events stored since enrollment count, so one that came before the wait began is not lost.
-      const found = await store.eventsSince(enrollment.leadId, enrollment.enrolledAt, step.events);
+      const found = (await store.eventsSince(enrollment.leadId, enrollment.enrolledAt, step.events)).filter(
+        (event) => eventMatches(step.match, event.type, event.data),
+      );
       if (found.length > 0) return { kind: 'advance', to: step.onEvent ?? stepAfter(campaign, step) };
       const deadline = started + step.timeoutMs;
       return deadline > at
