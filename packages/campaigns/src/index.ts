@@ -90,6 +90,11 @@ export {
 } from './definition/types.js';
 export { pickVariant, type WeightedVariant } from './definition/variants.js';
 export {
+  type CampaignTriggerSubscription,
+  type CampaignTriggerSubscriptionOptions,
+  subscribeCampaignTriggers,
+} from './engine/bus-triggers.js';
+export {
   type CampaignCustomEvent,
   type CampaignEngine,
   type CampaignEngineOptions,

@@ -83,12 +83,16 @@ export async function enrollOnEvent(
   }
 }
 
-/** Enroll the lead in every campaign whose condition trigger became true, or whose watched field changed. */
+/**
+ * Enroll the lead in every campaign whose condition trigger became true, or whose watched field changed. With the
+ * previous lead unknown, conditions fire when they hold and field changes are not seen.
+ */
 export async function enrollOnChange(
   context: EngineContext,
   type: string,
   lead: LeadStoreRecord,
   previous: LeadStoreRecord | undefined,
+  previousUnknown = false,
 ): Promise<void> {
   for (const campaign of context.campaigns.values()) {
     for (const trigger of campaign.triggers) {
@@ -97,6 +101,7 @@ export async function enrollOnChange(
           await enrollLead(context, campaign, lead, `${type}:condition`);
       } else if (
         trigger.type === 'changed' &&
+        !previousUnknown &&
         // A first value counts as a change: compare with an empty lead when there was none before.
         conditionBecameTrue({ field: trigger.field, op: 'changed' }, previous ?? {}, lead)
       ) {

@@ -35,7 +35,7 @@ export async function ingestLeadEvent(context: EngineContext, event: CampaignLea
   emitExits(context, recorded.exited);
   await wakeWaiters(context, event.lead.id, event.type);
   await enrollOnEvent(context, event.type, event.lead, event.data);
-  await enrollOnChange(context, event.type, event.lead, event.previous);
+  await enrollOnChange(context, event.type, event.lead, event.previous, event.previousUnknown === true);
 }
 
 /** A custom event: stored (duplicates ignored), exits applied, waits woken, event triggers evaluated. */
