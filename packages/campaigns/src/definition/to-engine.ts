@@ -230,11 +230,16 @@ export function toEngineCampaign(
   const replyTo = sender.replyTo === undefined ? {} : { replyTo: { email: sender.replyTo } };
   const senders: EngineSender[] = [
     { ...from, postalAddress: sender.postalAddress, ...replyTo },
-    ...Object.values(definition.mailboxes ?? {}).map((mailbox) => ({
+    ...Object.entries(definition.mailboxes ?? {}).map(([key, mailbox]) => ({
       email: mailbox.from,
       ...(mailbox.name === undefined ? {} : { name: mailbox.name }),
       postalAddress: sender.postalAddress,
       ...replyTo,
+      // The mailbox's own limits travel with it; the campaign's caps apply to mailboxes without them.
+      ...(mailbox.dailyCap === undefined ? {} : { dailyCap: mailbox.dailyCap }),
+      ...(mailbox.minGap === undefined
+        ? {}
+        : { minGapMs: millisOf(mailbox.minGap, `mailboxes.${key}.minGap`) }),
     })),
   ];
   const { caps } = definition;

@@ -137,6 +137,10 @@ export function checkCampaigns(options: CampaignEngineOptions, timing: CampaignT
       issues.push({ field: 'senders', reason: 'is required: a campaign has email steps' });
   }
   (options.senders ?? []).forEach((sender, index) => {
+    if (sender.dailyCap !== undefined && !(Number.isInteger(sender.dailyCap) && sender.dailyCap >= 1))
+      issues.push({ field: `senders.${index}.dailyCap`, reason: 'must be a positive integer' });
+    if (sender.minGapMs !== undefined && !(Number.isFinite(sender.minGapMs) && sender.minGapMs >= 0))
+      issues.push({ field: `senders.${index}.minGapMs`, reason: 'must be 0 or more' });
     if (typeof sender.postalAddress !== 'string' || sender.postalAddress.trim().length < 5) {
       issues.push({
         field: `senders.${index}.postalAddress`,

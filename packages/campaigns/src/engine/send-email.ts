@@ -25,6 +25,7 @@ import type {
   CampaignEmailStep,
   CampaignEmailVariant,
   CampaignSender,
+  CampaignSendingPolicy,
   CampaignStep,
 } from './types.js';
 import { createUnsubscribeToken, unsubscribeUrl } from './unsubscribe.js';
@@ -103,6 +104,14 @@ export async function runEmail(
   const sendAt = timing.nextSendTime({ at, lead, policy });
   if (sendAt > at) return { kind: 'reschedule', at: sendAt };
   const sender = senderOf(options.senders ?? [], step);
+  // The mailbox owns its cap and gap; the campaign's apply to mailboxes that set none.
+  const dailyCap = sender.dailyCap ?? policy.dailyCapPerMailbox;
+  const minGapMs = sender.minGapMs ?? policy.minGapMs;
+  const capPolicy: CampaignSendingPolicy = {
+    ...policy,
+    ...(dailyCap === undefined ? {} : { dailyCapPerMailbox: dailyCap }),
+    ...(minGapMs === undefined ? {} : { minGapMs }),
+  };
   const marketing = step.marketing !== false;
   const link =
     marketing && options.unsubscribe !== undefined
@@ -148,8 +157,8 @@ export async function runEmail(
     cap: {
       mailbox: sender.email,
       day: timing.mailboxDay({ at, policy }),
-      ...(policy.dailyCapPerMailbox === undefined ? {} : { dailyCap: policy.dailyCapPerMailbox }),
-      ...(policy.minGapMs === undefined ? {} : { minGapMs: policy.minGapMs }),
+      ...(capPolicy.dailyCapPerMailbox === undefined ? {} : { dailyCap: capPolicy.dailyCapPerMailbox }),
+      ...(capPolicy.minGapMs === undefined ? {} : { minGapMs: capPolicy.minGapMs }),
     },
   });
   if (claim.status === 'suppressed') {
@@ -171,7 +180,7 @@ export async function runEmail(
         at,
         ...(claim.lastSentAt === undefined ? {} : { lastSentAt: claim.lastSentAt }),
         lead,
-        policy,
+        policy: capPolicy,
       }),
     );
     events.emit('email.deferred', { ...base(enrollment), stepId: step.id, cap: claim.cap, until });

@@ -257,12 +257,19 @@ export interface CampaignExitRule {
   readonly match?: EventMatch;
 }
 
-/** A sender: a mailbox and the postal address every marketing email carries (CAN-SPAM). */
+/** A sender: a mailbox, its own limits, and the postal address every marketing email carries (CAN-SPAM). */
 export interface CampaignSender extends EmailAddress {
   /** The sender's physical postal address, printed in every marketing email. Required. */
   readonly postalAddress: string;
   /** Where replies go. */
   readonly replyTo?: EmailAddress;
+  /**
+   * Most sends of this mailbox per day, over every campaign that sends from it (counted in the sending campaign's
+   * zone). Overrides the campaign's `sending.dailyCapPerMailbox`.
+   */
+  readonly dailyCap?: number;
+  /** Least time between two sends of this mailbox, in ms. Overrides the campaign's `sending.minGapMs`. */
+  readonly minGapMs?: number;
 }
 
 /** The default exit events. */
