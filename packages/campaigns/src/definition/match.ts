@@ -78,7 +78,7 @@ function compiled(match: EventMatch): Condition | undefined {
 }
 
 /** What an event match reads: the event's data at the root and under `data`, with its `type`. */
-export function eventMatchSubject(
+function eventMatchSubject(
   type: string,
   data: Readonly<Record<string, CampaignJsonValue>> | undefined,
 ): object {

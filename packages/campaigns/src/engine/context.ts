@@ -104,7 +104,7 @@ export const stepAfter = (campaign: CampaignDefinition, step: CampaignStep): str
 };
 
 /** The exit rules of a campaign, each as `{ event, match? }`. */
-export const exitRules = (campaign: CampaignDefinition): readonly CampaignExitRule[] =>
+const exitRules = (campaign: CampaignDefinition): readonly CampaignExitRule[] =>
   (campaign.exitOn ?? DEFAULT_EXIT_EVENTS).map((rule) => (typeof rule === 'string' ? { event: rule } : rule));
 
 /** The exit event types of a campaign. */

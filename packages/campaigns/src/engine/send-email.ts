@@ -51,7 +51,7 @@ const variablesOf = (lead: Lead, enrollment: CampaignEnrollment, sender: Campaig
 });
 
 /** Resolve an existing ledger row into a transition, or undefined when a claim may be made. */
-export function fromLedger(
+function fromLedger(
   context: EngineContext,
   send: CampaignSend,
   enrollment: CampaignEnrollment,
