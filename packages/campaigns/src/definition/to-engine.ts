@@ -50,9 +50,11 @@ const millisOf = (duration: Parameters<typeof parseDuration>[0], field: string):
 /**
  * Turns a checked campaign (from `parseCampaign`, `loadCampaign`, `loadCampaignFile` or `defineCampaign`) into
  * what `createCampaignEngine` takes: nested `branch` `then` / `else` lists become steps joined by `whenTrue`,
- * `whenFalse` and `next`; templates are resolved by name; exit reasons become event types; the sender and the
- * mailboxes become `senders` carrying the postal address; windows, holidays, zones and caps become the sending
- * policy. Throws a `ConfigurationError` naming the path for what the engine cannot run (a webhook secret that does not resolve, a lead update outside `custom.`).
+ * `whenFalse` and `next`; templates are resolved by name; exit reasons become event types and custom exit rules
+ * keep their `match`; the sender and the mailboxes become `senders` carrying the postal address (and each
+ * mailbox's own `dailyCap` and `minGap`); windows, holidays, zones and caps become the sending policy. Throws a
+ * `ConfigurationError` naming the path for what the engine cannot run (a webhook secret that does not resolve, a
+ * lead update outside `custom.`).
  *
  * @param definition - a checked campaign.
  * @param options - secret resolution and CRM defaults.
