@@ -43,6 +43,7 @@ export {
   loadCampaignFile,
   parseCampaign,
 } from './definition/load.js';
+export { type EventMatch, eventMatches, parseEventMatch } from './definition/match.js';
 export { type CampaignInput, formatPath } from './definition/schema.js';
 export {
   type EngineCampaign,
@@ -89,6 +90,11 @@ export {
 } from './definition/types.js';
 export { pickVariant, type WeightedVariant } from './definition/variants.js';
 export {
+  type CampaignTriggerSubscription,
+  type CampaignTriggerSubscriptionOptions,
+  subscribeCampaignTriggers,
+} from './engine/bus-triggers.js';
+export {
   type CampaignCustomEvent,
   type CampaignEngine,
   type CampaignEngineOptions,
@@ -109,6 +115,7 @@ export {
   type CampaignEmailStep,
   type CampaignEmailTemplate,
   type CampaignEmailVariant,
+  type CampaignExitRule,
   type CampaignExitStep,
   type CampaignSender,
   type CampaignSendingPolicy,

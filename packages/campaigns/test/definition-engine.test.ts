@@ -45,6 +45,9 @@ steps:
             template: { subject: "For you", html: '<p>Other</p><a href="{{ unsubscribe_url }}">x</a>' }
 `;
 
+/** How many times `needle` occurs in `text`. */
+const occurrences = (text: string, needle: string): number => text.split(needle).length - 1;
+
 let vendor: TestVendor;
 beforeAll(async () => {
   vendor = await startTestVendor();
@@ -94,6 +97,16 @@ describe('a YAML campaign through the engine', () => {
     expect(vendor.messages.map((message) => message.subject)).toEqual(['Hi Lead81']);
     expect(vendor.messages[0]?.html).toContain('Hello Big &amp; Co');
     expect(vendor.messages[0]?.html).toContain('Hauptstrasse 1');
+    // The template links {{ unsubscribe_url }} (campaign files must): the engine adds no second link.
+    const first = vendor.messages[0] as (typeof vendor.messages)[number];
+    const link = /<(https:\/\/acme\.test\/u\?token=[^>]+)>/.exec(
+      first.headers?.['List-Unsubscribe'] ?? '',
+    )?.[1];
+    expect(link).toBeDefined();
+    expect(occurrences(first.html ?? '', 'acme.test/u?token=')).toBe(1);
+    expect(occurrences(first.html ?? '', link as string)).toBe(1);
+    expect(occurrences(first.text ?? '', 'acme.test/u?token=')).toBe(1);
+    expect(occurrences(first.html ?? '', 'Hauptstrasse 1')).toBe(1);
     // One business day after Friday is Monday, same time; the branch sends the CTO mail and the campaign ends.
     clock.t = Date.parse('2026-12-13T14:00:00Z');
     await engine.runDue();

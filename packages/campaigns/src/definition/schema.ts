@@ -6,6 +6,7 @@ import { isCalendarDate, isClockTime, WEEKDAYS, type Weekday } from '../schedule
 import { isValidTimeZone } from '../schedule/zone.js';
 import { createTemplateRenderer, UNSUBSCRIBE_URL_VARIABLE } from '../templates/renderer.js';
 import { type Condition, type ConditionInput, parseCondition } from './condition.js';
+import { type EventMatch, parseEventMatch } from './match.js';
 import {
   type Campaign,
   type CampaignStep,
@@ -22,6 +23,15 @@ import {
 /** A condition as written (string or object), parsed into a {@link Condition} with issues at their paths. */
 const conditionSchema = z.custom<ConditionInput>().transform((input, context): Condition => {
   const result = parseCondition(input);
+  if (result.ok) return result.condition;
+  for (const issue of result.issues)
+    context.addIssue({ code: 'custom', message: issue.message, path: [...issue.path] });
+  return z.NEVER;
+});
+
+/** An event filter as written: a condition, or a map of field paths to the values they must equal. */
+const matchSchema = z.custom<EventMatch>().transform((input, context): Condition => {
+  const result = parseEventMatch(input);
   if (result.ok) return result.condition;
   for (const issue of result.issues)
     context.addIssue({ code: 'custom', message: issue.message, path: [...issue.path] });
@@ -246,7 +256,7 @@ const waitStepSchema = z
 const waitForEventStepSchema = z
   .object({
     event: eventNameSchema,
-    match: conditionSchema.optional(),
+    match: matchSchema.optional(),
     timeout: durationSchema,
     onTimeout: z.enum(['continue', 'exit']).default('continue'),
   })
@@ -362,7 +372,7 @@ const triggerSchema = z
         }
       })
       .optional(),
-    event: z.object({ name: eventNameSchema, match: conditionSchema.optional() }).strict().optional(),
+    event: z.object({ name: eventNameSchema, match: matchSchema.optional() }).strict().optional(),
     condition: z
       .object({
         when: conditionSchema,
@@ -379,7 +389,7 @@ const triggerSchema = z
   });
 
 const exitRuleSchema = z.union(
-  [z.enum(EXIT_REASONS), z.object({ event: eventNameSchema, match: conditionSchema.optional() }).strict()],
+  [z.enum(EXIT_REASONS), z.object({ event: eventNameSchema, match: matchSchema.optional() }).strict()],
   { error: `expected one of ${EXIT_REASONS.join(', ')}, or { event, match }` },
 );
 

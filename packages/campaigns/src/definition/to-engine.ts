@@ -3,6 +3,7 @@ import { ConfigurationError, type ValidationIssue } from '@leadpipe/core/adapter
 import {
   type CampaignDefinition,
   type CampaignEmailTemplate,
+  type CampaignExitRule,
   END_OF_CAMPAIGN,
   type CampaignSender as EngineSender,
   type CampaignStep as EngineStep,
@@ -49,10 +50,11 @@ const millisOf = (duration: Parameters<typeof parseDuration>[0], field: string):
 /**
  * Turns a checked campaign (from `parseCampaign`, `loadCampaign`, `loadCampaignFile` or `defineCampaign`) into
  * what `createCampaignEngine` takes: nested `branch` `then` / `else` lists become steps joined by `whenTrue`,
- * `whenFalse` and `next`; templates are resolved by name; exit reasons become event types; the sender and the
- * mailboxes become `senders` carrying the postal address; windows, holidays, zones and caps become the sending
- * policy. Throws a `ConfigurationError` naming the path for what the engine cannot run (an event `match`, a
- * webhook secret that does not resolve, a lead update outside `custom.`).
+ * `whenFalse` and `next`; templates are resolved by name; exit reasons become event types and custom exit rules
+ * keep their `match`; the sender and the mailboxes become `senders` carrying the postal address (and each
+ * mailbox's own `dailyCap` and `minGap`); windows, holidays, zones and caps become the sending policy. Throws a
+ * `ConfigurationError` naming the path for what the engine cannot run (a webhook secret that does not resolve, a
+ * lead update outside `custom.`).
  *
  * @param definition - a checked campaign.
  * @param options - secret resolution and CRM defaults.
@@ -158,16 +160,12 @@ export function toEngineCampaign(
         }
         case 'waitForEvent': {
           const wait = step.waitForEvent;
-          if (wait.match !== undefined)
-            issues.push({
-              field: `${field}.waitForEvent.match`,
-              reason: 'is not supported by the engine yet',
-            });
           const exitId = `${step.id}-timeout-exit`;
           steps.push({
             ...base,
             type: 'waitForEvent',
             events: [wait.event],
+            ...(wait.match === undefined ? {} : { match: wait.match }),
             timeoutMs: millisOf(wait.timeout, `${field}.waitForEvent.timeout`),
             ...(wait.onTimeout === 'exit' ? { onTimeout: exitId } : {}),
           });
@@ -208,18 +206,18 @@ export function toEngineCampaign(
         : { type: 'at', at: trigger.time.at },
     );
   } else if (trigger.kind === 'event') {
-    if (trigger.event.match !== undefined)
-      issues.push({ field: 'trigger.event.match', reason: 'is not supported by the engine yet' });
-    triggers.push({ type: 'event', event: trigger.event.name });
+    triggers.push({
+      type: 'event',
+      event: trigger.event.name,
+      ...(trigger.event.match === undefined ? {} : { match: trigger.event.match }),
+    });
   } else {
     triggers.push({ type: 'condition', when: trigger.condition.when });
   }
 
-  const exitOn = definition.exitOn.map((rule: ExitRule, index) => {
+  const exitOn = definition.exitOn.map((rule: ExitRule): string | CampaignExitRule => {
     if (typeof rule === 'string') return EXIT_EVENTS[rule] ?? rule;
-    if (rule.match !== undefined)
-      issues.push({ field: `exitOn[${index}].match`, reason: 'is not supported by the engine yet' });
-    return rule.event;
+    return rule.match === undefined ? rule.event : { event: rule.event, match: rule.match };
   });
 
   if (issues.length > 0) {
@@ -234,11 +232,16 @@ export function toEngineCampaign(
   const replyTo = sender.replyTo === undefined ? {} : { replyTo: { email: sender.replyTo } };
   const senders: EngineSender[] = [
     { ...from, postalAddress: sender.postalAddress, ...replyTo },
-    ...Object.values(definition.mailboxes ?? {}).map((mailbox) => ({
+    ...Object.entries(definition.mailboxes ?? {}).map(([key, mailbox]) => ({
       email: mailbox.from,
       ...(mailbox.name === undefined ? {} : { name: mailbox.name }),
       postalAddress: sender.postalAddress,
       ...replyTo,
+      // The mailbox's own limits travel with it; the campaign's caps apply to mailboxes without them.
+      ...(mailbox.dailyCap === undefined ? {} : { dailyCap: mailbox.dailyCap }),
+      ...(mailbox.minGap === undefined
+        ? {}
+        : { minGapMs: millisOf(mailbox.minGap, `mailboxes.${key}.minGap`) }),
     })),
   ];
   const { caps } = definition;

@@ -1,4 +1,5 @@
 import { ConfigurationError, type ValidationIssue } from '@leadpipe/core';
+import { parseEventMatch } from '../definition/match.js';
 import type { CampaignEngineOptions } from './engine.js';
 import type { CampaignTiming } from './timing.js';
 import { END_OF_CAMPAIGN } from './types.js';
@@ -26,6 +27,13 @@ export function checkCampaigns(options: CampaignEngineOptions, timing: CampaignT
       });
   }
   if (issues.length > 0) throw new ConfigurationError('invalid_configuration', { issues });
+  const checkMatch = (match: unknown, field: string) => {
+    if (match === undefined) return;
+    const parsed = parseEventMatch(match);
+    if (!parsed.ok)
+      for (const issue of parsed.issues)
+        issues.push({ field: [field, ...issue.path].join('.'), reason: issue.message });
+  };
   const ids = new Set<string>();
   let emailSteps = 0;
   let marketing = 0;
@@ -82,8 +90,10 @@ export function checkCampaigns(options: CampaignEngineOptions, timing: CampaignT
       }
       if (step.type === 'crm' && options.crms?.[step.crm] === undefined)
         issues.push({ field: `${where}.crm`, reason: `names no CRM of the engine's crms` });
-      if (step.type === 'waitForEvent' && !(step.timeoutMs > 0))
-        issues.push({ field: `${where}.timeoutMs`, reason: 'must be above 0' });
+      if (step.type === 'waitForEvent') {
+        if (!(step.timeoutMs > 0)) issues.push({ field: `${where}.timeoutMs`, reason: 'must be above 0' });
+        checkMatch(step.match, `${where}.match`);
+      }
       if (
         step.type === 'wait' &&
         [step.durationMs, step.businessDays, step.until].filter((value) => value !== undefined).length !== 1
@@ -110,6 +120,13 @@ export function checkCampaigns(options: CampaignEngineOptions, timing: CampaignT
       }
       if (trigger.type === 'at' && Number.isNaN(Date.parse(trigger.at)))
         issues.push({ field: `${at}.triggers.${triggerIndex}.at`, reason: 'must be an ISO 8601 time' });
+      if (trigger.type === 'event') checkMatch(trigger.match, `${at}.triggers.${triggerIndex}.match`);
+    });
+    (campaign.exitOn ?? []).forEach((rule, ruleIndex) => {
+      if (typeof rule === 'string') return;
+      if (typeof rule?.event !== 'string' || rule.event === '')
+        issues.push({ field: `${at}.exitOn.${ruleIndex}.event`, reason: 'must name an event type' });
+      else checkMatch(rule.match, `${at}.exitOn.${ruleIndex}.match`);
     });
     issues.push(...timing.validate(campaign));
   });
@@ -120,6 +137,10 @@ export function checkCampaigns(options: CampaignEngineOptions, timing: CampaignT
       issues.push({ field: 'senders', reason: 'is required: a campaign has email steps' });
   }
   (options.senders ?? []).forEach((sender, index) => {
+    if (sender.dailyCap !== undefined && !(Number.isInteger(sender.dailyCap) && sender.dailyCap >= 1))
+      issues.push({ field: `senders.${index}.dailyCap`, reason: 'must be a positive integer' });
+    if (sender.minGapMs !== undefined && !(Number.isFinite(sender.minGapMs) && sender.minGapMs >= 0))
+      issues.push({ field: `senders.${index}.minGapMs`, reason: 'must be 0 or more' });
     if (typeof sender.postalAddress !== 'string' || sender.postalAddress.trim().length < 5) {
       issues.push({
         field: `senders.${index}.postalAddress`,

@@ -1,5 +1,6 @@
 import type { CampaignJsonValue, EmailAddress, LeadStoreFilter } from '@leadpipe/core';
 import type { Condition } from '../definition/condition.js';
+import type { EventMatch } from '../definition/match.js';
 import type { SendingWindow } from '../schedule/window.js';
 
 /**
@@ -25,6 +26,11 @@ export type CampaignTrigger =
       readonly type: 'event';
       /** The event type. */
       readonly event: string;
+      /**
+       * Only events whose data passes this filter enroll: a condition over the event's data and `type`
+       * (`properties.crm = hubspot`) or an equality map (`{ 'properties.crm': 'hubspot' }`).
+       */
+      readonly match?: EventMatch;
     }
   | {
       /** A condition trigger. */
@@ -151,6 +157,8 @@ export interface CampaignWaitForEventStep extends StepBase {
   readonly type: 'waitForEvent';
   /** Event types that end the wait. */
   readonly events: readonly string[];
+  /** Only events whose data passes this filter end the wait (see {@link CampaignExitRule.match}). */
+  readonly match?: EventMatch;
   /** How long to wait, from when the step began, in ms. */
   readonly timeoutMs: number;
   /** Step after the event. Default `next`. */
@@ -230,19 +238,38 @@ export interface CampaignDefinition {
    * Event types that exit an enrollment, checked before every step and
    * applied as they arrive. Default: `email.replied`, `email.bounced`,
    * `email.unsubscribed`, `email.complained`, `meeting.booked`. The exit
-   * reason is the event type.
+   * reason is the event type. A rule `{ event, match }` exits only on events
+   * whose data passes `match`.
    */
-  readonly exitOn?: readonly string[];
+  readonly exitOn?: readonly (string | CampaignExitRule)[];
   /** When sends may go out. */
   readonly sending?: CampaignSendingPolicy;
 }
 
-/** A sender: a mailbox and the postal address every marketing email carries (CAN-SPAM). */
+/** An exit rule with a filter: events of this type exit only when their data passes `match`. */
+export interface CampaignExitRule {
+  /** The event type, such as `meeting.booked` or `crm.synced`. */
+  readonly event: string;
+  /**
+   * A filter on the event's data and `type`: a condition (`properties.stage = customer`) or an equality map
+   * (`{ 'properties.stage': 'customer' }`). Absent: every event of the type exits.
+   */
+  readonly match?: EventMatch;
+}
+
+/** A sender: a mailbox, its own limits, and the postal address every marketing email carries (CAN-SPAM). */
 export interface CampaignSender extends EmailAddress {
   /** The sender's physical postal address, printed in every marketing email. Required. */
   readonly postalAddress: string;
   /** Where replies go. */
   readonly replyTo?: EmailAddress;
+  /**
+   * Most sends of this mailbox per day, over every campaign that sends from it (counted in the sending campaign's
+   * zone). Overrides the campaign's `sending.dailyCapPerMailbox`.
+   */
+  readonly dailyCap?: number;
+  /** Least time between two sends of this mailbox, in ms. Overrides the campaign's `sending.minGapMs`. */
+  readonly minGapMs?: number;
 }
 
 /** The default exit events. */
