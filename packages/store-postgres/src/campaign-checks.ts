@@ -34,7 +34,12 @@ export function checkOneOf(field: string, value: string, allowed: readonly strin
 }
 
 /** The reasons a suppression may have. */
-export const SUPPRESSION_REASONS: readonly string[] = ['unsubscribed', 'bounced', 'complained', 'do_not_contact'];
+export const SUPPRESSION_REASONS: readonly string[] = [
+  'unsubscribed',
+  'bounced',
+  'complained',
+  'do_not_contact',
+];
 
 /** The statuses an enrollment may have. */
 export const ENROLLMENT_STATUSES: readonly string[] = ['active', 'completed', 'exited', 'failed'];

@@ -60,9 +60,10 @@ export function createCampaignLedgerOn(database: SqlDatabase, schema: string): C
         if (suppressed.rows[0] !== undefined) {
           return { status: 'suppressed', suppression: suppressionOf(suppressed.rows[0], email) };
         }
-        const existing = await session.query<Row>(`SELECT ${SEND_COLUMNS} FROM ${sends} WHERE ledger_key = $1`, [
-          claim.ledgerKey,
-        ]);
+        const existing = await session.query<Row>(
+          `SELECT ${SEND_COLUMNS} FROM ${sends} WHERE ledger_key = $1`,
+          [claim.ledgerKey],
+        );
         const before = existing.rows[0];
         if (before !== undefined && before.status !== 'retry' && before.status !== 'not_sent') {
           return { status: 'exists', send: sendOf(before) };
@@ -157,9 +158,10 @@ export function createCampaignLedgerOn(database: SqlDatabase, schema: string): C
     },
 
     async getSend(ledgerKey) {
-      const { rows } = await database.query<Row>(`SELECT ${SEND_COLUMNS} FROM ${sends} WHERE ledger_key = $1`, [
-        ledgerKey,
-      ]);
+      const { rows } = await database.query<Row>(
+        `SELECT ${SEND_COLUMNS} FROM ${sends} WHERE ledger_key = $1`,
+        [ledgerKey],
+      );
       return rows[0] === undefined ? undefined : sendOf(rows[0]);
     },
 

@@ -16,9 +16,9 @@ import {
 } from './campaign-checks.js';
 import { createCampaignLedgerOn } from './campaign-ledger.js';
 import {
+  deadLetterOf,
   ENROLLMENT_COLUMNS,
   EVENT_COLUMNS,
-  deadLetterOf,
   enrollmentOf,
   enrollmentValues,
   eventOf,
@@ -76,9 +76,10 @@ export function createPostgresCampaignStoreOn(
   const ledger = createCampaignLedgerOn(database, schema);
 
   const enrollmentById = async (id: string): Promise<CampaignEnrollment | undefined> => {
-    const { rows } = await database.query<Row>(`SELECT ${ENROLLMENT_COLUMNS} FROM ${enrollments} WHERE id = $1`, [
-      id,
-    ]);
+    const { rows } = await database.query<Row>(
+      `SELECT ${ENROLLMENT_COLUMNS} FROM ${enrollments} WHERE id = $1`,
+      [id],
+    );
     return rows[0] === undefined ? undefined : enrollmentOf(rows[0]);
   };
 
@@ -93,7 +94,8 @@ export function createPostgresCampaignStoreOn(
          ON CONFLICT DO NOTHING RETURNING ${ENROLLMENT_COLUMNS}`,
         enrollmentValues(enrollment),
       );
-      if (inserted.rows[0] !== undefined) return { created: true, enrollment: enrollmentOf(inserted.rows[0]) };
+      if (inserted.rows[0] !== undefined)
+        return { created: true, enrollment: enrollmentOf(inserted.rows[0]) };
       const { rows } = await database.query<Row>(
         `SELECT ${ENROLLMENT_COLUMNS} FROM ${enrollments} WHERE campaign_id = $1 AND lead_id = $2`,
         [enrollment.campaignId, enrollment.leadId],
@@ -180,7 +182,9 @@ export function createPostgresCampaignStoreOn(
                .join(', ')}`,
             [event.leadId, JSON.stringify(Object.fromEntries(exits))],
           );
-          exited = rows.map(enrollmentOf).sort((a, b) => a.enrolledAt - b.enrolledAt || (a.id < b.id ? -1 : 1));
+          exited = rows
+            .map(enrollmentOf)
+            .sort((a, b) => a.enrolledAt - b.enrolledAt || (a.id < b.id ? -1 : 1));
         }
         if (suppress !== undefined) {
           await session.query(
@@ -257,10 +261,10 @@ export function createPostgresCampaignStoreOn(
 
     async removeTimer(key, runAt) {
       checkTime('runAt', runAt);
-      const { rows } = await database.query(`DELETE FROM ${timers} WHERE key = $1 AND run_at = $2 RETURNING 1`, [
-        key,
-        runAt,
-      ]);
+      const { rows } = await database.query(
+        `DELETE FROM ${timers} WHERE key = $1 AND run_at = $2 RETURNING 1`,
+        [key, runAt],
+      );
       return rows.length > 0;
     },
 

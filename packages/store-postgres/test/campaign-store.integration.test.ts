@@ -160,13 +160,15 @@ describe('PostgreSQL campaign store: two engines on two pools', () => {
       (await a.campaigns.mailboxUsage('sales@race.example', '2026-12-07')).sentToday,
       'the mailbox counted each send once',
     ).toBe(total);
-    expect(
-      (await b.campaigns.listSends({ status: 'claimed', limit: 1_000 })).length,
-      'ledger rows',
-    ).toBe(total);
+    expect((await b.campaigns.listSends({ status: 'claimed', limit: 1_000 })).length, 'ledger rows').toBe(
+      total,
+    );
     expect(await a.campaigns.due(T0 + 1_000_000, 10), 'nothing left due').toEqual([]);
     const stats = await b.campaigns.stats('welcome');
-    expect([stats.enrolled, stats.byStatus.completed], 'every enrollment completed once').toEqual([total, total]);
+    expect([stats.enrolled, stats.byStatus.completed], 'every enrollment completed once').toEqual([
+      total,
+      total,
+    ]);
   }, 120_000);
 
   it('a daily cap holds across the two pools: concurrent claims never overshoot it', async () => {
