@@ -1,5 +1,6 @@
 import type { CampaignClaimResult, CampaignStoreV1 } from '@leadpipe/core/adapter-kit';
 import { checkLimit, checkOneOf, checkTime, SUPPRESSION_REASONS } from './campaign-checks.js';
+import { listSendsSql } from './campaign-queries.js';
 import { type Row, SEND_COLUMNS, sendOf, suppressionKey, suppressionOf } from './campaign-rows.js';
 import type { SqlDatabase } from './sql-client.js';
 
@@ -169,12 +170,12 @@ export function createCampaignLedgerOn(database: SqlDatabase, schema: string): C
       if (query.claimedBefore !== undefined) checkTime('claimedBefore', query.claimedBefore);
       const limit = query.limit ?? 100;
       checkLimit('limit', limit);
-      const { rows } = await database.query<Row>(
-        `SELECT ${SEND_COLUMNS} FROM ${sends}
-         WHERE ($1::text IS NULL OR status = $1) AND ($2::bigint IS NULL OR claimed_at <= $2) AND ($3::text IS NULL OR enrollment_id = $3)
-         ORDER BY claimed_at, ledger_key LIMIT $4`,
-        [query.status ?? null, query.claimedBefore ?? null, query.enrollmentId ?? null, limit],
-      );
+      const { rows } = await database.query<Row>(listSendsSql(schema), [
+        query.status ?? null,
+        query.claimedBefore ?? null,
+        query.enrollmentId ?? null,
+        limit,
+      ]);
       return rows.map(sendOf);
     },
 

@@ -15,10 +15,10 @@ import {
   SUPPRESSION_REASONS,
 } from './campaign-checks.js';
 import { createCampaignLedgerOn } from './campaign-ledger.js';
+import { dueSql, eventsSinceSql } from './campaign-queries.js';
 import {
   deadLetterOf,
   ENROLLMENT_COLUMNS,
-  EVENT_COLUMNS,
   enrollmentOf,
   enrollmentValues,
   eventOf,
@@ -130,12 +130,7 @@ export function createPostgresCampaignStoreOn(
     async due(now, limit) {
       checkTime('now', now);
       checkLimit('limit', limit);
-      const { rows } = await database.query<Row>(
-        `SELECT ${ENROLLMENT_COLUMNS} FROM ${enrollments}
-         WHERE status = 'active' AND next_run_at IS NOT NULL AND next_run_at <= $1
-         ORDER BY next_run_at, id LIMIT $2`,
-        [now, limit],
-      );
+      const { rows } = await database.query<Row>(dueSql(schema), [now, limit]);
       return rows.map(enrollmentOf);
     },
 
@@ -198,12 +193,11 @@ export function createPostgresCampaignStoreOn(
 
     async eventsSince(leadId, since, types) {
       checkTime('since', since);
-      const { rows } = await database.query<Row>(
-        `SELECT ${EVENT_COLUMNS} FROM ${events}
-         WHERE lead_id = $1 AND at >= $2 AND ($3::jsonb IS NULL OR type IN (SELECT jsonb_array_elements_text($3::jsonb)))
-         ORDER BY at, position`,
-        [leadId, since, types === undefined ? null : JSON.stringify(types)],
-      );
+      const { rows } = await database.query<Row>(eventsSinceSql(schema), [
+        leadId,
+        since,
+        types === undefined ? null : JSON.stringify(types),
+      ]);
       return rows.map(eventOf);
     },
 
