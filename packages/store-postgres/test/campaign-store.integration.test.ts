@@ -1,7 +1,7 @@
 // The campaign store on PostgreSQL and on PGlite (one shared instance): the testkit contract unchanged, and two
 // engines on two connection pools racing for the same due enrollments and ledger keys.
 import { PGlite } from '@electric-sql/pglite';
-import type { CampaignEnrollment, CampaignStoreV1 } from '@leadpipe/core/adapter-kit';
+import { type CampaignEnrollment, type CampaignStoreV1, ValidationError } from '@leadpipe/core/adapter-kit';
 import { campaignStoreContract } from '@leadpipe/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgresStore, type PostgresStore } from '../src/index.js';
@@ -191,5 +191,99 @@ describe('PostgreSQL campaign store: two engines on two pools', () => {
     expect(results.filter((result) => result.status === 'claimed').length, 'claimed').toBe(7);
     expect(results.filter((result) => result.status === 'capped').length, 'capped').toBe(33);
     expect((await a.campaigns.mailboxUsage(cap.mailbox, cap.day)).sentToday, 'counted').toBe(7);
+  }, 60_000);
+});
+
+describe('PostgreSQL campaign store: bad input', () => {
+  it('is a ValidationError naming the field, and writes nothing', async () => {
+    const schema = freshSchema();
+    postgresSchemas.push(schema);
+    const store = await openPostgresStore({ connection: url, schema, maxConnections: 2 });
+    const campaigns = store.campaigns;
+    const fieldOf = async (call: () => Promise<unknown>): Promise<string> => {
+      try {
+        await call();
+      } catch (error) {
+        expect(ValidationError.isInstance(error), String(error)).toBe(true);
+        const issue = (error as ValidationError).issues[0]!;
+        expect(issue.reason.length, 'a reason').toBeGreaterThan(0);
+        return issue.field;
+      }
+      throw new Error('not refused');
+    };
+    const claim = {
+      ledgerKey: 'k',
+      enrollmentId: 'e',
+      campaignId: 'c',
+      stepId: 's',
+      leadId: 'l',
+      email: 'x@y.example',
+      at: T0,
+      cap: { mailbox: 'm', day: 'd' },
+    };
+    try {
+      await campaigns.enroll(enrollment(1));
+      expect(
+        [
+          await fieldOf(() => campaigns.enroll({ ...enrollment(2), status: 'paused' as 'active' })),
+          await fieldOf(() => campaigns.enroll({ ...enrollment(3), nextRunAt: 1.5 })),
+          await fieldOf(() => campaigns.enroll({ ...enrollment(4), version: -1 })),
+          await fieldOf(() => campaigns.enroll({ ...enrollment(5), id: enrollment(1).id })),
+          await fieldOf(() => campaigns.updateEnrollment({ ...enrollment(1), version: 2, attempts: 0.5 })),
+          await fieldOf(() => campaigns.claimSend({ ...claim, at: Number.NaN })),
+          await fieldOf(() => campaigns.due(T0, -1)),
+          await fieldOf(() => campaigns.listSends({ limit: 1.5 })),
+          await fieldOf(() =>
+            campaigns.suppress({ email: 'x@y.example', reason: 'annoyed' as 'bounced', source: 's', at: T0 }),
+          ),
+          await fieldOf(() =>
+            campaigns.recordEvent(
+              { id: 'v', type: 't', leadId: 'l', at: T0 },
+              {
+                suppress: {
+                  email: 'x@y.example',
+                  reason: 'bounced',
+                  source: 's',
+                  at: Number.POSITIVE_INFINITY,
+                },
+              },
+            ),
+          ),
+          await fieldOf(() => campaigns.setTimer({ key: 't', runAt: 2 ** 60 })),
+          await fieldOf(() =>
+            campaigns.putDeadLetter({
+              id: 'd',
+              enrollmentId: 'e',
+              campaignId: 'c',
+              stepId: 's',
+              code: 'x',
+              message: 'm',
+              attempts: 1,
+              at: -0.5,
+            }),
+          ),
+        ],
+        'the fields named',
+      ).toEqual([
+        'status',
+        'nextRunAt',
+        'version',
+        'id',
+        'attempts',
+        'at',
+        'limit',
+        'limit',
+        'reason',
+        'suppress.at',
+        'runAt',
+        'at',
+      ]);
+      expect(await campaigns.getEnrollment(enrollment(2).id), 'nothing written').toBe(undefined);
+      expect(await campaigns.getSuppression('x@y.example'), 'no suppression').toBe(undefined);
+      expect(await campaigns.eventsSince('l', 0), 'no event').toEqual([]);
+      expect((await campaigns.getEnrollment(enrollment(1).id))?.version, 'the enrollment unchanged').toBe(1);
+    } finally {
+      await store.close();
+    }
   }, 60_000);
 });
