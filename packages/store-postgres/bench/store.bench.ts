@@ -10,7 +10,8 @@
 // Usage (full size: 1,000,000 leads on the local PostgreSQL, 100,000 on PGlite, each engine in its own process):
 //   pnpm exec tsx --conditions=@leadpipe/source packages/store-postgres/bench/store.bench.ts
 // Smaller or one engine: STORE_BENCH_LEADS=20000 (both engines), STORE_BENCH_POSTGRES_LEADS, STORE_BENCH_PGLITE_LEADS,
-// STORE_BENCH_ENGINES=postgres|pglite|postgres,pglite. PostgreSQL: DATABASE_URL (a fresh schema, dropped at the end);
+// STORE_BENCH_ENGINES=postgres|pglite|postgres,pglite. STORE_BENCH_CASES=import: only import and reimport.
+// STORE_BENCH_IMPORT_BATCH: the store's importBatch (default the store's, 1,000). PostgreSQL: DATABASE_URL (a fresh schema, dropped at the end);
 // PGlite: a fresh temporary folder, removed at the end.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,7 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import {
   checkLeadStoreQuery,
   createLead,
@@ -64,6 +65,11 @@ const total = Number(
 );
 if (!Number.isInteger(total) || total < 10_000) throw new Error('the bench needs at least 10,000 leads');
 const SCHEMA = `lp_bench_${process.pid}`;
+const importOnly = process.env.STORE_BENCH_CASES === 'import';
+const importBatch =
+  process.env.STORE_BENCH_IMPORT_BATCH === undefined
+    ? undefined
+    : Number(process.env.STORE_BENCH_IMPORT_BATCH);
 const CUSTOM = new Set(['plan']);
 
 // ---- data: deterministic, varied enough that filters and searches select small parts ----
@@ -179,11 +185,26 @@ const sampler = setInterval(() => {
 }, 25);
 
 const openedAt = performance.now();
-if (engine === 'pglite') pglite = await PGlite.create(join(folder!, 'pgdata'));
+// Loaded only for PGlite: its module alone adds about 45 MB of RSS, which a PostgreSQL process never loads.
+if (engine === 'pglite') {
+  const { PGlite } = await import('@electric-sql/pglite');
+  pglite = await PGlite.create(join(folder!, 'pgdata'));
+}
 const store = await openPostgresStore(
   pglite !== undefined
-    ? { pglite, schema: SCHEMA, customFields: [...CUSTOM] }
-    : { connection: DATABASE_URL, schema: SCHEMA, customFields: [...CUSTOM], maxConnections: 2 },
+    ? {
+        pglite,
+        schema: SCHEMA,
+        customFields: [...CUSTOM],
+        ...(importBatch === undefined ? {} : { importBatch }),
+      }
+    : {
+        connection: DATABASE_URL,
+        schema: SCHEMA,
+        customFields: [...CUSTOM],
+        maxConnections: 2,
+        ...(importBatch === undefined ? {} : { importBatch }),
+      },
 );
 const openMs = performance.now() - openedAt;
 
@@ -226,6 +247,7 @@ async function copyBaseline(): Promise<number> {
 
 try {
   // ---- import and reimport ----
+  const rssBeforeImport = process.memoryUsage.rss();
   sampling = true;
   let first!: Awaited<ReturnType<typeof store.leads.import>>;
   const importMs = await timed(async () => {
@@ -248,9 +270,12 @@ try {
     copyLeadsPerSecond: Math.round(copyLeadsPerSecond),
     ratioToCopy: round(leadsPerSecond / copyLeadsPerSecond),
     peakRssMb: Math.round(peakRss / 1e6),
+    // The process after opening the store, before the import: what the import added is the difference.
+    rssBeforeImportMb: Math.round(rssBeforeImport / 1e6),
     // The process's peak so far (kernel's maxrss): the open included.
     processPeakRssMb: Math.round((process.resourceUsage().maxRSS * 1024) / 1e6),
     openMs: Math.round(openMs),
+    importBatch: importBatch ?? 1_000,
     copyTable: 'LIKE leads INCLUDING ALL',
   });
   print({
@@ -260,7 +285,20 @@ try {
     reimportLeadsPerSecond: Math.round(total / (reimportMs / 1000)),
     unchanged: second.unchanged,
   });
+  if (!importOnly) await otherCases();
+} finally {
+  clearInterval(sampler);
+  await store.close();
+  if (pglite !== undefined) await pglite.close();
+  if (folder !== undefined) rmSync(folder, { recursive: true, force: true });
+  if (pool !== undefined) {
+    await pool.query(`DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE`);
+    await pool.end();
+  }
+}
 
+/** Pagination and query cases, on the imported leads. */
+async function otherCases(): Promise<void> {
   // ---- pagination: keyset vs OFFSET, page depth 1 and 9,000 ----
   // 9,000 pages deep must exist: 100 a page from 1,000,000 leads (fewer a page when there are fewer leads).
   const pageSize = Math.max(1, Math.min(100, Math.floor(total / 10_000)));
@@ -419,13 +457,4 @@ try {
     ratioToBaseline: round(median(searchTimes) / median(ilikeTimes)),
     baseline: 'ILIKE',
   });
-} finally {
-  clearInterval(sampler);
-  await store.close();
-  if (pglite !== undefined) await pglite.close();
-  if (folder !== undefined) rmSync(folder, { recursive: true, force: true });
-  if (pool !== undefined) {
-    await pool.query(`DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE`);
-    await pool.end();
-  }
 }

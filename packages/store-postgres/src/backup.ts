@@ -2,12 +2,18 @@ import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import { type Clock, ValidationError } from '@leadpipe/core/adapter-kit';
 import { type ArchivedLeadLine, appendArchiveLines, readArchiveFile } from './archive-file.js';
+import { campaignSections } from './backup-campaigns.js';
+import type { Section } from './backup-section.js';
 import type { SqlDatabase, SqlSession } from './sql-client.js';
 
 /** The `format` of a backup's header line. */
 export const BACKUP_FORMAT = 'leadpipe-store-backup';
-/** The backup format version this package writes; it restores this one and older. */
-export const BACKUP_VERSION = 1;
+/**
+ * The backup format version this package writes; it restores this one and
+ * older. 2 added campaign state (`campaign*` records); a version 1 backup
+ * restores with no campaign state.
+ */
+export const BACKUP_VERSION = 2;
 
 /** The first line of a backup. */
 export interface BackupHeader {
@@ -25,18 +31,6 @@ export interface BackupHeader {
 
 /** Records per record type in a backup, by `type`: what `PostgresStore.restore` restored. */
 export type BackupCounts = Readonly<Record<string, number>>;
-
-/** One table of a backup: its record type, how to read it page by page, how to insert a page of records. */
-interface Section {
-  readonly type: string;
-  /** Columns selected, each aliased to the record's property names. */
-  readonly select: string;
-  readonly table: string;
-  /** The keyset: columns ordered by, and the record properties holding them. */
-  readonly keys: readonly { column: string; property: string; cast: string }[];
-  /** INSERT ... SELECT from `json_array_elements($1::json) AS r`. */
-  readonly insert: string;
-}
 
 const iso = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
@@ -114,6 +108,7 @@ function sections(schema: string): Section[] {
       insert: `INSERT INTO ${schema}.checkpoint_results (name, key, value, expires_at)
         SELECT r->>'name', r->>'key', r->'value', (r->>'expiresAt')::double precision ${from}`,
     },
+    ...campaignSections(schema, from),
   ];
 }
 
@@ -184,7 +179,8 @@ async function* pull<T>(produce: (push: (item: T) => Promise<void>) => Promise<v
  * A backup of everything the store holds, as NDJSON lines (each ending in
  * `\n`): a header, then one record a line by `type` (`lead`, `archivedLead`,
  * `outboxEvent`, `cacheEntry`, `deadLetter`, `checkpointRun`,
- * `checkpointRow`, `checkpointResult`, `archiveFileLead`), then an `end`
+ * `checkpointRow`, `checkpointResult`, the `campaign*` records of
+ * `backup-campaigns.ts`, `archiveFileLead`), then an `end`
  * line with the counts. On PostgreSQL the tables are read in one read-only
  * repeatable-read transaction (one snapshot); on PGlite page by page
  * outside a transaction. Memory stays bounded either way.
@@ -360,7 +356,7 @@ export async function restoreBackup(
         );
       }
     }
-    for (const table of ['lead_outbox', 'dead_letters']) {
+    for (const table of ['lead_outbox', 'dead_letters', 'campaign_events']) {
       await session.query(
         `SELECT setval(pg_get_serial_sequence($1, 'position'), coalesce((SELECT max(position) FROM ${schema}.${table}), 0) + 1, false)`,
         [`${schema}.${table}`],

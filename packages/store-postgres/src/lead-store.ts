@@ -17,6 +17,7 @@ import {
   ValidationError,
 } from '@leadpipe/core/adapter-kit';
 import { type ArchivedLeadLine, appendArchiveLines, dropFromArchiveFile } from './archive-file.js';
+import { eraseCampaignState } from './campaign-erase.js';
 import { nestRecord, pageSql, whereSql } from './query-sql.js';
 import type { SqlDatabase, SqlSession } from './sql-client.js';
 
@@ -295,6 +296,7 @@ export function createPostgresLeadStoreOn(
             `DELETE FROM ${s}.checkpoint_results WHERE key ~* $1 OR value::text ~* $1`,
             [pattern],
           ),
+          ...(await eraseCampaignState(count, s, address, pattern, idsJson)),
           ...(settings.archiveFile === undefined
             ? {}
             : {

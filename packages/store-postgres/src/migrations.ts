@@ -103,6 +103,99 @@ CREATE TABLE {schema}.checkpoint_results (
 ALTER TABLE {schema}.checkpoint_runs ADD COLUMN state jsonb;
 `,
   },
+  {
+    version: 4,
+    name: 'campaign state',
+    // Times are epoch milliseconds (bigint), as the campaign contract has them. Keys sort in "C" (byte) order, as
+    // JavaScript compares strings. Suppressions keep a SHA-256 of the lower-cased address, not the address: an erased
+    // person who unsubscribed stays suppressed without the store keeping their address.
+    sql: `
+CREATE TABLE {schema}.campaign_enrollments (
+  id text COLLATE "C" PRIMARY KEY,
+  campaign_id text COLLATE "C" NOT NULL,
+  campaign_version integer NOT NULL,
+  lead_id text COLLATE "C" NOT NULL,
+  status text NOT NULL CHECK (status IN ('active', 'completed', 'exited', 'failed')),
+  step_id text NOT NULL,
+  version integer NOT NULL,
+  next_run_at bigint,
+  enrolled_at bigint NOT NULL,
+  step_started_at bigint,
+  attempts integer NOT NULL,
+  reason text,
+  trigger text NOT NULL,
+  data jsonb,
+  UNIQUE (campaign_id, lead_id)
+);
+CREATE INDEX campaign_enrollments_due_idx ON {schema}.campaign_enrollments (next_run_at, id) WHERE status = 'active' AND next_run_at IS NOT NULL;
+CREATE INDEX campaign_enrollments_lead_idx ON {schema}.campaign_enrollments (lead_id);
+CREATE TABLE {schema}.campaign_sends (
+  ledger_key text COLLATE "C" PRIMARY KEY,
+  enrollment_id text COLLATE "C" NOT NULL,
+  campaign_id text COLLATE "C" NOT NULL,
+  step_id text COLLATE "C" NOT NULL,
+  lead_id text COLLATE "C" NOT NULL,
+  email text NOT NULL,
+  mailbox text NOT NULL,
+  variant text,
+  status text NOT NULL CHECK (status IN ('claimed', 'sent', 'retry', 'failed', 'not_sent')),
+  attempts integer NOT NULL,
+  claimed_at bigint NOT NULL,
+  sent_at bigint,
+  message_id text,
+  error_code text,
+  error_message text,
+  UNIQUE (enrollment_id, step_id)
+);
+CREATE INDEX campaign_sends_status_idx ON {schema}.campaign_sends (status, claimed_at, ledger_key);
+CREATE INDEX campaign_sends_campaign_idx ON {schema}.campaign_sends (campaign_id, step_id);
+CREATE INDEX campaign_sends_lead_idx ON {schema}.campaign_sends (lead_id);
+CREATE INDEX campaign_sends_email_idx ON {schema}.campaign_sends (email);
+CREATE TABLE {schema}.campaign_mailbox_days (
+  mailbox text COLLATE "C" NOT NULL,
+  day text COLLATE "C" NOT NULL,
+  sent integer NOT NULL,
+  PRIMARY KEY (mailbox, day)
+);
+CREATE TABLE {schema}.campaign_mailboxes (
+  mailbox text COLLATE "C" PRIMARY KEY,
+  last_sent_at bigint NOT NULL
+);
+CREATE TABLE {schema}.campaign_suppressions (
+  email_sha256 text COLLATE "C" PRIMARY KEY,
+  reason text NOT NULL CHECK (reason IN ('unsubscribed', 'bounced', 'complained', 'do_not_contact')),
+  source text NOT NULL,
+  at bigint NOT NULL
+);
+CREATE TABLE {schema}.campaign_events (
+  position bigserial PRIMARY KEY,
+  id text COLLATE "C" NOT NULL UNIQUE,
+  type text COLLATE "C" NOT NULL,
+  lead_id text COLLATE "C" NOT NULL,
+  at bigint NOT NULL,
+  ledger_key text COLLATE "C",
+  data jsonb
+);
+CREATE INDEX campaign_events_lead_idx ON {schema}.campaign_events (lead_id, at, position);
+CREATE INDEX campaign_events_ledger_idx ON {schema}.campaign_events (ledger_key, type) WHERE ledger_key IS NOT NULL;
+CREATE TABLE {schema}.campaign_dead_letters (
+  id text COLLATE "C" PRIMARY KEY,
+  enrollment_id text COLLATE "C" NOT NULL,
+  campaign_id text COLLATE "C" NOT NULL,
+  step_id text NOT NULL,
+  code text NOT NULL,
+  message text NOT NULL,
+  attempts integer NOT NULL,
+  at bigint NOT NULL
+);
+CREATE INDEX campaign_dead_letters_at_idx ON {schema}.campaign_dead_letters (at, id);
+CREATE TABLE {schema}.campaign_timers (
+  key text COLLATE "C" PRIMARY KEY,
+  run_at bigint NOT NULL
+);
+CREATE INDEX campaign_timers_run_at_idx ON {schema}.campaign_timers (run_at, key);
+`,
+  },
 ];
 
 /** A schema name the stores accept: lower-case letters, digits and `_`, not starting with a digit, at most 63. */

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import {
   type Cache,
+  type CampaignStoreV1,
   type CheckpointStore,
   type Clock,
   ConfigurationError,
@@ -14,6 +15,7 @@ import {
 } from '@leadpipe/core/adapter-kit';
 import { z } from 'zod';
 import { type BackupCounts, backupLines, restoreBackup } from './backup.js';
+import { createPostgresCampaignStoreOn } from './campaign-store.js';
 import { lockDataFolder } from './folder-lock.js';
 import { createPostgresLeadStoreOn } from './lead-store.js';
 import { migrate, SCHEMA_NAME } from './migrations.js';
@@ -98,6 +100,14 @@ export interface PostgresStore {
   readonly deadLetters: DeadLetterQueue;
   /** Pipeline checkpoints of the run `checkpointName`. */
   readonly checkpoints: CheckpointStore;
+  /**
+   * Campaign state (enrollments with their next-run index, the send ledger,
+   * suppressions, stored events, dead letters, timers, mailbox counters) for
+   * `createCampaignEngine({ store })` of `@leadpipe/campaigns`: every method
+   * one statement or one transaction, safe for engines in several processes
+   * on the same database. Its `close` closes the whole store.
+   */
+  readonly campaigns: CampaignStoreV1;
   /**
    * A backup of everything the store holds (leads with provenance and custom
    * fields, the archive, the outbox, cache entries, dead letters,
@@ -273,6 +283,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     cache: createPostgresCacheOn(database, schema, now),
     deadLetters: createPostgresDeadLetterQueueOn(database, schema),
     checkpoints: createPostgresCheckpointStoreOn(database, schema, parsed.checkpointName ?? 'default', now),
+    campaigns: createPostgresCampaignStoreOn(database, schema, close),
     backup: () => backupLines(database, schema, now, parsed.archiveFile),
     restore: (source) => restoreBackup(database, schema, parsed.archiveFile, source),
     close,

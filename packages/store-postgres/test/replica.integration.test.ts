@@ -15,7 +15,7 @@ const primaryUrl = storeDatabaseUrl();
 const replicaUrl = (() => {
   const url = new URL(process.env.DATABASE_REPLICA_URL ?? primaryUrl);
   if (process.env.DATABASE_REPLICA_URL === undefined) url.port = '5433';
-  url.pathname = '/leadpipe_store_test';
+  url.pathname = new URL(primaryUrl).pathname; // the same database as the primary's
   return url.toString();
 })();
 

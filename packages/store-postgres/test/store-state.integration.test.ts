@@ -7,6 +7,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { type LeadStoreQuery, type LeadStoreRecord, ValidationError } from '@leadpipe/core/adapter-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKUP_FORMAT, BACKUP_VERSION, openPostgresStore, type PostgresStore } from '../src/index.js';
+import { campaignSnapshot, claimFor, populateCampaigns } from './campaign-fixtures.js';
 import { DAY, deadLetterAbout, leadAt, testClock } from './run-state-fixtures.js';
 import { dropSchema, freshSchema, storeDatabaseUrl } from './support.js';
 
@@ -93,6 +94,10 @@ async function populate(store: PostgresStore, clock: ReturnType<typeof testClock
   await checkpoint.markFinished([1, 2, 3, 7, 1500]);
   await checkpoint.results.set('apollo:p5@d5.example', { title: 'Engineer' }, 60_000);
   await checkpoint.flush({ rowsRead: 1500, note: 'state' });
+  await populateCampaigns(
+    store,
+    leads.map((lead) => lead.id),
+  );
 }
 
 /** Everything a store answers, to compare two. */
@@ -112,6 +117,7 @@ async function snapshot(store: PostgresStore) {
     merged: await store.leads.getByEmail('p1@d1.example'),
     cache: [await store.cache.get('apollo:p2@d2.example'), await store.cache.get('clearbit:co3.example')],
     deadLetters: await store.deadLetters.list(),
+    campaigns: await campaignSnapshot(store),
     checkpoint: {
       resumed: checkpoint.resumed,
       state: checkpoint.state,
@@ -150,6 +156,14 @@ for (const engine of ['postgres', 'pglite'] as const) {
             checkpointRun: 1,
             checkpointRow: 5,
             checkpointResult: 1,
+            campaignEnrollment: 3,
+            campaignSend: 2,
+            campaignMailboxDay: 1,
+            campaignMailbox: 1,
+            campaignSuppression: 1,
+            campaignEvent: 2,
+            campaignDeadLetter: 1,
+            campaignTimer: 1,
           },
         });
         expect(lines.every((line) => line.endsWith('\n') && !line.slice(0, -1).includes('\n'))).toBe(true);
@@ -178,6 +192,42 @@ for (const engine of ['postgres', 'pglite'] as const) {
           'dl-2',
           'dl-3',
         ]);
+        const restored = await campaignSnapshot(target);
+        expect(
+          [
+            restored.enrollments.map((enrollment) => enrollment?.status),
+            restored.enrollments[0]?.data,
+            restored.sends.map((send) => [send.ledgerKey, send.status, send.messageId, send.variant]),
+            restored.usage,
+            restored.suppressed?.reason,
+            restored.events.map((event) => event.id),
+            restored.stats.steps.first?.delivered,
+            restored.timers.map((timer) => timer.key),
+            restored.nextWakeAt,
+          ],
+          'the restored campaign state, spelled out',
+        ).toEqual([
+          ['active', 'exited', 'completed'],
+          { quote: 'it\'s "quoted"\t\\ ü', n: 1.5, list: [null, true, { deep: 'x' }] },
+          [
+            ['enr-c0-sfirst', 'sent', 'msg-0', undefined],
+            ['enr-c1-sfirst', 'claimed', undefined, 'b'],
+          ],
+          { sentToday: 2, lastSentAt: Date.parse('2026-12-07T09:00:00.010Z') },
+          'unsubscribed',
+          ['ev-delivered'],
+          1,
+          ['cron-digest'],
+          Date.parse('2026-12-07T09:01:00.000Z'),
+        ]);
+        // The event sequence continues too, and the restored ledger still refuses a second send.
+        await target.campaigns.recordEvent({
+          id: 'ev-new',
+          type: 'email.opened',
+          leadId: 'x',
+          at: clock.now(),
+        });
+        expect((await target.campaigns.claimSend(claimFor(0, clock.now()))).status).toBe('exists');
         // The archived lead came back archived: erase finds it there.
         expect((await target.leads.erase('old@acme.com')).removed.archive).toBe(1);
       } finally {
@@ -328,7 +378,7 @@ for (const engine of ['postgres', 'pglite'] as const) {
   });
 
   describe(`${engine}: erase`, () => {
-    it('removes the person from the leads, archive, outbox, answer cache, dead letters and checkpoint answers, and says where', async () => {
+    it('removes the person from the leads, archive, outbox, answer cache, dead letters, checkpoint answers and campaign state, keeps her suppressed, and says where', async () => {
       const clock = testClock();
       const schema = freshSchema();
       const store = await open(engine, clock.now, { schema, checkpointName: 'run-a' });
@@ -353,11 +403,121 @@ for (const engine of ['postgres', 'pglite'] as const) {
         await otherCheckpoint.results.set('clearbit:x', { contacts: ['Ada <ada@acme.com>'] }, 60_000);
         await other.close();
 
+        // Campaign state: both enrolled, a send each, events, Ada unsubscribed (suppressed), a dead letter each.
+        const campaigns = store.campaigns;
+        for (const [index, person] of [ada, bob].entries()) {
+          const name = index === 0 ? 'ada' : 'bob';
+          await campaigns.enroll({
+            id: `enr-${name}`,
+            campaignId: 'welcome',
+            campaignVersion: 1,
+            leadId: person.id,
+            status: 'active',
+            stepId: 'second',
+            version: 1,
+            nextRunAt: clock.now(),
+            enrolledAt: clock.now(),
+            attempts: 0,
+            trigger: 'lead.created',
+            data: { firstName: name },
+          });
+          const claim = await campaigns.claimSend({
+            ledgerKey: `enr-enr-${name}-sfirst`,
+            enrollmentId: `enr-${name}`,
+            campaignId: 'welcome',
+            stepId: 'first',
+            leadId: person.id,
+            email: `${name}@acme.com`,
+            at: clock.now(),
+            cap: { mailbox: 'sales@acme.com', day: '2026-01-01' },
+          });
+          expect(claim.status).toBe('claimed');
+          await campaigns.recordEvent({
+            id: `open-${name}`,
+            type: 'email.opened',
+            leadId: person.id,
+            at: clock.now(),
+            ledgerKey: `enr-enr-${name}-sfirst`,
+          });
+          await campaigns.putDeadLetter({
+            id: `cdl-${name}`,
+            enrollmentId: `enr-${name}`,
+            campaignId: 'welcome',
+            stepId: 'first',
+            code: 'template_error',
+            message: 'missing variable',
+            attempts: 1,
+            at: clock.now(),
+          });
+        }
+        await campaigns.recordEvent(
+          { id: 'unsub-ada', type: 'email.unsubscribed', leadId: ada.id, at: clock.now() },
+          {
+            suppress: {
+              email: 'ada@acme.com',
+              reason: 'unsubscribed',
+              source: 'unsubscribe-link',
+              at: clock.now(),
+            },
+          },
+        );
+        // An event about another lead that names her address in its data (a forwarded reply).
+        await campaigns.recordEvent({
+          id: 'reply-bob',
+          type: 'email.replied',
+          leadId: bob.id,
+          at: clock.now(),
+          data: { text: 'forwarding to ada@acme.com' },
+        });
+
         const report = await store.leads.erase('Ada@Acme.com');
         expect(report).toEqual({
           email: 'ada@acme.com',
-          removed: { leads: 1, archive: 0, outbox: 1, cache: 2, deadLetters: 2, checkpointResults: 2 },
+          removed: {
+            leads: 1,
+            archive: 0,
+            outbox: 1,
+            cache: 2,
+            deadLetters: 2,
+            checkpointResults: 2,
+            campaignEnrollments: 1,
+            campaignSends: 1,
+            campaignEvents: 3,
+            campaignDeadLetters: 1,
+          },
         });
+        expect(await campaigns.getEnrollment('enr-ada'), 'her enrollment').toBe(undefined);
+        expect(await campaigns.getSend('enr-enr-ada-sfirst'), 'her ledger row').toBe(undefined);
+        expect(await campaigns.eventsSince(ada.id, 0), 'her events').toEqual([]);
+        expect(
+          (await campaigns.listDeadLetters()).map((letter) => letter.id),
+          'her dead letter',
+        ).toEqual(['cdl-bob']);
+        expect((await campaigns.getSuppression('ada@acme.com'))?.reason, 'she stays suppressed').toBe(
+          'unsubscribed',
+        );
+        const again = await campaigns.claimSend({
+          ledgerKey: 'enr-enr-ada2-sfirst',
+          enrollmentId: 'enr-ada2',
+          campaignId: 'welcome',
+          stepId: 'first',
+          leadId: 'a-new-lead-id',
+          email: 'ADA@acme.com',
+          at: clock.now(),
+          cap: { mailbox: 'sales@acme.com', day: '2026-01-01' },
+        });
+        expect(again.status, 'a later claim to her address is refused').toBe('suppressed');
+        expect(
+          [
+            (await campaigns.getEnrollment('enr-bob'))?.status,
+            (await campaigns.getSend('enr-enr-bob-sfirst'))?.status,
+          ],
+          'Bob keeps his campaign state',
+        ).toEqual(['active', 'claimed']);
+        expect(
+          (await campaigns.eventsSince(bob.id, 0)).map((event) => event.id),
+          'Bob keeps the events that do not name her',
+        ).toEqual(['open-bob']);
         expect(await store.leads.getByEmail('ada@acme.com')).toBe(undefined);
         expect(await store.cache.get('apollo:person:ada@acme.com')).toBe(undefined);
         expect(await store.cache.get('hunter:domain:acme.com'), 'an entry naming her among others goes').toBe(

@@ -1,10 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
-/** The database the store's integration tests use: `leadpipe_store_test` on DATABASE_URL's server (made by scripts/integration-setup.ts). */
+/**
+ * The database the store's integration tests use: `leadpipe_store_test` on DATABASE_URL's server (made by
+ * scripts/integration-setup.ts, which also drops the `lp_t_*` schemas it finds there), or
+ * `LEADPIPE_STORE_TEST_DATABASE` when set (an existing database: runs side by side then never drop each other's
+ * schemas).
+ */
 export function storeDatabaseUrl(): string {
   const url = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test');
-  url.pathname = '/leadpipe_store_test';
+  url.pathname = `/${process.env.LEADPIPE_STORE_TEST_DATABASE ?? 'leadpipe_store_test'}`;
   return url.toString();
 }
 
