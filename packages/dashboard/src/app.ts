@@ -47,7 +47,7 @@ async function load<T>(
   try {
     return { value: await read() };
   } catch (error) {
-    settings.onError?.(error, what);
+    settings.onError(error, what);
     return { unavailable: describeError(error) };
   }
 }
@@ -70,7 +70,8 @@ export function createDashboard(options: DashboardOptions): Hono {
   const { sources, sessionSecret: secret } = settings;
   const app = new Hono();
 
-  const url = (path: string) => `${base}${path}`;
+  /** A link inside the dashboard; the overview is the mount path itself (`/dashboard`, no trailing slash). */
+  const url = (path: string) => (path === '/' ? base || '/' : `${base}${path}`);
   const page = (
     c: Context,
     status: 200 | 400 | 401 | 403 | 503,
@@ -150,7 +151,7 @@ export function createDashboard(options: DashboardOptions): Hono {
     try {
       verified = await settings.verifyKey(key);
     } catch (error) {
-      settings.onError?.(error, 'verifyKey');
+      settings.onError(error, 'verifyKey');
       return page(
         c,
         503,
@@ -305,7 +306,7 @@ export function createDashboard(options: DashboardOptions): Hono {
           session,
         );
       }
-      settings.onError?.(error, 'deadLetters');
+      settings.onError(error, 'deadLetters');
       return page(
         c,
         503,
@@ -351,7 +352,7 @@ export function createDashboard(options: DashboardOptions): Hono {
     try {
       result = await queue.redrive([...new Set(ids)]);
     } catch (error) {
-      settings.onError?.(error, 'redrive');
+      settings.onError(error, 'redrive');
       return page(
         c,
         503,

@@ -91,7 +91,7 @@ export interface ResolvedDashboardOptions {
   readonly refreshSeconds: number;
   readonly pageSize: number;
   readonly now: () => number;
-  readonly onError: DashboardOptions['onError'];
+  readonly onError: (error: unknown, what: string) => void;
 }
 
 /** Checks the options: a `ConfigurationError` naming each bad field (never echoing the secret). */
@@ -102,6 +102,13 @@ export function resolveOptions(options: DashboardOptions): ResolvedDashboardOpti
     sources: options.sources,
     verifyKey: options.verifyKey,
     now: options.now ?? Date.now,
-    onError: options.onError,
+    // A logger that throws must not turn a page into a crash.
+    onError: (error, what) => {
+      try {
+        options.onError?.(error, what);
+      } catch {
+        // Nothing to do: the page already says what failed.
+      }
+    },
   };
 }

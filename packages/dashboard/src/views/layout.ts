@@ -91,7 +91,7 @@ ${
     ? ''
     : html`<nav>${NAV.map(
         ([name, path, label]) =>
-          html`<a href="${base}${path === '' ? '/' : path}"${name === props.page ? html` aria-current="page"` : ''}>${label}</a>`,
+          html`<a href="${path === '' ? base || '/' : `${base}${path}`}"${name === props.page ? html` aria-current="page"` : ''}>${label}</a>`,
       )}</nav>`
 }
 ${

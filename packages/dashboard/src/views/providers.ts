@@ -11,6 +11,8 @@ export interface ProviderTotals {
   readonly runs: number;
   /** Calls made. */
   readonly calls: number;
+  /** Leads it was asked about. */
+  readonly requests: number;
   /** Leads it found. */
   readonly matches: number;
   /** Leads it did not find. */
@@ -23,13 +25,21 @@ export interface ProviderTotals {
 export function providerTotals(runs: readonly DashboardRun[]): ProviderTotals[] {
   const totals = new Map<
     string,
-    { runs: number; calls: number; matches: number; misses: number; credits: number }
+    { runs: number; calls: number; requests: number; matches: number; misses: number; credits: number }
   >();
   for (const run of runs) {
     for (const use of run.providers) {
-      const total = totals.get(use.provider) ?? { runs: 0, calls: 0, matches: 0, misses: 0, credits: 0 };
+      const total = totals.get(use.provider) ?? {
+        runs: 0,
+        calls: 0,
+        requests: 0,
+        matches: 0,
+        misses: 0,
+        credits: 0,
+      };
       total.runs += 1;
       total.calls += use.calls;
+      total.requests += use.requests;
       total.matches += use.matches;
       total.misses += use.misses;
       total.credits += use.credits;
@@ -46,7 +56,7 @@ export function providersPage(runs: readonly DashboardRun[]): Html {
     return html`<h1>Providers</h1><section class="card"><p>No provider has been called in the runs shown.</p></section>`;
   }
   const coverage = totals.map((total) => {
-    const asked = total.matches + total.misses;
+    const asked = total.requests;
     return {
       label: total.provider,
       value: asked > 0 ? total.matches / asked : 0,
@@ -59,13 +69,13 @@ export function providersPage(runs: readonly DashboardRun[]): Html {
     text: `${formatNumber(total.credits)} credits`,
   }));
   return html`<h1>Providers</h1>
-<p class="muted">Summed over ${formatNumber(runs.length)} runs. Coverage: leads a provider found, of those it was asked about.</p>
+<p class="muted">Summed over ${formatNumber(runs.length)} runs. Coverage: leads a provider found, of the leads it was asked about (answers still pending and errors count as not found).</p>
 <section class="card"><h2>Coverage</h2>${barChart(coverage, { title: 'Coverage per provider', max: 1, barClass: 'bar-coverage' })}</section>
 <section class="card"><h2>Credits</h2>${barChart(credits, { title: 'Credits per provider', barClass: 'bar-credits' })}</section>
 <section class="card"><table>
-<thead><tr><th>Provider</th><th class="number">Runs</th><th class="number">Calls</th><th class="number">Found</th><th class="number">Not found</th><th class="number">Coverage</th><th class="number">Credits</th></tr></thead>
+<thead><tr><th>Provider</th><th class="number">Runs</th><th class="number">Calls</th><th class="number">Leads asked</th><th class="number">Found</th><th class="number">Not found</th><th class="number">Coverage</th><th class="number">Credits</th></tr></thead>
 <tbody>${totals.map(
     (total) =>
-      html`<tr><td>${total.provider}</td><td class="number">${formatNumber(total.runs)}</td><td class="number">${formatNumber(total.calls)}</td><td class="number">${formatNumber(total.matches)}</td><td class="number">${formatNumber(total.misses)}</td><td class="number">${percent(total.matches, total.matches + total.misses)}</td><td class="number">${formatNumber(total.credits)}</td></tr>`,
+      html`<tr><td>${total.provider}</td><td class="number">${formatNumber(total.runs)}</td><td class="number">${formatNumber(total.calls)}</td><td class="number">${formatNumber(total.requests)}</td><td class="number">${formatNumber(total.matches)}</td><td class="number">${formatNumber(total.misses)}</td><td class="number">${percent(total.matches, total.requests)}</td><td class="number">${formatNumber(total.credits)}</td></tr>`,
   )}</tbody></table></section>`;
 }

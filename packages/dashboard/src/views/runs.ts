@@ -51,7 +51,7 @@ function providerTable(providers: readonly DashboardProviderUse[]): Html {
 <thead><tr><th>Provider</th><th class="number">Calls</th><th class="number">Leads asked</th><th class="number">Found</th><th class="number">Coverage</th><th class="number">Credits</th><th class="number">429s</th></tr></thead>
 <tbody>${providers.map(
     (provider) =>
-      html`<tr><td>${provider.provider}</td><td class="number">${formatNumber(provider.calls)}</td><td class="number">${formatNumber(provider.requests)}</td><td class="number">${formatNumber(provider.matches)}</td><td class="number">${percent(provider.matches, provider.matches + provider.misses)}</td><td class="number">${formatNumber(provider.credits)}</td><td class="number">${formatNumber(provider.rateLimited)}</td></tr>`,
+      html`<tr><td>${provider.provider}</td><td class="number">${formatNumber(provider.calls)}</td><td class="number">${formatNumber(provider.requests)}</td><td class="number">${formatNumber(provider.matches)}</td><td class="number">${percent(provider.matches, provider.requests)}</td><td class="number">${formatNumber(provider.credits)}</td><td class="number">${formatNumber(provider.rateLimited)}</td></tr>`,
   )}</tbody></table>`;
 }
 
