@@ -38,16 +38,20 @@ export function postForm(
   fields: readonly (readonly [string, string])[],
   headers: Record<string, string> = {},
 ): Promise<Response> {
-  return app.request(`http://dash.test${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-    body: new URLSearchParams(fields.map(([k, v]) => [k, v])).toString(),
-  });
+  return Promise.resolve(
+    app.request(`http://dash.test${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      body: new URLSearchParams(fields.map(([k, v]): [string, string] => [k, v])).toString(),
+    }),
+  );
 }
 
 /** GET with a cookie. */
 export function get(app: Hono, path: string, cookie?: string): Promise<Response> {
-  return app.request(`http://dash.test${path}`, cookie === undefined ? {} : { headers: { cookie } });
+  return Promise.resolve(
+    app.request(`http://dash.test${path}`, cookie === undefined ? {} : { headers: { cookie } }),
+  );
 }
 
 /** Sign in with `key`: the `name=value` of the session cookie. */
