@@ -34,7 +34,8 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = {
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'X-Content-Type-Options': 'nosniff',
   'X-Frame-Options': 'DENY',
-  'Referrer-Policy': 'no-referrer',
+  // Not no-referrer: Chromium then sends `Origin: null` on the dashboard's own form posts, which the origin check refuses.
+  'Referrer-Policy': 'same-origin',
 };
 
 /** The outcome of a figure's load: its value, or what went wrong (logged through `onError`). */

@@ -56,7 +56,7 @@ export async function buildWorld(): Promise<World> {
     timeScale: 60,
   });
   const clearbit = createClearbit(clearbitDescriptor.emulatorSettings(connection('clearbit')));
-  const people = emulators.truth.people.slice(0, 12);
+  const people = emulators.truth.people.slice(0, 6 + RUNNING_TOTAL_ROWS);
   const leads: LeadInput[] = [
     ...people.slice(0, 6).map((person) => ({ email: person.email })),
     { email: 'nobody@unknown-dashboard-domain.example' },

@@ -22,8 +22,8 @@ export interface BarChartOptions {
 }
 
 const WIDTH = 640;
-const LABEL = 170;
-const TEXT = 110;
+const LABEL = 150;
+const TEXT = 200;
 const ROW = 26;
 
 /** A horizontal bar chart as inline SVG: no script, no external fetch, readable with styles off. */
