@@ -4,7 +4,7 @@ import { barChart } from './charts.js';
 import { formatNumber, type Html, percent } from './html.js';
 
 /** One provider's figures summed over runs. */
-export interface ProviderTotals {
+interface ProviderTotals {
   /** The provider id. */
   readonly provider: string;
   /** Runs that used it. */
@@ -22,7 +22,7 @@ export interface ProviderTotals {
 }
 
 /** Per provider, the sum over `runs`, in first-seen order. */
-export function providerTotals(runs: readonly DashboardRun[]): ProviderTotals[] {
+function providerTotals(runs: readonly DashboardRun[]): ProviderTotals[] {
   const totals = new Map<
     string,
     { runs: number; calls: number; requests: number; matches: number; misses: number; credits: number }
