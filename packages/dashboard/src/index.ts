@@ -8,7 +8,12 @@
  * No script, no external fetch, charts as inline SVG.
  */
 
-export { type CampaignRef, campaignsFromStore } from './adapters/campaigns.js';
+export {
+  type CampaignRef,
+  type CampaignRefDefinition,
+  type CampaignRefStep,
+  campaignsFromStore,
+} from './adapters/campaigns.js';
 export { type DeadLettersFromOptions, deadLettersFrom } from './adapters/dead-letters.js';
 export { type ReportFilesOptions, runsFromReportFiles } from './adapters/report-files.js';
 export {
@@ -17,7 +22,7 @@ export {
   type RunTrackerOptions,
   type TrackedRunInfo,
 } from './adapters/run-tracker.js';
-export { type QuotaSettings, type RunFacts, runFromReport } from './adapters/run-view.js';
+export { type QuotaProvider, type QuotaSettings, type RunFacts, runFromReport } from './adapters/run-view.js';
 export { createDashboard } from './app.js';
 export type { DashboardOptions, VerifiedKey } from './options.js';
 export type { DashboardScope } from './session.js';
@@ -32,6 +37,7 @@ export type {
   DashboardRedriveResult,
   DashboardRun,
   DashboardRunCounts,
+  DashboardRunError,
   DashboardRunsSource,
   DashboardSources,
 } from './sources.js';

@@ -1,4 +1,4 @@
-import type { DeadLetterListOptions, DeadLetterPage } from '@leadpipe/core';
+import type { DeadLetterListOptions, DeadLetterPage, LeadStoreCount } from '@leadpipe/core';
 
 /** One provider's use in a run: what it was asked, found and charged. */
 export interface DashboardProviderUse {
@@ -48,6 +48,14 @@ export interface DashboardRunCounts {
   readonly skipped: number;
 }
 
+/** Why a run did not complete. */
+export interface DashboardRunError {
+  /** The error's stable code. */
+  readonly code: string;
+  /** Its message, scrubbed of secrets. */
+  readonly message: string;
+}
+
 /** A pipeline run as the dashboard shows it. */
 export interface DashboardRun {
   /** Unique id of the run (shown, and used in links). */
@@ -67,10 +75,10 @@ export interface DashboardRun {
   /** Per provider, in the order the run used them. */
   readonly providers: readonly DashboardProviderUse[];
   /** Why the run did not complete (code and scrubbed message). */
-  readonly error?: { readonly code: string; readonly message: string };
+  readonly error?: DashboardRunError;
 }
 
-/** Where the runs come from: {@link createRunTracker}, {@link runsFromReports}, or your own. */
+/** Where the runs come from: {@link createRunTracker}, {@link runsFromReportFiles}, or your own. */
 export interface DashboardRunsSource {
   /** The runs to show, newest first. */
   list(): Promise<readonly DashboardRun[]>;
@@ -141,7 +149,7 @@ export interface DashboardDeadLettersSource {
 /** The lead store, for its size: a `LeadStoreV1` fits as it is. */
 export interface DashboardLeadsSource {
   /** How many leads are stored (exact, or the planner's estimate). */
-  count(): Promise<{ readonly count: number; readonly exact: boolean }>;
+  count(): Promise<LeadStoreCount>;
 }
 
 /** Everything the dashboard reads. Each is optional: a page without its source says so. */

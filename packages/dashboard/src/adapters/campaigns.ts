@@ -1,14 +1,24 @@
 import type { CampaignStoreV1 } from '@leadpipe/core';
 import type { DashboardCampaign, DashboardCampaignsSource } from '../sources.js';
 
-/**
- * A campaign to show: its id, or its definition (a `CampaignDefinition` of
- * `@leadpipe/campaigns` fits), whose steps give the funnel's order and whose
- * `email` steps are shown even before anything was sent.
- */
-export type CampaignRef =
-  | string
-  | { readonly id: string; readonly steps?: readonly { readonly id: string; readonly type?: string }[] };
+/** A step of a {@link CampaignRefDefinition}. */
+export interface CampaignRefStep {
+  /** The step id. */
+  readonly id: string;
+  /** The step type (`email`, `wait`...): email steps are shown even before anything was sent. */
+  readonly type?: string;
+}
+
+/** A campaign definition, as far as the funnel needs it: a `CampaignDefinition` of `@leadpipe/campaigns` fits. */
+export interface CampaignRefDefinition {
+  /** The campaign id. */
+  readonly id: string;
+  /** The steps, in the campaign's order: the funnel's order. */
+  readonly steps?: readonly CampaignRefStep[];
+}
+
+/** A campaign to show: its id, or its definition. */
+export type CampaignRef = string | CampaignRefDefinition;
 
 /**
  * Campaign funnels from a campaign store's `stats(campaignId)`, one

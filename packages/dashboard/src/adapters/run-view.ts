@@ -1,6 +1,14 @@
 import type { EnrichmentProviderV1, PipelineReport } from '@leadpipe/core';
 import type { DashboardProviderUse, DashboardQuota, DashboardRun } from '../sources.js';
 
+/** A provider as far as quotas need it: an `EnrichmentProviderV1` fits. */
+export interface QuotaProvider {
+  /** The provider id. */
+  readonly providerId: EnrichmentProviderV1['providerId'];
+  /** Its capabilities: the declared request windows. */
+  readonly capabilities: Pick<EnrichmentProviderV1['capabilities'], 'rateLimits'>;
+}
+
 /** Where a run's quota figures come from. */
 export interface QuotaSettings {
   /**
@@ -9,10 +17,7 @@ export interface QuotaSettings {
    * the calls the run made. A run longer than the window shows calls over
    * the whole run, an upper bound of the window's use.
    */
-  readonly providers?: readonly {
-    readonly providerId: EnrichmentProviderV1['providerId'];
-    readonly capabilities: Pick<EnrichmentProviderV1['capabilities'], 'rateLimits'>;
-  }[];
+  readonly providers?: readonly QuotaProvider[];
   /** Credit budgets per provider id (`{ clearbit: 500 }`): shown against the credits the run spent there. Wins over `providers`. */
   readonly creditBudgets?: Readonly<Record<string, number>>;
 }
