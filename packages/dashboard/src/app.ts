@@ -97,18 +97,18 @@ export function createDashboard(options: DashboardOptions): Hono {
     );
   const sessionOf = (c: Context) => openSession(getCookie(c, COOKIE), secret, settings.now());
   /** The session when it may read, else the response to send (sign in, or 403). */
-  const reader = (c: Context): Session | Response => {
+  const reader = async (c: Context): Promise<Session | Response> => {
     const session = sessionOf(c);
     if (session === undefined) return c.redirect(url('/login'), 303);
     if (!canRead(session)) {
-      return page(
+      return await page(
         c,
         403,
         'Forbidden',
         undefined,
         html`<section class="card"><h1>Forbidden</h1><p>This key lacks the read scope.</p></section>`,
         session,
-      ) as Response;
+      );
     }
     return session;
   };
@@ -164,6 +164,19 @@ export function createDashboard(options: DashboardOptions): Hono {
     if (verified === null || verified === undefined) {
       return page(c, 401, 'Sign in', undefined, loginPage(base, 'That key was not accepted.'));
     }
+    if (!Array.isArray(verified.scopes)) {
+      settings.onError(
+        new TypeError('verifyKey: must resolve with { scopes: string[] } or null'),
+        'verifyKey',
+      );
+      return page(
+        c,
+        503,
+        'Sign in',
+        undefined,
+        loginPage(base, 'The key could not be checked right now; try again.'),
+      );
+    }
     const session = newSession(
       verified.scopes.filter((scope) => scope === 'read' || scope === 'write' || scope === 'admin'),
       settings.now(),
@@ -199,7 +212,7 @@ export function createDashboard(options: DashboardOptions): Hono {
   });
 
   app.get('/', async (c) => {
-    const session = reader(c);
+    const session = await reader(c);
     if (session instanceof Response) return session;
     const [leads, runs, deadLetters, campaigns] = await Promise.all([
       load(settings, 'leads', sources.leads && (() => sources.leads!.count())),
@@ -230,7 +243,7 @@ export function createDashboard(options: DashboardOptions): Hono {
     html`<h1>${what}</h1><p class="error" role="alert">Could not load: ${figure.unavailable}</p>`;
 
   app.get('/runs', async (c) => {
-    const session = reader(c);
+    const session = await reader(c);
     if (session instanceof Response) return session;
     const runs = await load(settings, 'runs', sources.runs && (() => sources.runs!.list()));
     if (runs === undefined) return page(c, 200, 'Runs', 'runs', notConfigured('Runs', 'runs'), session);
@@ -248,7 +261,7 @@ export function createDashboard(options: DashboardOptions): Hono {
   });
 
   app.get('/providers', async (c) => {
-    const session = reader(c);
+    const session = await reader(c);
     if (session instanceof Response) return session;
     const runs = await load(settings, 'runs', sources.runs && (() => sources.runs!.list()));
     if (runs === undefined)
@@ -259,7 +272,7 @@ export function createDashboard(options: DashboardOptions): Hono {
   });
 
   app.get('/campaigns', async (c) => {
-    const session = reader(c);
+    const session = await reader(c);
     if (session instanceof Response) return session;
     const campaigns = await load(
       settings,
@@ -274,7 +287,7 @@ export function createDashboard(options: DashboardOptions): Hono {
   });
 
   app.get('/dead-letters', async (c) => {
-    const session = reader(c);
+    const session = await reader(c);
     if (session instanceof Response) return session;
     const queue = sources.deadLetters;
     if (queue === undefined)

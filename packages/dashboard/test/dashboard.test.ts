@@ -98,6 +98,15 @@ describe('sign-in and the session cookie', () => {
     expect(page).not.toContain('pw-9981');
     expect(page).not.toContain('lp_read_3f1c9a');
     expect(seen).toEqual(['verifyKey']);
+    // An answer that is not `{ scopes: [...] }` is the host's bug: no session, and onError hears of it.
+    const malformed = hostApp(world.sources, {
+      verifyKey: async () => ({ scopes: 'admin' }) as never,
+      onError: (_error, what) => seen.push(what),
+    });
+    const odd = await postForm(malformed, '/dashboard/login', [['key', 'lp_read_3f1c9a']]);
+    expect(odd.status).toBe(503);
+    expect(odd.headers.get('set-cookie')).toBeNull();
+    expect(seen).toEqual(['verifyKey', 'verifyKey']);
   });
 
   it('sets a signed HttpOnly, SameSite=Strict, Secure cookie scoped to the mount path, holding the scopes but not the key', async () => {
