@@ -93,8 +93,8 @@ export async function buildWorld(): Promise<World> {
     totalRows: RUNNING_TOTAL_ROWS,
   });
   const runningDone = Promise.resolve(running);
-  // Wait until the first rows are through: its snapshot then shows them.
-  for (let tries = 0; running.snapshot().counts.done < RUNNING_FIRST_ROWS && tries < 400; tries++) {
+  // Wait until the first rows are through (polled, up to a minute on a loaded machine): its snapshot then shows them.
+  for (let tries = 0; running.snapshot().counts.done < RUNNING_FIRST_ROWS && tries < 2400; tries++) {
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 
