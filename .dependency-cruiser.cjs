@@ -59,9 +59,17 @@ module.exports = {
     },
     {
       name: 'nothing-imports-faces',
-      comment: 'Faces (the CLI, the server) sit on top: no package imports them.',
+      comment:
+        'Faces (the CLI, the server, the dashboard the server mounts) sit on top: no package below imports them.',
       severity: 'error',
-      from: { path: '^packages/(?!cli/|server/)[^/]+/src/' },
+      from: { path: '^packages/(?!cli/|server/|dashboard/)[^/]+/src/' },
+      to: { path: '^packages/(cli|server|dashboard)/src/' },
+    },
+    {
+      name: 'dashboard-below-the-server',
+      comment: 'The dashboard is mounted by the server (and the CLI through it): it never imports either.',
+      severity: 'error',
+      from: { path: '^packages/dashboard/src/' },
       to: { path: '^packages/(cli|server)/src/' },
     },
     {
