@@ -9,9 +9,9 @@ import {
   redactSecrets,
   ValidationError,
 } from '@leadpipe/core';
+import { parseOptions } from '@leadpipe/core/adapter-kit';
 import { type Job, Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
-import { parseOptions } from '@leadpipe/core/adapter-kit';
 import { z } from 'zod';
 import {
   type BatchData,
@@ -307,7 +307,8 @@ export function createDistributedRun(options: DistributedRunOptions = {}): Distr
     const number = (value: string | undefined) => (value === undefined ? 0 : Number(value));
     const batches = meta.batches === undefined ? undefined : Number(meta.batches);
     let finishedInFlight = 0;
-    for (const [jobId, finished] of inFlight) if (jobId.startsWith(`${runId}-b`)) finishedInFlight += finished;
+    for (const [jobId, finished] of inFlight)
+      if (jobId.startsWith(`${runId}-b`)) finishedInFlight += finished;
     const batchesRecorded = number(counts.batches);
     return {
       runId,
@@ -449,7 +450,9 @@ export function createDistributedRun(options: DistributedRunOptions = {}): Distr
       let deadLettered = 0;
       const missingBatches: number[] = [];
       const rejectSink =
-        typeof targets.rejects === 'function' ? targets.rejects : targets.rejects?.write.bind(targets.rejects);
+        typeof targets.rejects === 'function'
+          ? targets.rejects
+          : targets.rejects?.write.bind(targets.rejects);
       try {
         for await (const stored of readBatch(runId)) {
           if (stored.missing === true) {
@@ -502,7 +505,10 @@ export function createDistributedRun(options: DistributedRunOptions = {}): Distr
           job !== undefined && (runId === undefined || job.data.runId === runId),
       );
       for (const job of jobs) {
-        await redis.hdel(runKeys(checked.prefix, checked.queueName, job.data.runId).failed, String(job.data.index));
+        await redis.hdel(
+          runKeys(checked.prefix, checked.queueName, job.data.runId).failed,
+          String(job.data.index),
+        );
         await job.retry('failed', { resetAttemptsMade: true });
       }
       return jobs.length;
@@ -521,4 +527,3 @@ export function createDistributedRun(options: DistributedRunOptions = {}): Distr
     },
   };
 }
-
