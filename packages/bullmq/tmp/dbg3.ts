@@ -1,0 +1,15 @@
+import { startEmulators } from '@leadpipe/testkit';
+import { createDistributedRun } from '../src/index.ts';
+import { emulatorSpec, peopleRows, startWorker } from '../test/support.ts';
+const LIMITS = { apollo: { perMinute: 60_000, perHour: 600_000, perDay: 6_000_000 } };
+const running = await startEmulators({ vendors: ['apollo', 'hubspot'], seed: 1, limits: LIMITS });
+const env = { LP_PREFIX: 'dbgy', LP_QUEUE: 'q' + Date.now(), LP_EMULATORS: JSON.stringify(emulatorSpec(running, LIMITS)) };
+const w = startWorker(env);
+const t = setTimeout(() => { console.log('timeout; child output:', w.output()); w.process.kill('SIGKILL'); process.exit(1); }, 25000);
+await w.ready; console.log('child ready');
+const p = createDistributedRun({ prefix: 'dbgy', queueName: env.LP_QUEUE, batchSize: 5 });
+const runId = 'r' + Date.now();
+console.log(await p.submit(peopleRows(running, 12), { runId }));
+console.log(await p.wait(runId, { pollMs: 1000, onProgress: (x) => console.log(JSON.stringify(x)) }));
+w.process.kill('SIGTERM'); console.log(await w.exit, w.output());
+clearTimeout(t); await p.close(); await running.close();
