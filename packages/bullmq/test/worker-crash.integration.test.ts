@@ -113,7 +113,13 @@ describe('worker processes killed or stopped mid-batch', () => {
       }),
     );
     expect(paidAtKill).toBeLessThan(rows.length);
-    expect(final).toMatchObject({ batches: 6, batchesRecorded: 6, batchesFailed: 0, done: 300, complete: true });
+    expect(final).toMatchObject({
+      batches: 6,
+      batchesRecorded: 6,
+      batchesFailed: 0,
+      done: 300,
+      complete: true,
+    });
     expect(repeated(paid)).toEqual([]);
     expect(new Set(paid)).toEqual(new Set(rows.map((row) => row.Email.toLowerCase())));
     expect(contacts).toHaveLength(300);
