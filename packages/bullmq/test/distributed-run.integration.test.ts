@@ -197,7 +197,7 @@ describe('distributed runs on BullMQ (local Redis, emulators over HTTP)', () => 
     expect(apolloPaidKeys(running.emulators.apollo?.requests.all() ?? [])).toHaveLength(paid.length);
     // Other rows under the same run id are refused, naming runId.
     const other = [...rows];
-    other[60] = people[200] ?? {};
+    other[60] = { Email: 'someone-else@example.com', 'First Name': '', 'Last Name': '', Company: '' };
     const refused = await producer.submit(other, { runId: 'run-a' }).catch((error: unknown) => error);
     expect(ConfigurationError.isInstance(refused)).toBe(true);
     expect((refused as ConfigurationError).issues[0]?.field).toBe('runId');

@@ -115,7 +115,11 @@ export async function removeKeys(prefix: string): Promise<void> {
 }
 
 /** `count` people of the emulators' ground truth as input rows (unique emails). */
-export function peopleRows(running: RunningEmulators, count: number, from = 0): Record<string, string>[] {
+export function peopleRows(
+  running: RunningEmulators,
+  count: number,
+  from = 0,
+): { Email: string; 'First Name': string; 'Last Name': string; Company: string }[] {
   return running.truth.people.slice(from, from + count).map((person) => ({
     Email: person.email,
     'First Name': person.firstName,

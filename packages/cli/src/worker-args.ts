@@ -133,11 +133,12 @@ export function checkWorkerOptions(
     if (!PROVIDER_NAMES.includes(name)) issues.push(unknownProvider(name));
     else if (!providers.includes(name)) providers.push(name);
   }
-  let fields: LeadField[] | undefined;
+  const named: LeadField[] = [];
   for (const name of list(values.fields) ?? []) {
     if (!isLeadField(name)) issues.push({ field: '--fields', reason: `"${name}" is not a lead field` });
-    else (fields ??= []).push(name);
+    else named.push(name);
   }
+  const fields = named.length > 0 ? named : undefined;
   if (values.crm !== undefined && !CRM_NAMES.includes(values.crm)) issues.push(unknownCrm(values.crm));
   const store =
     values.store === undefined ? undefined : parseStoreLocation(values.store, cwd, '--store', issues);
