@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import {
   ConfigurationError,
+  createMemoryCache,
   createMemoryDeadLetterQueue,
   createMemoryLeadStore,
   type DeadLetterQueue,
@@ -13,6 +15,7 @@ import { hubspotDescriptor } from '@leadpipe/crm-hubspot';
 import { apolloDescriptor } from '@leadpipe/provider-apollo';
 import { createRedisCache, type RedisCache } from '@leadpipe/store-redis';
 import { type RunningEmulators, startEmulators } from '@leadpipe/testkit';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createDistributedRun,
@@ -30,6 +33,7 @@ import {
   removeKeys,
   repeated,
   startWorker,
+  until,
 } from './support.js';
 
 /**
@@ -252,6 +256,40 @@ describe('distributed runs on BullMQ (local Redis, emulators over HTTP)', () => 
     expect(await producer.deadLetters('run-b')).toEqual([]);
     expect((await memoryStore.query({})).leads ?? []).toHaveLength(30);
   }, 120_000);
+
+  it('producer and worker refuse a Redis that may evict, with the policy in the message', async () => {
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const server = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'].concat([
+        '--maxmemory-policy',
+        'allkeys-lru',
+      ]),
+      { stdio: 'ignore' },
+    );
+    try {
+      const url = `redis://127.0.0.1:${port}`;
+      await until(async () => {
+        const probe = new Redis(url, {
+          lazyConnect: true,
+          maxRetriesPerRequest: 0,
+          retryStrategy: () => null,
+        });
+        probe.on('error', () => undefined);
+        const pong = await probe.ping().catch(() => '');
+        probe.disconnect();
+        return pong === 'PONG';
+      }, 20_000);
+      const producer = createDistributedRun({ connection: url });
+      await expect(producer.submit([], { runId: 'r' })).rejects.toThrow(/maxmemory-policy is "allkeys-lru"/);
+      await producer.close();
+      const worker = createWorker({ connection: url, cache: createMemoryCache(), pipeline: {} });
+      await expect(worker.ready()).rejects.toThrow(/noeviction/);
+      await worker.close();
+    } finally {
+      server.kill('SIGKILL');
+    }
+  });
 
   it('refuses bad options and run ids, naming the field', async () => {
     expect(() =>
