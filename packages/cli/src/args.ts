@@ -14,6 +14,12 @@ import { type LeadsParse, parseLeadsCommand } from './leads-args.js';
 import { parseStoreLocation, type StoreLocation } from './store.js';
 import { didYouMean } from './suggest.js';
 import { CRM_NAMES, PROVIDER_NAMES, unknownCrm, unknownProvider, VENDORS } from './vendors.js';
+import {
+  checkWorkerOptions,
+  parseWorkerArgs,
+  WORKER_FLAGS,
+  type WorkerCommandOptions,
+} from './worker-args.js';
 
 /** An enrichment provider the command knows: the id of one of its vendor descriptors, such as `apollo`. */
 export type ProviderName = string;
@@ -120,8 +126,8 @@ export type CliCommand =
   | {
       /** Show usage (`-h`, `--help` or `help`). */
       readonly kind: 'help';
-      /** Which usage: `enrich` or `redrive` for `leadpipe <command> --help` or `leadpipe help <command>`; `main` otherwise. */
-      readonly topic: 'main' | 'enrich' | 'redrive';
+      /** Which usage: `enrich`, `redrive` or `worker` for `leadpipe <command> --help` or `leadpipe help <command>`; `main` otherwise. */
+      readonly topic: 'main' | 'enrich' | 'redrive' | 'worker';
     }
   | {
       /** Print the version: `-v`, `--version` or `version`. */
@@ -140,6 +146,12 @@ export type CliCommand =
       readonly options: RedriveCommandOptions;
     }
   | {
+      /** Run `leadpipe worker`: take batches of distributed runs from Redis. */
+      readonly kind: 'worker';
+      /** The command's options. */
+      readonly options: WorkerCommandOptions;
+    }
+  | {
       /** Run `leadpipe leads <command>`, or show its help. */
       readonly kind: 'leads';
       /** The leads command, checked, or the help text asked for. */
@@ -153,6 +165,7 @@ Commands:
   enrich <file>   Enrich a CSV, TSV or NDJSON file of leads and sync it to a CRM
   redrive <file>  Send the records of a dead-letters file to the CRM again
   leads <command> Query, export, import, erase and retain the leads of a lead store
+  worker          Take batches of distributed runs from a queue on Redis (scale out)
 
 Options:
   -h, --help      Show help (leadpipe <command> --help for a command's options)
@@ -603,18 +616,26 @@ export function parseCommandLine(argv: readonly string[], cwd: string, env: Envi
   if (first === '-h' || first === '--help' || first === 'help') {
     if (rest[0] === 'leads')
       return { kind: 'leads', leads: parseLeadsCommand(['help', ...rest.slice(1)], cwd, env, Date.now()) };
-    return { kind: 'help', topic: rest[0] === 'enrich' || rest[0] === 'redrive' ? rest[0] : 'main' };
+    return {
+      kind: 'help',
+      topic: rest[0] === 'enrich' || rest[0] === 'redrive' || rest[0] === 'worker' ? rest[0] : 'main',
+    };
   }
   if (first === '-v' || first === '--version' || first === 'version') return { kind: 'version' };
   if (first === 'enrich') return parseEnrich(rest, cwd);
   if (first === 'redrive') return parseRedrive(rest, cwd);
   if (first === 'leads') return { kind: 'leads', leads: parseLeadsCommand(rest, cwd, env, Date.now()) };
+  if (first === 'worker') {
+    const { values } = parsedOrUsage(() => parseWorkerArgs(rest), WORKER_FLAGS);
+    if (values.help === true) return { kind: 'help', topic: 'worker' };
+    return { kind: 'worker', options: checkWorkerOptions(values, cwd, env) };
+  }
   throw usage([
     {
       field: '<command>',
       reason: first.startsWith('-')
         ? `unknown option "${first}"${didYouMean(first, ['--help', '--version'])}; try leadpipe --help`
-        : `unknown command "${first}"${didYouMean(first, ['enrich', 'redrive', 'leads', 'help', 'version'])}; the commands are enrich, redrive and leads (try leadpipe --help)`,
+        : `unknown command "${first}"${didYouMean(first, ['enrich', 'redrive', 'leads', 'worker', 'help', 'version'])}; the commands are enrich, redrive, leads and worker (try leadpipe --help)`,
     },
   ]);
 }

@@ -44,6 +44,8 @@ import { count, createProgressDisplay, type ProgressDisplay, type ProgressExtras
 import { createQuotaTracker, type QuotaUse } from './quota.js';
 import { runRedrive } from './redrive.js';
 import { openStore } from './store.js';
+import { runWorker } from './worker.js';
+import { WORKER_HELP } from './worker-args.js';
 
 /** The version of `@leadpipe/cli`, from its package.json. */
 export function cliVersion(): string {
@@ -398,7 +400,13 @@ async function runCommand(argv: readonly string[], io: CliIo, display: ProgressD
     switch (command.kind) {
       case 'help':
         io.stdout.write(
-          command.topic === 'enrich' ? ENRICH_HELP : command.topic === 'redrive' ? REDRIVE_HELP : MAIN_HELP,
+          command.topic === 'enrich'
+            ? ENRICH_HELP
+            : command.topic === 'redrive'
+              ? REDRIVE_HELP
+              : command.topic === 'worker'
+                ? WORKER_HELP
+                : MAIN_HELP,
         );
         return EXIT_CODES.done;
       case 'version':
@@ -408,6 +416,8 @@ async function runCommand(argv: readonly string[], io: CliIo, display: ProgressD
         return await enrich(command.options, io, display);
       case 'redrive':
         return await runRedrive(command.options, io);
+      case 'worker':
+        return await runWorker(command.options, io);
       case 'leads':
         if (command.leads.kind === 'help') {
           io.stdout.write(command.leads.text);

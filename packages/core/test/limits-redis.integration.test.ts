@@ -100,4 +100,21 @@ describe('rolling window shared through Redis', () => {
       await connection.disconnect();
     }
   });
+
+  describe('clustered limiter pace (Redis)', () => {
+    it('a limit whose pace is a fraction of a millisecond (100 a second, 10.4 ms) still starts every job', async () => {
+      const id = `it-${uuid()}`;
+      const process = startProcess();
+      try {
+        const done = await Promise.all(
+          Array.from({ length: 6 }, (_, index) =>
+            process.registry.get(id, 'k', { perSecond: 100, perMinute: 60_000 }).schedule(async () => index),
+          ),
+        );
+        expect(done).toEqual([0, 1, 2, 3, 4, 5]);
+      } finally {
+        await process.close();
+      }
+    });
+  });
 });
