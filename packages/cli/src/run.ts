@@ -39,6 +39,7 @@ import {
   removeIfEmpty,
   writeJsonReport,
 } from './io.js';
+import { runCampaign } from './campaign.js';
 import { runLeads } from './leads.js';
 import { count, createProgressDisplay, type ProgressDisplay, type ProgressExtras } from './progress.js';
 import { createQuotaTracker, type QuotaUse } from './quota.js';
@@ -414,6 +415,12 @@ async function runCommand(argv: readonly string[], io: CliIo, display: ProgressD
           return EXIT_CODES.done;
         }
         return await runLeads(command.leads.command, io);
+      case 'campaign':
+        if (command.campaign.kind === 'help') {
+          io.stdout.write(command.campaign.text);
+          return EXIT_CODES.done;
+        }
+        return await runCampaign(command.campaign.command, io);
     }
   } catch (error) {
     if (ValidationError.isInstance(error) || ConfigurationError.isInstance(error)) {
