@@ -9,8 +9,8 @@ import {
   ValidationError,
   type ValidationIssue,
 } from '@leadpipe/core';
-import type { Environment } from './connections.js';
 import { type CampaignParse, parseCampaignCommand } from './campaign-args.js';
+import type { Environment } from './connections.js';
 import { type LeadsParse, parseLeadsCommand } from './leads-args.js';
 import { parseStoreLocation, type StoreLocation } from './store.js';
 import { didYouMean } from './suggest.js';

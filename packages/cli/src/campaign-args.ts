@@ -80,7 +80,8 @@ Options:
   --leads <file>         A CSV, TSV or NDJSON file of leads, upserted into the store (or into
                          a memory store without --store) before the run
   --state <file>         Keep campaign state (enrollments, send ledger) in this journal:
-                         a second run resumes it (default: memory, for this run only)
+                         a second run resumes it (default: memory, for this run only);
+                         needs --store, which keeps the leads' ids between runs
   --reply-rate <share>   Share of recipients who reply after their first email, from 0 to 1
                          (emulated replies, seeded by lead; default 0.1)
   --start <time>         Where the emulated clock starts, an ISO time (default now)
@@ -132,7 +133,8 @@ function campaignFile(positionals: readonly string[], cwd: string, issues: Valid
     issues.push({ field: '<file>', reason: 'is required: the campaign file (.json, .yaml, .yml, .js, .ts)' });
     return undefined;
   }
-  if (extra.length > 0) issues.push({ field: '<arguments>', reason: `one campaign file only, got ${positionals.join(' ')}` });
+  if (extra.length > 0)
+    issues.push({ field: '<arguments>', reason: `one campaign file only, got ${positionals.join(' ')}` });
   if (!(CAMPAIGN_EXTENSIONS as readonly string[]).includes(extname(file).toLowerCase())) {
     issues.push({
       field: '<file>',
@@ -171,12 +173,21 @@ export function parseCampaignCommand(
   const table = OPTIONS[subcommand];
   let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
   try {
-    parsed = parseArgs({ args: [...rest], allowPositionals: true, strict: true, options: table }) as typeof parsed;
+    parsed = parseArgs({
+      args: [...rest],
+      allowPositionals: true,
+      strict: true,
+      options: table,
+    }) as typeof parsed;
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const flag = /'(--?[A-Za-z][\w-]*)/.exec(message)?.[1] ?? 'arguments';
     let reason = message.replace(/\. To specify a positional.*$/s, '');
-    if (/^Unknown option/.test(message)) reason += didYouMean(flag, Object.keys(table).map((name) => `--${name}`));
+    if (/^Unknown option/.test(message))
+      reason += didYouMean(
+        flag,
+        Object.keys(table).map((name) => `--${name}`),
+      );
     throw usage([{ field: flag, reason }]);
   }
   const { values, positionals } = parsed;
@@ -193,29 +204,45 @@ export function parseCampaignCommand(
   if (values.emulate !== true) {
     issues.push({
       field: '--emulate',
-      reason: 'is required: campaign run sends through the emulated SendGrid only (real sending is the engine API)',
+      reason:
+        'is required: campaign run sends through the emulated SendGrid only (real sending is the engine API)',
     });
   }
   const leadsPath = text('leads');
   let leads: Extract<CampaignCommand, { kind: 'run' }>['leads'];
   if (leadsPath !== undefined) {
     const format = leadsFormat(leadsPath);
-    if (format === undefined) issues.push({ field: '--leads', reason: `${leadsPath}: must end in .csv, .tsv, .ndjson or .jsonl` });
+    if (format === undefined)
+      issues.push({ field: '--leads', reason: `${leadsPath}: must end in .csv, .tsv, .ndjson or .jsonl` });
     else leads = { path: resolve(cwd, leadsPath), format };
   }
   const store = storeOption(text('store'), env, cwd, issues, leadsPath === undefined);
   const share = text('reply-rate') ?? '0.1';
   const replyRate = Number(share);
   if (share.trim() === '' || !Number.isFinite(replyRate) || replyRate < 0 || replyRate > 1) {
-    issues.push({ field: '--reply-rate', reason: `must be a share from 0 to 1, such as 0.1, got "${share}"` });
+    issues.push({
+      field: '--reply-rate',
+      reason: `must be a share from 0 to 1, such as 0.1, got "${share}"`,
+    });
   }
   const start = text('start');
   const startAt = start === undefined ? now : Date.parse(start);
   if (start !== undefined && !Number.isFinite(startAt)) {
-    issues.push({ field: '--start', reason: `must be an ISO time such as 2026-03-02T08:00:00Z, got "${start}"` });
+    issues.push({
+      field: '--start',
+      reason: `must be an ISO time such as 2026-03-02T08:00:00Z, got "${start}"`,
+    });
   }
   const state = text('state');
-  if (state !== undefined && state.trim() === '') issues.push({ field: '--state', reason: 'must be a file path' });
+  if (state !== undefined && state.trim() === '')
+    issues.push({ field: '--state', reason: 'must be a file path' });
+  else if (state !== undefined && store === undefined && !issues.some((issue) => issue.field === '--store')) {
+    issues.push({
+      field: '--state',
+      reason:
+        'needs --store: campaign state names leads by id, and only a lead store keeps their ids between runs',
+    });
+  }
   if (issues.length > 0 || file === undefined) throw usage(issues);
   return {
     kind: 'command',

@@ -87,7 +87,8 @@ export function createCampaignProgressDisplay(
       const width = Math.max(20, columns - 1);
       let text = drawn > 0 ? `\x1b[${drawn}F` : '';
       const lines = campaignProgressLines(progress);
-      for (const line of lines) text += `\x1b[2K${line.length > width ? `${line.slice(0, width - 1)}…` : line}\n`;
+      for (const line of lines)
+        text += `\x1b[2K${line.length > width ? `${line.slice(0, width - 1)}…` : line}\n`;
       drawn = lines.length;
       output.write(text);
     },

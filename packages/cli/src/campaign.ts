@@ -73,17 +73,22 @@ async function check(file: string, io: CliIo): Promise<ExitCode> {
   const { campaign, senders } = loaded;
   io.stdout.write(`${file}: campaign ${campaign.id} is valid\n`);
   io.stdout.write(`  senders: ${senders.map((sender) => sender.email).join(', ')}\n`);
-  for (const [index, step] of campaign.steps.entries()) io.stdout.write(`  ${index + 1}. ${step.id} (${step.type})\n`);
+  for (const [index, step] of campaign.steps.entries())
+    io.stdout.write(`  ${index + 1}. ${step.id} (${step.type})\n`);
   return EXIT_CODES.done;
 }
 
 /** Columns of an input file that are not lead values (as `leads import` skips them). */
 const NOT_VALUES = /(__source|__confidence)$|^(id|leadpipe_row)$/;
 
-async function* rowValues(path: string, format: 'csv' | 'tsv' | 'ndjson'): AsyncGenerator<Record<string, unknown>> {
+async function* rowValues(
+  path: string,
+  format: 'csv' | 'tsv' | 'ndjson',
+): AsyncGenerator<Record<string, unknown>> {
   for await (const row of readInput(path, format) as AsyncGenerator<SourceRow>) {
     const values: Record<string, unknown> = {};
-    for (const [column, value] of Object.entries(row.values)) if (!NOT_VALUES.test(column)) values[column] = value;
+    for (const [column, value] of Object.entries(row.values))
+      if (!NOT_VALUES.test(column)) values[column] = value;
     yield values;
   }
 }
@@ -117,7 +122,8 @@ async function run(command: RunCommand, io: CliIo): Promise<ExitCode> {
   const { campaign, senders, unsubscribeBaseUrl } = await loadEngineCampaign(command.file);
   const faults = emulateFaults(io.env);
   const emulators =
-    io.emulators ?? (await startEmulatedVendors({ vendors: ['sendgrid'], ...(faults === undefined ? {} : { faults }) }));
+    io.emulators ??
+    (await startEmulatedVendors({ vendors: ['sendgrid'], ...(faults === undefined ? {} : { faults }) }));
   const opened = command.store === undefined ? undefined : (io.store ?? (await openStore(command.store)));
   const email = sendgridDescriptor.create(emulatedSettings(emulators, sendgridDescriptor));
   const store = createMemoryCampaignStore(command.state === undefined ? {} : { file: command.state });
@@ -129,7 +135,13 @@ async function run(command: RunCommand, io: CliIo): Promise<ExitCode> {
     let emulatedNow = command.startAt;
     const clock = () => emulatedNow;
     const timing = createScheduleTiming();
-    const queue = createInProcessQueue({ store, nextCronTime: timing.nextCronTime, now: clock, batchSize: 200, concurrency: 16 });
+    const queue = createInProcessQueue({
+      store,
+      nextCronTime: timing.nextCronTime,
+      now: clock,
+      batchSize: 200,
+      concurrency: 16,
+    });
     const engine = createCampaignEngine({
       campaigns: [campaign],
       senders,
@@ -161,7 +173,11 @@ async function run(command: RunCommand, io: CliIo): Promise<ExitCode> {
       if (event.stepId !== firstEmail || shareOf(event.leadId, campaign.id) >= command.replyRate) return;
       // A reply some hours after the first email (1 to 20, by lead): it lands before a wait of a day or more ends.
       const hours = 1 + Math.floor(shareOf(event.leadId, 'reply-delay') * 20);
-      replies.push({ at: emulatedNow + hours * 3_600_000, ledgerKey: event.ledgerKey, messageId: event.messageId });
+      replies.push({
+        at: emulatedNow + hours * 3_600_000,
+        ledgerKey: event.ledgerKey,
+        messageId: event.messageId,
+      });
     });
 
     const started = Date.now();
@@ -207,7 +223,10 @@ async function run(command: RunCommand, io: CliIo): Promise<ExitCode> {
       await engine.runDue();
       display.update(progress());
       const wake = await store.nextWakeAt();
-      const nextReply = replies.reduce((soonest, reply) => Math.min(soonest, reply.at), Number.POSITIVE_INFINITY);
+      const nextReply = replies.reduce(
+        (soonest, reply) => Math.min(soonest, reply.at),
+        Number.POSITIVE_INFINITY,
+      );
       const next = Math.min(wake ?? Number.POSITIVE_INFINITY, nextReply);
       if (!Number.isFinite(next)) break;
       if (next - command.startAt > MAX_EMULATED_MS) {
@@ -221,7 +240,8 @@ async function run(command: RunCommand, io: CliIo): Promise<ExitCode> {
     }
     display.update(progress(), true);
     await engine.close();
-    for (const error of errors.slice(0, 5)) io.stderr.write(`leadpipe: engine error: ${error instanceof Error ? error.message : String(error)}\n`);
+    for (const error of errors.slice(0, 5))
+      io.stderr.write(`leadpipe: engine error: ${error instanceof Error ? error.message : String(error)}\n`);
 
     const stats = await engine.stats(campaign.id);
     const span = emulatedNow - command.startAt;
@@ -238,7 +258,8 @@ async function run(command: RunCommand, io: CliIo): Promise<ExitCode> {
         ...[s?.sent, s?.replied, s?.bounced, s?.unsubscribed, s?.failed].map((value) => count(value ?? 0)),
       ]);
     }
-    const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0))) ?? [];
+    const widths =
+      rows[0]?.map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0))) ?? [];
     for (const row of rows) {
       io.stdout.write(
         `  ${row.map((cell, column) => (column < 2 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ')}\n`,
@@ -252,7 +273,9 @@ async function run(command: RunCommand, io: CliIo): Promise<ExitCode> {
     );
     if (command.state !== undefined) io.stdout.write(`State kept in ${command.state}\n`);
     if (stopped) return EXIT_CODES.interrupted;
-    return stats.byStatus.failed > 0 || stats.byStatus.active > 0 ? EXIT_CODES.finishedWithProblems : EXIT_CODES.done;
+    return stats.byStatus.failed > 0 || stats.byStatus.active > 0
+      ? EXIT_CODES.finishedWithProblems
+      : EXIT_CODES.done;
   } finally {
     await store.close();
     await email.close?.();

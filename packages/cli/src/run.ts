@@ -26,6 +26,7 @@ import {
   parseCommandLine,
   REDRIVE_HELP,
 } from './args.js';
+import { runCampaign } from './campaign.js';
 import { type Connections, connect, missingKeys, registerKeys } from './connections.js';
 import { emulateFaults, startEmulatedVendors } from './emulate.js';
 import { inputProblems, openDuplicates, openOutput, openRejects, readInput } from './files.js';
@@ -39,7 +40,6 @@ import {
   removeIfEmpty,
   writeJsonReport,
 } from './io.js';
-import { runCampaign } from './campaign.js';
 import { runLeads } from './leads.js';
 import { count, createProgressDisplay, type ProgressDisplay, type ProgressExtras } from './progress.js';
 import { createQuotaTracker, type QuotaUse } from './quota.js';
