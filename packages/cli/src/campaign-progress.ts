@@ -39,7 +39,7 @@ function campaignProgressLines(progress: CampaignProgress): string[] {
 }
 
 /** The one-line form, for logs: `leadpipe: progress key=value ...`, as `leadpipe enrich` writes it. */
-export function campaignProgressLogLine(progress: CampaignProgress): string {
+function campaignProgressLogLine(progress: CampaignProgress): string {
   const fields = [
     `leads=${count(progress.leads)}`,
     `enrolled=${count(progress.enrolled)}`,
