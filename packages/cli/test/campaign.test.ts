@@ -188,4 +188,102 @@ describe('leadpipe campaign run, in process', () => {
     expect(screen).toContain(`emails    ${2 * enrolled} sent, 0 replied`);
     expect(screen.some((line) => line.startsWith('clock     emulated 2026-12-08 09:00Z'))).toBe(true);
   }, 120_000);
+
+  it('stops when its signal is aborted: the summary says so and the exit code is 130', async () => {
+    const dir = tempDir();
+    const stdout = capture();
+    const stderr = capture();
+    const controller = new AbortController();
+    controller.abort(new Error('SIGINT'));
+    const code = await runCli(
+      ['campaign', 'run', CAMPAIGN, '--emulate', '--leads', demoSubset(dir, 5), '--start', START],
+      {
+        stdout,
+        stderr,
+        env: {},
+        cwd: dir,
+        emulators: running,
+        signal: controller.signal,
+      },
+    );
+    expect(code, stderr.text()).toBe(130);
+    expect(stdout.text()).toContain('(stopped)');
+  }, 60_000);
+});
+
+describe('leadpipe campaign, usage', () => {
+  const io = (dir: string) => ({ stdout: capture(), stderr: capture(), env: {}, cwd: dir });
+
+  it('shows its help, and names every bad flag of run with the reason (exit 2)', async () => {
+    const dir = tempDir();
+    for (const argv of [['campaign'], ['campaign', '--help'], ['help', 'campaign']]) {
+      const streams = io(dir);
+      expect(await runCli(argv, streams)).toBe(0);
+      expect(streams.stdout.text()).toContain('Usage: leadpipe campaign <command>');
+    }
+    const runHelp = io(dir);
+    expect(await runCli(['campaign', 'run', '--help'], runHelp)).toBe(0);
+    expect(runHelp.stdout.text()).toContain('--reply-rate <share>');
+    const checkHelp = io(dir);
+    expect(await runCli(['help', 'campaign', 'check'], checkHelp)).toBe(0);
+    expect(checkHelp.stdout.text()).toContain('Usage: leadpipe campaign check <file>');
+
+    const unknown = io(dir);
+    expect(await runCli(['campaign', 'rn', 'x.yaml'], unknown)).toBe(2);
+    expect(unknown.stderr.text()).toContain('unknown campaign command "rn" (did you mean run?)');
+
+    const bad = io(dir);
+    const code = await runCli(
+      ['campaign', 'run', 'x.txt', '--emulate', '--leads', 'l.xlsx', '--reply-rate', '2', '--start', 'soon'],
+      bad,
+    );
+    expect(code).toBe(2);
+    const text = bad.stderr.text();
+    expect(text).toContain('leadpipe: <file>: x.txt: must end in .json, .yaml');
+    expect(text).toContain('leadpipe: --leads: l.xlsx: must end in .csv, .tsv, .ndjson or .jsonl');
+    expect(text).toContain('leadpipe: --reply-rate: must be a share from 0 to 1');
+    expect(text).toContain('leadpipe: --start: must be an ISO time');
+
+    const flag = io(dir);
+    expect(await runCli(['campaign', 'check', 'x.yaml', '--emulat'], flag)).toBe(2);
+    expect(flag.stderr.text()).toContain("leadpipe: --emulat: Unknown option '--emulat'");
+    const none = io(dir);
+    expect(await runCli(['campaign', 'check'], none)).toBe(2);
+    expect(none.stderr.text()).toContain('leadpipe: <file>: is required');
+  });
+
+  it('checks a campaign module by its default export, and refuses one that does not load', async () => {
+    const dir = tempDir();
+    const module = join(dir, 'campaign.mjs');
+    writeFileSync(
+      module,
+      `export default ${JSON.stringify({
+        id: 'from-module',
+        timeZone: 'UTC',
+        trigger: { condition: { when: 'company.headcount >= 50' } },
+        sender: {
+          from: { email: 'a@acme.test' },
+          postalAddress: 'Acme Ltd, 1 High Street, London EC1A 1AA, United Kingdom',
+          unsubscribeBaseUrl: 'https://acme.test/u',
+        },
+        steps: [
+          {
+            id: 'only',
+            email: { template: { subject: 'Hi', html: '<a href="{{ unsubscribe_url }}">x</a>' } },
+          },
+        ],
+      })};\n`,
+    );
+    const good = io(dir);
+    expect(await runCli(['campaign', 'check', module], good), good.stderr.text()).toBe(0);
+    expect(good.stdout.text()).toContain('campaign from-module is valid');
+    expect(good.stdout.text()).toContain('1. only (email)');
+
+    const broken = join(dir, 'broken.mjs');
+    writeFileSync(broken, 'export default {;\n');
+    const bad = io(dir);
+    expect(await runCli(['campaign', 'check', broken], bad)).toBe(2);
+    expect(bad.stderr.text()).toContain(`leadpipe: ${broken} is not a valid campaign:`);
+    expect(bad.stderr.text()).toContain('cannot be loaded as a module');
+  });
 });
