@@ -7,9 +7,10 @@
  *                       time runs BENCH_SCALE (default 60) times faster than real time while there is work, and
  *                       jumps ahead while there is none. p50 / p99 of (send time - scheduled time) in emulated ms,
  *                       and the sends outside the window.
- *   provider-limit      BENCH_LIMIT_SENDS first emails (default 3,000) with the emulated SendGrid allowing
- *                       BENCH_LIMIT_PER_SECOND mail sends a second (default 200) and the adapter told the same:
- *                       achieved / allowed rate, and the 429s the emulator answered.
+ *   provider-limit      BENCH_LIMIT_SENDS first emails (default 1,500) with the emulated SendGrid allowing
+ *                       BENCH_LIMIT_PER_SECOND mail sends a second (default 50, below what the engine does on a
+ *                       loaded machine, so the limit binds) and the adapter told the same: the steady achieved rate
+ *                       (after the first second's burst) over the allowed one, and the 429s the emulator answered.
  *   scheduler-overhead  BENCH_OVERHEAD_ENROLLMENTS first emails (default 10,000) through the engine with an instant
  *                       in-process provider, beside a bare loop over the same memory store that only reads due rows,
  *                       claims, marks them sent and moves the enrollment on.
@@ -185,8 +186,8 @@ async function lateness(): Promise<void> {
 }
 
 async function providerLimit(): Promise<void> {
-  const total = number('BENCH_LIMIT_SENDS', 3000);
-  const perSecond = number('BENCH_LIMIT_PER_SECOND', 200);
+  const total = number('BENCH_LIMIT_SENDS', 1500);
+  const perSecond = number('BENCH_LIMIT_PER_SECOND', 50);
   const running = await startEmulators({
     vendors: ['sendgrid'],
     maxRecordedRequests: 0,
@@ -224,9 +225,11 @@ async function providerLimit(): Promise<void> {
   const started = performance.now();
   // The window is in real time: the emulated clock stands still (every send is due at once).
   await engine.runDue();
-  const elapsed = ((times.at(-1) ?? started) - started) / 1000;
   await engine.close();
-  const achieved = times.length / elapsed;
+  // The steady rate: the first second (a full window's burst) left out.
+  const first = (times[0] ?? started) + 1000;
+  const steady = times.filter((time) => time > first);
+  const achieved = steady.length / (((times.at(-1) ?? first) - first) / 1000);
   printLine({
     case: 'provider-limit',
     allowedPerSecond: perSecond,
