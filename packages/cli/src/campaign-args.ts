@@ -27,7 +27,14 @@ export type CampaignCommand =
       /** The lead store the audience is read from (`--store` or `LEADPIPE_STORE`). */
       readonly store: StoreLocation | undefined;
       /** A CSV, TSV or NDJSON file of leads (`--leads`), upserted into the store (or a memory store) first. */
-      readonly leads: { readonly path: string; readonly format: 'csv' | 'tsv' | 'ndjson' } | undefined;
+      readonly leads:
+        | {
+            /** The file (absolute). */
+            readonly path: string;
+            /** Its format, from its extension. */
+            readonly format: 'csv' | 'tsv' | 'ndjson';
+          }
+        | undefined;
       /** The campaign state journal (`--state`); `undefined`: state lives in memory for this run. */
       readonly state: string | undefined;
       /** Share of recipients who reply to their first email (`--reply-rate`, emulated). */
