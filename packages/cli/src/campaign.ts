@@ -124,10 +124,13 @@ async function run(command: RunCommand, io: CliIo): Promise<ExitCode> {
   const emulators =
     io.emulators ??
     (await startEmulatedVendors({ vendors: ['sendgrid'], ...(faults === undefined ? {} : { faults }) }));
-  const opened = command.store === undefined ? undefined : (io.store ?? (await openStore(command.store)));
-  const email = sendgridDescriptor.create(emulatedSettings(emulators, sendgridDescriptor));
-  const store = createMemoryCampaignStore(command.state === undefined ? {} : { file: command.state });
+  let opened: Awaited<ReturnType<typeof openStore>> | undefined;
+  let email: ReturnType<typeof sendgridDescriptor.create> | undefined;
+  let store: ReturnType<typeof createMemoryCampaignStore> | undefined;
   try {
+    opened = command.store === undefined ? undefined : (io.store ?? (await openStore(command.store)));
+    email = sendgridDescriptor.create(emulatedSettings(emulators, sendgridDescriptor));
+    store = createMemoryCampaignStore(command.state === undefined ? {} : { file: command.state });
     const leads = opened?.leads ?? createMemoryLeadStore();
     if (command.leads !== undefined) await importLeads(command.leads, leads, io);
 
@@ -222,6 +225,17 @@ async function run(command: RunCommand, io: CliIo): Promise<ExitCode> {
       }
       await engine.runDue();
       display.update(progress());
+      // Claims whose outcome is unknown (a run that stopped mid-send) are never resent: when nothing else is left, stop.
+      const parked = await engine.reviewList();
+      if (parked.length > 0 && replies.length === 0) {
+        const { byStatus } = await engine.stats(campaign.id);
+        if (byStatus.active <= parked.length) {
+          io.stderr.write(
+            `leadpipe: ${count(parked.length)} sends claimed by an earlier run that stopped mid-send wait for review (the provider's events settle them, or engine.resolveReview); stopping here\n`,
+          );
+          break;
+        }
+      }
       const wake = await store.nextWakeAt();
       const nextReply = replies.reduce(
         (soonest, reply) => Math.min(soonest, reply.at),
@@ -277,8 +291,8 @@ async function run(command: RunCommand, io: CliIo): Promise<ExitCode> {
       ? EXIT_CODES.finishedWithProblems
       : EXIT_CODES.done;
   } finally {
-    await store.close();
-    await email.close?.();
+    await store?.close();
+    await email?.close?.();
     if (opened !== undefined && opened !== io.store) await opened.close();
     if (emulators !== io.emulators) await emulators.close();
   }
