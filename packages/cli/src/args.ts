@@ -9,6 +9,7 @@ import {
   ValidationError,
   type ValidationIssue,
 } from '@leadpipe/core';
+import { type CampaignParse, parseCampaignCommand } from './campaign-args.js';
 import type { Environment } from './connections.js';
 import { type LeadsParse, parseLeadsCommand } from './leads-args.js';
 import { parseStoreLocation, type StoreLocation } from './store.js';
@@ -156,6 +157,12 @@ export type CliCommand =
       readonly kind: 'leads';
       /** The leads command, checked, or the help text asked for. */
       readonly leads: LeadsParse;
+    }
+  | {
+      /** Run `leadpipe campaign <command>`, or show its help. */
+      readonly kind: 'campaign';
+      /** The campaign command, checked, or the help text asked for. */
+      readonly campaign: CampaignParse;
     };
 
 /** Usage of `leadpipe`. */
@@ -166,6 +173,8 @@ Commands:
   redrive <file>  Send the records of a dead-letters file to the CRM again
   leads <command> Query, export, import, erase and retain the leads of a lead store
   worker          Take batches of distributed runs from a queue on Redis (scale out)
+  campaign <command>
+                  Run a campaign file over a store's leads (emulated SendGrid), or check one
 
 Options:
   -h, --help      Show help (leadpipe <command> --help for a command's options)
@@ -174,6 +183,7 @@ Options:
 Try it with no keys and no network:
   leadpipe enrich examples/data/leads.csv --emulate --crm hubspot --store examples/out/store
   leadpipe leads query --store examples/out/store --where headcount>=200
+  leadpipe campaign run examples/data/campaign.yaml --emulate --leads examples/data/leads.csv
 `;
 
 /**
@@ -616,10 +626,12 @@ export function parseCommandLine(argv: readonly string[], cwd: string, env: Envi
   if (first === '-h' || first === '--help' || first === 'help') {
     if (rest[0] === 'leads')
       return { kind: 'leads', leads: parseLeadsCommand(['help', ...rest.slice(1)], cwd, env, Date.now()) };
-    return {
-      kind: 'help',
-      topic: rest[0] === 'enrich' || rest[0] === 'redrive' || rest[0] === 'worker' ? rest[0] : 'main',
-    };
+    if (rest[0] === 'campaign')
+      return {
+        kind: 'campaign',
+        campaign: parseCampaignCommand(['help', ...rest.slice(1)], cwd, env, Date.now()),
+      };
+    return { kind: 'help', topic: rest[0] === 'enrich' || rest[0] === 'redrive' || rest[0] === 'worker' ? rest[0] : 'main' };
   }
   if (first === '-v' || first === '--version' || first === 'version') return { kind: 'version' };
   if (first === 'enrich') return parseEnrich(rest, cwd);
@@ -630,12 +642,14 @@ export function parseCommandLine(argv: readonly string[], cwd: string, env: Envi
     if (values.help === true) return { kind: 'help', topic: 'worker' };
     return { kind: 'worker', options: checkWorkerOptions(values, cwd, env) };
   }
+  if (first === 'campaign')
+    return { kind: 'campaign', campaign: parseCampaignCommand(rest, cwd, env, Date.now()) };
   throw usage([
     {
       field: '<command>',
       reason: first.startsWith('-')
         ? `unknown option "${first}"${didYouMean(first, ['--help', '--version'])}; try leadpipe --help`
-        : `unknown command "${first}"${didYouMean(first, ['enrich', 'redrive', 'leads', 'worker', 'help', 'version'])}; the commands are enrich, redrive, leads and worker (try leadpipe --help)`,
+        : `unknown command "${first}"${didYouMean(first, ['enrich', 'redrive', 'leads', 'worker', 'campaign', 'help', 'version'])}; the commands are enrich, redrive, leads, worker and campaign (try leadpipe --help)`,
     },
   ]);
 }

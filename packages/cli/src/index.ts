@@ -10,6 +10,9 @@
  * `leadpipe enrich --store <url | folder>` also keeps every lead in a lead
  * store (PostgreSQL, or embedded PGlite in a folder), and `leadpipe leads
  * query | export | import | erase | retain` work with what it holds.
+ * `leadpipe campaign run <file> --emulate` runs a campaign file over a
+ * store's leads against the emulated SendGrid on an emulated clock;
+ * `leadpipe campaign check <file>` validates one.
  */
 export {
   type CliCommand,
@@ -24,6 +27,15 @@ export {
   REDRIVE_HELP,
   type RedriveCommandOptions,
 } from './args.js';
+export { runCampaign } from './campaign.js';
+export {
+  CAMPAIGN_HELP,
+  CAMPAIGN_RUN_HELP,
+  CAMPAIGN_SUBCOMMANDS,
+  type CampaignCommand,
+  type CampaignParse,
+  parseCampaignCommand,
+} from './campaign-args.js';
 export {
   type Connections,
   connect,

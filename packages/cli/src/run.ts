@@ -26,6 +26,7 @@ import {
   parseCommandLine,
   REDRIVE_HELP,
 } from './args.js';
+import { runCampaign } from './campaign.js';
 import { type Connections, connect, missingKeys, registerKeys } from './connections.js';
 import { emulateFaults, startEmulatedVendors } from './emulate.js';
 import { inputProblems, openDuplicates, openOutput, openRejects, readInput } from './files.js';
@@ -424,6 +425,12 @@ async function runCommand(argv: readonly string[], io: CliIo, display: ProgressD
           return EXIT_CODES.done;
         }
         return await runLeads(command.leads.command, io);
+      case 'campaign':
+        if (command.campaign.kind === 'help') {
+          io.stdout.write(command.campaign.text);
+          return EXIT_CODES.done;
+        }
+        return await runCampaign(command.campaign.command, io);
     }
   } catch (error) {
     if (ValidationError.isInstance(error) || ConfigurationError.isInstance(error)) {
