@@ -78,3 +78,4 @@ export { type CheckedListChangesRequest, parseIsoTime } from './kit/request-chec
 export * from './lead/index.js';
 export { type ParseOptionsContext, parseOptions } from './options/parse-options.js';
 export * from './webhooks/index.js';
+export * from './telemetry/index.js';

@@ -13,6 +13,19 @@
 
 export * from './contracts/index.js';
 export {
+  type ErrorReportContext,
+  type ErrorReporter,
+  type LeadpipeLogger,
+  type LogMethod,
+  type ObservabilityOptions,
+  observeQueueDepth,
+  type QueueDepthObservation,
+  type QueueDepthSource,
+  TELEMETRY_SCOPE,
+  TELEMETRY_VERSION,
+  TelemetryAttributes,
+} from './telemetry/index.js';
+export {
   type CrmEventDeduperOptions,
   type CrmFieldMapping,
   type CrmLeadOutcome,
