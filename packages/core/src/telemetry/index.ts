@@ -33,5 +33,6 @@ export {
   type TracedCall,
   type TracedCallKind,
   traceCall,
+  traceEmailSend,
   withSpan,
 } from './spans.js';

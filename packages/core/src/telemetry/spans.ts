@@ -7,6 +7,7 @@ import {
   SpanStatusCode,
   trace,
 } from '@opentelemetry/api';
+import type { EmailSendResult } from '../contracts/email-provider.js';
 import { ApiCallError, LeadpipeError } from '../contracts/errors.js';
 import { leadpipeInstruments, leadpipeTracer, TelemetryAttributes } from './instruments.js';
 
@@ -103,6 +104,39 @@ export async function traceCall<T>(call: TracedCall, run: (span: Span) => Promis
     instruments.calls.add(1, attributes);
     instruments.callDuration.record(performance.now() - started, attributes);
   }
+}
+
+/**
+ * An email provider's send in a `leadpipe.email.send` (or `send_batch`)
+ * span, for email adapters: {@link traceCall} plus the messages accepted and
+ * refused (`leadpipe.email.accepted`, `leadpipe.email.refused`). A refused
+ * message is a result, not a failed call: the span's status stays unset
+ * unless the send rejects.
+ */
+export function traceEmailSend<T extends EmailSendResult | readonly EmailSendResult[]>(
+  providerId: string,
+  messages: number,
+  send: () => Promise<T>,
+): Promise<T> {
+  return traceCall(
+    {
+      kind: 'email',
+      vendor: providerId,
+      operation: messages === 1 ? 'send' : 'send_batch',
+      attributes: { [TelemetryAttributes.batchSize]: messages },
+    },
+    async (span) => {
+      const sent = await send();
+      const results: readonly EmailSendResult[] = Array.isArray(sent) ? sent : [sent as EmailSendResult];
+      const accepted = results.filter((result) => result?.status === 'accepted').length;
+      span.setAttributes({
+        'leadpipe.email.accepted': accepted,
+        'leadpipe.email.refused': results.length - accepted,
+      });
+      if (!Array.isArray(sent)) span.setAttribute(TelemetryAttributes.outcome, accepted === 1 ? 'ok' : 'refused');
+      return sent;
+    },
+  );
 }
 
 /**
