@@ -1,6 +1,6 @@
 import { context, metrics, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { type MetricData, MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import { MeterProvider, type MetricData, MetricReader } from '@opentelemetry/sdk-metrics';
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
@@ -28,7 +28,13 @@ export function memoryLogger(): LeadpipeLogger & { readonly lines: LogLine[] } {
   const method = (level: keyof LeadpipeLogger) => (context: object, message?: string) => {
     lines.push({ level, context: context as Record<string, unknown>, message });
   };
-  return { lines, debug: method('debug'), info: method('info'), warn: method('warn'), error: method('error') };
+  return {
+    lines,
+    debug: method('debug'),
+    info: method('info'),
+    warn: method('warn'),
+    error: method('error'),
+  };
 }
 
 /** What {@link installTelemetry} gives a test. */

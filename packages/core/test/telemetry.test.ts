@@ -93,7 +93,10 @@ function parentOf(span: ReadableSpan): string | undefined {
 
 function reporter() {
   const reports: { error: Error; context: ErrorReportContext }[] = [];
-  return { reports, onError: (error: Error, context: ErrorReportContext) => reports.push({ error, context }) };
+  return {
+    reports,
+    onError: (error: Error, context: ErrorReportContext) => reports.push({ error, context }),
+  };
 }
 
 describe('enrichment: spans and metrics over HTTP', () => {
@@ -132,7 +135,11 @@ describe('enrichment: spans and metrics over HTTP', () => {
     ]);
     expect(await points(telemetry, 'leadpipe.calls')).toEqual([
       {
-        attributes: { 'leadpipe.call': 'provider', 'leadpipe.provider': 'vendor', 'leadpipe.operation': 'enrich' },
+        attributes: {
+          'leadpipe.call': 'provider',
+          'leadpipe.provider': 'vendor',
+          'leadpipe.operation': 'enrich',
+        },
         value: 1,
       },
     ]);
@@ -155,7 +162,9 @@ describe('enrichment: spans and metrics over HTTP', () => {
     expect(calls.map((span) => span.attributes['error.type'] ?? 'ok')).toEqual(['rate_limited', 'ok']);
     expect(calls[0]?.status).toEqual({ code: SpanStatusCode.ERROR, message: 'rate_limited' });
     expect(calls[0]?.attributes['http.response.status_code']).toBe(429);
-    const statuses = byName(telemetry.spans(), 'GET').map((span) => span.attributes['http.response.status_code']);
+    const statuses = byName(telemetry.spans(), 'GET').map(
+      (span) => span.attributes['http.response.status_code'],
+    );
     expect(statuses).toEqual([429, 200]);
   });
 
@@ -177,7 +186,10 @@ describe('enrichment: spans and metrics over HTTP', () => {
     expect(calls).toHaveLength(2); // the first try and its one retry
     for (const span of calls) {
       expect(span.status).toEqual({ code: SpanStatusCode.ERROR, message: 'server_error' });
-      expect(span.attributes).toMatchObject({ 'error.type': 'server_error', 'http.response.status_code': 500 });
+      expect(span.attributes).toMatchObject({
+        'error.type': 'server_error',
+        'http.response.status_code': 500,
+      });
       expect(span.events).toEqual([]);
     }
     expect(await points(telemetry, 'leadpipe.calls')).toEqual([
@@ -194,13 +206,17 @@ describe('enrichment: spans and metrics over HTTP', () => {
 
     expect(reports).toHaveLength(1);
     expect(LeadpipeError.isInstance(reports[0]?.error)).toBe(true);
-    expect(reports[0]?.context).toMatchObject({ component: 'enrich', code: 'server_error', providerId: 'flaky' });
+    expect(reports[0]?.context).toMatchObject({
+      component: 'enrich',
+      code: 'server_error',
+      providerId: 'flaky',
+    });
     const failed = logger.lines.find((line) => line.context.event === 'provider.failed');
     expect(failed).toMatchObject({ level: 'warn', message: 'provider call failed' });
     expect(failed?.context).toMatchObject({ providerId: 'flaky', code: 'server_error' });
-    expect(logger.lines.some((line) => line.level === 'debug' && line.context.event === 'provider.attempted')).toBe(
-      true,
-    );
+    expect(
+      logger.lines.some((line) => line.level === 'debug' && line.context.event === 'provider.attempted'),
+    ).toBe(true);
 
     const all = await telemetry.everything(
       logger.lines,
@@ -246,10 +262,16 @@ describe('enrichment: spans and metrics over HTTP', () => {
     const badHook = attempt({ onError: 'sentry' });
     expect((badHook as ConfigurationError).issues?.map((issue) => issue.field)).toEqual(['onError']);
     expect(() =>
-      trackedCrmSync({ crms: [{ adapter: new FakeCrm('crm-x'), mapping: contacts }], logger: console as never }),
+      trackedCrmSync({
+        crms: [{ adapter: new FakeCrm('crm-x'), mapping: contacts }],
+        logger: console as never,
+      }),
     ).not.toThrow();
     expect(() =>
-      trackedCrmSync({ crms: [{ adapter: new FakeCrm('crm-y'), mapping: contacts }], logger: 'pino' as never }),
+      trackedCrmSync({
+        crms: [{ adapter: new FakeCrm('crm-y'), mapping: contacts }],
+        logger: 'pino' as never,
+      }),
     ).toThrow(/logger: must be a pino-compatible logger/);
   });
 });
@@ -264,7 +286,9 @@ describe('CRM sync: spans, logs and error reports', () => {
   it('nests each batch call under the sync run, with the batch size and the run counts', async () => {
     const crm = new FakeCrm('crm-a', { maxBatchSize: 2 });
     const sync = trackedCrmSync({ crms: [{ adapter: crm, mapping: contacts }] });
-    const report = await sync.sync([1, 2, 3].map((n) => lead({ email: `p${n}@acme.com`, firstName: `P${n}` })));
+    const report = await sync.sync(
+      [1, 2, 3].map((n) => lead({ email: `p${n}@acme.com`, firstName: `P${n}` })),
+    );
     expect(report.crms[0]?.created).toBe(3);
 
     const spans = telemetry.spans();
@@ -334,7 +358,11 @@ describe('pipeline: one trace per run', () => {
     const traceId = run?.spanContext().traceId;
     const leads = byName(spans, 'leadpipe.enrich');
     expect(leads).toHaveLength(2);
-    for (const span of [...leads, ...byName(spans, 'leadpipe.crm.sync'), ...byName(spans, 'leadpipe.crm.upsert')]) {
+    for (const span of [
+      ...leads,
+      ...byName(spans, 'leadpipe.crm.sync'),
+      ...byName(spans, 'leadpipe.crm.upsert'),
+    ]) {
       expect(span.spanContext().traceId).toBe(traceId);
     }
     expect(logger.lines.filter((line) => line.level === 'info').map((line) => line.message)).toEqual([

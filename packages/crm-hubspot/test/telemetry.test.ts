@@ -1,7 +1,11 @@
 import { createCrmSync, createLead, defineFieldMapping, type ErrorReportContext } from '@leadpipe/core';
 import { metrics, SpanStatusCode, trace } from '@opentelemetry/api';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createHubspot } from '../src/index.js';
 import { type HubspotFixture, startHubspot } from './support.js';
@@ -17,7 +21,9 @@ const reader = new CollectingReader();
 let hub: HubspotFixture;
 
 beforeAll(async () => {
-  trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+  trace.setGlobalTracerProvider(
+    new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
+  );
   metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
   hub = await startHubspot({ seed: 23, timeScale: 10 });
 });
@@ -35,9 +41,15 @@ const contacts = defineFieldMapping({
 
 it('traces a HubSpot sync: the run, each batch upsert, each HTTP request; no token in spans, metrics or logs', async () => {
   const lines: unknown[] = [];
-  const log = (level: string) => (context: object, message?: string) => lines.push({ level, context, message });
+  const log = (level: string) => (context: object, message?: string) =>
+    lines.push({ level, context, message });
   const reports: { error: Error; context: ErrorReportContext }[] = [];
-  const adapter = createHubspot({ accessToken: hub.token, baseUrl: hub.baseUrl, now: hub.now, rateLimits: { windowMs: 1_000 } });
+  const adapter = createHubspot({
+    accessToken: hub.token,
+    baseUrl: hub.baseUrl,
+    now: hub.now,
+    rateLimits: { windowMs: 1_000 },
+  });
   const sync = createCrmSync({
     crms: [{ adapter, mapping: contacts }],
     retry: { retries: 0, minTimeoutMs: 1, maxTimeoutMs: 1 },
@@ -62,7 +74,12 @@ it('traces a HubSpot sync: the run, each batch upsert, each HTTP request; no tok
   const upserts = spans.filter((span) => span.name === 'leadpipe.crm.upsert');
   expect(runs).toHaveLength(2);
   expect(runs[0]?.attributes).toMatchObject({ 'leadpipe.crm': 'hubspot', 'leadpipe.sync.written': 150 });
-  expect(upserts.slice(0, 2).map((span) => span.attributes['leadpipe.batch.size']).sort()).toEqual([100, 50]);
+  expect(
+    upserts
+      .slice(0, 2)
+      .map((span) => span.attributes['leadpipe.batch.size'])
+      .sort(),
+  ).toEqual([100, 50]);
   for (const upsert of upserts.slice(0, 2)) {
     expect(upsert.parentSpanContext?.spanId).toBe(runs[0]?.spanContext().spanId);
   }
@@ -86,7 +103,12 @@ it('traces a HubSpot sync: the run, each batch upsert, each HTTP request; no tok
   );
 
   const everything = JSON.stringify({
-    spans: spans.map((span) => ({ name: span.name, attributes: span.attributes, status: span.status, events: span.events })),
+    spans: spans.map((span) => ({
+      name: span.name,
+      attributes: span.attributes,
+      status: span.status,
+      events: span.events,
+    })),
     metrics: collected,
     lines,
     reports: reports.map((entry) => ({ message: entry.error.message, json: entry.error })),

@@ -1,7 +1,11 @@
 import { type RunningEmulators, startEmulators } from '@leadpipe/testkit';
 import { metrics, SpanStatusCode, trace } from '@opentelemetry/api';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createMailgun } from '../src/index.js';
 import { message } from './support.js';
@@ -17,7 +21,9 @@ const reader = new CollectingReader();
 let running: RunningEmulators;
 
 beforeAll(async () => {
-  trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+  trace.setGlobalTracerProvider(
+    new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
+  );
   metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
   running = await startEmulators({ vendors: ['mailgun'], seed: 12 });
 });
@@ -56,7 +62,12 @@ it('traces Mailgun sends over HTTP, marks a 5xx by its code, and never records t
 
   const { resourceMetrics } = await reader.collect();
   const everything = JSON.stringify({
-    spans: spans.map((span) => ({ name: span.name, attributes: span.attributes, status: span.status, events: span.events })),
+    spans: spans.map((span) => ({
+      name: span.name,
+      attributes: span.attributes,
+      status: span.status,
+      events: span.events,
+    })),
     metrics: resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics),
   });
   expect(everything).toContain('leadpipe.call.duration');

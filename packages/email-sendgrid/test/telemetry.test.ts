@@ -1,7 +1,11 @@
 import type { EmailMessage } from '@leadpipe/core/adapter-kit';
 import { metrics, SpanStatusCode, trace } from '@opentelemetry/api';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createSendgrid } from '../src/index.js';
 import { type SendgridFixture, startSendgrid } from './support.js';
@@ -17,7 +21,9 @@ const reader = new CollectingReader();
 let sg: SendgridFixture;
 
 beforeAll(async () => {
-  trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+  trace.setGlobalTracerProvider(
+    new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
+  );
   metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
   sg = await startSendgrid({ seed: 41 });
 });
@@ -97,7 +103,12 @@ it('traces SendGrid sends over HTTP with accepted and refused counts, a failed s
     ]),
   );
   const everything = JSON.stringify({
-    spans: spans.map((span) => ({ name: span.name, attributes: span.attributes, status: span.status, events: span.events })),
+    spans: spans.map((span) => ({
+      name: span.name,
+      attributes: span.attributes,
+      status: span.status,
+      events: span.events,
+    })),
     metrics: collected,
   });
   expect(everything).not.toContain(sg.apiKey);

@@ -2,7 +2,11 @@ import { createEnrichmentEngine, createLead, type LeadpipeLogger } from '@leadpi
 import { type EmulatorInstance, type RunningEmulators, startEmulators } from '@leadpipe/testkit';
 import { metrics, SpanStatusCode, trace } from '@opentelemetry/api';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createClearbit } from '../src/index.js';
 import { knownPerson, TRUTH } from './support.js';
@@ -19,7 +23,9 @@ let running: RunningEmulators;
 let served: EmulatorInstance<'clearbit'>;
 
 beforeAll(async () => {
-  trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }));
+  trace.setGlobalTracerProvider(
+    new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
+  );
   metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
   running = await startEmulators({ vendors: ['clearbit'], seed: TRUTH.seed, truth: TRUTH, timeScale: 100 });
   served = running.emulators.clearbit!;
@@ -32,11 +38,23 @@ afterAll(async () => {
 
 it('traces Clearbit calls over HTTP, counts its 429s and credits, and never records the API key', async () => {
   const lines: unknown[] = [];
-  const log = (level: string) => (context: object, message?: string) => lines.push({ level, context, message });
-  const logger: LeadpipeLogger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
+  const log = (level: string) => (context: object, message?: string) =>
+    lines.push({ level, context, message });
+  const logger: LeadpipeLogger = {
+    debug: log('debug'),
+    info: log('info'),
+    warn: log('warn'),
+    error: log('error'),
+  };
   const apiKey = served.credentials.apiKey!;
   const engine = createEnrichmentEngine({
-    providers: [createClearbit({ apiKey, baseUrl: running.urls.clearbit!.baseUrl, streamBaseUrl: running.urls.clearbit!.streamUrl })],
+    providers: [
+      createClearbit({
+        apiKey,
+        baseUrl: running.urls.clearbit!.baseUrl,
+        streamBaseUrl: running.urls.clearbit!.streamUrl,
+      }),
+    ],
     fields: ['title'],
     retry: { retries: 0 },
     logger,
@@ -68,13 +86,18 @@ it('traces Clearbit calls over HTTP, counts its 429s and credits, and never reco
   const { resourceMetrics } = await reader.collect();
   const collected = resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics);
   const byName = (name: string) => collected.find((metric) => metric.descriptor.name === name);
-  expect(byName('leadpipe.rate_limited')?.dataPoints.map((point) => [point.attributes, point.value])).toEqual([
-    [{ 'leadpipe.vendor': 'clearbit' }, 1],
-  ]);
+  expect(byName('leadpipe.rate_limited')?.dataPoints.map((point) => [point.attributes, point.value])).toEqual(
+    [[{ 'leadpipe.vendor': 'clearbit' }, 1]],
+  );
   expect(byName('leadpipe.credits')?.dataPoints[0]?.value).toBeGreaterThan(0);
 
   const everything = JSON.stringify({
-    spans: spans.map((span) => ({ name: span.name, attributes: span.attributes, status: span.status, events: span.events })),
+    spans: spans.map((span) => ({
+      name: span.name,
+      attributes: span.attributes,
+      status: span.status,
+      events: span.events,
+    })),
     metrics: collected,
     lines,
   });

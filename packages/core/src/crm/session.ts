@@ -4,6 +4,7 @@ import type { DeadLetterEntry, DeadLetterQueue } from '../contracts/dead-letter-
 import { ConfigurationError, LeadpipeError, ValidationError } from '../contracts/errors.js';
 import type { Lead } from '../contracts/lead.js';
 import type { SafeEventBus } from '../events/safe-event-bus.js';
+import type { ProviderLimiter } from '../limits/index.js';
 import {
   contextWithSpan,
   markSpanFailed,
@@ -11,7 +12,6 @@ import {
   startRunSpan,
   TelemetryAttributes,
 } from '../telemetry/index.js';
-import type { ProviderLimiter } from '../limits/index.js';
 import type { CrmSyncEventMap } from './events.js';
 import type { ResolvedCrmSyncOptions, ResolvedTarget } from './options.js';
 import { syncAbortedError } from './record-errors.js';

@@ -3,10 +3,16 @@ import { ApiCallError, CircuitOpenError, type ValidationIssue } from '../contrac
 import type { LeadField, LeadFieldPatch } from '../contracts/fields.js';
 import type { Lead } from '../contracts/lead.js';
 import type { InboundWebhookRequest, WebhookResponse } from '../contracts/webhook.js';
+import { logEvents } from '../events/log-events.js';
 import { SafeEventBus } from '../events/safe-event-bus.js';
 import { flattenLead } from '../lead/index.js';
-import { logEvents } from '../events/log-events.js';
-import { markSpanFailed, recordCredits, startRunSpan, TelemetryAttributes, withSpan } from '../telemetry/index.js';
+import {
+  markSpanFailed,
+  recordCredits,
+  startRunSpan,
+  TelemetryAttributes,
+  withSpan,
+} from '../telemetry/index.js';
 import { Answers, type CallAnswer } from './answers.js';
 import { CreditBudget } from './budget.js';
 import type {
@@ -16,6 +22,7 @@ import type {
   ProviderSkipReason,
 } from './events.js';
 import { abortError, toLeadpipeError } from './failure.js';
+import { ENRICHMENT_LOG_TABLE } from './log-events.js';
 import { mapUnordered } from './many.js';
 import { mergeAnswer, missingFields } from './merge.js';
 import {
@@ -37,7 +44,6 @@ import {
 } from './plan.js';
 import { createProviderRuntimes } from './provider-runtime.js';
 import { type Candidate, fillableFields, HitRateModel, lookupKind, rankCandidates } from './strategy.js';
-import { ENRICHMENT_LOG_TABLE } from './log-events.js';
 import { handleProviderWebhook } from './webhooks.js';
 
 /** The waterfall enrichment engine. Create with {@link createEnrichmentEngine}. */

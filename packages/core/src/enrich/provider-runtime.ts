@@ -1,3 +1,4 @@
+import { type Context, ROOT_CONTEXT, type Span } from '@opentelemetry/api';
 import type { Clock } from '../contracts/clock.js';
 import type {
   EnrichCallOptions,
@@ -17,7 +18,6 @@ import {
   type ProviderLimiter,
   withRetry,
 } from '../limits/index.js';
-import { type Context, ROOT_CONTEXT, type Span } from '@opentelemetry/api';
 import { activeContext, TelemetryAttributes, traceCall } from '../telemetry/index.js';
 import { MicroBatcher } from './batcher.js';
 import type { EnrichmentEvents, ProviderSkipReason } from './events.js';

@@ -3,7 +3,11 @@ import type { SafeEventBus } from './safe-event-bus.js';
 
 /** For each event to log: its level, the message, and payload fields left out of the log line. */
 export type EventLogTable<Events extends object> = {
-  readonly [E in keyof Events & string]?: readonly [level: LogLevel, message: string, omit?: readonly string[]];
+  readonly [E in keyof Events & string]?: readonly [
+    level: LogLevel,
+    message: string,
+    omit?: readonly string[],
+  ];
 };
 
 /**

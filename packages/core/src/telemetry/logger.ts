@@ -112,9 +112,15 @@ function isLogger(value: unknown): value is LeadpipeLogger {
  */
 export const observabilityOptionsShape = {
   logger: z
-    .custom<LeadpipeLogger>(isLogger, 'must be a pino-compatible logger with debug, info, warn and error methods')
+    .custom<LeadpipeLogger>(
+      isLogger,
+      'must be a pino-compatible logger with debug, info, warn and error methods',
+    )
     .optional(),
   onError: z
-    .custom<ErrorReporter>((value) => typeof value === 'function', 'must be a function (error, context) => void')
+    .custom<ErrorReporter>(
+      (value) => typeof value === 'function',
+      'must be a function (error, context) => void',
+    )
     .optional(),
 };

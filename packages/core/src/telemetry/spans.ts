@@ -66,7 +66,6 @@ export function markSpanFailed(span: Span, error: unknown): string {
   return type;
 }
 
-
 /**
  * Run one vendor call inside a span named `leadpipe.<kind>.<operation>`
  * (kind `CLIENT`), counting it in `leadpipe.calls` and timing it in
@@ -133,7 +132,8 @@ export function traceEmailSend<T extends EmailSendResult | readonly EmailSendRes
         'leadpipe.email.accepted': accepted,
         'leadpipe.email.refused': results.length - accepted,
       });
-      if (!Array.isArray(sent)) span.setAttribute(TelemetryAttributes.outcome, accepted === 1 ? 'ok' : 'refused');
+      if (!Array.isArray(sent))
+        span.setAttribute(TelemetryAttributes.outcome, accepted === 1 ? 'ok' : 'refused');
       return sent;
     },
   );
