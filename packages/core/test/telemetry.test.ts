@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createHttpClient, defineProvider } from '../src/adapter-kit.js';
+import { createHttpClient, defineProvider, traceCall } from '../src/adapter-kit.js';
 import {
   ConfigurationError,
   createEnrichmentEngine,
@@ -372,6 +372,36 @@ describe('pipeline: one trace per run', () => {
     // The pipeline's logger reaches the engine and the CRM sync it builds.
     expect(logger.lines.some((line) => line.context.event === 'provider.matched')).toBe(true);
     expect(logger.lines.some((line) => line.context.event === 'crm.batchCompleted')).toBe(true);
+  });
+});
+
+describe('traceCall for stores and queues', () => {
+  it('names the span by kind and operation, times it, and rethrows a failure unchanged', async () => {
+    const rows = await traceCall(
+      {
+        kind: 'store',
+        vendor: 'postgres',
+        operation: 'query',
+        attributes: { 'db.system.name': 'postgresql' },
+      },
+      async () => [1, 2],
+    );
+    expect(rows).toEqual([1, 2]);
+    const failure = new TypeError('connection refused');
+    await expect(
+      traceCall({ kind: 'queue', vendor: 'campaign-steps', operation: 'job' }, async () => {
+        throw failure;
+      }),
+    ).rejects.toBe(failure);
+    const [store, job] = telemetry.spans();
+    expect(store?.name).toBe('leadpipe.store.query');
+    expect(store?.attributes).toMatchObject({ 'leadpipe.store': 'postgres', 'db.system.name': 'postgresql' });
+    expect(job?.name).toBe('leadpipe.queue.job');
+    expect(job?.status).toEqual({ code: SpanStatusCode.ERROR, message: 'TypeError' });
+    expect(job?.attributes['leadpipe.queue']).toBe('campaign-steps');
+    expect(
+      (await points(telemetry, 'leadpipe.calls')).map((point) => point.attributes['leadpipe.call']),
+    ).toEqual(['store', 'queue']);
   });
 });
 

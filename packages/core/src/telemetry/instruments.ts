@@ -31,9 +31,11 @@ export const TelemetryAttributes = {
   crmObject: 'leadpipe.crm.object',
   /** Email provider id, such as `sendgrid`. */
   emailProvider: 'leadpipe.email_provider',
+  /** Lead store kind on store spans, such as `postgres` or `pglite`. */
+  store: 'leadpipe.store',
   /** The vendor id on HTTP spans and on `leadpipe.rate_limited` (the HTTP client does not know the kind). */
   vendor: 'leadpipe.vendor',
-  /** What kind of call: `provider`, `crm` or `email`. */
+  /** What kind of call: `provider`, `crm`, `email`, `store` or `queue`. */
   call: 'leadpipe.call',
   /** The operation, such as `enrich`, `enrich_batch`, `upsert`, `get`, `send`, `send_batch`. */
   operation: 'leadpipe.operation',
@@ -53,13 +55,13 @@ export const TelemetryAttributes = {
   serverPort: 'server.port',
   /** The leadpipe error code of a failure, such as `rate_limited` (semantic conventions' `error.type`). */
   errorType: 'error.type',
-  /** Queue name, on `leadpipe.queue.depth`. */
+  /** Queue name, on `leadpipe.queue.depth` and on queue job spans. */
   queue: 'leadpipe.queue',
 } as const;
 
 /** The metrics leadpipe records; see {@link leadpipeInstruments}. */
 export interface LeadpipeInstruments {
-  /** `leadpipe.calls`: calls to providers, CRMs and email providers, by `leadpipe.call`, vendor, operation and `error.type`. */
+  /** `leadpipe.calls`: calls to providers, CRMs, email providers, stores and queues, by `leadpipe.call`, vendor, operation and `error.type`. */
   readonly calls: Counter;
   /** `leadpipe.call.duration` (ms): how long each of those calls took. */
   readonly callDuration: Histogram;

@@ -11,20 +11,25 @@ import type { EmailSendResult } from '../contracts/email-provider.js';
 import { ApiCallError, LeadpipeError } from '../contracts/errors.js';
 import { leadpipeInstruments, leadpipeTracer, TelemetryAttributes } from './instruments.js';
 
-/** The kinds of vendor call leadpipe traces. */
-export type TracedCallKind = 'provider' | 'crm' | 'email';
+/**
+ * The kinds of call leadpipe traces: to an enrichment provider, a CRM, an
+ * email provider, a lead store (a query or write), or a queue (a job).
+ */
+export type TracedCallKind = 'provider' | 'crm' | 'email' | 'store' | 'queue';
 
 const VENDOR_ATTRIBUTE: Readonly<Record<TracedCallKind, string>> = {
   provider: TelemetryAttributes.provider,
   crm: TelemetryAttributes.crm,
   email: TelemetryAttributes.emailProvider,
+  store: TelemetryAttributes.store,
+  queue: TelemetryAttributes.queue,
 };
 
 /** What {@link traceCall} needs to know about a call. */
 export interface TracedCall {
   /** Provider, CRM or email provider. */
   readonly kind: TracedCallKind;
-  /** The vendor's id (`providerId`, `adapterId`). */
+  /** The vendor's id (`providerId`, `adapterId`), the store's kind (`postgres`) or the queue's name. */
   readonly vendor: string;
   /** The operation, such as `enrich`, `upsert` or `send`; the span is named `leadpipe.<kind>.<operation>`. */
   readonly operation: string;
