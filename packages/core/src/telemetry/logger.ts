@@ -111,12 +111,14 @@ function isLogger(value: unknown): value is LeadpipeLogger {
  * options schema: a wrong value is a `ConfigurationError` naming the field.
  */
 export const observabilityOptionsShape = {
+  /** The `logger` option: a pino-compatible logger, or absent. */
   logger: z
     .custom<LeadpipeLogger>(
       isLogger,
       'must be a pino-compatible logger with debug, info, warn and error methods',
     )
     .optional(),
+  /** The `onError` option: a function, or absent. */
   onError: z
     .custom<ErrorReporter>(
       (value) => typeof value === 'function',
