@@ -15,7 +15,7 @@ const CRM_SYNC_LOG_TABLE: EventLogTable<CrmSyncEventMap> = {
   'crm.batchSent': ['debug', 'CRM batch sent'],
   'crm.batchCompleted': ['debug', 'CRM batch completed'],
   'crm.recordsRetrying': ['info', 'CRM records retrying'],
-  'crm.recordRejected': ['warn', 'lead rejected by the CRM mapping'],
+  'crm.recordRejected': ['warn', 'lead rejected by the CRM mapping', ['issues']],
   'crm.recordDeadLettered': ['warn', 'CRM records dead-lettered'],
   'crm.rateLimited': ['debug', 'CRM rate limited; waiting'],
   'crm.down': ['error', 'CRM down for the rest of the run'],

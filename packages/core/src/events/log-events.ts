@@ -13,32 +13,26 @@ export type EventLogTable<Events extends object> = {
 /**
  * Log a bus's events through an observer's logger, one line per event at
  * the level the table gives, with the (already scrubbed) payload as the
- * context plus `event`. Does nothing without a logger. Returns a function
- * that stops logging.
+ * context plus `event`. Does nothing without a logger. Lasts as long as the
+ * bus (the engine, sync or pipeline that owns it).
  */
 export function logEvents<Events extends object>(
   bus: SafeEventBus<Events>,
   observer: Observer,
   table: EventLogTable<Events>,
-): () => void {
-  if (!observer.logging) return () => {};
-  const stops: (() => void)[] = [];
+): void {
+  if (!observer.logging) return;
   for (const [event, entry] of Object.entries(table) as [
     keyof Events & string,
     readonly [LogLevel, string, (readonly string[])?],
   ][]) {
     const [level, message, omit] = entry;
-    stops.push(
-      bus.on(event, (payload) => {
-        const context: Record<string, unknown> = { event };
-        for (const [key, value] of Object.entries(payload as object)) {
-          if (key !== 'type' && !omit?.includes(key)) context[key] = value;
-        }
-        observer.log(level, context, message);
-      }),
-    );
+    bus.on(event, (payload) => {
+      const context: Record<string, unknown> = { event };
+      for (const [key, value] of Object.entries(payload as object)) {
+        if (key !== 'type' && !omit?.includes(key)) context[key] = value;
+      }
+      observer.log(level, context, message);
+    });
   }
-  return () => {
-    for (const stop of stops) stop();
-  };
 }
