@@ -8,7 +8,7 @@ const ORCHESTRATION =
   '^packages/core/src/crm/(?!mapping|webhooks)|^packages/core/src/(limits|pipeline|events|stores)/|^packages/core/src/enrich/(?!define-provider|validate-result)|^packages/core/src/index\\.ts$';
 /** What an adapter author may use: contracts and the kit. */
 const ADAPTER_KIT =
-  '^packages/core/src/(contracts|http|webhooks|lead|kit|options)/|^packages/core/src/enrich/(define-provider|validate-result)\\.ts$|^packages/core/src/crm/(mapping|webhooks)\\.ts$|^packages/core/src/adapter-kit\\.ts$';
+  '^packages/core/src/(contracts|http|webhooks|lead|kit|options|telemetry)/|^packages/core/src/enrich/(define-provider|validate-result)\\.ts$|^packages/core/src/crm/(mapping|webhooks)\\.ts$|^packages/core/src/adapter-kit\\.ts$';
 const ADAPTERS = '^packages/(provider|crm|email|store|cache|events)-[^/]+/src/';
 
 /** @type {import('dependency-cruiser').IConfiguration} */

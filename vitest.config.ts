@@ -4,10 +4,11 @@ import { defineConfig } from 'vitest/config';
 // applies them to `require` too, so a dual package required from CommonJS (pg requires pg-pool)
 // would get its ES module. Vite adds `import` by itself where an import resolves.
 const conditions = ['@leadpipe/source', 'module', 'node', 'default'];
+const nodeConditions = ['@leadpipe/source', 'node', 'default'];
 
 export default defineConfig({
   resolve: { conditions },
-  ssr: { resolve: { conditions, externalConditions: ['@leadpipe/source'] } },
+  ssr: { resolve: { conditions: nodeConditions, externalConditions: ['@leadpipe/source'] } },
   test: {
     testTimeout: 20_000,
     hookTimeout: 30_000,

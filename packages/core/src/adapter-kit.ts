@@ -77,4 +77,5 @@ export { recordErrorFromError } from './kit/record-error.js';
 export { type CheckedListChangesRequest, parseIsoTime } from './kit/request-checks.js';
 export * from './lead/index.js';
 export { type ParseOptionsContext, parseOptions } from './options/parse-options.js';
+export * from './telemetry/index.js';
 export * from './webhooks/index.js';

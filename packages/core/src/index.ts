@@ -198,3 +198,16 @@ export {
   type ResultLogCompaction,
   type SpillingHash64IndexOptions,
 } from './stores/index.js';
+export {
+  type ErrorReportContext,
+  type ErrorReporter,
+  type LeadpipeLogger,
+  type LogMethod,
+  type ObservabilityOptions,
+  observeQueueDepth,
+  type QueueDepthObservation,
+  type QueueDepthSource,
+  TELEMETRY_SCOPE,
+  TELEMETRY_VERSION,
+  TelemetryAttributes,
+} from './telemetry/index.js';

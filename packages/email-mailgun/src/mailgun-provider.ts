@@ -19,6 +19,7 @@ import {
   loadSetting,
   type RateLimitPolicy,
   systemClock,
+  traceEmailSend,
 } from '@leadpipe/core/adapter-kit';
 import {
   buildMailgunFields,
@@ -271,7 +272,7 @@ export function createMailgun(settings: MailgunProviderSettings = {}): MailgunPr
         return providerId;
       }
     },
-    doSend,
+    doSend: (message, options) => traceEmailSend(providerId, 1, () => doSend(message, options)),
     doParseEvents,
   };
 }

@@ -17,6 +17,7 @@ import {
   loadApiKey,
   type RateLimitHeaderMapping,
   redactSecrets,
+  traceEmailSend,
   WebhookVerificationError,
 } from '@leadpipe/core/adapter-kit';
 import { parseSendgridEvents } from './sendgrid-events.js';
@@ -340,11 +341,15 @@ export function createSendgrid(settings: SendgridSettings = {}): SendgridProvide
         return providerId;
       }
     },
-    async doSend(message, options) {
-      const [result] = await sendAll([message], options);
-      return result as EmailSendResult;
-    },
-    doSendBatch: (messages, options) => sendAll(messages, options),
+    doSend: (message, options) =>
+      traceEmailSend(providerId, 1, async () => {
+        const [result] = await sendAll([message], options);
+        return result as EmailSendResult;
+      }),
+    doSendBatch: (messages, options) =>
+      traceEmailSend(providerId, Array.isArray(messages) ? messages.length : 0, () =>
+        sendAll(messages, options),
+      ),
     async doParseEvents(request) {
       const publicKey = checked.webhookPublicKey;
       if (publicKey === undefined) {

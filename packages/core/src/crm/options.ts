@@ -3,6 +3,7 @@ import type { CrmAdapterV1 } from '../contracts/crm-adapter.js';
 import { ValidationError } from '../contracts/errors.js';
 import type { ProviderLimiter } from '../limits/index.js';
 import { parseOptions } from '../options/parse-options.js';
+import { observabilityOptionsShape } from '../telemetry/index.js';
 import { type CrmFieldMapping, defineFieldMapping, isFieldMapping } from './mapping.js';
 import type { CrmBackoff } from './retry-policy.js';
 import type { CrmSyncOptions, CrmSyncTarget } from './types.js';
@@ -90,6 +91,7 @@ const optionsSchema = z.object({
     .min(1, 'must list at least one CRM')
     .transform((crms, ctx) => resolveTargets(crms, ctx)),
   concurrency: integerAtLeast(1).default(DEFAULT_CRM_CONCURRENCY),
+  ...observabilityOptionsShape,
   downAfter: integerAtLeast(1).default(3),
   retry: z
     .object({

@@ -1,9 +1,17 @@
+import type { Span } from '@opentelemetry/api';
 import type { Clock } from '../contracts/clock.js';
 import type { DeadLetterEntry, DeadLetterQueue } from '../contracts/dead-letter-queue.js';
-import { ConfigurationError, ValidationError } from '../contracts/errors.js';
+import { ConfigurationError, LeadpipeError, ValidationError } from '../contracts/errors.js';
 import type { Lead } from '../contracts/lead.js';
 import type { SafeEventBus } from '../events/safe-event-bus.js';
 import type { ProviderLimiter } from '../limits/index.js';
+import {
+  contextWithSpan,
+  markSpanFailed,
+  type Observer,
+  startRunSpan,
+  TelemetryAttributes,
+} from '../telemetry/index.js';
 import type { CrmSyncEventMap } from './events.js';
 import type { ResolvedCrmSyncOptions, ResolvedTarget } from './options.js';
 import { syncAbortedError } from './record-errors.js';
@@ -32,6 +40,7 @@ export interface CrmSyncRunContext {
   readonly onRejected: ((reject: CrmSyncReject) => void) | undefined;
   /** The caller's cancellation. */
   readonly signal: AbortSignal | undefined;
+  readonly observer: Observer;
 }
 
 /**
@@ -44,15 +53,22 @@ export class CrmSyncRun {
   readonly #controller = new AbortController();
   readonly #runs: readonly CrmTargetRun[];
   readonly #started: number;
+  /** The `leadpipe.crm.sync` span, from the run's start to its report or failure; CRM calls nest under it. */
+  readonly #span: Span;
   readonly #onAbort = (): void => this.#controller.abort(this.#ctx.signal?.reason);
   #inputs = 0;
   #unmatched = 0;
   #error: { readonly error: unknown } | undefined;
+  #spanEnded = false;
 
   /** @param ctx - the run's dependencies. A signal already aborted makes every input and the end reject. */
   constructor(ctx: CrmSyncRunContext) {
     this.#ctx = ctx;
     this.#started = ctx.now();
+    this.#span = startRunSpan('leadpipe.crm.sync', {
+      [TelemetryAttributes.crm]: ctx.options.targets.map((target) => target.adapter.adapterId).join(','),
+    });
+    const traceParent = contextWithSpan(this.#span);
     if (ctx.signal?.aborted) this.#controller.abort(ctx.signal.reason);
     else ctx.signal?.addEventListener('abort', this.#onAbort, { once: true });
     const { options } = ctx;
@@ -69,6 +85,8 @@ export class CrmSyncRun {
           now: ctx.now,
           events: ctx.events,
           onRejected: ctx.onRejected,
+          observer: ctx.observer,
+          traceParent,
           onFatal: (error) => {
             void this.fail(error);
           },
@@ -126,7 +144,35 @@ export class CrmSyncRun {
     } finally {
       this.#ctx.signal?.removeEventListener('abort', this.#onAbort);
     }
-    return this.report();
+    const report = this.report();
+    this.#endSpan(report);
+    return report;
+  }
+
+  /** End the run's span once, with its counts (failed, and told to the error hook, when the run failed). */
+  #endSpan(report: CrmSyncReport): void {
+    if (this.#spanEnded) return;
+    this.#spanEnded = true;
+    let written = 0;
+    let deadLettered = 0;
+    for (const crm of report.crms) {
+      written += crm.created + crm.updated + crm.unchanged;
+      deadLettered += crm.deadLettered;
+    }
+    this.#span.setAttributes({
+      'leadpipe.sync.inputs': report.inputs,
+      'leadpipe.sync.written': written,
+      'leadpipe.sync.dead_lettered': deadLettered,
+    });
+    if (this.#error) {
+      const failure = this.#error.error;
+      const type = markSpanFailed(this.#span, failure);
+      this.#ctx.observer.report(LeadpipeError.isInstance(failure) ? failure : syncFailure(type), {
+        component: 'crm',
+        code: type,
+      });
+    }
+    this.#span.end();
   }
 
   /** End the run with `error` (the first one wins): cancel in-flight calls and wait for them. */
@@ -135,6 +181,7 @@ export class CrmSyncRun {
     if (!this.#controller.signal.aborted) this.#controller.abort(error);
     this.#ctx.signal?.removeEventListener('abort', this.#onAbort);
     await Promise.all(this.#runs.map((run) => run.settle(this.#error?.error ?? error)));
+    this.#endSpan(this.report());
   }
 
   /** The report so far. */
@@ -149,6 +196,13 @@ export class CrmSyncRun {
 }
 
 /** The summary status of a lead over every CRM: dead-lettered anywhere wins over rejected anywhere. */
+/** What the error hook gets for a run that ended with something other than a leadpipe error: its type only. */
+function syncFailure(type: string): Error {
+  const error = new Error(`CRM sync failed (${type})`);
+  error.name = 'CrmSyncError';
+  return error;
+}
+
 function summariseOutcomes(targets: readonly CrmTargetOutcome[]): CrmLeadOutcome['status'] {
   if (targets.some((target) => target.status === 'deadLettered')) return 'deadLettered';
   if (targets.some((target) => target.status === 'rejected')) return 'rejected';

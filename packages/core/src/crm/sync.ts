@@ -1,12 +1,25 @@
 import { systemClock } from '../contracts/clock.js';
+import { type EventLogTable, logEvents } from '../events/log-events.js';
 import { SafeEventBus } from '../events/safe-event-bus.js';
 import { createLimiterRegistry, type LimiterRegistry, type ProviderLimiter } from '../limits/index.js';
 import { createMemoryDeadLetterQueue } from '../stores/memory-dead-letter-queue.js';
+import { createObserver } from '../telemetry/index.js';
 import { listCrmChanges } from './changes.js';
 import { CRM_SYNC_EVENT_TYPES, type CrmSyncEventMap, emitCrmEvent } from './events.js';
 import { type ResolvedTarget, resolveCrmSyncOptions } from './options.js';
 import { CrmSyncRun, type CrmSyncRunContext, CrmSyncSessionImpl } from './session.js';
 import type { CrmSync, CrmSyncOptions, CrmSyncRunOptions } from './types.js';
+
+/** How CRM sync events are logged when a `logger` is given. */
+const CRM_SYNC_LOG_TABLE: EventLogTable<CrmSyncEventMap> = {
+  'crm.batchSent': ['debug', 'CRM batch sent'],
+  'crm.batchCompleted': ['debug', 'CRM batch completed'],
+  'crm.recordsRetrying': ['info', 'CRM records retrying'],
+  'crm.recordRejected': ['warn', 'lead rejected by the CRM mapping', ['issues']],
+  'crm.recordDeadLettered': ['warn', 'CRM records dead-lettered'],
+  'crm.rateLimited': ['debug', 'CRM rate limited; waiting'],
+  'crm.down': ['error', 'CRM down for the rest of the run'],
+};
 
 /**
  * Create the CRM sync engine: leads in, keyed idempotent upserts out, into
@@ -50,6 +63,8 @@ export function createCrmSync(options: CrmSyncOptions): CrmSync {
   let registry: LimiterRegistry | undefined = options.limiterRegistry;
   const now = options.now ?? systemClock;
   const events = new SafeEventBus<CrmSyncEventMap>();
+  const observer = createObserver(options);
+  logEvents(events, observer, CRM_SYNC_LOG_TABLE);
   const onEvent = options.onEvent;
   if (onEvent) for (const type of CRM_SYNC_EVENT_TYPES) events.on(type, onEvent);
 
@@ -80,6 +95,7 @@ export function createCrmSync(options: CrmSyncOptions): CrmSync {
       events,
       onRejected: options.onRejected,
       signal: runOptions.signal,
+      observer,
     };
     return new CrmSyncRun(ctx);
   }

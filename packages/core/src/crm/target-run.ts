@@ -1,3 +1,4 @@
+import type { Context } from '@opentelemetry/api';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { v7 as uuidv7 } from 'uuid';
 import type { Clock } from '../contracts/clock.js';
@@ -9,11 +10,12 @@ import type {
   CrmUpsertResult,
 } from '../contracts/crm-adapter.js';
 import type { DeadLetterEntry, DeadLetterQueue } from '../contracts/dead-letter-queue.js';
-import { ApiCallError, type ValidationIssue } from '../contracts/errors.js';
+import { ApiCallError, LeadpipeError, type ValidationIssue } from '../contracts/errors.js';
 import type { Lead } from '../contracts/lead.js';
 import { redactSecrets } from '../contracts/secrets.js';
 import type { SafeEventBus } from '../events/safe-event-bus.js';
 import { isRetryableByRetry, type ProviderLimiter, withRetry } from '../limits/index.js';
+import { type Observer, TelemetryAttributes, traceCall } from '../telemetry/index.js';
 import { indexSnapshots, indexUpsertResults } from './adapter-output.js';
 import { applyConflictPolicy } from './conflict-policy.js';
 import { type CrmSyncEvent, type CrmSyncEventMap, emitCrmEvent } from './events.js';
@@ -59,6 +61,10 @@ export interface CrmTargetRunContext {
   readonly onFatal: (error: unknown) => void;
   /** Jitter source of the backoff. Default `Math.random`. */
   readonly random?: () => number;
+  /** The logger and error hook. */
+  readonly observer: Observer;
+  /** The context the CRM calls' spans nest under: the sync run's span. */
+  readonly traceParent: Context;
 }
 
 /** What became of one record in this CRM. */
@@ -356,6 +362,39 @@ export class CrmTargetRun {
     return { signal: this.#ctx.signal, onRateLimit: (state) => limiter.update(state) };
   }
 
+  /** One CRM call in a `leadpipe.crm.<operation>` span under the run's span, with the batch size. */
+  #traced<T>(operation: 'get' | 'upsert', records: number, call: () => PromiseLike<T>): Promise<T> {
+    return traceCall(
+      {
+        kind: 'crm',
+        vendor: this.#adapterId,
+        operation,
+        parent: this.#ctx.traceParent,
+        attributes: {
+          [TelemetryAttributes.crmObject]: this.#object,
+          [TelemetryAttributes.batchSize]: records,
+        },
+      },
+      async () => call(),
+    );
+  }
+
+  /** Tell the error hook about a call that failed for good (after the limiter and retries). */
+  #report(error: unknown, recordError: CrmRecordError): void {
+    let reportable: Error;
+    if (LeadpipeError.isInstance(error)) reportable = error;
+    else {
+      // Not leadpipe's own error: only its scrubbed message goes out.
+      reportable = new Error(recordError.message);
+      reportable.name = 'CrmAdapterError';
+    }
+    this.#ctx.observer.report(reportable, {
+      component: 'crm',
+      code: recordError.code,
+      adapterId: this.#adapterId,
+    });
+  }
+
   /** A call failed as a whole after its retries: maybe the CRM is down now. */
   #callFailed(error: CrmRecordError): void {
     if (this.#health.failed(error)) {
@@ -449,14 +488,16 @@ export class CrmTargetRun {
             async () => {
               this.#stopIfDown();
               this.#counts.calls += 1;
-              return adapter.doGet(
-                {
-                  object: this.#object,
-                  idProperty: mapping.idProperty.to,
-                  keys: items.map((item) => item.key),
-                  properties: Object.keys(mapping.guardedProperties),
-                },
-                this.#callOptions(limiter),
+              return this.#traced('get', items.length, () =>
+                adapter.doGet(
+                  {
+                    object: this.#object,
+                    idProperty: mapping.idProperty.to,
+                    keys: items.map((item) => item.key),
+                    properties: Object.keys(mapping.guardedProperties),
+                  },
+                  this.#callOptions(limiter),
+                ),
               );
             },
             { signal },
@@ -470,6 +511,7 @@ export class CrmTargetRun {
       if (signal.aborted) throw syncAbortedError(signal);
       if (error instanceof CrmDownError) return { error: error.recordError };
       const recordError = toRecordError(error);
+      this.#report(error, recordError);
       if (!isRateLimited(error)) this.#callFailed(recordError);
       return { error: recordError };
     }
@@ -515,14 +557,16 @@ export class CrmTargetRun {
               records: sent.length,
               attempt,
             });
-            return adapter.doUpsert(
-              {
-                object: this.#object,
-                idProperty: mapping.idProperty.to,
-                records: sent.map((e) => e.send),
-                ...(this.#required.length > 0 ? { requiredProperties: this.#required } : {}),
-              },
-              this.#callOptions(limiter),
+            return this.#traced('upsert', sent.length, () =>
+              adapter.doUpsert(
+                {
+                  object: this.#object,
+                  idProperty: mapping.idProperty.to,
+                  records: sent.map((e) => e.send),
+                  ...(this.#required.length > 0 ? { requiredProperties: this.#required } : {}),
+                },
+                this.#callOptions(limiter),
+              ),
             );
           },
           { signal },
@@ -543,6 +587,7 @@ export class CrmTargetRun {
           continue;
         }
         const recordError = toRecordError(error);
+        this.#report(error, recordError);
         // The CRM refusing for now (a 429 after the limiter's re-runs) is not the CRM failing.
         if (!rateLimited) this.#callFailed(recordError);
         await this.#deadLetterAll(pending, recordError, batch);

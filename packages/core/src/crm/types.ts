@@ -9,6 +9,7 @@ import type { DeadLetterEntry, DeadLetterQueue } from '../contracts/dead-letter-
 import type { ValidationIssue } from '../contracts/errors.js';
 import type { Lead } from '../contracts/lead.js';
 import type { LimiterRegistry, LimiterRegistryOptions, ProviderLimiter } from '../limits/index.js';
+import type { ObservabilityOptions } from '../telemetry/index.js';
 import type { CrmSyncEvent, CrmSyncEventMap } from './events.js';
 import type { CrmFieldMapping, CrmFieldMappingDefinition } from './mapping.js';
 
@@ -56,7 +57,7 @@ export interface CrmSyncReject {
 }
 
 /** Options of {@link createCrmSync}. */
-export interface CrmSyncOptions {
+export interface CrmSyncOptions extends ObservabilityOptions {
   /** The CRMs to sync into, each with its mapping. (adapterId, object) pairs must be unique. */
   readonly crms: readonly CrmSyncTarget[];
   /** Where permanently failed records go. Default: an in-memory queue. */

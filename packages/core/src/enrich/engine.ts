@@ -3,8 +3,16 @@ import { ApiCallError, CircuitOpenError, type ValidationIssue } from '../contrac
 import type { LeadField, LeadFieldPatch } from '../contracts/fields.js';
 import type { Lead } from '../contracts/lead.js';
 import type { InboundWebhookRequest, WebhookResponse } from '../contracts/webhook.js';
+import { logEvents } from '../events/log-events.js';
 import { SafeEventBus } from '../events/safe-event-bus.js';
 import { flattenLead } from '../lead/index.js';
+import {
+  markSpanFailed,
+  recordCredits,
+  startRunSpan,
+  TelemetryAttributes,
+  withSpan,
+} from '../telemetry/index.js';
 import { Answers, type CallAnswer } from './answers.js';
 import { CreditBudget } from './budget.js';
 import type {
@@ -14,6 +22,7 @@ import type {
   ProviderSkipReason,
 } from './events.js';
 import { abortError, toLeadpipeError } from './failure.js';
+import { ENRICHMENT_LOG_TABLE } from './log-events.js';
 import { mapUnordered } from './many.js';
 import { mergeAnswer, missingFields } from './merge.js';
 import {
@@ -87,6 +96,8 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
   const settings = resolveEngineOptions(options);
   const { now, minConfidence, mergePolicy } = settings;
   const bus = new SafeEventBus<EnrichmentEvents>(settings.onListenerError);
+  const { observer } = settings;
+  logEvents(bus, observer, ENRICHMENT_LOG_TABLE);
   const { runtimes, limiters } = createProviderRuntimes(settings.providers, {
     now,
     bus,
@@ -181,7 +192,26 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
   }
   const leadCounts: Record<EnrichmentStatus, number> = { enriched: 0, partial: 0, unchanged: 0, skipped: 0 };
 
+  /**
+   * Enrich one lead inside a `leadpipe.enrich` span (the provider calls it
+   * makes nest under it), with the outcome's status and credits on it.
+   */
   async function enrich(lead: Lead, enrichOptions: EnrichOptions = {}): Promise<EnrichmentOutcome> {
+    const span = startRunSpan('leadpipe.enrich');
+    try {
+      const outcome = await withSpan(span, () => enrichLead(lead, enrichOptions));
+      span.setAttribute(TelemetryAttributes.outcome, outcome.status);
+      span.setAttribute(TelemetryAttributes.credits, outcome.credits);
+      return outcome;
+    } catch (error) {
+      markSpanFailed(span, error);
+      throw error;
+    } finally {
+      span.end();
+    }
+  }
+
+  async function enrichLead(lead: Lead, enrichOptions: EnrichOptions): Promise<EnrichmentOutcome> {
     const signal = enrichOptions.signal;
     // A stopwatch, not a clock: durations are measured with the monotonic timer.
     const started = performance.now();
@@ -310,6 +340,7 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
             signal,
             {
               onCredits: (credits) => {
+                recordCredits(providerId, credits);
                 runtime.stats.credits += credits;
                 budget.spend(credits);
               },
@@ -344,6 +375,7 @@ export function createEnrichmentEngine(options: EnrichmentEngineOptions): Enrich
           message: failure.message,
           retryable: failure.isRetryable,
         });
+        observer.report(failure, { component: 'enrich', code: failure.code, providerId, leadId: lead.id });
         continue;
       } finally {
         release();

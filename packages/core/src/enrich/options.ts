@@ -7,6 +7,12 @@ import type { Lead } from '../contracts/lead.js';
 import type { LimiterRegistryOptions } from '../limits/index.js';
 import { parseOptions } from '../options/parse-options.js';
 import { createMemoryCache } from '../stores/memory-cache.js';
+import {
+  createObserver,
+  type ObservabilityOptions,
+  type Observer,
+  observabilityOptionsShape,
+} from '../telemetry/index.js';
 import { DEFAULT_WEBHOOK_MAX_BODY_BYTES } from '../webhooks/raw-body.js';
 import { DEFAULT_MIN_FIELDS_PER_CREDIT, type WaterfallStrategy } from './strategy.js';
 
@@ -14,7 +20,7 @@ import { DEFAULT_MIN_FIELDS_PER_CREDIT, type WaterfallStrategy } from './strateg
 export type MergePolicy = 'first' | 'highestConfidence';
 
 /** Options of {@link createEnrichmentEngine}. */
-export interface EnrichmentEngineOptions {
+export interface EnrichmentEngineOptions extends ObservabilityOptions {
   /** Providers, in the order the waterfall tries them. Ids must be unique. */
   readonly providers: readonly EnrichmentProviderV1[];
   /** Fields to fill when a call does not say. Default: every field some provider can supply. */
@@ -195,6 +201,8 @@ export interface ResolvedEngineOptions {
   readonly providerOptions: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /** Told when a listener throws. */
   readonly onListenerError: ((error: unknown, event: string) => void) | undefined;
+  /** The logger and error hook (silent by default). */
+  readonly observer: Observer;
   /** The engine's clock. */
   readonly now: Clock;
 }
@@ -322,6 +330,7 @@ const engineOptionsSchema = z
       )
       .optional(),
     onListenerError: functionSchema<(error: unknown, event: string) => void>('of the error').optional(),
+    ...observabilityOptionsShape,
     now: clockSchema.optional(),
   })
   .superRefine((options, context) => {
@@ -391,6 +400,7 @@ export function resolveEngineOptions(options: EnrichmentEngineOptions): Resolved
     quotaCoolDownMs: parsed.quotaCoolDownMs ?? 3_600_000,
     providerOptions: parsed.providerOptions ?? {},
     onListenerError: parsed.onListenerError,
+    observer: createObserver(parsed),
     now,
   };
 }

@@ -1,3 +1,4 @@
+import { type Context, ROOT_CONTEXT, type Span } from '@opentelemetry/api';
 import type { Clock } from '../contracts/clock.js';
 import type {
   EnrichCallOptions,
@@ -17,6 +18,7 @@ import {
   type ProviderLimiter,
   withRetry,
 } from '../limits/index.js';
+import { activeContext, TelemetryAttributes, traceCall } from '../telemetry/index.js';
 import { MicroBatcher } from './batcher.js';
 import type { EnrichmentEvents, ProviderSkipReason } from './events.js';
 import { abortError, countsAgainstHealth, toLeadpipeError } from './failure.js';
@@ -58,6 +60,23 @@ function waitUnlessAborted(promise: Promise<void>, signal: AbortSignal | undefin
 
 function isUnauthorized(error: unknown): error is LeadpipeError {
   return LeadpipeError.isInstance(error) && error.code === 'unauthorized';
+}
+
+/** Put a provider call's credits, outcome and batch size on its span; returns `value`. */
+function describeAnswer<T>(span: Span, value: T): T {
+  const answers: unknown[] = Array.isArray(value) ? value : [value];
+  let credits = 0;
+  for (const answer of answers) {
+    const cost = (answer as { credits?: unknown } | null)?.credits;
+    if (typeof cost === 'number' && Number.isFinite(cost)) credits += cost;
+  }
+  span.setAttribute(TelemetryAttributes.credits, credits);
+  if (Array.isArray(value)) span.setAttribute(TelemetryAttributes.batchSize, answers.length);
+  else {
+    const status = (value as { status?: unknown } | null)?.status;
+    if (typeof status === 'string') span.setAttribute(TelemetryAttributes.outcome, status);
+  }
+  return value;
 }
 
 /** What every provider's runtime shares. */
@@ -183,6 +202,7 @@ export class ProviderRuntime {
         signal,
         () => this.provider.doEnrich(request, this.#callOptions(signal)),
         onStart,
+        activeContext(),
       );
     } finally {
       onStart();
@@ -261,10 +281,11 @@ export class ProviderRuntime {
     signal: AbortSignal | undefined,
     call: () => PromiseLike<T>,
     onStart?: () => void,
+    parent: Context = ROOT_CONTEXT,
   ): Promise<T> {
     const providerId = this.provider.providerId;
     if (!this.#breaker.canRequest()) throw new CircuitOpenError(providerId, this.#breaker.retryAfterMs());
-    return this.#run(requests, signal, call, onStart);
+    return this.#run(requests, signal, call, onStart, parent);
   }
 
   /**
@@ -299,7 +320,8 @@ export class ProviderRuntime {
     requests: number,
     signal: AbortSignal | undefined,
     call: () => PromiseLike<T>,
-    onStart?: () => void,
+    onStart: (() => void) | undefined,
+    parent: Context,
   ): Promise<T> {
     const providerId = this.provider.providerId;
     if (this.#disabledBy) throw this.#disabledBy;
@@ -317,7 +339,16 @@ export class ProviderRuntime {
               // A stopwatch, not a clock: latency is measured with the monotonic timer.
               const started = performance.now();
               try {
-                return await call();
+                // One span per request sent: a 429 the limiter runs again, or a retry, is a span of its own.
+                return await traceCall(
+                  {
+                    kind: 'provider',
+                    vendor: providerId,
+                    operation: requests === 1 ? 'enrich' : 'enrich_batch',
+                    parent,
+                  },
+                  async (span) => describeAnswer(span, await call()),
+                );
               } finally {
                 this.stats.latency.record(performance.now() - started);
               }

@@ -1,9 +1,12 @@
+import { type Span, SpanKind } from '@opentelemetry/api';
 import ky from 'ky';
 import type { ZodType } from 'zod';
 import { type Clock, systemClock } from '../contracts/clock.js';
 import { ApiCallError, type ApiErrorCode, ConfigurationError, LeadpipeError } from '../contracts/errors.js';
 import type { RateLimitState } from '../contracts/rate-limit.js';
 import { REDACTED } from '../contracts/secrets.js';
+import { leadpipeInstruments, leadpipeTracer, TelemetryAttributes } from '../telemetry/instruments.js';
+import { markSpanFailed } from '../telemetry/spans.js';
 import {
   type ParsedRateLimitState,
   parseRateLimitHeaders,
@@ -357,7 +360,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   };
   return {
     providerId,
-    request: <T>(request: HttpRequestOptions<T>) => send(client, request),
+    request: <T>(request: HttpRequestOptions<T>) => traced(client, request),
   };
 }
 
@@ -381,9 +384,51 @@ function checkRequest(client: ResolvedClient, request: HttpRequestOptions<unknow
   }
 }
 
+/**
+ * One request inside an HTTP client span (named by the method, as the
+ * semantic conventions say): method, host, port, status and vendor id as
+ * attributes, never the path, query or headers. Timed in
+ * `leadpipe.http.client.duration`; a 429 counts in `leadpipe.rate_limited`.
+ */
+async function traced<T>(
+  client: ResolvedClient,
+  request: HttpRequestOptions<T>,
+): Promise<HttpClientResponse<T>> {
+  const method = typeof request.method === 'string' && METHODS.has(request.method) ? request.method : 'GET';
+  const vendor = { [TelemetryAttributes.vendor]: client.providerId };
+  const span = leadpipeTracer().startSpan(method, {
+    kind: SpanKind.CLIENT,
+    attributes: { ...vendor, [TelemetryAttributes.httpMethod]: method },
+  });
+  const started = performance.now();
+  let status: number | undefined;
+  let errorType: string | undefined;
+  try {
+    const response = await send(client, request, span);
+    status = response.status;
+    return response;
+  } catch (error) {
+    errorType = markSpanFailed(span, error);
+    if (ApiCallError.isInstance(error)) status = error.status;
+    throw error;
+  } finally {
+    span.end();
+    const instruments = leadpipeInstruments();
+    const attributes = {
+      ...vendor,
+      [TelemetryAttributes.httpMethod]: method,
+      ...(status === undefined ? {} : { [TelemetryAttributes.httpStatus]: status }),
+      ...(errorType === undefined ? {} : { [TelemetryAttributes.errorType]: errorType }),
+    };
+    instruments.httpDuration.record(performance.now() - started, attributes);
+    if (status === 429) instruments.rateLimited.add(1, vendor);
+  }
+}
+
 async function send<T>(
   client: ResolvedClient,
   request: HttpRequestOptions<T>,
+  span: Span,
 ): Promise<HttpClientResponse<T>> {
   checkRequest(client, request);
   const { providerId } = client;
@@ -397,6 +442,11 @@ async function send<T>(
     throw configError('path: does not form a valid URL with the base URL', providerId);
   }
   const publicUrl = `${url.origin}${url.pathname}`;
+  span.setAttribute(TelemetryAttributes.serverAddress, url.hostname);
+  span.setAttribute(
+    TelemetryAttributes.serverPort,
+    url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port),
+  );
   const where = `${method} ${publicUrl}`;
   const base = { providerId, method, url: publicUrl };
 
@@ -469,6 +519,7 @@ async function send<T>(
       throw transportError(new TypeError('fetch failed: the connection was closed without a response'));
     }
 
+    span.setAttribute(TelemetryAttributes.httpStatus, response.status);
     const receivedAt = client.now();
     const rateLimit = parseRateLimitHeaders(response.headers, client.rateLimitHeaders, receivedAt);
     if (rateLimit !== undefined) {

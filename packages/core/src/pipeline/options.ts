@@ -11,6 +11,7 @@ import type { EnrichmentEngineOptions } from '../enrich/index.js';
 import type { CountryCode } from '../lead/index.js';
 import { parseOptions } from '../options/parse-options.js';
 import { SpillingHash64Index } from '../stores/spilling-index.js';
+import { observabilityOptionsShape } from '../telemetry/index.js';
 import type { LeadPipelineOptions } from './pipeline.js';
 
 /** The pipeline's options after checking, with every default filled in. */
@@ -77,6 +78,7 @@ const aFunction = (what: string) =>
  * by those modules when they are built.
  */
 const pipelineOptionsSchema = z.looseObject({
+  ...observabilityOptionsShape,
   enrichment: z
     .custom<EnrichmentEngineOptions>(
       (value) =>

@@ -15,11 +15,21 @@ import type {
   EnrichmentStats,
   EnrichmentStatus,
 } from '../enrich/index.js';
+import { type EventLogTable, logEvents } from '../events/log-events.js';
 import { SafeEventBus } from '../events/safe-event-bus.js';
 import type { CountryCode } from '../lead/index.js';
 import { hash64 } from '../stores/hash-map.js';
 import { createMemoryDeadLetterQueue } from '../stores/memory-dead-letter-queue.js';
 import type { SpillingHash64Index, SpillingHash64IndexOptions } from '../stores/spilling-index.js';
+import {
+  createObserver,
+  errorTypeOf,
+  markSpanFailed,
+  type ObservabilityOptions,
+  startRunSpan,
+  TelemetryAttributes,
+  withSpan,
+} from '../telemetry/index.js';
 import { admitRow, type Row, toRow } from './admission.js';
 import type { RunAnswerCache } from './answer-cache.js';
 import { cutBackSinks, NO_ROWS_FINISHED } from './checkpoint-state.js';
@@ -57,7 +67,7 @@ export type PipelineSource =
   | NodeJS.ReadableStream;
 
 /** Options of {@link createLeadPipeline}. */
-export interface LeadPipelineOptions {
+export interface LeadPipelineOptions extends ObservabilityOptions {
   /**
    * The enrichment engine's options: the pipeline builds the engine (see
    * `pipeline.enrichment`) and wires its cache and each run's checkpoint
@@ -294,8 +304,13 @@ export function createLeadPipeline(options: LeadPipelineOptions = {}): LeadPipel
     settings.enrichment === undefined
       ? undefined
       : createPipelineEngine(
-          // One clock for the run: the engine reads the pipeline's unless its own options name another.
-          { ...settings.enrichment, now: settings.enrichment.now ?? settings.now },
+          // One clock, logger and error hook for the run: the engine's own options may name others.
+          {
+            ...settings.enrichment,
+            now: settings.enrichment.now ?? settings.now,
+            logger: settings.enrichment.logger ?? options.logger,
+            onError: settings.enrichment.onError ?? options.onError,
+          },
           options.cache,
         );
   return assemblePipeline(options, settings, dedupe, {
@@ -319,6 +334,14 @@ export function createLeadPipelineAround(
   const { settings, dedupe } = parsePipelineOptions(options);
   return assemblePipeline(options, settings, dedupe, { engine, answers: undefined, ownEngine: false });
 }
+
+/** How pipeline events are logged when a `logger` is given (CRM and engine events are logged by those). */
+const PIPELINE_LOG_TABLE: EventLogTable<PipelineEvents> = {
+  'pipeline.started': ['info', 'pipeline run started'],
+  'pipeline.finished': ['info', 'pipeline run finished'],
+  'row.rejected': ['debug', 'row rejected', ['issues', 'row']],
+  'row.deadLettered': ['warn', 'row dead-lettered'],
+};
 
 const RUN_EVENTS: ReadonlySet<string> = new Set<keyof PipelineRunEvents>([
   'pipeline.started',
@@ -359,13 +382,15 @@ function assemblePipeline(
   const duplicateSink: DuplicateSink | undefined =
     typeof options.duplicates === 'function' ? options.duplicates : duplicatesFile?.write;
   const bus = new SafeEventBus<PipelineEvents>(options.onListenerError);
+  const observer = createObserver(options);
+  logEvents(bus, observer, PIPELINE_LOG_TABLE);
   const deadLetters = settings.deadLetters ?? createMemoryDeadLetterQueue();
   const crm: CrmStage | undefined =
     settings.crms.length === 0
       ? undefined
       : createCrmStage({
           crms: settings.crms,
-          crmOptions: settings.crmOptions,
+          crmOptions: { logger: options.logger, onError: options.onError, ...settings.crmOptions },
           deadLetters,
           onEvent: (event: CrmSyncEvent) => {
             // Each CRM event under its own name, its payload the event.
@@ -424,6 +449,27 @@ function assemblePipeline(
         reusedAnswers: answers?.reused() ?? 0,
         error: failure ?? sourceError,
       });
+    }
+
+    /** The run inside a `leadpipe.pipeline.run` span (the engine's and CRM sync's spans nest under it). */
+    async function traced(): Promise<PipelineReport> {
+      const span = startRunSpan('leadpipe.pipeline.run');
+      try {
+        const report = await withSpan(span, execute);
+        span.setAttribute(TelemetryAttributes.outcome, report.status);
+        return report;
+      } catch (error) {
+        const type = markSpanFailed(span, error);
+        if (!PipelineAbortedError.isInstance(error)) {
+          observer.report(
+            error instanceof Error ? error : new Error(`pipeline run failed (${errorTypeOf(error)})`),
+            { component: 'pipeline', code: type },
+          );
+        }
+        throw error;
+      } finally {
+        span.end();
+      }
     }
 
     async function execute(): Promise<PipelineReport> {
@@ -831,7 +877,7 @@ function assemblePipeline(
 
     function start(): Promise<PipelineReport> {
       if (!started) {
-        started = execute();
+        started = traced();
         started.catch(() => undefined);
       }
       return started;

@@ -1,0 +1,38 @@
+export {
+  type LeadpipeInstruments,
+  leadpipeInstruments,
+  leadpipeMeter,
+  leadpipeTracer,
+  observeQueueDepth,
+  type QueueDepthObservation,
+  type QueueDepthSource,
+  recordCredits,
+  TELEMETRY_SCOPE,
+  TELEMETRY_VERSION,
+  TelemetryAttributes,
+} from './instruments.js';
+export {
+  createObserver,
+  type ErrorReportContext,
+  type ErrorReporter,
+  type LeadpipeLogger,
+  type LogLevel,
+  type LogMethod,
+  type ObservabilityOptions,
+  type Observer,
+  observabilityOptionsShape,
+  SILENT_OBSERVER,
+} from './logger.js';
+export {
+  activeContext,
+  contextWithSpan,
+  errorTypeOf,
+  markSpanFailed,
+  ROOT_CONTEXT,
+  startRunSpan,
+  type TracedCall,
+  type TracedCallKind,
+  traceCall,
+  traceEmailSend,
+  withSpan,
+} from './spans.js';
