@@ -631,7 +631,10 @@ export function parseCommandLine(argv: readonly string[], cwd: string, env: Envi
         kind: 'campaign',
         campaign: parseCampaignCommand(['help', ...rest.slice(1)], cwd, env, Date.now()),
       };
-    return { kind: 'help', topic: rest[0] === 'enrich' || rest[0] === 'redrive' || rest[0] === 'worker' ? rest[0] : 'main' };
+    return {
+      kind: 'help',
+      topic: rest[0] === 'enrich' || rest[0] === 'redrive' || rest[0] === 'worker' ? rest[0] : 'main',
+    };
   }
   if (first === '-v' || first === '--version' || first === 'version') return { kind: 'version' };
   if (first === 'enrich') return parseEnrich(rest, cwd);
