@@ -46,7 +46,7 @@ function enhancedCode(reply: string | undefined): string | undefined {
  * | 552 or enhanced 5.3.4 (too big) | `failed` `invalid_message`, field `html` |
  * | other 5xx to DATA (554 content refused) | `failed` `forbidden` |
  * | 500-504 elsewhere (syntax, sequence) | `failed` `adapter_error` |
- * | `ETLS`, `EREQUIRETLS` (no STARTTLS) | `failed` `forbidden` |
+ * | `ETLS`, `EREQUIRETLS`, a refused STARTTLS (with `requireTLS`) | `failed` `forbidden` |
  * | `ETIMEDOUT` | rejects `timeout`, retryable |
  * | `ECONNECTION`, `ESOCKET`, `EDNS`, `EPROXY`, other | rejects `network_error`, retryable |
  */
@@ -76,6 +76,12 @@ export function mapSmtpFailure(error: unknown, context: SmtpFailureContext): Ema
       ...(vendorCode !== undefined && { vendorCode }),
     });
 
+  if (err.code === 'ETLS' || err.code === 'EREQUIRETLS' || command.startsWith('STARTTLS')) {
+    return failed(
+      'forbidden',
+      `the TLS connection to the SMTP server could not be made (no STARTTLS with requireTLS on, or a certificate that does not verify)${said}`,
+    );
+  }
   if (status !== undefined && status >= 400 && status < 500) {
     if (status === 421)
       return reject('rate_limited', `the SMTP server is busy or rate limiting (421)${said}`);
@@ -125,12 +131,6 @@ export function mapSmtpFailure(error: unknown, context: SmtpFailureContext): Ema
       return failed(
         'unauthorized',
         'SMTP authentication failed; check the user and pass options or SMTP_USER and SMTP_PASS',
-      );
-    case 'ETLS':
-    case 'EREQUIRETLS':
-      return failed(
-        'forbidden',
-        'the TLS connection to the SMTP server could not be made (no STARTTLS offered with requireTLS on, or a certificate that does not verify)',
       );
     case 'ETIMEDOUT':
       return reject('timeout', `the SMTP server did not answer in time${said}`);

@@ -154,7 +154,8 @@ export function buildSmtpMail(
   if (tags.length > 0) headers[SMTP_TAGS_HEADER] = tags.join(', ');
   const metadata = new URLSearchParams();
   for (const [name, value] of Object.entries(message.metadata ?? {})) {
-    if (typeof value !== 'string') return { problem: { field: `metadata.${name}`, reason: 'must be a string' } };
+    if (typeof value !== 'string')
+      return { problem: { field: `metadata.${name}`, reason: 'must be a string' } };
     metadata.append(name, value);
   }
   const encoded = metadata.toString();

@@ -10,7 +10,11 @@ let server: SmtpTestServer;
 beforeAll(async () => {
   vi.stubEnv('SMTP_PASS', '');
   server = await startSmtpServer({ credentials: { user: USER, pass: PASS } });
-  server.refuseRecipient('refused@inbox.example', 550, '5.1.1 <refused@inbox.example>: Recipient address rejected');
+  server.refuseRecipient(
+    'refused@inbox.example',
+    550,
+    '5.1.1 <refused@inbox.example>: Recipient address rejected',
+  );
 });
 afterAll(async () => {
   vi.unstubAllEnvs();
@@ -50,7 +54,9 @@ describe('SMTP provider against a real SMTP server (smtp-server)', () => {
   });
 
   it('the stored Message-ID is the one derived from the ledger key, known before the send', () => {
-    const stored = server.messages.find((item) => item.headers['X-Leadpipe-Ledger-Key'] === 'contract-send-0');
+    const stored = server.messages.find(
+      (item) => item.headers['X-Leadpipe-Ledger-Key'] === 'contract-send-0',
+    );
     expect(stored?.headers['Message-ID']).toBe(
       `<${smtpMessageId('contract-send-0', 'news@mail.leadpipe.test')}>`,
     );

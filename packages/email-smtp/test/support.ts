@@ -93,9 +93,11 @@ export async function startSmtpServer(options: SmtpTestServerOptions = {}): Prom
     return true;
   };
   const server = new SMTPServer({
-    ...(options.starttls ? {} : { disabledCommands: ['STARTTLS'] }),
+    disabledCommands: [
+      ...(options.starttls ? [] : ['STARTTLS']),
+      ...(options.credentials === undefined ? ['AUTH'] : []),
+    ],
     authOptional: options.credentials === undefined,
-    ...(options.credentials === undefined && { disabledCommands: ['STARTTLS', 'AUTH'] }),
     logger: false,
     closeTimeout: 200,
     hideSTARTTLS: !options.starttls,
@@ -214,7 +216,8 @@ export function smtpBackend(current: () => SmtpTestServer): ContractBackend {
       const server = current();
       if (status === 400) server.inject('rcpt', 553, '5.1.3 Bad recipient address syntax', times);
       else if (status === 401) server.inject('mail', 530, '5.7.0 Authentication required', times);
-      else if (status === 403) server.inject('mail', 550, '5.7.1 Sender address rejected: not owned by user', times);
+      else if (status === 403)
+        server.inject('mail', 550, '5.7.1 Sender address rejected: not owned by user', times);
       else server.inject('mail', 451, '4.3.0 Local error in processing', times);
     },
     requestCount: () => current().transactions(),
