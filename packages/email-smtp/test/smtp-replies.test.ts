@@ -1,3 +1,4 @@
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { ApiCallError, ConfigurationError, type EmailSendResult } from '@leadpipe/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSmtp, type SmtpProvider } from '../src/index.js';
@@ -117,6 +118,20 @@ describe('SMTP replies map to the contract outcomes (real smtp-server, injected 
     expect(server.messages.some((item) => item.headers['X-Leadpipe-Ledger-Key'] === 'dropped')).toBe(false);
   });
 
+  it('a server that never greets rejects timeout, retryable', async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as AddressInfo).port;
+    const slow = createSmtp({ host: '127.0.0.1', port, requireTLS: false, greetingTimeoutMs: 300 });
+    const result = await outcome(slow.doSend(message({ ledgerKey: 'silent' }), {}));
+    await slow.close();
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
+    expect(ApiCallError.isInstance(result) && result.code).toBe('timeout');
+    expect((result as ApiCallError).isRetryable).toBe(true);
+  });
+
   it('a refused connection rejects network_error, retryable', async () => {
     const closed = await startSmtpServer();
     const port = closed.port;
@@ -171,6 +186,7 @@ describe('TLS', () => {
     await tlsServer.close();
     expect(result.status).toBe('accepted');
     expect(tlsServer.messages).toHaveLength(1);
+    expect(tlsServer.messages[0]?.secure).toBe(true);
   });
 
   it('a server without STARTTLS gets nothing by default: a failed forbidden result', async () => {

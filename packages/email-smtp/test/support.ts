@@ -22,6 +22,8 @@ export interface StoredSmtpMessage {
   readonly html?: string;
   readonly text?: string;
   readonly user?: string;
+  /** Whether the session was TLS (STARTTLS or implicit) when the message arrived. */
+  readonly secure: boolean;
 }
 
 interface Injected {
@@ -150,6 +152,7 @@ export async function startSmtpServer(options: SmtpTestServerOptions = {}): Prom
               ...(typeof parsed.html === 'string' && { html: parsed.html }),
               ...(parsed.text !== undefined && { text: parsed.text }),
               ...(typeof session.user === 'string' && { user: session.user }),
+              secure: session.secure === true,
             });
             callback(null, `2.0.0 Ok: queued as Q${messages.length}`);
           })
