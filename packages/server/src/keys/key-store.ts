@@ -117,7 +117,7 @@ function createKeyStoreOn(backend: RecordBackend, now: () => Date): ApiKeyStore 
       if (expected.length !== given.length || !timingSafeEqual(expected, given)) return null;
       return { id: record.id, scopes: [...record.scopes] };
     },
-    create(input) {
+    async create(input) {
       checkInput(input);
       return serial(async () => {
         const issued = issue(input.name.trim(), input.scopes, now());
