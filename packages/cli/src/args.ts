@@ -142,6 +142,12 @@ export type CliCommand =
       readonly kind: 'leads';
       /** The leads command, checked, or the help text asked for. */
       readonly leads: LeadsParse;
+    }
+  | {
+      /** Run `leadpipe serve`; its flags are checked by `serve.ts`. */
+      readonly kind: 'serve';
+      /** The arguments after `serve`. */
+      readonly argv: readonly string[];
     };
 
 /** Usage of `leadpipe`. */
@@ -151,6 +157,7 @@ Commands:
   enrich <file>   Enrich a CSV, TSV or NDJSON file of leads and sync it to a CRM
   redrive <file>  Send the records of a dead-letters file to the CRM again
   leads <command> Query, export, import, erase and retain the leads of a lead store
+  serve           Serve webhooks, unsubscribe, the /v1 API, health and metrics over HTTP
 
 Options:
   -h, --help      Show help (leadpipe <command> --help for a command's options)
@@ -590,6 +597,7 @@ export function parseCommandLine(argv: readonly string[], cwd: string, env: Envi
   // Bare `leadpipe`: show what it can do.
   if (first === undefined) return { kind: 'help', topic: 'main' };
   if (first === '-h' || first === '--help' || first === 'help') {
+    if (rest[0] === 'serve') return { kind: 'serve', argv: ['--help'] };
     if (rest[0] === 'leads')
       return { kind: 'leads', leads: parseLeadsCommand(['help', ...rest.slice(1)], cwd, env, Date.now()) };
     return { kind: 'help', topic: rest[0] === 'enrich' || rest[0] === 'redrive' ? rest[0] : 'main' };
@@ -598,12 +606,13 @@ export function parseCommandLine(argv: readonly string[], cwd: string, env: Envi
   if (first === 'enrich') return parseEnrich(rest, cwd);
   if (first === 'redrive') return parseRedrive(rest, cwd);
   if (first === 'leads') return { kind: 'leads', leads: parseLeadsCommand(rest, cwd, env, Date.now()) };
+  if (first === 'serve') return { kind: 'serve', argv: rest };
   throw usage([
     {
       field: '<command>',
       reason: first.startsWith('-')
         ? `unknown option "${first}"${didYouMean(first, ['--help', '--version'])}; try leadpipe --help`
-        : `unknown command "${first}"${didYouMean(first, ['enrich', 'redrive', 'leads', 'help', 'version'])}; the commands are enrich, redrive and leads (try leadpipe --help)`,
+        : `unknown command "${first}"${didYouMean(first, ['enrich', 'redrive', 'leads', 'serve', 'help', 'version'])}; the commands are enrich, redrive, leads and serve (try leadpipe --help)`,
     },
   ]);
 }

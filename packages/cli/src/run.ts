@@ -43,6 +43,7 @@ import { runLeads } from './leads.js';
 import { count, createProgressDisplay, type ProgressDisplay, type ProgressExtras } from './progress.js';
 import { createQuotaTracker, type QuotaUse } from './quota.js';
 import { runRedrive } from './redrive.js';
+import { runServe } from './serve.js';
 import { openStore } from './store.js';
 
 /** The version of `@leadpipe/cli`, from its package.json. */
@@ -414,6 +415,8 @@ async function runCommand(argv: readonly string[], io: CliIo, display: ProgressD
           return EXIT_CODES.done;
         }
         return await runLeads(command.leads.command, io);
+      case 'serve':
+        return await runServe(command.argv, io);
     }
   } catch (error) {
     if (ValidationError.isInstance(error) || ConfigurationError.isInstance(error)) {

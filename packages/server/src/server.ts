@@ -8,7 +8,7 @@ import {
   redactValue,
 } from '@leadpipe/core';
 import { Hono } from 'hono';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { createApiApp } from './api/app.js';
 import { mountCampaignRoutes, type ServerCampaigns } from './api/campaigns.js';
 import { mountDeadLetterRoutes } from './api/dead-letters.js';
@@ -51,8 +51,11 @@ export interface ServerOptions {
     /** Largest body read, bytes: larger ones get 413 before anything reads them. Default 1 MiB. */
     readonly maxBodyBytes?: number;
   };
-  /** An ioredis client for the shared rate-limit counter, webhook dedupe and `/ready`. Yours to close. */
-  readonly redis?: Redis;
+  /**
+   * Redis for the shared rate-limit counter, webhook dedupe and `/ready`: a
+   * `redis://` URL (opened here, closed by `close()`) or an ioredis client (yours to close).
+   */
+  readonly redis?: Redis | string;
   /** Rate limits. Defaults: 600 requests a minute per address, 1,200 per key. */
   readonly rateLimit?: {
     /** Per client address, counted before the key is checked. */
@@ -86,6 +89,8 @@ export interface LeadpipeServer {
   readonly rateLimitCounter: 'redis' | 'memory';
   /** The OpenAPI 3.1 document of `/v1`, as `GET /openapi.json` serves it. */
   openApiDocument(): Record<string, unknown>;
+  /** Close what the server opened (a Redis connection made from a URL). The app stops answering nothing by itself. */
+  close(): Promise<void>;
 }
 
 /** A logger that scrubs registered secrets from every message and field. */
@@ -104,10 +109,17 @@ function redacting(logger: ServerLogger): ServerLogger {
  */
 export function createServer(options: ServerOptions): LeadpipeServer {
   const logger = redacting(options.logger ?? silentLogger);
+  const ownsRedis = typeof options.redis === 'string';
+  const redis =
+    typeof options.redis === 'string'
+      ? new Redis(options.redis, { maxRetriesPerRequest: 1, connectTimeout: 2000 })
+      : options.redis;
+  // A Redis that is down fails readiness and the requests that need it; it must not crash the process.
+  if (ownsRedis) redis?.on('error', (error: Error) => logger.warn({ error: error.message }, 'redis connection error'));
   const metrics = createServerMetrics();
   const counter =
     options.rateLimit?.counter ??
-    (options.redis === undefined ? createMemoryRateLimitCounter() : createRedisRateLimitCounter(options.redis));
+    (redis === undefined ? createMemoryRateLimitCounter() : createRedisRateLimitCounter(redis));
   if (counter.kind === 'memory')
     logger.info(
       { rateLimitCounter: 'memory' },
@@ -153,8 +165,7 @@ export function createServer(options: ServerOptions): LeadpipeServer {
     const leads = options.leads;
     checks.push({ name: 'store', check: async () => void (await leads.query({ limit: 1, fields: ['id'] })) });
   }
-  if (options.redis !== undefined) {
-    const redis = options.redis;
+  if (redis !== undefined) {
     checks.push({ name: 'redis', check: async () => void (await redis.ping()) });
   }
   checks.push(...(options.readiness ?? []));
@@ -163,7 +174,7 @@ export function createServer(options: ServerOptions): LeadpipeServer {
   const bus = options.webhooks?.bus ?? createInProcessEventBus();
   const deduper =
     options.webhooks?.deduper ??
-    (options.redis === undefined ? createMemoryWebhookDeduper() : createRedisWebhookDeduper(options.redis));
+    (redis === undefined ? createMemoryWebhookDeduper() : createRedisWebhookDeduper(redis));
   mountWebhookRoutes(app, {
     receivers: options.webhooks?.receivers ?? [],
     bus,
@@ -199,5 +210,13 @@ export function createServer(options: ServerOptions): LeadpipeServer {
 
   for (const mounted of options.mount ?? []) app.route(mounted.path, mounted.app);
   app.notFound(() => problemResponse(problem(404, 'not-found', 'no such route')));
-  return { app, bus, rateLimitCounter: counter.kind, openApiDocument };
+  return {
+    app,
+    bus,
+    rateLimitCounter: counter.kind,
+    openApiDocument,
+    async close() {
+      if (ownsRedis) await redis?.quit().catch(() => redis.disconnect());
+    },
+  };
 }

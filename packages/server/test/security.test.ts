@@ -42,7 +42,7 @@ describe('every /v1 route checks its key and scope', () => {
     await keys.revoke(id!);
     for (const { method, path } of operations(server.openApiDocument())) {
       const url = path.replace('{id}', 'x');
-      for (const headers of [
+      for (const headers of <Record<string, string>[]>[
         {},
         { authorization: 'Bearer lpk_AAAAAAAAAAAA_BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB' },
         { 'x-api-key': 'not-a-key' },
