@@ -1,6 +1,6 @@
-import { parseArgs } from 'node:util';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { type EventBusV1, ValidationError, type ValidationIssue } from '@leadpipe/core';
 import { createRabbitMqEventBus } from '@leadpipe/events-rabbitmq';
 import {
@@ -19,7 +19,7 @@ import { type CliIo, EXIT_CODES, type ExitCode } from './io.js';
 import { openStore, type StoreLocation, storeOption } from './store.js';
 
 /** Usage of `leadpipe serve`. */
-export const SERVE_HELP = `Usage: leadpipe serve --store <postgres URL | folder> [options]
+const SERVE_HELP = `Usage: leadpipe serve --store <postgres URL | folder> [options]
 
 Serve webhooks, one-click unsubscribe, the /v1 API, /health, /ready and /metrics.
 
@@ -52,7 +52,10 @@ interface ServeOptions {
 }
 
 /** Check `leadpipe serve`'s flags. @throws ValidationError naming each bad flag. */
-export function parseServeArgs(argv: readonly string[], io: Pick<CliIo, 'cwd' | 'env'>): ServeOptions | 'help' {
+export function parseServeArgs(
+  argv: readonly string[],
+  io: Pick<CliIo, 'cwd' | 'env'>,
+): ServeOptions | 'help' {
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
@@ -78,14 +81,16 @@ export function parseServeArgs(argv: readonly string[], io: Pick<CliIo, 'cwd' | 
   const issues: ValidationIssue[] = [];
   const portText = (values.port as string | undefined) ?? '8080';
   const port = /^\d{1,5}$/.test(portText) ? Number(portText) : Number.NaN;
-  if (!(port >= 0 && port <= 65_535)) issues.push({ field: '--port', reason: 'must be a whole number from 0 to 65535' });
+  if (!(port >= 0 && port <= 65_535))
+    issues.push({ field: '--port', reason: 'must be a whole number from 0 to 65535' });
   const store = storeOption(values.store as string | undefined, io.env, io.cwd, issues, true);
   for (const [flag, pattern, what] of [
     ['redis', /^rediss?:\/\//i, 'a redis:// or rediss:// URL'],
     ['amqp', /^amqps?:\/\//i, 'an amqp:// or amqps:// URL'],
   ] as const) {
     const value = values[flag] as string | undefined;
-    if (value !== undefined && !pattern.test(value)) issues.push({ field: `--${flag}`, reason: `must be ${what}` });
+    if (value !== undefined && !pattern.test(value))
+      issues.push({ field: `--${flag}`, reason: `must be ${what}` });
   }
   if (issues.length > 0 || store === undefined) throw new ValidationError(issues);
   const keysFile =
@@ -125,7 +130,10 @@ async function bootstrapAdminKey(keys: ApiKeyStore, keysFile: string): Promise<s
  * is mounted here at `/dashboard` once that package exists; nothing else
  * in this file needs to change.
  */
-function serveMounts(_context: { readonly keys: ApiKeyStore; readonly store: PostgresStore }): ServerOptions['mount'] {
+function serveMounts(_context: {
+  readonly keys: ApiKeyStore;
+  readonly store: PostgresStore;
+}): ServerOptions['mount'] {
   return [];
 }
 
@@ -148,8 +156,10 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<Exit
     if (parsed.store.engine === 'pglite') await mkdir(parsed.store.connection, { recursive: true });
     const keys = createFileKeyStore(parsed.keysFile);
     const adminKeyFile = await bootstrapAdminKey(keys, parsed.keysFile);
-    if (adminKeyFile !== undefined) logger.info({ file: adminKeyFile }, 'made an admin API key; it is in this file (shown nowhere else)');
-    const leads = parsed.redis === undefined ? store.leads : withRedisLeadCache(store.leads, { redis: parsed.redis });
+    if (adminKeyFile !== undefined)
+      logger.info({ file: adminKeyFile }, 'made an admin API key; it is in this file (shown nowhere else)');
+    const leads =
+      parsed.redis === undefined ? store.leads : withRedisLeadCache(store.leads, { redis: parsed.redis });
     if (parsed.redis !== undefined) closers.push(() => leads.close());
     const readiness: ReadinessCheck[] = [];
     let bus: EventBusV1 | undefined;

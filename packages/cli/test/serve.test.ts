@@ -7,10 +7,17 @@ import { parseServeArgs } from '../src/serve.js';
 import { capture, tempDir } from './support.js';
 
 /** Wait until `captured` holds a line matching `pattern`. */
-async function lineMatching(captured: { text(): string }, pattern: RegExp, timeoutMs = 60_000): Promise<string> {
+async function lineMatching(
+  captured: { text(): string },
+  pattern: RegExp,
+  timeoutMs = 60_000,
+): Promise<string> {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const line = captured.text().split('\n').find((candidate) => pattern.test(candidate));
+    const line = captured
+      .text()
+      .split('\n')
+      .find((candidate) => pattern.test(candidate));
     if (line !== undefined) return line;
     if (Date.now() > until) throw new Error(`no line matching ${pattern} in:\n${captured.text()}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -19,9 +26,9 @@ async function lineMatching(captured: { text(): string }, pattern: RegExp, timeo
 
 describe('leadpipe serve', () => {
   it('checks its flags, naming each bad one', () => {
-    expect(() => parseServeArgs(['--port', 'http', '--redis', 'localhost'], { cwd: '/tmp', env: {} })).toThrow(
-      /--port: must be a whole number from 0 to 65535.*--redis: must be a redis/s,
-    );
+    expect(() =>
+      parseServeArgs(['--port', 'http', '--redis', 'localhost'], { cwd: '/tmp', env: {} }),
+    ).toThrow(/--port: must be a whole number from 0 to 65535.*--redis: must be a redis/s);
     expect(() => parseServeArgs(['--port', '1'], { cwd: '/tmp', env: {} })).toThrow(/--store: is required/);
     expect(parseServeArgs(['--store', 'data'], { cwd: '/srv', env: {} })).toMatchObject({
       port: 8080,
@@ -44,7 +51,10 @@ describe('leadpipe serve', () => {
       signal: controller.signal,
     });
     try {
-      const listening = JSON.parse(await lineMatching(stderr, /"msg":"listening"/)) as { port: number; rateLimitCounter: string };
+      const listening = JSON.parse(await lineMatching(stderr, /"msg":"listening"/)) as {
+        port: number;
+        rateLimitCounter: string;
+      };
       expect(listening.rateLimitCounter).toBe('memory');
       expect(stderr.text()).toMatch(/shared rate-limit counter fell back to memory/);
       const keyFile = join(folder, 'api-keys.json.admin-key');
@@ -55,11 +65,20 @@ describe('leadpipe serve', () => {
       expect((await fetch(`${base}/health`)).status).toBe(200);
       expect((await fetch(`${base}/v1/leads`)).status).toBe(401);
       const auth = { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' };
-      const upsert = await fetch(`${base}/v1/leads`, { method: 'POST', headers: auth, body: JSON.stringify({ leads: [{ email: 'ada@acme.com' }] }) });
+      const upsert = await fetch(`${base}/v1/leads`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ leads: [{ email: 'ada@acme.com' }] }),
+      });
       expect(upsert.status).toBe(200);
-      const page = (await (await fetch(`${base}/v1/leads?fields=email`, { headers: auth })).json()) as { leads: { email: string }[] };
+      const page = (await (await fetch(`${base}/v1/leads?fields=email`, { headers: auth })).json()) as {
+        leads: { email: string }[];
+      };
       expect(page.leads.map((lead) => lead.email)).toEqual(['ada@acme.com']);
-      expect(await (await fetch(`${base}/ready`)).json()).toEqual({ status: 'ready', checks: { store: 'ok' } });
+      expect(await (await fetch(`${base}/ready`)).json()).toEqual({
+        status: 'ready',
+        checks: { store: 'ok' },
+      });
       expect((await fetch(`${base}/v1/dead-letters`, { headers: auth })).status).toBe(200);
     } finally {
       controller.abort(new Error('SIGTERM'));

@@ -34,7 +34,7 @@ export interface GuardVariables {
 }
 
 /** The key a request presents: `Authorization: Bearer <key>` or `X-API-Key: <key>`. */
-export function presentedKey(c: Context): string | undefined {
+function presentedKey(c: Context): string | undefined {
   const authorization = c.req.header('authorization');
   if (authorization !== undefined) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
@@ -62,7 +62,11 @@ export function clientIpResolver(trustProxy: boolean): (c: Context) => string {
 function tooMany(resetMs: number, which: 'ip' | 'key'): Response {
   const seconds = Math.max(1, Math.ceil(resetMs / 1000));
   return problemResponse(
-    problem(429, 'rate-limited', `too many requests from this ${which === 'ip' ? 'address' : 'key'}; retry in ${seconds} s`),
+    problem(
+      429,
+      'rate-limited',
+      `too many requests from this ${which === 'ip' ? 'address' : 'key'}; retry in ${seconds} s`,
+    ),
     { 'retry-after': String(seconds) },
   );
 }
@@ -73,7 +77,10 @@ function tooMany(resetMs: number, which: 'ip' | 'key'): Response {
  * unknown), the per-key limit (429 with `Retry-After`), then the route's
  * scope (403).
  */
-export function guard(context: GuardContext, scope: ApiKeyScope): MiddlewareHandler<{ Variables: GuardVariables }> {
+export function guard(
+  context: GuardContext,
+  scope: ApiKeyScope,
+): MiddlewareHandler<{ Variables: GuardVariables }> {
   return async (c, next) => {
     const ip = context.clientIp(c);
     const byIp = await context.counter.hit(`ip:${ip}`, context.perIp.windowMs);
@@ -87,7 +94,13 @@ export function guard(context: GuardContext, scope: ApiKeyScope): MiddlewareHand
     if (verified === null) {
       context.metrics.count('leadpipe_auth_refused_total', { status: '401' });
       return problemResponse(
-        problem(401, 'unauthorized', key === undefined ? 'an API key is required (Authorization: Bearer <key>)' : 'the API key is not valid'),
+        problem(
+          401,
+          'unauthorized',
+          key === undefined
+            ? 'an API key is required (Authorization: Bearer <key>)'
+            : 'the API key is not valid',
+        ),
         { 'www-authenticate': 'Bearer realm="leadpipe"' },
       );
     }

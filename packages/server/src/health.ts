@@ -1,5 +1,5 @@
-import { BlockList, isIP } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
+import { BlockList, isIP } from 'node:net';
 import type { Context, Hono } from 'hono';
 import type { ServerMetrics } from './metrics.js';
 import { problem, problemResponse } from './problem.js';
@@ -75,7 +75,10 @@ export function mountHealthRoutes(
       }),
     );
     const ready = results.every(([, state]) => state === 'ok');
-    return c.json({ status: ready ? 'ready' : 'not ready', checks: Object.fromEntries(results) }, ready ? 200 : 503);
+    return c.json(
+      { status: ready ? 'ready' : 'not ready', checks: Object.fromEntries(results) },
+      ready ? 200 : 503,
+    );
   });
   const list = blockListOf(access?.allow ?? []);
   app.get('/metrics', (c) => {
@@ -83,7 +86,11 @@ export function mountHealthRoutes(
     const byKey = access?.key !== undefined && token !== undefined && sameText(token, access.key);
     if (!byKey && !allowed(list, clientIp(c)))
       return problemResponse(
-        problem(access?.key === undefined && (access?.allow ?? []).length === 0 ? 403 : 401, 'metrics-refused', 'the metrics need their key or an allowed address'),
+        problem(
+          access?.key === undefined && (access?.allow ?? []).length === 0 ? 403 : 401,
+          'metrics-refused',
+          'the metrics need their key or an allowed address',
+        ),
       );
     return c.text(metrics.render(), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
   });

@@ -32,7 +32,9 @@ export const silentLogger: ServerLogger = {
  * pino's shape (`level`, `time`, `msg`, then the fields): for the CLI and
  * hosts without pino.
  */
-export function createJsonLineLogger(write: (line: string) => void = (line) => process.stderr.write(line)): ServerLogger {
+export function createJsonLineLogger(
+  write: (line: string) => void = (line) => process.stderr.write(line),
+): ServerLogger {
   const emit = (level: number, fields: Record<string, unknown>, message: string) =>
     write(`${JSON.stringify({ level, time: Date.now(), msg: message, ...fields })}\n`);
   return {

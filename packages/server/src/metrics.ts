@@ -1,5 +1,5 @@
 /** Label values of one series. Never put a key, token or email in one. */
-export type MetricLabels = Readonly<Record<string, string>>;
+type MetricLabels = Readonly<Record<string, string>>;
 
 /** The server's own counters and latency histogram, written as Prometheus text by `GET /metrics`. */
 export interface ServerMetrics {
@@ -22,11 +22,12 @@ const HELP: Readonly<Record<string, string>> = {
   leadpipe_auth_refused_total: 'Requests refused with 401 or 403, by status.',
 };
 
-const escape = (value: string) => value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
+const escapeLabel = (value: string) =>
+  value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 
 function seriesKey(labels: MetricLabels): string {
   const names = Object.keys(labels).sort();
-  return names.map((name) => `${name}="${escape(labels[name]!)}"`).join(',');
+  return names.map((name) => `${name}="${escapeLabel(labels[name]!)}"`).join(',');
 }
 
 /** An in-process registry of the server's metrics. */
@@ -37,19 +38,26 @@ export function createServerMetrics(): ServerMetrics {
     count(name, labels, by = 1) {
       if (by === 0) return;
       let series = counters.get(name);
-      if (series === undefined) counters.set(name, (series = new Map()));
+      if (series === undefined) {
+        series = new Map();
+        counters.set(name, series);
+      }
       const key = seriesKey(labels);
       series.set(key, (series.get(key) ?? 0) + by);
     },
     observe(name, labels, seconds) {
       let series = histograms.get(name);
-      if (series === undefined) histograms.set(name, (series = new Map()));
+      if (series === undefined) {
+        series = new Map();
+        histograms.set(name, series);
+      }
       const key = seriesKey(labels);
       let entry = series.get(key);
-      if (entry === undefined) series.set(key, (entry = { buckets: BUCKETS.map(() => 0), sum: 0, count: 0 }));
-      BUCKETS.forEach((bound, index) => {
-        if (seconds <= bound) entry.buckets[index]! += 1;
-      });
+      if (entry === undefined) {
+        entry = { buckets: BUCKETS.map(() => 0), sum: 0, count: 0 };
+        series.set(key, entry);
+      }
+      for (const [index, bound] of BUCKETS.entries()) if (seconds <= bound) entry.buckets[index]! += 1;
       entry.sum += seconds;
       entry.count += 1;
     },

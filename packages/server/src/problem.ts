@@ -38,7 +38,7 @@ const TITLES: Readonly<Record<number, string>> = {
 };
 
 /** The media type of a problem document. */
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
 /** A problem document for `status`; `slug` names its type (`invalid-input`, `rate-limited`). */
 export function problem(
@@ -57,10 +57,7 @@ export function problem(
 }
 
 /** Answer with a problem document (`application/problem+json`). */
-export function problemResponse(
-  value: Problem,
-  headers: Readonly<Record<string, string>> = {},
-): Response {
+export function problemResponse(value: Problem, headers: Readonly<Record<string, string>> = {}): Response {
   return new Response(JSON.stringify(value), {
     status: value.status,
     headers: { 'content-type': PROBLEM_CONTENT_TYPE, ...headers },

@@ -21,8 +21,16 @@ import type { ApiKeyStore } from './keys/key-store.js';
 import { type ServerErrorContext, type ServerLogger, silentLogger } from './logger.js';
 import { createServerMetrics } from './metrics.js';
 import { problem, problemResponse } from './problem.js';
-import { createMemoryRateLimitCounter, createRedisRateLimitCounter, type RateLimitCounter } from './rate-limit.js';
-import { createMemoryWebhookDeduper, createRedisWebhookDeduper, type WebhookDeduper } from './webhooks/deduper.js';
+import {
+  createMemoryRateLimitCounter,
+  createRedisRateLimitCounter,
+  type RateLimitCounter,
+} from './rate-limit.js';
+import {
+  createMemoryWebhookDeduper,
+  createRedisWebhookDeduper,
+  type WebhookDeduper,
+} from './webhooks/deduper.js';
 import type { WebhookReceiver } from './webhooks/receivers.js';
 import { mountWebhookRoutes } from './webhooks/routes.js';
 
@@ -115,7 +123,8 @@ export function createServer(options: ServerOptions): LeadpipeServer {
       ? new Redis(options.redis, { maxRetriesPerRequest: 1, connectTimeout: 2000 })
       : options.redis;
   // A Redis that is down fails readiness and the requests that need it; it must not crash the process.
-  if (ownsRedis) redis?.on('error', (error: Error) => logger.warn({ error: error.message }, 'redis connection error'));
+  if (ownsRedis)
+    redis?.on('error', (error: Error) => logger.warn({ error: error.message }, 'redis connection error'));
   const metrics = createServerMetrics();
   const counter =
     options.rateLimit?.counter ??
@@ -128,7 +137,11 @@ export function createServer(options: ServerOptions): LeadpipeServer {
   const clientIp = clientIpResolver(options.trustProxy ?? false);
   const reportError = (error: unknown, route: string, method: string) => {
     logger.error(
-      { route, method, error: error instanceof Error ? { name: error.name, message: error.message } : String(error) },
+      {
+        route,
+        method,
+        error: error instanceof Error ? { name: error.name, message: error.message } : String(error),
+      },
       'request failed',
     );
     try {
@@ -152,8 +165,16 @@ export function createServer(options: ServerOptions): LeadpipeServer {
     const started = performance.now();
     await next();
     const route = c.req.routePath === '/*' || c.req.routePath === '*' ? 'unmatched' : c.req.routePath;
-    metrics.count('leadpipe_http_requests_total', { route, method: c.req.method, status: String(c.res.status) });
-    metrics.observe('leadpipe_http_request_duration_seconds', { route, method: c.req.method }, (performance.now() - started) / 1000);
+    metrics.count('leadpipe_http_requests_total', {
+      route,
+      method: c.req.method,
+      status: String(c.res.status),
+    });
+    metrics.observe(
+      'leadpipe_http_request_duration_seconds',
+      { route, method: c.req.method },
+      (performance.now() - started) / 1000,
+    );
   });
   app.onError((error, c) => {
     reportError(error, c.req.routePath, c.req.method);
@@ -190,7 +211,10 @@ export function createServer(options: ServerOptions): LeadpipeServer {
     if (campaigns === undefined)
       return problemResponse(problem(404, 'not-configured', 'unsubscribing is not set up on this server'));
     const answer = await campaigns.engine.handleUnsubscribe({ method: c.req.method, url: c.req.url });
-    return new Response(c.req.method === 'HEAD' ? null : answer.body, { status: answer.status, headers: answer.headers });
+    return new Response(c.req.method === 'HEAD' ? null : answer.body, {
+      status: answer.status,
+      headers: answer.headers,
+    });
   });
 
   const api = createApiApp();
@@ -203,7 +227,11 @@ export function createServer(options: ServerOptions): LeadpipeServer {
   const openApiDocument = () =>
     api.getOpenAPI31Document({
       openapi: '3.1.0',
-      info: { title: 'leadpipe', version: '1', description: 'The leadpipe server API. Errors are application/problem+json.' },
+      info: {
+        title: 'leadpipe',
+        version: '1',
+        description: 'The leadpipe server API. Errors are application/problem+json.',
+      },
     }) as unknown as Record<string, unknown>;
   app.get('/openapi.json', (c) => c.json(openApiDocument()));
   app.route('/', api);

@@ -5,6 +5,7 @@ import type {
   VendorDescriptor,
   VendorEnvironment,
 } from '@leadpipe/core';
+import { getHeader } from '@leadpipe/core/adapter-kit';
 import { hubspotDescriptor } from '@leadpipe/crm-hubspot';
 import { salesforceDescriptor, salesforceOutboundResponse } from '@leadpipe/crm-salesforce';
 import { mailgunDescriptor } from '@leadpipe/email-mailgun';
@@ -17,7 +18,6 @@ import {
   providerWebhookReceiver,
   type WebhookReceiver,
 } from './webhooks/receivers.js';
-import { getHeader } from '@leadpipe/core/adapter-kit';
 
 /**
  * Every vendor that sends webhooks, one line each: the server's only list of
@@ -41,8 +41,9 @@ const RESPONDERS: Readonly<Record<string, WebhookReceiver['respond']>> = {
 };
 
 /** The receiver of an adapter that one of {@link WEBHOOK_VENDORS} built. */
-export function receiverFor(descriptor: VendorDescriptor, adapter: unknown): WebhookReceiver {
-  if (descriptor.kind === 'crm') return crmWebhookReceiver(adapter as CrmAdapterV1, RESPONDERS[descriptor.id]);
+function receiverFor(descriptor: VendorDescriptor, adapter: unknown): WebhookReceiver {
+  if (descriptor.kind === 'crm')
+    return crmWebhookReceiver(adapter as CrmAdapterV1, RESPONDERS[descriptor.id]);
   if (descriptor.kind === 'email') return emailWebhookReceiver(adapter as EmailProviderV1);
   return providerWebhookReceiver(adapter as EnrichmentProviderV1);
 }

@@ -147,10 +147,18 @@ describe('forged webhooks and secrets', () => {
     try {
       const url = `http://127.0.0.1:${running.port}/webhooks/hubspot`;
       const body = hubspotEvents([1, 2]);
-      const forged = await fetch(url, { method: 'POST', headers: hubspotHeaders(url, body, 'wrong-secret'), body });
+      const forged = await fetch(url, {
+        method: 'POST',
+        headers: hubspotHeaders(url, body, 'wrong-secret'),
+        body,
+      });
       expect(forged.status).toBe(401);
       expect(forged.headers.get('content-type')).toBe('application/problem+json');
-      const unsigned = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const unsigned = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
       expect(unsigned.status).toBe(401);
       const tampered = await fetch(url, {
         method: 'POST',
@@ -179,8 +187,16 @@ describe('forged webhooks and secrets', () => {
       for (const request of [
         () => fetch(url, { method: 'POST', headers: forgedHeaders, body }),
         () => fetch(url, { method: 'POST', headers: hubspotHeaders(url, body), body }),
-        () => fetch(`${base}/v1/keys`, { method: 'POST', headers: { authorization: `Bearer ${read}` }, body: '{}' }),
-        () => fetch(`${base}/v1/leads?cursor=${encodeURIComponent(admin)}`, { headers: { authorization: `Bearer ${admin}` } }),
+        () =>
+          fetch(`${base}/v1/keys`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${read}` },
+            body: '{}',
+          }),
+        () =>
+          fetch(`${base}/v1/leads?cursor=${encodeURIComponent(admin)}`, {
+            headers: { authorization: `Bearer ${admin}` },
+          }),
         () => fetch(`${base}/v1/leads`, { headers: { authorization: `Bearer ${admin}x` } }),
         () => fetch(`${base}/metrics`, { headers: { authorization: 'Bearer metrics-token-123456789' } }),
       ])
@@ -188,7 +204,13 @@ describe('forged webhooks and secrets', () => {
       const metricsText = bodies.at(-1)!;
       expect(metricsText).toContain('leadpipe_webhooks_refused_total');
       const everything = [...logger.lines, ...bodies].join('\n');
-      for (const secret of [read, admin, HUBSPOT_SECRET, forgedHeaders['x-hubspot-signature-v3']!, 'metrics-token-123456789'])
+      for (const secret of [
+        read,
+        admin,
+        HUBSPOT_SECRET,
+        forgedHeaders['x-hubspot-signature-v3']!,
+        'metrics-token-123456789',
+      ])
         expect(everything).not.toContain(secret);
       expect(logger.lines.some((line) => line.includes('webhook refused'))).toBe(true);
     } finally {

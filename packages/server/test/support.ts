@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { type BusEvent, createInProcessEventBus, createMemoryLeadStore, createLead } from '@leadpipe/core';
+import { type BusEvent, createInProcessEventBus, createLead, createMemoryLeadStore } from '@leadpipe/core';
 import { hubspotDescriptor } from '@leadpipe/crm-hubspot';
 import {
   createMemoryKeyStore,
@@ -65,7 +65,10 @@ export async function testServer(overrides: Partial<ServerOptions> = {}) {
   const bus = createInProcessEventBus();
   const published: BusEvent[] = [];
   await bus.subscribe({ name: 'test', types: ['#'], handler: async (event) => void published.push(event) });
-  const hubspot = hubspotDescriptor.create({ accessToken: 'pat-na1-test-token', webhookSecret: HUBSPOT_SECRET });
+  const hubspot = hubspotDescriptor.create({
+    accessToken: 'pat-na1-test-token',
+    webhookSecret: HUBSPOT_SECRET,
+  });
   const logger = recordingLogger();
   const server = createServer({
     keys,
@@ -74,5 +77,16 @@ export async function testServer(overrides: Partial<ServerOptions> = {}) {
     webhooks: { receivers: [crmWebhookReceiver(hubspot)], bus },
     ...overrides,
   });
-  return { server, keys, leads, bus, published, logger, read: read.key, write: write.key, admin: admin.key, hubspot };
+  return {
+    server,
+    keys,
+    leads,
+    bus,
+    published,
+    logger,
+    read: read.key,
+    write: write.key,
+    admin: admin.key,
+    hubspot,
+  };
 }

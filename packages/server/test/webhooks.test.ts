@@ -41,7 +41,11 @@ describe('POST /webhooks/hubspot over HTTP', () => {
     const again = await fetch(url, { method: 'POST', headers: hubspotHeaders(url, body), body });
     expect(await again.json()).toEqual({ received: 2, published: 0, duplicates: 2 });
     const overlapping = hubspotEvents([12, 13]);
-    const third = await fetch(url, { method: 'POST', headers: hubspotHeaders(url, overlapping), body: overlapping });
+    const third = await fetch(url, {
+      method: 'POST',
+      headers: hubspotHeaders(url, overlapping),
+      body: overlapping,
+    });
     expect(await third.json()).toEqual({ received: 2, published: 1, duplicates: 1 });
     expect(published.map((event) => event.id)).toEqual(['hubspot:11', 'hubspot:12', 'hubspot:13']);
   });
@@ -114,11 +118,25 @@ describe('email event webhooks', () => {
     const sendgrid = sendgridDescriptor.create({ apiKey: 'SG.test-key', webhookPublicKey: keys.publicKey });
     const bus = createInProcessEventBus();
     const published: BusEvent[] = [];
-    await bus.subscribe({ name: 'x', types: ['email.#'], handler: async (event) => void published.push(event) });
-    const server = createServer({ keys: createMemoryKeyStore(), webhooks: { receivers: [emailWebhookReceiver(sendgrid)], bus } });
+    await bus.subscribe({
+      name: 'x',
+      types: ['email.#'],
+      handler: async (event) => void published.push(event),
+    });
+    const server = createServer({
+      keys: createMemoryKeyStore(),
+      webhooks: { receivers: [emailWebhookReceiver(sendgrid)], bus },
+    });
     const url = `${await serve(server.app)}/webhooks/sendgrid`;
     const body = JSON.stringify([
-      { email: 'Ada@Acme.com', timestamp: Math.floor(Date.now() / 1000), event: 'delivered', sg_event_id: 'sg-1', sg_message_id: 'm1', ledgerKey: 'enr-1-s1' },
+      {
+        email: 'Ada@Acme.com',
+        timestamp: Math.floor(Date.now() / 1000),
+        event: 'delivered',
+        sg_event_id: 'sg-1',
+        sg_message_id: 'm1',
+        ledgerKey: 'enr-1-s1',
+      },
     ]);
     const timestamp = String(Math.floor(Date.now() / 1000));
     const sign = (key: typeof keys) => ({
@@ -129,18 +147,29 @@ describe('email event webhooks', () => {
     expect((await fetch(url, { method: 'POST', headers: sign(forger), body })).status).toBe(401);
     const accepted = await fetch(url, { method: 'POST', headers: sign(keys), body });
     expect(accepted.status).toBe(200);
-    expect(published.map((event) => [event.id, event.type, (event.payload as { email: string }).email])).toEqual([
-      ['sendgrid:sg-1', 'email.delivered', 'ada@acme.com'],
-    ]);
+    expect(
+      published.map((event) => [event.id, event.type, (event.payload as { email: string }).email]),
+    ).toEqual([['sendgrid:sg-1', 'email.delivered', 'ada@acme.com']]);
   });
 
   it('takes a signed Mailgun delivery and refuses a forged one', async () => {
     const signingKey = 'mailgun-signing-key-abcdef0123456789';
-    const mailgun = mailgunDescriptor.create({ apiKey: 'key-test', domain: 'mg.example.com', webhookSigningKey: signingKey });
+    const mailgun = mailgunDescriptor.create({
+      apiKey: 'key-test',
+      domain: 'mg.example.com',
+      webhookSigningKey: signingKey,
+    });
     const bus = createInProcessEventBus();
     const published: BusEvent[] = [];
-    await bus.subscribe({ name: 'x', types: ['email.#'], handler: async (event) => void published.push(event) });
-    const server = createServer({ keys: createMemoryKeyStore(), webhooks: { receivers: [emailWebhookReceiver(mailgun)], bus } });
+    await bus.subscribe({
+      name: 'x',
+      types: ['email.#'],
+      handler: async (event) => void published.push(event),
+    });
+    const server = createServer({
+      keys: createMemoryKeyStore(),
+      webhooks: { receivers: [emailWebhookReceiver(mailgun)], bus },
+    });
     const url = `${await serve(server.app)}/webhooks/mailgun`;
     const now = Math.floor(Date.now() / 1000);
     const delivery = (key: string) =>
@@ -151,7 +180,9 @@ describe('email event webhooks', () => {
     const headers = { 'content-type': 'application/json' };
     expect((await fetch(url, { method: 'POST', headers, body: delivery('wrong-key') })).status).toBe(401);
     expect((await fetch(url, { method: 'POST', headers, body: delivery(signingKey) })).status).toBe(200);
-    expect(published.map((event) => [event.id, event.type])).toEqual([['mailgun:mg-ev-1', 'email.delivered']]);
+    expect(published.map((event) => [event.id, event.type])).toEqual([
+      ['mailgun:mg-ev-1', 'email.delivered'],
+    ]);
   });
 });
 
@@ -165,7 +196,12 @@ describe('webhookReceiversFromEnv', () => {
       MAILGUN_WEBHOOK_SIGNING_KEY: 'signing',
     });
     expect(built.receivers.map((receiver) => receiver.id).sort()).toEqual(['hubspot', 'mailgun']);
-    expect(built.skipped.map((entry) => entry.id).sort()).toEqual(['apollo', 'clearbit', 'salesforce', 'sendgrid']);
+    expect(built.skipped.map((entry) => entry.id).sort()).toEqual([
+      'apollo',
+      'clearbit',
+      'salesforce',
+      'sendgrid',
+    ]);
     for (const entry of built.skipped) expect(entry.missing).toMatch(/[A-Z_]+/);
   });
 });

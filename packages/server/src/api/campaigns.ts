@@ -29,12 +29,18 @@ const StatsSchema = z
 const CampaignSchema = z.object({ id: z.string(), stats: StatsSchema }).openapi('Campaign');
 
 const notConfigured = () =>
-  problemResponse(problem(501, 'not-configured', 'this server was started without campaigns (option campaigns)'));
+  problemResponse(
+    problem(501, 'not-configured', 'this server was started without campaigns (option campaigns)'),
+  );
 
 const plain = (stats: unknown) => JSON.parse(JSON.stringify(stats)) as z.infer<typeof StatsSchema>;
 
 /** `/v1/campaigns`: list with stats, and one campaign's stats (read). */
-export function mountCampaignRoutes(app: ApiApp, campaigns: ServerCampaigns | undefined, context: GuardContext): void {
+export function mountCampaignRoutes(
+  app: ApiApp,
+  campaigns: ServerCampaigns | undefined,
+  context: GuardContext,
+): void {
   app.openapi(
     createRoute({
       method: 'get',
@@ -43,7 +49,11 @@ export function mountCampaignRoutes(app: ApiApp, campaigns: ServerCampaigns | un
       tags: ['campaigns'],
       security: SECURITY,
       middleware: [guard(context, 'read')],
-      responses: { 200: json(z.object({ campaigns: z.array(CampaignSchema) }), 'The campaigns'), ...GUARDED_ERRORS, ...NOT_CONFIGURED },
+      responses: {
+        200: json(z.object({ campaigns: z.array(CampaignSchema) }), 'The campaigns'),
+        ...GUARDED_ERRORS,
+        ...NOT_CONFIGURED,
+      },
     }),
     async (c) => {
       if (campaigns === undefined) return notConfigured() as never;
@@ -62,7 +72,12 @@ export function mountCampaignRoutes(app: ApiApp, campaigns: ServerCampaigns | un
       security: SECURITY,
       middleware: [guard(context, 'read')],
       request: { params: z.object({ id: z.string().min(1).max(200) }) },
-      responses: { 200: json(CampaignSchema, 'The campaign'), ...GUARDED_ERRORS, ...NOT_FOUND, ...NOT_CONFIGURED },
+      responses: {
+        200: json(CampaignSchema, 'The campaign'),
+        ...GUARDED_ERRORS,
+        ...NOT_FOUND,
+        ...NOT_CONFIGURED,
+      },
     }),
     async (c) => {
       if (campaigns === undefined) return notConfigured() as never;

@@ -18,11 +18,18 @@ const EntrySchema = z
     firstFailedAt: z.string(),
     lastFailedAt: z.string(),
   })
-  .openapi('DeadLetter', { description: 'A record a CRM refused; the record itself is left out (it holds personal data).' });
+  .openapi('DeadLetter', {
+    description: 'A record a CRM refused; the record itself is left out (it holds personal data).',
+  });
 
 const RedriveSchema = z
   .object({
-    ids: z.array(z.string().min(1)).min(1).max(10_000).optional().openapi({ description: 'Only these entries; default all' }),
+    ids: z
+      .array(z.string().min(1))
+      .min(1)
+      .max(10_000)
+      .optional()
+      .openapi({ description: 'Only these entries; default all' }),
     retryableOnly: z.boolean().optional().openapi({ description: 'Only entries whose error is retryable' }),
   })
   .openapi('DeadLetterRedrive');
@@ -49,16 +56,24 @@ export function mountDeadLetterRoutes(
         }),
       },
       responses: {
-        200: json(z.object({ entries: z.array(EntrySchema), size: z.number(), nextCursor: z.string().optional() }), 'A page'),
+        200: json(
+          z.object({ entries: z.array(EntrySchema), size: z.number(), nextCursor: z.string().optional() }),
+          'A page',
+        ),
         ...GUARDED_ERRORS,
         ...NOT_CONFIGURED,
       },
     }),
     async (c) => {
       if (queue === undefined)
-        return problemResponse(problem(501, 'not-configured', 'this server has no dead-letter queue')) as never;
+        return problemResponse(
+          problem(501, 'not-configured', 'this server has no dead-letter queue'),
+        ) as never;
       const { limit, cursor } = c.req.valid('query');
-      const page = await queue.list({ ...(limit === undefined ? {} : { limit }), ...(cursor === undefined ? {} : { cursor }) });
+      const page = await queue.list({
+        ...(limit === undefined ? {} : { limit }),
+        ...(cursor === undefined ? {} : { cursor }),
+      });
       return c.json(
         {
           entries: page.entries.map(({ record: _record, ...entry }) => ({
@@ -82,17 +97,28 @@ export function mountDeadLetterRoutes(
       security: SECURITY,
       middleware: [guard(context, 'write')],
       request: { body: { content: { 'application/json': { schema: RedriveSchema } }, required: true } },
-      responses: { 200: json(z.record(z.string(), z.unknown()).openapi('CrmSyncReport'), 'The sync report'), ...GUARDED_ERRORS, ...NOT_CONFIGURED },
+      responses: {
+        200: json(z.record(z.string(), z.unknown()).openapi('CrmSyncReport'), 'The sync report'),
+        ...GUARDED_ERRORS,
+        ...NOT_CONFIGURED,
+      },
     }),
     async (c) => {
       if (queue === undefined || crmSync === undefined)
         return problemResponse(
-          problem(501, 'not-configured', 'redrive needs a dead-letter queue and a CRM sync (options deadLetters and crmSync)'),
+          problem(
+            501,
+            'not-configured',
+            'redrive needs a dead-letter queue and a CRM sync (options deadLetters and crmSync)',
+          ),
         ) as never;
       const { ids, retryableOnly } = c.req.valid('json');
       const wanted = ids === undefined ? undefined : new Set(ids);
-      const report = await redrive(queue, crmSync, (entry) =>
-        (wanted === undefined || wanted.has(entry.id)) && (retryableOnly !== true || entry.error.retryable),
+      const report = await redrive(
+        queue,
+        crmSync,
+        (entry) =>
+          (wanted === undefined || wanted.has(entry.id)) && (retryableOnly !== true || entry.error.retryable),
       );
       return c.json(JSON.parse(JSON.stringify(report)) as Record<string, unknown>, 200);
     },

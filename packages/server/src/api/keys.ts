@@ -20,7 +20,10 @@ const KeyRecordSchema = z
   .openapi('ApiKey', { description: 'A stored key: never the key, nor its hash.' });
 
 const IssuedSchema = z
-  .object({ key: z.string().openapi({ description: 'Shown once; only its hash is kept' }), record: KeyRecordSchema })
+  .object({
+    key: z.string().openapi({ description: 'Shown once; only its hash is kept' }),
+    record: KeyRecordSchema,
+  })
   .openapi('IssuedApiKey');
 
 const shown = ({ hash: _hash, ...record }: ApiKeyRecord) => ({ ...record, scopes: [...record.scopes] });
@@ -30,7 +33,13 @@ export function mountKeyRoutes(app: ApiApp, context: GuardContext): void {
   const keys = context.keys;
   const common = { tags: ['keys'], security: SECURITY, middleware: [guard(context, 'admin')] };
   app.openapi(
-    createRoute({ ...common, method: 'get', path: '/v1/keys', summary: 'Every key (revoked included)', responses: { 200: json(z.object({ keys: z.array(KeyRecordSchema) }), 'The keys'), ...GUARDED_ERRORS } }),
+    createRoute({
+      ...common,
+      method: 'get',
+      path: '/v1/keys',
+      summary: 'Every key (revoked included)',
+      responses: { 200: json(z.object({ keys: z.array(KeyRecordSchema) }), 'The keys'), ...GUARDED_ERRORS },
+    }),
     async (c) => c.json({ keys: (await keys.list()).map(shown) }, 200),
   );
   app.openapi(
@@ -41,7 +50,14 @@ export function mountKeyRoutes(app: ApiApp, context: GuardContext): void {
       summary: 'Make a key',
       request: {
         body: {
-          content: { 'application/json': { schema: z.object({ name: z.string().trim().min(1).max(200), scopes: z.array(ScopeSchema).min(1) }) } },
+          content: {
+            'application/json': {
+              schema: z.object({
+                name: z.string().trim().min(1).max(200),
+                scopes: z.array(ScopeSchema).min(1),
+              }),
+            },
+          },
           required: true,
         },
       },
@@ -63,7 +79,8 @@ export function mountKeyRoutes(app: ApiApp, context: GuardContext): void {
     }),
     async (c) => {
       const issued = await keys.rotate(c.req.valid('param').id);
-      if (issued === undefined) return problemResponse(problem(404, 'not-found', 'no active key with this id')) as never;
+      if (issued === undefined)
+        return problemResponse(problem(404, 'not-found', 'no active key with this id')) as never;
       return c.json({ key: issued.key, record: shown(issued.record) }, 201);
     },
   );

@@ -1,12 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import {
+  LEAD_STORE_MAX_PAGE,
+  type Lead,
+  LeadpipeError,
   type LeadStoreFilter,
   type LeadStoreQuery,
   type LeadStoreV1,
   type LeadUpsertOutcome,
-  type Lead,
-  LEAD_STORE_MAX_PAGE,
-  LeadpipeError,
   safeCreateLead,
   ValidationError,
 } from '@leadpipe/core';
@@ -16,10 +16,12 @@ import { problem, problemResponse } from '../problem.js';
 import type { ApiApp } from './app.js';
 import { GUARDED_ERRORS, json, LeadRecordSchema, NOT_FOUND, SECURITY } from './schemas.js';
 
-
-const commaList = z
-  .string()
-  .transform((text) => text.split(',').map((part) => part.trim()).filter((part) => part !== ''));
+const commaList = z.string().transform((text) =>
+  text
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== ''),
+);
 
 /** `GET /v1/leads` query: the store's filters, search, fields, order and cursor pagination. */
 const LeadQuerySchema = z.object({
@@ -67,7 +69,14 @@ const EraseBodySchema = z.object({ email: z.email() }).openapi('LeadErase');
 /** Turn the query parameters into the store's query. */
 function toStoreQuery(query: z.output<typeof LeadQuerySchema>): LeadStoreQuery {
   const where: Record<string, unknown> = {};
-  for (const name of ['emailDomain', 'companyDomain', 'industry', 'country', 'title', 'updatedSince'] as const)
+  for (const name of [
+    'emailDomain',
+    'companyDomain',
+    'industry',
+    'country',
+    'title',
+    'updatedSince',
+  ] as const)
     if (query[name] !== undefined) where[name] = query[name];
   if (query.seniority !== undefined) where.seniority = query.seniority;
   if (query.headcountMin !== undefined || query.headcountMax !== undefined)
@@ -89,7 +98,12 @@ function toStoreQuery(query: z.output<typeof LeadQuerySchema>): LeadStoreQuery {
 function storeRefusal(error: unknown): Response | undefined {
   if (ValidationError.isInstance(error))
     return problemResponse(
-      problem(400, 'invalid-input', error.issues.map((issue) => `${issue.field}: ${issue.reason}`).join('; '), error.issues),
+      problem(
+        400,
+        'invalid-input',
+        error.issues.map((issue) => `${issue.field}: ${issue.reason}`).join('; '),
+        error.issues,
+      ),
     );
   if (LeadpipeError.isInstance(error) && error.code === 'validation_failed')
     return problemResponse(problem(400, 'invalid-input', error.message));
@@ -107,12 +121,21 @@ export function mountLeadRoutes(app: ApiApp, leads: LeadStoreV1, context: GuardC
       security: SECURITY,
       middleware: [guard(context, 'read')],
       request: { query: LeadQuerySchema },
-      responses: { 200: json(PageSchema, 'A page of leads; pass nextCursor back as cursor'), ...GUARDED_ERRORS },
+      responses: {
+        200: json(PageSchema, 'A page of leads; pass nextCursor back as cursor'),
+        ...GUARDED_ERRORS,
+      },
     }),
     async (c) => {
       try {
         const page = await leads.query(toStoreQuery(c.req.valid('query')));
-        return c.json({ leads: page.leads as z.infer<typeof LeadRecordSchema>[], ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }) }, 200);
+        return c.json(
+          {
+            leads: page.leads as z.infer<typeof LeadRecordSchema>[],
+            ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }),
+          },
+          200,
+        );
       } catch (error) {
         const refused = storeRefusal(error);
         if (refused !== undefined) return refused as never;
@@ -135,7 +158,8 @@ export function mountLeadRoutes(app: ApiApp, leads: LeadStoreV1, context: GuardC
     async (c) => {
       const { id } = c.req.valid('param');
       const lead = await leads.get(id);
-      if (lead === undefined) return problemResponse(problem(404, 'not-found', `no lead with id "${id}"`)) as never;
+      if (lead === undefined)
+        return problemResponse(problem(404, 'not-found', `no lead with id "${id}"`)) as never;
       return c.json({ ...(lead as object), id } as z.infer<typeof LeadRecordSchema>, 200);
     },
   );
@@ -150,7 +174,10 @@ export function mountLeadRoutes(app: ApiApp, leads: LeadStoreV1, context: GuardC
       middleware: [guard(context, 'write')],
       request: { body: { content: { 'application/json': { schema: UpsertBodySchema } }, required: true } },
       responses: {
-        200: json(z.object({ outcomes: z.array(OutcomeSchema) }), 'One outcome per lead: a bad lead is rejected with its issues, the others are written'),
+        200: json(
+          z.object({ outcomes: z.array(OutcomeSchema) }),
+          'One outcome per lead: a bad lead is rejected with its issues, the others are written',
+        ),
         ...GUARDED_ERRORS,
       },
     }),
@@ -167,7 +194,10 @@ export function mountLeadRoutes(app: ApiApp, leads: LeadStoreV1, context: GuardC
         } else {
           outcomes[index] = {
             status: 'rejected',
-            issues: created.error.issues.map((issue) => ({ field: `leads.${index}.${issue.field}`, reason: issue.reason })),
+            issues: created.error.issues.map((issue) => ({
+              field: `leads.${index}.${issue.field}`,
+              reason: issue.reason,
+            })),
           };
         }
       });
@@ -192,7 +222,9 @@ export function mountLeadRoutes(app: ApiApp, leads: LeadStoreV1, context: GuardC
       request: { body: { content: { 'application/json': { schema: EraseBodySchema } }, required: true } },
       responses: {
         200: json(
-          z.object({ email: z.string(), removed: z.record(z.string(), z.number()) }).openapi('LeadEraseReport'),
+          z
+            .object({ email: z.string(), removed: z.record(z.string(), z.number()) })
+            .openapi('LeadEraseReport'),
           'What was removed, by place',
         ),
         ...GUARDED_ERRORS,

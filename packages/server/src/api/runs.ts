@@ -66,7 +66,9 @@ const RunSchema = z
   .openapi('Run');
 
 const notConfigured = () =>
-  problemResponse(problem(501, 'not-configured', 'this server was started without a run source (option runs)'));
+  problemResponse(
+    problem(501, 'not-configured', 'this server was started without a run source (option runs)'),
+  );
 
 /** `/v1/runs`: list and get (read). */
 export function mountRunRoutes(app: ApiApp, runs: RunSource | undefined, context: GuardContext): void {
@@ -78,7 +80,11 @@ export function mountRunRoutes(app: ApiApp, runs: RunSource | undefined, context
       tags: ['runs'],
       security: SECURITY,
       middleware: [guard(context, 'read')],
-      responses: { 200: json(z.object({ runs: z.array(RunSchema) }), 'The runs'), ...GUARDED_ERRORS, ...NOT_CONFIGURED },
+      responses: {
+        200: json(z.object({ runs: z.array(RunSchema) }), 'The runs'),
+        ...GUARDED_ERRORS,
+        ...NOT_CONFIGURED,
+      },
     }),
     async (c) => {
       if (runs === undefined) return notConfigured() as never;

@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 
 /** A problem document, as every error is answered. */
-export const ProblemSchema = z
+const ProblemSchema = z
   .object({
     type: z.string(),
     title: z.string(),
@@ -38,7 +38,6 @@ export function json<T extends z.ZodType>(schema: T, description: string) {
 }
 
 /** A lead as the API returns it: the store's record (fields as asked). */
-export const LeadRecordSchema = z
-  .object({ id: z.string() })
-  .catchall(z.unknown())
-  .openapi('Lead', { description: 'A stored lead: `id` and the fields asked for (see the Lead schema of @leadpipe/core).' });
+export const LeadRecordSchema = z.object({ id: z.string() }).catchall(z.unknown()).openapi('Lead', {
+  description: 'A stored lead: `id` and the fields asked for (see the Lead schema of @leadpipe/core).',
+});

@@ -133,7 +133,10 @@ function createKeyStoreOn(backend: RecordBackend, now: () => Date): ApiKeyStore 
         const at = now();
         const issued = issue(old.name, old.scopes, at, old.id);
         const revoked = { ...old, revokedAt: at.toISOString() };
-        await backend.save([...records.map((record) => (record.id === id ? revoked : record)), issued.record]);
+        await backend.save([
+          ...records.map((record) => (record.id === id ? revoked : record)),
+          issued.record,
+        ]);
         return issued;
       });
     },

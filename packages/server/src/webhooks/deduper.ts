@@ -15,7 +15,7 @@ export interface WebhookDeduper {
 }
 
 /** How long an event id is remembered by default: 72 hours, the longest vendor redelivery window. */
-export const DEFAULT_DEDUPE_TTL_MS = 72 * 60 * 60 * 1000;
+const DEFAULT_DEDUPE_TTL_MS = 72 * 60 * 60 * 1000;
 
 /** Ids remembered in this process's memory, at most `max` (oldest forgotten first). */
 export function createMemoryWebhookDeduper(

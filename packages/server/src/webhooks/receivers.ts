@@ -67,7 +67,8 @@ export function crmWebhookReceiver(
 /** Receive an email vendor's event webhook through `provider.doParseEvents`: events `email.<type>`. */
 export function emailWebhookReceiver(provider: EmailProviderV1): WebhookReceiver {
   const parse = provider.doParseEvents?.bind(provider);
-  if (parse === undefined) throw new TypeError(`email provider "${provider.providerId}" does not parse events`);
+  if (parse === undefined)
+    throw new TypeError(`email provider "${provider.providerId}" does not parse events`);
   return {
     id: provider.providerId,
     async receive(request) {

@@ -1,8 +1,4 @@
-import {
-  type EventBusV1,
-  type InboundWebhookRequest,
-  WebhookVerificationError,
-} from '@leadpipe/core';
+import { type EventBusV1, type InboundWebhookRequest, WebhookVerificationError } from '@leadpipe/core';
 import type { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { ServerLogger } from '../logger.js';
@@ -87,9 +83,17 @@ export function mountWebhookRoutes(app: Hono, context: WebhookRouteContext): voi
         for (const id of claimed) await context.deduper.release(id);
         context.reportError(error, ROUTE, 'POST');
       }
-      context.metrics.count('leadpipe_webhook_events_total', { vendor, outcome: 'duplicate' }, events.length - fresh.length);
+      context.metrics.count(
+        'leadpipe_webhook_events_total',
+        { vendor, outcome: 'duplicate' },
+        events.length - fresh.length,
+      );
       if (published)
-        context.metrics.count('leadpipe_webhook_events_total', { vendor, outcome: 'published' }, fresh.length);
+        context.metrics.count(
+          'leadpipe_webhook_events_total',
+          { vendor, outcome: 'published' },
+          fresh.length,
+        );
       const custom = receiver.respond?.(request, published);
       if (custom !== undefined)
         return new Response(custom.body ?? null, { status: custom.status, headers: custom.headers ?? {} });
@@ -98,7 +102,11 @@ export function mountWebhookRoutes(app: Hono, context: WebhookRouteContext): voi
           problem(503, 'bus-unavailable', 'the events could not be published; deliver again later'),
           { 'retry-after': '30' },
         );
-      return c.json({ received: events.length, published: fresh.length, duplicates: events.length - fresh.length });
+      return c.json({
+        received: events.length,
+        published: fresh.length,
+        duplicates: events.length - fresh.length,
+      });
     },
   );
 }
