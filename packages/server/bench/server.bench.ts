@@ -106,7 +106,11 @@ async function leadsApi(): Promise<void> {
       const keys = createMemoryKeyStore();
       const { key } = await keys.create({ name: 'bench', scopes: ['read'] });
       const served = cache
-        ? withRedisLeadCache(store.leads, { redis: REDIS_URL, prefix: `lp-bench:${randomUUID()}:`, ttlMs: 60_000 })
+        ? withRedisLeadCache(store.leads, {
+            redis: REDIS_URL,
+            prefix: `lp-bench:${randomUUID()}:`,
+            ttlMs: 60_000,
+          })
         : store.leads;
       const server = createServer({
         keys,
@@ -120,7 +124,8 @@ async function leadsApi(): Promise<void> {
       const pages = [...queries];
       for (const query of queries) {
         const first = (await (await fetch(base + query, { headers })).json()) as { nextCursor?: string };
-        if (first.nextCursor !== undefined) pages.push(`${query}&cursor=${encodeURIComponent(first.nextCursor)}`);
+        if (first.nextCursor !== undefined)
+          pages.push(`${query}&cursor=${encodeURIComponent(first.nextCursor)}`);
       }
       const figures = await load((index) => fetch(base + pages[index % pages.length], { headers }));
       console.log(JSON.stringify({ bench: 'server', case: 'leads-api', leads: LEADS, cache, ...figures }));
@@ -178,7 +183,15 @@ async function webhookIntake(): Promise<void> {
     });
   });
   console.log(
-    JSON.stringify({ bench: 'server', case: 'webhook-intake', vendor: 'hubspot', requestsPerSecond: figures.requestsPerSecond, p99Ms: figures.p99Ms, p50Ms: figures.p50Ms, eventsPublished: published }),
+    JSON.stringify({
+      bench: 'server',
+      case: 'webhook-intake',
+      vendor: 'hubspot',
+      requestsPerSecond: figures.requestsPerSecond,
+      p99Ms: figures.p99Ms,
+      p50Ms: figures.p50Ms,
+      eventsPublished: published,
+    }),
   );
   await running.close();
   await bus.close();

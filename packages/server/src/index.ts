@@ -22,6 +22,7 @@ export {
   createMemoryKeyStore,
   type IssuedApiKey,
   type KeyStoreOptions,
+  type VerifiedKey,
   type VerifyKeyResult,
 } from './keys/key-store.js';
 export { createJsonLineLogger, type ServerErrorContext, type ServerLogger } from './logger.js';
@@ -32,9 +33,15 @@ export {
   type RateLimitCounter,
   type RateLimitHit,
 } from './rate-limit.js';
-export { createServer, type LeadpipeServer, type ServerOptions } from './server.js';
+export { createServer, type LeadpipeServer, type MountedApp, type ServerOptions } from './server.js';
 export { type RunningServer, startServer } from './start.js';
-export { WEBHOOK_VENDORS, type WebhookReceiversFromEnv, webhookReceiversFromEnv } from './vendors.js';
+export {
+  type BuiltWebhookAdapter,
+  type SkippedWebhookVendor,
+  WEBHOOK_VENDORS,
+  type WebhookReceiversFromEnv,
+  webhookReceiversFromEnv,
+} from './vendors.js';
 export {
   createMemoryWebhookDeduper,
   createRedisWebhookDeduper,

@@ -34,6 +34,14 @@ import {
 import type { WebhookReceiver } from './webhooks/receivers.js';
 import { mountWebhookRoutes } from './webhooks/routes.js';
 
+/** Another app served under a path, such as the dashboard. */
+export interface MountedApp {
+  /** Where, such as `/dashboard`. */
+  readonly path: string;
+  /** The app (any Hono app). */
+  readonly app: Hono;
+}
+
 /** Options of {@link createServer}. */
 export interface ServerOptions {
   /** API keys: {@link createFileKeyStore} or {@link createMemoryKeyStore}, or your own. Required. */
@@ -80,7 +88,7 @@ export interface ServerOptions {
   /** Who may read `/metrics`. Default: loopback addresses only. */
   readonly metrics?: MetricsAccess;
   /** Other apps to mount, such as the dashboard: `{ path: '/dashboard', app }`. */
-  readonly mount?: readonly { readonly path: string; readonly app: Hono }[];
+  readonly mount?: readonly MountedApp[];
   /** A pino-compatible logger. Default: silent. Every line is scrubbed of registered secrets. */
   readonly logger?: ServerLogger;
   /** Told about every error answered with a 5xx (a Sentry-style reporter). Never sees a response body. */

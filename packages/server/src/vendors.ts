@@ -48,14 +48,28 @@ function receiverFor(descriptor: VendorDescriptor, adapter: unknown): WebhookRec
   return providerWebhookReceiver(adapter as EnrichmentProviderV1);
 }
 
+/** An adapter built for its webhooks, to close when the server stops. */
+export interface BuiltWebhookAdapter {
+  /** Release its sockets and timers, when it holds any. */
+  close?(): Promise<void>;
+}
+
+/** A vendor whose webhooks are off, and why. */
+export interface SkippedWebhookVendor {
+  /** The vendor id. */
+  readonly id: string;
+  /** The environment variables that would turn its webhooks on. */
+  readonly missing: string;
+}
+
 /** What {@link webhookReceiversFromEnv} built, and what it could not. */
 export interface WebhookReceiversFromEnv {
   /** One receiver per vendor whose credentials were set. */
   readonly receivers: readonly WebhookReceiver[];
   /** The adapters built, to `close?.()` when the server stops. */
-  readonly adapters: readonly { close?(): Promise<void> }[];
+  readonly adapters: readonly BuiltWebhookAdapter[];
   /** Vendors left out, with the variables that would enable them. */
-  readonly skipped: readonly { readonly id: string; readonly missing: string }[];
+  readonly skipped: readonly SkippedWebhookVendor[];
 }
 
 /**
@@ -65,8 +79,8 @@ export interface WebhookReceiversFromEnv {
  */
 export function webhookReceiversFromEnv(env: VendorEnvironment): WebhookReceiversFromEnv {
   const receivers: WebhookReceiver[] = [];
-  const adapters: { close?(): Promise<void> }[] = [];
-  const skipped: { id: string; missing: string }[] = [];
+  const adapters: BuiltWebhookAdapter[] = [];
+  const skipped: SkippedWebhookVendor[] = [];
   for (const descriptor of WEBHOOK_VENDORS) {
     const missing = descriptor.missingVariables(env);
     if (missing.length > 0) {

@@ -34,8 +34,16 @@ export interface IssuedApiKey {
   readonly record: ApiKeyRecord;
 }
 
+/** A key that checked out. */
+export interface VerifiedKey {
+  /** The key's id (the public part). */
+  readonly id: string;
+  /** What it may do. */
+  readonly scopes: ApiKeyScope[];
+}
+
 /** The key's scopes, as a dashboard's `verifyKey` option takes them; `null` when the key is unknown or revoked. */
-export type VerifyKeyResult = { readonly scopes: ApiKeyScope[]; readonly id: string } | null;
+export type VerifyKeyResult = VerifiedKey | null;
 
 /** Where key records live. Two are built in: {@link createMemoryKeyStore} and {@link createFileKeyStore}. */
 export interface ApiKeyStore {
