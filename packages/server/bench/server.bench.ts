@@ -147,7 +147,13 @@ async function webhookIntake(): Promise<void> {
   const hubspot = hubspotDescriptor.create({ accessToken: 'pat-bench', webhookSecret: secret });
   const bus = createInProcessEventBus();
   let published = 0;
-  await bus.subscribe({ name: 'bench', types: ['#'], handler: async () => void (published += 1) });
+  await bus.subscribe({
+    name: 'bench',
+    types: ['#'],
+    handler: async () => {
+      published += 1;
+    },
+  });
   const server = createServer({
     keys: createMemoryKeyStore(),
     webhooks: { receivers: [crmWebhookReceiver(hubspot)], bus },

@@ -15,7 +15,10 @@ describe('POST /v1/dead-letters/redrive against the HubSpot emulator', () => {
 
   it('sends the chosen dead letters again; those the CRM takes leave the queue, the others stay', async () => {
     const hubspot = hubspotDescriptor.create(
-      hubspotDescriptor.emulatorSettings({ urls: emulators.urls.hubspot!, credentials: emulators.credentials.hubspot! }),
+      hubspotDescriptor.emulatorSettings({
+        urls: emulators.urls.hubspot!,
+        credentials: emulators.credentials.hubspot!,
+      }),
     );
     const deadLetters = createMemoryDeadLetterQueue();
     const failedAt = new Date().toISOString();
@@ -32,7 +35,10 @@ describe('POST /v1/dead-letters/redrive against the HubSpot emulator', () => {
         firstFailedAt: failedAt,
         lastFailedAt: failedAt,
       });
-    const crmSync = createCrmSync({ crms: [{ adapter: hubspot, mapping: hubspotDescriptor.defaultMapping }], deadLetters });
+    const crmSync = createCrmSync({
+      crms: [{ adapter: hubspot, mapping: hubspotDescriptor.defaultMapping }],
+      deadLetters,
+    });
     const { server, write } = await testServer({ deadLetters, crmSync });
     try {
       const response = await server.app.request('/v1/dead-letters/redrive', {
@@ -44,7 +50,9 @@ describe('POST /v1/dead-letters/redrive against the HubSpot emulator', () => {
       expect(await deadLetters.size()).toBe(1);
       expect((await deadLetters.list()).entries.map((entry) => entry.id)).toEqual(['dl-bob@acme.com']);
       const contacts = emulators.emulators.hubspot?.emulator.contacts() ?? [];
-      expect(contacts.map((contact) => (contact as { properties: { email?: string } }).properties.email)).toContain('ada@acme.com');
+      expect(
+        contacts.map((contact) => (contact as { properties: { email?: string } }).properties.email),
+      ).toContain('ada@acme.com');
     } finally {
       await crmSync.close();
       await hubspot.close();

@@ -55,7 +55,11 @@ describe('Salesforce webhooks from the environment', () => {
     expect(built.receivers.map((receiver) => receiver.id)).toEqual(['salesforce']);
     const { base, published } = await serveWith({ receivers: built.receivers });
     const headers = { 'content-type': 'text/xml; charset=utf-8' };
-    const accepted = await fetch(`${base}/webhooks/salesforce`, { method: 'POST', headers, body: outboundMessage(ORG) });
+    const accepted = await fetch(`${base}/webhooks/salesforce`, {
+      method: 'POST',
+      headers,
+      body: outboundMessage(ORG),
+    });
     expect(accepted.status).toBe(200);
     expect(accepted.headers.get('content-type')).toMatch(/text\/xml/);
     expect(await accepted.text()).toContain('<Ack>true</Ack>');
@@ -84,7 +88,11 @@ describe('Salesforce webhooks from the environment', () => {
     const signature = `sha256=${createHmac('sha256', SF_SECRET).update(`${timestamp}.${body}`).digest('hex')}`;
     const response = await fetch(`${base}/webhooks/salesforce`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-leadpipe-signature': signature, 'x-leadpipe-timestamp': timestamp },
+      headers: {
+        'content-type': 'application/json',
+        'x-leadpipe-signature': signature,
+        'x-leadpipe-timestamp': timestamp,
+      },
       body,
     });
     expect(response.status).toBe(200);
@@ -107,7 +115,11 @@ describe('enrichment provider webhooks', () => {
       });
     expect((await send(clearbitSignature('sk_wrong_key', body))).status).toBe(401);
     expect((await send(clearbitSignature(apiKey, body))).status).toBe(200);
-    expect(await (await send(clearbitSignature(apiKey, body))).json()).toEqual({ received: 1, published: 0, duplicates: 1 });
+    expect(await (await send(clearbitSignature(apiKey, body))).json()).toEqual({
+      received: 1,
+      published: 0,
+      duplicates: 1,
+    });
     expect(published).toHaveLength(1);
     expect(published[0]).toMatchObject({
       type: 'enrichment.answered',
