@@ -383,7 +383,12 @@ async function settleCheckpoint(options: EnrichCommandOptions): Promise<string |
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
   const display = createProgressDisplay(io.stderr);
-  const onStop = () => display.note(stoppingText(io.signal?.reason));
+  const onStop = () =>
+    display.note(
+      argv[0] === 'serve'
+        ? 'leadpipe: stopping the server: requests in flight finish, then connections close\n'
+        : stoppingText(io.signal?.reason),
+    );
   if (io.signal?.aborted) onStop();
   else io.signal?.addEventListener('abort', onStop, { once: true });
   try {

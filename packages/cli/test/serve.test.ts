@@ -84,5 +84,7 @@ describe('leadpipe serve', () => {
       controller.abort(new Error('SIGTERM'));
     }
     expect(await done).toBe(EXIT_CODES.done);
+    expect(stderr.text()).toContain('stopping the server');
+    expect(stderr.text()).not.toContain('checkpointed');
   }, 120_000);
 });
