@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { registerSecret, ValidationError } from '@leadpipe/core';
 
 /** What a key may do. `admin` includes `write`, which includes `read`. */
@@ -186,23 +186,29 @@ export function createMemoryKeyStore(options: KeyStoreOptions = {}): ApiKeyStore
 
 /**
  * Keys kept in a JSON file (hashes only: the file gives nobody a key),
- * written atomically (a temporary file renamed over it). Re-read on every
- * check, so a key revoked by another process is refused at once. A missing
- * file is an empty store.
+ * written atomically (a temporary file renamed over it). Every check looks at
+ * the file's mtime and size and reads it again when they changed, so a key
+ * revoked by another process is refused at once. A missing file is an empty store.
  */
 export function createFileKeyStore(path: string, options: KeyStoreOptions = {}): ApiKeyStore {
+  let cached: { readonly version: string; readonly records: ApiKeyRecord[] } | undefined;
   return createKeyStoreOn(
     {
       async load() {
-        let text: string;
+        // Parsed again only when the file changed (a save renames a new file over it), so a check costs one stat.
+        let version: string;
         try {
-          text = await readFile(path, 'utf8');
+          const info = await stat(path);
+          version = `${info.ino}:${info.mtimeMs}:${info.size}`;
         } catch (error) {
           if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
           throw error;
         }
-        const parsed = JSON.parse(text) as { keys?: ApiKeyRecord[] };
-        return Array.isArray(parsed.keys) ? parsed.keys : [];
+        if (cached !== undefined && cached.version === version) return cached.records;
+        const parsed = JSON.parse(await readFile(path, 'utf8')) as { keys?: ApiKeyRecord[] };
+        const records = Array.isArray(parsed.keys) ? parsed.keys : [];
+        cached = { version, records };
+        return records;
       },
       async save(records) {
         const temporary = `${path}.${process.pid}.tmp`;
