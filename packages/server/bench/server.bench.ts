@@ -8,7 +8,7 @@
 //
 // Usage: pnpm exec tsx --conditions=@leadpipe/source packages/server/bench/server.bench.ts
 //   SERVER_BENCH_LEADS (default 100,000; the goal is 1,000,000), SERVER_BENCH_SECONDS per case (default 10),
-//   SERVER_BENCH_CONCURRENCY (default 16), DATABASE_URL, REDIS_URL. A fresh schema (dropped at the end) and Redis prefix.
+//   SERVER_BENCH_CONCURRENCY (default 16), SERVER_BENCH_CASES (default webhook-intake,leads-api), DATABASE_URL, REDIS_URL. A fresh schema (dropped at the end) and Redis prefix.
 import { createHmac, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { createInProcessEventBus, createLead, type Lead } from '@leadpipe/core';
@@ -203,5 +203,8 @@ async function webhookIntake(): Promise<void> {
   await bus.close();
 }
 
-await webhookIntake();
-await leadsApi();
+const CASES = (process.env.SERVER_BENCH_CASES ?? 'webhook-intake,leads-api')
+  .split(',')
+  .map((name) => name.trim());
+if (CASES.includes('webhook-intake')) await webhookIntake();
+if (CASES.includes('leads-api')) await leadsApi();
