@@ -163,6 +163,12 @@ export type CliCommand =
       readonly kind: 'campaign';
       /** The campaign command, checked, or the help text asked for. */
       readonly campaign: CampaignParse;
+    }
+  | {
+      /** Run `leadpipe serve`; its flags are checked by `serve.ts`. */
+      readonly kind: 'serve';
+      /** The arguments after `serve`. */
+      readonly argv: readonly string[];
     };
 
 /** Usage of `leadpipe`. */
@@ -175,6 +181,7 @@ Commands:
   worker          Take batches of distributed runs from a queue on Redis (scale out)
   campaign <command>
                   Run a campaign file over a store's leads (emulated SendGrid), or check one
+  serve           Serve webhooks, unsubscribe, the /v1 API, health and metrics over HTTP
 
 Options:
   -h, --help      Show help (leadpipe <command> --help for a command's options)
@@ -624,6 +631,7 @@ export function parseCommandLine(argv: readonly string[], cwd: string, env: Envi
   // Bare `leadpipe`: show what it can do.
   if (first === undefined) return { kind: 'help', topic: 'main' };
   if (first === '-h' || first === '--help' || first === 'help') {
+    if (rest[0] === 'serve') return { kind: 'serve', argv: ['--help'] };
     if (rest[0] === 'leads')
       return { kind: 'leads', leads: parseLeadsCommand(['help', ...rest.slice(1)], cwd, env, Date.now()) };
     if (rest[0] === 'campaign')
@@ -647,12 +655,13 @@ export function parseCommandLine(argv: readonly string[], cwd: string, env: Envi
   }
   if (first === 'campaign')
     return { kind: 'campaign', campaign: parseCampaignCommand(rest, cwd, env, Date.now()) };
+  if (first === 'serve') return { kind: 'serve', argv: rest };
   throw usage([
     {
       field: '<command>',
       reason: first.startsWith('-')
         ? `unknown option "${first}"${didYouMean(first, ['--help', '--version'])}; try leadpipe --help`
-        : `unknown command "${first}"${didYouMean(first, ['enrich', 'redrive', 'leads', 'worker', 'campaign', 'help', 'version'])}; the commands are enrich, redrive, leads, worker and campaign (try leadpipe --help)`,
+        : `unknown command "${first}"${didYouMean(first, ['enrich', 'redrive', 'leads', 'worker', 'campaign', 'serve', 'help', 'version'])}; the commands are enrich, redrive, leads, worker, campaign and serve (try leadpipe --help)`,
     },
   ]);
 }

@@ -44,6 +44,7 @@ import { runLeads } from './leads.js';
 import { count, createProgressDisplay, type ProgressDisplay, type ProgressExtras } from './progress.js';
 import { createQuotaTracker, type QuotaUse } from './quota.js';
 import { runRedrive } from './redrive.js';
+import { runServe } from './serve.js';
 import { openStore } from './store.js';
 import { runWorker } from './worker.js';
 import { WORKER_HELP } from './worker-args.js';
@@ -385,7 +386,12 @@ async function settleCheckpoint(options: EnrichCommandOptions): Promise<string |
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
   const display = createProgressDisplay(io.stderr);
-  const onStop = () => display.note(stoppingText(io.signal?.reason));
+  const onStop = () =>
+    display.note(
+      argv[0] === 'serve'
+        ? 'leadpipe: stopping the server: requests in flight finish, then connections close\n'
+        : stoppingText(io.signal?.reason),
+    );
   if (io.signal?.aborted) onStop();
   else io.signal?.addEventListener('abort', onStop, { once: true });
   try {
@@ -431,6 +437,8 @@ async function runCommand(argv: readonly string[], io: CliIo, display: ProgressD
           return EXIT_CODES.done;
         }
         return await runCampaign(command.campaign.command, io);
+      case 'serve':
+        return await runServe(command.argv, io);
     }
   } catch (error) {
     if (ValidationError.isInstance(error) || ConfigurationError.isInstance(error)) {
