@@ -4,6 +4,18 @@ import type { EmailEvent } from '@leadpipe/core';
 import type { SendgridProvider } from '@leadpipe/email-sendgrid';
 import type { RunningEmulators } from '@leadpipe/testkit';
 import pg from 'pg';
+import type { CampaignDefinition } from '../src/index.js';
+
+/** The campaign of the SIGKILL test's child (and of the parent's webhook engine). */
+export const crashCampaign: CampaignDefinition = {
+  id: 'pg-crash',
+  triggers: [],
+  steps: [
+    { id: 's1', type: 'email', template: { subject: 'First', text: 'Hello {{ first_name }}' } },
+    { id: 'pause', type: 'wait', durationMs: 300 },
+    { id: 's2', type: 'email', template: { subject: 'Second', text: 'Again {{ first_name }}' } },
+  ],
+};
 
 /**
  * The database these integration tests use: `LEADPIPE_STORE_TEST_DATABASE`
