@@ -237,6 +237,12 @@ describe('the campaign engine on the PostgreSQL campaign store', () => {
         recheckMs: 200,
       }),
     );
+    const sentBy = [0, 0];
+    engines.forEach((engine, index) =>
+      engine.on('email.sent', () => {
+        sentBy[index] = (sentBy[index] ?? 0) + 1;
+      }),
+    );
     receiver.onEvents = (events) => (engines[0] as CampaignEngine).ingestEmailEvents(events);
     const stored = await Promise.all(
       people.map(async (person) => (await first.leads.getByEmail(person.email!))!),
@@ -263,6 +269,10 @@ describe('the campaign engine on the PostgreSQL campaign store', () => {
         expect(perKey.get(ledgerKeyOf(enrollment!.id, step)), `${lead.email} ${step}`).toBe(1);
     }
     expect(ours.filter(([, count]) => count > 1)).toEqual([]);
+    // Each send was made (and reported) by exactly one of the two engines.
+    expect((sentBy[0] ?? 0) + (sentBy[1] ?? 0), JSON.stringify(sentBy)).toBe(80);
+    // Both engines worked the same rows at once (a run here split them 33 / 47).
+    expect(Math.min(sentBy[0] ?? 0, sentBy[1] ?? 0), JSON.stringify(sentBy)).toBeGreaterThan(0);
     expect(await expectEmulatorMatchesLedger(second.campaigns, campaign.id)).toBe(80);
   });
 });
