@@ -190,6 +190,15 @@ async function fullSequence(store: PostgresStore, campaignId: string, base: numb
     expect(stats.exitedByReason).toEqual({ 'email.replied': 1, 'email.bounced': 1 });
     expect(stats.steps.intro).toMatchObject({ sent: 5, bounced: 1, replied: 1 });
     expect(stats.steps.followup).toMatchObject({ sent: 3, delivered: 3 });
+
+    // Erasing the bouncer clears the engine's rows of her in the same store, and her suppression stays.
+    const erased = await leads.erase(bouncer.email!);
+    expect(erased.removed).toMatchObject({ leads: 1, campaignEnrollments: 1, campaignSends: 1 });
+    expect(erased.removed.campaignEvents).toBeGreaterThanOrEqual(3); // lead.created, processed, delivered, bounce
+    expect(await store.campaigns.enrollmentsOfLead(bouncer.id)).toEqual([]);
+    expect(await store.campaigns.getSend(bouncerKey)).toBe(undefined);
+    expect((await store.campaigns.getSuppression(bouncer.email!))?.reason).toBe('bounced');
+    expect((await engine.stats(campaignId)).enrolled).toBe(4);
   } finally {
     await engine.close();
   }
