@@ -247,11 +247,11 @@ describe('the campaign engine on the PostgreSQL campaign store', () => {
       }),
     );
     const sentBy = [0, 0];
-    engines.forEach((engine, index) =>
+    for (const [index, engine] of engines.entries()) {
       engine.on('email.sent', () => {
         sentBy[index] = (sentBy[index] ?? 0) + 1;
-      }),
-    );
+      });
+    }
     receiver.onEvents = (events) => (engines[0] as CampaignEngine).ingestEmailEvents(events);
     const stored = await Promise.all(
       people.map(async (person) => (await first.leads.getByEmail(person.email!))!),
