@@ -194,7 +194,13 @@ export {
   type TimeZoneSource,
   timeZoneOfLocation,
 } from './schedule/zone.js';
-export { createMemoryCampaignStore, type MemoryCampaignStoreOptions } from './store/memory-campaign-store.js';
+export { campaignEraseTarget } from './store/erase-target.js';
+export {
+  type CampaignEraseCounts,
+  createMemoryCampaignStore,
+  type MemoryCampaignStore,
+  type MemoryCampaignStoreOptions,
+} from './store/memory-campaign-store.js';
 export { TemplateError, type TemplateErrorReason, type TemplatePart } from './templates/errors.js';
 export {
   type CompiledEmailTemplate,

@@ -115,6 +115,33 @@ describe('createMemoryLeadStore erase with the other stores', () => {
     await fileQueue.close();
   });
 
+  it('reports a count per place for a target that keeps several kinds of record, adding up shared places', async () => {
+    const seen: { email: string; leadIds: readonly string[] }[] = [];
+    const leads = createMemoryLeadStore({
+      eraseTargets: [
+        {
+          place: 'campaigns',
+          async erase(person) {
+            seen.push(person);
+            return { campaignEnrollments: 2, campaignSends: 3 };
+          },
+        },
+        { place: 'campaignSends', erase: async () => 1 },
+      ],
+    });
+    const ada = createLead({ email: 'ada@acme.com' });
+    await leads.upsert([ada]);
+    const report = await leads.erase('Ada@Acme.com');
+    expect(report.removed).toEqual({
+      leads: 1,
+      archive: 0,
+      outbox: 1,
+      campaignEnrollments: 2,
+      campaignSends: 4,
+    });
+    expect(seen).toEqual([{ email: 'ada@acme.com', leadIds: [ada.id] }]);
+  });
+
   it('refuses an erase target that is not { place, erase }, naming it', () => {
     let refused: unknown;
     try {

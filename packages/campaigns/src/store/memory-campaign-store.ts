@@ -1,4 +1,14 @@
-import { appendFileSync, closeSync, existsSync, fsyncSync, openSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
 import {
   type CampaignClaimResult,
   type CampaignDeadLetter,
@@ -12,7 +22,9 @@ import {
   type CampaignStoreV1,
   type CampaignSuppression,
   type CampaignTimer,
+  type ErasedPerson,
   LeadpipeError,
+  mentionsEmail,
 } from '@leadpipe/core';
 import { parseOptions } from '@leadpipe/core/adapter-kit';
 import { z } from 'zod';
@@ -34,10 +46,40 @@ const optionsSchema = z
   .object({ file: z.string().min(1, 'must not be empty').optional(), fsync: z.boolean().optional() })
   .optional();
 
+/** What {@link MemoryCampaignStore.erase} removed, by kind (the names the PostgreSQL store's erase report uses). */
+export interface CampaignEraseCounts {
+  /** Enrollments of the person's leads. */
+  readonly campaignEnrollments: number;
+  /** Send ledger rows of their leads or addressed to them. */
+  readonly campaignSends: number;
+  /** Stored events of their leads, of their ledger rows, or naming the address in their data. */
+  readonly campaignEvents: number;
+  /** Dead letters of their enrollments, or naming the address. */
+  readonly campaignDeadLetters: number;
+}
+
+/** The memory campaign store: a `CampaignStoreV1` that can also erase a person. */
+export interface MemoryCampaignStore extends CampaignStoreV1 {
+  /**
+   * Remove the person's enrollments, ledger rows, stored events and dead
+   * letters, and rewrite the journal without them (a new file, renamed over
+   * the old one). Their suppression stays, kept as a SHA-256 of the address.
+   */
+  erase(person: ErasedPerson): Promise<CampaignEraseCounts>;
+}
+
+/** A suppression as kept: no address, only its hash (the key). */
+type StoredSuppression = Omit<CampaignSuppression, 'email'>;
+
+/** SHA-256 (hex) of the lower-cased address: what a suppression is kept under. */
+const addressHash = (email: string): string => createHash('sha256').update(email.toLowerCase()).digest('hex');
+
 /** One change, as journaled. */
 type Change =
   | { readonly t: 'enrollment'; readonly v: CampaignEnrollment }
   | { readonly t: 'send'; readonly v: CampaignSend }
+  | { readonly t: 'suppressed'; readonly h: string; readonly v: StoredSuppression }
+  /** A suppression as journals before 0.2 wrote it (the address in clear): replayed under its hash. */
   | { readonly t: 'suppression'; readonly v: CampaignSuppression }
   | { readonly t: 'event'; readonly v: CampaignStoredEvent }
   | { readonly t: 'deadLetter'; readonly v: CampaignDeadLetter }
@@ -86,13 +128,13 @@ const emptyStepStats = (): Record<keyof CampaignStepStats, number> => ({
  * const store = createMemoryCampaignStore({ file: './campaign-state.ndjson' });
  * ```
  */
-export function createMemoryCampaignStore(options: MemoryCampaignStoreOptions = {}): CampaignStoreV1 {
+export function createMemoryCampaignStore(options: MemoryCampaignStoreOptions = {}): MemoryCampaignStore {
   const parsed = parseOptions(optionsSchema, options, { name: 'createMemoryCampaignStore' }) ?? {};
   const enrollments = new Map<string, CampaignEnrollment>();
   const byLeadAndCampaign = new Map<string, string>();
   const byLead = new Map<string, Set<string>>();
   const sends = new Map<string, CampaignSend>();
-  const suppressions = new Map<string, CampaignSuppression>();
+  const suppressions = new Map<string, StoredSuppression>();
   const eventIds = new Set<string>();
   const eventsByLead = new Map<string, CampaignStoredEvent[]>();
   const eventsByLedgerKey = new Map<string, Set<string>>();
@@ -116,9 +158,14 @@ export function createMemoryCampaignStore(options: MemoryCampaignStoreOptions = 
       case 'send':
         sends.set(change.v.ledgerKey, change.v);
         break;
-      case 'suppression':
-        suppressions.set(change.v.email, change.v);
+      case 'suppressed':
+        suppressions.set(change.h, change.v);
         break;
+      case 'suppression': {
+        const { email, ...rest } = change.v;
+        suppressions.set(addressHash(email), rest);
+        break;
+      }
       case 'event': {
         const event = change.v;
         eventIds.add(event.id);
@@ -198,7 +245,43 @@ export function createMemoryCampaignStore(options: MemoryCampaignStoreOptions = 
       return enrollment === undefined ? [] : [enrollment];
     });
 
-  const store: CampaignStoreV1 = {
+  /** The change that stores a suppression under the address's hash, or undefined when one is already kept. */
+  const suppressionChange = (suppression: CampaignSuppression): Change | undefined => {
+    const h = addressHash(suppression.email);
+    if (suppressions.has(h)) return undefined;
+    const { email: _email, ...v } = suppression;
+    return { t: 'suppressed', h, v };
+  };
+
+  /** Everything held, as changes that rebuild it: the journal rewritten after an erase. */
+  const snapshot = (): Change[] => [
+    ...[...enrollments.values()].map((v): Change => ({ t: 'enrollment', v })),
+    ...[...sends.values()].map((v): Change => ({ t: 'send', v })),
+    ...[...suppressions].map(([h, v]): Change => ({ t: 'suppressed', h, v })),
+    ...[...eventsByLead.values()].flat().map((v): Change => ({ t: 'event', v })),
+    ...[...deadLetters.values()].map((v): Change => ({ t: 'deadLetter', v })),
+    ...[...timers.values()].map((v): Change => ({ t: 'timer', v })),
+    ...[...usage].map(([key, sentToday]): Change => {
+      const [mailbox = '', day = ''] = key.split('\u0000');
+      return { t: 'usage', mailbox, day, sentToday, at: lastSent.get(mailbox) ?? 0 };
+    }),
+  ];
+
+  /** Replace the journal with `changes` in one line: written beside it, flushed, renamed over it. */
+  const rewriteJournal = (changes: readonly Change[]): void => {
+    if (file === undefined) return;
+    const temporary = `${file}.${process.pid}.tmp`;
+    const fd = openSync(temporary, 'w');
+    try {
+      writeFileSync(fd, changes.length === 0 ? '' : `${JSON.stringify(changes)}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temporary, file);
+  };
+
+  const store: MemoryCampaignStore = {
     specificationVersion: 'v1',
 
     async enroll(enrollment) {
@@ -260,8 +343,9 @@ export function createMemoryCampaignStore(options: MemoryCampaignStoreOptions = 
 
     async claimSend(claim): Promise<CampaignClaimResult> {
       const email = claim.email.toLowerCase();
-      const suppression = suppressions.get(email);
-      if (suppression !== undefined) return { status: 'suppressed', suppression: copy(suppression) };
+      const suppression = suppressions.get(addressHash(email));
+      if (suppression !== undefined)
+        return { status: 'suppressed', suppression: { ...copy(suppression), email } };
       const existing = sends.get(claim.ledgerKey);
       if (existing !== undefined && existing.status !== 'retry' && existing.status !== 'not_sent') {
         return { status: 'exists', send: copy(existing) };
@@ -364,14 +448,13 @@ export function createMemoryCampaignStore(options: MemoryCampaignStoreOptions = 
     },
 
     async suppress(suppression) {
-      const email = suppression.email.toLowerCase();
-      if (suppressions.has(email)) return;
-      commit([{ t: 'suppression', v: { ...suppression, email } }]);
+      const change = suppressionChange(suppression);
+      if (change !== undefined) commit([change]);
     },
 
     async getSuppression(email) {
-      const suppression = suppressions.get(email.toLowerCase());
-      return suppression === undefined ? undefined : copy(suppression);
+      const suppression = suppressions.get(addressHash(email));
+      return suppression === undefined ? undefined : { ...copy(suppression), email: email.toLowerCase() };
     },
 
     async recordEvent(event, options = {}) {
@@ -392,10 +475,8 @@ export function createMemoryCampaignStore(options: MemoryCampaignStoreOptions = 
         changes.push({ t: 'enrollment', v: next });
         exited.push(next);
       }
-      const suppression = options.suppress;
-      if (suppression !== undefined && !suppressions.has(suppression.email.toLowerCase())) {
-        changes.push({ t: 'suppression', v: { ...suppression, email: suppression.email.toLowerCase() } });
-      }
+      const suppression = options.suppress === undefined ? undefined : suppressionChange(options.suppress);
+      if (suppression !== undefined) changes.push(suppression);
       commit(changes);
       return { recorded: true, exited: copy(exited) };
     },
@@ -472,6 +553,61 @@ export function createMemoryCampaignStore(options: MemoryCampaignStoreOptions = 
         }
       }
       return { enrolled, byStatus, exitedByReason, steps };
+    },
+
+    async erase(person) {
+      if (closed)
+        throw new LeadpipeError('invalid_configuration', { message: 'The campaign store is closed' });
+      const address = person.email.toLowerCase();
+      const ids = new Set(person.leadIds);
+      const theirSends = [...sends.values()].filter((send) => ids.has(send.leadId) || send.email === address);
+      const theirKeys = new Set(theirSends.map((send) => send.ledgerKey));
+      const theirEnrollments = [...enrollments.values()].filter((enrollment) => ids.has(enrollment.leadId));
+      const theirEnrollmentIds = new Set(theirEnrollments.map((enrollment) => enrollment.id));
+      let campaignEvents = 0;
+      for (const [leadId, list] of eventsByLead) {
+        const kept = list.filter(
+          (event) =>
+            !(
+              ids.has(event.leadId) ||
+              (event.ledgerKey !== undefined && theirKeys.has(event.ledgerKey)) ||
+              (event.data !== undefined && mentionsEmail(JSON.stringify(event.data), address))
+            ),
+        );
+        for (const event of list) if (!kept.includes(event)) eventIds.delete(event.id);
+        campaignEvents += list.length - kept.length;
+        if (kept.length === 0) eventsByLead.delete(leadId);
+        else eventsByLead.set(leadId, kept);
+      }
+      eventsByLedgerKey.clear();
+      for (const event of [...eventsByLead.values()].flat()) {
+        if (event.ledgerKey === undefined) continue;
+        const types = eventsByLedgerKey.get(event.ledgerKey) ?? new Set<string>();
+        eventsByLedgerKey.set(event.ledgerKey, types);
+        types.add(event.type);
+      }
+      let campaignDeadLetters = 0;
+      for (const [id, letter] of deadLetters) {
+        if (theirEnrollmentIds.has(letter.enrollmentId) || mentionsEmail(letter.message, address)) {
+          deadLetters.delete(id);
+          campaignDeadLetters++;
+        }
+      }
+      for (const key of theirKeys) sends.delete(key);
+      for (const enrollment of theirEnrollments) {
+        enrollments.delete(enrollment.id);
+        byLeadAndCampaign.delete(`${enrollment.campaignId}\u0000${enrollment.leadId}`);
+        byLead.delete(enrollment.leadId);
+      }
+      const counts: CampaignEraseCounts = {
+        campaignEnrollments: theirEnrollments.length,
+        campaignSends: theirKeys.size,
+        campaignEvents,
+        campaignDeadLetters,
+      };
+      // The old journal still names the person: replace it with what is left.
+      if (Object.values(counts).some((count) => count > 0)) rewriteJournal(snapshot());
+      return counts;
     },
 
     async close() {

@@ -134,8 +134,14 @@ export interface ErasedPerson {
 export interface LeadEraseTarget {
   /** Name of the place in the erase report, such as `cache` or `deadLetters`. */
   readonly place: string;
-  /** Remove every record that names the person (their email as a whole address, or one of their lead ids); resolves with how many. */
-  erase(person: ErasedPerson): Promise<number>;
+  /**
+   * Remove every record that names the person (their email as a whole
+   * address, or one of their lead ids); resolves with how many, or, for a
+   * target that keeps several kinds of record (a campaign store's
+   * enrollments, sends, events), with a count per kind: each key is then a
+   * place of the report in `place`'s stead.
+   */
+  erase(person: ErasedPerson): Promise<number | Readonly<Record<string, number>>>;
 }
 
 /** An event of the outbox, written in the same transaction as the change it reports. */

@@ -33,7 +33,8 @@ export interface MemoryLeadStoreOptions {
   /**
    * Other places that keep people, which `erase` clears too and names in
    * its report: `deadLetterEraseTarget(queue)`, `erasableCache(cache).target`,
-   * `erasableCheckpointStore(store).target`. Default none.
+   * `erasableCheckpointStore(store).target`, `campaignEraseTarget(store)` of
+   * `@leadpipe/campaigns`. Default none.
    */
   readonly eraseTargets?: readonly LeadEraseTarget[];
 }
@@ -259,8 +260,10 @@ export function createMemoryLeadStore(options: MemoryLeadStoreOptions = {}): Lea
       const address = identity.slice('email:'.length);
       const elsewhere: Record<string, number> = {};
       for (const target of eraseTargets) {
-        elsewhere[target.place] =
-          (elsewhere[target.place] ?? 0) + (await target.erase({ email: address, leadIds: [...ids] }));
+        const erased = await target.erase({ email: address, leadIds: [...ids] });
+        const counts = typeof erased === 'number' ? { [target.place]: erased } : erased;
+        for (const [place, count] of Object.entries(counts))
+          elsewhere[place] = (elsewhere[place] ?? 0) + count;
       }
       return { email: address, removed: { ...removed, ...elsewhere } };
     },
