@@ -79,7 +79,7 @@ function answeredKeys(requests: readonly RecordedRequest[]): string[] {
 
 /** CSV text of `rows`, every cell quoted. */
 function csv(rows: readonly (readonly string[])[]): string {
-  return rows.map((row) => row.map((cell) => `"${cell.replaceAll('"', '""')}"`).join(',')).join('\n') + '\n';
+  return `${rows.map((row) => row.map((cell) => `"${cell.replaceAll('"', '""')}"`).join(',')).join('\n')}\n`;
 }
 
 function repeated(keys: readonly string[]): string[] {
