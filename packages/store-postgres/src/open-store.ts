@@ -25,8 +25,8 @@ import {
   createPostgresCheckpointStoreOn,
   createPostgresDeadLetterQueueOn,
 } from './run-state.js';
-import { traceStoreMethods } from './traced.js';
 import { pgDatabaseAt, pgliteDatabase, type SqlDatabase } from './sql-client.js';
+import { traceStoreMethods } from './traced.js';
 
 /**
  * An open PGlite instance, as {@link PostgresStoreOptions.pglite} takes it: any object with PGlite's `query` and
@@ -311,19 +311,19 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
     engine: database.engine,
     leads: traceStoreMethods(
       createPostgresLeadStoreOn(
-      database,
-      {
-        schema,
-        mergePolicy: parsed.mergePolicy ?? 'highestConfidence',
-        customFields: new Set(parsed.customFields ?? []),
-        now,
-        exactCountBelow: parsed.exactCountBelow ?? 10_000,
-        importBatch: parsed.importBatch ?? 1_000,
-        ...(parsed.archiveFile === undefined ? {} : { archiveFile: parsed.archiveFile }),
-        reader,
-      },
-      close,
-    ),
+        database,
+        {
+          schema,
+          mergePolicy: parsed.mergePolicy ?? 'highestConfidence',
+          customFields: new Set(parsed.customFields ?? []),
+          now,
+          exactCountBelow: parsed.exactCountBelow ?? 10_000,
+          importBatch: parsed.importBatch ?? 1_000,
+          ...(parsed.archiveFile === undefined ? {} : { archiveFile: parsed.archiveFile }),
+          reader,
+        },
+        close,
+      ),
       database.engine,
       LEAD_OPERATIONS,
     ),

@@ -68,7 +68,10 @@ describe.each([
     const schema = `k_otel_${engine}_${Date.now().toString(36)}`;
     const store =
       url === undefined
-        ? await openPostgresStore({ pglite: await (await import('@electric-sql/pglite')).PGlite.create(), schema })
+        ? await openPostgresStore({
+            pglite: await (await import('@electric-sql/pglite')).PGlite.create(),
+            schema,
+          })
         : await openPostgresStore({ connection: url, schema });
     try {
       const spans = await exercise(store);
@@ -108,7 +111,14 @@ describe.each([
 
       const everything = await telemetry.everything();
       expect(everything).toContain('"leadpipe.calls"');
-      for (const secret of [PASSWORD, EMAIL, 'ada.secret', 'otel-k.example', 'P1@d1.example', 'sales@acme.com']) {
+      for (const secret of [
+        PASSWORD,
+        EMAIL,
+        'ada.secret',
+        'otel-k.example',
+        'P1@d1.example',
+        'sales@acme.com',
+      ]) {
         expect(everything).not.toContain(secret);
       }
     } finally {
