@@ -1,6 +1,11 @@
 import { context, metrics, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { MeterProvider, type MetricData, MetricReader } from '@opentelemetry/sdk-metrics';
+import {
+  AggregationTemporality,
+  MeterProvider,
+  type MetricData,
+  MetricReader,
+} from '@opentelemetry/sdk-metrics';
 import {
   BasicTracerProvider,
   InMemorySpanExporter,
@@ -24,14 +29,15 @@ export interface CapturedTelemetry {
   everything(): Promise<string>;
 }
 
-/** Register an OpenTelemetry SDK as a host would (in-memory spans, on-demand metrics, AsyncLocalStorage context). */
+/** Register an OpenTelemetry SDK as a host would (in-memory spans, on-demand delta metrics, AsyncLocalStorage context). */
 export function installTelemetry(): CapturedTelemetry {
   const exporter = new InMemorySpanExporter();
   trace.disable();
   trace.setGlobalTracerProvider(
     new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
   );
-  const reader = new CollectingReader();
+  // Delta: a collection holds only what was observed in it, so a queue no longer observed is absent.
+  const reader = new CollectingReader({ aggregationTemporalitySelector: () => AggregationTemporality.DELTA });
   metrics.disable();
   metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
   context.disable();
