@@ -1,5 +1,6 @@
-import { context, metrics, trace } from '@opentelemetry/api';
+import { context, metrics, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { MeterProvider, type MetricData, MetricReader } from '@opentelemetry/sdk-metrics';
 import {
   BasicTracerProvider,
@@ -24,7 +25,7 @@ export interface CapturedTelemetry {
   everything(): Promise<string>;
 }
 
-/** Register an OpenTelemetry SDK as a host would (in-memory spans, on-demand metrics, AsyncLocalStorage context). */
+/** Register an OpenTelemetry SDK as a host would (in-memory spans, on-demand metrics, AsyncLocalStorage context, W3C trace context propagation). */
 export function installTelemetry(): CapturedTelemetry {
   const exporter = new InMemorySpanExporter();
   trace.disable();
@@ -36,6 +37,8 @@ export function installTelemetry(): CapturedTelemetry {
   metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
   context.disable();
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  propagation.disable();
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   const collect = async () => (await reader.collect()).resourceMetrics.scopeMetrics.flatMap((s) => s.metrics);
   return {
     spans: () => exporter.getFinishedSpans(),
@@ -58,4 +61,5 @@ export function uninstallTelemetry(): void {
   trace.disable();
   metrics.disable();
   context.disable();
+  propagation.disable();
 }
