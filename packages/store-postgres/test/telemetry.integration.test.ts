@@ -1,6 +1,5 @@
 import { createLead } from '@leadpipe/core';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgresStore, type PostgresStore } from '../src/index.js';
@@ -33,10 +32,6 @@ beforeAll(async () => {
   telemetry = installTelemetry();
 });
 afterAll(uninstallTelemetry);
-
-function named(name: string): ReadableSpan[] {
-  return telemetry.spans().filter((span) => span.name === name);
-}
 
 async function exercise(store: PostgresStore) {
   const before = telemetry.spans().length;
