@@ -54,10 +54,12 @@ async function exercise(store: PostgresStore) {
   return telemetry.spans().slice(before);
 }
 
-describe.each([
+const engines: readonly (readonly ['postgres' | 'pglite', () => string | undefined])[] = [
   ['postgres', () => serverUrl(DATABASE, PASSWORD)],
   ['pglite', () => undefined],
-] as const)('%s store spans', (engine, connection) => {
+];
+
+describe.each(engines)('%s store spans', (engine, connection) => {
   it('traces each store call as one client span with counts only, and no password or email anywhere', async () => {
     const url = connection();
     const schema = `k_otel_${engine}_${Date.now().toString(36)}`;
