@@ -19,6 +19,17 @@ function serverUrl(database: string, password?: string): string {
   return url.toString();
 }
 
+/** Drop `schema` of `database` on the server. */
+async function dropIn(database: string, schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: serverUrl(database) });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
+
 let telemetry: CapturedTelemetry;
 beforeAll(async () => {
   const admin = new pg.Client({ connectionString: serverUrl('postgres') });
@@ -120,6 +131,7 @@ describe.each(engines)('%s store spans', (engine, connection) => {
       }
     } finally {
       await store.close();
+      if (url !== undefined) await dropIn(DATABASE, schema);
     }
   }, 60_000);
 });
@@ -132,6 +144,7 @@ it('names no span when no tracer provider is registered (no-op) and the store st
     expect(outcome?.status).toMatch(/created|updated|unchanged/);
   } finally {
     await store.close();
+    await dropIn(DATABASE, 'k_otel_noop');
     telemetry = installTelemetry();
   }
 });
