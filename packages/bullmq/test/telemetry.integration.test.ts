@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createMemoryCache } from '@leadpipe/core';
 import { SpanKind } from '@opentelemetry/api';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBullMqCampaignQueue, createDistributedRun, createWorker } from '../src/index.js';
 import { REDIS_URL, removeKeys, until } from './support.js';
@@ -29,7 +30,9 @@ async function depthOf(queue: string): Promise<unknown[]> {
 describe('BullMQ telemetry (local Redis)', () => {
   it('reports the waiting batches as queue depth and traces each batch job; no row data in spans or metrics', async () => {
     const queueName = `q-${randomUUID().slice(0, 8)}`;
-    const producer = createDistributedRun({ connection: REDIS_URL, prefix, queueName, batchSize: 2 });
+    // A connection of the test's own: still open after the producer closes, so only `stop()` ends the readings.
+    const shared = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const producer = createDistributedRun({ connection: shared, prefix, queueName, batchSize: 2 });
     let worker: ReturnType<typeof createWorker> | undefined;
     try {
       const rows = [
@@ -78,6 +81,7 @@ describe('BullMQ telemetry (local Redis)', () => {
     }
     // Closed: the queue is no longer reported.
     expect(await depthOf(queueName)).toEqual([]);
+    await shared.quit();
   }, 90_000);
 
   it('traces each campaign wake-up job and reports its queue depth while open', async () => {
