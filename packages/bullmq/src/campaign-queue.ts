@@ -4,15 +4,18 @@ import {
   type CampaignWakeUp,
   type CampaignWakeUpHandler,
   type Clock,
+  observeQueueDepth,
   parseOptions,
   redactSecrets,
   systemClock,
+  traceCall,
   ValidationError,
 } from '@leadpipe/core/adapter-kit';
 import { type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { assertNoEviction } from './redis-check.js';
+import { MESSAGING_SYSTEM } from './telemetry.js';
 
 /** Options of {@link createBullMqCampaignQueue}. */
 export interface BullMqCampaignQueueOptions {
@@ -155,6 +158,11 @@ export function createBullMqCampaignQueue(options: BullMqCampaignQueueOptions = 
         });
   const queue = new Queue<WakeUpData>(checked.queueName, { connection, prefix: checked.prefix });
   queue.on('error', (error) => report(error, undefined));
+  const depth = observeQueueDepth({
+    queue: checked.queueName,
+    read: () => queue.getWaitingCount(),
+    attributes: MESSAGING_SYSTEM,
+  });
   let worker: Worker<WakeUpData> | undefined;
   let readiness: Promise<void> | undefined;
   let closed = false;
@@ -262,11 +270,20 @@ export function createBullMqCampaignQueue(options: BullMqCampaignQueueOptions = 
       if (closed) throw new Error('createBullMqCampaignQueue: the queue is closed');
       worker = new Worker<WakeUpData>(
         checked.queueName,
-        async (job: Job<WakeUpData>) => {
-          // A scheduler job's runAt is when BullMQ meant it to run.
-          const runAt = job.data.runAt > 0 ? job.data.runAt : job.timestamp + (job.opts.delay ?? 0);
-          await handler({ key: job.data.key, runAt });
-        },
+        (job: Job<WakeUpData>) =>
+          traceCall(
+            {
+              kind: 'queue',
+              vendor: checked.queueName,
+              operation: 'job',
+              attributes: { ...MESSAGING_SYSTEM, 'leadpipe.job': 'campaign_wake_up' },
+            },
+            async () => {
+              // A scheduler job's runAt is when BullMQ meant it to run.
+              const runAt = job.data.runAt > 0 ? job.data.runAt : job.timestamp + (job.opts.delay ?? 0);
+              await handler({ key: job.data.key, runAt });
+            },
+          ),
         {
           connection,
           prefix: checked.prefix,
@@ -321,6 +338,7 @@ export function createBullMqCampaignQueue(options: BullMqCampaignQueueOptions = 
     async close() {
       if (closed) return;
       closed = true;
+      depth.stop();
       await worker?.close();
       await queue.close();
       if (owned) await connection.quit().catch(() => connection.disconnect());

@@ -9,7 +9,7 @@ import {
   redactSecrets,
   ValidationError,
 } from '@leadpipe/core';
-import { parseOptions } from '@leadpipe/core/adapter-kit';
+import { observeQueueDepth, parseOptions } from '@leadpipe/core/adapter-kit';
 import { type Job, Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
@@ -28,6 +28,7 @@ import {
   sharedShape,
 } from './run-shared.js';
 import type { StoredBatch } from './stored-batch.js';
+import { MESSAGING_SYSTEM } from './telemetry.js';
 
 /** Options of {@link createDistributedRun}. */
 export interface DistributedRunOptions {
@@ -247,6 +248,11 @@ export function createDistributedRun(options: DistributedRunOptions = {}): Distr
     prefix: checked.prefix,
   });
   queue.on('error', () => undefined);
+  const depth = observeQueueDepth({
+    queue: checked.queueName,
+    read: () => queue.getWaitingCount(),
+    attributes: MESSAGING_SYSTEM,
+  });
   let events: QueueEvents | undefined;
   let eventsClient: Redis | undefined;
   const wakers = new Set<() => void>();
@@ -515,6 +521,7 @@ export function createDistributedRun(options: DistributedRunOptions = {}): Distr
     },
 
     async close() {
+      depth.stop();
       wakers.clear();
       const listening = events;
       events = undefined;

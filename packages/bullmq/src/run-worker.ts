@@ -9,9 +9,9 @@ import {
   type SinkEntry,
   type SourceRow,
 } from '@leadpipe/core';
-import { parseOptions } from '@leadpipe/core/adapter-kit';
+import { observeQueueDepth, parseOptions, TelemetryAttributes, traceCall } from '@leadpipe/core/adapter-kit';
 import Bottleneck from 'bottleneck';
-import { type Job, Worker } from 'bullmq';
+import { type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 import {
@@ -27,6 +27,7 @@ import {
   sharedShape,
 } from './run-shared.js';
 import type { StoredBatch } from './stored-batch.js';
+import { MESSAGING_SYSTEM } from './telemetry.js';
 
 /** A pipeline of the worker's pool, with where its current batch's rejects go. */
 interface PooledPipeline {
@@ -305,7 +306,21 @@ export function createWorker(options: DistributedWorkerOptions): DistributedWork
     }
   };
 
-  const worker = new Worker<BatchData, BatchOutcome>(checked.queueName, processBatch, {
+  const tracedBatch = (job: Job<BatchData, BatchOutcome>): Promise<BatchOutcome> =>
+    traceCall(
+      {
+        kind: 'queue',
+        vendor: checked.queueName,
+        operation: 'job',
+        attributes: {
+          ...MESSAGING_SYSTEM,
+          'leadpipe.job': 'distributed_run_batch',
+          [TelemetryAttributes.batchSize]: job.data.rows.length,
+        },
+      },
+      () => processBatch(job),
+    );
+  const worker = new Worker<BatchData, BatchOutcome>(checked.queueName, tracedBatch, {
     connection: redis,
     prefix: checked.prefix,
     concurrency: checked.concurrency,
@@ -327,6 +342,17 @@ export function createWorker(options: DistributedWorkerOptions): DistributedWork
       .catch((failure: unknown) => report(failure, job.id));
   });
   worker.on('error', (error) => report(error, undefined));
+  // The depth of the queue this worker takes from, read through a Queue on the worker's own connection.
+  const depthQueue = new Queue<BatchData, BatchOutcome>(checked.queueName, {
+    connection: redis,
+    prefix: checked.prefix,
+  });
+  depthQueue.on('error', () => undefined);
+  const depth = observeQueueDepth({
+    queue: checked.queueName,
+    read: () => depthQueue.getWaitingCount(),
+    attributes: MESSAGING_SYSTEM,
+  });
 
   const ready = (): Promise<void> => {
     readiness ??= (async () => {
@@ -355,6 +381,7 @@ export function createWorker(options: DistributedWorkerOptions): DistributedWork
     async close(graceMs?: number) {
       if (closed) return;
       closed = true;
+      depth.stop();
       const closing = worker.close();
       if (graceMs !== undefined) {
         let timer: NodeJS.Timeout | undefined;
@@ -367,6 +394,7 @@ export function createWorker(options: DistributedWorkerOptions): DistributedWork
         if (outcome === 'late') await worker.close(true);
       } else await closing;
       await Promise.all(all.map(({ pipeline }) => pipeline.close().catch(() => undefined)));
+      await depthQueue.close().catch(() => undefined);
       await limits.disconnect().catch(() => undefined);
       limiterClient.disconnect();
       await closeConnection(redis, owned);

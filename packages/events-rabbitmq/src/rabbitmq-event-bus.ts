@@ -9,8 +9,12 @@ import {
   checkBusSubscription,
   type EventBusV1,
   LeadpipeError,
+  ROOT_CONTEXT,
   redactSecrets,
+  TelemetryAttributes,
+  traceCall,
 } from '@leadpipe/core/adapter-kit';
+import { context, propagation, type TextMapGetter } from '@opentelemetry/api';
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import { type CheckedSettings, checkSettings, displayUrl, type RabbitMqEventBusSettings } from './options.js';
 
@@ -37,6 +41,20 @@ interface Consumer {
 
 /** Headers the broker adds on dead-lettering and redelivery. */
 const BROKER_HEADERS = /^x-(death|first-death-|last-death-|delivery-count)/;
+
+/** `messaging.system` of this package's spans (OpenTelemetry semantic conventions). */
+const MESSAGING_SYSTEM = { 'messaging.system': 'rabbitmq' } as const;
+
+/** Reads trace context headers from a message (amqplib gives strings, or Buffers for some values). */
+const headerGetter: TextMapGetter<Record<string, unknown>> = {
+  keys: (carrier) => Object.keys(carrier),
+  get(carrier, key) {
+    const value = carrier[key];
+    if (typeof value === 'string') return value;
+    if (Buffer.isBuffer(value)) return value.toString('utf8');
+    return undefined;
+  },
+};
 
 function errorText(error: unknown): string {
   return redactSecrets(error instanceof Error ? error.message : String(error));
@@ -184,7 +202,18 @@ export function createRabbitMqEventBus(settings: RabbitMqEventBusSettings = {}):
     }
     consumer.running += 1;
     try {
-      await subscription.handler(event, { attempt, signal: consumer.abort.signal });
+      // The publisher's trace context travels in the headers: the handle span continues its trace.
+      const parent = propagation.extract(ROOT_CONTEXT, message.properties.headers ?? {}, headerGetter);
+      await traceCall(
+        {
+          kind: 'queue',
+          vendor: queueOf(subscription.name),
+          operation: 'handle',
+          parent,
+          attributes: { ...MESSAGING_SYSTEM, 'leadpipe.event.type': event.type, 'leadpipe.attempt': attempt },
+        },
+        () => subscription.handler(event, { attempt, signal: consumer.abort.signal }),
+      );
       channel.ack(message);
     } catch {
       // Requeued until the last delivery, then dead-lettered.
@@ -260,21 +289,40 @@ export function createRabbitMqEventBus(settings: RabbitMqEventBusSettings = {}):
       } catch (error) {
         throw LeadpipeError.isInstance(error) ? error : brokerError('opening a channel', error);
       }
-      try {
-        for (const event of events) {
-          const written = channel.publish(options.exchange, event.type, Buffer.from(JSON.stringify(event)), {
-            persistent: true,
-            messageId: event.id,
-            type: event.type,
-            contentType: 'application/json',
-            timestamp: Math.floor(Date.parse(event.occurredAt) / 1000),
-          });
-          if (!written) await once(channel, 'drain');
-        }
-        await channel.waitForConfirms();
-      } catch (error) {
-        throw brokerError('publishing (the broker did not confirm every event)', error);
-      }
+      await traceCall(
+        {
+          kind: 'queue',
+          vendor: options.exchange,
+          operation: 'publish',
+          attributes: { ...MESSAGING_SYSTEM, [TelemetryAttributes.batchSize]: events.length },
+        },
+        async () => {
+          // The publish span's context, for consumers to continue (W3C `traceparent` with the SDK's default propagator).
+          const headers: Record<string, string> = {};
+          propagation.inject(context.active(), headers);
+          try {
+            for (const event of events) {
+              const written = channel.publish(
+                options.exchange,
+                event.type,
+                Buffer.from(JSON.stringify(event)),
+                {
+                  persistent: true,
+                  messageId: event.id,
+                  type: event.type,
+                  contentType: 'application/json',
+                  timestamp: Math.floor(Date.parse(event.occurredAt) / 1000),
+                  headers,
+                },
+              );
+              if (!written) await once(channel, 'drain');
+            }
+            await channel.waitForConfirms();
+          } catch (error) {
+            throw brokerError('publishing (the broker did not confirm every event)', error);
+          }
+        },
+      );
     },
 
     async subscribe(subscription: BusSubscription): Promise<BusSubscriptionHandle> {

@@ -26,6 +26,7 @@ import {
   createPostgresDeadLetterQueueOn,
 } from './run-state.js';
 import { pgDatabaseAt, pgliteDatabase, type SqlDatabase } from './sql-client.js';
+import { traceStoreMethods } from './traced.js';
 
 /**
  * An open PGlite instance, as {@link PostgresStoreOptions.pglite} takes it: any object with PGlite's `query` and
@@ -212,6 +213,48 @@ export async function migratePostgresStore(options: PostgresStoreOptions): Promi
   }
 }
 
+/** Lead store methods traced, with their span's operation (`leadpipe.store.<operation>`). */
+const LEAD_OPERATIONS = {
+  upsert: 'upsert',
+  get: 'get',
+  getByEmail: 'get_by_email',
+  query: 'query',
+  count: 'count',
+  import: 'import',
+  erase: 'erase',
+  retain: 'retain',
+  readOutbox: 'read_outbox',
+} as const satisfies Partial<Record<keyof LeadStoreV1, string>>;
+
+/** Campaign store methods traced: the claim, the due scan and every other write or read of a run. */
+const CAMPAIGN_OPERATIONS = {
+  enroll: 'campaign_enroll',
+  getEnrollment: 'campaign_get_enrollment',
+  enrollmentsOfLead: 'campaign_enrollments_of_lead',
+  updateEnrollment: 'campaign_update_enrollment',
+  due: 'campaign_due',
+  nextWakeAt: 'campaign_next_wake_at',
+  recordEvent: 'campaign_record_event',
+  eventsSince: 'campaign_events_since',
+  claimSend: 'campaign_claim_send',
+  markSent: 'campaign_mark_sent',
+  markFailed: 'campaign_mark_failed',
+  resolveClaim: 'campaign_resolve_claim',
+  reopenSend: 'campaign_reopen_send',
+  getSend: 'campaign_get_send',
+  listSends: 'campaign_list_sends',
+  mailboxUsage: 'campaign_mailbox_usage',
+  suppress: 'campaign_suppress',
+  getSuppression: 'campaign_get_suppression',
+  putDeadLetter: 'campaign_put_dead_letter',
+  listDeadLetters: 'campaign_list_dead_letters',
+  removeDeadLetter: 'campaign_remove_dead_letter',
+  setTimer: 'campaign_set_timer',
+  dueTimers: 'campaign_due_timers',
+  removeTimer: 'campaign_remove_timer',
+  stats: 'campaign_stats',
+} as const satisfies Partial<Record<keyof CampaignStoreV1, string>>;
+
 /**
  * Open the lead store, cache, dead-letter queue and checkpoint store on one
  * PostgreSQL database (node-postgres), or embedded on PGlite when
@@ -266,24 +309,32 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   const reader = routing.reader;
   return {
     engine: database.engine,
-    leads: createPostgresLeadStoreOn(
-      database,
-      {
-        schema,
-        mergePolicy: parsed.mergePolicy ?? 'highestConfidence',
-        customFields: new Set(parsed.customFields ?? []),
-        now,
-        exactCountBelow: parsed.exactCountBelow ?? 10_000,
-        importBatch: parsed.importBatch ?? 1_000,
-        ...(parsed.archiveFile === undefined ? {} : { archiveFile: parsed.archiveFile }),
-        reader,
-      },
-      close,
+    leads: traceStoreMethods(
+      createPostgresLeadStoreOn(
+        database,
+        {
+          schema,
+          mergePolicy: parsed.mergePolicy ?? 'highestConfidence',
+          customFields: new Set(parsed.customFields ?? []),
+          now,
+          exactCountBelow: parsed.exactCountBelow ?? 10_000,
+          importBatch: parsed.importBatch ?? 1_000,
+          ...(parsed.archiveFile === undefined ? {} : { archiveFile: parsed.archiveFile }),
+          reader,
+        },
+        close,
+      ),
+      database.engine,
+      LEAD_OPERATIONS,
     ),
     cache: createPostgresCacheOn(database, schema, now),
     deadLetters: createPostgresDeadLetterQueueOn(database, schema),
     checkpoints: createPostgresCheckpointStoreOn(database, schema, parsed.checkpointName ?? 'default', now),
-    campaigns: createPostgresCampaignStoreOn(database, schema, close),
+    campaigns: traceStoreMethods(
+      createPostgresCampaignStoreOn(database, schema, close),
+      database.engine,
+      CAMPAIGN_OPERATIONS,
+    ),
     backup: () => backupLines(database, schema, now, parsed.archiveFile),
     restore: (source) => restoreBackup(database, schema, parsed.archiveFile, source),
     close,

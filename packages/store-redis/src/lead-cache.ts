@@ -8,6 +8,7 @@ import {
   type LeadStoreQuery,
   type LeadStoreV1,
   parseOptions,
+  traceCall,
 } from '@leadpipe/core/adapter-kit';
 import { z } from 'zod';
 import {
@@ -21,6 +22,7 @@ import {
   scanPrefix,
   timeoutSchema,
 } from './connection.js';
+import { CACHE_HIT, redisCall } from './telemetry.js';
 
 /** Options of {@link withRedisLeadCache}. */
 export interface RedisLeadCacheOptions {
@@ -237,26 +239,30 @@ export function withRedisLeadCache(store: LeadStoreV1, options: RedisLeadCacheOp
   };
 
   /** A read through the cache: the stamped value when current, else `load` (cached when `cacheable`). */
-  const through = async <T>(
+  const through = <T>(
+    operation: 'get' | 'query' | 'count',
     key: string,
     stampOf: (generations: { write: string; lead: string }) => string,
     load: () => Promise<T>,
     cacheable: (value: T) => boolean,
-  ): Promise<T> => {
-    const found = await read(key);
-    if (found !== undefined) {
-      const stamp = stampOf(found);
-      const entry = parseStamped<T>(found.text);
-      if (entry !== undefined && entry.g === stamp) {
-        hits += 1;
-        return entry.v;
+  ): Promise<T> =>
+    traceCall(redisCall(`lead_cache_${operation}`), async (span) => {
+      const found = await read(key);
+      if (found !== undefined) {
+        const stamp = stampOf(found);
+        const entry = parseStamped<T>(found.text);
+        if (entry !== undefined && entry.g === stamp) {
+          hits += 1;
+          span.setAttribute(CACHE_HIT, true);
+          return entry.v;
+        }
       }
-    }
-    misses += 1;
-    const value = await load();
-    if (found !== undefined && cacheable(value)) await fill(key, found.write, stampOf(found), value);
-    return value;
-  };
+      misses += 1;
+      span.setAttribute(CACHE_HIT, false);
+      const value = await load();
+      if (found !== undefined && cacheable(value)) await fill(key, found.write, stampOf(found), value);
+      return value;
+    });
 
   /** After a write: delete `keys` and bump the generations named, in one transaction. */
   const invalidate = async (keys: readonly string[], bumpLeads: boolean) => {
@@ -300,6 +306,7 @@ export function withRedisLeadCache(store: LeadStoreV1, options: RedisLeadCacheOp
         return store.get(id);
       }
       return through<Lead | undefined>(
+        'get',
         leadKey(id),
         ({ lead }) => lead,
         () => store.get(id),
@@ -314,6 +321,7 @@ export function withRedisLeadCache(store: LeadStoreV1, options: RedisLeadCacheOp
         return store.query(query);
       }
       return through<LeadStorePage>(
+        'query',
         pageKey(hash),
         ({ write }) => write,
         () => store.query(query),
@@ -327,6 +335,7 @@ export function withRedisLeadCache(store: LeadStoreV1, options: RedisLeadCacheOp
         return store.count(query);
       }
       return through<LeadStoreCount>(
+        'count',
         countKey(hash),
         ({ write }) => write,
         () => store.count(query),

@@ -3,6 +3,7 @@ import {
   type Clock,
   emailIdentity,
   parseOptions,
+  traceCall,
   ValidationError,
 } from '@leadpipe/core/adapter-kit';
 import { z } from 'zod';
@@ -17,6 +18,7 @@ import {
   scanPrefix,
   timeoutSchema,
 } from './connection.js';
+import { CACHE_HIT, redisCall } from './telemetry.js';
 
 /** Options of {@link createRedisCache}. */
 export interface RedisCacheOptions {
@@ -158,30 +160,40 @@ export function createRedisCache(options: RedisCacheOptions): RedisCache {
     }
   };
 
+  const readEntry = async (key: string): Promise<unknown> => {
+    const text = await guarded('get', (client) => client.get(prefix + key), null);
+    if (text === null) return undefined;
+    const entry = parseEntry(text);
+    if (entry === undefined) return undefined;
+    if (clock !== undefined && entry.e !== null && entry.e <= clock()) return undefined;
+    return entry.v;
+  };
+  const writeEntry = async (key: string, value: unknown, ttlMs: number): Promise<void> => {
+    if (!(ttlMs > 0)) {
+      await guarded('set', (client) => client.del(prefix + key), 0);
+      return;
+    }
+    const px = Math.ceil(ttlMs);
+    const text = serializeEntry(value, clock === undefined ? null : clock() + ttlMs);
+    if (Number.isFinite(px)) {
+      await guarded('set', (client) => client.set(prefix + key, text, 'PX', px), null);
+    } else {
+      await guarded('set', (client) => client.set(prefix + key, text), null);
+    }
+  };
+
   return {
-    async get(key) {
-      const text = await guarded('get', (client) => client.get(prefix + key), null);
-      if (text === null) return undefined;
-      const entry = parseEntry(text);
-      if (entry === undefined) return undefined;
-      if (clock !== undefined && entry.e !== null && entry.e <= clock()) return undefined;
-      return entry.v;
-    },
-    async set(key, value, ttlMs) {
-      if (!(ttlMs > 0)) {
-        await guarded('set', (client) => client.del(prefix + key), 0);
-        return;
-      }
-      const px = Math.ceil(ttlMs);
-      const text = serializeEntry(value, clock === undefined ? null : clock() + ttlMs);
-      if (Number.isFinite(px)) {
-        await guarded('set', (client) => client.set(prefix + key, text, 'PX', px), null);
-      } else {
-        await guarded('set', (client) => client.set(prefix + key, text), null);
-      }
-    },
+    get: (key) =>
+      traceCall(redisCall('cache_get'), async (span) => {
+        const value = await readEntry(key);
+        span.setAttribute(CACHE_HIT, value !== undefined);
+        return value;
+      }),
+    set: (key, value, ttlMs) => traceCall(redisCall('cache_set'), () => writeEntry(key, value, ttlMs)),
     async delete(key) {
-      await guarded('delete', (client) => client.del(prefix + key), 0);
+      await traceCall(redisCall('cache_delete'), () =>
+        guarded('delete', (client) => client.del(prefix + key), 0),
+      );
     },
     async clear() {
       let removed = 0;
