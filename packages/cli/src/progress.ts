@@ -40,6 +40,8 @@ export interface ProgressExtras {
     readonly recorded: number;
     /** Batches that failed every attempt. */
     readonly failed: number;
+    /** Rows of running batches their workers finished (not in the counts until their batch is recorded). */
+    readonly finishedInFlight: number;
   };
 }
 
@@ -120,7 +122,7 @@ function bar(share: number, width: number): string {
 /** The lines of the live display (exported for tests). */
 export function progressLines(progress: PipelineProgress, extras: ProgressExtras): string[] {
   const { total } = extras;
-  const done = finished(progress);
+  const done = finished(progress) + (extras.batches?.finishedInFlight ?? 0);
   const eta = estimateRemainingMs(progress, total);
   const share = total === undefined || total === 0 ? undefined : done / total;
   const lines = [
@@ -131,7 +133,7 @@ export function progressLines(progress: PipelineProgress, extras: ProgressExtras
   const { batches } = extras;
   if (batches !== undefined)
     lines.push(
-      `batches   ${count(batches.recorded)} recorded${batches.total === undefined ? '' : ` of ${count(batches.total)}`}, ${count(batches.failed)} failed`,
+      `batches   ${count(batches.recorded)} recorded${batches.total === undefined ? '' : ` of ${count(batches.total)}`}, ${count(batches.failed)} failed, ${count(batches.finishedInFlight)} rows finished in running batches`,
     );
   const providerIds = [...new Set([...Object.keys(extras.providers), ...Object.keys(extras.quotas)])];
   for (const [index, providerId] of providerIds.entries()) {
@@ -151,6 +153,7 @@ export function progressLogLine(progress: PipelineProgress, extras: ProgressExtr
       : [
           `batches=${count(extras.batches.recorded)}${extras.batches.total === undefined ? '' : `/${count(extras.batches.total)}`}`,
           `batchesFailed=${count(extras.batches.failed)}`,
+          `inFlight=${count(extras.batches.finishedInFlight)}`,
         ]),
     `rejected=${count(progress.rejected)}`,
     `duplicates=${count(progress.duplicates)}`,

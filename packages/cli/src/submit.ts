@@ -53,23 +53,23 @@ async function defaultRunId(path: string): Promise<string> {
 
 /**
  * Where the run stands, as the progress display of `leadpipe enrich` takes
- * it: rows of running batches their workers finished count as done until
- * their batch is recorded.
+ * it: the counts of the batches recorded (rows of running batches are in
+ * the extras' `batches.finishedInFlight`; the rate counts them).
  */
 function asPipelineProgress(progress: DistributedRunProgress, startedAt: number): PipelineProgress {
-  const done = progress.done + progress.finishedInFlight;
-  const finished = done + progress.rejected + progress.deadLettered;
+  const inFlight = progress.complete ? 0 : progress.finishedInFlight;
+  const finished = progress.done + progress.rejected + progress.deadLettered + inFlight;
   const elapsedMs = Date.now() - startedAt;
   return {
     read: progress.rows ?? 0,
     skipped: 0,
-    validated: done + progress.deadLettered,
+    validated: progress.done + progress.deadLettered,
     rejected: progress.rejected,
     duplicates: progress.duplicates,
     enriched: 0,
     synced: 0,
     deadLettered: progress.deadLettered,
-    done,
+    done: progress.done,
     ratePerSecond: elapsedMs > 0 ? (finished * 1000) / elapsedMs : 0,
     elapsedMs,
   };
@@ -80,7 +80,12 @@ function extrasOf(progress: DistributedRunProgress): ProgressExtras {
     total: progress.rows,
     providers: {},
     quotas: {},
-    batches: { total: progress.batches, recorded: progress.batchesRecorded, failed: progress.batchesFailed },
+    batches: {
+      total: progress.batches,
+      recorded: progress.batchesRecorded,
+      failed: progress.batchesFailed,
+      finishedInFlight: progress.complete ? 0 : progress.finishedInFlight,
+    },
   };
 }
 
