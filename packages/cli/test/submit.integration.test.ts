@@ -91,7 +91,7 @@ afterAll(async () => {
   expect(codes).toEqual(workers.map(() => 0));
   // The two workers ran the 9 batches once between them: the resubmit added none.
   const finished = workers.map((worker) => Number(/stopped after (\d+) batches/.exec(worker.stderr())?.[1]));
-  expect(finished[0] + finished[1]).toBe(9);
+  expect(finished.reduce((sum, value) => sum + value, 0)).toBe(9);
 }, 60_000);
 
 const io = (stderr = capture(), stdout = capture(), signal?: AbortSignal) => ({
