@@ -287,16 +287,24 @@ export function createDistributedRun(options: DistributedRunOptions = {}): Distr
     const wake = () => {
       for (const waker of wakers) waker();
     };
+    // A job's last progress event can come after its `completed` one (the worker sends it without waiting):
+    // a job that ended is not counted in flight again.
+    const ended = new Set<string>();
     events.on('progress', ({ jobId, data }) => {
       const finished = (data as { finished?: unknown } | undefined)?.finished;
-      if (typeof finished === 'number') inFlight.set(jobId, finished);
+      if (typeof finished === 'number' && !ended.has(jobId)) inFlight.set(jobId, finished);
       wake();
     });
+    events.on('active', ({ jobId }) => {
+      ended.delete(jobId);
+    });
     events.on('completed', ({ jobId }) => {
+      ended.add(jobId);
       inFlight.delete(jobId);
       wake();
     });
     events.on('failed', ({ jobId }) => {
+      ended.add(jobId);
       inFlight.delete(jobId);
       wake();
     });

@@ -13,6 +13,12 @@ import { type CampaignParse, parseCampaignCommand } from './campaign-args.js';
 import type { Environment } from './connections.js';
 import { type LeadsParse, parseLeadsCommand } from './leads-args.js';
 import { parseStoreLocation, type StoreLocation } from './store.js';
+import {
+  checkSubmitOptions,
+  parseSubmitArgs,
+  SUBMIT_FLAGS,
+  type SubmitCommandOptions,
+} from './submit-args.js';
 import { didYouMean } from './suggest.js';
 import { CRM_NAMES, PROVIDER_NAMES, unknownCrm, unknownProvider, VENDORS } from './vendors.js';
 import {
@@ -127,8 +133,8 @@ export type CliCommand =
   | {
       /** Show usage (`-h`, `--help` or `help`). */
       readonly kind: 'help';
-      /** Which usage: `enrich`, `redrive` or `worker` for `leadpipe <command> --help` or `leadpipe help <command>`; `main` otherwise. */
-      readonly topic: 'main' | 'enrich' | 'redrive' | 'worker';
+      /** Which usage: `enrich`, `redrive`, `worker` or `submit` for `leadpipe <command> --help` or `leadpipe help <command>`; `main` otherwise. */
+      readonly topic: 'main' | 'enrich' | 'redrive' | 'worker' | 'submit';
     }
   | {
       /** Print the version: `-v`, `--version` or `version`. */
@@ -151,6 +157,12 @@ export type CliCommand =
       readonly kind: 'worker';
       /** The command's options. */
       readonly options: WorkerCommandOptions;
+    }
+  | {
+      /** Run `leadpipe submit <file>`: a distributed run on the workers of a queue on Redis. */
+      readonly kind: 'submit';
+      /** The command's options. */
+      readonly options: SubmitCommandOptions;
     }
   | {
       /** Run `leadpipe leads <command>`, or show its help. */
@@ -179,6 +191,7 @@ Commands:
   redrive <file>  Send the records of a dead-letters file to the CRM again
   leads <command> Query, export, import, erase and retain the leads of a lead store
   worker          Take batches of distributed runs from a queue on Redis (scale out)
+  submit <file>   Run a file on those workers: follow it, write the output like enrich
   campaign <command>
                   Run a campaign file over a store's leads (emulated SendGrid), or check one
   serve           Serve webhooks, unsubscribe, the /v1 API, health and metrics over HTTP
@@ -639,13 +652,20 @@ export function parseCommandLine(argv: readonly string[], cwd: string, env: Envi
         kind: 'campaign',
         campaign: parseCampaignCommand(['help', ...rest.slice(1)], cwd, env, Date.now()),
       };
-    return {
-      kind: 'help',
-      topic: rest[0] === 'enrich' || rest[0] === 'redrive' || rest[0] === 'worker' ? rest[0] : 'main',
-    };
+    const topics = ['enrich', 'redrive', 'worker', 'submit'] as const;
+    return { kind: 'help', topic: topics.find((topic) => topic === rest[0]) ?? 'main' };
   }
   if (first === '-v' || first === '--version' || first === 'version') return { kind: 'version' };
+  if (first === 'enrich' && rest.some((arg) => arg === '--redis' || arg.startsWith('--redis=')))
+    throw usage([
+      { field: '--redis', reason: 'a run on the workers of a queue is leadpipe submit <file> --redis <url>' },
+    ]);
   if (first === 'enrich') return parseEnrich(rest, cwd);
+  if (first === 'submit') {
+    const parsed = parsedOrUsage(() => parseSubmitArgs(rest), SUBMIT_FLAGS);
+    if (parsed.values.help === true) return { kind: 'help', topic: 'submit' };
+    return { kind: 'submit', options: checkSubmitOptions(parsed, cwd, env, DEFAULT_FIELDS) };
+  }
   if (first === 'redrive') return parseRedrive(rest, cwd);
   if (first === 'leads') return { kind: 'leads', leads: parseLeadsCommand(rest, cwd, env, Date.now()) };
   if (first === 'worker') {
@@ -661,7 +681,7 @@ export function parseCommandLine(argv: readonly string[], cwd: string, env: Envi
       field: '<command>',
       reason: first.startsWith('-')
         ? `unknown option "${first}"${didYouMean(first, ['--help', '--version'])}; try leadpipe --help`
-        : `unknown command "${first}"${didYouMean(first, ['enrich', 'redrive', 'leads', 'worker', 'campaign', 'serve', 'help', 'version'])}; the commands are enrich, redrive, leads, worker, campaign and serve (try leadpipe --help)`,
+        : `unknown command "${first}"${didYouMean(first, ['enrich', 'redrive', 'leads', 'worker', 'submit', 'campaign', 'serve', 'help', 'version'])}; the commands are enrich, redrive, leads, worker, submit, campaign and serve (try leadpipe --help)`,
     },
   ]);
 }

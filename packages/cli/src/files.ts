@@ -17,6 +17,11 @@ import {
 } from '@leadpipe/core';
 import type { EnrichCommandOptions, FileFormat } from './args.js';
 
+/** What reading the input needs of a command's options (`enrich`, `submit`). */
+type InputOptions = Pick<EnrichCommandOptions, 'input' | 'inputFormat' | 'columns'>;
+/** What writing the output needs of a command's options. */
+type OutputOptions = InputOptions & Pick<EnrichCommandOptions, 'out' | 'outFormat' | 'fields'>;
+
 /** The field delimiter of a delimited format; `undefined` for NDJSON. */
 function delimiterOf(format: FileFormat): string | undefined {
   return format === 'tsv' ? '\t' : format === 'csv' ? ',' : undefined;
@@ -29,7 +34,7 @@ export function readInput(path: string, format: FileFormat): AsyncGenerator<Sour
 }
 
 /** The columns of a CSV or TSV input's header; `undefined` for NDJSON or a file with no record. */
-async function headerOf(options: EnrichCommandOptions): Promise<readonly string[] | undefined> {
+async function headerOf(options: InputOptions): Promise<readonly string[] | undefined> {
   if (options.inputFormat === 'ndjson') return undefined;
   const header = await readCsvHeader(options.input, options.inputFormat === 'tsv' ? { delimiter: '\t' } : {});
   return header?.columns;
@@ -40,7 +45,7 @@ async function headerOf(options: EnrichCommandOptions): Promise<readonly string[
  * (so a header-only input still gets an output with its header) and the
  * `--map` mapping (mapped columns keep their names), or NDJSON.
  */
-export async function openOutput(options: EnrichCommandOptions, append: boolean): Promise<LeadSink> {
+export async function openOutput(options: OutputOptions, append: boolean): Promise<LeadSink> {
   // Rows are written as they finish, not in input order: each carries its input row number.
   if (options.outFormat === 'ndjson') return createNdjsonWriter(options.out, { append, rowNumbers: true });
   const inputColumns = await headerOf(options).catch(() => undefined);
@@ -55,7 +60,10 @@ export async function openOutput(options: EnrichCommandOptions, append: boolean)
 }
 
 /** The rejects file, in its format (TSV written tab-separated). */
-export function openRejects(options: EnrichCommandOptions, append: boolean): RejectsWriter {
+export function openRejects(
+  options: Pick<EnrichCommandOptions, 'rejects' | 'rejectsFormat'>,
+  append: boolean,
+): RejectsWriter {
   return createRejectsWriter(options.rejects, {
     format: options.rejectsFormat === 'ndjson' ? 'ndjson' : 'csv',
     delimiter: delimiterOf(options.rejectsFormat) ?? ',',
@@ -80,7 +88,7 @@ export function openDuplicates(options: EnrichCommandOptions, append: boolean): 
  * lines to print; empty when the run can go ahead. An empty file can: it
  * has no rows.
  */
-export async function inputProblems(options: EnrichCommandOptions): Promise<string[]> {
+export async function inputProblems(options: InputOptions): Promise<string[]> {
   const { input } = options;
   try {
     await access(input, constants.R_OK);

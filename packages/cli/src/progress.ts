@@ -29,6 +29,20 @@ export interface ProgressExtras {
   >;
   /** Per provider: the most used quota window, from its response headers. */
   readonly quotas: Readonly<Record<string, QuotaUse>>;
+  /**
+   * A distributed run's batches (`leadpipe submit`): shown instead of the
+   * enriched and synced counts, which its workers keep.
+   */
+  readonly batches?: {
+    /** Batches submitted (`undefined` while the input is being submitted). */
+    readonly total: number | undefined;
+    /** Batches whose results are recorded. */
+    readonly recorded: number;
+    /** Batches that failed every attempt. */
+    readonly failed: number;
+    /** Rows of running batches their workers finished (not in the counts until their batch is recorded). */
+    readonly finishedInFlight: number;
+  };
 }
 
 /** Shows a run's progress: redrawn in place on a terminal, one log line per update otherwise. */
@@ -108,14 +122,19 @@ function bar(share: number, width: number): string {
 /** The lines of the live display (exported for tests). */
 export function progressLines(progress: PipelineProgress, extras: ProgressExtras): string[] {
   const { total } = extras;
-  const done = finished(progress);
+  const done = finished(progress) + (extras.batches?.finishedInFlight ?? 0);
   const eta = estimateRemainingMs(progress, total);
   const share = total === undefined || total === 0 ? undefined : done / total;
   const lines = [
     `rows      ${count(progress.read)} read${total === undefined ? '' : ` of ${count(total)}`}${share === undefined ? '' : ` ${bar(share, 20)} ${percent(share)}`}`,
-    `          ${count(progress.enriched)} enriched, ${count(progress.synced)} synced, ${count(progress.rejected)} rejected, ${count(progress.duplicates)} duplicates, ${count(progress.deadLettered)} dead-lettered${progress.skipped > 0 ? `, ${count(progress.skipped)} skipped` : ''}`,
+    `          ${extras.batches === undefined ? `${count(progress.enriched)} enriched, ${count(progress.synced)} synced, ` : `${count(progress.done)} done, `}${count(progress.rejected)} rejected, ${count(progress.duplicates)} duplicates, ${count(progress.deadLettered)} dead-lettered${progress.skipped > 0 ? `, ${count(progress.skipped)} skipped` : ''}`,
     `rate      ${count(progress.ratePerSecond)} rows/s, elapsed ${seconds(progress.elapsedMs)}${eta === undefined ? '' : `, ETA ${seconds(eta)}`}`,
   ];
+  const { batches } = extras;
+  if (batches !== undefined)
+    lines.push(
+      `batches   ${count(batches.recorded)} recorded${batches.total === undefined ? '' : ` of ${count(batches.total)}`}, ${count(batches.failed)} failed, ${count(batches.finishedInFlight)} rows finished in running batches`,
+    );
   const providerIds = [...new Set([...Object.keys(extras.providers), ...Object.keys(extras.quotas)])];
   for (const [index, providerId] of providerIds.entries()) {
     lines.push(`${index === 0 ? 'providers ' : '          '}${quotaText(providerId, extras)}`);
@@ -129,8 +148,13 @@ export function progressLogLine(progress: PipelineProgress, extras: ProgressExtr
   const eta = estimateRemainingMs(progress, total);
   const fields = [
     `read=${count(progress.read)}${total === undefined ? '' : `/${count(total)}`}`,
-    `enriched=${count(progress.enriched)}`,
-    `synced=${count(progress.synced)}`,
+    ...(extras.batches === undefined
+      ? [`enriched=${count(progress.enriched)}`, `synced=${count(progress.synced)}`]
+      : [
+          `batches=${count(extras.batches.recorded)}${extras.batches.total === undefined ? '' : `/${count(extras.batches.total)}`}`,
+          `batchesFailed=${count(extras.batches.failed)}`,
+          `inFlight=${count(extras.batches.finishedInFlight)}`,
+        ]),
     `rejected=${count(progress.rejected)}`,
     `duplicates=${count(progress.duplicates)}`,
     `deadLettered=${count(progress.deadLettered)}`,

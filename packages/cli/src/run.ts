@@ -46,6 +46,8 @@ import { createQuotaTracker, type QuotaUse } from './quota.js';
 import { runRedrive } from './redrive.js';
 import { runServe } from './serve.js';
 import { openStore } from './store.js';
+import { runSubmit } from './submit.js';
+import { SUBMIT_HELP } from './submit-args.js';
 import { runWorker } from './worker.js';
 import { WORKER_HELP } from './worker-args.js';
 
@@ -386,12 +388,7 @@ async function settleCheckpoint(options: EnrichCommandOptions): Promise<string |
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCode> {
   const display = createProgressDisplay(io.stderr);
-  const onStop = () =>
-    display.note(
-      argv[0] === 'serve'
-        ? 'leadpipe: stopping the server: requests in flight finish, then connections close\n'
-        : stoppingText(io.signal?.reason),
-    );
+  const onStop = () => display.note(stoppingText(io.signal?.reason, argv[0]));
   if (io.signal?.aborted) onStop();
   else io.signal?.addEventListener('abort', onStop, { once: true });
   try {
@@ -413,7 +410,9 @@ async function runCommand(argv: readonly string[], io: CliIo, display: ProgressD
               ? REDRIVE_HELP
               : command.topic === 'worker'
                 ? WORKER_HELP
-                : MAIN_HELP,
+                : command.topic === 'submit'
+                  ? SUBMIT_HELP
+                  : MAIN_HELP,
         );
         return EXIT_CODES.done;
       case 'version':
@@ -425,6 +424,8 @@ async function runCommand(argv: readonly string[], io: CliIo, display: ProgressD
         return await runRedrive(command.options, io);
       case 'worker':
         return await runWorker(command.options, io);
+      case 'submit':
+        return await runSubmit(command.options, io, display);
       case 'leads':
         if (command.leads.kind === 'help') {
           io.stdout.write(command.leads.text);
@@ -452,7 +453,13 @@ async function runCommand(argv: readonly string[], io: CliIo, display: ProgressD
 }
 
 /** What the command says when its signal stops it (the reason names the signal, such as `SIGTERM`). */
-function stoppingText(reason: unknown): string {
+function stoppingText(reason: unknown, command: string | undefined): string {
   const why = reason instanceof Error && reason.message !== '' ? ` (${reason.message})` : '';
+  if (command === 'submit')
+    return `leadpipe: stopping${why}: no longer following the run; its queued batches stay queued and the workers go on\n`;
+  if (command === 'serve')
+    return 'leadpipe: stopping the server: requests in flight finish, then connections close\n';
+  if (command === 'worker')
+    return `leadpipe: stopping${why}: no more batches are taken, running ones finish (or are handed back past --grace-ms)\n`;
   return `leadpipe: stopping${why}: no more rows are read, calls in flight are aborted, finished rows are checkpointed; a second Ctrl-C or SIGTERM quits at once\n`;
 }

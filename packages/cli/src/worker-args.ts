@@ -38,7 +38,7 @@ export const WORKER_HELP = `Usage: leadpipe worker --redis <url> [options]
 Take batches of distributed runs from a BullMQ queue on Redis and run each through
 enrichment, the lead store and CRM sync. Start as many as you like, on any machines:
 limits and the answer cache are shared through Redis, so the quota is shared and no
-lead is paid twice; CRM writes are keyed upserts. A producer (createDistributedRun of
+lead is paid twice; CRM writes are keyed upserts. A producer (leadpipe submit, or createDistributedRun of
 @leadpipe/bullmq) submits the input and writes the results out.
 
 Options:
