@@ -128,6 +128,41 @@ describe('per-mailbox caps', () => {
     await engine.close();
   });
 
+  it('a send the rate limit held past the window close is released unsent and goes out when the window opens', async () => {
+    const base = createMemoryCampaignStore();
+    const late = Date.parse('2026-12-07T16:59:59Z');
+    const clockRef = { t: late };
+    // The claim is made at 16:59:59; the provider's rate limit then holds the send for 2 s, past 17:00.
+    const store = new Proxy(base, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (property !== 'claimSend') return typeof value === 'function' ? value.bind(target) : value;
+        return async (...args: Parameters<typeof base.claimSend>) => {
+          const claim = await base.claimSend(...args);
+          clockRef.t += 2_000;
+          return claim;
+        };
+      },
+    });
+    const { engine, leads, clock, deferred } = setup([mailFrom('late', spaced.email)], {
+      store,
+      now: () => clockRef.t,
+    });
+    void clock;
+    const lead = leadOf(200);
+    await leads.upsert([lead]);
+    await engine.publish({ id: 'late-0', type: 'go.late', leadId: lead.id });
+    await engine.runDue();
+    expect(from(spaced.email)).toHaveLength(0);
+    const nextOpen = Date.parse('2026-12-08T09:00:00Z');
+    expect(deferred).toEqual([{ cap: 'window', until: nextOpen }]);
+    clockRef.t = nextOpen;
+    await engine.runDue();
+    expect(from(spaced.email)).toHaveLength(1);
+    expect((await engine.stats('late')).byStatus.completed).toBe(1);
+    await engine.close();
+  });
+
   it('refuses bad mailbox limits, naming the sender', () => {
     let issues: string[] = [];
     try {

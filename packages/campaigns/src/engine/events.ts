@@ -75,8 +75,11 @@ export interface CampaignEngineEvents {
   readonly 'email.deferred': EnrollmentEventBase & {
     /** The step. */
     readonly stepId: string;
-    /** `dailyCap` or `minGap`. */
-    readonly cap: 'dailyCap' | 'minGap';
+    /**
+     * What deferred it: the mailbox's `dailyCap` or `minGap`, or `window` (the sending window closed while the send
+     * waited for the provider's rate limit; the claim was released unsent).
+     */
+    readonly cap: 'dailyCap' | 'minGap' | 'window';
     /** When it tries again (epoch ms). */
     readonly until: number;
   };

@@ -81,6 +81,16 @@ function fromLedger(
   }
 }
 
+/** Thrown inside the limiter's task when the sending window closed while the send waited for its slot. */
+class WindowClosed extends Error {
+  constructor(readonly opensAt: number) {
+    super(
+      `The sending window closed while the send waited for the provider's rate limit; it opens again at ${new Date(opensAt).toISOString()}`,
+    );
+    this.name = 'WindowClosed';
+  }
+}
+
 /** Send an email step: the ledger claim (with suppression and the mailbox cap), the provider call, the ledger mark. */
 export async function runEmail(
   context: EngineContext,
@@ -217,6 +227,10 @@ export async function runEmail(
   let result: EmailSendResult;
   try {
     result = await limiter.schedule(async () => {
+      // The limiter may have held the send past the window's close: check again at the real start.
+      const startAt = now();
+      const opensAt = timing.nextSendTime({ at: startAt, lead, policy });
+      if (opensAt > startAt) throw new WindowClosed(opensAt);
       const outcome = await provider.doSend(message, { onRateLimit: (state) => limiter.update(state) });
       // A 429 reported as a result still belongs to the limiter: it waits and runs the task again.
       if (outcome.status === 'failed' && outcome.code === 'rate_limited') {
@@ -228,6 +242,17 @@ export async function runEmail(
       return outcome;
     });
   } catch (error) {
+    if (error instanceof WindowClosed) {
+      // Never sent: release the claim (no attempt spent) and come back when the window opens again.
+      await store.markFailed(ledgerKey, { code: 'outside_window', message: error.message }, true);
+      events.emit('email.deferred', {
+        ...base(enrollment),
+        stepId: step.id,
+        cap: 'window',
+        until: error.opensAt,
+      });
+      return { kind: 'reschedule', at: error.opensAt };
+    }
     if (
       LeadpipeError.isInstance(error) &&
       (error.code === 'rate_limited' || error.code === 'limiter_closed')
