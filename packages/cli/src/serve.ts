@@ -1,7 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { type EventBusV1, ValidationError, type ValidationIssue } from '@leadpipe/core';
+import { runsFromReportFiles } from '@leadpipe/dashboard';
 import { createRabbitMqEventBus } from '@leadpipe/events-rabbitmq';
 import {
   type ApiKeyStore,
@@ -9,13 +10,12 @@ import {
   createJsonLineLogger,
   createServer,
   type ReadinessCheck,
-  type ServerOptions,
   startServer,
   webhookReceiversFromEnv,
 } from '@leadpipe/server';
-import type { PostgresStore } from '@leadpipe/store-postgres';
 import { withRedisLeadCache } from '@leadpipe/store-redis';
 import { type CliIo, EXIT_CODES, type ExitCode } from './io.js';
+import { dashboardMount, runSourceFrom, sessionSecret } from './serve-mounts.js';
 import { openStore, type StoreLocation, storeOption } from './store.js';
 
 /** Usage of `leadpipe serve`. */
@@ -31,9 +31,12 @@ Options:
   --amqp <url>           RabbitMQ: webhook events are published there (default: an in-process bus)
   --keys <file>          API key file, hashes only (default: api-keys.json in the store folder, or ./leadpipe-api-keys.json)
   --trust-proxy          Read client addresses from X-Forwarded-For (only behind a proxy that sets it)
+  --reports <folder>     Runs for /v1/runs and the dashboard: the JSON files \`leadpipe enrich --report\` wrote there
   --metrics-allow <list> Addresses or networks that may read /metrics (default 127.0.0.1,::1);
                          LEADPIPE_METRICS_KEY sets a bearer token for it as well
 
+The dashboard is at /dashboard (sign in with an API key). Its session secret is LEADPIPE_SESSION_SECRET, or
+one made on first start and kept in <keys file>.session-secret (mode 600).
 On first start with an empty key file, an admin key is made and written to <keys file>.admin-key (mode 600);
 the log names the file, never the key. Vendor webhooks are enabled for every vendor whose variables are set
 (HUBSPOT_CLIENT_SECRET, SENDGRID_WEBHOOK_PUBLIC_KEY, MAILGUN_WEBHOOK_SIGNING_KEY...).
@@ -47,6 +50,7 @@ interface ServeOptions {
   readonly redis?: string;
   readonly amqp?: string;
   readonly keysFile: string;
+  readonly reports?: string;
   readonly trustProxy: boolean;
   readonly metricsAllow: readonly string[];
 }
@@ -67,6 +71,7 @@ export function parseServeArgs(
         redis: { type: 'string' },
         amqp: { type: 'string' },
         keys: { type: 'string' },
+        reports: { type: 'string' },
         'trust-proxy': { type: 'boolean' },
         'metrics-allow': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -95,7 +100,7 @@ export function parseServeArgs(
   if (issues.length > 0 || store === undefined) throw new ValidationError(issues);
   const keysFile =
     (values.keys as string | undefined) !== undefined
-      ? join(io.cwd, values.keys as string)
+      ? resolve(io.cwd, values.keys as string)
       : store.engine === 'pglite'
         ? join(store.connection, 'api-keys.json')
         : join(io.cwd, 'leadpipe-api-keys.json');
@@ -106,6 +111,7 @@ export function parseServeArgs(
     ...(values.redis === undefined ? {} : { redis: values.redis as string }),
     ...(values.amqp === undefined ? {} : { amqp: values.amqp as string }),
     keysFile,
+    ...(values.reports === undefined ? {} : { reports: resolve(io.cwd, values.reports as string) }),
     trustProxy: values['trust-proxy'] === true,
     metricsAllow: ((values['metrics-allow'] as string | undefined) ?? '127.0.0.1,::1')
       .split(',')
@@ -122,19 +128,6 @@ async function bootstrapAdminKey(keys: ApiKeyStore, keysFile: string): Promise<s
   const path = `${keysFile}.admin-key`;
   await writeFile(path, `${issued.key}\n`, { mode: 0o600 });
   return path;
-}
-
-/**
- * DASHBOARD HOOK: the apps `leadpipe serve` mounts beside the API. The
- * dashboard (`@leadpipe/dashboard`, `createDashboard({ verifyKey: keys.verifyKey, ... })`)
- * is mounted here at `/dashboard` once that package exists; nothing else
- * in this file needs to change.
- */
-function serveMounts(_context: {
-  readonly keys: ApiKeyStore;
-  readonly store: PostgresStore;
-}): ServerOptions['mount'] {
-  return [];
 }
 
 /**
@@ -174,6 +167,19 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<Exit
     for (const skipped of webhooks.skipped)
       logger.info({ vendor: skipped.id, needs: skipped.missing }, 'webhooks of this vendor are off');
     const metricsKey = io.env.LEADPIPE_METRICS_KEY?.trim();
+    const reportRuns =
+      parsed.reports === undefined
+        ? undefined
+        : runsFromReportFiles(parsed.reports, {
+            onSkip: (file, reason) => logger.warn({ file, reason }, 'a report file was left out'),
+          });
+    const dashboard = dashboardMount({
+      keys,
+      store,
+      sessionSecret: await sessionSecret(io.env, parsed.keysFile),
+      ...(reportRuns === undefined ? {} : { runs: reportRuns }),
+      logger,
+    });
     const server = createServer({
       keys,
       leads,
@@ -183,7 +189,8 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<Exit
       trustProxy: parsed.trustProxy,
       readiness,
       metrics: { allow: parsed.metricsAllow, ...(metricsKey ? { key: metricsKey } : {}) },
-      mount: serveMounts({ keys, store }),
+      ...(reportRuns === undefined ? {} : { runs: runSourceFrom(reportRuns) }),
+      mount: [dashboard],
       logger,
     });
     closers.push(() => server.close());
