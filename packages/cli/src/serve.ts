@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type EventBusV1, ValidationError, type ValidationIssue } from '@leadpipe/core';
+import { type CrmSync, type EventBusV1, ValidationError, type ValidationIssue } from '@leadpipe/core';
 import { runsFromReportFiles } from '@leadpipe/dashboard';
 import { createRabbitMqEventBus } from '@leadpipe/events-rabbitmq';
 import {
@@ -15,8 +15,10 @@ import {
 } from '@leadpipe/server';
 import { withRedisLeadCache } from '@leadpipe/store-redis';
 import { type CliIo, EXIT_CODES, type ExitCode } from './io.js';
+import { serveCrm } from './serve-crm.js';
 import { dashboardMount, runSourceFrom, sessionSecret } from './serve-mounts.js';
 import { openStore, type StoreLocation, storeOption } from './store.js';
+import { CRM_NAMES, unknownCrm } from './vendors.js';
 
 /** Usage of `leadpipe serve`. */
 const SERVE_HELP = `Usage: leadpipe serve --store <postgres URL | folder> [options]
@@ -31,6 +33,9 @@ Options:
   --amqp <url>           RabbitMQ: webhook events are published there (default: an in-process bus)
   --keys <file>          API key file, hashes only (default: api-keys.json in the store folder, or ./leadpipe-api-keys.json)
   --trust-proxy          Read client addresses from X-Forwarded-For (only behind a proxy that sets it)
+  --crm <name>           Redrive dead letters (/v1/dead-letters/redrive, the dashboard) to hubspot or salesforce,
+                         with the keys \`leadpipe redrive\` reads from the environment
+  --emulate              With --crm: send to the testkit's emulated CRM instead (no key needed)
   --reports <folder>     Runs for /v1/runs and the dashboard: the JSON files \`leadpipe enrich --report\` wrote there
   --metrics-allow <list> Addresses or networks that may read /metrics (default 127.0.0.1,::1);
                          LEADPIPE_METRICS_KEY sets a bearer token for it as well
@@ -51,6 +56,8 @@ interface ServeOptions {
   readonly amqp?: string;
   readonly keysFile: string;
   readonly reports?: string;
+  readonly crm?: string;
+  readonly emulate: boolean;
   readonly trustProxy: boolean;
   readonly metricsAllow: readonly string[];
 }
@@ -72,6 +79,8 @@ export function parseServeArgs(
         amqp: { type: 'string' },
         keys: { type: 'string' },
         reports: { type: 'string' },
+        crm: { type: 'string' },
+        emulate: { type: 'boolean' },
         'trust-proxy': { type: 'boolean' },
         'metrics-allow': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -97,6 +106,10 @@ export function parseServeArgs(
     if (value !== undefined && !pattern.test(value))
       issues.push({ field: `--${flag}`, reason: `must be ${what}` });
   }
+  const crm = values.crm as string | undefined;
+  if (crm !== undefined && !CRM_NAMES.includes(crm)) issues.push(unknownCrm(crm));
+  if (values.emulate === true && crm === undefined)
+    issues.push({ field: '--emulate', reason: 'needs --crm (it emulates the CRM)' });
   if (issues.length > 0 || store === undefined) throw new ValidationError(issues);
   const keysFile =
     (values.keys as string | undefined) !== undefined
@@ -112,6 +125,8 @@ export function parseServeArgs(
     ...(values.amqp === undefined ? {} : { amqp: values.amqp as string }),
     keysFile,
     ...(values.reports === undefined ? {} : { reports: resolve(io.cwd, values.reports as string) }),
+    ...(crm === undefined ? {} : { crm }),
+    emulate: values.emulate === true,
     trustProxy: values['trust-proxy'] === true,
     metricsAllow: ((values['metrics-allow'] as string | undefined) ?? '127.0.0.1,::1')
       .split(',')
@@ -173,17 +188,25 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<Exit
         : runsFromReportFiles(parsed.reports, {
             onSkip: (file, reason) => logger.warn({ file, reason }, 'a report file was left out'),
           });
+    let crmSync: CrmSync | undefined;
+    if (parsed.crm !== undefined) {
+      const crm = await serveCrm(parsed.crm, parsed.emulate, store.deadLetters, io);
+      crmSync = crm.sync;
+      closers.push(() => crm.close());
+    }
     const dashboard = dashboardMount({
       keys,
       store,
       sessionSecret: await sessionSecret(io.env, parsed.keysFile),
       ...(reportRuns === undefined ? {} : { runs: reportRuns }),
+      ...(crmSync === undefined ? {} : { crmSync }),
       logger,
     });
     const server = createServer({
       keys,
       leads,
       deadLetters: store.deadLetters,
+      ...(crmSync === undefined ? {} : { crmSync }),
       webhooks: { receivers: webhooks.receivers, ...(bus === undefined ? {} : { bus }) },
       ...(parsed.redis === undefined ? {} : { redis: parsed.redis }),
       trustProxy: parsed.trustProxy,
@@ -203,6 +226,9 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<Exit
         store: parsed.store.display,
         rateLimitCounter: server.rateLimitCounter,
         webhooks: webhooks.receivers.map((receiver) => receiver.id),
+        ...(parsed.crm === undefined
+          ? {}
+          : { crm: parsed.emulate ? `${parsed.crm} (emulated)` : parsed.crm }),
       },
       'listening',
     );
