@@ -3,6 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { type CrmSync, ValidationError } from '@leadpipe/core';
 import {
   createDashboard,
+  type DashboardCampaignsSource,
   type DashboardRun,
   type DashboardRunsSource,
   deadLettersFrom,
@@ -82,6 +83,7 @@ export function dashboardMount(context: {
   readonly sessionSecret: string;
   readonly runs?: DashboardRunsSource;
   readonly crmSync?: CrmSync;
+  readonly campaigns?: DashboardCampaignsSource;
   readonly logger: ServerLogger;
 }): MountedApp {
   const app = createDashboard({
@@ -89,6 +91,7 @@ export function dashboardMount(context: {
       leads: context.store.leads,
       deadLetters: deadLettersFrom(context.store.deadLetters, context.crmSync),
       ...(context.runs === undefined ? {} : { runs: context.runs }),
+      ...(context.campaigns === undefined ? {} : { campaigns: context.campaigns }),
     },
     verifyKey: (key) => context.keys.verifyKey(key),
     sessionSecret: context.sessionSecret,

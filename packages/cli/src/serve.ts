@@ -15,6 +15,7 @@ import {
 } from '@leadpipe/server';
 import { withRedisLeadCache } from '@leadpipe/store-redis';
 import { type CliIo, EXIT_CODES, type ExitCode } from './io.js';
+import { serveCampaigns } from './serve-campaigns.js';
 import { serveCrm } from './serve-crm.js';
 import { dashboardMount, runSourceFrom, sessionSecret } from './serve-mounts.js';
 import { openStore, type StoreLocation, storeOption } from './store.js';
@@ -36,6 +37,8 @@ Options:
   --crm <name>           Redrive dead letters (/v1/dead-letters/redrive, the dashboard) to hubspot or salesforce,
                          with the keys \`leadpipe redrive\` reads from the environment
   --emulate              With --crm: send to the testkit's emulated CRM instead (no key needed)
+  --campaign <file>      A campaign (JSON or YAML; repeat for more): /v1/campaigns and the dashboard show its funnel
+                         from the store, and /unsubscribe works (needs LEADPIPE_UNSUBSCRIBE_SECRET, the workers' secret)
   --reports <folder>     Runs for /v1/runs and the dashboard: the JSON files \`leadpipe enrich --report\` wrote there
   --metrics-allow <list> Addresses or networks that may read /metrics (default 127.0.0.1,::1);
                          LEADPIPE_METRICS_KEY sets a bearer token for it as well
@@ -58,6 +61,7 @@ interface ServeOptions {
   readonly reports?: string;
   readonly crm?: string;
   readonly emulate: boolean;
+  readonly campaigns: readonly string[];
   readonly trustProxy: boolean;
   readonly metricsAllow: readonly string[];
 }
@@ -67,7 +71,7 @@ export function parseServeArgs(
   argv: readonly string[],
   io: Pick<CliIo, 'cwd' | 'env'>,
 ): ServeOptions | 'help' {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
     ({ values } = parseArgs({
       args: [...argv],
@@ -81,6 +85,7 @@ export function parseServeArgs(
         reports: { type: 'string' },
         crm: { type: 'string' },
         emulate: { type: 'boolean' },
+        campaign: { type: 'string', multiple: true },
         'trust-proxy': { type: 'boolean' },
         'metrics-allow': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -127,6 +132,7 @@ export function parseServeArgs(
     ...(values.reports === undefined ? {} : { reports: resolve(io.cwd, values.reports as string) }),
     ...(crm === undefined ? {} : { crm }),
     emulate: values.emulate === true,
+    campaigns: ((values.campaign as string[] | undefined) ?? []).map((file) => resolve(io.cwd, file)),
     trustProxy: values['trust-proxy'] === true,
     metricsAllow: ((values['metrics-allow'] as string | undefined) ?? '127.0.0.1,::1')
       .split(',')
@@ -194,12 +200,16 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<Exit
       crmSync = crm.sync;
       closers.push(() => crm.close());
     }
+    const campaigns =
+      parsed.campaigns.length === 0 ? undefined : await serveCampaigns(parsed.campaigns, store, io.env);
+    if (campaigns !== undefined) closers.push(() => campaigns.close());
     const dashboard = dashboardMount({
       keys,
       store,
       sessionSecret: await sessionSecret(io.env, parsed.keysFile),
       ...(reportRuns === undefined ? {} : { runs: reportRuns }),
       ...(crmSync === undefined ? {} : { crmSync }),
+      ...(campaigns === undefined ? {} : { campaigns: campaigns.dashboard }),
       logger,
     });
     const server = createServer({
@@ -213,6 +223,7 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<Exit
       readiness,
       metrics: { allow: parsed.metricsAllow, ...(metricsKey ? { key: metricsKey } : {}) },
       ...(reportRuns === undefined ? {} : { runs: runSourceFrom(reportRuns) }),
+      ...(campaigns === undefined ? {} : { campaigns: campaigns.server }),
       mount: [dashboard],
       logger,
     });
@@ -226,6 +237,7 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<Exit
         store: parsed.store.display,
         rateLimitCounter: server.rateLimitCounter,
         webhooks: webhooks.receivers.map((receiver) => receiver.id),
+        ...(campaigns === undefined ? {} : { campaigns: campaigns.server.ids }),
         ...(parsed.crm === undefined
           ? {}
           : { crm: parsed.emulate ? `${parsed.crm} (emulated)` : parsed.crm }),
