@@ -17,7 +17,7 @@ import type { ServerCampaigns } from '@leadpipe/server';
 import type { PostgresStore } from '@leadpipe/store-postgres';
 
 /** The environment variable holding the secret of the unsubscribe tokens (the one the campaign engine signs with). */
-export const UNSUBSCRIBE_SECRET_VARIABLE = 'LEADPIPE_UNSUBSCRIBE_SECRET';
+const UNSUBSCRIBE_SECRET_VARIABLE = 'LEADPIPE_UNSUBSCRIBE_SECRET';
 
 /**
  * The engine's email provider in `leadpipe serve`: the engine is never
