@@ -5,28 +5,10 @@ import { createUnsubscribeToken } from '@leadpipe/campaigns';
 import { describe, expect, it } from 'vitest';
 import { EXIT_CODES, runCli } from '../src/index.js';
 import { openStore } from '../src/store.js';
-import { capture, tempDir } from './support.js';
+import { capture, lineMatching, tempDir } from './support.js';
 
 const CAMPAIGN = fileURLToPath(new URL('../../../examples/data/campaign.yaml', import.meta.url));
 const SECRET = 'serve-campaign-test-unsubscribe-secret-0123456789';
-
-/** Wait until `captured` holds a line matching `pattern`. */
-async function lineMatching(
-  captured: { text(): string },
-  pattern: RegExp,
-  timeoutMs = 90_000,
-): Promise<string> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const line = captured
-      .text()
-      .split('\n')
-      .find((candidate) => pattern.test(candidate));
-    if (line !== undefined) return line;
-    if (Date.now() > until) throw new Error(`no line matching ${pattern} in:\n${captured.text()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('leadpipe serve --campaign', () => {
   it('refuses --campaign without LEADPIPE_UNSUBSCRIBE_SECRET, and names a file it cannot load', async () => {

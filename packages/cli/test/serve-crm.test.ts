@@ -6,31 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_CODES, emulatorOptions, runCli } from '../src/index.js';
 import { parseServeArgs } from '../src/serve.js';
 import { openStore } from '../src/store.js';
-import { capture, tempDir } from './support.js';
+import { capture, lineMatching, tempDir } from './support.js';
 
 let running: RunningEmulators;
 beforeAll(async () => {
   running = await startEmulators(emulatorOptions());
 }, 120_000);
 afterAll(() => running.close());
-
-/** Wait until `captured` holds a line matching `pattern`. */
-async function lineMatching(
-  captured: { text(): string },
-  pattern: RegExp,
-  timeoutMs = 90_000,
-): Promise<string> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const line = captured
-      .text()
-      .split('\n')
-      .find((candidate) => pattern.test(candidate));
-    if (line !== undefined) return line;
-    if (Date.now() > until) throw new Error(`no line matching ${pattern} in:\n${captured.text()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 function deadLetter(id: string, email: string): DeadLetterEntry {
   return {

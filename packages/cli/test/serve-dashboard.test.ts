@@ -5,25 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../src/io.js';
 import { runCli } from '../src/run.js';
 import { openStore } from '../src/store.js';
-import { capture, tempDir } from './support.js';
-
-/** Wait until `captured` holds a line matching `pattern`. */
-async function lineMatching(
-  captured: { text(): string },
-  pattern: RegExp,
-  timeoutMs = 90_000,
-): Promise<string> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const line = captured
-      .text()
-      .split('\n')
-      .find((candidate) => pattern.test(candidate));
-    if (line !== undefined) return line;
-    if (Date.now() > until) throw new Error(`no line matching ${pattern} in:\n${captured.text()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+import { capture, lineMatching, tempDir } from './support.js';
 
 /** Sign in through the dashboard's form; returns the session cookie. */
 async function signIn(base: string, key: string): Promise<string> {
