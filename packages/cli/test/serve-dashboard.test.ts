@@ -4,6 +4,7 @@ import { createLead, createLeadPipeline } from '@leadpipe/core';
 import { describe, expect, it } from 'vitest';
 import { EXIT_CODES } from '../src/io.js';
 import { runCli } from '../src/run.js';
+import { sessionSecret } from '../src/serve-mounts.js';
 import { openStore } from '../src/store.js';
 import { capture, lineMatching, tempDir } from './support.js';
 
@@ -137,4 +138,14 @@ describe('leadpipe serve: the dashboard and --reports', () => {
     expect(stderr.text()).toMatch(/LEADPIPE_SESSION_SECRET: must be at least 32 characters/);
     expect(stderr.text()).not.toContain('too-short-secret');
   }, 180_000);
+
+  it('keeps the made session secret across restarts (sessions outlive one), and LEADPIPE_SESSION_SECRET wins over it', async () => {
+    const keysFile = join(tempDir(), 'api-keys.json');
+    const first = await sessionSecret({}, keysFile);
+    expect(await sessionSecret({}, keysFile)).toBe(first);
+    expect((await stat(`${keysFile}.session-secret`)).mode & 0o777).toBe(0o600);
+    const fromEnv = 'x'.repeat(40);
+    expect(await sessionSecret({ LEADPIPE_SESSION_SECRET: fromEnv }, keysFile)).toBe(fromEnv);
+    expect(await sessionSecret({}, join(tempDir(), 'other-keys.json'))).not.toBe(first);
+  });
 });
