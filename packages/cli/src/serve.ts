@@ -1,7 +1,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type EventBusV1, ValidationError, type ValidationIssue } from '@leadpipe/core';
+import { type CrmSync, type EventBusV1, ValidationError, type ValidationIssue } from '@leadpipe/core';
+import { runsFromReportFiles } from '@leadpipe/dashboard';
 import { createRabbitMqEventBus } from '@leadpipe/events-rabbitmq';
 import {
   type ApiKeyStore,
@@ -9,14 +10,16 @@ import {
   createJsonLineLogger,
   createServer,
   type ReadinessCheck,
-  type ServerOptions,
   startServer,
   webhookReceiversFromEnv,
 } from '@leadpipe/server';
-import type { PostgresStore } from '@leadpipe/store-postgres';
 import { withRedisLeadCache } from '@leadpipe/store-redis';
 import { type CliIo, EXIT_CODES, type ExitCode } from './io.js';
+import { serveCampaigns } from './serve-campaigns.js';
+import { serveCrm } from './serve-crm.js';
+import { dashboardMount, runSourceFrom, sessionSecret } from './serve-mounts.js';
 import { openStore, type StoreLocation, storeOption } from './store.js';
+import { CRM_NAMES, unknownCrm } from './vendors.js';
 
 /** Usage of `leadpipe serve`. */
 const SERVE_HELP = `Usage: leadpipe serve --store <postgres URL | folder> [options]
@@ -31,9 +34,17 @@ Options:
   --amqp <url>           RabbitMQ: webhook events are published there (default: an in-process bus)
   --keys <file>          API key file, hashes only (default: api-keys.json in the store folder, or ./leadpipe-api-keys.json)
   --trust-proxy          Read client addresses from X-Forwarded-For (only behind a proxy that sets it)
+  --crm <name>           Redrive dead letters (/v1/dead-letters/redrive, the dashboard) to hubspot or salesforce,
+                         with the keys \`leadpipe redrive\` reads from the environment
+  --emulate              With --crm: send to the testkit's emulated CRM instead (no key needed)
+  --campaign <file>      A campaign (JSON or YAML; repeat for more): /v1/campaigns and the dashboard show its funnel
+                         from the store, and /unsubscribe works (needs LEADPIPE_UNSUBSCRIBE_SECRET, the workers' secret)
+  --reports <folder>     Runs for /v1/runs and the dashboard: the JSON files \`leadpipe enrich --report\` wrote there
   --metrics-allow <list> Addresses or networks that may read /metrics (default 127.0.0.1,::1);
                          LEADPIPE_METRICS_KEY sets a bearer token for it as well
 
+The dashboard is at /dashboard (sign in with an API key). Its session secret is LEADPIPE_SESSION_SECRET, or
+one made on first start and kept in <keys file>.session-secret (mode 600).
 On first start with an empty key file, an admin key is made and written to <keys file>.admin-key (mode 600);
 the log names the file, never the key. Vendor webhooks are enabled for every vendor whose variables are set
 (HUBSPOT_CLIENT_SECRET, SENDGRID_WEBHOOK_PUBLIC_KEY, MAILGUN_WEBHOOK_SIGNING_KEY...).
@@ -47,6 +58,10 @@ interface ServeOptions {
   readonly redis?: string;
   readonly amqp?: string;
   readonly keysFile: string;
+  readonly reports?: string;
+  readonly crm?: string;
+  readonly emulate: boolean;
+  readonly campaigns: readonly string[];
   readonly trustProxy: boolean;
   readonly metricsAllow: readonly string[];
 }
@@ -56,7 +71,7 @@ export function parseServeArgs(
   argv: readonly string[],
   io: Pick<CliIo, 'cwd' | 'env'>,
 ): ServeOptions | 'help' {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
     ({ values } = parseArgs({
       args: [...argv],
@@ -67,6 +82,10 @@ export function parseServeArgs(
         redis: { type: 'string' },
         amqp: { type: 'string' },
         keys: { type: 'string' },
+        reports: { type: 'string' },
+        crm: { type: 'string' },
+        emulate: { type: 'boolean' },
+        campaign: { type: 'string', multiple: true },
         'trust-proxy': { type: 'boolean' },
         'metrics-allow': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -92,10 +111,14 @@ export function parseServeArgs(
     if (value !== undefined && !pattern.test(value))
       issues.push({ field: `--${flag}`, reason: `must be ${what}` });
   }
+  const crm = values.crm as string | undefined;
+  if (crm !== undefined && !CRM_NAMES.includes(crm)) issues.push(unknownCrm(crm));
+  if (values.emulate === true && crm === undefined)
+    issues.push({ field: '--emulate', reason: 'needs --crm (it emulates the CRM)' });
   if (issues.length > 0 || store === undefined) throw new ValidationError(issues);
   const keysFile =
     (values.keys as string | undefined) !== undefined
-      ? join(io.cwd, values.keys as string)
+      ? resolve(io.cwd, values.keys as string)
       : store.engine === 'pglite'
         ? join(store.connection, 'api-keys.json')
         : join(io.cwd, 'leadpipe-api-keys.json');
@@ -106,6 +129,10 @@ export function parseServeArgs(
     ...(values.redis === undefined ? {} : { redis: values.redis as string }),
     ...(values.amqp === undefined ? {} : { amqp: values.amqp as string }),
     keysFile,
+    ...(values.reports === undefined ? {} : { reports: resolve(io.cwd, values.reports as string) }),
+    ...(crm === undefined ? {} : { crm }),
+    emulate: values.emulate === true,
+    campaigns: ((values.campaign as string[] | undefined) ?? []).map((file) => resolve(io.cwd, file)),
     trustProxy: values['trust-proxy'] === true,
     metricsAllow: ((values['metrics-allow'] as string | undefined) ?? '127.0.0.1,::1')
       .split(',')
@@ -122,19 +149,6 @@ async function bootstrapAdminKey(keys: ApiKeyStore, keysFile: string): Promise<s
   const path = `${keysFile}.admin-key`;
   await writeFile(path, `${issued.key}\n`, { mode: 0o600 });
   return path;
-}
-
-/**
- * DASHBOARD HOOK: the apps `leadpipe serve` mounts beside the API. The
- * dashboard (`@leadpipe/dashboard`, `createDashboard({ verifyKey: keys.verifyKey, ... })`)
- * is mounted here at `/dashboard` once that package exists; nothing else
- * in this file needs to change.
- */
-function serveMounts(_context: {
-  readonly keys: ApiKeyStore;
-  readonly store: PostgresStore;
-}): ServerOptions['mount'] {
-  return [];
 }
 
 /**
@@ -174,16 +188,43 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<Exit
     for (const skipped of webhooks.skipped)
       logger.info({ vendor: skipped.id, needs: skipped.missing }, 'webhooks of this vendor are off');
     const metricsKey = io.env.LEADPIPE_METRICS_KEY?.trim();
+    const reportRuns =
+      parsed.reports === undefined
+        ? undefined
+        : runsFromReportFiles(parsed.reports, {
+            onSkip: (file, reason) => logger.warn({ file, reason }, 'a report file was left out'),
+          });
+    let crmSync: CrmSync | undefined;
+    if (parsed.crm !== undefined) {
+      const crm = await serveCrm(parsed.crm, parsed.emulate, store.deadLetters, io);
+      crmSync = crm.sync;
+      closers.push(() => crm.close());
+    }
+    const campaigns =
+      parsed.campaigns.length === 0 ? undefined : await serveCampaigns(parsed.campaigns, store, io.env);
+    if (campaigns !== undefined) closers.push(() => campaigns.close());
+    const dashboard = dashboardMount({
+      keys,
+      store,
+      sessionSecret: await sessionSecret(io.env, parsed.keysFile),
+      ...(reportRuns === undefined ? {} : { runs: reportRuns }),
+      ...(crmSync === undefined ? {} : { crmSync }),
+      ...(campaigns === undefined ? {} : { campaigns: campaigns.dashboard }),
+      logger,
+    });
     const server = createServer({
       keys,
       leads,
       deadLetters: store.deadLetters,
+      ...(crmSync === undefined ? {} : { crmSync }),
       webhooks: { receivers: webhooks.receivers, ...(bus === undefined ? {} : { bus }) },
       ...(parsed.redis === undefined ? {} : { redis: parsed.redis }),
       trustProxy: parsed.trustProxy,
       readiness,
       metrics: { allow: parsed.metricsAllow, ...(metricsKey ? { key: metricsKey } : {}) },
-      mount: serveMounts({ keys, store }),
+      ...(reportRuns === undefined ? {} : { runs: runSourceFrom(reportRuns) }),
+      ...(campaigns === undefined ? {} : { campaigns: campaigns.server }),
+      mount: [dashboard],
       logger,
     });
     closers.push(() => server.close());
@@ -196,6 +237,10 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<Exit
         store: parsed.store.display,
         rateLimitCounter: server.rateLimitCounter,
         webhooks: webhooks.receivers.map((receiver) => receiver.id),
+        ...(campaigns === undefined ? {} : { campaigns: campaigns.server.ids }),
+        ...(parsed.crm === undefined
+          ? {}
+          : { crm: parsed.emulate ? `${parsed.crm} (emulated)` : parsed.crm }),
       },
       'listening',
     );

@@ -84,3 +84,21 @@ export function screenAfter(text: string): string[] {
   }
   return lines.filter((line, index) => line !== '' || index < lines.length - 1);
 }
+
+/** Wait until `captured` holds a line matching `pattern` (such as `leadpipe serve`'s `listening` line); returns it. */
+export async function lineMatching(
+  captured: { text(): string },
+  pattern: RegExp,
+  timeoutMs = 90_000,
+): Promise<string> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const line = captured
+      .text()
+      .split('\n')
+      .find((candidate) => pattern.test(candidate));
+    if (line !== undefined) return line;
+    if (Date.now() > until) throw new Error(`no line matching ${pattern} in:\n${captured.text()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
