@@ -34,11 +34,24 @@ async function inRecovery(url: string): Promise<boolean> {
   }
 }
 
-/** Poll `check` every 20 ms until it holds, for up to `ms`. */
+/**
+ * Poll `check` every 20 ms until it holds, for up to `ms`. A check that throws has not held yet: a replica that has
+ * not replayed a new schema's migrations answers "relation does not exist" until it has.
+ */
 async function eventually(check: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+  let last: unknown;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `timed out waiting for ${what}${last instanceof Error ? ` (last error: ${last.message})` : ''}`,
+      );
+    }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
