@@ -171,7 +171,7 @@ describe.each(packages.map((entry) => [entry.manifest.name, entry] as const))(
 );
 
 describe('installing @leadpipe/cli', () => {
-  it('does not install the testkit, msw or hono: the testkit is an optional peer', async () => {
+  it('does not install the testkit or msw: the testkit is an optional peer (hono comes with `leadpipe serve`)', async () => {
     const cli = await packedManifest('@leadpipe/cli');
     expect(Object.keys(cli.dependencies ?? {})).not.toContain('@leadpipe/testkit');
     expect(cli.peerDependencies?.['@leadpipe/testkit']).toBeDefined();
@@ -198,7 +198,7 @@ describe('installing @leadpipe/cli', () => {
       }
     }
     expect(installed.has('@leadpipe/core')).toBe(true);
-    expect([...installed].filter((dependency) => /msw|hono|@leadpipe\/testkit/.test(dependency))).toEqual([]);
+    expect([...installed].filter((dependency) => /msw|@leadpipe\/testkit/.test(dependency))).toEqual([]);
   });
 
   async function enrichWithEmulate(project: string): Promise<{ code: number; stderr: string; out: string }> {

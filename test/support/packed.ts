@@ -149,6 +149,14 @@ export async function installTarballs(project: string, tarballs: readonly Tarbal
       const installed = realpathSync(join(tarball.source.dir, 'node_modules', dependency));
       await link(installed, join(target, 'node_modules', dependency));
     }
+    // npm 7+ installs peer dependencies that are not optional, at the top (as hono for @leadpipe/dashboard).
+    for (const [peer, range] of Object.entries(manifest.peerDependencies ?? {})) {
+      if (peer.startsWith('@leadpipe/') || range === undefined) continue;
+      if (manifest.peerDependenciesMeta?.[peer]?.optional === true) continue;
+      const top = join(project, 'node_modules', peer);
+      if (existsSync(top)) continue;
+      await link(realpathSync(join(tarball.source.dir, 'node_modules', peer)), top);
+    }
   }
 }
 
