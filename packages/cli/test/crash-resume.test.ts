@@ -317,8 +317,11 @@ describe('a crash, then --resume (issue 11 §1)', () => {
     const args = ['enrich', 'leads.csv', '--emulate', '--store', store, '-q', '--report', 'report.json'];
     const { process: proc, exit } = startChild(dir, args);
     const out = join(dir, 'leads.enriched.csv');
-    // Past the first checkpoint flush (1,000 rows), with the store writing batches.
-    while (dataLines(out) < 1_030) await sleep(10);
+    // Past the first checkpoint flush (1,000 rows), with the store writing batches. The flush is written a little
+    // after the rows on a loaded machine: wait for the checkpoint file too, or the resume has nothing to resume.
+    const checkpoint = join(dir, 'leads.enriched.csv.checkpoint');
+    while (dataLines(out) < 1_030 || !existsSync(checkpoint) || statSync(checkpoint).size === 0)
+      await sleep(10);
     proc.kill('SIGKILL');
     expect(await exit).toBe(-9);
     const last = await startChild(dir, [...args, '--resume']).exit;
