@@ -1,21 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { createMemoryCache } from '@leadpipe/core';
+import { type CapturedTelemetry, captureTelemetry } from '@leadpipe/testkit';
 import { SpanKind } from '@opentelemetry/api';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBullMqCampaignQueue, createDistributedRun, createWorker } from '../src/index.js';
 import { REDIS_URL, removeKeys, until } from './support.js';
-import { type CapturedTelemetry, installTelemetry, uninstallTelemetry } from './telemetry-support.js';
 
 const prefix = `otel-k-${randomUUID().slice(0, 8)}`;
 const EMAIL = 'ada.secret@otel-bull.example';
 let telemetry: CapturedTelemetry;
 
 beforeAll(() => {
-  telemetry = installTelemetry();
+  telemetry = captureTelemetry({ metricTemporality: 'delta' });
 });
 afterAll(async () => {
-  uninstallTelemetry();
+  telemetry.uninstall();
   await removeKeys(prefix);
 });
 

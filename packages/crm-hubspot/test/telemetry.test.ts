@@ -1,36 +1,20 @@
 import { createCrmSync, createLead, defineFieldMapping, type ErrorReportContext } from '@leadpipe/core';
-import { metrics, SpanStatusCode, trace } from '@opentelemetry/api';
-import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+import { type CapturedTelemetry, captureTelemetry } from '@leadpipe/testkit';
+import { SpanStatusCode } from '@opentelemetry/api';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createHubspot } from '../src/index.js';
 import { type HubspotFixture, startHubspot } from './support.js';
 
-/** A metric reader that collects when asked. */
-class CollectingReader extends MetricReader {
-  protected override async onShutdown(): Promise<void> {}
-  protected override async onForceFlush(): Promise<void> {}
-}
-
-const exporter = new InMemorySpanExporter();
-const reader = new CollectingReader();
+let telemetry: CapturedTelemetry;
 let hub: HubspotFixture;
 
 beforeAll(async () => {
-  trace.setGlobalTracerProvider(
-    new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
-  );
-  metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
+  telemetry = captureTelemetry();
   hub = await startHubspot({ seed: 23, timeScale: 10 });
 });
 afterAll(async () => {
   await hub.close();
-  trace.disable();
-  metrics.disable();
+  telemetry.uninstall();
 });
 
 const contacts = defineFieldMapping({
@@ -69,7 +53,7 @@ it('traces a HubSpot sync: the run, each batch upsert, each HTTP request; no tok
   await sync.close();
   await adapter.close();
 
-  const spans = exporter.getFinishedSpans();
+  const spans = telemetry.spans();
   const runs = spans.filter((span) => span.name === 'leadpipe.crm.sync');
   const upserts = spans.filter((span) => span.name === 'leadpipe.crm.upsert');
   expect(runs).toHaveLength(2);
@@ -93,8 +77,7 @@ it('traces a HubSpot sync: the run, each batch upsert, each HTTP request; no tok
     { component: 'crm', code: 'unauthorized', adapterId: 'hubspot' },
   ]);
 
-  const { resourceMetrics } = await reader.collect();
-  const collected = resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics);
+  const collected = await telemetry.metrics();
   const calls = collected.find((metric) => metric.descriptor.name === 'leadpipe.calls');
   expect(calls?.dataPoints.map((point) => [point.attributes, point.value])).toEqual(
     expect.arrayContaining([

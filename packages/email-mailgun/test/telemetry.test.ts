@@ -1,36 +1,24 @@
-import { type RunningEmulators, startEmulators } from '@leadpipe/testkit';
-import { metrics, SpanStatusCode, trace } from '@opentelemetry/api';
-import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+  type CapturedTelemetry,
+  captureTelemetry,
+  type RunningEmulators,
+  startEmulators,
+} from '@leadpipe/testkit';
+import { SpanStatusCode } from '@opentelemetry/api';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createMailgun } from '../src/index.js';
 import { message } from './support.js';
 
-/** A metric reader that collects when asked. */
-class CollectingReader extends MetricReader {
-  protected override async onShutdown(): Promise<void> {}
-  protected override async onForceFlush(): Promise<void> {}
-}
-
-const exporter = new InMemorySpanExporter();
-const reader = new CollectingReader();
+let telemetry: CapturedTelemetry;
 let running: RunningEmulators;
 
 beforeAll(async () => {
-  trace.setGlobalTracerProvider(
-    new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
-  );
-  metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
+  telemetry = captureTelemetry({ contextManager: false });
   running = await startEmulators({ vendors: ['mailgun'], seed: 12 });
 });
 afterAll(async () => {
   await running.close();
-  trace.disable();
-  metrics.disable();
+  telemetry.uninstall();
 });
 
 it('traces Mailgun sends over HTTP, marks a 5xx by its code, and never records the key or the signing key', async () => {
@@ -47,7 +35,7 @@ it('traces Mailgun sends over HTTP, marks a 5xx by its code, and never records t
     code: 'server_error',
   });
 
-  const spans = exporter.getFinishedSpans();
+  const spans = telemetry.spans();
   const sends = spans.filter((span) => span.name === 'leadpipe.email.send');
   expect(sends).toHaveLength(2);
   expect(sends[0]?.attributes).toMatchObject({
@@ -60,16 +48,7 @@ it('traces Mailgun sends over HTTP, marks a 5xx by its code, and never records t
   expect(posts.map((span) => span.attributes['http.response.status_code'])).toEqual([200, 500]);
   for (const post of posts) expect(post.parentSpanContext).toBeUndefined(); // no context manager registered here
 
-  const { resourceMetrics } = await reader.collect();
-  const everything = JSON.stringify({
-    spans: spans.map((span) => ({
-      name: span.name,
-      attributes: span.attributes,
-      status: span.status,
-      events: span.events,
-    })),
-    metrics: resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics),
-  });
+  const everything = await telemetry.everything();
   expect(everything).toContain('leadpipe.call.duration');
   for (const secret of [credentials.apiKey, credentials.webhookSigningKey]) {
     expect(everything).not.toContain(secret);

@@ -1,36 +1,20 @@
 import type { EmailMessage } from '@leadpipe/core/adapter-kit';
-import { metrics, SpanStatusCode, trace } from '@opentelemetry/api';
-import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+import { type CapturedTelemetry, captureTelemetry } from '@leadpipe/testkit';
+import { SpanStatusCode } from '@opentelemetry/api';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createSendgrid } from '../src/index.js';
 import { type SendgridFixture, startSendgrid } from './support.js';
 
-/** A metric reader that collects when asked. */
-class CollectingReader extends MetricReader {
-  protected override async onShutdown(): Promise<void> {}
-  protected override async onForceFlush(): Promise<void> {}
-}
-
-const exporter = new InMemorySpanExporter();
-const reader = new CollectingReader();
+let telemetry: CapturedTelemetry;
 let sg: SendgridFixture;
 
 beforeAll(async () => {
-  trace.setGlobalTracerProvider(
-    new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
-  );
-  metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
+  telemetry = captureTelemetry();
   sg = await startSendgrid({ seed: 41 });
 });
 afterAll(async () => {
   await sg.close();
-  trace.disable();
-  metrics.disable();
+  telemetry.uninstall();
 });
 
 const message = (index: number, overrides: Partial<EmailMessage> = {}): EmailMessage => ({
@@ -54,7 +38,7 @@ it('traces SendGrid sends over HTTP with accepted and refused counts, a failed s
   sg.instance.faults.queue('serverError');
   await expect(provider.doSend(message(5), {})).rejects.toMatchObject({ code: 'server_error' });
 
-  const spans = exporter.getFinishedSpans();
+  const spans = telemetry.spans();
   const sends = spans.filter((span) => span.name.startsWith('leadpipe.email.'));
   expect(sends.map((span) => span.name)).toEqual([
     'leadpipe.email.send',
@@ -85,8 +69,7 @@ it('traces SendGrid sends over HTTP with accepted and refused counts, a failed s
     SpanStatusCode.ERROR,
   ]);
 
-  const { resourceMetrics } = await reader.collect();
-  const collected = resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics);
+  const collected = await telemetry.metrics();
   const calls = collected.find((metric) => metric.descriptor.name === 'leadpipe.calls');
   expect(calls?.dataPoints.map((point) => [point.attributes, point.value])).toEqual(
     expect.arrayContaining([

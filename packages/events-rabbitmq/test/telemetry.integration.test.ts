@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { BusEvent } from '@leadpipe/core';
 import { startRunSpan, withSpan } from '@leadpipe/core/adapter-kit';
+import { type CapturedTelemetry, captureTelemetry } from '@leadpipe/testkit';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import amqp from 'amqplib';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createRabbitMqEventBus } from '../src/index.js';
-import { type CapturedTelemetry, installTelemetry, uninstallTelemetry } from './telemetry-support.js';
 
 const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 const queuePrefix = `otel-k-${randomUUID().slice(0, 8)}.`;
@@ -13,10 +14,10 @@ const EMAIL = 'ada.secret@otel-amqp.example';
 let telemetry: CapturedTelemetry;
 
 beforeAll(() => {
-  telemetry = installTelemetry();
+  telemetry = captureTelemetry({ propagator: new W3CTraceContextPropagator() });
 });
 afterAll(async () => {
-  uninstallTelemetry();
+  telemetry.uninstall();
   const connection = await amqp.connect(AMQP_URL);
   const channel = await connection.createChannel();
   for (const name of ['traced']) {

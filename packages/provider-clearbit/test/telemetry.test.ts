@@ -1,39 +1,28 @@
 import { createEnrichmentEngine, createLead, type LeadpipeLogger } from '@leadpipe/core';
-import { type EmulatorInstance, type RunningEmulators, startEmulators } from '@leadpipe/testkit';
-import { metrics, SpanStatusCode, trace } from '@opentelemetry/api';
-import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
 import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+  type CapturedTelemetry,
+  captureTelemetry,
+  type EmulatorInstance,
+  type RunningEmulators,
+  startEmulators,
+} from '@leadpipe/testkit';
+import { SpanStatusCode } from '@opentelemetry/api';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createClearbit } from '../src/index.js';
 import { knownPerson, TRUTH } from './support.js';
 
-/** A metric reader that collects when asked. */
-class CollectingReader extends MetricReader {
-  protected override async onShutdown(): Promise<void> {}
-  protected override async onForceFlush(): Promise<void> {}
-}
-
-const exporter = new InMemorySpanExporter();
-const reader = new CollectingReader();
+let telemetry: CapturedTelemetry;
 let running: RunningEmulators;
 let served: EmulatorInstance<'clearbit'>;
 
 beforeAll(async () => {
-  trace.setGlobalTracerProvider(
-    new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
-  );
-  metrics.setGlobalMeterProvider(new MeterProvider({ readers: [reader] }));
+  telemetry = captureTelemetry();
   running = await startEmulators({ vendors: ['clearbit'], seed: TRUTH.seed, truth: TRUTH, timeScale: 100 });
   served = running.emulators.clearbit!;
 });
 afterAll(async () => {
   await running.close();
-  trace.disable();
-  metrics.disable();
+  telemetry.uninstall();
 });
 
 it('traces Clearbit calls over HTTP, counts its 429s and credits, and never records the API key', async () => {
@@ -67,7 +56,7 @@ it('traces Clearbit calls over HTTP, counts its 429s and credits, and never reco
   await engine.close();
   expect(outcome.status).toBe('enriched');
 
-  const spans = exporter.getFinishedSpans();
+  const spans = telemetry.spans();
   const calls = spans.filter((span) => span.name === 'leadpipe.provider.enrich');
   expect(calls.map((span) => span.attributes['error.type'] ?? 'ok')).toEqual(
     expect.arrayContaining(['rate_limited', 'ok', 'unauthorized']),
@@ -83,8 +72,7 @@ it('traces Clearbit calls over HTTP, counts its 429s and credits, and never reco
   );
   expect(http[0]?.attributes).toMatchObject({ 'leadpipe.vendor': 'clearbit', 'server.address': '127.0.0.1' });
 
-  const { resourceMetrics } = await reader.collect();
-  const collected = resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics);
+  const collected = await telemetry.metrics();
   const byName = (name: string) => collected.find((metric) => metric.descriptor.name === name);
   expect(byName('leadpipe.rate_limited')?.dataPoints.map((point) => [point.attributes, point.value])).toEqual(
     [[{ 'leadpipe.vendor': 'clearbit' }, 1]],

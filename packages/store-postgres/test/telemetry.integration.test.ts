@@ -1,11 +1,11 @@
 import { createLead } from '@leadpipe/core';
+import { type CapturedTelemetry, captureTelemetry } from '@leadpipe/testkit';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgresStore, type PostgresStore } from '../src/index.js';
 import { claimFor } from './campaign-fixtures.js';
 import { storeDatabaseUrl } from './support.js';
-import { type CapturedTelemetry, installTelemetry, uninstallTelemetry } from './telemetry-support.js';
 
 /** A password in the connection URL (the server trusts local connections, so any password is accepted). */
 const PASSWORD = 'pw-K-otel-7c1f9e';
@@ -40,9 +40,9 @@ beforeAll(async () => {
   } finally {
     await admin.end();
   }
-  telemetry = installTelemetry();
+  telemetry = captureTelemetry();
 });
-afterAll(uninstallTelemetry);
+afterAll(() => telemetry.uninstall());
 
 async function exercise(store: PostgresStore) {
   const before = telemetry.spans().length;
@@ -137,7 +137,7 @@ describe.each(engines)('%s store spans', (engine, connection) => {
 });
 
 it('names no span when no tracer provider is registered (no-op) and the store still works', async () => {
-  uninstallTelemetry();
+  telemetry.uninstall();
   const store = await openPostgresStore({ connection: serverUrl(DATABASE, PASSWORD), schema: 'k_otel_noop' });
   try {
     const [outcome] = await store.leads.upsert([createLead({ email: 'noop@otel-k.example' })]);
@@ -145,6 +145,6 @@ it('names no span when no tracer provider is registered (no-op) and the store st
   } finally {
     await store.close();
     await dropIn(DATABASE, 'k_otel_noop');
-    telemetry = installTelemetry();
+    telemetry = captureTelemetry();
   }
 });

@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLead } from '@leadpipe/core';
 import { openPostgresStore, type PostgresStore } from '@leadpipe/store-postgres';
+import { type CapturedTelemetry, captureTelemetry } from '@leadpipe/testkit';
 import { SpanKind } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createRedisCache, withRedisLeadCache } from '../src/index.js';
 import { PATIENT_MS, REDIS_URL, uniquePrefix } from './support.js';
-import { type CapturedTelemetry, installTelemetry, uninstallTelemetry } from './telemetry-support.js';
 
 const EMAIL = 'ada.secret@otel-redis.example';
 let folder: string;
@@ -19,10 +19,10 @@ beforeAll(async () => {
   // An embedded store (PGlite in a folder): a miss reads through to it.
   folder = await mkdtemp(join(tmpdir(), 'k-otel-redis-'));
   postgres = await openPostgresStore({ connection: folder });
-  telemetry = installTelemetry();
+  telemetry = captureTelemetry();
 }, 60_000);
 afterAll(async () => {
-  uninstallTelemetry();
+  telemetry.uninstall();
   await postgres.close();
   await rm(folder, { recursive: true, force: true });
 });

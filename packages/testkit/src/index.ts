@@ -69,6 +69,11 @@ export {
   wrapEmulator,
 } from './emulator/wrap.js';
 export {
+  type CapturedTelemetry,
+  type CaptureTelemetryOptions,
+  captureTelemetry,
+} from './telemetry.js';
+export {
   APOLLO_COVERAGE,
   CLEARBIT_COVERAGE,
   type CoverageOverrides,
