@@ -116,5 +116,39 @@ describe('rolling window shared through Redis', () => {
         await process.close();
       }
     });
+
+    it('a pace an older process left in Redis does not rule a new one: the joining process writes its own', async () => {
+      const id = `it-${uuid()}`;
+      // What a version before the whole-millisecond fix left behind: a fractional pace, which never starts a job.
+      const client = new Redis(REDIS_URL);
+      const stale = new Bottleneck({
+        id: `leadpipe:${id}:k`,
+        datastore: 'ioredis',
+        clientOptions: {},
+        connection: new Bottleneck.IORedisConnection({ client, Redis }),
+        clearDatastore: false,
+        minTime: 10.4,
+        maxConcurrent: 1,
+      });
+      await stale.ready();
+      await stale.disconnect();
+      const process = startProcess();
+      try {
+        const done = await Promise.all(
+          Array.from({ length: 6 }, (_, index) =>
+            process.registry.get(id, 'k', { perSecond: 100, perMinute: 60_000 }).schedule(async () => index),
+          ),
+        );
+        expect(done).toEqual([0, 1, 2, 3, 4, 5]);
+        const reader = new Redis(REDIS_URL);
+        try {
+          expect(Number(await reader.hget(`b_leadpipe:${id}:k_settings`, 'minTime'))).toBe(11);
+        } finally {
+          reader.disconnect();
+        }
+      } finally {
+        await process.close();
+      }
+    }, 30_000);
   });
 });

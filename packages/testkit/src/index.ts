@@ -72,6 +72,7 @@ export {
   type CapturedTelemetry,
   type CaptureTelemetryOptions,
   captureTelemetry,
+  type MetricPoint,
 } from './telemetry.js';
 export {
   APOLLO_COVERAGE,

@@ -32,6 +32,14 @@ export interface CaptureTelemetryOptions {
   readonly propagator?: TextMapPropagator;
 }
 
+/** One data point of a collected metric. */
+export interface MetricPoint {
+  /** The point's attributes (the metric's labels). */
+  attributes: Record<string, unknown>;
+  /** The point's value: a number for counters and gauges, `{ count, sum, buckets, ... }` for histograms. */
+  value: unknown;
+}
+
 /** What {@link captureTelemetry} registered, and what it read. */
 export interface CapturedTelemetry {
   /** Spans ended so far. */
@@ -39,7 +47,7 @@ export interface CapturedTelemetry {
   /** Every metric collected now. */
   metrics(): Promise<MetricData[]>;
   /** The data points of metric `name` collected now, as `{ attributes, value }`. */
-  points(name: string): Promise<{ attributes: Record<string, unknown>; value: unknown }[]>;
+  points(name: string): Promise<MetricPoint[]>;
   /**
    * Every span's name, attributes, status, events and links, every metric, and anything else given (log lines,
    * errors), as one JSON text: what a "no secret anywhere" check searches.

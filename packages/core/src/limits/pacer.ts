@@ -101,6 +101,18 @@ export class BottleneckPacer {
     for (const limiter of [this.pacer, ...this.counters.map((counter) => counter.limiter)]) {
       limiter.on('error', (error: unknown) => options.onError(error));
     }
+    if (connection !== undefined) {
+      // Bottleneck keeps a cluster's settings in Redis for days and a joining process does not overwrite them: a
+      // pace left by an older version or another configuration would rule this one. The newest process's pace and
+      // concurrency win; the shared reservoirs are left as they are (they hold the quota every process used).
+      const pace = {
+        minTime: clusteredPace(options.paceMs, connection),
+        maxConcurrent: options.maxConcurrent ?? null,
+      };
+      this.#background(async () => {
+        await this.pacer.updateSettings(pace);
+      });
+    }
     if (connection === undefined) {
       const createdAt = timerClock();
       for (const window of windows) if (!window.aligned) this.#armRefill(window, createdAt);
