@@ -106,6 +106,11 @@ export {
   variantKeyOf,
 } from './engine/engine.js';
 export type { CampaignEngineEvents, EnrollmentEventBase } from './engine/events.js';
+export {
+  CampaignStepError,
+  type CampaignStepErrorDetails,
+  CampaignTelemetry,
+} from './engine/observe.js';
 export { type CampaignTiming, createScheduleTiming, sendingCalendarOf } from './engine/timing.js';
 export {
   type CampaignBranchStep,

@@ -1,4 +1,5 @@
 import { ConfigurationError, type ValidationIssue } from '@leadpipe/core';
+import { observabilityOptionsShape } from '@leadpipe/core/adapter-kit';
 import { parseEventMatch } from '../definition/match.js';
 import type { CampaignEngineOptions } from './engine.js';
 import type { CampaignTiming } from './timing.js';
@@ -9,7 +10,8 @@ const ID = /^[A-Za-z0-9_-]{1,64}$/;
 /**
  * Checks the engine's options and campaigns before it starts: ids, step
  * targets, templates, senders with postal addresses, the unsubscribe
- * endpoint, CRMs, webhooks, cron patterns and the timing's own checks.
+ * endpoint, CRMs, webhooks, cron patterns, the `logger` and `onError`
+ * options, and the timing's own checks.
  * Throws one `ConfigurationError` naming every wrong field.
  */
 export function checkCampaigns(options: CampaignEngineOptions, timing: CampaignTiming): void {
@@ -25,6 +27,11 @@ export function checkCampaigns(options: CampaignEngineOptions, timing: CampaignT
         field,
         reason: field === 'campaigns' ? 'must be an array of campaign definitions' : 'is required',
       });
+  }
+  for (const field of ['logger', 'onError'] as const) {
+    const parsed = observabilityOptionsShape[field].safeParse(options[field]);
+    if (!parsed.success)
+      issues.push({ field, reason: parsed.error.issues[0]?.message ?? `is not a valid ${field}` });
   }
   if (issues.length > 0) throw new ConfigurationError('invalid_configuration', { issues });
   const checkMatch = (match: unknown, field: string) => {

@@ -9,6 +9,7 @@ import type {
   LimiterRegistry,
   SafeEventBus,
 } from '@leadpipe/core';
+import type { Observer } from '@leadpipe/core/adapter-kit';
 import { eventMatches } from '../definition/match.js';
 import type { TemplateRenderer } from '../templates/renderer.js';
 import type { CampaignEngineOptions } from './engine.js';
@@ -42,6 +43,8 @@ export interface EngineContext {
   readonly events: SafeEventBus<CampaignEngineEvents>;
   readonly campaigns: ReadonlyMap<string, CampaignDefinition>;
   readonly queue: CampaignQueueV1;
+  /** The `logger` and `onError` options, wrapped (never throws). */
+  readonly observer: Observer;
 }
 
 /** A step's outcome: how the enrollment changes. */

@@ -19,7 +19,14 @@ import {
   SafeEventBus,
   systemClock,
 } from '@leadpipe/core';
-import { registerSecret } from '@leadpipe/core/adapter-kit';
+import {
+  createObserver,
+  errorTypeOf,
+  type ObservabilityOptions,
+  registerSecret,
+  startRunSpan,
+  withSpan,
+} from '@leadpipe/core/adapter-kit';
 import { createInProcessQueue, type InProcessCampaignQueue } from '../queue/in-process-queue.js';
 import { createTemplateRenderer, type TemplateRenderer } from '../templates/renderer.js';
 import { checkCampaigns } from './check-campaigns.js';
@@ -27,6 +34,7 @@ import { type EngineContext, ledgerKeyOf, wakeKey, wakeNow } from './context.js'
 import { enrollLead, fireAudience, timeTriggers } from './enrollment.js';
 import type { CampaignEngineEvents } from './events.js';
 import { handleUnsubscribe, ingestCustomEvent, ingestEmailEvents, ingestLeadEvent } from './ingest.js';
+import { CampaignTelemetry, logCampaignEvents, markSpanFailedWith } from './observe.js';
 import { createEnrollmentRunner } from './run.js';
 import { type CampaignTiming, createScheduleTiming } from './timing.js';
 import type { CampaignDefinition, CampaignSender } from './types.js';
@@ -44,8 +52,12 @@ export interface CampaignRetryOptions {
   readonly maxDelayMs?: number;
 }
 
-/** Options of {@link createCampaignEngine}. */
-export interface CampaignEngineOptions {
+/**
+ * Options of {@link createCampaignEngine}. With `logger` (any pino-compatible logger) the engine logs its events
+ * (ids, codes and counts, never addresses, template variables or secrets); `onError` is told about every step that
+ * fails for good (a `CampaignStepError`, component `campaigns`) and every wake-up that failed.
+ */
+export interface CampaignEngineOptions extends ObservabilityOptions {
   /** The campaigns. Ids unique. */
   readonly campaigns: readonly CampaignDefinition[];
   /** Campaign state. */
@@ -212,6 +224,17 @@ export function createCampaignEngine(options: CampaignEngineOptions): CampaignEn
   const ownLimiters = options.limiters === undefined;
   const limiters = options.limiters ?? createLimiterRegistry({ now });
   const events = new SafeEventBus<CampaignEngineEvents>();
+  const observer = createObserver(options);
+  logCampaignEvents(events, observer);
+  /** Errors already reported by `handleWakeUp`, so the queue's `engine.error` does not report them twice. */
+  const reported = new WeakSet<object>();
+  events.on('engine.error', ({ key, error }) => {
+    if (typeof error === 'object' && error !== null && reported.has(error)) return;
+    observer.report(
+      error instanceof Error ? error : new Error(`campaign wake-up ${key} failed (${errorTypeOf(error)})`),
+      { component: 'campaigns', code: errorTypeOf(error) },
+    );
+  });
   if (options.unsubscribe !== undefined) registerSecret(options.unsubscribe.secret);
   for (const campaign of options.campaigns) {
     for (const step of campaign.steps) if (step.type === 'webhook') registerSecret(step.secret);
@@ -240,6 +263,7 @@ export function createCampaignEngine(options: CampaignEngineOptions): CampaignEn
     events,
     campaigns: new Map(options.campaigns.map((campaign) => [campaign.id, campaign])),
     queue,
+    observer,
   };
   const runEnrollment = createEnrollmentRunner(context);
   let processing = false;
@@ -258,6 +282,15 @@ export function createCampaignEngine(options: CampaignEngineOptions): CampaignEn
         processing = true;
         queue.process((wakeUp) => engine.handleWakeUp(wakeUp));
       }
+      observer.log(
+        'info',
+        {
+          event: 'engine.started',
+          campaigns: context.campaigns.size,
+          timeTriggers: timeTriggers(context).length,
+        },
+        'campaign engine started',
+      );
     },
 
     async runDue() {
@@ -271,10 +304,46 @@ export function createCampaignEngine(options: CampaignEngineOptions): CampaignEn
 
     async handleWakeUp(wakeUp) {
       const enrollmentKey = /^enr-(.+)-v(\d+)$/.exec(wakeUp.key);
-      if (enrollmentKey !== null) return runEnrollment(enrollmentKey[1] as string, Number(enrollmentKey[2]));
-      for (const { campaign, trigger, key } of timeTriggers(context)) {
-        if (wakeUp.key === `cron-${key}` || wakeUp.key === `at-${key}`)
-          await fireAudience(context, campaign, wakeUp.key, trigger);
+      const span = startRunSpan(CampaignTelemetry.runSpan, {
+        [CampaignTelemetry.wakeUp]: enrollmentKey !== null ? 'enrollment' : (wakeUp.key.split('-')[0] ?? ''),
+        ...(enrollmentKey === null ? {} : { [CampaignTelemetry.enrollment]: enrollmentKey[1] as string }),
+      });
+      try {
+        await withSpan(span, async () => {
+          if (enrollmentKey !== null) {
+            const summary = await runEnrollment(enrollmentKey[1] as string, Number(enrollmentKey[2]));
+            if (summary.campaignId !== undefined)
+              span.setAttribute(CampaignTelemetry.campaign, summary.campaignId);
+            span.setAttributes({
+              [CampaignTelemetry.steps]: summary.steps,
+              [CampaignTelemetry.outcome]: summary.outcome,
+            });
+            return;
+          }
+          for (const { campaign, trigger, key } of timeTriggers(context)) {
+            if (wakeUp.key === `cron-${key}` || wakeUp.key === `at-${key}`) {
+              span.setAttribute(CampaignTelemetry.campaign, campaign.id);
+              observer.log(
+                'info',
+                { event: 'trigger.fired', campaignId: campaign.id, trigger: wakeUp.key },
+                'campaign time trigger fired; enrolling its audience',
+              );
+              await fireAudience(context, campaign, wakeUp.key, trigger);
+            }
+          }
+          span.setAttribute(CampaignTelemetry.outcome, 'ok');
+        });
+      } catch (error) {
+        const code = errorTypeOf(error);
+        markSpanFailedWith(span, code);
+        if (typeof error === 'object' && error !== null) reported.add(error);
+        observer.report(
+          error instanceof Error ? error : new Error(`campaign wake-up ${wakeUp.key} failed (${code})`),
+          { component: 'campaigns', code },
+        );
+        throw error;
+      } finally {
+        span.end();
       }
     },
 
@@ -344,6 +413,7 @@ export function createCampaignEngine(options: CampaignEngineOptions): CampaignEn
     async close() {
       await queue.close();
       if (ownLimiters) await limiters.disconnect();
+      observer.log('info', { event: 'engine.closed' }, 'campaign engine closed');
     },
   };
   return engine;
