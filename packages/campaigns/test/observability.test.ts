@@ -489,6 +489,19 @@ describe('no secret and no lead data in spans, metrics, logs or reports', () => 
       'template_error',
     ]);
 
+    // The webhook step's signed POST nests under its step span.
+    const spans = telemetry.spans();
+    const notify = spans.filter(
+      (span) =>
+        span.name === 'leadpipe.campaign.step' && span.attributes['leadpipe.campaign.step.id'] === 'notify',
+    );
+    expect(notify).toHaveLength(2);
+    const port = Number(new URL(webhookUrl).port);
+    const posts = spans.filter((span) => span.name === 'POST' && span.attributes['server.port'] === port);
+    expect(posts.map((span) => span.parentSpanContext?.spanId).sort()).toEqual(
+      notify.map((span) => span.spanContext().spanId).sort(),
+    );
+
     const text = await telemetry.everything(
       lines,
       reports.map((report) => ({
