@@ -168,7 +168,7 @@ export interface CampaignEngine {
   start(): Promise<void>;
   /** Run everything due now (the in-process queue only): for tests, scripts and benchmarks on a chosen clock. */
   runDue(): Promise<void>;
-  /** Handle one wake-up (what the queue calls). */
+  /** Handle one wake-up (what the queue calls), in a `leadpipe.campaign.run` span with a `leadpipe.campaign.step` span per step executed. */
   handleWakeUp(wakeUp: CampaignWakeUp): Promise<void>;
   /** Enroll a lead by hand. Resolves with whether it was enrolled (false when already enrolled or outside the audience). */
   enroll(
