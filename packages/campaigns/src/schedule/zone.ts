@@ -306,9 +306,20 @@ function countryCodeOfName(name: string): string | undefined {
   return countryNames.get(name.trim().toLowerCase());
 }
 
+/** Zone names found valid (invalid ones are not kept), up to {@link MAX_REMEMBERED_ZONES}. */
+const VALID_ZONES = new Set<string>();
+const MAX_REMEMBERED_ZONES = 1024;
+
 /** Whether `zone` is an IANA time zone this runtime knows (`Europe/Berlin`, `UTC`). */
 export function isValidTimeZone(zone: string): boolean {
-  return typeof zone === 'string' && zone.length > 0 && IANAZone.isValidZone(zone);
+  if (typeof zone !== 'string' || zone.length === 0) return false;
+  if (VALID_ZONES.has(zone)) return true;
+  // luxon builds an Intl.DateTimeFormat to find out, every time: the check was most of a send's cost.
+  if (!IANAZone.isValidZone(zone)) return false;
+  // Intl takes any letter case ("europe/berlin"), so the names seen are bounded by a cap, not by the IANA list.
+  if (VALID_ZONES.size >= MAX_REMEMBERED_ZONES) VALID_ZONES.clear();
+  VALID_ZONES.add(zone);
+  return true;
 }
 
 /**
