@@ -104,7 +104,23 @@ describe('header corrections', () => {
       10_000,
     );
     expect(plan.pause).toBeUndefined();
-    expect(plan.corrections.map((correction) => correction.kind)).toEqual(['remaining']);
+    expect(plan.corrections).toEqual([]);
+    // A count read at or after its window's reset is stale: the window it counted is over, so it lowers nothing.
+    const list = windows();
+    const atBoundary = planCorrections(
+      list,
+      { windows: [{ name: 'second', remaining: 1, resetAt: 10_000 }] },
+      10_000,
+    );
+    expect(atBoundary.corrections).toEqual([]);
+    const before = planCorrections(
+      list,
+      { windows: [{ name: 'second', remaining: 1, resetAt: 10_001 }] },
+      10_000,
+    );
+    expect(before.corrections).toEqual([
+      { kind: 'remaining', window: list[0], remaining: 1, resetAt: 10_001 },
+    ]);
   });
 
   it('lower the local count only when the vendor reports fewer remaining, moving to a known reset', () => {

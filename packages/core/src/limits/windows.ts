@@ -135,7 +135,12 @@ export function planCorrections(
     ) {
       corrections.push({ kind: 'limit', window: target, limit: reported.limit });
     }
+    // A count whose window has already reset (a response that arrived or was read after the boundary) says
+    // nothing of the window now: applying it would hold the new window to the old one's last few requests.
+    const stale =
+      reported.resetAt !== undefined && Number.isFinite(reported.resetAt) && reported.resetAt <= now;
     if (
+      !stale &&
       typeof reported.remaining === 'number' &&
       Number.isFinite(reported.remaining) &&
       reported.remaining >= 0
