@@ -1,7 +1,7 @@
 /**
  * Scale-out benchmark: distributed runs on BullMQ with worker child
  * processes, against the local Redis and the testkit's emulators served by
- * this process over HTTP, every call answered after ~100 ms so workers are
+ * this process over HTTP, every call answered after ~100 ms (LATENCY_MS) so workers are
  * bound by I/O. Prints one JSON line per case:
  * - `workers`: leads per second with 1, 2 and 4 workers (no quota binds; the median of interleaved rounds), and the
  *   ratio to one worker;
@@ -9,8 +9,9 @@
  *   limit): requests achieved per second / allowed, 429s;
  * - `worker-kill`: a worker SIGKILLed mid-batch, another finishes: leads lost, paid twice, duplicate CRM records.
  * Run: `pnpm exec tsx --conditions=@leadpipe/source packages/bullmq/bench/scale-out.bench.ts`
- * (LEADS=<n> sets the size of the `workers` runs, ROUNDS=<n> how many of each count, the median counts;
- * CASES=<a,b> runs some of the cases). Figures on a loaded 2-core machine are low.
+ * (LATENCY_MS=<n> sets the emulators' latency, default 100; LEADS=<n> the size of the `workers` runs; ROUNDS=<n>
+ * how many of each count, the median counts; CASES=<a,b> runs some of the cases). Figures on a loaded 2-core machine
+ * are low: four workers, the emulators and Redis share two vCPUs, and a batch's CPU time grows with them.
  */
 import { randomUUID } from 'node:crypto';
 import { type RunningEmulators, startEmulators } from '@leadpipe/testkit';
@@ -31,7 +32,10 @@ import {
 const LEADS = Number(process.env.LEADS ?? '600');
 const ROUNDS = Number(process.env.ROUNDS ?? '3');
 const BATCH = 25;
-const LATENCY = { latencyMs: 100 };
+const LATENCY_MS = Number(process.env.LATENCY_MS ?? '100');
+const LATENCY = { latencyMs: LATENCY_MS };
+/** Every worker child started, so a case that throws leaves none running. */
+const started: WorkerChild[] = [];
 const prefix = `bench-${randomUUID().slice(0, 8)}`;
 /** Every case takes people no earlier case used: an answer already in the Redis cache would not be paid again. */
 let nextPerson = 0;
@@ -61,15 +65,17 @@ function workers(running: RunningEmulators, apolloPerMinute: number, queueName: 
   const limits = {
     apollo: { perMinute: apolloPerMinute, perHour: apolloPerMinute * 60, perDay: apolloPerMinute * 1440 },
   };
-  return Array.from({ length: count }, () =>
-    startWorker({
+  return Array.from({ length: count }, () => {
+    const child = startWorker({
       LP_PREFIX: prefix,
       LP_QUEUE: queueName,
       LP_EMULATORS: JSON.stringify(emulatorSpec(running, limits)),
       LP_LOCK_MS: '5000',
       LP_JOB_EXPIRY_MS: '5000',
-    }),
-  );
+    });
+    started.push(child);
+    return child;
+  });
 }
 
 async function stop(children: readonly WorkerChild[]): Promise<void> {
@@ -118,7 +124,7 @@ async function workersCases(): Promise<void> {
         leadsPerSecond: Math.round(leadsPerSecond * 10) / 10,
         ratioToOneWorker: Math.round((leadsPerSecond / one) * 100) / 100,
         rounds: runs.map((rate) => Math.round(rate * 10) / 10),
-        latencyMs: 100,
+        latencyMs: LATENCY_MS,
       });
     }
   } finally {
@@ -218,6 +224,7 @@ try {
   if (cases.has('shared-quota')) await sharedQuotaCase();
   if (cases.has('worker-kill')) await workerKillCase();
 } finally {
+  for (const child of started) if (child.process.exitCode === null) child.process.kill('SIGKILL');
   await removeKeys(prefix);
 }
 process.exit(0);
