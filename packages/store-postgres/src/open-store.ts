@@ -26,7 +26,14 @@ import {
   createPostgresDeadLetterQueueOn,
 } from './run-state.js';
 import { pgDatabaseAt, pgliteDatabase, type SqlDatabase } from './sql-client.js';
-import { traceStoreMethods } from './traced.js';
+import {
+  traceCache,
+  traceCheckpointStore,
+  traceDeadLetterQueue,
+  tracedBackup,
+  tracedRestore,
+  traceStoreMethods,
+} from './traced.js';
 
 /**
  * An open PGlite instance, as {@link PostgresStoreOptions.pglite} takes it: any object with PGlite's `query` and
@@ -327,16 +334,20 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
       database.engine,
       LEAD_OPERATIONS,
     ),
-    cache: createPostgresCacheOn(database, schema, now),
-    deadLetters: createPostgresDeadLetterQueueOn(database, schema),
-    checkpoints: createPostgresCheckpointStoreOn(database, schema, parsed.checkpointName ?? 'default', now),
+    cache: traceCache(createPostgresCacheOn(database, schema, now), database.engine),
+    deadLetters: traceDeadLetterQueue(createPostgresDeadLetterQueueOn(database, schema), database.engine),
+    checkpoints: traceCheckpointStore(
+      createPostgresCheckpointStoreOn(database, schema, parsed.checkpointName ?? 'default', now),
+      database.engine,
+    ),
     campaigns: traceStoreMethods(
       createPostgresCampaignStoreOn(database, schema, close),
       database.engine,
       CAMPAIGN_OPERATIONS,
     ),
-    backup: () => backupLines(database, schema, now, parsed.archiveFile),
-    restore: (source) => restoreBackup(database, schema, parsed.archiveFile, source),
+    backup: () => tracedBackup(backupLines(database, schema, now, parsed.archiveFile), database.engine),
+    restore: (source) =>
+      tracedRestore(database.engine, () => restoreBackup(database, schema, parsed.archiveFile, source)),
     close,
   };
 }

@@ -5,6 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgresStore, type PostgresStore } from '../src/index.js';
 import { claimFor } from './campaign-fixtures.js';
+import { deadLetterAbout } from './run-state-fixtures.js';
 import { storeDatabaseUrl } from './support.js';
 
 /** A password in the connection URL (the server trusts local connections, so any password is accepted). */
@@ -70,7 +71,83 @@ const engines: readonly (readonly ['postgres' | 'pglite', () => string | undefin
   ['pglite', () => undefined],
 ];
 
+/** The run state a pipeline keeps in the store (cache, dead letters, checkpoint), then a backup and a restore. */
+async function exerciseRunState(store: PostgresStore, target: PostgresStore) {
+  const before = telemetry.spans().length;
+  const [lead] = await store.leads.upsert([createLead({ email: EMAIL })]);
+  await store.cache.set(`apollo:${EMAIL}`, { title: 'Engineer' }, 60_000);
+  expect(await store.cache.get(`apollo:${EMAIL}`)).toEqual({ title: 'Engineer' });
+  await store.cache.delete(`apollo:${EMAIL}`);
+  await store.deadLetters.put(deadLetterAbout('dl-otel', EMAIL, lead?.id as string));
+  expect(await store.deadLetters.size()).toBe(1);
+  expect((await store.deadLetters.list()).entries).toHaveLength(1);
+  expect(await store.deadLetters.remove(['dl-otel'])).toBe(1);
+  const checkpoint = await store.checkpoints.open({ fingerprint: 'otel-input', resume: false });
+  await checkpoint.markFinished([1, 2]);
+  await checkpoint.results.set(`apollo:${EMAIL}`, { title: 'Engineer' }, 60_000);
+  await checkpoint.results.get(`apollo:${EMAIL}`);
+  await checkpoint.flush({ rowsRead: 2 });
+  expect(await checkpoint.finishedIn({ from: 1, to: 10 })).toEqual([1, 2]);
+  await checkpoint.close();
+  const lines: string[] = [];
+  for await (const line of store.backup()) lines.push(line);
+  const restored = await target.restore(lines);
+  expect(restored).toMatchObject({ lead: 1, checkpointRow: 2, checkpointResult: 1 });
+  return telemetry.spans().slice(before);
+}
+
 describe.each(engines)('%s store spans', (engine, connection) => {
+  it('traces the run state too: cache, dead letters, checkpoint reads and flush, its answers, backup and restore', async () => {
+    const url = connection();
+    const stamp = Date.now().toString(36);
+    const open = async (schema: string) =>
+      url === undefined
+        ? openPostgresStore({ pglite: await (await import('@electric-sql/pglite')).PGlite.create(), schema })
+        : openPostgresStore({ connection: url, schema });
+    const store = await open(`k_otel_rs_${engine}_${stamp}`);
+    const target = await open(`k_otel_rt_${engine}_${stamp}`);
+    try {
+      const spans = await exerciseRunState(store, target);
+      const names = spans.map((span) => span.name);
+      expect(names).toEqual(
+        expect.arrayContaining([
+          'leadpipe.store.cache_get',
+          'leadpipe.store.cache_set',
+          'leadpipe.store.cache_delete',
+          'leadpipe.store.dead_letter_put',
+          'leadpipe.store.dead_letter_size',
+          'leadpipe.store.dead_letter_list',
+          'leadpipe.store.dead_letter_remove',
+          'leadpipe.store.checkpoint_open',
+          'leadpipe.store.checkpoint_result_set',
+          'leadpipe.store.checkpoint_result_get',
+          'leadpipe.store.checkpoint_flush',
+          'leadpipe.store.checkpoint_finished_in',
+          'leadpipe.store.backup',
+          'leadpipe.store.restore',
+        ]),
+      );
+      // markFinished only buffers: no span. The backup is one span however many lines it has.
+      expect(names.some((name) => name.includes('mark_finished'))).toBe(false);
+      expect(names.filter((name) => name === 'leadpipe.store.backup')).toHaveLength(1);
+      const remove = spans.find((span) => span.name === 'leadpipe.store.dead_letter_remove');
+      expect(remove?.attributes).toMatchObject({ 'leadpipe.batch.size': 1, 'leadpipe.store': engine });
+      const backup = spans.find((span) => span.name === 'leadpipe.store.backup');
+      expect(backup?.attributes).toMatchObject({ 'leadpipe.operation': 'backup', 'leadpipe.store': engine });
+      expect(backup?.endTime[0]).toBeGreaterThan(0);
+      // Neither cache keys nor dead-letter records (they hold the address) reach a span.
+      const everything = await telemetry.everything();
+      for (const secret of [PASSWORD, EMAIL, 'otel-k.example']) expect(everything).not.toContain(secret);
+    } finally {
+      await store.close();
+      await target.close();
+      if (url !== undefined) {
+        await dropIn(DATABASE, `k_otel_rs_${engine}_${stamp}`);
+        await dropIn(DATABASE, `k_otel_rt_${engine}_${stamp}`);
+      }
+    }
+  }, 60_000);
+
   it('traces each store call as one client span with counts only, and no password or email anywhere', async () => {
     const url = connection();
     const schema = `k_otel_${engine}_${Date.now().toString(36)}`;
