@@ -1,4 +1,4 @@
-import type { Cache, CheckpointStore, DeadLetterQueue } from '@leadpipe/core';
+import type { Cache, CheckpointStore, DeadLetterQueue } from '@leadpipe/core/adapter-kit';
 import { markSpanFailed, startRunSpan, TelemetryAttributes, traceCall } from '@leadpipe/core/adapter-kit';
 
 /** `db.system.name` of every span of this package (OpenTelemetry semantic conventions). */
