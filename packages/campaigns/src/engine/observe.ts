@@ -1,7 +1,8 @@
 import type { SafeEventBus } from '@leadpipe/core';
 import {
+  type EventLogTable,
   errorTypeOf,
-  type LogLevel,
+  logEvents,
   type Observer,
   type startRunSpan,
   TelemetryAttributes,
@@ -48,9 +49,7 @@ export function markSpanFailedWith(span: CampaignSpan, code: string): void {
 }
 
 /** How engine events are logged when a `logger` is given: level, message, payload fields left out. */
-const CAMPAIGN_LOG_TABLE: {
-  readonly [E in keyof CampaignEngineEvents]?: readonly [LogLevel, string, (readonly string[])?];
-} = {
+const CAMPAIGN_LOG_TABLE: EventLogTable<CampaignEngineEvents> = {
   'enrollment.created': ['debug', 'lead enrolled'],
   'enrollment.completed': ['debug', 'enrollment completed'],
   'enrollment.exited': ['debug', 'enrollment exited'],
@@ -67,25 +66,13 @@ const CAMPAIGN_LOG_TABLE: {
 };
 
 /**
- * Log the engine's events through the observer, one line per event at the level of the table, with the payload's
- * ids and counts as context plus `event`. `engine.error` is logged at `error` with the error's code only. Does
- * nothing without a logger.
+ * Log the engine's events through the observer with core's `logEvents`, one line per event at the level of the
+ * table, with the payload's ids and counts as context plus `event`. `engine.error` is logged at `error` with the
+ * error's code only. Does nothing without a logger.
  */
 export function logCampaignEvents(bus: SafeEventBus<CampaignEngineEvents>, observer: Observer): void {
   if (!observer.logging) return;
-  for (const [event, entry] of Object.entries(CAMPAIGN_LOG_TABLE) as [
-    keyof CampaignEngineEvents,
-    readonly [LogLevel, string, (readonly string[])?],
-  ][]) {
-    const [level, message, omit] = entry;
-    bus.on(event, (payload) => {
-      const context: Record<string, unknown> = { event };
-      for (const [key, value] of Object.entries(payload as object)) {
-        if (!omit?.includes(key)) context[key] = value;
-      }
-      observer.log(level, context, message);
-    });
-  }
+  logEvents(bus, observer, CAMPAIGN_LOG_TABLE);
   bus.on('engine.error', ({ key, error }) => {
     observer.log(
       'error',
