@@ -28,7 +28,6 @@ export {
   defineProvider,
 } from './enrich/define-provider.js';
 export { type ValidatedResult, validateEnrichResult } from './enrich/validate-result.js';
-export { type EventLogTable, logEvents } from './events/log-events.js';
 export * from './http/index.js';
 export {
   type CheckedBusSubscription,

@@ -73,6 +73,7 @@ export {
   type InProcessEventBus,
   type InProcessEventBusOptions,
 } from './events/in-process-event-bus.js';
+export { type EventLogTable, logEvents } from './events/log-events.js';
 export {
   createMemoryOutboxPosition,
   createOutboxRelay,

@@ -1,8 +1,6 @@
-import type { SafeEventBus } from '@leadpipe/core';
+import { type EventLogTable, logEvents, type SafeEventBus } from '@leadpipe/core';
 import {
-  type EventLogTable,
   errorTypeOf,
-  logEvents,
   type Observer,
   type startRunSpan,
   TelemetryAttributes,
