@@ -1,4 +1,3 @@
-import type Bottleneck from 'bottleneck';
 import { LeadpipeError } from '../contracts/errors.js';
 import { BaseLimiter, type LimiterSettings } from './base-limiter.js';
 import { BottleneckPacer, timerClock } from './pacer.js';
@@ -20,7 +19,8 @@ const FINISH_LOG_SIZE = 4096;
 interface Ticket {
   readonly weight: number;
   granted: boolean;
-  readonly acquired: Bottleneck[];
+  /** Counted windows this ticket holds a slot of. */
+  readonly acquired: WindowState[];
 }
 
 /**
@@ -194,9 +194,9 @@ export class PacedLimiter extends BaseLimiter {
   #refund(ticket: Ticket, includePacer: boolean): void {
     const pacer = this.#pacer;
     if (pacer === undefined) return;
-    const limiters = [...ticket.acquired];
-    if (includePacer && this.#pacingWindow !== undefined) limiters.push(pacer.pacer);
-    pacer.refund(ticket.weight, limiters);
+    const windows = [...ticket.acquired];
+    if (includePacer && this.#pacingWindow !== undefined) windows.push(this.#pacingWindow);
+    pacer.refund(ticket.weight, windows);
   }
 
   #onGranted(ticket: Ticket): Promise<void> {
@@ -318,11 +318,9 @@ export class PacedLimiter extends BaseLimiter {
     ) {
       ended += 1;
     }
-    const limiter = this.#pacer?.limiterOf(window);
     let held = 0;
     for (const ticket of this.#tickets) {
-      if (!ticket.granted && limiter !== undefined && ticket.acquired.includes(limiter))
-        held += ticket.weight;
+      if (!ticket.granted && ticket.acquired.includes(window)) held += ticket.weight;
     }
     return Math.min(window.limit, this.#runningUnits + ended + held);
   }

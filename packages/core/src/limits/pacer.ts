@@ -1,5 +1,6 @@
 import Bottleneck from 'bottleneck';
 import { type Clock, systemClock } from '../contracts/clock.js';
+import { SharedWindowCounters } from './shared-counters.js';
 import type { WindowState } from './windows.js';
 
 type Timer = ReturnType<typeof setTimeout>;
@@ -37,9 +38,11 @@ function noop(): void {}
 
 /**
  * The Bottleneck side of a paced limiter: one Bottleneck for the pace, the
- * concurrency cap and the paced window's reservoir, and one per other
- * (counted) window. With a `connection`, Bottleneck keeps all of it in Redis
- * (clustering) and refreshes reservoirs there. Without one, windows counted
+ * concurrency cap and the paced window's reservoir, and the other (counted)
+ * windows. With a `connection`, Bottleneck keeps the pacer in Redis
+ * (clustering) and the counted windows are {@link SharedWindowCounters}: one
+ * Redis script per start for all of them, on Redis's clock. Without one, each
+ * counted window is a Bottleneck of its own, and windows counted
  * from first use are refilled here, on their interval from creation, with
  * Bottleneck's public `updateSettings` (its in-memory store stops refreshing
  * reservoirs after any `updateSettings`, so it is never given a refresh
@@ -49,8 +52,12 @@ function noop(): void {}
 export class BottleneckPacer {
   /** The pacer: grants the last slot of a start. */
   readonly pacer: Bottleneck;
-  /** Counted windows with their Bottleneck, longest first (the order slots are taken in). */
+  /** In memory: counted windows with their Bottleneck, longest first (the order slots are taken in). */
   readonly counters: readonly { readonly window: WindowState; readonly limiter: Bottleneck }[];
+  /** With a connection: the counted windows, shared through Redis. */
+  readonly #shared: SharedWindowCounters | undefined;
+  /** The counted windows, longest first. */
+  readonly #counted: readonly WindowState[];
   readonly #options: PacerOptions;
   readonly #byWindow = new Map<WindowState, Bottleneck>();
   readonly #refillTimers = new Map<WindowState, Timer>();
@@ -86,18 +93,26 @@ export class BottleneckPacer {
       ...(pacingWindow === undefined ? {} : windowSettings(pacingWindow)),
     });
     if (pacingWindow !== undefined) this.#byWindow.set(pacingWindow, this.pacer);
-    this.counters = windows
-      .filter((window) => window !== pacingWindow)
-      .reverse()
-      .map((window) => {
-        const limiter = new Bottleneck({
-          ...common,
-          id: `${options.baseId}:${window.name}`,
-          ...windowSettings(window),
-        });
-        this.#byWindow.set(window, limiter);
-        return { window, limiter };
+    this.#counted = windows.filter((window) => window !== pacingWindow).reverse();
+    this.#shared =
+      connection === undefined || this.#counted.length === 0
+        ? undefined
+        : new SharedWindowCounters({
+            connection,
+            baseId: options.baseId,
+            windows: this.#counted,
+            reportedRemaining: options.reportedRemaining,
+            onError: options.onError,
+          });
+    this.counters = (this.#shared === undefined ? this.#counted : []).map((window) => {
+      const limiter = new Bottleneck({
+        ...common,
+        id: `${options.baseId}:${window.name}`,
+        ...windowSettings(window),
       });
+      this.#byWindow.set(window, limiter);
+      return { window, limiter };
+    });
     for (const limiter of [this.pacer, ...this.counters.map((counter) => counter.limiter)]) {
       limiter.on('error', (error: unknown) => options.onError(error));
     }
@@ -119,20 +134,19 @@ export class BottleneckPacer {
     }
   }
 
-  /** The Bottleneck holding `window`'s reservoir. */
-  limiterOf(window: WindowState): Bottleneck | undefined {
-    return this.#byWindow.get(window);
-  }
-
   /**
    * Takes `weight` units from each counted window, longest first, pushing
-   * each Bottleneck onto `acquired` once taken; stops early when `stop()`
-   * says so after a take.
+   * each window onto `acquired` once taken; stops early when `stop()` says so
+   * after a take. Shared through Redis, every window is taken at once.
    */
-  async takeCounted(weight: number, acquired: Bottleneck[], stop: () => boolean): Promise<void> {
+  async takeCounted(weight: number, acquired: WindowState[], stop: () => boolean): Promise<void> {
+    if (this.#shared !== undefined) {
+      if (await this.#shared.take(weight, stop)) acquired.push(...this.#counted);
+      return;
+    }
     for (const counter of this.counters) {
       await counter.limiter.schedule({ weight }, () => Promise.resolve());
-      acquired.push(counter.limiter);
+      acquired.push(counter.window);
       if (stop()) return;
     }
   }
@@ -143,13 +157,22 @@ export class BottleneckPacer {
     return this.pacer.schedule({ weight, expiration }, granted);
   }
 
-  /** Gives `weight` units back to each of `limiters` (a slot taken but not used). */
-  refund(weight: number, limiters: readonly Bottleneck[]): void {
-    for (const limiter of limiters) this.#background(() => limiter.incrementReservoir(weight));
+  /** Gives `weight` units back to each of `windows` (a slot taken but not used). */
+  refund(weight: number, windows: readonly WindowState[]): void {
+    if (this.#shared !== undefined && windows.some((window) => this.#shared!.has(window)))
+      this.#shared.refund(weight);
+    for (const window of windows) {
+      const limiter = this.#byWindow.get(window);
+      if (limiter !== undefined) this.#background(() => limiter.incrementReservoir(weight));
+    }
   }
 
   /** A window's limit changed by `delta`: the reservoir follows, and the pace when it is the paced window. */
   adoptLimit(window: WindowState, delta: number, paceMs: number): void {
+    if (this.#shared?.has(window)) {
+      this.#shared.adoptLimit(window, delta);
+      return;
+    }
     const limiter = this.#byWindow.get(window);
     if (limiter === undefined) return;
     const refresh: Bottleneck.ConstructorOptions =
@@ -168,6 +191,10 @@ export class BottleneckPacer {
 
   /** The vendor reports `remaining` left in `window`: lower the reservoir to it when it holds more. */
   lowerTo(window: WindowState, remaining: number): void {
+    if (this.#shared?.has(window)) {
+      this.#shared.lowerTo(window, remaining);
+      return;
+    }
     const limiter = this.#byWindow.get(window);
     if (limiter === undefined) return;
     this.#background(async () => {
@@ -178,6 +205,10 @@ export class BottleneckPacer {
 
   /** The vendor's window reset: raise the reservoir to the full limit when it holds less. */
   restore(window: WindowState): void {
+    if (this.#shared?.has(window)) {
+      this.#shared.restore(window);
+      return;
+    }
     const limiter = this.#byWindow.get(window);
     if (limiter === undefined) return;
     this.#background(async () => {
@@ -193,6 +224,10 @@ export class BottleneckPacer {
    * `then`.
    */
   setReservoir(window: WindowState, units: number, then: () => void): void {
+    if (this.#shared?.has(window)) {
+      this.#shared.set(window, units, then);
+      return;
+    }
     const limiter = this.#byWindow.get(window);
     if (limiter === undefined) return;
     this.#background(async () => {
@@ -204,6 +239,7 @@ export class BottleneckPacer {
   /** Stops the refills, drops Bottleneck's waiting jobs and disconnects (a shared connection stays open). */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#shared?.close();
     for (const timer of this.#refillTimers.values()) clearTimeout(timer);
     this.#refillTimers.clear();
     const limiters = [this.pacer, ...this.counters.map((counter) => counter.limiter)];

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type Bottleneck from 'bottleneck';
+import { REDIS_NOW_LUA, type ScriptRunner, scriptRunner } from './redis-script.js';
 import { type GuardedWindow, MAX_GUARDED_LIMIT } from './rolling-window-guard.js';
 
 /**
@@ -10,10 +11,7 @@ import { type GuardedWindow, MAX_GUARDED_LIMIT } from './rolling-window-guard.js
  *
  * KEYS[1] = the sorted set of start times; ARGV = span ms, limit, weight, member prefix.
  */
-const ADMIT_SCRIPT = `
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-local span = tonumber(ARGV[1])
+const ADMIT_SCRIPT = `${REDIS_NOW_LUA}local span = tonumber(ARGV[1])
 local limit = tonumber(ARGV[2])
 local weight = tonumber(ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - span)
@@ -33,36 +31,6 @@ return wait
 
 /** How often a long wait checks whether the limiter closed, ms. */
 const STOP_CHECK_MS = 200;
-
-/** Runs the admit script on whichever client the Bottleneck connection holds. */
-type ScriptRunner = (key: string, args: readonly string[]) => Promise<number>;
-
-interface IORedisLike {
-  eval(script: string, keys: number, ...args: string[]): Promise<unknown>;
-}
-
-interface NodeRedisLike {
-  eval(args: unknown[], callback: (error: Error | null, result: unknown) => void): unknown;
-}
-
-function runnerOf(connection: Bottleneck.RedisConnection | Bottleneck.IORedisConnection): ScriptRunner {
-  // Bottleneck's IORedisConnection holds an ioredis client (promise API); its RedisConnection a node-redis 3
-  // client (callback API). Both expose the client they were given as `client`.
-  const client = (connection as unknown as { client: unknown }).client;
-  const isIORedis =
-    typeof (client as { options?: unknown }).options === 'object' && 'status' in (client as object);
-  if (isIORedis) {
-    const redis = client as IORedisLike;
-    return async (key, args) => Number(await redis.eval(ADMIT_SCRIPT, 1, key, ...args));
-  }
-  const redis = client as NodeRedisLike;
-  return (key, args) =>
-    new Promise((resolve, reject) => {
-      redis.eval([ADMIT_SCRIPT, 1, key, ...args], (error, result) =>
-        error === null ? resolve(Number(result)) : reject(error),
-      );
-    });
-}
 
 /**
  * The rolling-window guard shared by every process on one Redis: the
@@ -93,7 +61,7 @@ export class SharedRollingGuard {
     baseId: string,
     safetyMargin: number,
   ) {
-    this.#run = runnerOf(connection);
+    this.#run = scriptRunner(connection, ADMIT_SCRIPT);
     this.#key = `${baseId}:rolling-starts`;
     this.#safetyMargin = safetyMargin;
   }
@@ -114,7 +82,9 @@ export class SharedRollingGuard {
     const member = `${this.#process}:${this.#sequence}`;
     for (;;) {
       if (stopped()) return;
-      const wait = await this.#run(this.#key, [String(span), String(window.limit), String(weight), member]);
+      const wait = Number(
+        await this.#run([this.#key], [String(span), String(window.limit), String(weight), member]),
+      );
       if (wait <= 0) return;
       // Sleep in short slices so a closed limiter stops waiting soon.
       for (let left = wait; left > 0 && !stopped(); left -= STOP_CHECK_MS)
