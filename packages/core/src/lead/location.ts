@@ -81,20 +81,22 @@ function countryIndex(): Map<string, string> {
   const index = new Map<string, string>();
   const locales = ['en', 'de', 'fr', 'es', 'it', 'nl', 'pt'];
   const letters = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ';
+  const codes: string[] = [];
+  for (const first of letters) {
+    for (const second of letters) {
+      if (canonicalCountryCode(first + second) === first + second) codes.push(first + second);
+    }
+  }
   for (const locale of locales) {
     const names = new Intl.DisplayNames([locale], { type: 'region', fallback: 'none' });
-    for (const first of letters) {
-      for (const second of letters) {
-        const code = first + second;
-        if (canonicalCountryCode(code) !== code) continue;
-        const name = names.of(code);
-        if (name === undefined) continue;
-        const key = nameKey(name);
-        if (!index.has(key)) index.set(key, code);
-        // "Myanmar (Burma)", "Congo - Kinshasa": also index the part before the qualifier.
-        const short = nameKey(name.replace(/\s*[(-].*$/, ''));
-        if (short !== key && short !== '' && !index.has(short)) index.set(short, code);
-      }
+    for (const code of codes) {
+      const name = names.of(code);
+      if (name === undefined) continue;
+      const key = nameKey(name);
+      if (!index.has(key)) index.set(key, code);
+      // "Myanmar (Burma)", "Congo - Kinshasa": also index the part before the qualifier.
+      const short = nameKey(name.replace(/\s*[(-].*$/, ''));
+      if (short !== key && short !== '' && !index.has(short)) index.set(short, code);
     }
   }
   for (const [alias, code] of Object.entries(ALIASES)) index.set(alias, code);
@@ -105,9 +107,23 @@ function countryIndex(): Map<string, string> {
   return index;
 }
 
+/**
+ * Answers of {@link canonicalCountryCode}, by code: at most 676 (two letters), and each costs an `Intl.Locale` and a
+ * display-name lookup, which made country codes a visible part of a worker's CPU per lead.
+ */
+const canonicalCodes = new Map<string, string | undefined>();
+
 /** The current ISO code for `code` (`UK` -> `GB`), or undefined when it names no country. */
 function canonicalCountryCode(code: string): string | undefined {
-  if (!/^[A-Z]{2}$/.test(code) || NOT_COUNTRIES.has(code)) return undefined;
+  if (!/^[A-Z]{2}$/.test(code)) return undefined;
+  if (canonicalCodes.has(code)) return canonicalCodes.get(code);
+  const canonical = lookUpCanonicalCode(code);
+  canonicalCodes.set(code, canonical);
+  return canonical;
+}
+
+function lookUpCanonicalCode(code: string): string | undefined {
+  if (NOT_COUNTRIES.has(code)) return undefined;
   let canonical: string | undefined;
   try {
     canonical = new Intl.Locale(`und-${code}`).region;
