@@ -173,8 +173,7 @@ export interface LeadStoreEvent {
    * What a `lead.updated` changed: each changed field (lead fields in
    * `LEAD_FIELDS` order, then custom fields by name) with its value before,
    * written in the same transaction as the change. Only the changed fields,
-   * never the whole lead; `updatedAt` and provenance are not listed. An
-   * update that changed provenance only lists none (`[]`).
+   * never the whole lead; `updatedAt` and provenance are not listed.
    *
    * Optional within v1 (added after the first release; the contract version
    * stays `v1`): absent on `lead.created`, and on a `lead.updated` a store
