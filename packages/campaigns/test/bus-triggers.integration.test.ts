@@ -127,7 +127,11 @@ describe('campaign triggers from the PostgreSQL lead store outbox', () => {
     const campaignsOf = async (id: string) =>
       (await campaignStore.enrollmentsOfLead(id)).map((e) => e.campaignId).sort();
     // Bob was stored before the campaigns listened, already above 200: the relay starts after him.
-    const bob = await seen({ email: 'bob@big.example', title: 'CFO', company: { name: 'Big', headcount: 300 } });
+    const bob = await seen({
+      email: 'bob@big.example',
+      title: 'CFO',
+      company: { name: 'Big', headcount: 300 },
+    });
     const last = (await leads.readOutbox({ limit: 1_000 })).at(-1)!;
     const relay = createOutboxRelay({
       store: leads,
@@ -145,7 +149,9 @@ describe('campaign triggers from the PostgreSQL lead store outbox', () => {
     await seen({ email: 'bob@big.example', title: 'CEO' });
     expect(await relay.runOnce()).toBe(1);
     await delivered(4);
-    expect(await campaignsOf(bob.id), 'the title change fires the field-change trigger').toEqual(['new-title']);
+    expect(await campaignsOf(bob.id), 'the title change fires the field-change trigger').toEqual([
+      'new-title',
+    ]);
     await subscription.close();
     await bus.close();
     await engine.close();

@@ -89,8 +89,15 @@ describe('createOutboxRelay', () => {
       ],
     });
     // An outbox row from before the store recorded changes (or a store that does not): what changed is unknown.
-    const old: LeadStoreEvent = { position: '7', type: 'lead.updated', leadId: 'x', at: new Date(time).toISOString() };
-    const legacy = { readOutbox: async (read: { after?: string } = {}) => (read.after === undefined ? [old] : []) };
+    const old: LeadStoreEvent = {
+      position: '7',
+      type: 'lead.updated',
+      leadId: 'x',
+      at: new Date(time).toISOString(),
+    };
+    const legacy = {
+      readOutbox: async (read: { after?: string } = {}) => (read.after === undefined ? [old] : []),
+    };
     const other = recordingBus();
     expect(await createOutboxRelay({ store: legacy, bus: other, settleMs: 0 }).runOnce()).toBe(1);
     expect(other.published[0]?.payload).toEqual({ leadId: 'x' });

@@ -177,7 +177,12 @@ export function createPostgresLeadStoreOn(
         const row = { id: stored.id, identity: entry.identity, doc: merged.lead };
         byIdentity.set(entry.identity, row);
         changed.set(entry.identity, row);
-        events.push({ type: 'lead.updated', id: stored.id, at: merged.lead.updatedAt, changes: merged.changes });
+        events.push({
+          type: 'lead.updated',
+          id: stored.id,
+          at: merged.lead.updatedAt,
+          changes: merged.changes,
+        });
         outcomes[entry.index] = { status: 'updated', id: stored.id, identity: entry.identity };
       }
       await writeRows(session, [...changed.values()]);
