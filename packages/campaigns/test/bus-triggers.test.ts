@@ -3,6 +3,7 @@ import {
   createInProcessEventBus,
   createLead,
   createMemoryLeadStore,
+  createMemoryOutboxPosition,
   createOutboxRelay,
   type Lead,
   type LeadStoreV1,
@@ -186,16 +187,91 @@ describe('campaign triggers from the event bus', () => {
     expect((await campaignStore.enrollmentsOfLead(lead.id)).map((e) => e.campaignId)).toEqual(['welcome']);
     expect(vendor.messages).toHaveLength(1);
 
-    // An outbox lead.updated carries only the id: the condition enrolls as it holds now; a title change is not
-    // seen without the previous lead.
+    // An outbox lead.updated carries what it changed: the headcount crossing 200 and the new title both enroll.
     await store(leads, observed(lead, { title: 'VP Sales', company: { name: 'Small', headcount: 300 } }));
     const relay = createOutboxRelay({ store: leads, bus, settleMs: 0 });
     expect(await relay.runOnce()).toBe(2);
     await delivered(subscription, 4);
     expect((await campaignStore.enrollmentsOfLead(lead.id)).map((e) => e.campaignId).sort()).toEqual([
       'enterprise',
+      'new-title',
       'welcome',
     ]);
+    await subscription.close();
+    await bus.close();
+    await engine.close();
+  });
+
+  it('outbox updates carry their changes: a title change and a headcount crossing enroll, an update that stays above does not', async () => {
+    const { engine, store: campaignStore, leads } = setup();
+    const bus = createInProcessEventBus();
+    const subscription = await subscribeCampaignTriggers(engine, bus, { leads, name: 'campaigns-changes' });
+    const campaignsOf = async (id: string) =>
+      (await campaignStore.enrollmentsOfLead(id)).map((e) => e.campaignId).sort();
+    /** The same person seen again at T0 + `ms` (newer than what is stored, so its values win). */
+    const seenAgain = (lead: Lead, ms: number, fields: Partial<Parameters<typeof createLead>[0]>) =>
+      createLead({ email: lead.email ?? '', ...fields }, { now: () => new Date(T0 + ms) });
+    // Bob was stored before the campaigns listened (the relay starts past his lead.created), already above 200.
+    const bob = await store(leads, leadOf(5, { title: 'CFO', company: { name: 'Big', headcount: 300 } }));
+    const [bobCreated] = await leads.readOutbox();
+    const relay = createOutboxRelay({
+      store: leads,
+      bus,
+      settleMs: 0,
+      position: createMemoryOutboxPosition(bobCreated!.position),
+    });
+    const ada = await store(leads, leadOf(4, { company: { name: 'Initech', headcount: 150 } }));
+    expect(await relay.runOnce()).toBe(1);
+    await delivered(subscription, 1);
+    expect(await campaignsOf(ada.id), 'created below 200, no title').toEqual(['welcome']);
+
+    // Ada's headcount crosses 200; Bob's grows but stays above it.
+    await store(leads, seenAgain(ada, 1_000, { company: { name: 'Initech', headcount: 250 } }));
+    await store(leads, seenAgain(bob, 1_000, { company: { name: 'Big', headcount: 400 } }));
+    expect(await relay.runOnce()).toBe(2);
+    await delivered(subscription, 3);
+    expect(await campaignsOf(ada.id), 'the crossing enrolls').toEqual(['enterprise', 'welcome']);
+    expect(await campaignsOf(bob.id), 'staying above does not').toEqual([]);
+
+    // A title change reaches the field-change trigger: Bob's CFO -> CEO, Ada's first title.
+    await store(leads, seenAgain(bob, 2_000, { title: 'CEO' }));
+    await store(leads, seenAgain(ada, 2_000, { title: 'VP Sales' }));
+    expect(await relay.runOnce()).toBe(2);
+    await delivered(subscription, 5);
+    expect(await campaignsOf(bob.id)).toEqual(['new-title']);
+    expect(await campaignsOf(ada.id)).toEqual(['enterprise', 'new-title', 'welcome']);
+    // What changed is not kept as the event's data: the enrollment's data stays empty.
+    const enrolled = (await campaignStore.enrollmentsOfLead(bob.id))[0];
+    expect(enrolled?.data ?? {}).toEqual({});
+    await subscription.close();
+    await bus.close();
+    await engine.close();
+  });
+
+  it('a lead.updated whose changes are unknown (an old outbox row) enrolls a condition that holds now, no field change', async () => {
+    const { engine, store: campaignStore, leads } = setup();
+    const bus = createInProcessEventBus();
+    const subscription = await subscribeCampaignTriggers(engine, bus, { leads, name: 'campaigns-old-rows' });
+    const carl = await store(leads, leadOf(6, { title: 'CTO', company: { name: 'Big', headcount: 300 } }));
+    const campaignsOf = async () =>
+      (await campaignStore.enrollmentsOfLead(carl.id)).map((e) => e.campaignId).sort();
+    await bus.publish([busEvent('old-row', 'lead.updated', { leadId: carl.id })]);
+    await delivered(subscription, 1);
+    expect(await campaignsOf(), 'holds now: enrolls; the title change is not seen').toEqual(['enterprise']);
+    await bus.publish([
+      // Hostile paths change nothing and reach no prototype; the title's change is seen.
+      busEvent('odd-paths', 'lead.updated', {
+        leadId: carl.id,
+        changes: [
+          { field: '__proto__.polluted', before: 1 },
+          { field: 'id', before: 'x' },
+          { field: 'title', before: 'CFO' },
+        ],
+      }),
+    ]);
+    await delivered(subscription, 2);
+    expect(await campaignsOf()).toEqual(['enterprise', 'new-title']);
+    expect(({} as Record<string, unknown>).polluted).toBe(undefined);
     await subscription.close();
     await bus.close();
     await engine.close();

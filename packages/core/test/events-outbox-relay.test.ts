@@ -43,6 +43,10 @@ describe('createOutboxRelay', () => {
     ]);
     expect(new Set(bus.published.map((event) => event.id)).size).toBe(3);
     expect(bus.published[0]?.id).toMatch(/^lead-outbox-\d+$/);
+    // The update carries what it changed and the value before (none: Ada had no title); a creation carries neither.
+    const ada = await store.getByEmail('ada@acme.com');
+    expect(bus.published[0]?.payload).toEqual({ leadId: ada?.id });
+    expect(bus.published[2]?.payload).toEqual({ leadId: ada?.id, changes: [{ field: 'title' }] });
     expect(await relay.runOnce()).toBe(0);
     // A new relay on the same position store (a restart) publishes only what came after.
     await store.upsert([createLead({ email: 'cy@acme.com' })]);
@@ -50,6 +54,53 @@ describe('createOutboxRelay', () => {
     const restarted = createOutboxRelay({ store, bus, position, now: () => time });
     expect(await restarted.runOnce()).toBe(1);
     expect(bus.published).toHaveLength(4);
+  });
+
+  it('an update publishes its changed fields with their values before; an entry written without them, the id only', async () => {
+    let time = Date.UTC(2026, 5, 1);
+    const store = createMemoryLeadStore({ now: () => time });
+    await store.upsert([
+      createLead({
+        email: 'ada@acme.com',
+        title: 'CTO',
+        company: { name: 'Acme', headcount: 150 },
+        custom: { plan: 'free', score: 3 },
+      }),
+    ]);
+    time += 1_000;
+    await store.upsert([
+      createLead({
+        email: 'ada@acme.com',
+        title: 'CEO',
+        company: { name: 'Acme', headcount: 250 },
+        custom: { plan: 'pro', region: 'EU' },
+      }),
+    ]);
+    const bus = recordingBus();
+    expect(await createOutboxRelay({ store, bus, settleMs: 0 }).runOnce()).toBe(2);
+    expect(bus.published[1]?.payload).toEqual({
+      leadId: (await store.getByEmail('ada@acme.com'))?.id,
+      changes: [
+        { field: 'title', before: 'CTO' },
+        { field: 'company.headcount', before: 150 },
+        { field: 'company.headcountRange', before: '51-200' },
+        { field: 'custom.plan', before: 'free' },
+        { field: 'custom.region' },
+      ],
+    });
+    // An outbox row from before the store recorded changes (or a store that does not): what changed is unknown.
+    const old: LeadStoreEvent = {
+      position: '7',
+      type: 'lead.updated',
+      leadId: 'x',
+      at: new Date(time).toISOString(),
+    };
+    const legacy = {
+      readOutbox: async (read: { after?: string } = {}) => (read.after === undefined ? [old] : []),
+    };
+    const other = recordingBus();
+    expect(await createOutboxRelay({ store: legacy, bus: other, settleMs: 0 }).runOnce()).toBe(1);
+    expect(other.published[0]?.payload).toEqual({ leadId: 'x' });
   });
 
   it('a publish that fails saves nothing: the next run publishes the same events with the same ids', async () => {

@@ -11,9 +11,11 @@ export const BACKUP_FORMAT = 'leadpipe-store-backup';
 /**
  * The backup format version this package writes; it restores this one and
  * older. 2 added campaign state (`campaign*` records); a version 1 backup
- * restores with no campaign state.
+ * restores with no campaign state. 3 added `changes` to `outboxEvent`
+ * records (what a `lead.updated` changed); a version 1 or 2 backup restores
+ * its outbox events without them (what they changed is then unknown).
  */
-export const BACKUP_VERSION = 2;
+export const BACKUP_VERSION = 3;
 
 /** The first line of a backup. */
 export interface BackupHeader {
@@ -56,11 +58,13 @@ function sections(schema: string): Section[] {
     },
     {
       type: 'outboxEvent',
-      select: `position::text AS position, type AS "eventType", lead_id::text AS "leadId", ${iso('at')} AS at`,
+      select: `position::text AS position, type AS "eventType", lead_id::text AS "leadId", ${iso('at')} AS at, changes`,
       table: `${schema}.lead_outbox`,
       keys: [{ column: 'position', property: 'position', cast: 'bigint' }],
-      insert: `INSERT INTO ${schema}.lead_outbox (position, type, lead_id, at)
-        SELECT (r->>'position')::bigint, r->>'eventType', (r->>'leadId')::uuid, (r->>'at')::timestamptz ${from}`,
+      // `changes` is null (lead.created, rows from before migration 5) or missing (a version 1 or 2 backup): NULL.
+      insert: `INSERT INTO ${schema}.lead_outbox (position, type, lead_id, at, changes)
+        SELECT (r->>'position')::bigint, r->>'eventType', (r->>'leadId')::uuid, (r->>'at')::timestamptz,
+          CASE WHEN json_typeof(r->'changes') = 'array' THEN (r->'changes')::jsonb END ${from}`,
     },
     {
       type: 'cacheEntry',

@@ -7,6 +7,7 @@ import {
   exportLeadPages,
   importLeadBatches,
   type Lead,
+  type LeadFieldChange,
   type LeadImportReport,
   type LeadStoreMergePolicy,
   type LeadStoreQuery,
@@ -137,7 +138,12 @@ export function createPostgresLeadStoreOn(
             ).rows.map((row) => row.id),
       );
       const changed = new Map<string, StoredRow>();
-      const events: { type: 'lead.created' | 'lead.updated'; id: string; at: string }[] = [];
+      const events: {
+        type: 'lead.created' | 'lead.updated';
+        id: string;
+        at: string;
+        changes?: readonly LeadFieldChange[];
+      }[] = [];
       for (const entry of accepted) {
         const stored = byIdentity.get(entry.identity);
         if (stored === undefined) {
@@ -171,14 +177,19 @@ export function createPostgresLeadStoreOn(
         const row = { id: stored.id, identity: entry.identity, doc: merged.lead };
         byIdentity.set(entry.identity, row);
         changed.set(entry.identity, row);
-        events.push({ type: 'lead.updated', id: stored.id, at: merged.lead.updatedAt });
+        events.push({
+          type: 'lead.updated',
+          id: stored.id,
+          at: merged.lead.updatedAt,
+          changes: merged.changes,
+        });
         outcomes[entry.index] = { status: 'updated', id: stored.id, identity: entry.identity };
       }
       await writeRows(session, [...changed.values()]);
       if (events.length > 0) {
         await session.query(
-          `INSERT INTO ${s}.lead_outbox (type, lead_id, at)
-           SELECT event->>'type', (event->>'id')::uuid, (event->>'at')::timestamptz
+          `INSERT INTO ${s}.lead_outbox (type, lead_id, at, changes)
+           SELECT event->>'type', (event->>'id')::uuid, (event->>'at')::timestamptz, event->'changes'
            FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS e(event, n) ORDER BY n`,
           [JSON.stringify(events)],
         );
@@ -392,9 +403,15 @@ export function createPostgresLeadStoreOn(
       if (read.after !== undefined && !/^\d{1,18}$/.test(read.after)) {
         throw new ValidationError([{ field: 'after', reason: 'is not an outbox position' }]);
       }
-      const { rows } = await database.query<{ position: string; type: string; lead_id: string; at: string }>(
+      const { rows } = await database.query<{
+        position: string;
+        type: string;
+        lead_id: string;
+        at: string;
+        changes: LeadFieldChange[] | null;
+      }>(
         `SELECT position::text AS position, type, lead_id::text AS lead_id,
-                to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at
+                to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS at, changes
          FROM ${s}.lead_outbox AS o WHERE o.position > $1::bigint ORDER BY o.position LIMIT $2::integer`,
         [read.after ?? '0', limit],
       );
@@ -403,6 +420,8 @@ export function createPostgresLeadStoreOn(
         type: row.type as 'lead.created' | 'lead.updated',
         leadId: row.lead_id,
         at: row.at,
+        // NULL: a lead.created, or a row written before migration 5 (what changed is unknown).
+        ...(Array.isArray(row.changes) ? { changes: row.changes } : {}),
       }));
     },
     close: onClose,

@@ -196,6 +196,15 @@ CREATE TABLE {schema}.campaign_timers (
 CREATE INDEX campaign_timers_run_at_idx ON {schema}.campaign_timers (run_at, key);
 `,
   },
+  {
+    version: 5,
+    name: 'outbox changes',
+    // What a lead.updated changed: [{ field, before? }], only the changed fields. Nullable without a default, so the
+    // column is added without rewriting the table; rows written before it (and lead.created) keep NULL.
+    sql: `
+ALTER TABLE {schema}.lead_outbox ADD COLUMN changes jsonb;
+`,
+  },
 ];
 
 /** A schema name the stores accept: lower-case letters, digits and `_`, not starting with a digit, at most 63. */

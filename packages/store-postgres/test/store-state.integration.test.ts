@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { type LeadStoreQuery, type LeadStoreRecord, ValidationError } from '@leadpipe/core/adapter-kit';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKUP_FORMAT, BACKUP_VERSION, openPostgresStore, type PostgresStore } from '../src/index.js';
 import { campaignSnapshot, claimFor, populateCampaigns } from './campaign-fixtures.js';
@@ -181,6 +182,20 @@ for (const engine of ['postgres', 'pglite'] as const) {
         expect(again.slice(1), 'a backup of the restored store is the same, line for line').toEqual(
           lines.slice(1),
         );
+        // What the update changed came back with it: the values before, quotes and backslashes included (the
+        // company domain came from the update's email domain).
+        const updates = (await target.leads.readOutbox({ limit: 1_000 })).filter(
+          (event) => event.type === 'lead.updated',
+        );
+        expect(
+          updates.map((event) => event.changes),
+          'the restored outbox update lists its changes',
+        ).toEqual([
+          [
+            { field: 'title', before: 'Sales Manager \\ \'quoted\' "and" tab newline' },
+            { field: 'company.domain', before: 'co1.example' },
+          ],
+        ]);
         // Sequences continue after the restored positions.
         clock.advance(1_000);
         await target.leads.upsert([leadAt(clock.now, { email: 'new@acme.com' })]);
@@ -270,6 +285,85 @@ for (const engine of ['postgres', 'pglite'] as const) {
       } finally {
         await source.close();
         await target.close();
+      }
+    }, 60_000);
+  });
+
+  describe(`${engine}: outbox changes`, () => {
+    it('a version 2 backup (outbox events without changes) restores; its updates read without changes', async () => {
+      const clock = testClock();
+      const source = await open(engine, clock.now);
+      const target = await open(engine, clock.now);
+      try {
+        await source.leads.upsert([leadAt(clock.now, { email: 'ada@acme.com', title: 'CTO' })]);
+        clock.advance(1_000);
+        await source.leads.upsert([leadAt(clock.now, { email: 'ada@acme.com', title: 'CEO' })]);
+        const lines = (await collect(source.backup())).map((line) => JSON.parse(line));
+        expect(
+          lines.filter((line) => line.type === 'outboxEvent').map((line) => line.changes),
+          'a backup carries the changes',
+        ).toEqual([null, [{ field: 'title', before: 'CTO' }]]);
+        const older = lines.map((line, index) => {
+          if (index === 0) return `${JSON.stringify({ ...line, version: 2, schemaVersion: 4 })}\n`;
+          const { changes: _changes, ...rest } = line;
+          return `${JSON.stringify(line.type === 'outboxEvent' ? rest : line)}\n`;
+        });
+        expect(await target.restore(older)).toMatchObject({ lead: 1, outboxEvent: 2 });
+        const outbox = await target.leads.readOutbox();
+        expect(
+          outbox.map((event) => [event.type, 'changes' in event]),
+          'restored without changes',
+        ).toEqual([
+          ['lead.created', false],
+          ['lead.updated', false],
+        ]);
+      } finally {
+        await source.close();
+        await target.close();
+      }
+    }, 60_000);
+
+    it('outbox rows written before migration 5 read without changes after it; new updates record them', async () => {
+      const clock = testClock();
+      const schema = freshSchema();
+      const sql = async (text: string) => {
+        if (engine === 'pglite') {
+          await pglite.exec(text);
+          return;
+        }
+        const client = new pg.Client({ connectionString: storeDatabaseUrl() });
+        await client.connect();
+        try {
+          await client.query(text);
+        } finally {
+          await client.end();
+        }
+      };
+      const before = await open(engine, clock.now, { schema });
+      await before.leads.upsert([leadAt(clock.now, { email: 'ada@acme.com', title: 'CTO' })]);
+      clock.advance(1_000);
+      await before.leads.upsert([leadAt(clock.now, { email: 'ada@acme.com', title: 'CEO' })]);
+      await before.close();
+      // Back to schema version 4, with rows of the old shape: no changes column.
+      await sql(
+        `ALTER TABLE "${schema}".lead_outbox DROP COLUMN changes; DELETE FROM "${schema}".schema_migrations WHERE version = 5`,
+      );
+      const after = await open(engine, clock.now, { schema });
+      try {
+        const old = await after.leads.readOutbox();
+        expect(
+          old.map((event) => [event.type, 'changes' in event]),
+          'old rows read, without changes',
+        ).toEqual([
+          ['lead.created', false],
+          ['lead.updated', false],
+        ]);
+        clock.advance(1_000);
+        await after.leads.upsert([leadAt(clock.now, { email: 'ada@acme.com', title: 'Founder' })]);
+        const fresh = await after.leads.readOutbox({ after: old.at(-1)!.position });
+        expect(fresh.map((event) => event.changes)).toEqual([[{ field: 'title', before: 'CEO' }]]);
+      } finally {
+        await after.close();
       }
     }, 60_000);
   });
@@ -386,6 +480,10 @@ for (const engine of ['postgres', 'pglite'] as const) {
         const ada = leadAt(clock.now, { email: 'ada@acme.com', title: 'CTO' });
         const bob = leadAt(clock.now, { email: 'bob@acme.com', title: 'CFO' });
         await store.leads.upsert([ada, bob]);
+        clock.advance(1_000);
+        // Her update's outbox row holds her title before (CTO): it goes with her.
+        await store.leads.upsert([leadAt(clock.now, { email: 'ada@acme.com', title: 'CEO' })]);
+        expect((await store.leads.readOutbox()).at(-1)?.changes).toEqual([{ field: 'title', before: 'CTO' }]);
         await store.cache.set('apollo:person:ada@acme.com', { title: 'CTO' }, 60_000);
         await store.cache.set('hunter:domain:acme.com', { emails: ['ada@acme.com', 'bob@acme.com'] }, 60_000);
         await store.cache.set('apollo:person:bob@acme.com', { title: 'CFO' }, 60_000);
@@ -476,7 +574,7 @@ for (const engine of ['postgres', 'pglite'] as const) {
           removed: {
             leads: 1,
             archive: 0,
-            outbox: 1,
+            outbox: 2,
             cache: 2,
             deadLetters: 2,
             checkpointResults: 2,
@@ -536,6 +634,7 @@ for (const engine of ['postgres', 'pglite'] as const) {
           /[^a-z]ada@acme\.com/,
         );
         expect(backup.join(''), 'nor her lead id').not.toContain(ada.id);
+        expect(backup.join(''), 'nor her title before the update').not.toContain('CTO');
       } finally {
         await store.close();
       }

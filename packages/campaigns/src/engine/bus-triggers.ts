@@ -7,6 +7,7 @@ import {
   deduplicateEvents,
   type EmailEvent,
   type EventBusV1,
+  type LeadFieldChange,
   type LeadStoreRecord,
   type LeadStoreV1,
 } from '@leadpipe/core';
@@ -62,10 +63,47 @@ const isRecord = (value: unknown): value is Record<string, unknown> =>
 const leadIn = (value: unknown, id: string): LeadStoreRecord | undefined =>
   isRecord(value) && value.id === id ? (value as unknown as LeadStoreRecord) : undefined;
 
+/** The changes an outbox `lead.updated` carried (`[{ field, before? }]`), when the payload holds a list of them. */
+const changesIn = (value: unknown): readonly LeadFieldChange[] | undefined =>
+  Array.isArray(value) &&
+  value.every((change) => isRecord(change) && typeof change.field === 'string' && change.field !== '')
+    ? (value as LeadFieldChange[])
+    : undefined;
+
+/** Path segments never written into a rebuilt lead (they would reach the prototype). */
+const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * The lead as it was before an update: the stored lead with each changed field set back to its value before (removed
+ * when it had none). A path is a top-level field (`title`) or a field of one (`company.headcount`, `custom.<name>`:
+ * everything after the first dot). Only the objects on a changed path are copied; the stored lead is not changed.
+ */
+function leadBefore(lead: LeadStoreRecord, changes: readonly LeadFieldChange[]): LeadStoreRecord {
+  const previous: Record<string, unknown> = { ...lead };
+  for (const change of changes) {
+    const dot = change.field.indexOf('.');
+    const head = dot === -1 ? change.field : change.field.slice(0, dot);
+    const key = dot === -1 ? undefined : change.field.slice(dot + 1);
+    if (head === 'id' || UNSAFE_KEYS.has(head) || (key !== undefined && UNSAFE_KEYS.has(key))) continue;
+    if (key === undefined) {
+      if (change.before === undefined) delete previous[head];
+      else previous[head] = change.before;
+      continue;
+    }
+    const parent: Record<string, unknown> = isRecord(previous[head]) ? { ...previous[head] } : {};
+    if (change.before === undefined) delete parent[key];
+    else parent[key] = change.before;
+    if (Object.keys(parent).length === 0) delete previous[head];
+    else previous[head] = parent;
+  }
+  return previous as unknown as LeadStoreRecord;
+}
+
 /**
  * Feeds a campaign engine from an event bus: lead events (`lead.created`,
  * `lead.updated`, `lead.enriched`, `crm.synced`: payload `{ leadId, before?,
- * after?, ...data }`, as the lead store's outbox relay publishes them), email
+ * after?, changes?, ...data }`; the lead store's outbox relay publishes
+ * `{ leadId, changes? }`), email
  * events (`email.<type>`: payload an `EmailEvent`, as a webhook consumer
  * publishes them) and custom events (any other type: payload `{ leadId,
  * ...data }`). Each event id is handled once per process (core's
@@ -74,11 +112,20 @@ const leadIn = (value: unknown, id: string): LeadStoreRecord | undefined =>
  * lead) besides. A handler error (the store down) rejects, so the bus
  * delivers the event again.
  *
- * Condition triggers (`company.headcount >= 200`) compare `before` with the
- * lead as stored now. A `lead.updated` without `before` (the outbox carries
- * only the lead id) cannot show a crossing: its condition triggers enroll when
- * the condition holds now (once per campaign), and field-change triggers wait
- * for an event that carries `before`.
+ * Condition triggers (`company.headcount >= 200`) and field-change triggers
+ * compare the lead before the event with the lead as stored now. The lead
+ * before is the payload's `before` (a whole lead with the same id), or else
+ * the stored lead with the fields of `changes` (an outbox `lead.updated`:
+ * `[{ field, before? }]`, each changed field with its value before) set back.
+ * So a crossing enrolls once, an update that stays above does not, and a
+ * changed field fires its trigger. The lead is read when the event is
+ * handled: a later update of other fields is already in it (each update's own
+ * event reports those), and a field changed twice before the first event is
+ * handled compares its first value before with the latest one. A lead event
+ * with neither (an outbox row written before the store recorded changes)
+ * cannot show a crossing: its condition triggers enroll when the condition
+ * holds now (once per campaign), and field-change triggers do not fire.
+ * `changes` of a lead event is never stored as event data.
  *
  * @example
  * ```ts
@@ -132,13 +179,16 @@ export async function subscribeCampaignTriggers(
     if (LEAD_EVENTS.has(event.type)) {
       const lead = await options.leads.get(leadId);
       if (lead === undefined) return skip(event, 'the lead is not stored');
-      const previous = leadIn(before, leadId);
+      const { changes, ...leadData } = data;
+      const changed = changesIn(changes);
+      const previous =
+        leadIn(before, leadId) ?? (changed === undefined ? undefined : leadBefore(lead, changed));
       const leadEvent: CampaignLeadEvent = {
         type: event.type as CampaignLeadEvent['type'],
         lead,
         id: event.id,
         ...when,
-        ...(hasData ? { data } : {}),
+        ...(Object.keys(leadData).length > 0 ? { data: leadData } : {}),
         ...(previous === undefined ? {} : { previous }),
         ...(previous === undefined && event.type !== 'lead.created' ? { previousUnknown: true } : {}),
       };

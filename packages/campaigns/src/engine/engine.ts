@@ -114,9 +114,9 @@ export interface CampaignLeadEvent {
   /** The lead before the change, for condition triggers (threshold crossings and field changes). */
   readonly previous?: LeadStoreRecord;
   /**
-   * True when the event does not say what the lead was before (an outbox `lead.updated` carries only the id):
-   * condition triggers then enroll when the condition holds now, and field-change triggers do not fire. Default
-   * false: without `previous` the lead is new, so every field it has counts as a change.
+   * True when the event does not say what the lead was before (an outbox `lead.updated` written before its store
+   * recorded changes): condition triggers then enroll when the condition holds now, and field-change triggers do
+   * not fire. Default false: without `previous` the lead is new, so every field it has counts as a change.
    */
   readonly previousUnknown?: boolean;
   /** Unique event id (duplicates are ignored). Default: type, lead id and `updatedAt`. */

@@ -144,6 +144,21 @@ export interface LeadEraseTarget {
   erase(person: ErasedPerson): Promise<number | Readonly<Record<string, number>>>;
 }
 
+/**
+ * One field a `lead.updated` changed, with the value it held before the
+ * change (the new value is the stored lead's).
+ */
+export interface LeadFieldChange {
+  /**
+   * The field's path: a lead field (`title`, `company.headcount`,
+   * `location`; see `LEAD_FIELDS`) or `custom.<name>` for a custom field
+   * (the name is everything after the first dot).
+   */
+  readonly field: string;
+  /** The value before the change, as stored (JSON); absent when the lead had no value. */
+  readonly before?: unknown;
+}
+
 /** An event of the outbox, written in the same transaction as the change it reports. */
 export interface LeadStoreEvent {
   /** Position in the outbox: pass the last one seen as `after` to read on. */
@@ -154,6 +169,19 @@ export interface LeadStoreEvent {
   readonly leadId: string;
   /** ISO 8601 time of the change. */
   readonly at: string;
+  /**
+   * What a `lead.updated` changed: each changed field (lead fields in
+   * `LEAD_FIELDS` order, then custom fields by name) with its value before,
+   * written in the same transaction as the change. Only the changed fields,
+   * never the whole lead; `updatedAt` and provenance are not listed.
+   *
+   * Optional within v1 (added after the first release; the contract version
+   * stays `v1`): absent on `lead.created`, and on a `lead.updated` a store
+   * wrote without it (an outbox row from before the store recorded changes,
+   * a host app's store that does not). Readers treat its absence as
+   * "what changed is unknown", never as "nothing changed".
+   */
+  readonly changes?: readonly LeadFieldChange[];
 }
 
 /** Options of {@link LeadStoreV1.readOutbox}. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { type Clock, systemClock } from '../contracts/clock.js';
 import type { BusEvent, EventBusV1 } from '../contracts/event-bus.js';
-import type { LeadStoreEvent, LeadStoreV1 } from '../contracts/lead-store.js';
+import type { LeadFieldChange, LeadStoreEvent, LeadStoreV1 } from '../contracts/lead-store.js';
 import { parseOptions } from '../options/parse-options.js';
 
 /** Where a relay keeps the outbox position it has published up to, so a restart resumes there. */
@@ -79,8 +79,18 @@ const optionsSchema = z
 
 /** The payload of a lead outbox event on the bus. */
 export interface OutboxEventPayload {
-  /** Id of the lead created or updated; read it from the store (events carry no personal data). */
+  /** Id of the lead created or updated; read the lead itself from the store. */
   readonly leadId: string;
+  /**
+   * `lead.updated`: the fields the update changed, each with its value
+   * before (the outbox entry's `changes`), so a consumer rebuilds the lead
+   * as it was: the stored lead with these fields set back. Only the changed
+   * fields travel, but their old values can be personal data (a previous
+   * title, phone or name): a bus that keeps messages keeps them too. Absent
+   * on `lead.created` and on entries the store wrote without it (what changed
+   * is then unknown).
+   */
+  readonly changes?: readonly LeadFieldChange[];
 }
 
 /** The bus event of an outbox entry: its id is derived from the position, so a republished entry keeps it. */
@@ -89,7 +99,10 @@ export function outboxBusEvent(event: LeadStoreEvent): BusEvent<OutboxEventPaylo
     id: `lead-outbox-${event.position}`,
     type: event.type,
     occurredAt: event.at,
-    payload: { leadId: event.leadId },
+    payload: {
+      leadId: event.leadId,
+      ...(event.type === 'lead.updated' && Array.isArray(event.changes) ? { changes: event.changes } : {}),
+    },
   };
 }
 
@@ -107,9 +120,10 @@ export function createMemoryOutboxPosition(initial?: string): OutboxPositionStor
 }
 
 /**
- * Relays a lead store's outbox (`lead.created`, `lead.updated`, written in
- * the same transaction as the change) to an event bus: the transactional
- * outbox pattern. Each entry is published as a {@link BusEvent} whose id
+ * Relays a lead store's outbox (`lead.created`, `lead.updated` with the
+ * fields it changed and their values before, written in the same
+ * transaction as the change) to an event bus: the transactional outbox
+ * pattern. Each entry is published as a {@link BusEvent} whose id
  * derives from its position, after the bus confirmed the batch the position
  * is saved; so a crash between the two publishes the batch again, with the
  * same ids, and consumers deduplicate by id (at least once, never lost).

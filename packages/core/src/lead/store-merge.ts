@@ -1,7 +1,7 @@
 import { ValidationError } from '../contracts/errors.js';
 import { LEAD_FIELDS, type LeadField } from '../contracts/fields.js';
 import type { FieldProvenance, Lead } from '../contracts/lead.js';
-import type { LeadStoreMergePolicy } from '../contracts/lead-store.js';
+import type { LeadFieldChange, LeadStoreMergePolicy } from '../contracts/lead-store.js';
 import { applyLeadFields, getLeadField } from './paths.js';
 
 /** What {@link mergeStoredLead} did. */
@@ -10,6 +10,13 @@ export interface StoredLeadMerge {
   readonly lead: Lead;
   /** Whether any field or custom value changed (a value equal to the stored one, whatever its provenance, is no change). */
   readonly changed: boolean;
+  /**
+   * The fields whose value differs between the stored lead and the merged one
+   * (lead fields in `LEAD_FIELDS` order, then `custom.<name>` by name), each
+   * with its stored value: what a store's outbox `lead.updated` records. Empty
+   * when nothing changed.
+   */
+  readonly changes: readonly LeadFieldChange[];
 }
 
 /** An input value that carries nothing: never stored over a value. */
@@ -21,6 +28,39 @@ function isEmpty(value: unknown): boolean {
 }
 
 const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+/** JSON text with object keys sorted, so equal values compare equal whatever their key order. */
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    return `{${Object.keys(value)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${stableJson((value as Record<string, unknown>)[key])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'undefined';
+}
+
+/** One change: the path, and the value before when there was one (copied, so the record never aliases the lead). */
+const changeOf = (field: string, before: unknown): LeadFieldChange =>
+  before === undefined ? { field } : { field, before: structuredClone(before) };
+
+/** The fields (and custom fields, as `custom.<name>`) whose value differs between two versions of a lead. */
+function leadFieldChanges(before: Lead, after: Lead): LeadFieldChange[] {
+  const changes: LeadFieldChange[] = [];
+  for (const field of LEAD_FIELDS) {
+    const old = getLeadField(before, field);
+    if (stableJson(old) !== stableJson(getLeadField(after, field))) changes.push(changeOf(field, old));
+  }
+  const oldCustom: Record<string, unknown> = before.custom ?? {};
+  const newCustom: Record<string, unknown> = after.custom ?? {};
+  for (const name of [...new Set([...Object.keys(oldCustom), ...Object.keys(newCustom)])].sort()) {
+    const old = Object.hasOwn(oldCustom, name) ? oldCustom[name] : undefined;
+    const next = Object.hasOwn(newCustom, name) ? newCustom[name] : undefined;
+    if (stableJson(old) !== stableJson(next)) changes.push(changeOf(`custom.${name}`, old));
+  }
+  return changes;
+}
 
 /** Whether the incoming field value (with its provenance) wins over the stored one under `policy`. */
 function incomingWins(
@@ -81,7 +121,7 @@ export function mergeStoredLead(
     custom[key] = value;
     customChanged = true;
   }
-  if (Object.keys(patch).length === 0 && !customChanged) return { lead: stored, changed: false };
+  if (Object.keys(patch).length === 0 && !customChanged) return { lead: stored, changed: false, changes: [] };
 
   let merged = stored;
   for (let round = 0; round < 3 && Object.keys(patch).length > 0; round++) {
@@ -102,13 +142,11 @@ export function mergeStoredLead(
       if (!dropped) throw error;
     }
   }
-  if (Object.keys(patch).length === 0 && !customChanged) return { lead: stored, changed: false };
-  return {
-    lead: {
-      ...merged,
-      updatedAt: now.toISOString(),
-      ...(Object.keys(custom).length > 0 ? { custom } : {}),
-    },
-    changed: true,
+  if (Object.keys(patch).length === 0 && !customChanged) return { lead: stored, changed: false, changes: [] };
+  const lead: Lead = {
+    ...merged,
+    updatedAt: now.toISOString(),
+    ...(Object.keys(custom).length > 0 ? { custom } : {}),
   };
+  return { lead, changed: true, changes: leadFieldChanges(stored, lead) };
 }

@@ -137,9 +137,15 @@ export function createMemoryLeadStore(options: MemoryLeadStoreOptions = {}): Lea
   const outbox: LeadStoreEvent[] = [];
   let position = 0;
 
-  const record = (type: LeadStoreEvent['type'], lead: Lead) => {
+  const record = (type: LeadStoreEvent['type'], lead: Lead, changes?: LeadStoreEvent['changes']) => {
     position += 1;
-    outbox.push({ position: String(position), type, leadId: lead.id, at: lead.updatedAt });
+    outbox.push({
+      position: String(position),
+      type,
+      leadId: lead.id,
+      at: lead.updatedAt,
+      ...(changes === undefined ? {} : { changes }),
+    });
   };
 
   const store: LeadStoreV1 = {
@@ -185,7 +191,7 @@ export function createMemoryLeadStore(options: MemoryLeadStoreOptions = {}): Lea
           continue;
         }
         leads.set(stored.id, merged.lead);
-        record('lead.updated', merged.lead);
+        record('lead.updated', merged.lead, merged.changes);
         outcomes.push({ status: 'updated', id: stored.id, identity });
       }
       return outcomes;
@@ -312,7 +318,7 @@ export function createMemoryLeadStore(options: MemoryLeadStoreOptions = {}): Lea
       return outbox
         .filter((event) => Number(event.position) > after)
         .slice(0, limit)
-        .map((event) => ({ ...event }));
+        .map((event) => structuredClone(event));
     },
     async close() {},
   };

@@ -27,6 +27,7 @@ export type LeadStoreContractCheck =
   | 'erase'
   | 'retention'
   | 'outbox'
+  | 'outboxChanges'
   | 'exportImport'
   | 'persistence';
 
@@ -88,7 +89,9 @@ export const SQL_INJECTION_PAYLOADS: readonly string[] = [
  * lead once, by id and by updatedAt, foreign and malformed cursors refused);
  * bad and hostile queries (typed errors naming the field; SQL-injection
  * payloads in every filter, field name and cursor change nothing); erase;
- * retention by the clock; the outbox; export then import into an empty store;
+ * retention by the clock; the outbox, and the fields an outbox `lead.updated`
+ * changed with their values before (`outboxChanges`: skip it for a store that
+ * does not record them); export then import into an empty store;
  * and, for a persistent store, a close and reopen.
  *
  * @example
@@ -766,6 +769,80 @@ export function leadStoreContract(
         tail.map((event) => event.leadId),
         'read on after position 11',
       ).toEqual(all.slice(11, 14).map((event) => event.leadId));
+    },
+  );
+
+  check(
+    'outboxChanges',
+    'an outbox lead.updated lists the fields it changed with their values before; lead.created lists none',
+    async (h) => {
+      const ada = h.lead({
+        email: 'ada@acme.com',
+        title: 'CTO',
+        department: 'Engineering',
+        location: { countryCode: 'GB' },
+        company: { name: 'Acme', domain: 'acme.com', headcount: 150 },
+        custom: { plan: 'free', score: 3 },
+      });
+      const bob = h.lead({ email: 'bob@acme.com', title: 'CFO' });
+      await h.store.upsert([ada, bob]);
+      const stored = (await h.store.get(ada.id))!;
+      h.advance(1_000);
+      const outcomes = await h.store.upsert([
+        h.lead({
+          email: 'ada@acme.com',
+          title: 'CEO',
+          location: { countryCode: 'DE' },
+          company: { name: 'Acme', domain: 'acme.com', headcount: 250 },
+          custom: { plan: 'pro', score: 3, region: 'EU' },
+        }),
+        bob,
+      ]);
+      expect(
+        outcomes.map((outcome) => outcome.status),
+        'ada updated, bob unchanged',
+      ).toEqual(['updated', 'unchanged']);
+      const events = await h.store.readOutbox();
+      expect(
+        events.map((event) => [event.type, event.leadId]),
+        'events',
+      ).toEqual([
+        ['lead.created', ada.id],
+        ['lead.created', bob.id],
+        ['lead.updated', ada.id],
+      ]);
+      expect(
+        events.slice(0, 2).map((event) => event.changes),
+        'a lead.created lists no changes',
+      ).toEqual([undefined, undefined]);
+      expect(events[2]?.changes, 'only the changed fields, each with its stored value before').toEqual([
+        { field: 'title', before: 'CTO' },
+        { field: 'location', before: stored.location },
+        { field: 'company.headcount', before: 150 },
+        { field: 'company.headcountRange', before: stored.company?.headcountRange },
+        { field: 'custom.plan', before: 'free' },
+        { field: 'custom.region' },
+      ]);
+      // Two updates of one lead in one batch: the second lists what changed after the first.
+      h.advance(1_000);
+      await h.store.upsert([
+        h.lead({ email: 'ada@acme.com', title: 'Founder' }),
+        h.lead({ email: 'ada@acme.com', department: 'Sales', company: { name: 'Acme Labs' } }),
+      ]);
+      const later = await h.store.readOutbox({ after: events[2]!.position });
+      expect(
+        later.map((event) => [event.type, event.changes]),
+        'each update of a batch lists its own changes',
+      ).toEqual([
+        ['lead.updated', [{ field: 'title', before: 'CEO' }]],
+        [
+          'lead.updated',
+          [
+            { field: 'department', before: 'Engineering' },
+            { field: 'company.name', before: 'Acme' },
+          ],
+        ],
+      ]);
     },
   );
 
