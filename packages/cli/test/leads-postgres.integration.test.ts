@@ -8,7 +8,7 @@ import { ageLeadsSql, leadsCommandSuite } from './leads-suite.js';
 /**
  * `leadpipe leads` and `enrich --store` on the real PostgreSQL: the command
  * opens the store from its URL each time, in two schemas of this file's own
- * (`?schema=lp_t_...`, dropped after; the integration setup drops leftovers).
+ * (`?schema=lp_t_...`, dropped after; the integration setup drops leftovers hours old).
  */
 
 function databaseUrl(): string {
@@ -17,7 +17,9 @@ function databaseUrl(): string {
   return url.toString();
 }
 
-const schemas = [`lp_t_${randomBytes(6).toString('hex')}`, `lp_t_${randomBytes(6).toString('hex')}`] as const;
+// `lp_t_<creation time in base 36>_<hex>`: the integration setup drops such a schema only once it is hours old.
+const freshSchema = () => `lp_t_${Date.now().toString(36)}_${randomBytes(6).toString('hex')}`;
+const schemas = [freshSchema(), freshSchema()] as const;
 const url = (schema: string) => `${databaseUrl()}?schema=${schema}`;
 let running: RunningEmulators;
 

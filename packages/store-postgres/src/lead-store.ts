@@ -44,6 +44,7 @@ const DAY_MS = 86_400_000;
 
 /** A value for a COPY text-format column: backslash, tab, newline and carriage return escaped. */
 function copyField(value: string): string {
+  if (!/[\\\t\n\r]/.test(value)) return value;
   return value.replace(/\\/g, '\\\\').replace(/\t/g, '\\t').replace(/\n/g, '\\n').replace(/\r/g, '\\r');
 }
 
@@ -71,34 +72,34 @@ export function createPostgresLeadStoreOn(
   const s = settings.schema;
   const leads = `${s}.leads`;
 
-  /** Write created and updated leads: COPY into a temporary table and one INSERT ... ON CONFLICT (PGlite: one INSERT from JSON). */
-  const writeRows = async (session: SqlSession, rows: StoredRow[]): Promise<void> => {
-    if (rows.length === 0) return;
-    const upsertTail = `ON CONFLICT (identity) DO UPDATE SET doc = EXCLUDED.doc, updated_at = EXCLUDED.updated_at`;
-    if (session.copyLines !== undefined) {
-      await session.query(
-        `CREATE TEMPORARY TABLE IF NOT EXISTS leadpipe_lead_stage (id uuid, identity text, doc jsonb, created_at timestamptz, updated_at timestamptz) ON COMMIT DELETE ROWS`,
+  /**
+   * Write the changed leads. New ones (identity not stored before this transaction) are copied straight into the
+   * leads table; updated ones are copied into a temporary table (emptied at commit) and written by one
+   * INSERT ... ON CONFLICT. The same text-format lines on both engines (PGlite copies them from a Blob).
+   * A new row cannot meet a stored one: its identity was read absent under the identity's lock (the single
+   * session on PGlite), and its id was checked free.
+   */
+  const writeRows = async (session: SqlSession, rows: StoredRow[], stored: ReadonlySet<string>) => {
+    const columns = '(id, identity, doc, created_at, updated_at)';
+    const lines = (part: StoredRow[]) =>
+      part.map((row) =>
+        [row.id, row.identity, JSON.stringify(row.doc), row.doc.createdAt, row.doc.updatedAt]
+          .map(copyField)
+          .join('\t'),
       );
-      await session.copyLines(
-        'COPY leadpipe_lead_stage (id, identity, doc, created_at, updated_at) FROM STDIN',
-        rows.map((row) =>
-          [row.id, row.identity, JSON.stringify(row.doc), row.doc.createdAt, row.doc.updatedAt]
-            .map(copyField)
-            .join('\t'),
-        ),
-      );
-      await session.query(
-        `INSERT INTO ${leads} (id, identity, doc, created_at, updated_at) SELECT id, identity, doc, created_at, updated_at FROM leadpipe_lead_stage ${upsertTail}`,
-      );
-      await session.query('DELETE FROM leadpipe_lead_stage');
-      return;
-    }
+    const created = rows.filter((row) => !stored.has(row.identity));
+    const updated = rows.filter((row) => stored.has(row.identity));
+    if (created.length > 0) await session.copyLines(`${leads} ${columns}`, lines(created));
+    if (updated.length === 0) return;
     await session.query(
-      `INSERT INTO ${leads} (id, identity, doc, created_at, updated_at)
-       SELECT (row->>'id')::uuid, row->>'identity', row->'doc', (row->'doc'->>'createdAt')::timestamptz, (row->'doc'->>'updatedAt')::timestamptz
-       FROM jsonb_array_elements($1::jsonb) AS row ${upsertTail}`,
-      [JSON.stringify(rows)],
+      `CREATE TEMPORARY TABLE IF NOT EXISTS leadpipe_lead_stage (id uuid, identity text, doc jsonb, created_at timestamptz, updated_at timestamptz) ON COMMIT DELETE ROWS`,
     );
+    await session.copyLines(`leadpipe_lead_stage ${columns}`, lines(updated));
+    await session.query(
+      `INSERT INTO ${leads} ${columns} SELECT id, identity, doc, created_at, updated_at FROM leadpipe_lead_stage ON CONFLICT (identity) DO UPDATE SET doc = EXCLUDED.doc, updated_at = EXCLUDED.updated_at`,
+    );
+    // No DELETE: the commit empties the stage table (ON COMMIT DELETE ROWS), and this transaction writes it
+    // only here.
   };
 
   const upsert = async (input: readonly Lead[]): Promise<LeadUpsertOutcome[]> => {
@@ -114,11 +115,14 @@ export function createPostgresLeadStoreOn(
     const identities = [...new Set(accepted.map((entry) => entry.identity))].sort();
     const at = new Date(settings.now());
     return database.transaction(async (session) => {
-      // Writers of the same identities take turns (sorted: no deadlock between two batches).
-      await session.query(
-        `SELECT pg_advisory_xact_lock(hashtext(identity)) FROM (SELECT jsonb_array_elements_text($1::jsonb) AS identity ORDER BY 1) AS sorted`,
-        [JSON.stringify(identities)],
-      );
+      // Writers of the same identities take turns (sorted: no deadlock between two batches). PGlite has one
+      // session, whose transactions already run one at a time, and a session's own advisory lock never blocks it.
+      if (database.engine === 'postgres') {
+        await session.query(
+          `SELECT pg_advisory_xact_lock(hashtext(identity)) FROM (SELECT jsonb_array_elements_text($1::jsonb) AS identity ORDER BY 1) AS sorted`,
+          [JSON.stringify(identities)],
+        );
+      }
       const { rows } = await session.query<StoredRow>(
         `SELECT id::text AS id, identity, doc FROM ${leads} WHERE identity IN (SELECT jsonb_array_elements_text($1::jsonb))`,
         [JSON.stringify(identities)],
@@ -185,7 +189,7 @@ export function createPostgresLeadStoreOn(
         });
         outcomes[entry.index] = { status: 'updated', id: stored.id, identity: entry.identity };
       }
-      await writeRows(session, [...changed.values()]);
+      await writeRows(session, [...changed.values()], new Set(rows.map((row) => row.identity)));
       if (events.length > 0) {
         await session.query(
           `INSERT INTO ${s}.lead_outbox (type, lead_id, at, changes)

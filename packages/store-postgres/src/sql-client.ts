@@ -1,15 +1,19 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { PGlite } from '@electric-sql/pglite';
+import type { PGlite, Transaction } from '@electric-sql/pglite';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 
-/** One connection's worth of SQL: parameterized queries, and `COPY ... FROM STDIN` where the engine has it. */
+/** One connection's worth of SQL: parameterized queries, and a bulk `COPY` of text-format lines. */
 export interface SqlSession {
   /** Run one parameterized statement. */
   query<Row = Record<string, unknown>>(text: string, values?: readonly unknown[]): Promise<{ rows: Row[] }>;
-  /** Stream text-format lines into a `COPY ... FROM STDIN` statement; absent on PGlite. */
-  readonly copyLines?: (statement: string, lines: Iterable<string>) => Promise<void>;
+  /**
+   * Copy text-format lines (columns escaped and joined by tabs, no newline at the end) into `target`
+   * (`table (column, ...)`): `COPY target FROM STDIN` on PostgreSQL, `COPY target FROM '/dev/blob'` with the
+   * lines as one Blob on PGlite. The same lines give the same rows on both.
+   */
+  copyLines(target: string, lines: Iterable<string>): Promise<void>;
 }
 
 /** A database the stores talk to: node-postgres on a server, or PGlite in-process. */
@@ -23,8 +27,8 @@ export interface SqlDatabase extends SqlSession {
 }
 
 function copyLinesOn(client: pg.PoolClient) {
-  return async (statement: string, lines: Iterable<string>): Promise<void> => {
-    const stream = client.query(copyFrom(statement));
+  return async (target: string, lines: Iterable<string>): Promise<void> => {
+    const stream = client.query(copyFrom(`COPY ${target} FROM STDIN`));
     await pipeline(
       Readable.from(
         (function* () {
@@ -41,6 +45,14 @@ function pgDatabase(pool: pg.Pool, owned: boolean): SqlDatabase {
   return {
     engine: 'postgres',
     query: async (text, values) => pool.query(text, values as unknown[]) as never,
+    async copyLines(target, lines) {
+      const client = await pool.connect();
+      try {
+        await copyLinesOn(client)(target, lines);
+      } finally {
+        client.release();
+      }
+    },
     async transaction(work) {
       const client = await pool.connect();
       try {
@@ -69,14 +81,33 @@ export function pgDatabaseAt(url: string, maxConnections: number): SqlDatabase {
   return pgDatabase(new pg.Pool({ connectionString: url, max: maxConnections }), true);
 }
 
+/**
+ * PGlite's COPY: the lines as one Blob, read by `COPY ... FROM '/dev/blob'` (PGlite has no `COPY FROM STDIN`;
+ * `query(..., { blob })` works inside a transaction too: 0.3.15's `tx.query` passes its options on). The role
+ * must be allowed to COPY from a file: PGlite's default `postgres` is a superuser.
+ */
+function copyBlobOn(run: Pick<Transaction, 'query'>) {
+  return async (target: string, lines: Iterable<string>): Promise<void> => {
+    let text = '';
+    for (const line of lines) text += `${line}\n`;
+    if (text === '') return;
+    // One part: Node reads a Blob back part by part, one step per part.
+    await run.query(`COPY ${target} FROM '/dev/blob'`, [], { blob: new Blob([text]) });
+  };
+}
+
 /** A {@link SqlDatabase} over a PGlite instance; `release` runs on close. */
 export function pgliteDatabase(db: PGlite, release: () => Promise<void>): SqlDatabase {
   return {
     engine: 'pglite',
     query: async (text, values) => db.query(text, values as unknown[]) as never,
+    copyLines: copyBlobOn(db),
     transaction: (work) =>
       db.transaction((tx) =>
-        work({ query: async (text, values) => tx.query(text, values as unknown[]) as never }),
+        work({
+          query: async (text, values) => tx.query(text, values as unknown[]) as never,
+          copyLines: copyBlobOn(tx),
+        }),
       ),
     close: release,
   };

@@ -3,9 +3,8 @@ import pg from 'pg';
 
 /**
  * The database the store's integration tests use: `leadpipe_store_test` on DATABASE_URL's server (made by
- * scripts/integration-setup.ts, which also drops the `lp_t_*` schemas it finds there), or
- * `LEADPIPE_STORE_TEST_DATABASE` when set (an existing database: runs side by side then never drop each other's
- * schemas).
+ * scripts/integration-setup.ts, which also drops the `lp_t_*` schemas killed runs left there, see
+ * {@link freshSchema}), or `LEADPIPE_STORE_TEST_DATABASE` when set (an existing database, never cleaned).
  */
 export function storeDatabaseUrl(): string {
   const url = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test');
@@ -13,9 +12,13 @@ export function storeDatabaseUrl(): string {
   return url.toString();
 }
 
-/** A fresh schema name for one check: `lp_t_` and random hex (scripts/integration-setup.ts drops leftovers). */
+/**
+ * A fresh schema name for one check: `lp_t_<creation time, ms in base 36>_<random hex>`. The integration setup
+ * (scripts/integration-setup.ts) drops such schemas once they are hours old (left by a killed run), never a
+ * younger one that a concurrent run may be using.
+ */
 export function freshSchema(): string {
-  return `lp_t_${randomBytes(6).toString('hex')}`;
+  return `lp_t_${Date.now().toString(36)}_${randomBytes(6).toString('hex')}`;
 }
 
 /** Drop a schema the tests made, on the server. */
