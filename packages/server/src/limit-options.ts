@@ -35,18 +35,20 @@ const DEFAULT_LIMITS: ServerRateLimits = {
   'failed-auth': { limit: 10, windowMs: 15 * 60_000 },
 };
 
-const count = (most: number) =>
+const count = (most: number, beyond: string) =>
   z
     .number({ error: 'must be a number' })
     .int('must be a whole number')
     .min(1, 'must be at least 1')
-    .max(most, `must be at most ${most}`);
+    .max(most, `must be at most ${most}${beyond}`);
 
-const ruleSchema = z.strictObject({
-  limit: count(1_000_000),
-  windowMs: count(86_400_000),
-  burst: count(1_000_000).optional(),
-});
+const ruleSchema = z
+  .strictObject({
+    limit: count(1_000_000, ' (false turns the limit off)'),
+    windowMs: count(86_400_000, ' (a day)'),
+    burst: count(1_000_000, ''),
+  })
+  .partial({ burst: true });
 
 /** A rule or `false`, with the rule's own issues (`rateLimit.perIp.limit: must be at least 1`). */
 const ruleOrOff = z.unknown().superRefine((value, context) => {

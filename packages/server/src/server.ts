@@ -33,7 +33,12 @@ import {
 import type { WebhookReceiver } from './webhooks/receivers.js';
 import { mountWebhookRoutes } from './webhooks/routes.js';
 
-/** Another app served under a path, such as the dashboard. */
+/**
+ * Another app served under a path, such as the dashboard. Its requests count
+ * in the per-address limit (`rateLimit.perIp`); every 401 it answers counts as
+ * a failed sign-in of the address, and once those are spent its requests other
+ * than GET, HEAD and OPTIONS get 429.
+ */
 export interface MountedApp {
   /** Where, such as `/dashboard`. */
   readonly path: string;

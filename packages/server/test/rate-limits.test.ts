@@ -307,6 +307,9 @@ describe('options', () => {
     expect(await refusal({ rateLimit: { perIp: { limit: 0, windowMs: 60_000 } } })).toEqual([
       { field: 'rateLimit.perIp.limit', reason: 'must be at least 1' },
     ]);
+    expect(await refusal({ rateLimit: { perKey: { limit: 1e9, windowMs: 60_000 } } })).toEqual([
+      { field: 'rateLimit.perKey.limit', reason: 'must be at most 1000000 (false turns the limit off)' },
+    ]);
     expect(
       await refusal({ rateLimit: { failedAuth: { limit: 5, windowMs: 1.5 } } as RateLimitOptions }),
     ).toEqual([{ field: 'rateLimit.failedAuth.windowMs', reason: 'must be a whole number' }]);
