@@ -1,27 +1,13 @@
-import { isIP } from 'node:net';
 import type { Context, MiddlewareHandler } from 'hono';
 import { type ApiKeyScope, type ApiKeyStore, scopeAllows } from './keys/key-store.js';
-import type { ServerLogger } from './logger.js';
+import type { ServerLimiter } from './limits.js';
 import type { ServerMetrics } from './metrics.js';
 import { problem, problemResponse } from './problem.js';
-import type { RateLimitCounter } from './rate-limit.js';
 
-/** A request budget: at most `limit` requests per `windowMs`. */
-export interface RateLimitRule {
-  /** Requests allowed per window. */
-  readonly limit: number;
-  /** The window, in milliseconds. */
-  readonly windowMs: number;
-}
-
-/** What the guard needs: keys, limits and how to find the client's address. */
+/** What the guard needs: keys and the server's limits. */
 export interface GuardContext {
   readonly keys: ApiKeyStore;
-  readonly counter: RateLimitCounter;
-  readonly perIp: RateLimitRule;
-  readonly perKey: RateLimitRule;
-  readonly clientIp: (c: Context) => string;
-  readonly logger: ServerLogger;
+  readonly limiter: ServerLimiter;
   readonly metrics: ServerMetrics;
 }
 
@@ -44,54 +30,29 @@ function presentedKey(c: Context): string | undefined {
 }
 
 /**
- * The client's address: the socket's, or with `trustProxy` the first
- * address of `X-Forwarded-For` (only behind a proxy that sets it: a client
- * can write any value there).
- */
-export function clientIpResolver(trustProxy: boolean): (c: Context) => string {
-  return (c) => {
-    if (trustProxy) {
-      const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
-      if (forwarded !== undefined && isIP(forwarded) !== 0) return forwarded;
-    }
-    const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
-    return incoming?.socket?.remoteAddress ?? 'unknown';
-  };
-}
-
-function tooMany(resetMs: number, which: 'ip' | 'key'): Response {
-  const seconds = Math.max(1, Math.ceil(resetMs / 1000));
-  return problemResponse(
-    problem(
-      429,
-      'rate-limited',
-      `too many requests from this ${which === 'ip' ? 'address' : 'key'}; retry in ${seconds} s`,
-    ),
-    { 'retry-after': String(seconds) },
-  );
-}
-
-/**
  * Every API route's guard, in this order: the per-address limit (so
- * unauthenticated floods are cut too), the key (401 when missing or
- * unknown), the per-key limit (429 with `Retry-After`), then the route's
- * scope (403).
+ * unauthenticated floods are cut too), the failed sign-in lockout of the
+ * address (when a key is presented), the key (401 when missing or unknown; an
+ * unknown one counts as a failed sign-in), the per-key limit (429 with
+ * `Retry-After`), then the route's scope (403).
  */
 export function guard(
   context: GuardContext,
   scope: ApiKeyScope,
 ): MiddlewareHandler<{ Variables: GuardVariables }> {
   return async (c, next) => {
-    const ip = context.clientIp(c);
-    const byIp = await context.counter.hit(`ip:${ip}`, context.perIp.windowMs);
-    if (byIp.count > context.perIp.limit) {
-      context.metrics.count('leadpipe_rate_limited_total', { limit: 'ip' });
-      if (byIp.count === context.perIp.limit + 1) context.logger.warn({ limit: 'ip', ip }, 'rate limited');
-      return tooMany(byIp.resetMs, 'ip');
-    }
+    const byAddress = await context.limiter.take('ip', context.limiter.clientAddress(c));
+    if (byAddress !== undefined) return byAddress;
     const key = presentedKey(c);
+    if (key !== undefined) {
+      // An address out of failed sign-ins is refused before its key is looked at: a right guess then
+      // gets the same 429 as a wrong one.
+      const locked = await context.limiter.lockedOut(c);
+      if (locked !== undefined) return locked;
+    }
     const verified = key === undefined ? null : await context.keys.verifyKey(key);
     if (verified === null) {
+      if (key !== undefined) await context.limiter.failedSignIn(c);
       context.metrics.count('leadpipe_auth_refused_total', { status: '401' });
       return problemResponse(
         problem(
@@ -104,11 +65,8 @@ export function guard(
         { 'www-authenticate': 'Bearer realm="leadpipe"' },
       );
     }
-    const byKey = await context.counter.hit(`key:${verified.id}`, context.perKey.windowMs);
-    if (byKey.count > context.perKey.limit) {
-      context.metrics.count('leadpipe_rate_limited_total', { limit: 'key' });
-      return tooMany(byKey.resetMs, 'key');
-    }
+    const byKey = await context.limiter.take('key', verified.id);
+    if (byKey !== undefined) return byKey;
     if (!scopeAllows(verified.scopes, scope)) {
       context.metrics.count('leadpipe_auth_refused_total', { status: '403' });
       return problemResponse(problem(403, 'forbidden', `this route needs the "${scope}" scope`));

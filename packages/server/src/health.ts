@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
-import { BlockList, isIP } from 'node:net';
 import type { Context, Hono } from 'hono';
+import { inNetworks, networkList } from './client-address.js';
 import type { ServerMetrics } from './metrics.js';
 import { problem, problemResponse } from './problem.js';
 
@@ -18,25 +18,6 @@ export interface MetricsAccess {
   readonly key?: string;
   /** Addresses or CIDR networks, such as `10.0.0.0/8` or `127.0.0.1`. */
   readonly allow?: readonly string[];
-}
-
-function blockListOf(entries: readonly string[]): BlockList {
-  const list = new BlockList();
-  for (const entry of entries) {
-    const [address, bits] = entry.split('/') as [string, string | undefined];
-    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
-    if (bits === undefined) list.addAddress(address, family);
-    else list.addSubnet(address, Number(bits), family);
-  }
-  return list;
-}
-
-function allowed(list: BlockList, ip: string): boolean {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)?.[1];
-  const address = mapped ?? ip;
-  const family = isIP(address);
-  if (family === 0) return false;
-  return list.check(address, family === 6 ? 'ipv6' : 'ipv4');
 }
 
 function sameText(a: string, b: string): boolean {
@@ -80,11 +61,11 @@ export function mountHealthRoutes(
       ready ? 200 : 503,
     );
   });
-  const list = blockListOf(access?.allow ?? []);
+  const list = networkList(access?.allow ?? []);
   app.get('/metrics', (c) => {
     const token = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1];
     const byKey = access?.key !== undefined && token !== undefined && sameText(token, access.key);
-    if (!byKey && !allowed(list, clientIp(c)))
+    if (!byKey && !inNetworks(list, clientIp(c)))
       return problemResponse(
         problem(
           access?.key === undefined && (access?.allow ?? []).length === 0 ? 403 : 401,

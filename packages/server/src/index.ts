@@ -11,7 +11,7 @@
  */
 export type { ServerCampaignEngine, ServerCampaigns } from './api/campaigns.js';
 export { createRunRegistry, type RunRegistry, type RunSource, type RunStatus } from './api/runs.js';
-export type { RateLimitRule } from './guard.js';
+export type { TrustProxy } from './client-address.js';
 export type { MetricsAccess, ReadinessCheck } from './health.js';
 export {
   API_KEY_SCOPES,
@@ -25,13 +25,18 @@ export {
   type VerifiedKey,
   type VerifyKeyResult,
 } from './keys/key-store.js';
+export type { RateLimitOptions } from './limit-options.js';
+export type { RateLimitName } from './limits.js';
 export { createJsonLineLogger, type ServerErrorContext, type ServerLogger } from './logger.js';
 export type { Problem, ProblemIssue } from './problem.js';
 export {
   createMemoryRateLimitCounter,
   createRedisRateLimitCounter,
+  type MemoryRateLimitCounterOptions,
   type RateLimitCounter,
-  type RateLimitHit,
+  type RateLimitDecision,
+  type RateLimitRule,
+  type RedisRateLimitCounterOptions,
 } from './rate-limit.js';
 export { createServer, type LeadpipeServer, type MountedApp, type ServerOptions } from './server.js';
 export { type RunningServer, startServer } from './start.js';

@@ -15,17 +15,16 @@ import { mountDeadLetterRoutes } from './api/dead-letters.js';
 import { mountKeyRoutes } from './api/keys.js';
 import { mountLeadRoutes } from './api/leads.js';
 import { mountRunRoutes, type RunSource } from './api/runs.js';
-import { clientIpResolver, type GuardContext, type RateLimitRule } from './guard.js';
+import { clientAddressResolver, type TrustProxy } from './client-address.js';
+import type { GuardContext } from './guard.js';
 import { type MetricsAccess, mountHealthRoutes, type ReadinessCheck } from './health.js';
 import type { ApiKeyStore } from './keys/key-store.js';
+import { type RateLimitOptions, resolveLimitOptions } from './limit-options.js';
+import { createServerLimiter } from './limits.js';
 import { type ServerErrorContext, type ServerLogger, silentLogger } from './logger.js';
 import { createServerMetrics } from './metrics.js';
 import { problem, problemResponse } from './problem.js';
-import {
-  createMemoryRateLimitCounter,
-  createRedisRateLimitCounter,
-  type RateLimitCounter,
-} from './rate-limit.js';
+import { createMemoryRateLimitCounter, createRedisRateLimitCounter } from './rate-limit.js';
 import {
   createMemoryWebhookDeduper,
   createRedisWebhookDeduper,
@@ -34,7 +33,12 @@ import {
 import type { WebhookReceiver } from './webhooks/receivers.js';
 import { mountWebhookRoutes } from './webhooks/routes.js';
 
-/** Another app served under a path, such as the dashboard. */
+/**
+ * Another app served under a path, such as the dashboard. Its requests count
+ * in the per-address limit (`rateLimit.perIp`); every 401 it answers counts as
+ * a failed sign-in of the address, and once those are spent its requests other
+ * than GET, HEAD and OPTIONS get 429.
+ */
 export interface MountedApp {
   /** Where, such as `/dashboard`. */
   readonly path: string;
@@ -72,17 +76,19 @@ export interface ServerOptions {
    * `redis://` URL (opened here, closed by `close()`) or an ioredis client (yours to close).
    */
   readonly redis?: Redis | string;
-  /** Rate limits. Defaults: 600 requests a minute per address, 1,200 per key. */
-  readonly rateLimit?: {
-    /** Per client address, counted before the key is checked. */
-    readonly perIp?: RateLimitRule;
-    /** Per API key. */
-    readonly perKey?: RateLimitRule;
-    /** The counter. Default: on `redis` when given, else in memory (logged: limits are then per process). */
-    readonly counter?: RateLimitCounter;
-  };
-  /** Read the client address from `X-Forwarded-For` (only behind a proxy that sets it). Default false. */
-  readonly trustProxy?: boolean;
+  /**
+   * Rate limits: per client address on `/v1`, mounted apps, webhooks and
+   * `/unsubscribe`, per API key, and failed sign-ins per address. Token
+   * buckets on `redis` when given (shared by every process), else in memory.
+   * Each limit can be turned off with `false`. See the README's "Rate limits".
+   */
+  readonly rateLimit?: RateLimitOptions;
+  /**
+   * Which proxies may say who the client is in `X-Forwarded-For`: `false` (the
+   * default: the socket's peer, the header ignored), a hop count (`true` is 1),
+   * or the proxies' addresses and networks. See {@link TrustProxy}.
+   */
+  readonly trustProxy?: TrustProxy;
   /** More `/ready` checks (a message broker...). The store and `redis` are checked when given. */
   readonly readiness?: readonly ReadinessCheck[];
   /** Who may read `/metrics`. Default: loopback addresses only. */
@@ -124,6 +130,7 @@ function redacting(logger: ServerLogger): ServerLogger {
  * metrics. Nothing listens until `startServer` (or the host) serves it.
  */
 export function createServer(options: ServerOptions): LeadpipeServer {
+  const limitOptions = resolveLimitOptions(options);
   const logger = redacting(options.logger ?? silentLogger);
   const ownsRedis = typeof options.redis === 'string';
   const redis =
@@ -135,14 +142,19 @@ export function createServer(options: ServerOptions): LeadpipeServer {
     redis?.on('error', (error: Error) => logger.warn({ error: error.message }, 'redis connection error'));
   const metrics = createServerMetrics();
   const counter =
-    options.rateLimit?.counter ??
-    (redis === undefined ? createMemoryRateLimitCounter() : createRedisRateLimitCounter(redis));
+    limitOptions.counter ??
+    (redis === undefined
+      ? createMemoryRateLimitCounter()
+      : createRedisRateLimitCounter(
+          redis,
+          limitOptions.keyPrefix === undefined ? {} : { prefix: limitOptions.keyPrefix },
+        ));
   if (counter.kind === 'memory')
     logger.info(
       { rateLimitCounter: 'memory' },
       'no Redis: the shared rate-limit counter fell back to memory, so limits count per process',
     );
-  const clientIp = clientIpResolver(options.trustProxy ?? false);
+  const clientIp = clientAddressResolver(limitOptions.trustProxy);
   const reportError = (error: unknown, route: string, method: string) => {
     logger.error(
       {
@@ -158,15 +170,14 @@ export function createServer(options: ServerOptions): LeadpipeServer {
       // A reporter that throws changes nothing.
     }
   };
-  const guardContext: GuardContext = {
-    keys: options.keys,
+  const limiter = createServerLimiter({
     counter,
-    perIp: options.rateLimit?.perIp ?? { limit: 600, windowMs: 60_000 },
-    perKey: options.rateLimit?.perKey ?? { limit: 1200, windowMs: 60_000 },
-    clientIp,
+    limits: limitOptions.limits,
+    clientAddress: clientIp,
     logger,
     metrics,
-  };
+  });
+  const guardContext: GuardContext = { keys: options.keys, limiter, metrics };
 
   const app = new Hono();
   app.use(async (c, next) => {
@@ -204,6 +215,7 @@ export function createServer(options: ServerOptions): LeadpipeServer {
   const deduper =
     options.webhooks?.deduper ??
     (redis === undefined ? createMemoryWebhookDeduper() : createRedisWebhookDeduper(redis));
+  app.post('/webhooks/:vendor', limiter.byAddress('webhooks'));
   mountWebhookRoutes(app, {
     receivers: options.webhooks?.receivers ?? [],
     bus,
@@ -215,7 +227,7 @@ export function createServer(options: ServerOptions): LeadpipeServer {
   });
 
   const campaigns = options.campaigns;
-  app.on(['GET', 'HEAD', 'POST'], '/unsubscribe', async (c) => {
+  app.on(['GET', 'HEAD', 'POST'], '/unsubscribe', limiter.byAddress('unsubscribe'), async (c) => {
     if (campaigns === undefined)
       return problemResponse(problem(404, 'not-configured', 'unsubscribing is not set up on this server'));
     const answer = await campaigns.engine.handleUnsubscribe({ method: c.req.method, url: c.req.url });
@@ -244,7 +256,11 @@ export function createServer(options: ServerOptions): LeadpipeServer {
   app.get('/openapi.json', (c) => c.json(openApiDocument()));
   app.route('/', api);
 
-  for (const mounted of options.mount ?? []) app.route(mounted.path, mounted.app);
+  for (const mounted of options.mount ?? []) {
+    // `/dashboard/*` matches `/dashboard` itself too.
+    app.use(`${mounted.path.replace(/\/$/, '')}/*`, limiter.mounted());
+    app.route(mounted.path, mounted.app);
+  }
   app.notFound(() => problemResponse(problem(404, 'not-found', 'no such route')));
   return {
     app,

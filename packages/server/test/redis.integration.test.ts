@@ -18,7 +18,7 @@ afterAll(async () => {
 describe('shared state on the real Redis', () => {
   it('counts one key across two server processes sharing Redis', async () => {
     const prefix = `lp-test:${randomUUID()}:`;
-    const counter = createRedisRateLimitCounter(redis, prefix);
+    const counter = createRedisRateLimitCounter(redis, { prefix });
     const limits = {
       perIp: { limit: 1000, windowMs: 60_000 },
       perKey: { limit: 4, windowMs: 60_000 },
@@ -39,6 +39,64 @@ describe('shared state on the real Redis', () => {
     const ttl = await redis.pttl(`${prefix}key:${/^lpk_([^_]+)_/.exec(first.read)![1]}`);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(60_000);
+  });
+
+  it('shares an address budget and the failed sign-in lockout across two servers on the same Redis', async () => {
+    const rateLimit = {
+      keyPrefix: `lp-test:${randomUUID()}:`,
+      perIp: { limit: 4, windowMs: 60_000 },
+      failedAuth: { limit: 2, windowMs: 60_000 },
+    };
+    const first = await testServer({ redis, rateLimit, trustProxy: true });
+    const second = await testServer({ redis, rateLimit, trustProxy: true, keys: first.keys });
+    const ask = (index: number, address: string, key: string) =>
+      (index % 2 === 0 ? first : second).server.app.request('/v1/leads', {
+        headers: { authorization: `Bearer ${key}`, 'x-forwarded-for': address },
+      });
+    const statuses = [];
+    for (let index = 0; index < 6; index += 1)
+      statuses.push((await ask(index, '203.0.113.7', first.read)).status);
+    expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
+    const address = await redis.pttl(`${rateLimit.keyPrefix}ip:203.0.113.7`);
+    expect(address).toBeGreaterThan(45_000);
+    expect(address).toBeLessThanOrEqual(60_000);
+    // Two wrong keys, one on each server, lock the address out of both.
+    const wrong = [];
+    for (let index = 0; index < 3; index += 1)
+      wrong.push((await ask(index, '198.51.100.9', `${first.read}x`)).status);
+    expect(wrong).toEqual([401, 401, 429]);
+    expect((await ask(0, '198.51.100.9', first.read)).status).toBe(429);
+    expect((await ask(1, '198.51.100.9', first.read)).status).toBe(429);
+    expect((await ask(1, '192.0.2.1', first.read)).status).toBe(200);
+  });
+
+  it('refuses the boundary burst on Redis as in memory', async () => {
+    const clock = { now: 5_000_000 };
+    const prefix = `lp-test:${randomUUID()}:`;
+    const counter = createRedisRateLimitCounter(redis, { prefix, now: () => clock.now });
+    const rule = { limit: 5, windowMs: 60_000 };
+    const take = async (count: number) => {
+      const allowed = [];
+      for (let index = 0; index < count; index += 1) allowed.push((await counter.take('ip:a', rule)).allowed);
+      return allowed;
+    };
+    expect(await take(1)).toEqual([true]);
+    clock.now += 59_000;
+    expect(await take(4)).toEqual([true, true, true, true]);
+    clock.now += 2_000;
+    expect(await take(5)).toEqual([true, false, false, false, false]);
+    expect(await counter.check('ip:a', rule)).toEqual({
+      allowed: false,
+      remaining: 0,
+      retryAfterMs: 10_000,
+      resetMs: 58_000,
+    });
+    clock.now += 10_000;
+    expect(await counter.check('ip:a', rule)).toMatchObject({ allowed: true, remaining: 0 });
+    // `check` counted nothing: the token is still there for `take`.
+    expect(await take(2)).toEqual([true, false]);
+    // Another client of the same prefix has its own budget.
+    expect((await counter.take('ip:b', rule)).remaining).toBe(4);
   });
 
   it('deduplicates a webhook redelivered to another server process', async () => {
