@@ -100,9 +100,12 @@ export function startRun(
 
   async function execute(): Promise<PipelineReport> {
     if (parts.running) {
-      throw new ConfigurationError('invalid_configuration', {
+      const error = new ConfigurationError('invalid_configuration', {
         message: 'run: this pipeline is already running; wait for the run to end or create another pipeline',
       });
+      // An iterated run ends its results with the error too, rather than never yielding.
+      channel?.end(error);
+      throw error;
     }
     parts.running = true;
     const onAbort = (): void => {
