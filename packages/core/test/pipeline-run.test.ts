@@ -398,6 +398,34 @@ describe('createLeadPipeline: terminal states', () => {
     const { provider } = countingProvider();
     expect(createLeadPipeline({ enrichment: { providers: [provider] } }).enrichment).toBeDefined();
   });
+
+  it('refuses a second run while one is under way, whether the second is awaited or iterated', async () => {
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    async function* gated() {
+      await gate;
+      yield { Email: 'first@example.com' };
+    }
+    const pipeline = createLeadPipeline({});
+    const first = pipeline.run(gated());
+    const firstReport = first.then((report) => report);
+    await expect(pipeline.run([{ Email: 'second@example.com' }])).rejects.toThrow(/already running/);
+    // Iterated, the refused run ends its results with the same error instead of never yielding.
+    const iterated = (async () => {
+      for await (const _result of pipeline.run([{ Email: 'third@example.com' }])) {
+        // No result: the run never started.
+      }
+      return 'ended without an error';
+    })();
+    const outcome = await Promise.race([
+      iterated.catch((error: unknown) => error),
+      new Promise((resolve) => setTimeout(() => resolve('still waiting after 2 s'), 2_000)),
+    ]);
+    expect(outcome).toBeInstanceOf(ConfigurationError);
+    expect((outcome as Error).message).toMatch(/already running/);
+    release();
+    expect((await firstReport).counts).toMatchObject({ read: 1, done: 1 });
+  });
 });
 
 describe('createLeadPipeline: backpressure', () => {

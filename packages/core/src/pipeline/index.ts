@@ -19,14 +19,7 @@ export type {
   PipelineProgress,
   PipelineRunEvents,
 } from './events.js';
-export {
-  createLeadPipeline,
-  type LeadPipeline,
-  type LeadPipelineOptions,
-  type PipelineRun,
-  type PipelineRunOptions,
-  type PipelineSource,
-} from './pipeline.js';
+export { createLeadPipeline } from './pipeline.js';
 export {
   formatReport,
   type PipelineCounts,
@@ -66,3 +59,10 @@ export {
   readNdjson,
   type SourceRow,
 } from './source.js';
+export type {
+  LeadPipeline,
+  LeadPipelineOptions,
+  PipelineRun,
+  PipelineRunOptions,
+  PipelineSource,
+} from './types.js';

@@ -12,7 +12,7 @@ import type { CountryCode } from '../lead/index.js';
 import { parseOptions } from '../options/parse-options.js';
 import { SpillingHash64Index } from '../stores/spilling-index.js';
 import { observabilityOptionsShape } from '../telemetry/index.js';
-import type { LeadPipelineOptions } from './pipeline.js';
+import type { LeadPipelineOptions } from './types.js';
 
 /** The pipeline's options after checking, with every default filled in. */
 export interface PipelineSettings {

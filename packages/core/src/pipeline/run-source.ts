@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ConfigurationError } from '../contracts/errors.js';
-import type { PipelineSource } from './pipeline.js';
 import { isSourceRow } from './source.js';
+import type { PipelineSource } from './types.js';
 
 function notASource(): ConfigurationError {
   return new ConfigurationError('invalid_configuration', {
