@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import Bottleneck from 'bottleneck';
 import { Redis } from 'ioredis';
 import { v4 as uuid } from 'uuid';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLimiterRegistry } from '../src/index.js';
+import { scriptRunner } from '../src/limits/redis-script.js';
 import { SharedWindowCounters } from '../src/limits/shared-counters.js';
 import { createWindowStates, type WindowState } from '../src/limits/windows.js';
 
@@ -172,6 +174,23 @@ describe('counted windows shared through Redis', () => {
     expect(errors.length).toBe(1);
     broken.close();
     await connection.disconnect().catch(() => undefined);
+  });
+});
+
+describe('scripts on Redis', () => {
+  it('runs a script Redis does not hold yet (EVAL loads it), then by its hash', async () => {
+    const script = `-- ${uuid()}\nreturn tonumber(ARGV[1]) + redis.call('EXISTS', KEYS[1])`;
+    const sha = createHash('sha1').update(script).digest('hex');
+    const connection = connect();
+    const client = clients.at(-1)!;
+    expect(await client.script('EXISTS', sha)).toEqual([0]);
+    const run = scriptRunner(connection, script);
+    expect(await run([`it-${uuid()}`], ['41'])).toBe(41);
+    expect(await client.script('EXISTS', sha)).toEqual([1]);
+    expect(await run([`it-${uuid()}`], ['1'])).toBe(1);
+    // A script error is the caller's, not a reason to send the text again.
+    const failing = scriptRunner(connection, `-- ${uuid()}\nreturn redis.call('NOSUCHCOMMAND')`);
+    await expect(failing([], [])).rejects.toThrow(/Unknown Redis command|unknown command/i);
   });
 });
 
