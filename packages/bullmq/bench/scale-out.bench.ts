@@ -9,7 +9,8 @@
  *   limit): requests achieved per second / allowed, 429s;
  * - `worker-kill`: a worker SIGKILLed mid-batch, another finishes: leads lost, paid twice, duplicate CRM records.
  * Run: `pnpm exec tsx --conditions=@leadpipe/source packages/bullmq/bench/scale-out.bench.ts`
- * (LATENCY_MS=<n> sets the emulators' latency, default 100; LEADS=<n> the size of the `workers` runs; ROUNDS=<n>
+ * (LATENCY_MS=<n> sets the emulators' latency, default 100; LEADS=<n> the size of the `workers` runs; WARMUP_BATCHES=<n>
+ * the untimed batches each worker runs first, default 2; ROUNDS=<n>
  * how many of each count, the median counts; CASES=<a,b> runs some of the cases). Figures on a loaded 2-core machine
  * are low: four workers, the emulators and Redis share two vCPUs, and a batch's CPU time grows with them.
  */
@@ -34,6 +35,13 @@ const ROUNDS = Number(process.env.ROUNDS ?? '3');
 const BATCH = 25;
 const LATENCY_MS = Number(process.env.LATENCY_MS ?? '100');
 const LATENCY = { latencyMs: LATENCY_MS };
+/**
+ * Batches per worker run before a `workers` round is timed. Workers are long-lived where they are deployed; a fresh
+ * process spends its first batches compiling (module load is before `ready`, but V8's JIT, zod's compiled validators
+ * and lazily built indexes are not), and a 600-lead round split four ways is mostly those first batches. 0 measures
+ * cold workers.
+ */
+const WARMUP_BATCHES = Number(process.env.WARMUP_BATCHES ?? '2');
 /** Every worker child started, so a case that throws leaves none running. */
 const started: WorkerChild[] = [];
 const prefix = `bench-${randomUUID().slice(0, 8)}`;
@@ -83,12 +91,19 @@ async function stop(children: readonly WorkerChild[]): Promise<void> {
   await Promise.all(children.map((child) => child.exit));
 }
 
-/** One timed run: `count` workers started and ready, then the input submitted; leads per second from submit to the end. */
+/**
+ * One timed run: `count` workers started and ready, warmed up on `WARMUP_BATCHES` batches each (not timed), then the
+ * input submitted; leads per second from submit to the end.
+ */
 async function timedRun(running: RunningEmulators, apolloPerMinute: number, count: number, leads: number) {
   const queueName = `q-${randomUUID().slice(0, 8)}`;
   const children = workers(running, apolloPerMinute, queueName, count);
   await Promise.all(children.map((child) => child.ready));
   const runs = createDistributedRun({ connection: REDIS_URL, prefix, queueName, batchSize: BATCH });
+  if (WARMUP_BATCHES > 0) {
+    await runs.submit(freshPeople(running, WARMUP_BATCHES * count * BATCH), { runId: 'warm-up' });
+    await runs.wait('warm-up', { pollMs: 50 });
+  }
   const started = performance.now();
   await runs.submit(freshPeople(running, leads), { runId: 'bench' });
   const final = await runs.wait('bench', { pollMs: 200 });
@@ -125,6 +140,7 @@ async function workersCases(): Promise<void> {
         ratioToOneWorker: Math.round((leadsPerSecond / one) * 100) / 100,
         rounds: runs.map((rate) => Math.round(rate * 10) / 10),
         latencyMs: LATENCY_MS,
+        warmupBatchesPerWorker: WARMUP_BATCHES,
       });
     }
   } finally {
