@@ -117,6 +117,7 @@ export {
   type SafeCreateLeadResult,
   safeCreateLead,
 } from './lead/index.js';
+export { stableJson } from './lead/stable-json.js';
 export {
   type CircuitState,
   createLimiterRegistry,

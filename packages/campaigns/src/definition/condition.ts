@@ -3,6 +3,8 @@
  * evaluated as JavaScript). A condition is a field comparison or an `all` / `any` list of conditions.
  */
 
+import { stableJson } from '@leadpipe/core';
+
 /** The operators a {@link FieldCondition} can use. */
 export const CONDITION_OPERATORS = [
   '=',
@@ -284,17 +286,6 @@ function sameValue(left: unknown, right: unknown): boolean {
   if (left === right) return true;
   if (typeof left !== 'object' || typeof right !== 'object' || left === null || right === null) return false;
   return stableJson(left) === stableJson(right);
-}
-
-function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .map((key) => `${JSON.stringify(key)}:${stableJson((value as Record<string, unknown>)[key])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'undefined';
 }
 
 /** What {@link evaluateCondition} evaluates against. */

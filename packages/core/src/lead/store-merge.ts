@@ -3,6 +3,7 @@ import { LEAD_FIELDS, type LeadField } from '../contracts/fields.js';
 import type { FieldProvenance, Lead } from '../contracts/lead.js';
 import type { LeadFieldChange, LeadStoreMergePolicy } from '../contracts/lead-store.js';
 import { applyLeadFields, getLeadField } from './paths.js';
+import { stableJson } from './stable-json.js';
 
 /** What {@link mergeStoredLead} did. */
 export interface StoredLeadMerge {
@@ -28,18 +29,6 @@ function isEmpty(value: unknown): boolean {
 }
 
 const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
-
-/** JSON text with object keys sorted, so equal values compare equal whatever their key order. */
-function stableJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    return `{${Object.keys(value)
-      .sort()
-      .map((key) => `${JSON.stringify(key)}:${stableJson((value as Record<string, unknown>)[key])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'undefined';
-}
 
 /** One change: the path, and the value before when there was one (copied, so the record never aliases the lead). */
 const changeOf = (field: string, before: unknown): LeadFieldChange =>
